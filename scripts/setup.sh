@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs what building and testing azmi needs on a fresh machine; safe to run again.
+# - cargo pointed at the shared offline crate registry (crates.io is not reachable here)
+# - gcc and valgrind (C tests), from Debian's packages when missing
+# - PowerShell 7.6.9 and Pester (scripts/setup-powershell.sh)
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+
+shared="${AZMI_SHARED_DIR:-$root/../shared}"
+if [ -x "$shared/cargo-offline.sh" ] || [ -f "$shared/cargo-offline.sh" ]; then
+  bash "$shared/cargo-offline.sh"
+else
+  echo "note: $shared/cargo-offline.sh not found; using cargo's configured registry" >&2
+fi
+
+missing=()
+command -v gcc >/dev/null || missing+=(gcc)
+command -v valgrind >/dev/null || missing+=(valgrind)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing ${missing[*]} from Debian's packages"
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && apt-get install -y -qq "${missing[@]}"
+  else
+    sudo apt-get update -qq && sudo apt-get install -y -qq "${missing[@]}"
+  fi
+fi
+
+for tool in cargo dotnet; do
+  command -v "$tool" >/dev/null || { echo "$tool is required but not installed" >&2; exit 1; }
+done
+rustup component list --installed 2>/dev/null | grep -q clippy || true
+
+bash "$root/scripts/setup-powershell.sh"

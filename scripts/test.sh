@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Runs every test of azmi on this machine, installing what they need first:
+#   formatting, clippy, Rust unit and integration tests (with the header drift check),
+#   the C tests under valgrind, the C# consumer tests, the Azure SDK peer tests (Azure.Identity
+#   against azmi-emulator) and the Pester tests of the AzMi module.
+# Every stage runs even after a failure; a summary closes the run and the exit code is non-zero
+# if any stage failed.
+set -uo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+
+names=()
+results=()
+times=()
+failed=0
+
+stage() {
+  local name=$1
+  shift
+  echo
+  echo "==================== $name ===================="
+  local started=$SECONDS
+  if "$@"; then
+    results+=("passed")
+  else
+    results+=("FAILED")
+    failed=$((failed + 1))
+  fi
+  names+=("$name")
+  times+=($((SECONDS - started)))
+}
+
+summary() {
+  echo
+  echo "==================== summary ===================="
+  local i passed=0
+  for i in "${!names[@]}"; do
+    printf '  %-32s %-7s %5ss\n' "${names[$i]}" "${results[$i]}" "${times[$i]}"
+    [ "${results[$i]}" = passed ] && passed=$((passed + 1))
+  done
+  echo "azmi test stages: $passed passed, $failed failed"
+}
+
+stage "setup (tools)" bash scripts/setup.sh
+if [ "$failed" -gt 0 ]; then summary; exit 1; fi
+stage "build (release + module)" bash scripts/build.sh
+if [ "$failed" -gt 0 ]; then summary; exit 1; fi
+
+stage "cargo fmt --check" cargo fmt --all -- --check
+stage "cargo clippy -D warnings" cargo clippy --locked --workspace --all-targets -- -D warnings
+stage "cargo test (unit, integration, header drift)" cargo test --locked --workspace
+stage "C tests under valgrind" bash tests/c/run.sh
+stage "C# consumer + Azure SDK peer tests" bash scripts/test-dotnet.sh
+stage "Pester (AzMi module)" bash scripts/test-pester.sh
+
+summary
+[ "$failed" -eq 0 ]

@@ -1,0 +1,224 @@
+//! The token cache: one entry per (endpoint + identity, resource). A cached token is served
+//! until 5 minutes before it expires; long-lived tokens are refreshed in the background while
+//! callers keep getting the valid one; concurrent callers share one request.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::Arc;
+
+use futures::future::{FutureExt, Shared, WeakShared};
+use parking_lot::{Mutex, RwLock};
+
+use crate::error::Result;
+use crate::token::AccessToken;
+
+/// A token counts as expired this long before its real expiry (as MSAL does), so that it is
+/// still valid when the service checks it.
+pub(crate) const EXPIRY_MARGIN_SECS: i64 = 300;
+/// After a failed background refresh, wait this long before trying again in the background.
+const BACKGROUND_RETRY_SECS: i64 = 30;
+
+pub(crate) type FetchResult = Result<Arc<AccessToken>>;
+type BoxFetch = Pin<Box<dyn Future<Output = FetchResult> + Send>>;
+pub(crate) type Fetch = Shared<BoxFetch>;
+type BySource = HashMap<Arc<str>, HashMap<Box<str>, Arc<Entry>>>;
+
+pub(crate) fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// One cached token and the request that is renewing it, if any.
+#[derive(Default)]
+pub(crate) struct Entry {
+    current: RwLock<Option<Arc<AccessToken>>>,
+    /// The request in flight. Weak, so that when every caller waiting on it has gone (all
+    /// cancelled) the request is dropped and the next caller starts afresh.
+    inflight: Mutex<Option<(u64, WeakShared<BoxFetch>)>>,
+    generation: AtomicU64,
+    background_running: AtomicBool,
+    next_background_at: AtomicI64,
+}
+
+/// What [`Entry::fresh`] found.
+pub(crate) struct Fresh {
+    pub token: Arc<AccessToken>,
+    /// The token is due for a background refresh and this caller should start it.
+    pub start_background_refresh: bool,
+}
+
+impl Entry {
+    /// The cached token if it is still good for at least the expiry margin.
+    pub(crate) fn fresh(&self, now: i64) -> Option<Fresh> {
+        let token = self.current.read().clone()?;
+        if now >= token.expires_on - EXPIRY_MARGIN_SECS {
+            return None;
+        }
+        let due = token.refresh_at.is_some_and(|at| now >= at)
+            && now >= self.next_background_at.load(Ordering::Relaxed);
+        let start_background_refresh = due && !self.background_running.swap(true, Ordering::AcqRel);
+        Some(Fresh {
+            token,
+            start_background_refresh,
+        })
+    }
+
+    /// Joins the request in flight, or starts `fetch` as the new one. The returned future
+    /// stores a successful result in the entry.
+    pub(crate) fn join_or_start<F>(self: &Arc<Self>, fetch: F) -> Fetch
+    where
+        F: FnOnce() -> Pin<Box<dyn Future<Output = Result<AccessToken>> + Send>>,
+    {
+        let mut slot = self.inflight.lock();
+        if let Some(running) = slot.as_ref().and_then(|(_, weak)| weak.upgrade()) {
+            return running;
+        }
+        let generation = self.generation.fetch_add(1, Ordering::Relaxed) + 1;
+        let entry = Arc::clone(self);
+        let request = fetch();
+        let fut: BoxFetch = Box::pin(async move {
+            let result = request.await.map(Arc::new);
+            if let Ok(token) = &result {
+                *entry.current.write() = Some(Arc::clone(token));
+            }
+            let mut slot = entry.inflight.lock();
+            if matches!(&*slot, Some((g, _)) if *g == generation) {
+                *slot = None;
+            }
+            result
+        });
+        let shared = fut.shared();
+        *slot = Some((
+            generation,
+            shared.downgrade().expect("a new future has not completed"),
+        ));
+        shared
+    }
+
+    /// Records the end of a background refresh; after a failure the next one waits a while.
+    pub(crate) fn background_finished(&self, succeeded: bool) {
+        if !succeeded {
+            self.next_background_at
+                .store(now_secs() + BACKGROUND_RETRY_SECS, Ordering::Relaxed);
+        }
+        self.background_running.store(false, Ordering::Release);
+    }
+}
+
+/// All entries, by source (endpoint + identity) and then resource, so that a lookup needs no
+/// allocation.
+#[derive(Default)]
+pub(crate) struct TokenCache {
+    map: RwLock<BySource>,
+}
+
+impl TokenCache {
+    pub(crate) fn get(&self, source: &str, resource: &str) -> Option<Arc<Entry>> {
+        self.map.read().get(source)?.get(resource).cloned()
+    }
+
+    pub(crate) fn get_or_insert(&self, source: &Arc<str>, resource: &str) -> Arc<Entry> {
+        if let Some(e) = self.get(source, resource) {
+            return e;
+        }
+        let mut map = self.map.write();
+        Arc::clone(
+            map.entry(Arc::clone(source))
+                .or_default()
+                .entry(resource.into())
+                .or_default(),
+        )
+    }
+
+    /// Forgets every token (their memory is wiped once no caller holds them).
+    pub(crate) fn clear(&self) {
+        self.map.write().clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+
+    fn token(expires_on: i64, refresh_at: Option<i64>) -> AccessToken {
+        AccessToken::new("t", "Bearer", "r", expires_on, refresh_at)
+    }
+
+    #[test]
+    fn tokens_are_fresh_until_five_minutes_before_expiry() {
+        let e = Arc::new(Entry::default());
+        *e.current.write() = Some(Arc::new(token(10_000, None)));
+        assert!(e.fresh(10_000 - 301).is_some());
+        assert!(e.fresh(10_000 - 300).is_none());
+        assert!(e.fresh(20_000).is_none());
+    }
+
+    #[test]
+    fn background_refresh_is_claimed_once_and_backs_off_after_failure() {
+        let e = Arc::new(Entry::default());
+        *e.current.write() = Some(Arc::new(token(i64::MAX / 2, Some(100))));
+        assert!(!e.fresh(99).unwrap().start_background_refresh);
+        assert!(e.fresh(100).unwrap().start_background_refresh);
+        assert!(
+            !e.fresh(101).unwrap().start_background_refresh,
+            "one refresh at a time"
+        );
+        e.background_finished(false);
+        let now = now_secs();
+        assert!(!e.fresh(now).unwrap().start_background_refresh);
+        assert!(
+            e.fresh(now + BACKGROUND_RETRY_SECS)
+                .unwrap()
+                .start_background_refresh
+        );
+    }
+
+    #[tokio::test]
+    async fn concurrent_callers_share_one_request() {
+        let e = Arc::new(Entry::default());
+        let calls = Arc::new(AtomicUsize::new(0));
+        let start = |e: &Arc<Entry>| {
+            let calls = Arc::clone(&calls);
+            e.join_or_start(move || {
+                Box::pin(async move {
+                    calls.fetch_add(1, Ordering::SeqCst);
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    Ok(token(i64::MAX / 2, None))
+                })
+            })
+        };
+        let (a, b) = tokio::join!(start(&e), start(&e));
+        assert!(Arc::ptr_eq(&a.unwrap(), &b.unwrap()));
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        assert!(e.fresh(now_secs()).is_some(), "result stored");
+        // Once finished, the next request is a new one.
+        start(&e).await.unwrap();
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn a_request_nobody_waits_for_is_dropped_and_started_afresh() {
+        let e = Arc::new(Entry::default());
+        let calls = Arc::new(AtomicUsize::new(0));
+        let start = |e: &Arc<Entry>, ms: u64| {
+            let calls = Arc::clone(&calls);
+            e.join_or_start(move || {
+                Box::pin(async move {
+                    calls.fetch_add(1, Ordering::SeqCst);
+                    tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+                    Ok(token(i64::MAX / 2, None))
+                })
+            })
+        };
+        let slow = start(&e, 10_000);
+        let timed_out = tokio::time::timeout(std::time::Duration::from_millis(20), slow).await;
+        assert!(timed_out.is_err());
+        start(&e, 1).await.unwrap();
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+    }
+}

@@ -1,0 +1,134 @@
+//! `Azmi`: the HTTP client, the token cache and what is known about endpoints, shared by every
+//! operation. The C ABI uses one process-wide instance; Rust callers may make their own.
+
+use std::sync::Arc;
+
+use crate::cache::{now_secs, Entry, TokenCache};
+use crate::error::Result;
+use crate::identity::{normalize_resource, ManagedIdentity};
+use crate::imds::{request_token, EndpointProbes};
+use crate::token::AccessToken;
+
+/// A token and where it came from.
+#[derive(Clone, Debug)]
+pub struct TokenGrant {
+    pub token: Arc<AccessToken>,
+    /// Served from the cache without a request.
+    pub from_cache: bool,
+}
+
+struct Inner {
+    http: reqwest::Client,
+    probes: EndpointProbes,
+    cache: TokenCache,
+    /// Where background refreshes run; the current runtime when `None`.
+    spawner: Option<tokio::runtime::Handle>,
+}
+
+/// The shared state of azmi: cheap to clone, safe to use from any thread.
+#[derive(Clone)]
+pub struct Azmi {
+    inner: Arc<Inner>,
+}
+
+impl Azmi {
+    /// A new instance with its own cache. Background refreshes run on the runtime current when
+    /// a refresh falls due.
+    pub fn new() -> Result<Azmi> {
+        Self::build(None)
+    }
+
+    /// A new instance whose background refreshes run on `handle`.
+    pub fn with_runtime(handle: tokio::runtime::Handle) -> Result<Azmi> {
+        Self::build(Some(handle))
+    }
+
+    fn build(spawner: Option<tokio::runtime::Handle>) -> Result<Azmi> {
+        Ok(Azmi {
+            inner: Arc::new(Inner {
+                http: crate::http::build_client()?,
+                probes: EndpointProbes::default(),
+                cache: TokenCache::default(),
+                spawner,
+            }),
+        })
+    }
+
+    /// The cached token for `resource` if it is still good, without waiting for anything.
+    /// `resource` must already be normalized (see [`normalize_resource`]).
+    pub fn cached_token(&self, mi: &ManagedIdentity, resource: &str) -> Option<Arc<AccessToken>> {
+        let entry = self.inner.cache.get(&mi.cache_key, resource)?;
+        let fresh = entry.fresh(now_secs())?;
+        if fresh.start_background_refresh {
+            self.refresh_in_background(entry, mi, resource);
+        }
+        Some(fresh.token)
+    }
+
+    /// A token for `resource` (a resource URI or a `/.default` scope): from the cache while it
+    /// is good, else from the identity's endpoint. `force_refresh` skips the cache.
+    pub async fn get_token(
+        &self,
+        mi: &ManagedIdentity,
+        resource: &str,
+        force_refresh: bool,
+    ) -> Result<TokenGrant> {
+        let resource = normalize_resource(resource)?;
+        if !force_refresh {
+            if let Some(token) = self.cached_token(mi, resource) {
+                return Ok(TokenGrant {
+                    token,
+                    from_cache: true,
+                });
+            }
+        }
+        let entry = self.inner.cache.get_or_insert(&mi.cache_key, resource);
+        let token = self.fetch(&entry, mi, resource).await?;
+        Ok(TokenGrant {
+            token,
+            from_cache: false,
+        })
+    }
+
+    /// Forgets every cached token.
+    pub fn clear_cache(&self) {
+        self.inner.cache.clear();
+    }
+
+    /// Joins or starts the request that renews `entry`.
+    fn fetch(
+        &self,
+        entry: &Arc<Entry>,
+        mi: &ManagedIdentity,
+        resource: &str,
+    ) -> crate::cache::Fetch {
+        let inner = Arc::clone(&self.inner);
+        let mi = mi.clone();
+        let resource = resource.to_owned();
+        entry.join_or_start(move || {
+            Box::pin(async move { request_token(&inner.http, &inner.probes, &mi, &resource).await })
+        })
+    }
+
+    fn refresh_in_background(&self, entry: Arc<Entry>, mi: &ManagedIdentity, resource: &str) {
+        let spawner = self
+            .inner
+            .spawner
+            .clone()
+            .or_else(|| tokio::runtime::Handle::try_current().ok());
+        let Some(spawner) = spawner else {
+            // Nowhere to run it; the token is refreshed on demand when it expires.
+            entry.background_finished(true);
+            return;
+        };
+        let fetch = self.fetch(&entry, mi, resource);
+        let what = format!("{resource} ({})", mi.identity);
+        spawner.spawn(async move {
+            let result = fetch.await;
+            if let Err(e) = &result {
+                log::debug!("background refresh of the token for {what} failed: {e}");
+            }
+            entry.background_finished(result.is_ok());
+        });
+    }
+}

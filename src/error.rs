@@ -1,0 +1,242 @@
+//! Typed errors of the core. Every error knows its [`ErrorCode`] (the stable number the C ABI,
+//! .NET and PowerShell see), the HTTP status and the service's own error code when a service
+//! answered, and a message for people. Messages never contain tokens or secrets: bodies of
+//! successful responses are never quoted, and service error descriptions are cut short.
+
+use std::fmt;
+
+/// The stable error codes of azmi. The numbers are part of the C ABI (`azmi_status`) and must
+/// never be renumbered; new codes are added at the end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u32)]
+pub enum ErrorCode {
+    /// An argument was missing, malformed or contradictory.
+    InvalidArgument = 1,
+    /// The caller cancelled the operation.
+    Cancelled = 2,
+    /// No managed identity endpoint answered (not on Azure, or the endpoint is down).
+    ManagedIdentityUnavailable = 3,
+    /// The requested identity is not assigned to this machine.
+    IdentityNotFound = 4,
+    /// Entra ID does not know the requested resource (AADSTS50001).
+    InvalidResource = 5,
+    /// The service rejected the token (401).
+    AuthenticationFailed = 6,
+    /// The identity lacks permission (403).
+    PermissionDenied = 7,
+    /// The item does not exist (404).
+    NotFound = 8,
+    /// The item exists already or changed meanwhile (409, 412).
+    Conflict = 9,
+    /// The service kept throttling (429) after the retries.
+    Throttled = 10,
+    /// The operation ran out of time.
+    Timeout = 11,
+    /// Any other error answered by a service.
+    ServiceError = 12,
+    /// A response did not have the expected form.
+    ProtocolError = 13,
+    /// A connection failed.
+    NetworkError = 14,
+    /// A local file could not be read or written.
+    IoError = 15,
+    /// azmi refused to send a token somewhere unsafe (plain HTTP, a foreign redirect).
+    InsecureRequest = 16,
+    /// The call cannot run here (e.g. from inside azmi's own runtime, such as a callback).
+    RuntimeError = 17,
+    /// A bug in azmi (a caught panic).
+    InternalError = 18,
+}
+
+impl ErrorCode {
+    /// The name used for .NET exception codes and PowerShell ErrorIds (`AzMi.<name>`).
+    pub fn name(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidArgument => "InvalidArgument",
+            ErrorCode::Cancelled => "Cancelled",
+            ErrorCode::ManagedIdentityUnavailable => "ManagedIdentityUnavailable",
+            ErrorCode::IdentityNotFound => "IdentityNotFound",
+            ErrorCode::InvalidResource => "InvalidResource",
+            ErrorCode::AuthenticationFailed => "AuthenticationFailed",
+            ErrorCode::PermissionDenied => "PermissionDenied",
+            ErrorCode::NotFound => "NotFound",
+            ErrorCode::Conflict => "Conflict",
+            ErrorCode::Throttled => "Throttled",
+            ErrorCode::Timeout => "Timeout",
+            ErrorCode::ServiceError => "ServiceError",
+            ErrorCode::ProtocolError => "ProtocolError",
+            ErrorCode::NetworkError => "NetworkError",
+            ErrorCode::IoError => "IoError",
+            ErrorCode::InsecureRequest => "InsecureRequest",
+            ErrorCode::RuntimeError => "RuntimeError",
+            ErrorCode::InternalError => "InternalError",
+        }
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// What a service said when it refused a request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServiceFailure {
+    /// The HTTP status.
+    pub status: u16,
+    /// The service's error code (`invalid_request`, `PathNotFound`, …), when it gave one.
+    pub code: Option<String>,
+    /// The service's description, cut to a readable length.
+    pub description: String,
+}
+
+/// An error of the core.
+#[derive(Clone, Debug, thiserror::Error)]
+pub enum Error {
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+
+    #[error("the operation was cancelled")]
+    Cancelled,
+
+    #[error(
+        "no managed identity endpoint answered at {endpoint} ({detail}); this machine has no managed identity, or the endpoint is unreachable. Set AZMI_IMDS_ENDPOINT to use another endpoint (e.g. azmi-emulator)"
+    )]
+    ManagedIdentityUnavailable { endpoint: String, detail: String },
+
+    #[error(
+        "identity not found: {identity} is not assigned to this machine (the endpoint answered: {})",
+        .failure.description
+    )]
+    IdentityNotFound {
+        identity: String,
+        failure: ServiceFailure,
+    },
+
+    #[error("Entra ID does not know the resource '{resource}': {}", .failure.description)]
+    InvalidResource {
+        resource: String,
+        failure: ServiceFailure,
+    },
+
+    #[error("{context}: {} (HTTP {}{})", .failure.description, .failure.status, code_suffix(&.failure.code))]
+    Service {
+        code: ErrorCode,
+        context: String,
+        failure: ServiceFailure,
+    },
+
+    #[error("{0}")]
+    Timeout(String),
+
+    #[error("unexpected response: {0}")]
+    Protocol(String),
+
+    #[error("{0}")]
+    Network(String),
+
+    #[error("{0}")]
+    Runtime(String),
+
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+fn code_suffix(code: &Option<String>) -> String {
+    match code {
+        Some(c) => format!(", {c}"),
+        None => String::new(),
+    }
+}
+
+impl Error {
+    /// The stable code of this error.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Error::InvalidArgument(_) => ErrorCode::InvalidArgument,
+            Error::Cancelled => ErrorCode::Cancelled,
+            Error::ManagedIdentityUnavailable { .. } => ErrorCode::ManagedIdentityUnavailable,
+            Error::IdentityNotFound { .. } => ErrorCode::IdentityNotFound,
+            Error::InvalidResource { .. } => ErrorCode::InvalidResource,
+            Error::Service { code, .. } => *code,
+            Error::Timeout(_) => ErrorCode::Timeout,
+            Error::Protocol(_) => ErrorCode::ProtocolError,
+            Error::Network(_) => ErrorCode::NetworkError,
+            Error::Runtime(_) => ErrorCode::RuntimeError,
+            Error::Internal(_) => ErrorCode::InternalError,
+        }
+    }
+
+    /// What the service answered, when one did.
+    pub fn service_failure(&self) -> Option<&ServiceFailure> {
+        match self {
+            Error::IdentityNotFound { failure, .. }
+            | Error::InvalidResource { failure, .. }
+            | Error::Service { failure, .. } => Some(failure),
+            _ => None,
+        }
+    }
+
+    /// The HTTP status the service answered with, when one did.
+    pub fn http_status(&self) -> Option<u16> {
+        self.service_failure().map(|f| f.status)
+    }
+
+    /// The service's own error code (e.g. `invalid_request`), when it gave one.
+    pub fn service_code(&self) -> Option<&str> {
+        self.service_failure().and_then(|f| f.code.as_deref())
+    }
+}
+
+/// The longest service description quoted in a message; longer ones are cut.
+const MAX_DESCRIPTION: usize = 600;
+
+/// Cuts a service's description to a readable length at a character boundary.
+pub(crate) fn shorten(text: &str) -> String {
+    let text = text.trim();
+    if text.len() <= MAX_DESCRIPTION {
+        return text.to_owned();
+    }
+    let mut end = MAX_DESCRIPTION;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &text[..end])
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn service_error_message_names_status_and_code() {
+        let e = Error::Service {
+            code: ErrorCode::ServiceError,
+            context: "token request to http://x failed".into(),
+            failure: ServiceFailure {
+                status: 500,
+                code: Some("unknown".into()),
+                description: "boom".into(),
+            },
+        };
+        assert_eq!(
+            e.to_string(),
+            "token request to http://x failed: boom (HTTP 500, unknown)"
+        );
+        assert_eq!(e.http_status(), Some(500));
+        assert_eq!(e.service_code(), Some("unknown"));
+        assert_eq!(e.code(), ErrorCode::ServiceError);
+    }
+
+    #[test]
+    fn shorten_cuts_long_descriptions_on_char_boundaries() {
+        let long = "é".repeat(1000);
+        let s = shorten(&long);
+        assert!(s.len() <= MAX_DESCRIPTION + '…'.len_utf8());
+        assert!(s.ends_with('…'));
+        assert_eq!(shorten("  short "), "short");
+    }
+}

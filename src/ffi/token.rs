@@ -1,0 +1,171 @@
+//! `azmi_get_token` and the `azmi_token` it returns.
+
+use std::ffi::c_char;
+use std::sync::Arc;
+
+use zeroize::Zeroizing;
+
+use super::{azmi_cancel, azmi_error, azmi_identity, azmi_status, guard, out_arg, str_arg};
+use crate::error::{Error, Result};
+use crate::identity::normalize_resource;
+use crate::runtime::{engine, ensure_blocking_allowed};
+use crate::token::AccessToken;
+
+/// `flags` bit of `azmi_get_token`: skip the cache and ask the endpoint for a new token.
+pub const AZMI_FLAG_FORCE_REFRESH: u32 = 1;
+
+/// An access token. Its text is the caller's own copy, wiped from memory by `azmi_token_free`.
+pub struct azmi_token {
+    /// The token text and a NUL.
+    secret: Zeroizing<Vec<u8>>,
+    info: Arc<AccessToken>,
+    from_cache: bool,
+}
+
+impl azmi_token {
+    fn new(info: Arc<AccessToken>, from_cache: bool) -> azmi_token {
+        let bytes = info.secret_c_str().to_bytes_with_nul();
+        let mut secret = Zeroizing::new(Vec::with_capacity(bytes.len()));
+        secret.extend_from_slice(bytes);
+        azmi_token {
+            secret,
+            info,
+            from_cache,
+        }
+    }
+}
+
+/// Gets an access token for `resource` from the managed identity.
+///
+/// - `resource`: the resource URI exactly as Entra ID knows it (e.g.
+///   "https://management.azure.com/", "https://vault.azure.net"); a "/.default" scope suffix is
+///   removed. Required.
+/// - `identity`: from `azmi_identity_new`, or NULL for the system-assigned identity at the
+///   endpoint the environment names.
+/// - `flags`: 0, or `AZMI_FLAG_FORCE_REFRESH` to bypass the cache.
+/// - `cancel`: NULL, or a handle another thread may cancel to end the wait at once.
+/// - `token_out`: receives a new `azmi_token` on success (free with `azmi_token_free`).
+///
+/// Tokens are cached process-wide per endpoint, identity and resource, and served until 5
+/// minutes before they expire; tokens living over 2 hours are renewed in the background. Many
+/// threads asking at once cause one request. Transient failures (404, 408, 410, 429, 5xx,
+/// connection errors) are retried with backoff; a machine whose endpoint never answered fails
+/// within about a second with `AZMI_MANAGED_IDENTITY_UNAVAILABLE`.
+///
+/// Errors: `AZMI_INVALID_ARGUMENT`, `AZMI_MANAGED_IDENTITY_UNAVAILABLE`,
+/// `AZMI_IDENTITY_NOT_FOUND`, `AZMI_INVALID_RESOURCE`, `AZMI_THROTTLED`, `AZMI_TIMEOUT`,
+/// `AZMI_NETWORK_ERROR`, `AZMI_SERVICE_ERROR`, `AZMI_PROTOCOL_ERROR`, `AZMI_CANCELLED`,
+/// `AZMI_RUNTIME_ERROR`. Safe from any thread.
+#[no_mangle]
+pub unsafe extern "C" fn azmi_get_token(
+    resource: *const c_char,
+    identity: *const azmi_identity,
+    flags: u32,
+    cancel: *const azmi_cancel,
+    token_out: *mut *mut azmi_token,
+    err_out: *mut *mut azmi_error,
+) -> azmi_status {
+    guard(err_out, || {
+        out_arg(token_out, "token_out")?;
+        // SAFETY: NULL or a NUL-terminated string (contract).
+        let resource = normalize_resource(unsafe { str_arg(resource, "resource")? })?;
+        if flags & !AZMI_FLAG_FORCE_REFRESH != 0 {
+            return Err(Error::InvalidArgument(format!(
+                "flags {flags:#x} has bits azmi does not define; use 0 or AZMI_FLAG_FORCE_REFRESH"
+            )));
+        }
+        let force = flags & AZMI_FLAG_FORCE_REFRESH != 0;
+        // SAFETY: NULL or live objects from this library (contract).
+        let (identity, cancel) = unsafe { (identity.as_ref(), cancel.as_ref()) };
+        let token = get_token(resource, identity, force, cancel)?;
+        // SAFETY: checked non-NULL above.
+        unsafe { *token_out = Box::into_raw(Box::new(token)) };
+        Ok(())
+    })
+}
+
+fn get_token(
+    resource: &str,
+    identity: Option<&azmi_identity>,
+    force: bool,
+    cancel: Option<&azmi_cancel>,
+) -> Result<azmi_token> {
+    ensure_blocking_allowed()?;
+    let engine = engine()?;
+    let mi = match identity {
+        Some(i) => Arc::clone(&i.mi),
+        None => engine.default_identity()?,
+    };
+    if !force {
+        // The common case: no runtime, no waiting.
+        if let Some(token) = engine.azmi.cached_token(&mi, resource) {
+            return Ok(azmi_token::new(token, true));
+        }
+    }
+    let grant = engine.block_on(
+        engine.azmi.get_token(&mi, resource, force),
+        cancel.map(azmi_cancel::token),
+    )??;
+    Ok(azmi_token::new(grant.token, grant.from_cache))
+}
+
+fn token_ref<'a>(token: *const azmi_token) -> Option<&'a azmi_token> {
+    // SAFETY: NULL or a live token from this library (contract of every accessor).
+    unsafe { token.as_ref() }
+}
+
+/// The token text (for an `Authorization: Bearer` header). Lent: valid until
+/// `azmi_token_free`. Never log it. "" for NULL.
+#[no_mangle]
+pub unsafe extern "C" fn azmi_token_access_token(token: *const azmi_token) -> *const c_char {
+    match token_ref(token) {
+        Some(t) => t.secret.as_ptr().cast(),
+        None => c"".as_ptr(),
+    }
+}
+
+/// Length in bytes of the token text, without the NUL (0 for NULL).
+#[no_mangle]
+pub unsafe extern "C" fn azmi_token_access_token_len(token: *const azmi_token) -> usize {
+    token_ref(token).map_or(0, |t| t.secret.len() - 1)
+}
+
+/// Expiry as Unix seconds (0 for NULL).
+#[no_mangle]
+pub unsafe extern "C" fn azmi_token_expires_on(token: *const azmi_token) -> i64 {
+    token_ref(token).map_or(0, |t| t.info.expires_on())
+}
+
+/// The token type, usually "Bearer". Lent: valid until `azmi_token_free`. "" for NULL.
+#[no_mangle]
+pub unsafe extern "C" fn azmi_token_type(token: *const azmi_token) -> *const c_char {
+    match token_ref(token) {
+        Some(t) => t.info.token_type.as_c_str().as_ptr(),
+        None => c"".as_ptr(),
+    }
+}
+
+/// The resource the token is for, as the endpoint named it. Lent: valid until
+/// `azmi_token_free`. "" for NULL.
+#[no_mangle]
+pub unsafe extern "C" fn azmi_token_resource(token: *const azmi_token) -> *const c_char {
+    match token_ref(token) {
+        Some(t) => t.info.resource.as_c_str().as_ptr(),
+        None => c"".as_ptr(),
+    }
+}
+
+/// Whether the token came from the cache rather than a request (false for NULL).
+#[no_mangle]
+pub unsafe extern "C" fn azmi_token_from_cache(token: *const azmi_token) -> bool {
+    token_ref(token).is_some_and(|t| t.from_cache)
+}
+
+/// Wipes the token text from memory and frees the token. NULL is ignored.
+#[no_mangle]
+pub unsafe extern "C" fn azmi_token_free(token: *mut azmi_token) {
+    if !token.is_null() {
+        // SAFETY: from azmi_get_token, freed once (contract). Zeroizing wipes the text on drop.
+        drop(unsafe { Box::from_raw(token) });
+    }
+}

@@ -1,0 +1,333 @@
+//! Which managed identity to use, and where its token endpoint is.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+use crate::retry::RetryPolicy;
+
+/// The IMDS token URL on every Azure VM. Plain HTTP by design: it is link-local and never
+/// leaves the host.
+pub const IMDS_TOKEN_URL: &str = "http://169.254.169.254/metadata/identity/oauth2/token";
+/// Path of the token endpoint below an authority host (`AZURE_POD_IDENTITY_AUTHORITY_HOST`).
+pub const IMDS_TOKEN_PATH: &str = "/metadata/identity/oauth2/token";
+/// Full token URL override (azmi's own variable; the emulator prints it).
+pub const ENV_IMDS_ENDPOINT: &str = "AZMI_IMDS_ENDPOINT";
+/// Authority host override, as the Azure SDKs read it.
+pub const ENV_POD_IDENTITY_HOST: &str = "AZURE_POD_IDENTITY_AUTHORITY_HOST";
+
+/// The identity a token is asked for.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum IdentityId {
+    /// The machine's system-assigned identity (no id sent).
+    SystemAssigned,
+    /// A user-assigned identity by its client (application) id.
+    ClientId(String),
+    /// A user-assigned identity by its object (principal) id.
+    ObjectId(String),
+    /// A user-assigned identity by its Azure resource id.
+    ResourceId(String),
+}
+
+impl IdentityId {
+    /// Builds the selection from the three optional ids a caller may give; more than one is an
+    /// error because IMDS treats them as mutually exclusive.
+    pub fn from_parts(
+        client_id: Option<&str>,
+        object_id: Option<&str>,
+        resource_id: Option<&str>,
+    ) -> Result<IdentityId> {
+        let given = [client_id, object_id, resource_id]
+            .iter()
+            .filter(|v| v.is_some())
+            .count();
+        if given > 1 {
+            return Err(Error::InvalidArgument(
+                "give at most one of client id, object id and resource id: they select the same user-assigned identity in different ways".into(),
+            ));
+        }
+        if let Some(id) = client_id {
+            return Ok(IdentityId::ClientId(validate_guid("client id", id)?));
+        }
+        if let Some(id) = object_id {
+            return Ok(IdentityId::ObjectId(validate_guid("object id", id)?));
+        }
+        if let Some(id) = resource_id {
+            return Ok(IdentityId::ResourceId(validate_resource_id(id)?));
+        }
+        Ok(IdentityId::SystemAssigned)
+    }
+
+    /// The query parameter IMDS expects for this identity.
+    pub(crate) fn query_pair(&self) -> Option<(&'static str, &str)> {
+        match self {
+            IdentityId::SystemAssigned => None,
+            IdentityId::ClientId(v) => Some(("client_id", v)),
+            IdentityId::ObjectId(v) => Some(("object_id", v)),
+            IdentityId::ResourceId(v) => Some(("msi_res_id", v)),
+        }
+    }
+}
+
+impl fmt::Display for IdentityId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            IdentityId::SystemAssigned => f.write_str("the system-assigned identity"),
+            IdentityId::ClientId(v) => write!(f, "the user-assigned identity with client id {v}"),
+            IdentityId::ObjectId(v) => write!(f, "the user-assigned identity with object id {v}"),
+            IdentityId::ResourceId(v) => write!(f, "the user-assigned identity {v}"),
+        }
+    }
+}
+
+fn validate_guid(what: &str, value: &str) -> Result<String> {
+    let v = value.trim();
+    let ok = v.len() == 36
+        && v.char_indices().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => c == '-',
+            _ => c.is_ascii_hexdigit(),
+        });
+    if ok {
+        Ok(v.to_owned())
+    } else {
+        Err(Error::InvalidArgument(format!(
+            "the {what} '{}' is not a GUID; give it as xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx (see the identity's Overview page)",
+            printable(value)
+        )))
+    }
+}
+
+fn validate_resource_id(value: &str) -> Result<String> {
+    let v = value.trim();
+    let lower = v.to_ascii_lowercase();
+    if lower.starts_with("/subscriptions/")
+        && lower.contains("/providers/microsoft.managedidentity/userassignedidentities/")
+        && !v.chars().any(|c| c.is_control() || c.is_whitespace())
+    {
+        Ok(v.to_owned())
+    } else {
+        Err(Error::InvalidArgument(format!(
+            "the resource id '{}' is not a user-assigned identity's resource id; it looks like /subscriptions/<sub>/resourceGroups/<rg>/providers/Microsoft.ManagedIdentity/userAssignedIdentities/<name>",
+            printable(value)
+        )))
+    }
+}
+
+/// Turns a scope (`https://vault.azure.net/.default`) into the resource IMDS expects and checks
+/// it; anything else is passed through exactly, because Entra ID matches resources exactly
+/// (`https://management.azure.com/` needs its slash, `https://vault.azure.net` has none).
+pub fn normalize_resource(resource: &str) -> Result<&str> {
+    let r = resource.strip_suffix("/.default").unwrap_or(resource);
+    if r.is_empty() {
+        return Err(Error::InvalidArgument(
+            "the resource is empty; give the resource URI, e.g. https://management.azure.com/"
+                .into(),
+        ));
+    }
+    if r.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err(Error::InvalidArgument(format!(
+            "the resource '{}' contains white space or control characters",
+            printable(r)
+        )));
+    }
+    Ok(r)
+}
+
+/// Quotes user input in messages without letting control characters through.
+pub(crate) fn printable(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .take(200)
+        .collect()
+}
+
+/// Timeouts and retries of token requests.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TokenOptions {
+    /// Timeout of the first request to an endpoint that has never answered, so that a machine
+    /// without a managed identity fails fast (the Azure SDKs use 1 s too).
+    pub probe_timeout: Duration,
+    /// Timeout of each later request.
+    pub request_timeout: Duration,
+    /// Retries of transient failures.
+    pub retry: RetryPolicy,
+}
+
+impl Default for TokenOptions {
+    fn default() -> Self {
+        TokenOptions {
+            probe_timeout: Duration::from_secs(1),
+            request_timeout: Duration::from_secs(20),
+            retry: RetryPolicy::default(),
+        }
+    }
+}
+
+/// A managed identity: which one, the endpoint that issues its tokens, and how to ask.
+#[derive(Clone, Debug)]
+pub struct ManagedIdentity {
+    pub(crate) identity: IdentityId,
+    pub(crate) endpoint: url::Url,
+    /// Identifies endpoint and identity in the token cache.
+    pub(crate) cache_key: Arc<str>,
+    pub(crate) options: TokenOptions,
+}
+
+impl ManagedIdentity {
+    /// The identity at the endpoint the environment names (see [`endpoint_from_env`]).
+    pub fn new(identity: IdentityId) -> Result<ManagedIdentity> {
+        Self::with_endpoint(identity, &endpoint_from_env()?)
+    }
+
+    /// The identity at an explicit token URL.
+    pub fn with_endpoint(identity: IdentityId, token_url: &str) -> Result<ManagedIdentity> {
+        let endpoint = parse_endpoint(token_url, "the token endpoint")?;
+        let cache_key = format!("{endpoint}\n{identity:?}").into();
+        Ok(ManagedIdentity {
+            identity,
+            endpoint,
+            cache_key,
+            options: TokenOptions::default(),
+        })
+    }
+
+    /// Replaces the timeouts and retry policy.
+    pub fn with_options(mut self, options: TokenOptions) -> ManagedIdentity {
+        self.options = options;
+        self
+    }
+
+    pub fn identity(&self) -> &IdentityId {
+        &self.identity
+    }
+
+    /// The token URL requests go to.
+    pub fn endpoint(&self) -> &str {
+        self.endpoint.as_str()
+    }
+
+    pub fn options(&self) -> &TokenOptions {
+        &self.options
+    }
+}
+
+/// The token URL from the environment: `AZMI_IMDS_ENDPOINT` (a full token URL), else
+/// `AZURE_POD_IDENTITY_AUTHORITY_HOST` (a host, as the Azure SDKs read it), else IMDS.
+pub fn endpoint_from_env() -> Result<String> {
+    let var = |name| {
+        std::env::var(name)
+            .ok()
+            .filter(|v: &String| !v.trim().is_empty())
+    };
+    if let Some(v) = var(ENV_IMDS_ENDPOINT) {
+        return Ok(v.trim().to_owned());
+    }
+    if let Some(v) = var(ENV_POD_IDENTITY_HOST) {
+        return Ok(token_url_from_authority_host(v.trim()));
+    }
+    Ok(IMDS_TOKEN_URL.to_owned())
+}
+
+/// The token URL below an authority host, as the Azure SDKs build it.
+pub fn token_url_from_authority_host(host: &str) -> String {
+    format!("{}{}", host.trim_end_matches('/'), IMDS_TOKEN_PATH)
+}
+
+fn parse_endpoint(value: &str, what: &str) -> Result<url::Url> {
+    let url = url::Url::parse(value.trim()).map_err(|e| {
+        Error::InvalidArgument(format!(
+            "{what} '{}' is not a URL ({e}); give it as http://host[:port]/path",
+            printable(value)
+        ))
+    })?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(Error::InvalidArgument(format!(
+            "{what} '{}' must be an http:// or https:// URL with a host",
+            printable(value)
+        )));
+    }
+    if !url.username().is_empty() || url.password().is_some() || url.fragment().is_some() {
+        return Err(Error::InvalidArgument(format!(
+            "{what} must not contain credentials or a fragment"
+        )));
+    }
+    Ok(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GUID: &str = "00001111-aaaa-2222-bbbb-3333cccc4444";
+
+    #[test]
+    fn one_id_selects_a_user_assigned_identity() {
+        assert_eq!(
+            IdentityId::from_parts(Some(GUID), None, None).unwrap(),
+            IdentityId::ClientId(GUID.into())
+        );
+        assert_eq!(
+            IdentityId::from_parts(None, Some(GUID), None).unwrap(),
+            IdentityId::ObjectId(GUID.into())
+        );
+        let rid = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/x";
+        assert_eq!(
+            IdentityId::from_parts(None, None, Some(rid)).unwrap(),
+            IdentityId::ResourceId(rid.into())
+        );
+        assert_eq!(
+            IdentityId::from_parts(None, None, None).unwrap(),
+            IdentityId::SystemAssigned
+        );
+    }
+
+    #[test]
+    fn more_than_one_id_is_invalid() {
+        let e = IdentityId::from_parts(Some(GUID), Some(GUID), None).unwrap_err();
+        assert_eq!(e.code(), crate::ErrorCode::InvalidArgument);
+        assert!(e.to_string().contains("at most one"));
+    }
+
+    #[test]
+    fn malformed_ids_are_invalid_and_named() {
+        let e = IdentityId::from_parts(Some("not-a-guid"), None, None).unwrap_err();
+        assert!(e.to_string().contains("'not-a-guid' is not a GUID"), "{e}");
+        let e = IdentityId::from_parts(None, None, Some("/subscriptions/x")).unwrap_err();
+        assert!(e.to_string().contains("resource id"), "{e}");
+        let e = IdentityId::from_parts(Some(""), None, None).unwrap_err();
+        assert_eq!(e.code(), crate::ErrorCode::InvalidArgument);
+    }
+
+    #[test]
+    fn scope_suffix_is_removed_and_nothing_else_changes() {
+        assert_eq!(
+            normalize_resource("https://vault.azure.net/.default").unwrap(),
+            "https://vault.azure.net"
+        );
+        assert_eq!(
+            normalize_resource("https://management.azure.com/").unwrap(),
+            "https://management.azure.com/"
+        );
+        assert_eq!(
+            normalize_resource("https://vault.azure.net").unwrap(),
+            "https://vault.azure.net"
+        );
+        assert!(normalize_resource("").is_err());
+        assert!(normalize_resource("/.default").is_err());
+        assert!(normalize_resource("https://x/\n").is_err());
+    }
+
+    #[test]
+    fn endpoints_must_be_http_urls() {
+        assert!(ManagedIdentity::with_endpoint(IdentityId::SystemAssigned, "ftp://x/").is_err());
+        assert!(ManagedIdentity::with_endpoint(IdentityId::SystemAssigned, "nope").is_err());
+        let mi = ManagedIdentity::with_endpoint(IdentityId::SystemAssigned, "http://127.0.0.1:9/t")
+            .unwrap();
+        assert_eq!(mi.endpoint(), "http://127.0.0.1:9/t");
+        assert_eq!(
+            token_url_from_authority_host("http://127.0.0.1:5/"),
+            "http://127.0.0.1:5/metadata/identity/oauth2/token"
+        );
+    }
+}

@@ -1,0 +1,32 @@
+//! azmi: Entra ID access tokens from a machine's managed identity, and the Azure service calls
+//! that use them, for PowerShell, .NET and C (through the C ABI in [`ffi`]) and for Rust.
+//!
+//! The core is ordinary async Rust: [`Azmi`] holds the HTTP client and the token cache;
+//! [`ManagedIdentity`] says which identity and which endpoint. The C ABI runs the core on one
+//! process-wide runtime.
+
+mod cache;
+mod client;
+pub mod error;
+pub mod ffi;
+mod http;
+pub mod identity;
+mod imds;
+pub mod retry;
+pub mod runtime;
+pub mod token;
+
+pub use client::{Azmi, TokenGrant};
+pub use error::{Error, ErrorCode, Result, ServiceFailure};
+pub use identity::{normalize_resource, IdentityId, ManagedIdentity, TokenOptions};
+pub use retry::RetryPolicy;
+pub use token::AccessToken;
+
+/// Where `ResourceTypeName`-style names point in the public cloud.
+pub mod resources {
+    pub const ARM: &str = "https://management.azure.com/";
+    pub const KEY_VAULT: &str = "https://vault.azure.net";
+    pub const STORAGE: &str = "https://storage.azure.com/";
+    pub const DATA_LAKE: &str = "https://datalake.azure.net/";
+    pub const SQL: &str = "https://database.windows.net/";
+}

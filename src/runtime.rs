@@ -1,0 +1,116 @@
+//! The process-wide engine behind the C ABI: one tokio runtime and one [`Azmi`] (HTTP client and
+//! token cache), created on first use, stopped by [`shutdown`] and created again on the next call.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::ArcSwapOption;
+use parking_lot::{Mutex, RwLock};
+use tokio_util::sync::CancellationToken;
+
+use crate::client::Azmi;
+use crate::error::{Error, Result};
+use crate::identity::{endpoint_from_env, IdentityId, ManagedIdentity};
+
+pub(crate) struct Engine {
+    runtime: tokio::runtime::Runtime,
+    pub(crate) azmi: Azmi,
+    /// The system-assigned identity at the endpoint the environment names, kept so that calls
+    /// without an identity do not parse the endpoint each time.
+    default_identity: RwLock<Option<(String, Arc<ManagedIdentity>)>>,
+}
+
+static ENGINE: ArcSwapOption<Engine> = ArcSwapOption::const_empty();
+/// Serialises creation and shutdown (never held while a call runs).
+static LIFECYCLE: Mutex<()> = Mutex::new(());
+
+/// The engine, created on first use.
+pub(crate) fn engine() -> Result<Arc<Engine>> {
+    if let Some(e) = ENGINE.load_full() {
+        return Ok(e);
+    }
+    let _guard = LIFECYCLE.lock();
+    if let Some(e) = ENGINE.load_full() {
+        return Ok(e);
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        // Token requests are few and light; two workers are plenty and keep start-up cheap.
+        .worker_threads(2)
+        .thread_name("azmi-worker")
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Runtime(format!("could not start azmi's runtime: {e}")))?;
+    let azmi = Azmi::with_runtime(runtime.handle().clone())?;
+    let engine = Arc::new(Engine {
+        runtime,
+        azmi,
+        default_identity: RwLock::new(None),
+    });
+    ENGINE.store(Some(Arc::clone(&engine)));
+    Ok(engine)
+}
+
+/// Refuses calls made from inside an async runtime: blocking there would stall (or deadlock)
+/// that runtime, for example when a progress callback calls back into azmi.
+pub(crate) fn ensure_blocking_allowed() -> Result<()> {
+    if tokio::runtime::Handle::try_current().is_ok() {
+        return Err(Error::Runtime(
+            "azmi was called from inside an async runtime (for example from an azmi callback); blocking there would stall it. Call azmi from another thread".into(),
+        ));
+    }
+    Ok(())
+}
+
+impl Engine {
+    /// Runs `fut` to completion on the calling thread; `cancel` stops it at once.
+    pub(crate) fn block_on<F: Future>(
+        &self,
+        fut: F,
+        cancel: Option<&CancellationToken>,
+    ) -> Result<F::Output> {
+        ensure_blocking_allowed()?;
+        match cancel {
+            None => Ok(self.runtime.block_on(fut)),
+            Some(c) if c.is_cancelled() => Err(Error::Cancelled),
+            Some(c) => self.runtime.block_on(async {
+                tokio::select! {
+                    biased;
+                    _ = c.cancelled() => Err(Error::Cancelled),
+                    out = fut => Ok(out),
+                }
+            }),
+        }
+    }
+
+    /// The system-assigned identity at the endpoint the environment names now.
+    pub(crate) fn default_identity(&self) -> Result<Arc<ManagedIdentity>> {
+        let endpoint = endpoint_from_env()?;
+        if let Some((e, mi)) = &*self.default_identity.read() {
+            if *e == endpoint {
+                return Ok(Arc::clone(mi));
+            }
+        }
+        let mi = Arc::new(ManagedIdentity::with_endpoint(
+            IdentityId::SystemAssigned,
+            &endpoint,
+        )?);
+        *self.default_identity.write() = Some((endpoint, Arc::clone(&mi)));
+        Ok(mi)
+    }
+}
+
+/// Stops the runtime and forgets every cached token. Calls still running finish first (they
+/// keep the engine alive); the next call starts a new engine. Refused from inside a runtime,
+/// where stopping one would panic.
+pub fn shutdown() -> Result<()> {
+    ensure_blocking_allowed()?;
+    let _guard = LIFECYCLE.lock();
+    if let Some(engine) = ENGINE.swap(None) {
+        engine.azmi.clear_cache();
+        if let Ok(engine) = Arc::try_unwrap(engine) {
+            engine.runtime.shutdown_timeout(Duration::from_secs(2));
+        }
+    }
+    Ok(())
+}

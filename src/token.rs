@@ -1,0 +1,341 @@
+//! Access tokens and the parsing of token responses in every shape the managed identity
+//! sources send.
+
+use std::ffi::CStr;
+use std::fmt;
+
+use serde_json::Value;
+use zeroize::Zeroizing;
+
+use crate::error::{Error, Result};
+
+/// Values below this are relative seconds, above it epoch seconds (MSAL.NET's rule: it is the
+/// epoch value of 2001-01-01, earlier than any real expiry).
+const EPOCH_THRESHOLD: i64 = 978_307_200;
+
+/// A string kept with a trailing NUL so the C ABI can lend it out without copying.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct NulString(Box<str>);
+
+impl NulString {
+    pub(crate) fn new(s: &str) -> NulString {
+        // Interior NULs cannot come from JSON strings we accept, but never let one cut a
+        // string short silently.
+        let mut owned = s.replace('\0', "\u{FFFD}");
+        owned.push('\0');
+        NulString(owned.into_boxed_str())
+    }
+    pub(crate) fn as_str(&self) -> &str {
+        &self.0[..self.0.len() - 1]
+    }
+    pub(crate) fn as_c_str(&self) -> &CStr {
+        // Built with exactly one NUL, at the end.
+        CStr::from_bytes_with_nul(self.0.as_bytes()).expect("NulString invariant")
+    }
+}
+
+impl fmt::Debug for NulString {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+/// An access token. The token text is wiped from memory when the last copy is dropped and is
+/// never shown by `Debug`.
+pub struct AccessToken {
+    /// The token followed by a NUL, zeroized on drop.
+    secret: Zeroizing<Vec<u8>>,
+    pub(crate) token_type: NulString,
+    pub(crate) resource: NulString,
+    /// Unix seconds.
+    pub(crate) expires_on: i64,
+    /// Unix seconds at which a background refresh should start, if the token warrants one.
+    pub(crate) refresh_at: Option<i64>,
+}
+
+impl AccessToken {
+    pub(crate) fn new(
+        token: &str,
+        token_type: &str,
+        resource: &str,
+        expires_on: i64,
+        refresh_at: Option<i64>,
+    ) -> AccessToken {
+        let mut secret = Zeroizing::new(Vec::with_capacity(token.len() + 1));
+        secret.extend_from_slice(token.as_bytes());
+        secret.push(0);
+        AccessToken {
+            secret,
+            token_type: NulString::new(token_type),
+            resource: NulString::new(resource),
+            expires_on,
+            refresh_at,
+        }
+    }
+
+    /// The bearer token text. Handle with care: never log it.
+    pub fn secret(&self) -> &str {
+        // Built from a &str plus a NUL, so the prefix is valid UTF-8.
+        std::str::from_utf8(&self.secret[..self.secret.len() - 1]).unwrap_or_default()
+    }
+
+    /// The token text as a NUL-terminated C string, valid while this token lives.
+    pub(crate) fn secret_c_str(&self) -> &CStr {
+        CStr::from_bytes_with_nul(&self.secret).expect("token ends with its only NUL")
+    }
+
+    /// Length of the token text in bytes (without the NUL).
+    pub fn secret_len(&self) -> usize {
+        self.secret.len() - 1
+    }
+
+    /// Usually `Bearer`.
+    pub fn token_type(&self) -> &str {
+        self.token_type.as_str()
+    }
+
+    /// The resource the token is for, as the endpoint named it.
+    pub fn resource(&self) -> &str {
+        self.resource.as_str()
+    }
+
+    /// Expiry in Unix seconds.
+    pub fn expires_on(&self) -> i64 {
+        self.expires_on
+    }
+}
+
+impl fmt::Debug for AccessToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AccessToken")
+            .field("token", &"<redacted>")
+            .field("token_type", &self.token_type)
+            .field("resource", &self.resource)
+            .field("expires_on", &self.expires_on)
+            .finish()
+    }
+}
+
+/// Tokens living longer than this are refreshed in the background from half their lifetime.
+const LONG_LIVED_SECS: i64 = 2 * 3600;
+
+/// Parses a 200 token response. `now` is the time the request was sent (Unix seconds).
+/// The body is never quoted in errors: it may hold a token.
+pub(crate) fn parse_token_response(
+    body: &[u8],
+    requested_resource: &str,
+    now: i64,
+) -> Result<AccessToken> {
+    let json: Value = serde_json::from_slice(body).map_err(|_| {
+        Error::Protocol(format!(
+            "the token endpoint answered 200 but the body ({} bytes) is not JSON",
+            body.len()
+        ))
+    })?;
+    let obj = json.as_object().ok_or_else(|| {
+        Error::Protocol("the token endpoint answered 200 but the body is not a JSON object".into())
+    })?;
+    let field = |name: &str| obj.get(name).filter(|v| !v.is_null());
+
+    let token = match field("access_token") {
+        Some(Value::String(s)) if !s.is_empty() => s.as_str(),
+        _ => {
+            return Err(Error::Protocol(
+                "the token endpoint answered 200 without an access_token".into(),
+            ))
+        }
+    };
+    // A bearer token is printable ASCII (RFC 6750 b64token); anything else would corrupt the
+    // Authorization header or cut the C string short.
+    if !token.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(Error::Protocol(
+            "the access_token contains characters a bearer token cannot have".into(),
+        ));
+    }
+    let token_type = match field("token_type") {
+        Some(Value::String(s)) if !s.is_empty() => s.as_str(),
+        _ => "Bearer",
+    };
+    let resource = match field("resource") {
+        Some(Value::String(s)) if !s.is_empty() => s.as_str(),
+        _ => requested_resource,
+    };
+
+    let expires_on = match field("expires_on") {
+        Some(v) => Some(parse_time(v, now).ok_or_else(|| {
+            Error::Protocol("the token response has an expires_on that is not a time".into())
+        })?),
+        None => None,
+    };
+    let expires_in = match field("expires_in") {
+        Some(v) => Some(parse_time(v, now).ok_or_else(|| {
+            Error::Protocol("the token response has an expires_in that is not a number".into())
+        })?),
+        None => None,
+    };
+    let expires_on = expires_on.or(expires_in).ok_or_else(|| {
+        Error::Protocol("the token response says neither expires_on nor expires_in".into())
+    })?;
+
+    let refresh_in = field("refresh_in").and_then(as_seconds);
+    let lifetime = expires_on - now;
+    let refresh_at = match refresh_in {
+        Some(r) if r > 0 => Some(now + r),
+        _ if lifetime > LONG_LIVED_SECS => Some(now + lifetime / 2),
+        _ => None,
+    };
+    Ok(AccessToken::new(
+        token, token_type, resource, expires_on, refresh_at,
+    ))
+}
+
+/// A number of seconds, sent as a JSON number or as a string of digits.
+fn as_seconds(v: &Value) -> Option<i64> {
+    match v {
+        Value::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
+        Value::String(s) => {
+            let s = s.trim();
+            s.parse::<i64>().ok().or_else(|| {
+                s.parse::<f64>()
+                    .ok()
+                    .filter(|f| f.is_finite())
+                    .map(|f| f as i64)
+            })
+        }
+        _ => None,
+    }
+}
+
+/// An absolute time in Unix seconds from epoch seconds, relative seconds, or a date.
+fn parse_time(v: &Value, now: i64) -> Option<i64> {
+    if let Some(secs) = as_seconds(v) {
+        return Some(if secs < EPOCH_THRESHOLD {
+            now + secs
+        } else {
+            secs
+        });
+    }
+    parse_date(v.as_str()?.trim())
+}
+
+/// Dates as token sources write them: RFC 3339, RFC 2822, and App Service 2017's
+/// `1/10/2020 8:01:28 AM +00:00`.
+fn parse_date(s: &str) -> Option<i64> {
+    if let Ok(d) = chrono::DateTime::parse_from_rfc3339(s) {
+        return Some(d.timestamp());
+    }
+    if let Ok(d) = chrono::DateTime::parse_from_rfc2822(s) {
+        return Some(d.timestamp());
+    }
+    for fmt in [
+        "%m/%d/%Y %I:%M:%S %p %:z",
+        "%m/%d/%Y %H:%M:%S %:z",
+        "%m/%d/%Y %I:%M:%S %p %z",
+    ] {
+        if let Ok(d) = chrono::DateTime::parse_from_str(s, fmt) {
+            return Some(d.timestamp());
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: i64 = 1_700_000_000;
+
+    fn parse(body: &str) -> Result<AccessToken> {
+        parse_token_response(body.as_bytes(), "https://r/", NOW)
+    }
+
+    #[test]
+    fn imds_all_string_shape() {
+        let t = parse(r#"{"access_token":"eyJ0","refresh_token":"","expires_in":"3599","expires_on":"1700003599","not_before":"1699999700","resource":"https://management.azure.com/","token_type":"Bearer"}"#).unwrap();
+        assert_eq!(t.secret(), "eyJ0");
+        assert_eq!(t.expires_on(), 1_700_003_599);
+        assert_eq!(t.resource(), "https://management.azure.com/");
+        assert_eq!(t.token_type(), "Bearer");
+        assert_eq!(
+            t.refresh_at, None,
+            "a one-hour token is not refreshed early"
+        );
+    }
+
+    #[test]
+    fn numbers_instead_of_strings() {
+        let t = parse(r#"{"access_token":"a","expires_in":3599,"expires_on":1700003599,"token_type":"Bearer"}"#).unwrap();
+        assert_eq!(t.expires_on(), 1_700_003_599);
+        assert_eq!(
+            t.resource(),
+            "https://r/",
+            "the requested resource when none is echoed"
+        );
+    }
+
+    #[test]
+    fn app_service_2017_date() {
+        let t =
+            parse(r#"{"access_token":"a","expires_on":"1/10/2020 8:01:28 AM +00:00"}"#).unwrap();
+        assert_eq!(t.expires_on(), 1_578_643_288);
+        let t =
+            parse(r#"{"access_token":"a","expires_on":"12/31/2030 11:59:59 PM +01:00"}"#).unwrap();
+        assert_eq!(t.expires_on(), 1_924_988_399);
+    }
+
+    #[test]
+    fn rfc3339_date() {
+        let t = parse(r#"{"access_token":"a","expires_on":"2030-01-01T00:00:00Z"}"#).unwrap();
+        assert_eq!(t.expires_on(), 1_893_456_000);
+    }
+
+    #[test]
+    fn only_expires_in_is_relative_to_the_request() {
+        let t = parse(r#"{"access_token":"a","expires_in":"3600"}"#).unwrap();
+        assert_eq!(t.expires_on(), NOW + 3600);
+        let t = parse(r#"{"access_token":"a","expires_in":86400.0}"#).unwrap();
+        assert_eq!(t.expires_on(), NOW + 86400);
+    }
+
+    #[test]
+    fn long_lived_tokens_refresh_at_half_life_or_refresh_in() {
+        let t = parse(r#"{"access_token":"a","expires_in":"86400"}"#).unwrap();
+        assert_eq!(t.refresh_at, Some(NOW + 43200));
+        let t = parse(r#"{"access_token":"a","expires_in":"86400","refresh_in":"600"}"#).unwrap();
+        assert_eq!(t.refresh_at, Some(NOW + 600));
+        let t = parse(r#"{"access_token":"a","expires_in":7200}"#).unwrap();
+        assert_eq!(
+            t.refresh_at, None,
+            "exactly two hours is not longer than two hours"
+        );
+    }
+
+    #[test]
+    fn bodies_that_are_not_tokens_are_protocol_errors_without_the_body() {
+        for body in [
+            "<html>hi</html>",
+            "[]",
+            r#"{"expires_in":"1"}"#,
+            r#"{"access_token":"","expires_in":"1"}"#,
+            r#"{"access_token":"SECRETXYZ"}"#,
+            r#"{"access_token":"SECRETXYZ","expires_on":"tomorrow"}"#,
+            r#"{"access_token":"SECRETXYZ","expires_in":{}}"#,
+            r#"{"access_token":"SECRET\u0000XYZ","expires_in":"1"}"#,
+            r#"{"access_token":"SECRET XYZ","expires_in":"1"}"#,
+        ] {
+            let e = parse(body).unwrap_err();
+            assert_eq!(e.code(), crate::ErrorCode::ProtocolError, "{body}");
+            assert!(!e.to_string().contains("SECRETXYZ"), "{e}");
+        }
+    }
+
+    #[test]
+    fn debug_never_shows_the_token() {
+        let t = AccessToken::new("SECRETXYZ", "Bearer", "r", 1, None);
+        let d = format!("{t:?}");
+        assert!(!d.contains("SECRETXYZ"));
+        assert!(d.contains("redacted"));
+        assert_eq!(t.secret_len(), 9);
+        assert_eq!(t.secret_c_str().to_bytes(), b"SECRETXYZ");
+    }
+}

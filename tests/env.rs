@@ -20,12 +20,22 @@ async fn endpoint_from_the_environment_and_never_through_a_proxy() {
         "http://169.254.169.254/metadata/identity/oauth2/token"
     );
 
-    set("AZURE_POD_IDENTITY_AUTHORITY_HOST", Some(&format!("{}/", emu.base_url())));
+    set(
+        "AZURE_POD_IDENTITY_AUTHORITY_HOST",
+        Some(&format!("{}/", emu.base_url())),
+    );
     assert_eq!(endpoint_from_env().unwrap(), emu.token_url());
 
     set("AZMI_IMDS_ENDPOINT", Some(&emu.token_url()));
-    set("AZURE_POD_IDENTITY_AUTHORITY_HOST", Some("http://127.0.0.1:9"));
-    assert_eq!(endpoint_from_env().unwrap(), emu.token_url(), "azmi's own variable wins");
+    set(
+        "AZURE_POD_IDENTITY_AUTHORITY_HOST",
+        Some("http://127.0.0.1:9"),
+    );
+    assert_eq!(
+        endpoint_from_env().unwrap(),
+        emu.token_url(),
+        "azmi's own variable wins"
+    );
 
     // A proxy in the environment is ignored: IMDS traffic must never go through one.
     set("HTTP_PROXY", Some("http://127.0.0.1:9"));

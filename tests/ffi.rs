@@ -16,7 +16,13 @@ fn identity_at(emu: &Emulator) -> *mut azmi_identity {
     // SAFETY: valid out-pointers; NULL ids select the system-assigned identity.
     unsafe {
         assert_eq!(
-            azmi_identity_new(ptr::null(), ptr::null(), ptr::null(), &mut id, ptr::null_mut()),
+            azmi_identity_new(
+                ptr::null(),
+                ptr::null(),
+                ptr::null(),
+                &mut id,
+                ptr::null_mut()
+            ),
             azmi_status::AZMI_OK
         );
         let url = CString::new(emu.token_url()).unwrap();
@@ -47,7 +53,14 @@ fn cancel_from_another_thread_ends_the_call_at_once() {
     // SAFETY: valid arguments throughout; objects freed once.
     unsafe {
         assert_eq!(
-            azmi_get_token(VAULT.as_ptr(), id, 0, ptr::null(), &mut token, ptr::null_mut()),
+            azmi_get_token(
+                VAULT.as_ptr(),
+                id,
+                0,
+                ptr::null(),
+                &mut token,
+                ptr::null_mut()
+            ),
             azmi_status::AZMI_OK
         );
         azmi_token_free(token);
@@ -79,13 +92,22 @@ fn cancel_from_another_thread_ends_the_call_at_once() {
 
 #[test]
 fn blocking_calls_are_refused_inside_a_runtime() {
-    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     rt.block_on(async {
         let mut token = ptr::null_mut();
         let mut err = ptr::null_mut();
         // SAFETY: valid arguments.
         let status = unsafe {
-            azmi_get_token(ARM.as_ptr(), ptr::null(), 0, ptr::null(), &mut token, &mut err)
+            azmi_get_token(
+                ARM.as_ptr(),
+                ptr::null(),
+                0,
+                ptr::null(),
+                &mut token,
+                &mut err,
+            )
         };
         assert_eq!(status, azmi_status::AZMI_RUNTIME_ERROR);
         assert!(token.is_null());
@@ -172,7 +194,14 @@ fn identity_reports_its_endpoint_and_description() {
         let mut token = ptr::null_mut();
         let mut err = ptr::null_mut();
         assert_eq!(
-            azmi_get_token(ARM.as_ptr(), id, AZMI_FLAG_FORCE_REFRESH, ptr::null(), &mut token, &mut err),
+            azmi_get_token(
+                ARM.as_ptr(),
+                id,
+                AZMI_FLAG_FORCE_REFRESH,
+                ptr::null(),
+                &mut token,
+                &mut err
+            ),
             azmi_status::AZMI_SERVICE_ERROR
         );
         assert_eq!(azmi_error_http_status(err), 503);

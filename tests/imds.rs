@@ -85,7 +85,10 @@ async fn resource_is_passed_exactly_and_scope_suffix_removed() {
     let azmi = Azmi::new().unwrap();
     let mi = system(&emu);
     for (asked, sent) in [
-        ("https://management.azure.com", "https://management.azure.com"),
+        (
+            "https://management.azure.com",
+            "https://management.azure.com",
+        ),
         ("https://vault.azure.net/.default", VAULT),
         ("https://storage.azure.com/", "https://storage.azure.com/"),
     ] {
@@ -102,7 +105,10 @@ async fn user_assigned_by_each_kind_of_id() {
     for (id, param) in [
         (IdentityId::ClientId(UAMI_CLIENT_ID.into()), "client_id="),
         (IdentityId::ObjectId(UAMI_OID.into()), "object_id="),
-        (IdentityId::ResourceId(UAMI_RESOURCE_ID.into()), "msi_res_id="),
+        (
+            IdentityId::ResourceId(UAMI_RESOURCE_ID.into()),
+            "msi_res_id=",
+        ),
     ] {
         let mi = quick(ManagedIdentity::with_endpoint(id, &emu.token_url()).unwrap());
         let t = azmi.get_token(&mi, VAULT, false).await.unwrap().token;
@@ -127,7 +133,10 @@ async fn unknown_identity_and_resource_are_clear_errors_and_not_retried() {
     assert_eq!(e.http_status(), Some(400));
     assert_eq!(e.service_code(), Some("invalid_request"));
     assert!(e.to_string().contains(other), "{e}");
-    assert!(e.to_string().contains("not assigned to this machine"), "{e}");
+    assert!(
+        e.to_string().contains("not assigned to this machine"),
+        "{e}"
+    );
 
     let e = azmi
         .get_token(&system(&emu), "https://nothing.example/", false)
@@ -165,7 +174,11 @@ async fn transient_statuses_are_retried_and_final_errors_keep_the_status() {
             count: 1,
         }]);
         azmi.get_token(&mi, ARM, true).await.unwrap();
-        assert_eq!(emu.counters().token_requests, 2, "status {status} retried once");
+        assert_eq!(
+            emu.counters().token_requests,
+            2,
+            "status {status} retried once"
+        );
     }
 
     // Past the budget the last error is reported with its status.
@@ -274,7 +287,9 @@ async fn no_endpoint_fails_fast_and_the_failure_is_not_cached() {
     let e = azmi.get_token(&mi, ARM, false).await.unwrap_err();
     assert_eq!(e.code(), ErrorCode::ManagedIdentityUnavailable);
     assert!(started.elapsed() < Duration::from_millis(1500));
-    assert!(e.to_string().contains("no managed identity endpoint answered"));
+    assert!(e
+        .to_string()
+        .contains("no managed identity endpoint answered"));
     assert!(e.to_string().contains(&url));
 
     // The endpoint comes up: the next call works.
@@ -292,10 +307,7 @@ async fn the_first_request_has_a_short_timeout_later_ones_do_not() {
     let emu = emulator();
     let azmi = Azmi::new().unwrap();
     let mi = system(&emu);
-    emu.set_faults(vec![Fault::Delay {
-        ms: 3000,
-        count: 1,
-    }]);
+    emu.set_faults(vec![Fault::Delay { ms: 3000, count: 1 }]);
     let started = Instant::now();
     let e = azmi.get_token(&mi, ARM, false).await.unwrap_err();
     assert_eq!(e.code(), ErrorCode::ManagedIdentityUnavailable);
@@ -306,10 +318,7 @@ async fn the_first_request_has_a_short_timeout_later_ones_do_not() {
     );
 
     azmi.get_token(&mi, VAULT, false).await.unwrap();
-    emu.set_faults(vec![Fault::Delay {
-        ms: 1500,
-        count: 1,
-    }]);
+    emu.set_faults(vec![Fault::Delay { ms: 1500, count: 1 }]);
     azmi.get_token(&mi, ARM, false).await.unwrap();
 }
 
@@ -359,10 +368,7 @@ async fn tokens_within_five_minutes_of_expiry_are_renewed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_cold_callers_cause_one_request() {
     let emu = emulator();
-    emu.set_faults(vec![Fault::Delay {
-        ms: 200,
-        count: 1,
-    }]);
+    emu.set_faults(vec![Fault::Delay { ms: 200, count: 1 }]);
     let azmi = Azmi::new().unwrap();
     let mi = system(&emu);
     let tasks: Vec<_> = (0..32)
@@ -391,10 +397,7 @@ async fn long_lived_tokens_refresh_in_the_background_and_survive_a_failed_refres
     tokio::time::sleep(Duration::from_millis(2100)).await;
 
     // Due for refresh, but the caller gets the valid token at once.
-    emu.set_faults(vec![Fault::Delay {
-        ms: 300,
-        count: 1,
-    }]);
+    emu.set_faults(vec![Fault::Delay { ms: 300, count: 1 }]);
     let started = Instant::now();
     let during = azmi.get_token(&mi, ARM, false).await.unwrap();
     assert!(started.elapsed() < Duration::from_millis(100));
@@ -472,11 +475,7 @@ async fn dropping_the_call_stops_it_at_once() {
         count: 1,
     }]);
     let started = Instant::now();
-    let r = tokio::time::timeout(
-        Duration::from_millis(200),
-        azmi.get_token(&mi, ARM, false),
-    )
-    .await;
+    let r = tokio::time::timeout(Duration::from_millis(200), azmi.get_token(&mi, ARM, false)).await;
     assert!(r.is_err());
     assert!(started.elapsed() < Duration::from_secs(1));
     // The abandoned request does not linger: a new call starts afresh and succeeds.

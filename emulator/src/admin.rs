@@ -1,0 +1,166 @@
+//! `/admin/*`: test control over loopback, JSON in and out, no auth (loopback only by design).
+
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+use hyper::{Method, Request, Response, StatusCode};
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+use crate::config::ResponseStyle;
+use crate::faults::Fault;
+use crate::response::{self, Body};
+use crate::state::{Settings, Shared};
+
+/// Admin bodies are a few hundred bytes; anything near this is a mistake.
+const MAX_BODY_BYTES: usize = 64 * 1024;
+
+pub(crate) async fn handle(shared: &Shared, req: Request<Incoming>) -> Response<Body> {
+    let path = req.uri().path().to_string();
+    let method = req.method().clone();
+    let expected = match path.as_str() {
+        "/admin/counters" | "/admin/requests" => Method::GET,
+        "/admin/faults" | "/admin/config" | "/admin/reset" | "/admin/shutdown" => Method::POST,
+        _ => return response::not_found(),
+    };
+    if method != expected {
+        return response::method_not_allowed(if expected == Method::GET {
+            "GET"
+        } else {
+            "POST"
+        });
+    }
+
+    match path.as_str() {
+        "/admin/counters" => counters(shared),
+        "/admin/requests" => requests(shared),
+        _ => {
+            let body = match read_body(req).await {
+                Ok(body) => body,
+                Err(resp) => return resp,
+            };
+            match path.as_str() {
+                "/admin/faults" => faults(shared, &body),
+                "/admin/config" => config(shared, &body),
+                "/admin/reset" => {
+                    shared.reset();
+                    ok(json!({ "ok": true }))
+                }
+                _ => {
+                    // The connection task sees the signal and closes gracefully, after this
+                    // response has been written.
+                    shared.request_shutdown();
+                    ok(json!({ "ok": true, "shutting_down": true }))
+                }
+            }
+        }
+    }
+}
+
+fn counters(shared: &Shared) -> Response<Body> {
+    let c = shared.mutable().counters;
+    ok(json!({ "token_requests": c.token_requests, "tokens_issued": c.tokens_issued }))
+}
+
+fn requests(shared: &Shared) -> Response<Body> {
+    let log: Vec<Value> = shared
+        .mutable()
+        .requests
+        .iter()
+        .map(|r| {
+            // A header sent more than once is joined the way HTTP allows folding it.
+            let mut headers = Map::new();
+            for (name, value) in &r.headers {
+                let joined = match headers.get(name).and_then(Value::as_str) {
+                    Some(prev) => format!("{prev}, {value}"),
+                    None => value.clone(),
+                };
+                headers.insert(name.clone(), Value::String(joined));
+            }
+            json!({ "method": r.method, "path": r.path, "query": r.query, "headers": headers })
+        })
+        .collect();
+    ok(Value::Array(log))
+}
+
+fn faults(shared: &Shared, body: &str) -> Response<Body> {
+    match Fault::parse_script(body) {
+        Ok(faults) => {
+            let queued = faults.len();
+            shared.set_faults(faults);
+            ok(json!({ "ok": true, "queued": queued }))
+        }
+        Err(e) => bad_request(&format!("invalid fault script: {e}")),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigUpdate {
+    token_lifetime_seconds: Option<u64>,
+    /// Absent: unchanged. `null`: stop sending `refresh_in`.
+    #[serde(default, deserialize_with = "present")]
+    refresh_in_seconds: Option<Option<u64>>,
+    response_style: Option<ResponseStyle>,
+}
+
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<u64>>, D::Error> {
+    Option::<u64>::deserialize(d).map(Some)
+}
+
+fn config(shared: &Shared, body: &str) -> Response<Body> {
+    let update: ConfigUpdate = match serde_json::from_str(body) {
+        Ok(update) => update,
+        Err(e) => return bad_request(&format!("invalid config update: {e}")),
+    };
+    let settings = shared.update_settings(|s| {
+        if let Some(lifetime) = update.token_lifetime_seconds {
+            s.token_lifetime_secs = lifetime;
+        }
+        if let Some(refresh_in) = update.refresh_in_seconds {
+            s.refresh_in_secs = refresh_in;
+        }
+        if let Some(style) = update.response_style {
+            s.response_style = style;
+        }
+    });
+    ok(settings_json(&settings))
+}
+
+fn settings_json(s: &Settings) -> Value {
+    json!({
+        "ok": true,
+        "token_lifetime_seconds": s.token_lifetime_secs,
+        "refresh_in_seconds": s.refresh_in_secs,
+        "response_style": s.response_style.name(),
+    })
+}
+
+/// Reads a UTF-8 body; an empty body reads as `{}` so `curl -X POST …/reset` works.
+async fn read_body(req: Request<Incoming>) -> Result<String, Response<Body>> {
+    let collected = Limited::new(req.into_body(), MAX_BODY_BYTES)
+        .collect()
+        .await
+        .map_err(|_| {
+            response::error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "invalid_request",
+                "Request body is too large or could not be read",
+            )
+        })?;
+    let bytes = collected.to_bytes();
+    let text =
+        String::from_utf8(bytes.to_vec()).map_err(|_| bad_request("request body is not UTF-8"))?;
+    if text.trim().is_empty() {
+        Ok("{}".to_string())
+    } else {
+        Ok(text)
+    }
+}
+
+fn ok(value: Value) -> Response<Body> {
+    response::json(StatusCode::OK, &value)
+}
+
+fn bad_request(description: &str) -> Response<Body> {
+    response::error(StatusCode::BAD_REQUEST, "invalid_request", description)
+}

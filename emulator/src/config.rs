@@ -1,0 +1,348 @@
+//! Emulator configuration: the built-in identities and resources from `docs/emulator.md`, and the
+//! JSON config file that replaces them key by key.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::Path;
+
+use serde::{Deserialize, Deserializer};
+
+use crate::faults::Fault;
+
+/// Tenant written into tokens unless configured otherwise.
+pub const DEFAULT_TENANT_ID: &str = "aaaabbbb-0000-cccc-1111-dddd2222eeee";
+/// Lifetime of issued tokens unless configured otherwise.
+pub const DEFAULT_TOKEN_LIFETIME_SECS: u64 = 3600;
+
+/// Resources Entra ID knows under exactly these spellings; anything else is AADSTS50001.
+/// The trailing slash matters (`management.azure.com/` vs `vault.azure.net`), which is the point
+/// of listing both forms where both exist.
+pub const DEFAULT_RESOURCES: &[&str] = &[
+    "https://management.azure.com/",
+    "https://management.azure.com",
+    "https://management.core.windows.net/",
+    "https://vault.azure.net",
+    "https://storage.azure.com/",
+    "https://storage.azure.com",
+    "https://datalake.azure.net/",
+    "https://database.windows.net/",
+    "https://database.windows.net",
+];
+
+/// One managed identity assigned to the emulated machine.
+#[derive(Clone, Debug)]
+pub struct IdentityConfig {
+    /// Display name (`system-assigned` for the system identity).
+    pub name: String,
+    pub client_id: String,
+    pub object_id: String,
+    /// ARM resource id (`msi_res_id` / `mi_res_id`, and the token's `xms_mirid`).
+    pub resource_id: String,
+}
+
+impl IdentityConfig {
+    /// The built-in system-assigned identity.
+    pub fn default_system_assigned() -> Self {
+        IdentityConfig {
+            name: "system-assigned".into(),
+            client_id: "5b0f4c8e-0d2a-4c43-9a37-1a6f3a7c0001".into(),
+            object_id: "5b0f4c8e-0d2a-4c43-9a37-1a6f3a7c0002".into(),
+            resource_id: "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/azmi-rg/providers/Microsoft.Compute/virtualMachines/azmi-vm".into(),
+        }
+    }
+
+    /// The built-in user-assigned identity `azmi-uami`.
+    pub fn default_user_assigned() -> Self {
+        IdentityConfig {
+            name: "azmi-uami".into(),
+            client_id: "00001111-aaaa-2222-bbbb-3333cccc4444".into(),
+            object_id: "aaaaaaaa-0000-1111-2222-bbbbbbbbbbbb".into(),
+            resource_id: "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/azmi-rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/azmi-uami".into(),
+        }
+    }
+}
+
+/// Shape of the token response body (`--response-style`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ResponseStyle {
+    /// Real IMDS: every value is a JSON string.
+    Imds,
+    /// Numeric values as JSON numbers (what some other sources send).
+    Numbers,
+    /// `expires_on` as `1/10/2020 8:01:28 AM +00:00` (App Service 2017).
+    Date,
+    /// No `expires_on` at all; clients must rely on `expires_in`.
+    ExpiresInOnly,
+}
+
+impl ResponseStyle {
+    /// The name used on the command line and by `POST /admin/config`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ResponseStyle::Imds => "imds",
+            ResponseStyle::Numbers => "numbers",
+            ResponseStyle::Date => "date",
+            ResponseStyle::ExpiresInOnly => "expires-in-only",
+        }
+    }
+
+    /// Parses a style name; the error lists the accepted names.
+    pub fn from_name(name: &str) -> Result<Self, String> {
+        match name {
+            "imds" => Ok(ResponseStyle::Imds),
+            "numbers" => Ok(ResponseStyle::Numbers),
+            "date" => Ok(ResponseStyle::Date),
+            "expires-in-only" => Ok(ResponseStyle::ExpiresInOnly),
+            other => Err(format!(
+                "unknown response style {other:?} (expected imds, numbers, date or expires-in-only)"
+            )),
+        }
+    }
+}
+
+impl std::str::FromStr for ResponseStyle {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        ResponseStyle::from_name(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for ResponseStyle {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        ResponseStyle::from_name(&name).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Everything an [`crate::Emulator`] needs to start.
+#[derive(Clone, Debug)]
+pub struct EmulatorConfig {
+    /// Listen address; must be loopback.
+    pub bind: IpAddr,
+    /// Listen port; 0 picks a free one.
+    pub port: u16,
+    pub tenant_id: String,
+    pub token_lifetime_secs: u64,
+    /// When set, token responses carry `refresh_in`.
+    pub refresh_in_secs: Option<u64>,
+    pub response_style: ResponseStyle,
+    /// `None`: the machine has no system-assigned identity.
+    pub system_assigned: Option<IdentityConfig>,
+    pub user_assigned: Vec<IdentityConfig>,
+    /// Resources tokens may be requested for (exact strings).
+    pub resources: Vec<String>,
+    /// Initial fault queue.
+    pub faults: Vec<Fault>,
+}
+
+impl Default for EmulatorConfig {
+    fn default() -> Self {
+        EmulatorConfig {
+            bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            port: 0,
+            tenant_id: DEFAULT_TENANT_ID.into(),
+            token_lifetime_secs: DEFAULT_TOKEN_LIFETIME_SECS,
+            refresh_in_secs: None,
+            response_style: ResponseStyle::Imds,
+            system_assigned: Some(IdentityConfig::default_system_assigned()),
+            user_assigned: vec![IdentityConfig::default_user_assigned()],
+            resources: DEFAULT_RESOURCES.iter().map(|r| r.to_string()).collect(),
+            faults: Vec::new(),
+        }
+    }
+}
+
+impl EmulatorConfig {
+    /// Reads the config file described in `docs/emulator.md` and merges it over the defaults:
+    /// every key is optional and a given key replaces the default wholesale.
+    pub fn from_json_file(path: impl AsRef<Path>) -> Result<Self, String> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read config file {}: {e}", path.display()))?;
+        let mut config = EmulatorConfig::default();
+        config
+            .merge_json(&text)
+            .map_err(|e| format!("invalid config file {}: {e}", path.display()))?;
+        Ok(config)
+    }
+
+    /// Applies a config-file JSON document over `self`.
+    pub fn merge_json(&mut self, text: &str) -> Result<(), String> {
+        let file: ConfigFile = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        if let Some(tenant) = file.tenant_id {
+            self.tenant_id = tenant;
+        }
+        if let Some(lifetime) = file.token_lifetime_seconds {
+            self.token_lifetime_secs = lifetime;
+        }
+        if let Some(system) = file.system_assigned {
+            self.system_assigned = system.map(|raw| raw.into_identity("system-assigned"));
+        }
+        if let Some(users) = file.user_assigned {
+            self.user_assigned = users
+                .into_iter()
+                .map(|raw| {
+                    // A name is only a label; default it to the last segment of the resource id,
+                    // which is how Azure names user-assigned identities anyway.
+                    let fallback = raw
+                        .resource_id
+                        .rsplit('/')
+                        .next()
+                        .unwrap_or_default()
+                        .to_string();
+                    raw.into_identity(&fallback)
+                })
+                .collect();
+        }
+        if let Some(resources) = file.resources {
+            self.resources = resources;
+        }
+        self.validate()
+    }
+
+    /// Rejects configurations the emulator cannot serve faithfully.
+    pub fn validate(&self) -> Result<(), String> {
+        check_loopback(self.bind)?;
+        if self.tenant_id.trim().is_empty() {
+            return Err("tenant id must not be empty".into());
+        }
+        let identities = self.system_assigned.iter().chain(&self.user_assigned);
+        for identity in identities {
+            for (what, value) in [
+                ("clientId", &identity.client_id),
+                ("objectId", &identity.object_id),
+                ("resourceId", &identity.resource_id),
+            ] {
+                if value.trim().is_empty() {
+                    return Err(format!(
+                        "identity {:?}: {what} must not be empty",
+                        identity.name
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The emulator is a test double for a link-local service: exposing it beyond the machine would
+/// hand out (fake but token-shaped) credentials to the network, so only loopback is allowed.
+pub fn check_loopback(ip: IpAddr) -> Result<(), String> {
+    if ip.is_loopback() {
+        Ok(())
+    } else {
+        Err(format!(
+            "refusing to bind to {ip}: azmi-emulator only listens on loopback addresses (127.0.0.0/8 or ::1)"
+        ))
+    }
+}
+
+/// The config file as written by users (camelCase, every key optional).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct ConfigFile {
+    tenant_id: Option<String>,
+    token_lifetime_seconds: Option<u64>,
+    /// Absent: keep the default. `null`: no system-assigned identity.
+    #[serde(default, deserialize_with = "present")]
+    system_assigned: Option<Option<RawIdentity>>,
+    user_assigned: Option<Vec<RawIdentity>>,
+    resources: Option<Vec<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct RawIdentity {
+    name: Option<String>,
+    client_id: String,
+    object_id: String,
+    resource_id: String,
+}
+
+impl RawIdentity {
+    fn into_identity(self, default_name: &str) -> IdentityConfig {
+        IdentityConfig {
+            name: self.name.unwrap_or_else(|| default_name.to_string()),
+            client_id: self.client_id,
+            object_id: self.object_id,
+            resource_id: self.resource_id,
+        }
+    }
+}
+
+/// Distinguishes a key given as `null` (`Some(None)`) from an absent key (`None`, via `default`).
+fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merge_replaces_given_keys_only() {
+        let mut config = EmulatorConfig::default();
+        config
+            .merge_json(r#"{"tenantId":"t","systemAssigned":null,"resources":["https://x"]}"#)
+            .unwrap();
+        assert_eq!(config.tenant_id, "t");
+        assert!(config.system_assigned.is_none());
+        assert_eq!(config.user_assigned.len(), 1);
+        assert_eq!(config.resources, vec!["https://x".to_string()]);
+        assert_eq!(config.token_lifetime_secs, DEFAULT_TOKEN_LIFETIME_SECS);
+    }
+
+    #[test]
+    fn absent_system_assigned_keeps_default() {
+        let mut config = EmulatorConfig::default();
+        config.merge_json("{}").unwrap();
+        assert!(config.system_assigned.is_some());
+    }
+
+    #[test]
+    fn user_assigned_name_defaults_to_resource_name() {
+        let mut config = EmulatorConfig::default();
+        config
+            .merge_json(
+                r#"{"userAssigned":[{"clientId":"c","objectId":"o","resourceId":"/a/b/my-id"}]}"#,
+            )
+            .unwrap();
+        assert_eq!(config.user_assigned[0].name, "my-id");
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_types_are_errors() {
+        let mut config = EmulatorConfig::default();
+        assert!(config.merge_json(r#"{"tenant":"t"}"#).is_err());
+        assert!(config
+            .merge_json(r#"{"tokenLifetimeSeconds":"x"}"#)
+            .is_err());
+        assert!(config.merge_json("not json").is_err());
+    }
+
+    #[test]
+    fn styles_round_trip() {
+        for style in [
+            ResponseStyle::Imds,
+            ResponseStyle::Numbers,
+            ResponseStyle::Date,
+            ResponseStyle::ExpiresInOnly,
+        ] {
+            assert_eq!(ResponseStyle::from_name(style.name()), Ok(style));
+        }
+        assert!(ResponseStyle::from_name("xml").is_err());
+    }
+
+    #[test]
+    fn only_loopback_is_accepted() {
+        assert!(check_loopback("127.0.0.1".parse().unwrap()).is_ok());
+        assert!(check_loopback("127.8.9.10".parse().unwrap()).is_ok());
+        assert!(check_loopback("::1".parse().unwrap()).is_ok());
+        assert!(check_loopback("0.0.0.0".parse().unwrap()).is_err());
+        assert!(check_loopback("10.0.0.1".parse().unwrap()).is_err());
+        assert!(check_loopback("::".parse().unwrap()).is_err());
+    }
+}

@@ -1,0 +1,31 @@
+//! `azmi-emulator`: the Azure IMDS managed-identity token endpoint, served on loopback for tests
+//! and offline use. The contract is `docs/emulator.md`.
+//!
+//! This crate shares no code with the `azmi` client on purpose: it is written from the public
+//! protocol descriptions, so a misunderstanding of the protocol cannot hide in both.
+//!
+//! ```no_run
+//! let emulator = azmi_emulator::Emulator::start(Default::default()).unwrap();
+//! println!("{}", emulator.token_url());
+//! ```
+
+mod admin;
+mod config;
+mod faults;
+mod imds;
+mod jwt;
+mod response;
+mod server;
+mod state;
+
+pub use config::{
+    check_loopback, EmulatorConfig, IdentityConfig, ResponseStyle, DEFAULT_RESOURCES,
+    DEFAULT_TENANT_ID, DEFAULT_TOKEN_LIFETIME_SECS,
+};
+pub use faults::Fault;
+pub use jwt::verify_signature;
+pub use server::Emulator;
+pub use state::{Counters, RecordedRequest};
+
+/// Path of the IMDS token endpoint.
+pub const TOKEN_PATH: &str = imds::TOKEN_PATH;

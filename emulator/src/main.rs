@@ -1,0 +1,169 @@
+//! `azmi-emulator` binary: parse options, start the library's emulator, print where it listens,
+//! and serve until SIGINT/SIGTERM or `POST /admin/shutdown`.
+
+use std::io::Write;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use azmi_emulator::{Emulator, EmulatorConfig, Fault, ResponseStyle};
+use clap::Parser;
+
+/// Serves the Azure IMDS managed-identity token endpoint on loopback, for tests and offline use.
+#[derive(Parser, Debug)]
+#[command(name = "azmi-emulator", version)]
+struct Args {
+    /// Address to listen on (loopback only)
+    #[arg(long, default_value = "127.0.0.1")]
+    bind: IpAddr,
+    /// IMDS port (0 = any free port)
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+    /// Identities, resources, tenant and token lifetime (JSON, see docs/emulator.md)
+    #[arg(long, value_name = "FILE.json")]
+    config: Option<PathBuf>,
+    /// Tenant written into tokens
+    #[arg(long, value_name = "GUID")]
+    tenant_id: Option<String>,
+    /// Lifetime of issued tokens, in seconds [default: 3600]
+    #[arg(long, value_name = "SECS")]
+    token_lifetime: Option<u64>,
+    /// Add `refresh_in` to token responses
+    #[arg(long, value_name = "SECS")]
+    refresh_in: Option<u64>,
+    /// imds | numbers | date | expires-in-only
+    #[arg(long, value_name = "STYLE", default_value = "imds")]
+    response_style: ResponseStyle,
+    /// Initial fault script (same JSON as POST /admin/faults)
+    #[arg(long, value_name = "JSON")]
+    faults: Option<String>,
+    /// Write the bound port to this file once listening
+    #[arg(long, value_name = "PATH")]
+    port_file: Option<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    match run(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("azmi-emulator: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(args: Args) -> Result<(), String> {
+    let config = build_config(&args)?;
+    let emulator = Emulator::start(config).map_err(|e| format!("cannot start: {e}"))?;
+
+    if let Some(path) = &args.port_file {
+        write_port_file(path, emulator.port())
+            .map_err(|e| format!("cannot write port file {}: {e}", path.display()))?;
+    }
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot create runtime: {e}"))?;
+    runtime.block_on(async {
+        // Install the handlers before announcing the port: a script may signal us as soon as it
+        // has read the lines, and the default action would kill us without a clean shutdown.
+        let mut signals = Signals::install()?;
+        print_banner(&emulator).map_err(|e| format!("cannot write to stdout: {e}"))?;
+        tokio::select! {
+            _ = emulator.stopped() => {}
+            _ = signals.recv() => {}
+        }
+        Ok::<(), String>(())
+    })?;
+    emulator.shutdown();
+    Ok(())
+}
+
+/// The three lines of `docs/emulator.md`, flushed at once: scripts wait for them (or eval the
+/// exports).
+fn print_banner(emulator: &Emulator) -> std::io::Result<()> {
+    let base = emulator.base_url();
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "azmi-emulator listening on {base}")?;
+    writeln!(out, "export AZMI_IMDS_ENDPOINT={}", emulator.token_url())?;
+    writeln!(out, "export AZURE_POD_IDENTITY_AUTHORITY_HOST={base}")?;
+    out.flush()
+}
+
+/// Config file first, then command-line options over it.
+fn build_config(args: &Args) -> Result<EmulatorConfig, String> {
+    let mut config = match &args.config {
+        Some(path) => EmulatorConfig::from_json_file(path)?,
+        None => EmulatorConfig::default(),
+    };
+    config.bind = args.bind;
+    config.port = args.port;
+    if let Some(tenant) = &args.tenant_id {
+        config.tenant_id = tenant.clone();
+    }
+    if let Some(lifetime) = args.token_lifetime {
+        config.token_lifetime_secs = lifetime;
+    }
+    if args.refresh_in.is_some() {
+        config.refresh_in_secs = args.refresh_in;
+    }
+    config.response_style = args.response_style;
+    if let Some(faults) = &args.faults {
+        config.faults = Fault::parse_script(faults).map_err(|e| format!("--faults: {e}"))?;
+    }
+    config.validate()?;
+    Ok(config)
+}
+
+/// Written to a temporary file and renamed, so a script polling for the file never reads a
+/// partial port number.
+fn write_port_file(path: &Path, port: u16) -> std::io::Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    std::fs::write(&tmp, format!("{port}\n"))?;
+    std::fs::rename(&tmp, path)
+}
+
+/// SIGINT and SIGTERM (Ctrl+C only, elsewhere).
+struct Signals {
+    #[cfg(unix)]
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    #[cfg(unix)]
+    fn install() -> Result<Self, String> {
+        use tokio::signal::unix::{signal, SignalKind};
+        Ok(Signals {
+            interrupt: signal(SignalKind::interrupt())
+                .map_err(|e| format!("cannot handle SIGINT: {e}"))?,
+            terminate: signal(SignalKind::terminate())
+                .map_err(|e| format!("cannot handle SIGTERM: {e}"))?,
+        })
+    }
+
+    #[cfg(unix)]
+    async fn recv(&mut self) {
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
+        }
+    }
+
+    #[cfg(not(unix))]
+    fn install() -> Result<Self, String> {
+        Ok(Signals {})
+    }
+
+    #[cfg(not(unix))]
+    async fn recv(&mut self) {
+        // If Ctrl+C cannot be watched, keep serving until /admin/shutdown.
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+}

@@ -1,0 +1,140 @@
+//! State shared by the HTTP handlers and the [`crate::Emulator`] handle.
+
+use std::collections::VecDeque;
+use std::sync::{Mutex, MutexGuard};
+
+use tokio::sync::watch;
+
+use crate::config::{EmulatorConfig, IdentityConfig, ResponseStyle};
+use crate::faults::{Fault, FaultQueue};
+
+/// How many token requests `GET /admin/requests` remembers.
+pub(crate) const REQUEST_LOG_CAPACITY: usize = 100;
+
+/// Request and issuance counts since start (or the last reset).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counters {
+    /// Every request to the token path, whatever its outcome (faults and drops included).
+    pub token_requests: u64,
+    /// Successful token responses.
+    pub tokens_issued: u64,
+}
+
+/// A token request as received, for tests to assert what the client sent.
+#[derive(Clone, Debug)]
+pub struct RecordedRequest {
+    pub method: String,
+    pub path: String,
+    /// The raw query string, exactly as received (not decoded).
+    pub query: String,
+    /// Header names are lower-case (HTTP/1 names are case-insensitive), in received order.
+    pub headers: Vec<(String, String)>,
+}
+
+/// Settings that may change while running (`POST /admin/config`).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Settings {
+    pub token_lifetime_secs: u64,
+    pub refresh_in_secs: Option<u64>,
+    pub response_style: ResponseStyle,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Mutable {
+    pub counters: Counters,
+    pub requests: VecDeque<RecordedRequest>,
+    pub faults: FaultQueue,
+}
+
+/// Fixed identity data plus the mutable parts behind one lock (contention is irrelevant here).
+pub(crate) struct Shared {
+    pub tenant_id: String,
+    pub system_assigned: Option<IdentityConfig>,
+    pub user_assigned: Vec<IdentityConfig>,
+    pub resources: Vec<String>,
+    settings: Mutex<Settings>,
+    mutable: Mutex<Mutable>,
+    /// Flipped to `true` once to stop the server (admin endpoint, `shutdown`, or drop).
+    pub shutdown: watch::Sender<bool>,
+}
+
+impl Shared {
+    pub(crate) fn new(config: &EmulatorConfig) -> Self {
+        let mut faults = FaultQueue::default();
+        faults.replace(config.faults.clone());
+        Shared {
+            tenant_id: config.tenant_id.clone(),
+            system_assigned: config.system_assigned.clone(),
+            user_assigned: config.user_assigned.clone(),
+            resources: config.resources.clone(),
+            settings: Mutex::new(Settings {
+                token_lifetime_secs: config.token_lifetime_secs,
+                refresh_in_secs: config.refresh_in_secs,
+                response_style: config.response_style,
+            }),
+            mutable: Mutex::new(Mutable {
+                faults,
+                ..Mutable::default()
+            }),
+            shutdown: watch::Sender::new(false),
+        }
+    }
+
+    pub(crate) fn settings(&self) -> Settings {
+        *lock(&self.settings)
+    }
+
+    pub(crate) fn update_settings(&self, f: impl FnOnce(&mut Settings)) -> Settings {
+        let mut settings = lock(&self.settings);
+        f(&mut settings);
+        *settings
+    }
+
+    pub(crate) fn mutable(&self) -> MutexGuard<'_, Mutable> {
+        lock(&self.mutable)
+    }
+
+    /// Counts and logs a token request, then takes the fault (if any) that applies to it.
+    pub(crate) fn begin_token_request(&self, recorded: RecordedRequest) -> Option<Fault> {
+        let mut m = self.mutable();
+        m.counters.token_requests += 1;
+        if m.requests.len() == REQUEST_LOG_CAPACITY {
+            m.requests.pop_front();
+        }
+        m.requests.push_back(recorded);
+        m.faults.next()
+    }
+
+    pub(crate) fn token_issued(&self) {
+        self.mutable().counters.tokens_issued += 1;
+    }
+
+    pub(crate) fn set_faults(&self, faults: Vec<Fault>) {
+        self.mutable().faults.replace(faults);
+    }
+
+    pub(crate) fn reset(&self) {
+        let mut m = self.mutable();
+        m.counters = Counters::default();
+        m.requests.clear();
+        m.faults.clear();
+    }
+
+    pub(crate) fn request_shutdown(&self) {
+        self.shutdown.send_replace(true);
+    }
+
+    /// Resolves once a stop was requested. Returns `()` rather than the watch guard so that
+    /// callers' futures stay `Send`.
+    pub(crate) async fn stop_requested(&self) {
+        let mut rx = self.shutdown.subscribe();
+        // The sender lives in `self`, so it cannot be dropped while we wait.
+        let _ = rx.wait_for(|stopping| *stopping).await;
+    }
+}
+
+/// A handler that panicked while holding the lock leaves consistent data behind (every update
+/// is a single assignment), so poisoning is ignored rather than propagated as a second panic.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}

@@ -1,0 +1,186 @@
+//! The `azmi-emulator` binary: printed lines, options, and the ways it stops.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+
+const BIN: &str = env!("CARGO_BIN_EXE_azmi-emulator");
+
+/// A running emulator process, killed (by its own pid) if a test fails half-way.
+struct Running {
+    child: Child,
+    port: u16,
+    lines: Vec<String>,
+}
+
+impl Running {
+    fn spawn(args: &[&str]) -> Running {
+        let mut child = Command::new(BIN)
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn azmi-emulator");
+        let stdout = child.stdout.take().unwrap();
+        let mut reader = BufReader::new(stdout);
+        let mut lines = Vec::new();
+        for _ in 0..3 {
+            let mut line = String::new();
+            reader.read_line(&mut line).expect("read stdout");
+            assert!(line.ends_with('\n'), "incomplete line {line:?}");
+            lines.push(line.trim_end().to_string());
+        }
+        let port = lines[0]
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("no port in {:?}", lines[0]));
+        Running { child, port, lines }
+    }
+
+    fn wait(&mut self, timeout: Duration) -> ExitStatus {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "emulator did not exit");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+#[test]
+fn prints_three_lines_and_serves_until_admin_shutdown() {
+    let mut emu = Running::spawn(&["--port", "0"]);
+    let port = emu.port;
+    assert_eq!(
+        emu.lines,
+        vec![
+            format!("azmi-emulator listening on http://127.0.0.1:{port}"),
+            format!(
+                "export AZMI_IMDS_ENDPOINT=http://127.0.0.1:{port}/metadata/identity/oauth2/token"
+            ),
+            format!("export AZURE_POD_IDENTITY_AUTHORITY_HOST=http://127.0.0.1:{port}"),
+        ]
+    );
+    let resp = token(port, &query(ARM, ""));
+    assert_eq!(resp.status, 200);
+    assert_eq!(field(&resp.json(), "client_id"), SYSTEM_CLIENT_ID);
+
+    assert_eq!(admin_post(port, "/admin/shutdown", "").status, 200);
+    let status = emu.wait(Duration::from_secs(10));
+    assert!(status.success(), "{status:?}");
+}
+
+#[cfg(unix)]
+#[test]
+fn sigterm_and_sigint_stop_cleanly() {
+    for signal in ["-TERM", "-INT"] {
+        let mut emu = Running::spawn(&[]);
+        assert_eq!(token(emu.port, &query(ARM, "")).status, 200);
+        let pid = emu.child.id().to_string();
+        let killed = Command::new("kill")
+            .args([signal, &pid])
+            .status()
+            .expect("run kill");
+        assert!(killed.success());
+        let status = emu.wait(Duration::from_secs(10));
+        assert!(status.success(), "{signal}: {status:?}");
+    }
+}
+
+#[test]
+fn options_are_applied() {
+    let dir = std::env::temp_dir();
+    let port_file = dir.join(format!("azmi-emulator-port-{}.txt", std::process::id()));
+    let config_file = dir.join(format!("azmi-emulator-cfg-{}.json", std::process::id()));
+    std::fs::write(
+        &config_file,
+        r#"{"resources":["https://example.test/"],"tokenLifetimeSeconds":10}"#,
+    )
+    .unwrap();
+    let emu = Running::spawn(&[
+        "--config",
+        config_file.to_str().unwrap(),
+        "--tenant-id",
+        "12345678-0000-0000-0000-000000000000",
+        "--token-lifetime",
+        "900",
+        "--refresh-in",
+        "450",
+        "--response-style",
+        "numbers",
+        "--faults",
+        r#"{"faults":[{"status":429,"retry_after":1}]}"#,
+        "--port-file",
+        port_file.to_str().unwrap(),
+    ]);
+    let written = std::fs::read_to_string(&port_file).unwrap();
+    std::fs::remove_file(&port_file).ok();
+    std::fs::remove_file(&config_file).ok();
+    assert_eq!(written.trim(), emu.port.to_string());
+
+    let resp = token(emu.port, &query("https://example.test/", ""));
+    assert_eq!(resp.status, 429);
+    assert_eq!(resp.header("retry-after"), Some("1"));
+
+    let body = token(emu.port, &query("https://example.test/", "")).json();
+    assert_eq!(body["expires_in"], 900, "CLI overrides the config file");
+    assert_eq!(body["refresh_in"], 450);
+    let (_, claims) = jwt_parts(body["access_token"].as_str().unwrap());
+    assert_eq!(claims["tid"], "12345678-0000-0000-0000-000000000000");
+}
+
+fn run_to_failure(args: &[&str]) -> (ExitStatus, String) {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    (child.wait().unwrap(), stderr)
+}
+
+#[test]
+fn non_loopback_bind_is_refused() {
+    for ip in ["0.0.0.0", "::"] {
+        let (status, stderr) = run_to_failure(&["--bind", ip]);
+        assert!(!status.success());
+        assert!(stderr.contains("loopback"), "{stderr}");
+    }
+}
+
+#[test]
+fn bad_options_are_refused() {
+    for args in [
+        vec!["--response-style", "xml"],
+        vec!["--faults", "[{\"status\":99}]"],
+        vec!["--config", "/nonexistent/azmi.json"],
+        vec!["--port", "http"],
+    ] {
+        let (status, stderr) = run_to_failure(&args);
+        assert!(!status.success(), "{args:?}");
+        assert!(!stderr.is_empty(), "{args:?}");
+    }
+}

@@ -149,8 +149,9 @@ typedef struct azmi_token azmi_token;
 
 /**
  * Progress of a long call: `done` bytes (or items) so far of `total` (-1 when unknown).
- * Called on one of azmi's threads; it must return quickly and must not call blocking azmi
- * functions (they fail with `AZMI_RUNTIME_ERROR` there).
+ * Called on the thread that made the call, while the call runs (so a PowerShell cmdlet may
+ * write progress from it). It must return quickly and must not call blocking azmi functions:
+ * they fail with `AZMI_RUNTIME_ERROR` there.
  */
 typedef void (*azmi_progress_callback)(void *userdata, uint64_t done, int64_t total);
 
@@ -168,6 +169,15 @@ const char *azmi_version(void);
  * `AZMI_OK`, "Unknown" for numbers azmi does not define. Static: do not free.
  */
 const char *azmi_status_name(uint32_t status);
+
+/**
+ * Trusts the CA certificates in the PEM file `pem_path` besides the public roots for every
+ * later HTTPS request of this process (NULL: the public roots only). By default azmi reads the
+ * file named by the environment variable `AZMI_CA_FILE` when it starts; this overrides it, and
+ * is how hosts whose runtime keeps its own environment (.NET on Linux) pass it on. A file that
+ * cannot be read or holds no certificate is `AZMI_INVALID_ARGUMENT` and changes nothing.
+ */
+azmi_status azmi_set_ca_file(const char *pem_path, azmi_error **err_out);
 
 /**
  * Stops azmi's runtime and wipes every cached token, so that a host can unload the library.

@@ -1,7 +1,10 @@
 //! `Azmi`: the HTTP client, the token cache and what is known about endpoints, shared by every
 //! operation. The C ABI uses one process-wide instance; Rust callers may make their own.
 
+use std::path::Path;
 use std::sync::Arc;
+
+use arc_swap::ArcSwap;
 
 use crate::cache::{now_secs, Entry, TokenCache};
 use crate::error::Result;
@@ -18,7 +21,8 @@ pub struct TokenGrant {
 }
 
 struct Inner {
-    http: reqwest::Client,
+    /// Swapped whole when the trusted CAs change; requests in flight keep the old one.
+    http: ArcSwap<reqwest::Client>,
     probes: EndpointProbes,
     cache: TokenCache,
     /// Where background refreshes run; the current runtime when `None`.
@@ -32,21 +36,25 @@ pub struct Azmi {
 }
 
 impl Azmi {
-    /// A new instance with its own cache. Background refreshes run on the runtime current when
-    /// a refresh falls due.
+    /// A new instance with its own cache, trusting the public roots and the CA file named by
+    /// `AZMI_CA_FILE`. Background refreshes run on the runtime current when a refresh falls due.
     pub fn new() -> Result<Azmi> {
-        Self::build(None)
+        Self::build(None, crate::http::ca_file_from_env().as_deref())
     }
 
-    /// A new instance whose background refreshes run on `handle`.
-    pub fn with_runtime(handle: tokio::runtime::Handle) -> Result<Azmi> {
-        Self::build(Some(handle))
+    /// A new instance whose background refreshes run on `handle`, trusting `extra_ca` (a PEM
+    /// file) besides the public roots.
+    pub fn with_runtime(
+        handle: tokio::runtime::Handle,
+        extra_ca: Option<&Path>,
+    ) -> Result<Azmi> {
+        Self::build(Some(handle), extra_ca)
     }
 
-    fn build(spawner: Option<tokio::runtime::Handle>) -> Result<Azmi> {
+    fn build(spawner: Option<tokio::runtime::Handle>, extra_ca: Option<&Path>) -> Result<Azmi> {
         Ok(Azmi {
             inner: Arc::new(Inner {
-                http: crate::http::build_client()?,
+                http: ArcSwap::from_pointee(crate::http::build_client(extra_ca)?),
                 probes: EndpointProbes::default(),
                 cache: TokenCache::default(),
                 spawner,
@@ -90,6 +98,20 @@ impl Azmi {
         })
     }
 
+    /// Trusts the certificates of `pem_file` (besides the public roots) from now on, or only the
+    /// public roots with `None`.
+    pub fn set_extra_ca(&self, pem_file: Option<&Path>) -> Result<()> {
+        let client = crate::http::build_client(pem_file)?;
+        self.inner.http.store(Arc::new(client));
+        Ok(())
+    }
+
+    /// The HTTP client for a request.
+    #[allow(dead_code)] // the service modules use it
+    pub(crate) fn http(&self) -> Arc<reqwest::Client> {
+        self.inner.http.load_full()
+    }
+
     /// Forgets every cached token.
     pub fn clear_cache(&self) {
         self.inner.cache.clear();
@@ -106,7 +128,10 @@ impl Azmi {
         let mi = mi.clone();
         let resource = resource.to_owned();
         entry.join_or_start(move || {
-            Box::pin(async move { request_token(&inner.http, &inner.probes, &mi, &resource).await })
+            Box::pin(async move {
+                let http = inner.http.load_full();
+                request_token(&http, &inner.probes, &mi, &resource).await
+            })
         })
     }
 

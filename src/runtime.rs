@@ -2,6 +2,7 @@
 //! token cache), created on first use, stopped by [`shutdown`] and created again on the next call.
 
 use std::future::Future;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,6 +23,8 @@ pub(crate) struct Engine {
 }
 
 static ENGINE: ArcSwapOption<Engine> = ArcSwapOption::const_empty();
+/// The CA file set through the C ABI; survives a shutdown. `None` inside: the caller cleared it.
+static CA_FILE_OVERRIDE: Mutex<Option<Option<PathBuf>>> = Mutex::new(None);
 /// Serialises creation and shutdown (never held while a call runs).
 static LIFECYCLE: Mutex<()> = Mutex::new(());
 
@@ -41,7 +44,11 @@ pub(crate) fn engine() -> Result<Arc<Engine>> {
         .enable_all()
         .build()
         .map_err(|e| Error::Runtime(format!("could not start azmi's runtime: {e}")))?;
-    let azmi = Azmi::with_runtime(runtime.handle().clone())?;
+    let ca_file = match &*CA_FILE_OVERRIDE.lock() {
+        Some(set) => set.clone(),
+        None => crate::http::ca_file_from_env(),
+    };
+    let azmi = Azmi::with_runtime(runtime.handle().clone(), ca_file.as_deref())?;
     let engine = Arc::new(Engine {
         runtime,
         azmi,
@@ -98,6 +105,15 @@ impl Engine {
         *self.default_identity.write() = Some((endpoint, Arc::clone(&mi)));
         Ok(mi)
     }
+}
+
+/// Trusts the certificates of `pem_file` besides the public roots (`None`: only the public
+/// roots), for this engine and any later one.
+pub(crate) fn set_ca_file(pem_file: Option<PathBuf>) -> Result<()> {
+    let engine = engine()?;
+    engine.azmi.set_extra_ca(pem_file.as_deref())?;
+    *CA_FILE_OVERRIDE.lock() = Some(pem_file);
+    Ok(())
 }
 
 /// Stops the runtime and forgets every cached token. Calls still running finish first (they

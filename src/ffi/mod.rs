@@ -106,8 +106,9 @@ impl From<ErrorCode> for azmi_status {
 }
 
 /// Progress of a long call: `done` bytes (or items) so far of `total` (-1 when unknown).
-/// Called on one of azmi's threads; it must return quickly and must not call blocking azmi
-/// functions (they fail with `AZMI_RUNTIME_ERROR` there).
+/// Called on the thread that made the call, while the call runs (so a PowerShell cmdlet may
+/// write progress from it). It must return quickly and must not call blocking azmi functions:
+/// they fail with `AZMI_RUNTIME_ERROR` there.
 pub type azmi_progress_callback =
     Option<unsafe extern "C" fn(userdata: *mut std::ffi::c_void, done: u64, total: i64)>;
 
@@ -203,6 +204,23 @@ pub extern "C" fn azmi_status_name(status: u32) -> *const c_char {
         _ => c"Unknown",
     };
     name.as_ptr()
+}
+
+/// Trusts the CA certificates in the PEM file `pem_path` besides the public roots for every
+/// later HTTPS request of this process (NULL: the public roots only). By default azmi reads the
+/// file named by the environment variable `AZMI_CA_FILE` when it starts; this overrides it, and
+/// is how hosts whose runtime keeps its own environment (.NET on Linux) pass it on. A file that
+/// cannot be read or holds no certificate is `AZMI_INVALID_ARGUMENT` and changes nothing.
+#[no_mangle]
+pub unsafe extern "C" fn azmi_set_ca_file(
+    pem_path: *const c_char,
+    err_out: *mut *mut azmi_error,
+) -> azmi_status {
+    guard(err_out, || {
+        // SAFETY: NULL or a NUL-terminated string (contract).
+        let path = unsafe { opt_str_arg(pem_path, "pem_path")? };
+        crate::runtime::set_ca_file(path.map(Into::into))
+    })
 }
 
 /// Stops azmi's runtime and wipes every cached token, so that a host can unload the library.

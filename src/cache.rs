@@ -68,14 +68,26 @@ impl Entry {
     }
 
     /// Joins the request in flight, or starts `fetch` as the new one. The returned future
-    /// stores a successful result in the entry.
-    pub(crate) fn join_or_start<F>(self: &Arc<Self>, fetch: F) -> Fetch
+    /// stores a successful result in the entry. With `accept_cached`, a token that became
+    /// fresh since the caller looked is returned instead of starting a request: a request that
+    /// finishes stores its token before it leaves the slot, so checking under the slot's lock
+    /// closes the gap in which two callers could each start one.
+    pub(crate) fn join_or_start<F>(self: &Arc<Self>, accept_cached: bool, fetch: F) -> Fetch
     where
         F: FnOnce() -> Pin<Box<dyn Future<Output = Result<AccessToken>> + Send>>,
     {
         let mut slot = self.inflight.lock();
         if let Some(running) = slot.as_ref().and_then(|(_, weak)| weak.upgrade()) {
             return running;
+        }
+        if accept_cached {
+            let now = now_secs();
+            if let Some(token) = self.current.read().clone() {
+                if now < token.expires_on - EXPIRY_MARGIN_SECS {
+                    let ready: BoxFetch = Box::pin(std::future::ready(Ok(token)));
+                    return ready.shared();
+                }
+            }
         }
         let generation = self.generation.fetch_add(1, Ordering::Relaxed) + 1;
         let entry = Arc::clone(self);
@@ -184,7 +196,7 @@ mod tests {
         let calls = Arc::new(AtomicUsize::new(0));
         let start = |e: &Arc<Entry>| {
             let calls = Arc::clone(&calls);
-            e.join_or_start(move || {
+            e.join_or_start(false, move || {
                 Box::pin(async move {
                     calls.fetch_add(1, Ordering::SeqCst);
                     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
@@ -202,12 +214,31 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_token_stored_meanwhile_is_taken_instead_of_a_new_request() {
+        let e = Arc::new(Entry::default());
+        *e.current.write() = Some(Arc::new(token(i64::MAX / 2, None)));
+        let fetched = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&fetched);
+        let got = e
+            .join_or_start(true, move || {
+                Box::pin(async move {
+                    counter.fetch_add(1, Ordering::SeqCst);
+                    Ok(token(i64::MAX / 2, None))
+                })
+            })
+            .await
+            .unwrap();
+        assert_eq!(fetched.load(Ordering::SeqCst), 0);
+        assert!(Arc::ptr_eq(&got, &e.current.read().clone().unwrap()));
+    }
+
+    #[tokio::test]
     async fn a_request_nobody_waits_for_is_dropped_and_started_afresh() {
         let e = Arc::new(Entry::default());
         let calls = Arc::new(AtomicUsize::new(0));
         let start = |e: &Arc<Entry>, ms: u64| {
             let calls = Arc::clone(&calls);
-            e.join_or_start(move || {
+            e.join_or_start(false, move || {
                 Box::pin(async move {
                     calls.fetch_add(1, Ordering::SeqCst);
                     tokio::time::sleep(std::time::Duration::from_millis(ms)).await;

@@ -91,7 +91,7 @@ impl Azmi {
             }
         }
         let entry = self.inner.cache.get_or_insert(&mi.cache_key, resource);
-        let token = self.fetch(&entry, mi, resource).await?;
+        let token = self.fetch(&entry, mi, resource, !force_refresh).await?;
         Ok(TokenGrant {
             token,
             from_cache: false,
@@ -117,17 +117,19 @@ impl Azmi {
         self.inner.cache.clear();
     }
 
-    /// Joins or starts the request that renews `entry`.
+    /// Joins or starts the request that renews `entry` (or, with `accept_cached`, takes a token
+    /// another caller stored meanwhile).
     fn fetch(
         &self,
         entry: &Arc<Entry>,
         mi: &ManagedIdentity,
         resource: &str,
+        accept_cached: bool,
     ) -> crate::cache::Fetch {
         let inner = Arc::clone(&self.inner);
         let mi = mi.clone();
         let resource = resource.to_owned();
-        entry.join_or_start(move || {
+        entry.join_or_start(accept_cached, move || {
             Box::pin(async move {
                 let http = inner.http.load_full();
                 request_token(&http, &inner.probes, &mi, &resource).await
@@ -146,7 +148,7 @@ impl Azmi {
             entry.background_finished(true);
             return;
         };
-        let fetch = self.fetch(&entry, mi, resource);
+        let fetch = self.fetch(&entry, mi, resource, false);
         let what = format!("{resource} ({})", mi.identity);
         spawner.spawn(async move {
             let result = fetch.await;

@@ -16,6 +16,8 @@ use crate::identity::{endpoint_from_env, IdentityId, ManagedIdentity};
 
 pub(crate) struct Engine {
     runtime: tokio::runtime::Runtime,
+    /// Cancelled by [`shutdown`], so that calls in progress end at once.
+    stopping: CancellationToken,
     pub(crate) azmi: Azmi,
     /// The system-assigned identity at the endpoint the environment names, kept so that calls
     /// without an identity do not parse the endpoint each time.
@@ -51,6 +53,7 @@ pub(crate) fn engine() -> Result<Arc<Engine>> {
     let azmi = Azmi::with_runtime(runtime.handle().clone(), ca_file.as_deref())?;
     let engine = Arc::new(Engine {
         runtime,
+        stopping: CancellationToken::new(),
         azmi,
         default_identity: RwLock::new(None),
     });
@@ -77,17 +80,19 @@ impl Engine {
         cancel: Option<&CancellationToken>,
     ) -> Result<F::Output> {
         ensure_blocking_allowed()?;
-        match cancel {
-            None => Ok(self.runtime.block_on(fut)),
-            Some(c) if c.is_cancelled() => Err(Error::Cancelled),
-            Some(c) => self.runtime.block_on(async {
-                tokio::select! {
-                    biased;
-                    _ = c.cancelled() => Err(Error::Cancelled),
-                    out = fut => Ok(out),
-                }
-            }),
+        let never = CancellationToken::new();
+        let cancel = cancel.unwrap_or(&never);
+        if cancel.is_cancelled() || self.stopping.is_cancelled() {
+            return Err(Error::Cancelled);
         }
+        self.runtime.block_on(async {
+            tokio::select! {
+                biased;
+                _ = cancel.cancelled() => Err(Error::Cancelled),
+                _ = self.stopping.cancelled() => Err(Error::Cancelled),
+                out = fut => Ok(out),
+            }
+        })
     }
 
     /// The system-assigned identity at the endpoint the environment names now.
@@ -116,17 +121,37 @@ pub(crate) fn set_ca_file(pem_file: Option<PathBuf>) -> Result<()> {
     Ok(())
 }
 
-/// Stops the runtime and forgets every cached token. Calls still running finish first (they
-/// keep the engine alive); the next call starts a new engine. Refused from inside a runtime,
-/// where stopping one would panic.
+/// Stops the runtime and forgets every cached token: calls still running on other threads are
+/// cancelled and have returned when this returns (so a host may unload the library), and the
+/// next call starts a new engine. Refused from inside a runtime, where stopping one would panic.
 pub fn shutdown() -> Result<()> {
     ensure_blocking_allowed()?;
     let _guard = LIFECYCLE.lock();
-    if let Some(engine) = ENGINE.swap(None) {
-        engine.azmi.clear_cache();
-        if let Ok(engine) = Arc::try_unwrap(engine) {
-            engine.runtime.shutdown_timeout(Duration::from_secs(2));
+    let Some(mut engine) = ENGINE.swap(None) else {
+        return Ok(());
+    };
+    engine.stopping.cancel();
+    engine.azmi.clear_cache();
+    // Each call holds the engine while it runs; cancelled, they let go within moments. A call
+    // stuck in a caller's callback is not ours to end: give up waiting after a while.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let engine = loop {
+        match Arc::try_unwrap(engine) {
+            Ok(engine) => break Some(engine),
+            Err(still_shared) if std::time::Instant::now() < deadline => {
+                engine = still_shared;
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            Err(_) => break None,
         }
+    };
+    match engine {
+        Some(engine) => {
+            engine.runtime.shutdown_timeout(Duration::from_secs(2));
+            Ok(())
+        }
+        None => Err(Error::Runtime(
+            "azmi stopped, but a call was still running after 10 s (a callback that does not return?); do not unload the library yet".into(),
+        )),
     }
-    Ok(())
 }

@@ -39,7 +39,10 @@ impl azmi_identity {
 ///
 /// The token endpoint is read from the environment now: `AZMI_IMDS_ENDPOINT` (a full token
 /// URL), else `AZURE_POD_IDENTITY_AUTHORITY_HOST` (a host), else IMDS
-/// (`http://169.254.169.254/metadata/identity/oauth2/token`).
+/// (`http://169.254.169.254/metadata/identity/oauth2/token`). Hosts whose runtime keeps its own
+/// copy of the environment (.NET on Linux and macOS: `Environment.SetEnvironmentVariable` does
+/// not reach the native environment) should read the variables themselves and call
+/// `azmi_identity_set_endpoint`.
 ///
 /// On success `*identity_out` receives a new identity (free with `azmi_identity_free`).
 #[no_mangle]

@@ -224,8 +224,10 @@ pub unsafe extern "C" fn azmi_set_ca_file(
 }
 
 /// Stops azmi's runtime and wipes every cached token, so that a host can unload the library.
-/// Calls still running on other threads finish first; a later call starts azmi again.
-/// Fails with `AZMI_RUNTIME_ERROR` when called from inside azmi's runtime (a callback).
+/// Calls still running on other threads are cancelled (they return `AZMI_CANCELLED`) and have
+/// returned when this returns; a later call starts azmi again. Fails with `AZMI_RUNTIME_ERROR`
+/// when called from inside azmi's runtime (a callback), or when a call has not returned after
+/// 10 s (then do not unload the library).
 #[no_mangle]
 pub unsafe extern "C" fn azmi_shutdown(err_out: *mut *mut azmi_error) -> azmi_status {
     guard(err_out, crate::runtime::shutdown)

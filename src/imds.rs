@@ -139,7 +139,6 @@ async fn attempt_once(
         Ok(r) => r,
         Err(e) => return transport_failure(mi, &e, timeout, probing),
     };
-    probes.mark_answered(mi.endpoint());
     let status = response.status().as_u16();
     let retry_after = response
         .headers()
@@ -148,8 +147,19 @@ async fn attempt_once(
         .and_then(parse_retry_after);
     let body = match response.bytes().await {
         Ok(b) => b,
-        Err(e) => return transport_failure(mi, &e, timeout, false),
+        Err(e) => return transport_failure(mi, &e, timeout, probing),
     };
+    if probing && !answers_like_imds(status, &body) {
+        // Off Azure, a proxy or firewall may answer for 169.254.169.254 (403, 407, …): that is
+        // no managed identity, not a service error to report as such.
+        return Attempt::Fatal(Error::ManagedIdentityUnavailable {
+            endpoint: mi.endpoint().to_owned(),
+            detail: format!(
+                "something answered HTTP {status}, but not as a managed identity endpoint (a proxy or firewall in the way?)"
+            ),
+        });
+    }
+    probes.mark_answered(mi.endpoint());
     if status == 200 {
         return match parse_token_response(&body, resource, sent_at) {
             Ok(token) => Attempt::Done(token),
@@ -158,6 +168,17 @@ async fn attempt_once(
     }
     let failure = service_failure(status, &body);
     classify_failure(mi, resource, failure, retry_after)
+}
+
+/// Whether a response comes from a managed identity endpoint: a 200, a status IMDS uses while
+/// it is busy or restarting, or an error in its JSON form.
+fn answers_like_imds(status: u16, body: &[u8]) -> bool {
+    if status == 200 || matches!(status, 404 | 408 | 410 | 429) || status >= 500 {
+        return true;
+    }
+    serde_json::from_slice::<Value>(body)
+        .ok()
+        .is_some_and(|v| v.get("error").is_some())
 }
 
 /// Maps an error status to the library's errors and decides whether to retry.
@@ -324,6 +345,20 @@ mod tests {
             u.query(),
             Some("api-version=2018-02-01&resource=https%3A%2F%2Fvault.azure.net")
         );
+    }
+
+    #[test]
+    fn only_imds_shaped_answers_count_as_an_endpoint() {
+        assert!(answers_like_imds(200, b""));
+        assert!(answers_like_imds(410, b""));
+        assert!(answers_like_imds(503, b"<html>"));
+        assert!(answers_like_imds(
+            400,
+            br#"{"error":"invalid_request","error_description":"Identity not found"}"#
+        ));
+        assert!(!answers_like_imds(403, b"resolve_deny"));
+        assert!(!answers_like_imds(407, b"<html>proxy</html>"));
+        assert!(!answers_like_imds(403, br#"{"message":"nope"}"#));
     }
 
     #[test]

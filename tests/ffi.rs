@@ -177,6 +177,18 @@ fn identity_reports_its_endpoint_and_description() {
         );
         assert!(message(err).contains("http://"));
         azmi_error_free(err);
+        // NULL: IMDS itself, whatever the environment says (no request is made here).
+        let mut other = ptr::null_mut();
+        azmi_identity_new(ptr::null(), ptr::null(), ptr::null(), &mut other, ptr::null_mut());
+        assert_eq!(
+            azmi_identity_set_endpoint(other, ptr::null(), ptr::null_mut()),
+            azmi_status::AZMI_OK
+        );
+        assert_eq!(
+            CStr::from_ptr(azmi_identity_endpoint(other)),
+            c"http://169.254.169.254/metadata/identity/oauth2/token"
+        );
+        azmi_identity_free(other);
         assert_eq!(
             azmi_identity_set_timeouts(id, 0, 1000, 10, ptr::null_mut()),
             azmi_status::AZMI_INVALID_ARGUMENT

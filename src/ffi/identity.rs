@@ -4,9 +4,9 @@ use std::ffi::{c_char, CString};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{azmi_error, azmi_status, guard, opt_str_arg, out_arg, str_arg};
+use super::{azmi_error, azmi_status, guard, opt_str_arg, out_arg};
 use crate::error::{Error, Result};
-use crate::identity::{endpoint_from_env, IdentityId, ManagedIdentity};
+use crate::identity::{endpoint_from_env, IdentityId, ManagedIdentity, IMDS_TOKEN_URL};
 
 /// A managed identity selection: system-assigned, or user-assigned by client id, object id or
 /// resource id; with the token endpoint (from the environment unless set) and its timeouts.
@@ -73,8 +73,9 @@ pub unsafe extern "C" fn azmi_identity_new(
 }
 
 /// Sends this identity's token requests to `token_url` (a full http(s) URL such as
-/// `http://127.0.0.1:40123/metadata/identity/oauth2/token`) instead of the environment's.
-/// Not thread-safe: call before the identity is shared.
+/// `http://127.0.0.1:40123/metadata/identity/oauth2/token`) instead of the environment's;
+/// NULL means IMDS itself, whatever the environment says. Not thread-safe: call before the
+/// identity is shared.
 #[no_mangle]
 pub unsafe extern "C" fn azmi_identity_set_endpoint(
     identity: *mut azmi_identity,
@@ -86,7 +87,7 @@ pub unsafe extern "C" fn azmi_identity_set_endpoint(
         let identity = unsafe { identity.as_mut() }
             .ok_or_else(|| Error::InvalidArgument("identity is NULL".into()))?;
         // SAFETY: NULL or a NUL-terminated string.
-        let url = unsafe { str_arg(token_url, "token_url")? };
+        let url = unsafe { opt_str_arg(token_url, "token_url")? }.unwrap_or(IMDS_TOKEN_URL);
         identity.update(|mi| {
             let options = mi.options().clone();
             Ok(ManagedIdentity::with_endpoint(mi.identity().clone(), url)?.with_options(options))

@@ -114,8 +114,9 @@ fn token_ref<'a>(token: *const azmi_token) -> Option<&'a azmi_token> {
     unsafe { token.as_ref() }
 }
 
-/// The token text (for an `Authorization: Bearer` header). Lent: valid until
-/// `azmi_token_free`. Never log it. "" for NULL.
+/// The token text (for an `Authorization: Bearer` header): printable ASCII only (azmi rejects
+/// any other token), so it may be copied byte by byte, e.g. into a .NET `SecureString`. Lent:
+/// valid until `azmi_token_free`. Never log it. "" for NULL.
 #[no_mangle]
 pub unsafe extern "C" fn azmi_token_access_token(token: *const azmi_token) -> *const c_char {
     match token_ref(token) {

@@ -1,0 +1,1 @@
+namespace AzureIdentityBench { internal static class Placeholder { } }

@@ -1,0 +1,31 @@
+# Manifest of the AzMi module: Entra ID access tokens from an Azure machine's managed identity,
+# through the native azmi library. Built into out/AzMi/ by scripts/build-module.sh.
+@{
+    RootModule           = 'AzMi.dll'
+    ModuleVersion        = '0.1.0'
+    # Fixed for good: PowerShell identifies the module by name and GUID.
+    GUID                 = '4735cae5-b844-4531-b7f9-086512390dce'
+    Author               = 'azmi contributors'
+    CompanyName          = 'azmi contributors'
+    Copyright            = '(c) azmi contributors. MIT License.'
+    Description          = 'Gets Entra ID access tokens from the managed identity of the Azure machine it runs on (IMDS), without the Az modules or an Azure SDK. A small native library (azmi) does the work; tokens are cached, retried as Microsoft recommends and never logged.'
+
+    # One AzMi.dll (netstandard2.0) serves Windows PowerShell 5.1 and PowerShell 7.
+    CompatiblePSEditions = @('Desktop', 'Core')
+    PowerShellVersion    = '5.1'
+
+    FormatsToProcess     = @('AzMi.format.ps1xml')
+
+    # Explicit lists: PowerShell then knows the commands without loading the module.
+    CmdletsToExport      = @('Get-AzMiToken')
+    FunctionsToExport    = @()
+    AliasesToExport      = @()
+    VariablesToExport    = @()
+
+    PrivateData          = @{
+        PSData = @{
+            Tags = @('Azure', 'ManagedIdentity', 'EntraID', 'Token', 'IMDS',
+                     'PSEdition_Desktop', 'PSEdition_Core', 'Windows', 'Linux', 'MacOS')
+        }
+    }
+}

@@ -1,0 +1,149 @@
+using System;
+using System.IO;
+using System.Management.Automation;
+using AzMi.Native;
+
+namespace AzMi.Commands;
+
+/// <summary>
+/// <c>Get-AzMiToken</c>: an access token for a resource from this machine's managed identity.
+/// Help: en-US/AzMi.dll-Help.xml.
+/// </summary>
+[Cmdlet(VerbsCommon.Get, "AzMiToken", DefaultParameterSetName = ByResource)]
+[OutputType(typeof(AccessToken))]
+public sealed class GetAzMiTokenCommand : PSCmdlet
+{
+    private const string ByResource = "Resource";
+    private const string ByResourceTypeName = "ResourceTypeName";
+
+    // StopProcessing runs on another thread while ProcessRecord is blocked in azmi.
+    private readonly object _stopGate = new object();
+    private CancelHandle? _pendingCall;
+    private bool _stopRequested;
+
+    /// <summary>The resource URI (or a scope ending in /.default).</summary>
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = ByResource, ValueFromPipelineByPropertyName = true)]
+    [Alias("ResourceUrl")]
+    public string Resource { get; set; } = string.Empty;
+
+    /// <summary>A well-known resource by name.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = ByResourceTypeName)]
+    public ResourceTypeName ResourceTypeName { get; set; }
+
+    // No parameter sets keep ClientId, ObjectId and ResourceId apart, on purpose: azmi rejects
+    // more than one with its own message, which is the one users should see everywhere.
+
+    /// <summary>Client id of a user-assigned identity.</summary>
+    [Parameter]
+    public string? ClientId { get; set; }
+
+    /// <summary>Object (principal) id of a user-assigned identity.</summary>
+    [Parameter]
+    public string? ObjectId { get; set; }
+
+    /// <summary>Azure resource id of a user-assigned identity.</summary>
+    [Parameter]
+    public string? ResourceId { get; set; }
+
+    /// <summary>Return Token as a String instead of a SecureString.</summary>
+    [Parameter]
+    public SwitchParameter AsPlainText { get; set; }
+
+    /// <summary>Ask the endpoint for a new token instead of using azmi's cache.</summary>
+    [Parameter]
+    public SwitchParameter ForceRefresh { get; set; }
+
+    /// <inheritdoc />
+    protected override void ProcessRecord()
+    {
+        string resource = ParameterSetName == ByResourceTypeName
+            ? ResourceTypeNames.ToResource(ResourceTypeName)
+            : Resource;
+        try
+        {
+            NativeLibraryLoader.EnsureLoaded();
+            WriteObject(GetToken(resource));
+        }
+        catch (AzMiException e) when (e.StatusCode == AzMiStatus.Cancelled && IsStopRequested())
+        {
+            // Ctrl+C (or PowerShell.Stop): end the pipeline the way every cmdlet does.
+            throw new PipelineStoppedException();
+        }
+        catch (AzMiException e)
+        {
+            ErrorRecord record = AzMiErrorRecords.From(e, resource);
+            if (AzMiErrorRecords.IsTerminating(e))
+            {
+                ThrowTerminatingError(record);
+            }
+
+            WriteError(record);
+        }
+        catch (Exception e) when (e is FileNotFoundException || e is DllNotFoundException || e is EntryPointNotFoundException)
+        {
+            ThrowTerminatingError(new ErrorRecord(e, "AzMi.NativeLibraryNotLoaded", ErrorCategory.NotInstalled, NativeLibraryLoader.LibraryPath));
+        }
+    }
+
+    /// <inheritdoc />
+    protected override void StopProcessing()
+    {
+        lock (_stopGate)
+        {
+            _stopRequested = true;
+            _pendingCall?.Cancel();
+        }
+    }
+
+    private AccessToken GetToken(string resource)
+    {
+        using NativeIdentity identity = NativeIdentity.Create(ClientId, ObjectId, ResourceId);
+        // PowerShell's environment is the one users change ($env:…); the process's native copy
+        // may be stale (Remove-Item env:AZMI_IMDS_ENDPOINT does not reach it on Linux), so the
+        // endpoint is always set explicitly: the variable's, or IMDS itself (null).
+        TokenEndpointEnvironment? endpoint = TokenEndpointEnvironment.Read();
+        identity.SetEndpoint(endpoint?.TokenUrl);
+
+        WriteVerbose($"Token endpoint: {identity.Endpoint} ({(endpoint is null ? "IMDS, no endpoint variable set" : "from $env:" + endpoint.Source)}).");
+        WriteVerbose($"Identity: {identity.Description}.");
+
+        using CancelHandle cancel = new CancelHandle();
+        lock (_stopGate)
+        {
+            if (_stopRequested)
+            {
+                cancel.Cancel();
+            }
+
+            _pendingCall = cancel;
+        }
+
+        AccessToken token;
+        bool fromCache;
+        try
+        {
+            token = identity.GetToken(resource, ForceRefresh.IsPresent, AsPlainText.IsPresent, cancel, out fromCache);
+        }
+        finally
+        {
+            lock (_stopGate)
+            {
+                _pendingCall = null;
+            }
+        }
+
+        // Never the token itself: only where it came from and when it expires.
+        WriteVerbose(fromCache
+            ? $"Token for '{token.Resource}' came from azmi's cache; it expires {token.ExpiresOn:u}."
+            : $"Token for '{token.Resource}' was issued by the endpoint; it expires {token.ExpiresOn:u}.");
+        return token;
+    }
+
+    private bool IsStopRequested()
+    {
+        lock (_stopGate)
+        {
+            return _stopRequested;
+        }
+    }
+}

@@ -1,0 +1,123 @@
+using System;
+using System.Runtime.InteropServices;
+using System.Security;
+using System.Text;
+
+namespace AzMi.Native;
+
+/// <summary>
+/// Strings across the boundary. netstandard2.0 has neither UTF-8 string marshalling nor
+/// Marshal.PtrToStringUTF8, so both directions are done by hand here.
+/// </summary>
+internal static class Utf8
+{
+    /// <summary>
+    /// A NUL-terminated UTF-8 copy of <paramref name="value"/>; null stays null (C NULL).
+    /// <paramref name="what"/> names the value in the error for an embedded NUL, which C would
+    /// silently read as the end of the string.
+    /// </summary>
+    internal static byte[]? Encode(string? value, string what)
+    {
+        if (value is null)
+        {
+            return null;
+        }
+
+        if (value.IndexOf('\0') >= 0)
+        {
+            throw AzMiException.InvalidArgument($"{what} contains a NUL character.");
+        }
+
+        int count = Encoding.UTF8.GetByteCount(value);
+        var bytes = new byte[count + 1];
+        Encoding.UTF8.GetBytes(value, 0, value.Length, bytes, 0);
+        return bytes;
+    }
+
+    /// <summary>
+    /// Copies a NUL-terminated UTF-8 string lent by azmi (valid only while its owner lives).
+    /// NULL gives null.
+    /// </summary>
+    internal static string? ReadLent(IntPtr text)
+    {
+        if (text == IntPtr.Zero)
+        {
+            return null;
+        }
+
+        int length = 0;
+        while (Marshal.ReadByte(text, length) != 0)
+        {
+            length++;
+        }
+
+        if (length == 0)
+        {
+            return string.Empty;
+        }
+
+        var bytes = new byte[length];
+        Marshal.Copy(text, bytes, 0, length);
+        return Encoding.UTF8.GetString(bytes);
+    }
+
+    /// <summary>
+    /// Copies token text of <paramref name="length"/> bytes straight from native memory into a
+    /// read-only SecureString, byte by byte, so that no managed string of the token ever exists.
+    /// A token is ASCII (base64url and dots), so each byte is one char.
+    /// </summary>
+    internal static SecureString ReadAsciiSecure(IntPtr text, int length)
+    {
+        var secure = new SecureString();
+        try
+        {
+            for (int i = 0; i < length; i++)
+            {
+                secure.AppendChar(AsciiAt(text, i));
+            }
+
+            secure.MakeReadOnly();
+            return secure;
+        }
+        catch
+        {
+            secure.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Copies token text into a managed string: only for -AsPlainText, where the caller asked
+    /// for exactly that. The intermediate buffer is wiped.
+    /// </summary>
+    internal static string ReadAsciiPlain(IntPtr text, int length)
+    {
+        var chars = new char[length];
+        try
+        {
+            for (int i = 0; i < length; i++)
+            {
+                chars[i] = AsciiAt(text, i);
+            }
+
+            return new string(chars);
+        }
+        finally
+        {
+            Array.Clear(chars, 0, chars.Length);
+        }
+    }
+
+    private static char AsciiAt(IntPtr text, int offset)
+    {
+        byte b = Marshal.ReadByte(text, offset);
+        if (b == 0 || b > 0x7F)
+        {
+            // Never include the byte or its neighbours: they are part of a secret.
+            throw new InvalidOperationException(
+                "azmi returned token text that is not printable ASCII; it was discarded.");
+        }
+
+        return (char)b;
+    }
+}

@@ -1,0 +1,134 @@
+# Helpers for AzMi.Tests.ps1: start and stop azmi-emulator, drive its admin endpoints, read
+# token claims. Nothing here ever writes token text to the output: a failing assertion prints
+# its values, so tests compare tokens with booleans and assert on claims instead.
+
+function Start-AzMiEmulator {
+    <# Starts azmi-emulator on a free port; returns its process, endpoint and admin base URL. #>
+    param([Parameter(Mandatory)][string] $Path)
+
+    if (-not (Test-Path -LiteralPath $Path -PathType Leaf)) {
+        throw "azmi-emulator not found at ${Path}: run 'cargo build --release -p azmi-emulator' or set `$env:AZMI_EMULATOR."
+    }
+    # Its stdout goes to a file, not a pipe: nobody would drain a pipe after the first lines.
+    $stdout = [System.IO.Path]::GetTempFileName()
+    $stderr = [System.IO.Path]::GetTempFileName()
+    $process = Start-Process -FilePath $Path -ArgumentList '--port', '0' -PassThru `
+        -RedirectStandardOutput $stdout -RedirectStandardError $stderr
+
+    $deadline = [DateTime]::UtcNow.AddSeconds(15)
+    $endpoint = $null
+    while (-not $endpoint) {
+        $line = Get-Content -LiteralPath $stdout -ErrorAction SilentlyContinue |
+            Where-Object { $_ -like 'export AZMI_IMDS_ENDPOINT=*' } | Select-Object -First 1
+        if ($line) {
+            $endpoint = $line.Substring('export AZMI_IMDS_ENDPOINT='.Length).Trim()
+        }
+        elseif ($process.HasExited -or [DateTime]::UtcNow -gt $deadline) {
+            $errors = Get-Content -LiteralPath $stderr -Raw -ErrorAction SilentlyContinue
+            if (-not $process.HasExited) { $process.Kill() }
+            throw "azmi-emulator did not print its endpoint: $errors"
+        }
+        else {
+            Start-Sleep -Milliseconds 50
+        }
+    }
+    $uri = [Uri] $endpoint
+    [pscustomobject]@{
+        Process   = $process
+        Endpoint  = $endpoint
+        AdminBase = "$($uri.Scheme)://$($uri.Authority)"
+        LogFiles  = @($stdout, $stderr)
+    }
+}
+
+function Stop-AzMiEmulator {
+    param($Emulator)
+    if (-not $Emulator) { return }
+    if (-not $Emulator.Process.HasExited) {
+        $Emulator.Process.Kill()
+        $null = $Emulator.Process.WaitForExit(5000)
+    }
+    Remove-Item -LiteralPath $Emulator.LogFiles -ErrorAction SilentlyContinue
+}
+
+function Invoke-EmulatorAdmin {
+    <# GET or POST one of the emulator's /admin endpoints; -Body is sent as JSON. #>
+    param(
+        [Parameter(Mandatory)][string] $Path,
+        [string] $Method = 'Get',
+        $Body
+    )
+    $request = @{ Uri = "$($script:Emulator.AdminBase)$Path"; Method = $Method }
+    if ($null -ne $Body) {
+        $request.Body = $Body | ConvertTo-Json -Depth 5 -Compress
+        $request.ContentType = 'application/json'
+    }
+    Invoke-RestMethod @request
+}
+
+function Set-EmulatorFault {
+    <# Replaces the emulator's fault queue, e.g. Set-EmulatorFault @{ status = 410; count = 2 }. #>
+    param([Parameter(ValueFromRemainingArguments)][hashtable[]] $Fault)
+    $null = Invoke-EmulatorAdmin -Path '/admin/faults' -Method Post -Body @{ faults = @($Fault) }
+}
+
+function Reset-Emulator {
+    <# Clears counters, request log and faults (not the tokens azmi has cached). #>
+    $null = Invoke-EmulatorAdmin -Path '/admin/reset' -Method Post
+}
+
+function Get-TokenRequestCount {
+    (Invoke-EmulatorAdmin -Path '/admin/counters').token_requests
+}
+
+function Get-LastRequestedResource {
+    <# The resource query parameter of the last token request the emulator received. #>
+    # Piped, so that the JSON array is enumerated whether or not Invoke-RestMethod unrolled it.
+    $last = Invoke-EmulatorAdmin -Path '/admin/requests' | ForEach-Object { $_ } | Select-Object -Last 1
+    foreach ($pair in $last.query -split '&') {
+        $name, $value = $pair -split '=', 2
+        if ($name -eq 'resource') { return [Uri]::UnescapeDataString($value.Replace('+', ' ')) }
+    }
+}
+
+function ConvertFrom-JwtPayload {
+    <# The claims of a JWT (String or SecureString); the token text is not returned. #>
+    param([Parameter(Mandatory)] $Token)
+    if ($Token -is [securestring]) {
+        $Token = [System.Net.NetworkCredential]::new('', $Token).Password
+    }
+    $parts = $Token.Split('.')
+    if ($parts.Count -ne 3) { throw "not a JWT: $($parts.Count) parts instead of 3" }
+    $payload = $parts[1].Replace('-', '+').Replace('_', '/')
+    $payload += '=' * ((4 - $payload.Length % 4) % 4)
+    [System.Text.Encoding]::UTF8.GetString([Convert]::FromBase64String($payload)) | ConvertFrom-Json
+}
+
+function Get-ClosedLoopbackPort {
+    <# A loopback port nothing listens on: bound by us a moment ago, then released. #>
+    $listener = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0)
+    $listener.Start()
+    try { $listener.LocalEndpoint.Port } finally { $listener.Stop() }
+}
+
+function Get-PwshCommandLine {
+    <# How to start another pwsh like this one (a dotnet global tool runs as 'dotnet pwsh.dll'). #>
+    $process = [Environment]::ProcessPath
+    if ([System.IO.Path]::GetFileNameWithoutExtension($process) -eq 'dotnet') {
+        return @($process, (Join-Path $PSHOME 'pwsh.dll'))
+    }
+    @($process)
+}
+
+function Test-ShowsToken {
+    <#
+        Whether $Text shows any part of the JWT $Token (header, payload or signature), also when
+        the console wrapped it over lines. Returns a boolean only, never the token.
+    #>
+    param([string] $Text, [Parameter(Mandatory)][string] $Token)
+    $flat = $Text -replace '\s', ''
+    foreach ($part in $Token.Split('.')) {
+        if ($part.Length -ge 16 -and $flat.Contains($part)) { return $true }
+    }
+    $false
+}

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Prints the figures of BENCHMARKS.md: azmi_get_token through the C ABI (criterion), per-call
+# cost in PowerShell beside Invoke-RestMethod and Azure.Identity, and Import-Module time.
+# Everything runs against azmi-emulator on loopback. Benchmarks print; they assert nothing.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+bash scripts/build.sh >/dev/null
+pwsh="$HOME/.dotnet/tools/pwsh"
+
+echo "## azmi_get_token, warm cache, through the C ABI (cargo bench --bench token_cache)"
+cargo bench --quiet --bench token_cache 2>/dev/null | grep -E "^azmi_get_token|time:|thrpt:"
+
+dotnet publish bench/azure-identity -c Release -o target/bench/azure-identity >/dev/null
+log="$(mktemp)"
+target/release/azmi-emulator --port 0 >"$log" 2>&1 &
+emulator=$!
+trap 'kill $emulator 2>/dev/null || true; rm -f "$log"' EXIT
+for _ in $(seq 1 100); do grep -q '^export AZURE_POD' "$log" && break; sleep 0.1; done
+export AZMI_IMDS_ENDPOINT="$(sed -n 's/^export AZMI_IMDS_ENDPOINT=//p' "$log")"
+export AZURE_POD_IDENTITY_AUTHORITY_HOST="$(sed -n 's/^export AZURE_POD_IDENTITY_AUTHORITY_HOST=//p' "$log")"
+
+echo
+echo "## Per call in one pwsh $("$pwsh" -NoProfile -Command '$PSVersionTable.PSVersion.ToString()') process (bench/token-bench.ps1)"
+"$pwsh" -NoProfile -NonInteractive -File bench/token-bench.ps1 -AzureIdentityDir "$root/target/bench/azure-identity"
+
+echo "## Import-Module cost (bench/import-bench.sh)"
+bash bench/import-bench.sh

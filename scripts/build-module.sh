@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Builds the AzMi PowerShell module into out/AzMi/:
+#   out/AzMi/AzMi.psd1, AzMi.dll, AzMi.format.ps1xml, en-US/AzMi.dll-Help.xml
+#   out/AzMi/runtimes/<rid>/native/<libazmi.so|libazmi.dylib|azmi.dll>
+# The native library of this machine comes from target/release/ (run with --native to build it
+# first). Libraries for other platforms may be dropped into out/AzMi/runtimes/<rid>/native/
+# (rids: linux-x64 linux-arm64 osx-x64 osx-arm64 win-x64 win-x86 win-arm64); a rebuild keeps them.
+#
+# Usage: scripts/build-module.sh [--native]
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+
+build_native=false
+for arg in "$@"; do
+  case "$arg" in
+    --native) build_native=true ;;
+    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    *) echo "build-module.sh: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
+  esac
+done
+
+# The rid of this machine, as the module's loader computes it (Native/RuntimePlatform.cs).
+case "$(uname -s)" in
+  Linux) os=linux; lib=libazmi.so ;;
+  Darwin) os=osx; lib=libazmi.dylib ;;
+  *) echo "build-module.sh: unsupported OS $(uname -s); build on Linux or macOS" >&2; exit 1 ;;
+esac
+case "$(uname -m)" in
+  x86_64|amd64) arch=x64 ;;
+  aarch64|arm64) arch=arm64 ;;
+  *) echo "build-module.sh: unsupported architecture $(uname -m)" >&2; exit 1 ;;
+esac
+rid="$os-$arch"
+
+if $build_native; then
+  echo "==> building the native library (cargo build --release -p azmi)"
+  cargo build --release --locked -p azmi
+fi
+native="$root/target/release/$lib"
+if [ ! -f "$native" ]; then
+  echo "build-module.sh: $native not found; run 'cargo build --release -p azmi' or pass --native" >&2
+  exit 1
+fi
+
+echo "==> building AzMi.dll (dotnet build -c Release)"
+dotnet build "$root/powershell/src/AzMi.csproj" -c Release --nologo -v quiet -clp:NoSummary
+assembly="$root/powershell/src/bin/Release/netstandard2.0/AzMi.dll"
+
+out="$root/out/AzMi"
+echo "==> assembling $out"
+mkdir -p "$out"
+# Start from an empty module folder, except runtimes/ where other platforms' libraries may
+# have been dropped in.
+find "$out" -mindepth 1 -maxdepth 1 ! -name runtimes -exec rm -rf {} +
+cp "$assembly" "$out/AzMi.dll"
+cp "$root/powershell/module/AzMi.psd1" "$root/powershell/module/AzMi.format.ps1xml" "$out/"
+mkdir -p "$out/en-US"
+cp "$root/powershell/module/en-US/AzMi.dll-Help.xml" "$out/en-US/"
+mkdir -p "$out/runtimes/$rid/native"
+cp "$native" "$out/runtimes/$rid/native/$lib"
+
+echo "==> module ready: $out/AzMi.psd1"
+(cd "$out" && find . -type f | sort | sed 's/^\.\//    /')

@@ -1,0 +1,93 @@
+using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
+
+namespace AzMi.Interop;
+
+// One SafeHandle per azmi object type. Compared with IntPtr + try/finally they give:
+// - the matching _free call exactly once, even on exceptions, and from the finalizer if the
+//   caller forgot to dispose;
+// - reference counting across P/Invoke calls: the marshaller AddRefs a handle for the duration
+//   of a call, so Dispose() on another thread while azmi_get_token still uses the identity or
+//   cancel handle defers the free until the call returns. The header requires exactly that
+//   ("No call may still be using it") and IntPtr cannot guarantee it.
+//
+// The parameterless constructors are what the marshaller uses for `out` parameters and return
+// values. A handle that was never assigned (IsInvalid) is passed to native code as NULL, which
+// is how the tests pass NULL to functions that accept it.
+
+/// <summary>An owned <c>azmi_identity*</c>, freed with <c>azmi_identity_free</c>.</summary>
+public sealed class AzMiIdentityHandle : SafeHandleZeroOrMinusOneIsInvalid
+{
+    public AzMiIdentityHandle() : base(ownsHandle: true) { }
+
+    /// <summary>A handle that marshals as NULL (the system-assigned identity at the environment's endpoint).</summary>
+    public static AzMiIdentityHandle Null => new();
+
+    protected override bool ReleaseHandle()
+    {
+        NativeMethods.azmi_identity_free(handle);
+        return true;
+    }
+}
+
+/// <summary>An owned <c>azmi_token*</c>; <c>azmi_token_free</c> also wipes the token text.</summary>
+public sealed class AzMiTokenHandle : SafeHandleZeroOrMinusOneIsInvalid
+{
+    public AzMiTokenHandle() : base(ownsHandle: true) { }
+
+    public static AzMiTokenHandle Null => new();
+
+    protected override bool ReleaseHandle()
+    {
+        NativeMethods.azmi_token_free(handle);
+        return true;
+    }
+}
+
+/// <summary>An owned <c>azmi_error*</c>, freed with <c>azmi_error_free</c>.</summary>
+public sealed class AzMiErrorHandle : SafeHandleZeroOrMinusOneIsInvalid
+{
+    public AzMiErrorHandle() : base(ownsHandle: true) { }
+
+    public static AzMiErrorHandle Null => new();
+
+    /// <summary>azmi_error_status.</summary>
+    public AzMiStatus Status => NativeMethods.azmi_error_status(this);
+
+    /// <summary>azmi_error_http_status: 0 when no service answered.</summary>
+    public int HttpStatus => NativeMethods.azmi_error_http_status(this);
+
+    /// <summary>azmi_error_service_code (lent; copied here), or null when the service gave none.</summary>
+    public string? ServiceCode => NativeMethods.Lent(NativeMethods.azmi_error_service_code(this), this);
+
+    /// <summary>azmi_error_message (lent; copied here). Never contains a token.</summary>
+    public string Message => NativeMethods.Lent(NativeMethods.azmi_error_message(this), this) ?? "";
+
+    protected override bool ReleaseHandle()
+    {
+        NativeMethods.azmi_error_free(handle);
+        return true;
+    }
+}
+
+/// <summary>An owned <c>azmi_cancel*</c>, freed with <c>azmi_cancel_free</c>.</summary>
+public sealed class AzMiCancelHandle : SafeHandleZeroOrMinusOneIsInvalid
+{
+    public AzMiCancelHandle() : base(ownsHandle: true) { }
+
+    /// <summary>A new, not cancelled handle (azmi_cancel_new never returns NULL).</summary>
+    public static AzMiCancelHandle Create() => NativeMethods.azmi_cancel_new();
+
+    public static AzMiCancelHandle Null => new();
+
+    /// <summary>azmi_cancel_cancel: every call using this handle returns AZMI_CANCELLED, now and later.</summary>
+    public void Cancel() => NativeMethods.azmi_cancel_cancel(this);
+
+    public bool IsCancelled => NativeMethods.azmi_cancel_is_cancelled(this);
+
+    protected override bool ReleaseHandle()
+    {
+        NativeMethods.azmi_cancel_free(handle);
+        return true;
+    }
+}

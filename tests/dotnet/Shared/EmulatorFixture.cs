@@ -1,0 +1,222 @@
+using System.Diagnostics;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+
+namespace AzMi.Testing;
+
+/// <summary>
+/// One azmi-emulator process on a free loopback port (docs/emulator.md). xunit creates one per
+/// test class that asks for it with IClassFixture, so classes running in parallel never share
+/// counters, faults or cached tokens; the process is killed on dispose.
+/// </summary>
+public sealed partial class EmulatorFixture : IDisposable
+{
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(15);
+
+    private readonly Process _process;
+    private readonly StringBuilder _stderr = new();
+    private readonly HttpClient _admin;
+
+    public EmulatorFixture()
+    {
+        string exe = RepoPaths.Artifact("AZMI_EMULATOR", "azmi-emulator");
+        var psi = new ProcessStartInfo(exe)
+        {
+            ArgumentList = { "--port", "0" },
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        _process = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {exe}");
+        _process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is not null)
+            {
+                lock (_stderr) { _stderr.AppendLine(e.Data); }
+            }
+        };
+        _process.BeginErrorReadLine();
+
+        try
+        {
+            (Port, TokenUrl, AuthorityHost) = ReadBanner();
+        }
+        catch
+        {
+            Kill();
+            throw;
+        }
+
+        // Keep reading stdout so that a chatty emulator can never block on a full pipe.
+        _ = _process.StandardOutput.ReadToEndAsync();
+        _admin = new HttpClient { BaseAddress = new Uri(AuthorityHost), Timeout = TimeSpan.FromSeconds(10) };
+    }
+
+    /// <summary>The port the emulator bound.</summary>
+    public int Port { get; }
+
+    /// <summary>The full IMDS token URL, as in the banner's AZMI_IMDS_ENDPOINT.</summary>
+    public string TokenUrl { get; }
+
+    /// <summary><c>http://127.0.0.1:port</c>, as in the banner's AZURE_POD_IDENTITY_AUTHORITY_HOST.</summary>
+    public string AuthorityHost { get; }
+
+    /// <summary>GET /admin/counters.</summary>
+    public async Task<EmulatorCounters> GetCountersAsync() =>
+        await _admin.GetFromJsonAsync<EmulatorCounters>("/admin/counters")
+        ?? throw new InvalidDataException("empty /admin/counters answer");
+
+    /// <summary>How many token requests the emulator has received (faulted ones included).</summary>
+    public async Task<long> TokenRequestsAsync() => (await GetCountersAsync()).TokenRequests;
+
+    /// <summary>POST /admin/faults: replaces the fault queue, e.g. <c>new { delay_ms = 30000 }</c>.</summary>
+    public async Task SetFaultsAsync(params object[] faults)
+    {
+        using HttpResponseMessage response = await _admin.PostAsJsonAsync("/admin/faults", new { faults });
+        response.EnsureSuccessStatusCode();
+    }
+
+    /// <summary>
+    /// Queues faults for the scope of a test: disposing the result clears whatever is left of
+    /// them, so a test that fails early cannot leave a 30 s delay for the next test.
+    /// </summary>
+    public async Task<IAsyncDisposable> InjectFaultsAsync(params object[] faults)
+    {
+        await SetFaultsAsync(faults);
+        return new FaultScope(this);
+    }
+
+    private sealed class FaultScope(EmulatorFixture emulator) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync() => await emulator.SetFaultsAsync();
+    }
+
+    /// <summary>POST /admin/reset: counters, request log and faults cleared.</summary>
+    public async Task ResetAsync()
+    {
+        using HttpResponseMessage response = await _admin.PostAsync("/admin/reset", content: null);
+        response.EnsureSuccessStatusCode();
+    }
+
+    /// <summary>GET /admin/requests: the last token requests, oldest first.</summary>
+    public async Task<IReadOnlyList<RecordedRequest>> GetRequestsAsync()
+    {
+        JsonArray list = await _admin.GetFromJsonAsync<JsonArray>("/admin/requests")
+            ?? throw new InvalidDataException("empty /admin/requests answer");
+        return list.Select(RecordedRequest.From).ToList();
+    }
+
+    public void Dispose()
+    {
+        _admin?.Dispose();
+        Kill();
+        _process.Dispose();
+    }
+
+    /// <summary>What the emulator wrote to stderr so far, for failure messages.</summary>
+    public string Stderr
+    {
+        get { lock (_stderr) { return _stderr.ToString(); } }
+    }
+
+    private (int Port, string TokenUrl, string AuthorityHost) ReadBanner()
+    {
+        // The banner is three lines (docs/emulator.md); the two `export` lines are the contract.
+        string? tokenUrl = null, authorityHost = null;
+        var deadline = Stopwatch.StartNew();
+        while (tokenUrl is null || authorityHost is null)
+        {
+            Task<string?> next = _process.StandardOutput.ReadLineAsync();
+            TimeSpan left = StartTimeout - deadline.Elapsed;
+            if (left <= TimeSpan.Zero || !next.Wait(left))
+            {
+                throw new TimeoutException($"azmi-emulator printed no banner within {StartTimeout.TotalSeconds} s. stderr:\n{Stderr}");
+            }
+            string? line = next.Result;
+            if (line is null)
+            {
+                _process.WaitForExit(1000);
+                throw new InvalidOperationException(
+                    $"azmi-emulator exited before printing its banner (exit code {(_process.HasExited ? _process.ExitCode : -1)}). stderr:\n{Stderr}");
+            }
+            const string endpointPrefix = "export AZMI_IMDS_ENDPOINT=";
+            const string hostPrefix = "export AZURE_POD_IDENTITY_AUTHORITY_HOST=";
+            if (line.StartsWith(endpointPrefix, StringComparison.Ordinal))
+            {
+                tokenUrl = line[endpointPrefix.Length..].Trim();
+            }
+            else if (line.StartsWith(hostPrefix, StringComparison.Ordinal))
+            {
+                authorityHost = line[hostPrefix.Length..].Trim();
+            }
+        }
+
+        Match m = PortInUrl().Match(tokenUrl);
+        if (!m.Success)
+        {
+            throw new FormatException($"unexpected AZMI_IMDS_ENDPOINT in the banner: {tokenUrl}");
+        }
+        return (int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture), tokenUrl, authorityHost);
+    }
+
+    private void Kill()
+    {
+        try
+        {
+            if (!_process.HasExited)
+            {
+                _process.Kill(entireProcessTree: true);
+                _process.WaitForExit(5000);
+            }
+        }
+        catch (InvalidOperationException)
+        {
+            // Already gone: nothing to clean up.
+        }
+    }
+
+    [GeneratedRegex(@"^http://127\.0\.0\.1:(\d+)/metadata/identity/oauth2/token$")]
+    private static partial Regex PortInUrl();
+}
+
+/// <summary>The answer of GET /admin/counters.</summary>
+public sealed record EmulatorCounters(
+    [property: System.Text.Json.Serialization.JsonPropertyName("token_requests")] long TokenRequests,
+    [property: System.Text.Json.Serialization.JsonPropertyName("tokens_issued")] long TokensIssued);
+
+/// <summary>One entry of GET /admin/requests.</summary>
+public sealed record RecordedRequest(string Method, string Path, string Query, IReadOnlyDictionary<string, string> Headers)
+{
+    /// <summary>A header's value; names compare case-insensitively like HTTP does.</summary>
+    public string? Header(string name) =>
+        Headers.FirstOrDefault(h => string.Equals(h.Key, name, StringComparison.OrdinalIgnoreCase)).Value;
+
+    /// <summary>The decoded values of a query parameter, in order.</summary>
+    public IReadOnlyList<string> QueryValues(string name) =>
+        Query.Split('&', StringSplitOptions.RemoveEmptyEntries)
+            .Select(pair => pair.Split('=', 2))
+            .Where(kv => Uri.UnescapeDataString(kv[0]) == name)
+            .Select(kv => kv.Length > 1 ? Uri.UnescapeDataString(kv[1].Replace('+', ' ')) : "")
+            .ToList();
+
+    internal static RecordedRequest From(JsonNode? node)
+    {
+        JsonObject o = node?.AsObject() ?? throw new InvalidDataException("null entry in /admin/requests");
+        var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        if (o["headers"] is JsonObject h)
+        {
+            foreach ((string key, JsonNode? value) in h)
+            {
+                headers[key] = value?.GetValueKind() == JsonValueKind.String ? value.GetValue<string>() : value?.ToJsonString() ?? "";
+            }
+        }
+        return new RecordedRequest(
+            (string?)o["method"] ?? "",
+            (string?)o["path"] ?? "",
+            (string?)o["query"] ?? "",
+            headers);
+    }
+}

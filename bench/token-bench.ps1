@@ -8,7 +8,7 @@ $ErrorActionPreference = 'Stop'
 Import-Module (Join-Path $PSScriptRoot '../out/AzMi/AzMi.psd1')
 
 function Measure-PerCall([string] $name, [int] $n, [scriptblock] $body) {
-    & $body; & $body   # warm up (first call fills caches, JIT)
+    $null = & $body; $null = & $body   # warm up (first call fills caches, JIT)
     $sw = [Diagnostics.Stopwatch]::StartNew()
     for ($i = 0; $i -lt $n; $i++) { $null = & $body }
     $sw.Stop()

@@ -1,5 +1,7 @@
 //! `/admin/*`: test control over loopback, JSON in and out, no auth (loopback only by design).
 
+use std::collections::VecDeque;
+
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode};
@@ -9,7 +11,7 @@ use serde_json::{json, Map, Value};
 use crate::config::ResponseStyle;
 use crate::faults::Fault;
 use crate::response::{self, Body};
-use crate::state::{Settings, Shared};
+use crate::state::{RecordedRequest, Settings, Shared};
 
 /// Admin bodies are a few hundred bytes; anything near this is a mistake.
 const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -18,8 +20,15 @@ pub(crate) async fn handle(shared: &Shared, req: Request<Incoming>) -> Response<
     let path = req.uri().path().to_string();
     let method = req.method().clone();
     let expected = match path.as_str() {
-        "/admin/counters" | "/admin/requests" => Method::GET,
-        "/admin/faults" | "/admin/config" | "/admin/reset" | "/admin/shutdown" => Method::POST,
+        "/admin/counters"
+        | "/admin/requests"
+        | "/admin/service-counters"
+        | "/admin/service-requests" => Method::GET,
+        "/admin/faults"
+        | "/admin/service-faults"
+        | "/admin/config"
+        | "/admin/reset"
+        | "/admin/shutdown" => Method::POST,
         _ => return response::not_found(),
     };
     if method != expected {
@@ -32,14 +41,17 @@ pub(crate) async fn handle(shared: &Shared, req: Request<Incoming>) -> Response<
 
     match path.as_str() {
         "/admin/counters" => counters(shared),
-        "/admin/requests" => requests(shared),
+        "/admin/requests" => request_log(&shared.mutable().requests),
+        "/admin/service-counters" => service_counters(shared),
+        "/admin/service-requests" => request_log(&shared.mutable().service_requests),
         _ => {
             let body = match read_body(req).await {
                 Ok(body) => body,
                 Err(resp) => return resp,
             };
             match path.as_str() {
-                "/admin/faults" => faults(shared, &body),
+                "/admin/faults" => faults(&body, |f| shared.set_faults(f)),
+                "/admin/service-faults" => faults(&body, |f| shared.set_service_faults(f)),
                 "/admin/config" => config(shared, &body),
                 "/admin/reset" => {
                     shared.reset();
@@ -61,10 +73,17 @@ fn counters(shared: &Shared) -> Response<Body> {
     ok(json!({ "token_requests": c.token_requests, "tokens_issued": c.tokens_issued }))
 }
 
-fn requests(shared: &Shared) -> Response<Body> {
-    let log: Vec<Value> = shared
-        .mutable()
-        .requests
+fn service_counters(shared: &Shared) -> Response<Body> {
+    let c = shared.service_counters();
+    ok(json!({
+        "requests": c.requests,
+        "bytes_received": c.bytes_received,
+        "bytes_sent": c.bytes_sent,
+    }))
+}
+
+fn request_log(requests: &VecDeque<RecordedRequest>) -> Response<Body> {
+    let log: Vec<Value> = requests
         .iter()
         .map(|r| {
             // A header sent more than once is joined the way HTTP allows folding it.
@@ -82,11 +101,11 @@ fn requests(shared: &Shared) -> Response<Body> {
     ok(Value::Array(log))
 }
 
-fn faults(shared: &Shared, body: &str) -> Response<Body> {
+fn faults(body: &str, set: impl FnOnce(Vec<Fault>)) -> Response<Body> {
     match Fault::parse_script(body) {
         Ok(faults) => {
             let queued = faults.len();
-            shared.set_faults(faults);
+            set(faults);
             ok(json!({ "ok": true, "queued": queued }))
         }
         Err(e) => bad_request(&format!("invalid fault script: {e}")),

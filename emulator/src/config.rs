@@ -2,10 +2,11 @@
 //! JSON config file that replaces them key by key.
 
 use std::net::{IpAddr, Ipv4Addr};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Deserializer};
 
+use crate::auth::AclRule;
 use crate::faults::Fault;
 
 /// Tenant written into tokens unless configured otherwise.
@@ -132,6 +133,22 @@ pub struct EmulatorConfig {
     pub resources: Vec<String>,
     /// Initial fault queue.
     pub faults: Vec<Fault>,
+    /// HTTPS port of the service endpoints (Data Lake Gen1 and Gen2); 0 picks a free one.
+    pub https_port: u16,
+    /// Folder for `azmi-emulator-ca.pem`; `None`: a new temporary folder, removed on stop.
+    pub ca_dir: Option<PathBuf>,
+    /// Keep file contents in a temporary folder under this one instead of in memory (large-file
+    /// benchmarks). The folder is removed on stop.
+    pub data_dir: Option<PathBuf>,
+    /// Service ACL rules; empty: every identity may read and write everywhere.
+    pub acl: Vec<AclRule>,
+    /// Host that Gen1's 307 redirects point at, instead of the host the request used.
+    pub redirect_host: Option<String>,
+    /// Whether a Gen1 data request (`write=true`, `append=true`, `read=true`) arriving at
+    /// `redirect_host` without `Authorization` is refused (401) like any other.
+    pub redirect_requires_auth: bool,
+    /// Gen2 filesystems that exist at start.
+    pub filesystems: Vec<String>,
 }
 
 impl Default for EmulatorConfig {
@@ -147,6 +164,13 @@ impl Default for EmulatorConfig {
             user_assigned: vec![IdentityConfig::default_user_assigned()],
             resources: DEFAULT_RESOURCES.iter().map(|r| r.to_string()).collect(),
             faults: Vec::new(),
+            https_port: 0,
+            ca_dir: None,
+            data_dir: None,
+            acl: Vec::new(),
+            redirect_host: None,
+            redirect_requires_auth: true,
+            filesystems: vec!["fs".to_string()],
         }
     }
 }
@@ -196,6 +220,18 @@ impl EmulatorConfig {
         if let Some(resources) = file.resources {
             self.resources = resources;
         }
+        if let Some(acl) = file.acl {
+            self.acl = acl;
+        }
+        if let Some(filesystems) = file.filesystems {
+            self.filesystems = filesystems;
+        }
+        if let Some(host) = file.redirect_host {
+            self.redirect_host = Some(host);
+        }
+        if let Some(requires) = file.redirect_requires_auth {
+            self.redirect_requires_auth = requires;
+        }
         self.validate()
     }
 
@@ -220,8 +256,45 @@ impl EmulatorConfig {
                 }
             }
         }
+        for name in &self.filesystems {
+            if !is_valid_filesystem_name(name) {
+                return Err(format!(
+                    "invalid filesystem name {name:?}: 2 to 63 characters, lower-case letters, digits and single hyphens, starting and ending with a letter or digit"
+                ));
+            }
+        }
+        for rule in &self.acl {
+            if rule.object_id.trim().is_empty() || !rule.path_prefix.starts_with('/') {
+                return Err(format!(
+                    "invalid ACL rule {rule:?}: objectId must not be empty and pathPrefix must start with '/'"
+                ));
+            }
+        }
+        if let Some(host) = &self.redirect_host {
+            let valid = !host.is_empty()
+                && host
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
+            if !valid {
+                return Err(format!(
+                    "invalid redirect host {host:?}: a host name or IPv4 address, without port"
+                ));
+            }
+        }
         Ok(())
     }
+}
+
+/// Azure's filesystem (container) naming rule, `^[a-z0-9](?!.*--)[-a-z0-9]{1,61}[a-z0-9]$`,
+/// except that two characters are enough: the emulator's default filesystem is `fs`.
+pub(crate) fn is_valid_filesystem_name(name: &str) -> bool {
+    let bytes = name.as_bytes();
+    let edge_ok = |b: &u8| b.is_ascii_lowercase() || b.is_ascii_digit();
+    (2..=63).contains(&bytes.len())
+        && bytes.first().is_some_and(edge_ok)
+        && bytes.last().is_some_and(edge_ok)
+        && bytes.iter().all(|b| edge_ok(b) || *b == b'-')
+        && !name.contains("--")
 }
 
 /// The emulator is a test double for a link-local service: exposing it beyond the machine would
@@ -247,6 +320,10 @@ struct ConfigFile {
     system_assigned: Option<Option<RawIdentity>>,
     user_assigned: Option<Vec<RawIdentity>>,
     resources: Option<Vec<String>>,
+    acl: Option<Vec<AclRule>>,
+    filesystems: Option<Vec<String>>,
+    redirect_host: Option<String>,
+    redirect_requires_auth: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -321,6 +398,32 @@ mod tests {
             .merge_json(r#"{"tokenLifetimeSeconds":"x"}"#)
             .is_err());
         assert!(config.merge_json("not json").is_err());
+    }
+
+    #[test]
+    fn service_keys() {
+        let mut config = EmulatorConfig::default();
+        config
+            .merge_json(
+                r#"{"acl":[{"objectId":"o","pathPrefix":"/fs/x","read":true}],
+                    "filesystems":["fs","data-2"],"redirectHost":"localhost",
+                    "redirectRequiresAuth":false}"#,
+            )
+            .unwrap();
+        assert_eq!(config.acl.len(), 1);
+        assert!(config.acl[0].read && !config.acl[0].write);
+        assert_eq!(config.filesystems, vec!["fs", "data-2"]);
+        assert_eq!(config.redirect_host.as_deref(), Some("localhost"));
+        assert!(!config.redirect_requires_auth);
+        for bad in [
+            r#"{"filesystems":["Fs"]}"#,
+            r#"{"filesystems":["a--b"]}"#,
+            r#"{"filesystems":["a"]}"#,
+            r#"{"acl":[{"objectId":"o","pathPrefix":"fs"}]}"#,
+            r#"{"redirectHost":"evil.example:443"}"#,
+        ] {
+            assert!(EmulatorConfig::default().merge_json(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -1,13 +1,14 @@
-//! The fault script: misbehaviours injected into the next token requests, in order.
+//! The fault script: misbehaviours injected into the next requests, in order. IMDS and the
+//! HTTPS services each have their own queue of the same faults.
 
 use std::collections::VecDeque;
 
 use serde::{Deserialize, Deserializer};
 
-/// One scripted misbehaviour, applied to the next `count` token requests.
+/// One scripted misbehaviour, applied to the next `count` requests of the queue it is in.
 #[derive(Clone, Debug)]
 pub enum Fault {
-    /// Answer with `status` and an IMDS-style error body (plus `Retry-After` when given).
+    /// Answer with `status` and the error body that endpoint uses (plus `Retry-After` when given).
     Status {
         status: u16,
         retry_after: Option<u64>,
@@ -17,18 +18,22 @@ pub enum Fault {
     Delay { ms: u64, count: u32 },
     /// Close the connection without writing a response.
     Drop { count: u32 },
-    /// Answer 200 with a body that is not a token.
+    /// Answer 200 with a body that is not what the client expects (cut-off JSON).
     Malformed { count: u32 },
+    /// Read up to `bytes` bytes of the request body, then close the connection without
+    /// answering: a connection lost mid-upload. (IMDS requests have no body: there it is `Drop`.)
+    DropAfterBytes { bytes: u64, count: u32 },
 }
 
 impl Fault {
-    /// How many token requests this fault applies to.
+    /// How many requests this fault applies to.
     pub fn count(&self) -> u32 {
         match self {
             Fault::Status { count, .. }
             | Fault::Delay { count, .. }
             | Fault::Drop { count }
-            | Fault::Malformed { count } => *count,
+            | Fault::Malformed { count }
+            | Fault::DropAfterBytes { count, .. } => *count,
         }
     }
 
@@ -37,7 +42,8 @@ impl Fault {
             Fault::Status { count, .. }
             | Fault::Delay { count, .. }
             | Fault::Drop { count }
-            | Fault::Malformed { count } => *count = n,
+            | Fault::Malformed { count }
+            | Fault::DropAfterBytes { count, .. } => *count = n,
         }
         self
     }
@@ -62,7 +68,8 @@ impl Fault {
 }
 
 /// The JSON form from `docs/emulator.md`: exactly one of `status`, `delay_ms`, `drop`,
-/// `malformed`, plus optional `count` (default 1) and, with `status`, `retry_after`.
+/// `drop_after_bytes`, `malformed`, plus optional `count` (default 1) and, with `status`,
+/// `retry_after`.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawFault {
@@ -71,6 +78,7 @@ struct RawFault {
     delay_ms: Option<u64>,
     drop: Option<bool>,
     malformed: Option<bool>,
+    drop_after_bytes: Option<u64>,
     count: Option<u32>,
 }
 
@@ -87,10 +95,12 @@ impl TryFrom<RawFault> for Fault {
             raw.delay_ms.is_some(),
             raw.drop.is_some(),
             raw.malformed.is_some(),
+            raw.drop_after_bytes.is_some(),
         ];
         if kinds.iter().filter(|k| **k).count() != 1 {
             return Err(
-                "a fault needs exactly one of \"status\", \"delay_ms\", \"drop\", \"malformed\""
+                "a fault needs exactly one of \"status\", \"delay_ms\", \"drop\", \
+                 \"drop_after_bytes\", \"malformed\""
                     .into(),
             );
         }
@@ -115,6 +125,8 @@ impl TryFrom<RawFault> for Fault {
             Fault::Delay { ms, count }
         } else if raw.drop.is_some() {
             Fault::Drop { count }
+        } else if let Some(bytes) = raw.drop_after_bytes {
+            Fault::DropAfterBytes { bytes, count }
         } else {
             Fault::Malformed { count }
         };
@@ -168,7 +180,7 @@ mod tests {
     fn parses_every_documented_form() {
         let faults = Fault::parse_script(
             r#"{"faults":[{"status":410,"count":3},{"status":429,"retry_after":2},
-                {"delay_ms":2000},{"drop":true},{"malformed":true}]}"#,
+                {"delay_ms":2000},{"drop":true},{"malformed":true},{"drop_after_bytes":10}]}"#,
         )
         .unwrap();
         assert!(matches!(
@@ -190,6 +202,13 @@ mod tests {
         assert!(matches!(faults[2], Fault::Delay { ms: 2000, count: 1 }));
         assert!(matches!(faults[3], Fault::Drop { count: 1 }));
         assert!(matches!(faults[4], Fault::Malformed { count: 1 }));
+        assert!(matches!(
+            faults[5],
+            Fault::DropAfterBytes {
+                bytes: 10,
+                count: 1
+            }
+        ));
         assert_eq!(Fault::parse_script(r#"[{"drop":true}]"#).unwrap().len(), 1);
     }
 
@@ -205,6 +224,8 @@ mod tests {
             r#"[{"drop":true,"bogus":1}]"#,
             r#"{"fault":[]}"#,
             r#"[{"status":-1}]"#,
+            r#"[{"drop_after_bytes":5,"drop":true}]"#,
+            r#"[{"drop_after_bytes":-5}]"#,
         ] {
             assert!(
                 Fault::parse_script(bad).is_err(),

@@ -15,6 +15,7 @@ use crate::faults::Fault;
 use crate::jwt::{self, TokenRequest};
 use crate::response::{self, Body};
 use crate::state::{RecordedRequest, Settings, Shared};
+use crate::util::{ordered_object, random_guid};
 
 pub(crate) const TOKEN_PATH: &str = "/metadata/identity/oauth2/token";
 
@@ -76,7 +77,8 @@ pub(crate) async fn handle(shared: &Shared, parts: &Parts) -> Outcome {
             retry_after,
             ..
         }) => return Outcome::Respond(status_fault(status, retry_after)),
-        Some(Fault::Drop { .. }) => return Outcome::Drop,
+        // IMDS requests have no body, so a drop "after N body bytes" is a plain drop.
+        Some(Fault::Drop { .. } | Fault::DropAfterBytes { .. }) => return Outcome::Drop,
         Some(Fault::Malformed { .. }) => return Outcome::Respond(malformed()),
         Some(Fault::Delay { ms, .. }) => {
             // Stopping the emulator must not wait out a long scripted delay.
@@ -278,15 +280,6 @@ fn token_response(
     response::json_text(StatusCode::OK, ordered_object(&fields))
 }
 
-/// serde_json's map sorts keys; write the object by hand to keep IMDS's field order.
-fn ordered_object(fields: &[(&str, Value)]) -> String {
-    let members: Vec<String> = fields
-        .iter()
-        .map(|(k, v)| format!("{}:{v}", Value::from(*k)))
-        .collect();
-    format!("{{{}}}", members.join(","))
-}
-
 /// App Service 2017's `expires_on`: `M/d/yyyy h:mm:ss AM +00:00`, in UTC.
 pub(crate) fn date_style(epoch: u64) -> String {
     i64::try_from(epoch)
@@ -364,19 +357,6 @@ fn malformed() -> Response<Body> {
     )
 }
 
-fn random_guid() -> String {
-    let n = fastrand::u128(..);
-    let hex = format!("{n:032x}");
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..32]
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -389,19 +369,5 @@ mod tests {
         assert_eq!(date_style(1_640_991_909), "12/31/2021 11:05:09 PM +00:00");
         // Midnight is 12 AM.
         assert_eq!(date_style(0), "1/1/1970 12:00:00 AM +00:00");
-    }
-
-    #[test]
-    fn ordered_object_is_valid_json_in_order() {
-        let text = ordered_object(&[("b", json!("1")), ("a", json!(2)), ("q\"", json!(""))]);
-        assert_eq!(text, r#"{"b":"1","a":2,"q\"":""}"#);
-        let _: Value = serde_json::from_str(&text).unwrap();
-    }
-
-    #[test]
-    fn guid_shape() {
-        let g = random_guid();
-        assert_eq!(g.len(), 36);
-        assert_eq!(g.matches('-').count(), 4);
     }
 }

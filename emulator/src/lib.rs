@@ -1,5 +1,6 @@
-//! `azmi-emulator`: the Azure IMDS managed-identity token endpoint, served on loopback for tests
-//! and offline use. The contract is `docs/emulator.md`.
+//! `azmi-emulator`: the Azure IMDS managed-identity token endpoint, and Data Lake Storage Gen1
+//! (WebHDFS) and Gen2 (DFS) over HTTPS, served on loopback for tests and offline use. The
+//! contract is `docs/emulator.md`.
 //!
 //! This crate shares no code with the `azmi` client on purpose: it is written from the public
 //! protocol descriptions, so a misunderstanding of the protocol cannot hide in both.
@@ -10,14 +11,23 @@
 //! ```
 
 mod admin;
+mod auth;
+mod body;
 mod config;
+mod dfs;
 mod faults;
+mod fs;
 mod imds;
 mod jwt;
 mod response;
 mod server;
+mod service;
 mod state;
+mod tls;
+mod util;
+mod webhdfs;
 
+pub use auth::AclRule;
 pub use config::{
     check_loopback, EmulatorConfig, IdentityConfig, ResponseStyle, DEFAULT_RESOURCES,
     DEFAULT_TENANT_ID, DEFAULT_TOKEN_LIFETIME_SECS,
@@ -25,7 +35,8 @@ pub use config::{
 pub use faults::Fault;
 pub use jwt::verify_signature;
 pub use server::Emulator;
-pub use state::{Counters, RecordedRequest};
+pub use state::{Counters, RecordedRequest, ServiceCounters};
+pub use tls::CA_FILE_NAME;
 
 /// Path of the IMDS token endpoint.
 pub const TOKEN_PATH: &str = imds::TOKEN_PATH;

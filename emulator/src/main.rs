@@ -1,5 +1,6 @@
-//! `azmi-emulator` binary: parse options, start the library's emulator, print where it listens,
-//! and serve until SIGINT/SIGTERM or `POST /admin/shutdown`.
+//! `azmi-emulator` binary: parse options, start the library's emulator, print where it listens
+//! (IMDS over HTTP, the Data Lake services over HTTPS), and serve until SIGINT/SIGTERM or
+//! `POST /admin/shutdown`.
 
 use std::io::Write;
 use std::net::IpAddr;
@@ -9,7 +10,8 @@ use std::process::ExitCode;
 use azmi_emulator::{Emulator, EmulatorConfig, Fault, ResponseStyle};
 use clap::Parser;
 
-/// Serves the Azure IMDS managed-identity token endpoint on loopback, for tests and offline use.
+/// Serves the Azure IMDS managed-identity token endpoint, and Data Lake Storage Gen1 and Gen2
+/// over HTTPS, on loopback, for tests and offline use.
 #[derive(Parser, Debug)]
 #[command(name = "azmi-emulator", version)]
 struct Args {
@@ -40,6 +42,18 @@ struct Args {
     /// Write the bound port to this file once listening
     #[arg(long, value_name = "PATH")]
     port_file: Option<PathBuf>,
+    /// HTTPS port of the Data Lake services (0 = any free port)
+    #[arg(long, default_value_t = 0)]
+    https_port: u16,
+    /// Folder for azmi-emulator-ca.pem [default: a new temporary folder]
+    #[arg(long, value_name = "DIR")]
+    ca_dir: Option<PathBuf>,
+    /// Keep file contents on disk under this folder instead of in memory
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Host the Gen1 307 redirects point at (default: the host the request used)
+    #[arg(long, value_name = "HOST")]
+    redirect_host: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -81,14 +95,23 @@ fn run(args: Args) -> Result<(), String> {
     Ok(())
 }
 
-/// The three lines of `docs/emulator.md`, flushed at once: scripts wait for them (or eval the
-/// exports).
+/// The five lines of `docs/emulator.md`, written at once: scripts wait for them (or eval the
+/// exports). The first three predate the services and stay first, unchanged. One write keeps a
+/// reader that stops after the lines it needs from failing the later ones.
 fn print_banner(emulator: &Emulator) -> std::io::Result<()> {
     let base = emulator.base_url();
+    let banner = format!(
+        "azmi-emulator listening on {base}\n\
+         export AZMI_IMDS_ENDPOINT={}\n\
+         export AZURE_POD_IDENTITY_AUTHORITY_HOST={base}\n\
+         export AZMI_CA_FILE={}\n\
+         azmi-emulator services on {}\n",
+        emulator.token_url(),
+        emulator.ca_file().display(),
+        emulator.https_base_url(),
+    );
     let mut out = std::io::stdout().lock();
-    writeln!(out, "azmi-emulator listening on {base}")?;
-    writeln!(out, "export AZMI_IMDS_ENDPOINT={}", emulator.token_url())?;
-    writeln!(out, "export AZURE_POD_IDENTITY_AUTHORITY_HOST={base}")?;
+    out.write_all(banner.as_bytes())?;
     out.flush()
 }
 
@@ -112,6 +135,16 @@ fn build_config(args: &Args) -> Result<EmulatorConfig, String> {
     config.response_style = args.response_style;
     if let Some(faults) = &args.faults {
         config.faults = Fault::parse_script(faults).map_err(|e| format!("--faults: {e}"))?;
+    }
+    config.https_port = args.https_port;
+    if let Some(dir) = &args.ca_dir {
+        config.ca_dir = Some(dir.clone());
+    }
+    if let Some(dir) = &args.data_dir {
+        config.data_dir = Some(dir.clone());
+    }
+    if let Some(host) = &args.redirect_host {
+        config.redirect_host = Some(host.clone());
     }
     config.validate()?;
     Ok(config)

@@ -1,4 +1,5 @@
-//! Response builders shared by the IMDS and admin handlers.
+//! Response builders shared by the IMDS and admin handlers, and the "drop the connection"
+//! outcome every handler can have.
 
 use bytes::Bytes;
 use http_body_util::Full;
@@ -52,3 +53,15 @@ pub(crate) fn method_not_allowed(allow: &'static str) -> Response<Body> {
         .insert(hyper::header::ALLOW, HeaderValue::from_static(allow));
     response
 }
+
+/// The error a service returns to make hyper close the connection without answering.
+#[derive(Debug)]
+pub(crate) struct DropConnection;
+
+impl std::fmt::Display for DropConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("connection dropped by fault script")
+    }
+}
+
+impl std::error::Error for DropConnection {}

@@ -1,7 +1,9 @@
-//! The [`Emulator`] handle, its dedicated server thread and the HTTP/1.1 connection loop.
+//! The [`Emulator`] handle, its dedicated server threads (IMDS over HTTP, the services over
+//! HTTPS) and the IMDS HTTP/1.1 connection loop.
 
 use std::io;
 use std::net::{IpAddr, SocketAddr, TcpListener as StdTcpListener};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -17,23 +19,31 @@ use tokio::task::JoinSet;
 use crate::admin;
 use crate::config::{check_loopback, EmulatorConfig, ResponseStyle};
 use crate::faults::Fault;
+use crate::fs::Store;
 use crate::imds::{self, Outcome, TOKEN_PATH};
-use crate::response::{self, Body};
-use crate::state::{Counters, RecordedRequest, Shared};
+use crate::response::{self, Body, DropConnection};
+use crate::service::{self, Services};
+use crate::state::{Counters, RecordedRequest, ServiceCounters, Shared};
+use crate::tls::{self, Tls};
 
 /// How long a stopping server lets in-flight responses finish before closing sockets.
 const GRACEFUL_SHUTDOWN: Duration = Duration::from_secs(2);
 
-/// A running emulator. It serves on its own thread and tokio runtime, so it works the same from
-/// synchronous tests and from inside another runtime. Dropping it stops the server.
+/// A running emulator. IMDS and the HTTPS services each serve on their own thread and tokio
+/// runtime, so it works the same from synchronous tests and from inside another runtime (and a
+/// large upload does not slow token requests down). Dropping it stops both.
 pub struct Emulator {
     shared: Arc<Shared>,
     addr: SocketAddr,
-    thread: Option<JoinHandle<()>>,
+    https_addr: SocketAddr,
+    threads: Vec<JoinHandle<()>>,
+    /// Dropped after the threads have stopped: removes a temporary CA folder.
+    tls: Option<Tls>,
 }
 
 impl Emulator {
-    /// Binds (synchronously, so the port is known and connectable on return) and starts serving.
+    /// Binds both listeners (synchronously, so the ports are known and connectable on return),
+    /// writes the CA file and starts serving.
     pub fn start(config: EmulatorConfig) -> io::Result<Emulator> {
         check_loopback(config.bind).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
         config
@@ -43,20 +53,53 @@ impl Emulator {
         let listener = StdTcpListener::bind((config.bind, config.port))?;
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
+        let https_listener = service::bind(config.bind, config.https_port)?;
+        let https_addr = https_listener.local_addr()?;
 
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
+        let tls = tls::setup(config.ca_dir.as_deref())?;
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::clone(&tls.server_config));
+        let services = Arc::new(Services {
+            store: Store::new(config.data_dir.as_deref(), &config.filesystems)?,
+            acl: config.acl.clone(),
+            redirect_host: config.redirect_host.clone(),
+            redirect_requires_auth: config.redirect_requires_auth,
+            ip: https_addr.ip(),
+            port: https_addr.port(),
+        });
+
+        let runtime = new_runtime()?;
+        let https_runtime = new_runtime()?;
         let shared = Arc::new(Shared::new(&config));
         let thread_shared = Arc::clone(&shared);
-        let thread = std::thread::Builder::new()
+        let imds_thread = std::thread::Builder::new()
             .name(format!("azmi-emulator-{}", addr.port()))
             .spawn(move || runtime.block_on(serve(listener, thread_shared)))?;
+        let thread_shared = Arc::clone(&shared);
+        let https_thread = std::thread::Builder::new()
+            .name(format!("azmi-emulator-https-{}", https_addr.port()))
+            .spawn(move || {
+                https_runtime.block_on(service::serve(
+                    https_listener,
+                    acceptor,
+                    thread_shared,
+                    services,
+                ))
+            });
+        let https_thread = match https_thread {
+            Ok(thread) => thread,
+            Err(e) => {
+                shared.request_shutdown();
+                let _ = imds_thread.join();
+                return Err(e);
+            }
+        };
 
         Ok(Emulator {
             shared,
             addr,
-            thread: Some(thread),
+            https_addr,
+            threads: vec![imds_thread, https_thread],
+            tls: Some(tls),
         })
     }
 
@@ -77,6 +120,54 @@ impl Emulator {
         format!("{}{TOKEN_PATH}", self.base_url())
     }
 
+    pub fn https_port(&self) -> u16 {
+        self.https_addr.port()
+    }
+
+    /// `https://127.0.0.1:PORT`: Gen1 is at `/webhdfs/v1/…`, Gen2 at `/<filesystem>/…`.
+    pub fn https_base_url(&self) -> String {
+        match self.https_addr.ip() {
+            IpAddr::V4(ip) => format!("https://{ip}:{}", self.https_addr.port()),
+            IpAddr::V6(ip) => format!("https://[{ip}]:{}", self.https_addr.port()),
+        }
+    }
+
+    /// The CA certificate file (`<ca_dir>/azmi-emulator-ca.pem`), what `AZMI_CA_FILE` is set to.
+    pub fn ca_file(&self) -> PathBuf {
+        self.tls
+            .as_ref()
+            .map(|t| t.ca_file.clone())
+            .unwrap_or_default()
+    }
+
+    /// The CA certificate, PEM-encoded.
+    pub fn ca_pem(&self) -> String {
+        self.tls
+            .as_ref()
+            .map(|t| t.ca_pem.clone())
+            .unwrap_or_default()
+    }
+
+    /// Replaces the service fault queue (applied to the next service requests).
+    pub fn set_service_faults(&self, faults: Vec<Fault>) {
+        self.shared.set_service_faults(faults);
+    }
+
+    pub fn service_counters(&self) -> ServiceCounters {
+        self.shared.service_counters()
+    }
+
+    /// The last 200 service requests, oldest first (`Authorization` shown as
+    /// `Bearer <redacted>`).
+    pub fn service_requests(&self) -> Vec<RecordedRequest> {
+        self.shared
+            .mutable()
+            .service_requests
+            .iter()
+            .cloned()
+            .collect()
+    }
+
     pub fn counters(&self) -> Counters {
         self.shared.mutable().counters
     }
@@ -91,7 +182,8 @@ impl Emulator {
         self.shared.set_faults(faults);
     }
 
-    /// Clears counters, the request log and faults (settings are kept).
+    /// Clears counters, request logs and fault queues of IMDS and the services (settings and
+    /// stored files are kept).
     pub fn reset(&self) {
         self.shared.reset();
     }
@@ -120,19 +212,20 @@ impl Emulator {
         self.shared.stop_requested().await;
     }
 
-    /// Stops serving, lets in-flight responses finish briefly, and joins the server thread.
+    /// Stops serving, lets in-flight responses finish briefly, and joins the server threads.
     pub fn shutdown(mut self) {
         self.stop();
     }
 
     fn stop(&mut self) {
         self.shared.request_shutdown();
-        if let Some(thread) = self.thread.take() {
-            // The thread only returns after closing its sockets; a panic there is already
+        for thread in self.threads.drain(..) {
+            // A thread only returns after closing its sockets; a panic there is already
             // reported on stderr by the panic hook, so it is not re-raised here (this also runs
             // from Drop, where a second panic would abort).
             let _ = thread.join();
         }
+        self.tls = None;
     }
 }
 
@@ -146,8 +239,15 @@ impl std::fmt::Debug for Emulator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Emulator")
             .field("addr", &self.addr)
+            .field("https_addr", &self.https_addr)
             .finish()
     }
+}
+
+fn new_runtime() -> io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
 }
 
 /// Accept loop: one task per connection until shutdown, then a bounded graceful drain.
@@ -185,18 +285,6 @@ async fn serve(listener: StdTcpListener, shared: Arc<Shared>) {
         connections.abort_all();
     }
 }
-
-/// The error a service returns to make hyper close the connection without answering.
-#[derive(Debug)]
-struct DropConnection;
-
-impl std::fmt::Display for DropConnection {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("connection dropped by fault script")
-    }
-}
-
-impl std::error::Error for DropConnection {}
 
 async fn connection(stream: tokio::net::TcpStream, shared: Arc<Shared>) {
     let service_shared = Arc::clone(&shared);

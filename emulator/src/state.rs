@@ -1,6 +1,7 @@
 //! State shared by the HTTP handlers and the [`crate::Emulator`] handle.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use tokio::sync::watch;
@@ -10,6 +11,8 @@ use crate::faults::{Fault, FaultQueue};
 
 /// How many token requests `GET /admin/requests` remembers.
 pub(crate) const REQUEST_LOG_CAPACITY: usize = 100;
+/// How many service requests `GET /admin/service-requests` remembers.
+pub(crate) const SERVICE_LOG_CAPACITY: usize = 200;
 
 /// Request and issuance counts since start (or the last reset).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -20,7 +23,18 @@ pub struct Counters {
     pub tokens_issued: u64,
 }
 
-/// A token request as received, for tests to assert what the client sent.
+/// Traffic on the HTTPS service endpoints since start (or the last reset).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ServiceCounters {
+    /// Every service request, whatever its outcome (faults and drops included).
+    pub requests: u64,
+    /// Request body bytes read.
+    pub bytes_received: u64,
+    /// Response body bytes handed to the connection.
+    pub bytes_sent: u64,
+}
+
+/// A request as received, for tests to assert what the client sent.
 #[derive(Clone, Debug)]
 pub struct RecordedRequest {
     pub method: String,
@@ -44,6 +58,8 @@ pub(crate) struct Mutable {
     pub counters: Counters,
     pub requests: VecDeque<RecordedRequest>,
     pub faults: FaultQueue,
+    pub service_requests: VecDeque<RecordedRequest>,
+    pub service_faults: FaultQueue,
 }
 
 /// Fixed identity data plus the mutable parts behind one lock (contention is irrelevant here).
@@ -54,6 +70,10 @@ pub(crate) struct Shared {
     pub resources: Vec<String>,
     settings: Mutex<Settings>,
     mutable: Mutex<Mutable>,
+    // Byte counts change on every body chunk, so they are atomics rather than behind the lock.
+    service_request_count: AtomicU64,
+    service_bytes_received: AtomicU64,
+    service_bytes_sent: AtomicU64,
     /// Flipped to `true` once to stop the server (admin endpoint, `shutdown`, or drop).
     pub shutdown: watch::Sender<bool>,
 }
@@ -76,6 +96,9 @@ impl Shared {
                 faults,
                 ..Mutable::default()
             }),
+            service_request_count: AtomicU64::new(0),
+            service_bytes_received: AtomicU64::new(0),
+            service_bytes_sent: AtomicU64::new(0),
             shutdown: watch::Sender::new(false),
         }
     }
@@ -113,11 +136,51 @@ impl Shared {
         self.mutable().faults.replace(faults);
     }
 
+    /// Counts and logs a service request, then takes the service fault (if any) for it.
+    pub(crate) fn begin_service_request(&self, recorded: RecordedRequest) -> Option<Fault> {
+        self.service_request_count.fetch_add(1, Ordering::Relaxed);
+        let mut m = self.mutable();
+        if m.service_requests.len() == SERVICE_LOG_CAPACITY {
+            m.service_requests.pop_front();
+        }
+        m.service_requests.push_back(recorded);
+        m.service_faults.next()
+    }
+
+    pub(crate) fn add_bytes_received(&self, n: usize) {
+        self.service_bytes_received
+            .fetch_add(n as u64, Ordering::Relaxed);
+    }
+
+    pub(crate) fn add_bytes_sent(&self, n: usize) {
+        self.service_bytes_sent
+            .fetch_add(n as u64, Ordering::Relaxed);
+    }
+
+    pub(crate) fn service_counters(&self) -> ServiceCounters {
+        ServiceCounters {
+            requests: self.service_request_count.load(Ordering::Relaxed),
+            bytes_received: self.service_bytes_received.load(Ordering::Relaxed),
+            bytes_sent: self.service_bytes_sent.load(Ordering::Relaxed),
+        }
+    }
+
+    pub(crate) fn set_service_faults(&self, faults: Vec<Fault>) {
+        self.mutable().service_faults.replace(faults);
+    }
+
+    /// Clears counters, request logs and fault queues of IMDS and the services (stored files
+    /// and settings are kept).
     pub(crate) fn reset(&self) {
         let mut m = self.mutable();
         m.counters = Counters::default();
         m.requests.clear();
         m.faults.clear();
+        m.service_requests.clear();
+        m.service_faults.clear();
+        self.service_request_count.store(0, Ordering::Relaxed);
+        self.service_bytes_received.store(0, Ordering::Relaxed);
+        self.service_bytes_sent.store(0, Ordering::Relaxed);
     }
 
     pub(crate) fn request_shutdown(&self) {

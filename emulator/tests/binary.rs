@@ -7,6 +7,8 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::CertificateDer;
 
 const BIN: &str = env!("CARGO_BIN_EXE_azmi-emulator");
 
@@ -14,6 +16,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_azmi-emulator");
 struct Running {
     child: Child,
     port: u16,
+    https_port: u16,
     lines: Vec<String>,
 }
 
@@ -28,7 +31,7 @@ impl Running {
         let stdout = child.stdout.take().unwrap();
         let mut reader = BufReader::new(stdout);
         let mut lines = Vec::new();
-        for _ in 0..3 {
+        for _ in 0..5 {
             let mut line = String::new();
             reader.read_line(&mut line).expect("read stdout");
             assert!(line.ends_with('\n'), "incomplete line {line:?}");
@@ -39,7 +42,17 @@ impl Running {
             .next()
             .and_then(|p| p.parse().ok())
             .unwrap_or_else(|| panic!("no port in {:?}", lines[0]));
-        Running { child, port, lines }
+        let https_port = lines[4]
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("no port in {:?}", lines[4]));
+        Running {
+            child,
+            port,
+            https_port,
+            lines,
+        }
     }
 
     fn wait(&mut self, timeout: Duration) -> ExitStatus {
@@ -64,12 +77,13 @@ impl Drop for Running {
 }
 
 #[test]
-fn prints_three_lines_and_serves_until_admin_shutdown() {
+fn prints_five_lines_and_serves_until_admin_shutdown() {
     let mut emu = Running::spawn(&["--port", "0"]);
     let port = emu.port;
+    // The first three lines are unchanged from before the services existed.
     assert_eq!(
-        emu.lines,
-        vec![
+        emu.lines[..3],
+        [
             format!("azmi-emulator listening on http://127.0.0.1:{port}"),
             format!(
                 "export AZMI_IMDS_ENDPOINT=http://127.0.0.1:{port}/metadata/identity/oauth2/token"
@@ -77,6 +91,36 @@ fn prints_three_lines_and_serves_until_admin_shutdown() {
             format!("export AZURE_POD_IDENTITY_AUTHORITY_HOST=http://127.0.0.1:{port}"),
         ]
     );
+    let ca_file = emu.lines[3]
+        .strip_prefix("export AZMI_CA_FILE=")
+        .unwrap_or_else(|| panic!("line 4: {:?}", emu.lines[3]))
+        .to_string();
+    assert!(ca_file.ends_with("/azmi-emulator-ca.pem"), "{ca_file}");
+    assert_eq!(
+        emu.lines[4],
+        format!(
+            "azmi-emulator services on https://127.0.0.1:{}",
+            emu.https_port
+        )
+    );
+    assert_ne!(emu.https_port, port);
+
+    // The CA file is a PEM certificate that a TLS client can trust to reach the services.
+    let pem = std::fs::read_to_string(&ca_file).expect("CA file exists");
+    CertificateDer::from_pem_slice(pem.as_bytes()).expect("a PEM certificate");
+    let config = https::trusting(&pem);
+    let mut conn = https::TlsConn::open(&config, emu.https_port, "127.0.0.1").expect("TLS");
+    let issued = token(port, &query(https::STORAGE, ""));
+    let bearer = format!("Bearer {}", field(&issued.json(), "access_token"));
+    let resp = conn
+        .request(
+            "GET",
+            "/fs?resource=filesystem&recursive=true",
+            &[("Authorization", &bearer), ("x-ms-version", https::VERSION)],
+            None,
+        )
+        .unwrap();
+    assert_eq!(resp.status, 200, "{}", resp.text());
     let resp = token(port, &query(ARM, ""));
     assert_eq!(resp.status, 200);
     assert_eq!(field(&resp.json(), "client_id"), SYSTEM_CLIENT_ID);
@@ -84,6 +128,73 @@ fn prints_three_lines_and_serves_until_admin_shutdown() {
     assert_eq!(admin_post(port, "/admin/shutdown", "").status, 200);
     let status = emu.wait(Duration::from_secs(10));
     assert!(status.success(), "{status:?}");
+    // The default CA folder is temporary and goes with the process.
+    assert!(!std::path::Path::new(&ca_file).exists());
+}
+
+#[test]
+fn service_options_are_applied() {
+    let ca_dir = tempfile::tempdir().unwrap();
+    let data_dir = tempfile::tempdir().unwrap();
+    let mut emu = Running::spawn(&[
+        "--ca-dir",
+        ca_dir.path().to_str().unwrap(),
+        "--data-dir",
+        data_dir.path().to_str().unwrap(),
+        "--redirect-host",
+        "localhost",
+    ]);
+    let ca_file = ca_dir.path().join("azmi-emulator-ca.pem");
+    assert_eq!(
+        emu.lines[3],
+        format!("export AZMI_CA_FILE={}", ca_file.display())
+    );
+    let pem = std::fs::read_to_string(&ca_file).unwrap();
+    let config = https::trusting(&pem);
+
+    let issued = token(emu.port, &query(https::DATALAKE, ""));
+    let bearer = format!("Bearer {}", field(&issued.json(), "access_token"));
+    let mut conn = https::TlsConn::open(&config, emu.https_port, "localhost").unwrap();
+    let resp = conn
+        .request(
+            "PUT",
+            "/webhdfs/v1/f?op=CREATE",
+            &[("Authorization", &bearer)],
+            Some(b""),
+        )
+        .unwrap();
+    assert_eq!(resp.status, 307);
+    assert_eq!(
+        resp.header("location"),
+        Some(
+            format!(
+                "https://localhost:{}/webhdfs/v1/f?op=CREATE&write=true",
+                emu.https_port
+            )
+            .as_str()
+        )
+    );
+    let resp = conn
+        .request(
+            "PUT",
+            "/webhdfs/v1/f?op=CREATE&write=true",
+            &[("Authorization", &bearer)],
+            Some(b"on disk"),
+        )
+        .unwrap();
+    assert_eq!(resp.status, 201);
+    // The content went to a folder under --data-dir.
+    let folders: Vec<_> = std::fs::read_dir(data_dir.path())
+        .unwrap()
+        .flatten()
+        .collect();
+    assert_eq!(folders.len(), 1);
+
+    assert_eq!(admin_post(emu.port, "/admin/shutdown", "").status, 200);
+    assert!(emu.wait(Duration::from_secs(10)).success());
+    // A given CA folder is kept; the data folder inside --data-dir is removed.
+    assert!(ca_file.exists());
+    assert_eq!(std::fs::read_dir(data_dir.path()).unwrap().count(), 0);
 }
 
 #[cfg(unix)]
@@ -178,6 +289,8 @@ fn bad_options_are_refused() {
         vec!["--faults", "[{\"status\":99}]"],
         vec!["--config", "/nonexistent/azmi.json"],
         vec!["--port", "http"],
+        vec!["--redirect-host", "evil.example:443"],
+        vec!["--https-port", "x"],
     ] {
         let (status, stderr) = run_to_failure(&args);
         assert!(!status.success(), "{args:?}");

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod https;
+
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;

@@ -1,0 +1,245 @@
+//! The HTTPS listener of the service endpoints: TLS, HTTP/1.1, then per request the service
+//! fault script, counting and logging, and dispatch to Gen1 (`/webhdfs/v1/…`) or Gen2.
+
+use std::io;
+use std::net::{IpAddr, TcpListener as StdTcpListener};
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper::body::Incoming;
+use hyper::header::AUTHORIZATION;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::TcpListener;
+use tokio::task::JoinSet;
+use tokio_rustls::TlsAcceptor;
+
+use crate::auth::AclRule;
+use crate::body::{self, RequestBody, SvcBody};
+use crate::faults::Fault;
+use crate::fs::Store;
+use crate::response::DropConnection;
+use crate::state::{RecordedRequest, Shared};
+use crate::{dfs, webhdfs};
+
+/// How long a stopping server lets in-flight responses finish before closing sockets.
+const GRACEFUL_SHUTDOWN: Duration = Duration::from_secs(2);
+/// A client that connects but never completes the handshake is dropped after this.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How much of a request body a status fault reads before answering, to keep the connection.
+const FAULT_DRAIN_LIMIT: u64 = 16 * 1024 * 1024;
+
+/// Everything the service handlers share besides [`Shared`].
+pub(crate) struct Services {
+    pub store: Store,
+    pub acl: Vec<AclRule>,
+    pub redirect_host: Option<String>,
+    pub redirect_requires_auth: bool,
+    pub ip: IpAddr,
+    pub port: u16,
+}
+
+impl Services {
+    /// `127.0.0.1:<port>` (or `[::1]:<port>`): where a request without `Host` is redirected.
+    pub(crate) fn default_authority(&self) -> String {
+        match self.ip {
+            IpAddr::V4(ip) => format!("{ip}:{}", self.port),
+            IpAddr::V6(ip) => format!("[{ip}]:{}", self.port),
+        }
+    }
+}
+
+/// What a handler gets.
+pub(crate) struct Ctx {
+    pub shared: Arc<Shared>,
+    pub svc: Arc<Services>,
+}
+
+/// Accept loop: TLS handshake and one task per connection until shutdown, then a bounded drain.
+pub(crate) async fn serve(
+    listener: StdTcpListener,
+    acceptor: TlsAcceptor,
+    shared: Arc<Shared>,
+    services: Arc<Services>,
+) {
+    let listener = match TcpListener::from_std(listener) {
+        Ok(listener) => listener,
+        Err(e) => {
+            eprintln!("azmi-emulator: cannot register HTTPS listener: {e}");
+            return;
+        }
+    };
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            _ = shared.stop_requested() => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _peer)) => {
+                    let _ = stream.set_nodelay(true);
+                    let ctx = Arc::new(Ctx {
+                        shared: Arc::clone(&shared),
+                        svc: Arc::clone(&services),
+                    });
+                    connections.spawn(connection(stream, acceptor.clone(), ctx));
+                }
+                // Transient accept errors (EMFILE, aborted handshakes) must not end the server.
+                Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+            },
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+    drop(listener);
+    let drain = async { while connections.join_next().await.is_some() {} };
+    if tokio::time::timeout(GRACEFUL_SHUTDOWN, drain)
+        .await
+        .is_err()
+    {
+        connections.abort_all();
+    }
+}
+
+async fn connection(stream: tokio::net::TcpStream, acceptor: TlsAcceptor, ctx: Arc<Ctx>) {
+    let handshake = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream));
+    let tls = tokio::select! {
+        done = handshake => match done {
+            Ok(Ok(tls)) => tls,
+            // A failed handshake (e.g. a client that does not trust the CA) only ends this
+            // connection.
+            _ => return,
+        },
+        _ = ctx.shared.stop_requested() => return,
+    };
+    let service_ctx = Arc::clone(&ctx);
+    let service = service_fn(move |req| route(Arc::clone(&service_ctx), req));
+    let conn = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .keep_alive(true)
+        .serve_connection(TokioIo::new(tls), service);
+    tokio::pin!(conn);
+    tokio::select! {
+        _ = conn.as_mut() => {}
+        _ = ctx.shared.stop_requested() => {
+            conn.as_mut().graceful_shutdown();
+            let _ = conn.await;
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Api {
+    Gen1,
+    Gen2,
+}
+
+async fn route(ctx: Arc<Ctx>, req: Request<Incoming>) -> Result<Response<SvcBody>, DropConnection> {
+    let api = if webhdfs::is_gen1(req.uri().path()) {
+        Api::Gen1
+    } else {
+        Api::Gen2
+    };
+    let fault = ctx.shared.begin_service_request(record(&req));
+    let response = match fault {
+        None => dispatch(&ctx, api, req).await?,
+        Some(Fault::Delay { ms, .. }) => {
+            // Stopping the emulator must not wait out a long scripted delay.
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_millis(ms)) => {}
+                _ = ctx.shared.stop_requested() => return Err(DropConnection),
+            }
+            dispatch(&ctx, api, req).await?
+        }
+        Some(Fault::Drop { .. }) => return Err(DropConnection),
+        Some(Fault::DropAfterBytes { bytes, .. }) => {
+            let (_, incoming) = req.into_parts();
+            let mut body = RequestBody::new(incoming, Arc::clone(&ctx.shared));
+            // Reading stops at the first chunk that reaches `bytes` (or at the end of the body).
+            if bytes > 0 {
+                let _ = body.drain(bytes - 1).await;
+            }
+            return Err(DropConnection);
+        }
+        Some(Fault::Status {
+            status,
+            retry_after,
+            ..
+        }) => {
+            let (parts, incoming) = req.into_parts();
+            let mut body = RequestBody::new(incoming, Arc::clone(&ctx.shared));
+            let _ = body.drain(FAULT_DRAIN_LIMIT).await;
+            match api {
+                Api::Gen1 => webhdfs::fault_response(status, retry_after),
+                Api::Gen2 => {
+                    dfs::fault_response(status, retry_after, &parts, &ctx.shared.tenant_id)
+                }
+            }
+        }
+        Some(Fault::Malformed { .. }) => {
+            let (parts, _) = req.into_parts();
+            match api {
+                Api::Gen1 => webhdfs::malformed(),
+                Api::Gen2 => dfs::malformed(&parts, &ctx.shared.tenant_id),
+            }
+        }
+    };
+    Ok(response.map(|b| body::counted(b, Arc::clone(&ctx.shared))))
+}
+
+async fn dispatch(
+    ctx: &Ctx,
+    api: Api,
+    req: Request<Incoming>,
+) -> Result<Response<SvcBody>, DropConnection> {
+    match api {
+        Api::Gen1 => webhdfs::handle(ctx, req).await,
+        Api::Gen2 => dfs::handle(ctx, req).await,
+    }
+}
+
+/// The request as received; the token itself is not kept, only that one was sent.
+fn record(req: &Request<Incoming>) -> RecordedRequest {
+    RecordedRequest {
+        method: req.method().to_string(),
+        path: req.uri().path().to_string(),
+        query: req.uri().query().unwrap_or("").to_string(),
+        headers: req
+            .headers()
+            .iter()
+            .map(|(name, value)| {
+                let value = if *name == AUTHORIZATION {
+                    redact(value.as_bytes())
+                } else {
+                    String::from_utf8_lossy(value.as_bytes()).into_owned()
+                };
+                (name.as_str().to_string(), value)
+            })
+            .collect(),
+    }
+}
+
+fn redact(value: &[u8]) -> String {
+    let text = String::from_utf8_lossy(value);
+    match text.split_once(' ') {
+        Some((scheme, _)) => format!("{scheme} <redacted>"),
+        None => "<redacted>".to_string(),
+    }
+}
+
+/// Binds the HTTPS listener synchronously, so the port is known when `start` returns.
+pub(crate) fn bind(ip: IpAddr, port: u16) -> io::Result<StdTcpListener> {
+    let listener = StdTcpListener::bind((ip, port))?;
+    listener.set_nonblocking(true)?;
+    Ok(listener)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn authorization_is_redacted_but_visible() {
+        assert_eq!(redact(b"Bearer eyJ.abc.def"), "Bearer <redacted>");
+        assert_eq!(redact(b"token"), "<redacted>");
+    }
+}

@@ -25,6 +25,36 @@
 #include <stdint.h>
 
 /**
+ * `protocol` of `azmi_adls_new`: decide from the account's form (a bare name or
+ * `https://<name>.azuredatalakestore.net` or a `…/webhdfs/v1` URL is WebHDFS;
+ * `https://<account>.dfs.core.windows.net/<filesystem>` is DFS).
+ */
+#define AZMI_ADLS_AUTO 0
+
+/**
+ * `protocol` of `azmi_adls_new`: Data Lake Storage Gen1 or Hadoop WebHDFS.
+ */
+#define AZMI_ADLS_WEBHDFS 1
+
+/**
+ * `protocol` of `azmi_adls_new`: Data Lake Storage Gen2 (DFS endpoint); the URL's path names
+ * the filesystem.
+ */
+#define AZMI_ADLS_DFS 2
+
+/**
+ * `flags` bit: replace an existing file (create, upload, download). Without it an existing
+ * file is `AZMI_CONFLICT` and stays as it was.
+ */
+#define AZMI_ADLS_OVERWRITE 1
+
+/**
+ * `flags` bit: list everything below the directory (list); delete a non-empty directory
+ * with its contents (remove).
+ */
+#define AZMI_ADLS_RECURSIVE 2
+
+/**
  * `flags` bit of `azmi_get_token`: skip the cache and ask the endpoint for a new token.
  */
 #define AZMI_FLAG_FORCE_REFRESH 1
@@ -123,6 +153,26 @@ typedef uint32_t azmi_status;
 #endif // __cplusplus
 
 /**
+ * A Data Lake account and the identity whose tokens it uses. Immutable once built (except by
+ * `azmi_adls_set_chunk_size`), so one may serve any number of threads at once. Free it with
+ * `azmi_adls_free` after the calls using it have returned.
+ */
+typedef struct azmi_adls azmi_adls;
+
+/**
+ * A file or directory. From `azmi_adls_stat` it is the caller's (free it with
+ * `azmi_adls_item_free`); in an `azmi_adls_item_callback` it is lent for the callback only.
+ * Immutable: may be read from any thread.
+ */
+typedef struct azmi_adls_item azmi_adls_item;
+
+/**
+ * Bytes the library returns (from `azmi_adls_read`). Owned by the caller; free with
+ * `azmi_bytes_free`. Immutable: may be read from any thread.
+ */
+typedef struct azmi_bytes azmi_bytes;
+
+/**
  * A cancellation handle. Pass it to long calls; `azmi_cancel_cancel` from any thread makes
  * them return `AZMI_CANCELLED` at once. One handle may serve many calls; once cancelled it
  * stays cancelled. Free it with `azmi_cancel_free` after the calls using it have returned.
@@ -146,6 +196,16 @@ typedef struct azmi_identity azmi_identity;
  * An access token. Its text is the caller's own copy, wiped from memory by `azmi_token_free`.
  */
 typedef struct azmi_token azmi_token;
+
+/**
+ * Receives the items of `azmi_adls_list`, one call per item, as each page of the listing
+ * arrives. `item` is lent for this call only (copy what you keep; do not free it). Runs on the
+ * thread that called `azmi_adls_list`, during that call; it must not call blocking azmi
+ * functions (they fail with `AZMI_RUNTIME_ERROR`) and must not unwind (no C++ exceptions or
+ * longjmp across it). Return true to go on, false to stop: the listing then returns
+ * `AZMI_CANCELLED`.
+ */
+typedef bool (*azmi_adls_item_callback)(void *userdata, const azmi_adls_item *item);
 
 /**
  * Progress of a long call: `done` bytes (or items) so far of `total` (-1 when unknown).
@@ -181,10 +241,265 @@ azmi_status azmi_set_ca_file(const char *pem_path, azmi_error **err_out);
 
 /**
  * Stops azmi's runtime and wipes every cached token, so that a host can unload the library.
- * Calls still running on other threads finish first; a later call starts azmi again.
- * Fails with `AZMI_RUNTIME_ERROR` when called from inside azmi's runtime (a callback).
+ * Calls still running on other threads are cancelled (they return `AZMI_CANCELLED`) and have
+ * returned when this returns; a later call starts azmi again. Fails with `AZMI_RUNTIME_ERROR`
+ * when called from inside azmi's runtime (a callback), or when a call has not returned after
+ * 10 s (then do not unload the library).
  */
 azmi_status azmi_shutdown(azmi_error **err_out);
+
+/**
+ * Opens a Data Lake account.
+ *
+ * - `account`: a Gen1 account name (`contoso` means `https://contoso.azuredatalakestore.net`),
+ *   or a URL: `https://contoso.azuredatalakestore.net`, `https://namenode:9871/webhdfs/v1`,
+ *   `https://contoso.dfs.core.windows.net/<filesystem>`. Only `https://` (plain `http://` only
+ *   to a loopback address: `AZMI_INSECURE_REQUEST` otherwise). Required.
+ * - `protocol`: `AZMI_ADLS_AUTO` (from the account's form), `AZMI_ADLS_WEBHDFS` or
+ *   `AZMI_ADLS_DFS` for hosts whose form does not tell (emulators, Hadoop, other clouds).
+ * - `identity`: from `azmi_identity_new` (copied: it may be freed afterwards), or NULL for the
+ *   system-assigned identity at the endpoint the environment names now (`AZMI_IMDS_ENDPOINT`,
+ *   `AZURE_POD_IDENTITY_AUTHORITY_HOST`, else IMDS).
+ * - `adls_out`: receives a new `azmi_adls` on success (free with `azmi_adls_free`).
+ *
+ * Tokens are taken for the protocol's resource (Gen1 `https://datalake.azure.net/`, Gen2
+ * `https://storage.azure.com/`) from the shared token cache; transient service failures are
+ * retried under the identity's retry settings (`azmi_identity_set_timeouts`). Nothing is sent
+ * until an operation runs. Errors: `AZMI_INVALID_ARGUMENT`, `AZMI_INSECURE_REQUEST`.
+ */
+azmi_status azmi_adls_new(const char *account,
+                          uint32_t protocol,
+                          const azmi_identity *identity,
+                          azmi_adls **adls_out,
+                          azmi_error **err_out);
+
+/**
+ * Sets the bytes sent per upload request: Gen2 appends (default 8 MiB); Gen1 sends at most
+ * 4 MiB per request whatever this says. 1024 to 268435456 bytes, or 0 for the default; two
+ * chunks are in memory during an upload. Out of range is `AZMI_INVALID_ARGUMENT`. Applies to
+ * calls started afterwards.
+ */
+azmi_status azmi_adls_set_chunk_size(azmi_adls *adls, uint32_t bytes, azmi_error **err_out);
+
+/**
+ * The URL below which paths are addressed, e.g.
+ * `https://contoso.azuredatalakestore.net/webhdfs/v1` or
+ * `https://contoso.dfs.core.windows.net/myfilesystem`. Lent: valid until `azmi_adls_free`.
+ * "" for NULL.
+ */
+const char *azmi_adls_base_url(const azmi_adls *adls);
+
+/**
+ * The protocol in use: `AZMI_ADLS_WEBHDFS` or `AZMI_ADLS_DFS` (never `AZMI_ADLS_AUTO`);
+ * 0 for NULL.
+ */
+uint32_t azmi_adls_protocol(const azmi_adls *adls);
+
+/**
+ * Frees an account. No call may still be using it. NULL is ignored.
+ */
+void azmi_adls_free(azmi_adls *adls);
+
+/**
+ * The last segment of the item's path, e.g. "Test1.txt" ("" for the root). Lent: valid as
+ * long as the item. "" for NULL.
+ */
+const char *azmi_adls_item_name(const azmi_adls_item *item);
+
+/**
+ * The full path from the root, e.g. "/TestFolder/Test1.txt". Lent: valid as long as the item.
+ * "" for NULL.
+ */
+const char *azmi_adls_item_path(const azmi_adls_item *item);
+
+/**
+ * Whether the item is a directory (false for files and NULL).
+ */
+bool azmi_adls_item_is_directory(const azmi_adls_item *item);
+
+/**
+ * The length in bytes (0 for directories and NULL).
+ */
+uint64_t azmi_adls_item_length(const azmi_adls_item *item);
+
+/**
+ * The last modification as Unix milliseconds (0 when unknown, and for NULL).
+ */
+int64_t azmi_adls_item_modified(const azmi_adls_item *item);
+
+/**
+ * The permissions as the service gives them: Gen1 octal ("770"), Gen2 symbolic
+ * ("rwxr-x---"). Lent: valid as long as the item. "" for NULL.
+ */
+const char *azmi_adls_item_permission(const azmi_adls_item *item);
+
+/**
+ * The owner (an object id). Lent: valid as long as the item. "" for NULL.
+ */
+const char *azmi_adls_item_owner(const azmi_adls_item *item);
+
+/**
+ * The owning group (an object id). Lent: valid as long as the item. "" for NULL.
+ */
+const char *azmi_adls_item_group(const azmi_adls_item *item);
+
+/**
+ * Frees an item from `azmi_adls_stat`. Never free an item lent to a callback. NULL is ignored.
+ */
+void azmi_adls_item_free(azmi_adls_item *item);
+
+/**
+ * Lists the directory `path` ("/" for the root; a file lists as itself), following every page
+ * of the listing and handing each item to `callback` as its page arrives, so that a folder of
+ * any size is never held in memory at once. `flags`: 0 or `AZMI_ADLS_RECURSIVE` (everything
+ * below too). `callback` is required; `userdata` is passed to it as is. `cancel`: NULL or a
+ * handle another thread may cancel.
+ *
+ * Errors: `AZMI_NOT_FOUND` (no such path), `AZMI_PERMISSION_DENIED`,
+ * `AZMI_AUTHENTICATION_FAILED`, `AZMI_THROTTLED` (after retries), `AZMI_CANCELLED` (through
+ * `cancel` or the callback returning false), `AZMI_INVALID_ARGUMENT` (NULL, not UTF-8, control
+ * characters, `..` segments), `AZMI_INSECURE_REQUEST`, `AZMI_NETWORK_ERROR`, `AZMI_TIMEOUT`,
+ * `AZMI_SERVICE_ERROR`, `AZMI_PROTOCOL_ERROR`, the token errors of `azmi_get_token`, and
+ * `AZMI_RUNTIME_ERROR` when called from a callback.
+ */
+azmi_status azmi_adls_list(const azmi_adls *adls,
+                           const char *path,
+                           uint32_t flags,
+                           const azmi_cancel *cancel,
+                           azmi_adls_item_callback callback,
+                           void *userdata,
+                           azmi_error **err_out);
+
+/**
+ * The properties of a file or directory. On success `*item_out` receives a new item (free
+ * with `azmi_adls_item_free`). Errors as `azmi_adls_list`.
+ */
+azmi_status azmi_adls_stat(const azmi_adls *adls,
+                           const char *path,
+                           const azmi_cancel *cancel,
+                           azmi_adls_item **item_out,
+                           azmi_error **err_out);
+
+/**
+ * Creates the file `path` holding the `len` bytes at `data` (NULL allowed when `len` is 0);
+ * missing parent directories are created. `flags`: 0 or `AZMI_ADLS_OVERWRITE`. An existing
+ * file is `AZMI_CONFLICT` unless `AZMI_ADLS_OVERWRITE`. `data` is copied before the call
+ * returns. Large data is sent in chunks (Gen1: at most 4 MiB per request). Errors as
+ * `azmi_adls_list`, plus `AZMI_CONFLICT`.
+ */
+azmi_status azmi_adls_create(const azmi_adls *adls,
+                             const char *path,
+                             const uint8_t *data,
+                             size_t len,
+                             uint32_t flags,
+                             const azmi_cancel *cancel,
+                             azmi_error **err_out);
+
+/**
+ * Creates the directory `path` and its missing parents; an existing directory is fine, an
+ * existing file is `AZMI_CONFLICT` (Gen2). Errors as `azmi_adls_list`.
+ */
+azmi_status azmi_adls_mkdir(const azmi_adls *adls,
+                            const char *path,
+                            const azmi_cancel *cancel,
+                            azmi_error **err_out);
+
+/**
+ * Appends the `len` bytes at `data` (NULL allowed when `len` is 0) to the existing file
+ * `path`. `data` is copied before the call returns. Errors as `azmi_adls_list`.
+ */
+azmi_status azmi_adls_append(const azmi_adls *adls,
+                             const char *path,
+                             const uint8_t *data,
+                             size_t len,
+                             const azmi_cancel *cancel,
+                             azmi_error **err_out);
+
+/**
+ * Reads `length` bytes (-1: to the end) from byte `offset` of the file `path` into memory;
+ * reading at the end gives 0 bytes. On success `*bytes_out` receives a new
+ * `azmi_bytes` (free with `azmi_bytes_free`). For large files use `azmi_adls_download`.
+ * A `length` below -1 is `AZMI_INVALID_ARGUMENT`. Errors as `azmi_adls_list`.
+ */
+azmi_status azmi_adls_read(const azmi_adls *adls,
+                           const char *path,
+                           uint64_t offset,
+                           int64_t length,
+                           const azmi_cancel *cancel,
+                           azmi_bytes **bytes_out,
+                           azmi_error **err_out);
+
+/**
+ * The bytes (never NULL for a non-NULL `bytes`; not NUL-terminated). Lent: valid until
+ * `azmi_bytes_free`. NULL for NULL.
+ */
+const uint8_t *azmi_bytes_data(const azmi_bytes *bytes);
+
+/**
+ * The number of bytes (0 for NULL).
+ */
+size_t azmi_bytes_len(const azmi_bytes *bytes);
+
+/**
+ * Frees bytes. NULL is ignored.
+ */
+void azmi_bytes_free(azmi_bytes *bytes);
+
+/**
+ * Uploads the local file `local_path` to `remote_path` in chunks (Gen1: CREATE then APPENDs
+ * of at most 4 MiB; Gen2: create, appends of the chunk size, one flush), never holding the
+ * file in memory. `flags`: 0 or `AZMI_ADLS_OVERWRITE` (else an existing remote file is
+ * `AZMI_CONFLICT`). `progress` (may be NULL) gets `(userdata, bytes sent, total)` after each
+ * chunk, on the calling thread. A failure's message says how many bytes had been sent.
+ * Errors as `azmi_adls_list`, plus `AZMI_CONFLICT` and `AZMI_IO_ERROR` (the local file).
+ */
+azmi_status azmi_adls_upload(const azmi_adls *adls,
+                             const char *local_path,
+                             const char *remote_path,
+                             uint32_t flags,
+                             const azmi_cancel *cancel,
+                             azmi_progress_callback progress,
+                             void *userdata,
+                             azmi_error **err_out);
+
+/**
+ * Downloads `remote_path` to the local file `local_path`: into a temporary file in the same
+ * folder, checked against the remote length, flushed to disk, then renamed over `local_path`,
+ * so that an existing file is never damaged by a failed or cancelled download (and no
+ * temporary file is left behind). `flags`: 0 or `AZMI_ADLS_OVERWRITE` (else an existing
+ * `local_path` is `AZMI_CONFLICT`). `progress` (may be NULL) gets `(userdata, bytes received,
+ * total)` as data arrives, on the calling thread. Errors as `azmi_adls_upload`.
+ */
+azmi_status azmi_adls_download(const azmi_adls *adls,
+                               const char *remote_path,
+                               const char *local_path,
+                               uint32_t flags,
+                               const azmi_cancel *cancel,
+                               azmi_progress_callback progress,
+                               void *userdata,
+                               azmi_error **err_out);
+
+/**
+ * Renames (moves) `from` to `to` within the account. An existing `to` is `AZMI_CONFLICT`
+ * (Gen1 moves into an existing directory, as WebHDFS does). Errors as `azmi_adls_list`, plus
+ * `AZMI_CONFLICT`.
+ */
+azmi_status azmi_adls_move(const azmi_adls *adls,
+                           const char *from,
+                           const char *to,
+                           const azmi_cancel *cancel,
+                           azmi_error **err_out);
+
+/**
+ * Deletes the file or directory `path` (never the root). `flags`: 0 or `AZMI_ADLS_RECURSIVE`
+ * (needed for a non-empty directory, else `AZMI_CONFLICT`). A missing path is
+ * `AZMI_NOT_FOUND`. Errors as `azmi_adls_list`.
+ */
+azmi_status azmi_adls_remove(const azmi_adls *adls,
+                             const char *path,
+                             uint32_t flags,
+                             const azmi_cancel *cancel,
+                             azmi_error **err_out);
 
 /**
  * A new, not cancelled handle. Never NULL.
@@ -241,7 +556,10 @@ void azmi_error_free(azmi_error *err);
  *
  * The token endpoint is read from the environment now: `AZMI_IMDS_ENDPOINT` (a full token
  * URL), else `AZURE_POD_IDENTITY_AUTHORITY_HOST` (a host), else IMDS
- * (`http://169.254.169.254/metadata/identity/oauth2/token`).
+ * (`http://169.254.169.254/metadata/identity/oauth2/token`). Hosts whose runtime keeps its own
+ * copy of the environment (.NET on Linux and macOS: `Environment.SetEnvironmentVariable` does
+ * not reach the native environment) should read the variables themselves and call
+ * `azmi_identity_set_endpoint`.
  *
  * On success `*identity_out` receives a new identity (free with `azmi_identity_free`).
  */
@@ -253,8 +571,9 @@ azmi_status azmi_identity_new(const char *client_id,
 
 /**
  * Sends this identity's token requests to `token_url` (a full http(s) URL such as
- * `http://127.0.0.1:40123/metadata/identity/oauth2/token`) instead of the environment's.
- * Not thread-safe: call before the identity is shared.
+ * `http://127.0.0.1:40123/metadata/identity/oauth2/token`) instead of the environment's;
+ * NULL means IMDS itself, whatever the environment says. Not thread-safe: call before the
+ * identity is shared.
  */
 azmi_status azmi_identity_set_endpoint(azmi_identity *identity,
                                        const char *token_url,
@@ -322,8 +641,9 @@ azmi_status azmi_get_token(const char *resource,
                            azmi_error **err_out);
 
 /**
- * The token text (for an `Authorization: Bearer` header). Lent: valid until
- * `azmi_token_free`. Never log it. "" for NULL.
+ * The token text (for an `Authorization: Bearer` header): printable ASCII only (azmi rejects
+ * any other token), so it may be copied byte by byte, e.g. into a .NET `SecureString`. Lent:
+ * valid until `azmi_token_free`. Never log it. "" for NULL.
  */
 const char *azmi_token_access_token(const azmi_token *token);
 

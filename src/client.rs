@@ -44,10 +44,7 @@ impl Azmi {
 
     /// A new instance whose background refreshes run on `handle`, trusting `extra_ca` (a PEM
     /// file) besides the public roots.
-    pub fn with_runtime(
-        handle: tokio::runtime::Handle,
-        extra_ca: Option<&Path>,
-    ) -> Result<Azmi> {
+    pub fn with_runtime(handle: tokio::runtime::Handle, extra_ca: Option<&Path>) -> Result<Azmi> {
         Self::build(Some(handle), extra_ca)
     }
 

@@ -136,6 +136,18 @@ pub enum Error {
     #[error("{0}")]
     Network(String),
 
+    /// A local file could not be read or written.
+    #[error("{0}")]
+    Io(String),
+
+    /// Something exists already that the operation would replace (e.g. a local file).
+    #[error("{0}")]
+    AlreadyExists(String),
+
+    /// azmi refused to send a token somewhere unsafe.
+    #[error("{0}")]
+    Insecure(String),
+
     #[error("{0}")]
     Runtime(String),
 
@@ -163,6 +175,9 @@ impl Error {
             Error::Timeout(_) => ErrorCode::Timeout,
             Error::Protocol(_) => ErrorCode::ProtocolError,
             Error::Network(_) => ErrorCode::NetworkError,
+            Error::Io(_) => ErrorCode::IoError,
+            Error::AlreadyExists(_) => ErrorCode::Conflict,
+            Error::Insecure(_) => ErrorCode::InsecureRequest,
             Error::Runtime(_) => ErrorCode::RuntimeError,
             Error::Internal(_) => ErrorCode::InternalError,
         }
@@ -186,6 +201,36 @@ impl Error {
     /// The service's own error code (e.g. `invalid_request`), when it gave one.
     pub fn service_code(&self) -> Option<&str> {
         self.service_failure().and_then(|f| f.code.as_deref())
+    }
+
+    /// The same error with `context` (what was being done) put before its message; the code,
+    /// HTTP status and service code stay. Errors whose message is fixed are returned as they are.
+    pub(crate) fn within(self, context: &str) -> Error {
+        let put = |m: String| format!("{context}: {m}");
+        match self {
+            Error::Service {
+                code,
+                context: c,
+                failure,
+            } => Error::Service {
+                code,
+                context: put(c),
+                failure,
+            },
+            Error::InvalidArgument(m) => Error::InvalidArgument(put(m)),
+            Error::Timeout(m) => Error::Timeout(put(m)),
+            Error::Protocol(m) => Error::Protocol(put(m)),
+            Error::Network(m) => Error::Network(put(m)),
+            Error::Io(m) => Error::Io(put(m)),
+            Error::AlreadyExists(m) => Error::AlreadyExists(put(m)),
+            Error::Insecure(m) => Error::Insecure(put(m)),
+            Error::Runtime(m) => Error::Runtime(put(m)),
+            Error::Internal(m) => Error::Internal(put(m)),
+            other @ (Error::Cancelled
+            | Error::ManagedIdentityUnavailable { .. }
+            | Error::IdentityNotFound { .. }
+            | Error::InvalidResource { .. }) => other,
+        }
     }
 }
 

@@ -5,6 +5,7 @@
 //! [`ManagedIdentity`] says which identity and which endpoint. The C ABI runs the core on one
 //! process-wide runtime.
 
+pub mod adls;
 mod cache;
 mod client;
 pub mod error;
@@ -14,8 +15,10 @@ pub mod identity;
 mod imds;
 pub mod retry;
 pub mod runtime;
+mod service;
 pub mod token;
 
+pub use adls::{Adls, AdlsAccount, AdlsItem, AdlsProtocol, ItemType, ListOutcome};
 pub use client::{Azmi, TokenGrant};
 pub use error::{Error, ErrorCode, Result, ServiceFailure};
 pub use identity::{normalize_resource, IdentityId, ManagedIdentity, TokenOptions};

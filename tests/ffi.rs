@@ -179,7 +179,13 @@ fn identity_reports_its_endpoint_and_description() {
         azmi_error_free(err);
         // NULL: IMDS itself, whatever the environment says (no request is made here).
         let mut other = ptr::null_mut();
-        azmi_identity_new(ptr::null(), ptr::null(), ptr::null(), &mut other, ptr::null_mut());
+        azmi_identity_new(
+            ptr::null(),
+            ptr::null(),
+            ptr::null(),
+            &mut other,
+            ptr::null_mut(),
+        );
         assert_eq!(
             azmi_identity_set_endpoint(other, ptr::null(), ptr::null_mut()),
             azmi_status::AZMI_OK

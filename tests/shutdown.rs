@@ -22,11 +22,24 @@ fn shutdown_cancels_running_calls_waits_for_them_and_allows_a_restart() {
     let mut id = ptr::null_mut();
     // SAFETY: valid arguments; objects freed once.
     unsafe {
-        azmi_identity_new(ptr::null(), ptr::null(), ptr::null(), &mut id, ptr::null_mut());
+        azmi_identity_new(
+            ptr::null(),
+            ptr::null(),
+            ptr::null(),
+            &mut id,
+            ptr::null_mut(),
+        );
         azmi_identity_set_endpoint(id, url.as_ptr(), ptr::null_mut());
         let mut token = ptr::null_mut();
         assert_eq!(
-            azmi_get_token(c"https://vault.azure.net".as_ptr(), id, 0, ptr::null(), &mut token, ptr::null_mut()),
+            azmi_get_token(
+                c"https://vault.azure.net".as_ptr(),
+                id,
+                0,
+                ptr::null(),
+                &mut token,
+                ptr::null_mut()
+            ),
             azmi_status::AZMI_OK
         );
         azmi_token_free(token);
@@ -41,7 +54,14 @@ fn shutdown_cancels_running_calls_waits_for_them_and_allows_a_restart() {
         let mut token = ptr::null_mut();
         // SAFETY: valid arguments.
         let status = unsafe {
-            azmi_get_token(ARM.as_ptr(), shared.0, 0, ptr::null(), &mut token, ptr::null_mut())
+            azmi_get_token(
+                ARM.as_ptr(),
+                shared.0,
+                0,
+                ptr::null(),
+                &mut token,
+                ptr::null_mut(),
+            )
         };
         (status, token.is_null(), Instant::now())
     });
@@ -55,7 +75,10 @@ fn shutdown_cancels_running_calls_waits_for_them_and_allows_a_restart() {
     let (call_status, no_token, call_ended) = caller.join().unwrap();
     assert_eq!(call_status, azmi_status::AZMI_CANCELLED);
     assert!(no_token);
-    assert!(call_ended <= returned, "the call had returned before shutdown did");
+    assert!(
+        call_ended <= returned,
+        "the call had returned before shutdown did"
+    );
 
     // A new engine: the cache was wiped, so the next call asks the endpoint again.
     emu.reset();
@@ -63,7 +86,14 @@ fn shutdown_cancels_running_calls_waits_for_them_and_allows_a_restart() {
     unsafe {
         let mut token = ptr::null_mut();
         assert_eq!(
-            azmi_get_token(c"https://vault.azure.net".as_ptr(), id, 0, ptr::null(), &mut token, ptr::null_mut()),
+            azmi_get_token(
+                c"https://vault.azure.net".as_ptr(),
+                id,
+                0,
+                ptr::null(),
+                &mut token,
+                ptr::null_mut()
+            ),
             azmi_status::AZMI_OK
         );
         assert!(!azmi_token_from_cache(token));

@@ -25,11 +25,13 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use crate::error::{Error, ErrorCode, Result};
 
+mod adls;
 mod cancel;
 mod error;
 mod identity;
 mod token;
 
+pub use adls::*;
 pub use cancel::*;
 pub use error::*;
 pub use identity::*;

@@ -27,15 +27,27 @@ for _ in $(seq 1 100); do
   grep -q '^export AZMI_IMDS_ENDPOINT=' "$log" && break
   sleep 0.1
 done
+for _ in $(seq 1 100); do
+  grep -q '^azmi-emulator services on ' "$log" && break
+  sleep 0.1
+done
 endpoint=$(sed -n 's/^export AZMI_IMDS_ENDPOINT=//p' "$log")
+ca_file=$(sed -n 's/^export AZMI_CA_FILE=//p' "$log")
+adls_base=$(sed -n 's/^azmi-emulator services on //p' "$log")
 [ -n "$endpoint" ] || { echo "azmi-emulator did not start:" >&2; cat "$log" >&2; exit 2; }
+[ -n "$ca_file" ] && [ -n "$adls_base" ] || {
+  echo "azmi-emulator did not print its CA file and services URL:" >&2; cat "$log" >&2; exit 2; }
 export AZMI_IMDS_ENDPOINT="$endpoint"
+# The emulator's CA (for its HTTPS services) and the base URL of its Data Lake endpoints.
+export AZMI_CA_FILE="$ca_file"
+export AZMI_ADLS_BASE="$adls_base"
 
 status=0
 for src in "$root"/tests/c/*.c; do
   name=$(basename "$src" .c)
   echo "== $name under valgrind"
   valgrind --quiet --error-exitcode=99 --leak-check=full \
+    --suppressions="$root/tests/c/valgrind.supp" --num-callers=40 \
     --show-leak-kinds=definite,indirect,possible \
     --errors-for-leak-kinds=definite,indirect,possible \
     --fair-sched=yes "$build/$name" || status=1

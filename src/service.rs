@@ -1,0 +1,663 @@
+//! The authorized-request layer every Azure service module uses: it adds the managed identity's
+//! bearer token, refuses to send it anywhere unsafe, retries what may be retried, and turns error
+//! answers into typed errors.
+//!
+//! - A token goes only over HTTPS; plain HTTP only to a loopback address (test endpoints).
+//!   Anything else is [`ErrorCode::InsecureRequest`] and nothing is sent.
+//! - Redirects are never followed here (the client does not follow any); a caller that expects
+//!   one (WebHDFS) decides itself whether the token may go there.
+//! - 429, 503 (and, for idempotent requests, 500, 502, 504 and failures after the request may
+//!   have been sent) are retried with exponential backoff and jitter, honouring `Retry-After`,
+//!   within the [`RetryPolicy`] budget; connection failures are always retried. A request whose
+//!   body is a one-shot stream is never retried.
+//! - A 401 is retried once with a token fetched anew (the cached one may have been revoked).
+//! - Error statuses become [`Error::Service`] with the service's code and description, read from
+//!   JSON (`{"error":{"code","message"}}`, WebHDFS `{"RemoteException":{…}}`, OAuth
+//!   `{"error","error_description"}`), XML (`<Error><Code>…`) or the `x-ms-error-code` header.
+//!
+//! Tokens never appear in messages or logs: the header is marked sensitive, URLs are shown
+//! without their query.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, CONTENT_LENGTH};
+use reqwest::{Method, Response};
+use serde_json::Value;
+use url::Url;
+
+use crate::client::Azmi;
+use crate::error::{shorten, Error, ErrorCode, Result, ServiceFailure};
+use crate::identity::{normalize_resource, ManagedIdentity};
+use crate::imds::describe_transport_error;
+use crate::retry::{parse_retry_after, RetryPolicy};
+
+/// The longest error body read from a failed response.
+const MAX_ERROR_BODY: usize = 64 * 1024;
+/// How long an error body may take to arrive.
+const ERROR_BODY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A request body.
+pub(crate) enum Body {
+    Empty,
+    /// Replayable: the request may be retried.
+    Bytes(Bytes),
+    /// One-shot: the request is sent once and never retried.
+    #[allow(dead_code)] // for services that stream uploads
+    Stream(Option<reqwest::Body>),
+}
+
+impl Body {
+    fn replayable(&self) -> bool {
+        !matches!(self, Body::Stream(_))
+    }
+
+    fn len(&self) -> Option<u64> {
+        match self {
+            Body::Empty => Some(0),
+            Body::Bytes(b) => Some(b.len() as u64),
+            Body::Stream(_) => None,
+        }
+    }
+
+    /// The body for the next attempt; `None` when there is none to send.
+    fn next(&mut self) -> Option<reqwest::Body> {
+        match self {
+            Body::Empty => None,
+            Body::Bytes(b) => Some(reqwest::Body::from(b.clone())),
+            Body::Stream(s) => s.take(),
+        }
+    }
+}
+
+/// One request to a service, with what it is for (used in messages).
+pub(crate) struct Request {
+    method: Method,
+    url: Url,
+    headers: HeaderMap,
+    body: Body,
+    timeout: Option<Duration>,
+    idempotent: bool,
+    what: String,
+}
+
+impl Request {
+    /// `what` says what the request does, for messages: "listing '/x' in account y". It is
+    /// followed by "failed: <reason>" when the request fails.
+    pub(crate) fn new(method: Method, url: Url, what: impl Into<String>) -> Request {
+        Request {
+            method,
+            url,
+            headers: HeaderMap::new(),
+            body: Body::Empty,
+            timeout: None,
+            idempotent: true,
+            what: what.into(),
+        }
+    }
+
+    pub(crate) fn header(mut self, name: HeaderName, value: &str) -> Result<Request> {
+        let value = HeaderValue::from_str(value).map_err(|_| {
+            Error::InvalidArgument(format!(
+                "{}: the value of header {name} cannot be sent",
+                self.what
+            ))
+        })?;
+        self.headers.insert(name, value);
+        Ok(self)
+    }
+
+    /// A replayable body.
+    pub(crate) fn body(mut self, body: Bytes) -> Request {
+        self.body = Body::Bytes(body);
+        self
+    }
+
+    /// A body that can be sent only once: the request is never retried.
+    #[allow(dead_code)] // for services that stream uploads
+    pub(crate) fn stream(mut self, body: reqwest::Body) -> Request {
+        self.body = Body::Stream(Some(body));
+        self
+    }
+
+    /// The longest wait for the response's status and headers (request body upload included),
+    /// per attempt. Reading the response body is the caller's business.
+    pub(crate) fn timeout(mut self, timeout: Duration) -> Request {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// The request must not be repeated once the service may have acted on it: only failures
+    /// that prove it was not (connection refused, 429, 503) are retried.
+    pub(crate) fn not_idempotent(mut self) -> Request {
+        self.idempotent = false;
+        self
+    }
+
+    pub(crate) fn what(&self) -> &str {
+        &self.what
+    }
+}
+
+/// Sends requests to one service with one identity's tokens for one resource.
+#[derive(Clone)]
+pub(crate) struct Service {
+    azmi: Azmi,
+    mi: Arc<ManagedIdentity>,
+    resource: Arc<str>,
+    retry: RetryPolicy,
+}
+
+impl Service {
+    /// `resource` is the token resource (a `/.default` scope is accepted); `retry` the policy
+    /// for the service's transient failures.
+    pub(crate) fn new(
+        azmi: &Azmi,
+        mi: Arc<ManagedIdentity>,
+        resource: &str,
+        retry: RetryPolicy,
+    ) -> Result<Service> {
+        let resource = normalize_resource(resource)?.into();
+        Ok(Service {
+            azmi: azmi.clone(),
+            mi,
+            resource,
+            retry,
+        })
+    }
+
+    pub(crate) fn resource(&self) -> &str {
+        &self.resource
+    }
+
+    pub(crate) fn with_resource(mut self, resource: &str) -> Result<Service> {
+        self.resource = normalize_resource(resource)?.into();
+        Ok(self)
+    }
+
+    pub(crate) fn with_retry(mut self, retry: RetryPolicy) -> Service {
+        self.retry = retry;
+        self
+    }
+
+    /// Sends `req` with a bearer token and returns the response when its status is below 400
+    /// (redirects included: they are not followed). Error statuses become [`Error::Service`].
+    pub(crate) async fn send(&self, req: Request) -> Result<Response> {
+        let Request {
+            method,
+            url,
+            mut headers,
+            mut body,
+            timeout,
+            idempotent,
+            what,
+        } = req;
+        ensure_secure(&url, &what)?;
+        if matches!(body, Body::Empty)
+            && matches!(method, Method::PUT | Method::POST | Method::PATCH)
+        {
+            // Azure answers 411 to a write without a length.
+            headers.insert(CONTENT_LENGTH, HeaderValue::from_static("0"));
+        }
+        let replayable = body.replayable();
+        let http = self.azmi.http();
+        let start = Instant::now();
+        let mut attempt = 0u32;
+        let mut refreshed = false;
+        let mut force_refresh = false;
+        loop {
+            let grant = self
+                .azmi
+                .get_token(&self.mi, &self.resource, force_refresh)
+                .await?;
+            force_refresh = false;
+            let mut auth = HeaderValue::try_from(format!("Bearer {}", grant.token.secret()))
+                .map_err(|_| {
+                    Error::Protocol(format!(
+                        "the token for {} cannot be sent in a header",
+                        self.resource
+                    ))
+                })?;
+            auth.set_sensitive(true);
+            let mut builder = http
+                .request(method.clone(), url.clone())
+                .headers(headers.clone())
+                .header(AUTHORIZATION, auth);
+            if let Some(b) = body.next() {
+                builder = builder.body(b);
+            }
+            log::debug!(
+                "{method} {} ({what}), attempt {}, {} body bytes",
+                display_url(&url),
+                attempt + 1,
+                body.len()
+                    .map_or_else(|| "streamed".into(), |n| n.to_string())
+            );
+            let sent = match timeout {
+                Some(t) => match tokio::time::timeout(t, builder.send()).await {
+                    Ok(r) => r.map_err(Failure::Transport),
+                    Err(_) => Err(Failure::TimedOut(t)),
+                },
+                None => builder.send().await.map_err(Failure::Transport),
+            };
+            let (error, retry, retry_after) = match sent {
+                Ok(response) if response.status().as_u16() < 400 => return Ok(response),
+                Ok(response) => {
+                    let status = response.status().as_u16();
+                    let retry_after = response
+                        .headers()
+                        .get(reqwest::header::RETRY_AFTER)
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(parse_retry_after);
+                    let failure = read_failure(response).await;
+                    if status == 401 && !refreshed && replayable {
+                        // The cached token may have been revoked or may be for another tenant:
+                        // try once more with a new one.
+                        log::debug!("401 from {}: retrying with a new token", display_url(&url));
+                        refreshed = true;
+                        force_refresh = true;
+                        continue;
+                    }
+                    let code = classify(&failure);
+                    let retry = match status {
+                        429 | 503 => true,
+                        500 | 502 | 504 => idempotent,
+                        _ => code == ErrorCode::Throttled,
+                    };
+                    let error = Error::Service {
+                        code,
+                        context: format!("{what} failed"),
+                        failure,
+                    };
+                    (error, retry, retry_after)
+                }
+                Err(Failure::TimedOut(t)) => (
+                    Error::Timeout(format!(
+                        "{what} failed: no answer from {} within {} s",
+                        display_host(&url),
+                        t.as_secs()
+                    )),
+                    idempotent,
+                    None,
+                ),
+                Err(Failure::Transport(e)) => {
+                    let detail = describe_transport_error(&e);
+                    let error = if e.is_timeout() {
+                        Error::Timeout(format!("{what} failed: {detail}"))
+                    } else {
+                        Error::Network(format!(
+                            "{what} failed: the connection to {} failed: {detail}",
+                            display_host(&url)
+                        ))
+                    };
+                    (error, idempotent || e.is_connect(), None)
+                }
+            };
+            if !retry || !replayable {
+                return Err(error);
+            }
+            let left = self.retry.budget.saturating_sub(start.elapsed());
+            if left.is_zero() {
+                return Err(error);
+            }
+            let delay = match retry_after {
+                Some(d) if d > left => return Err(error),
+                Some(d) => d,
+                None => self.retry.backoff(attempt).min(left),
+            };
+            log::debug!("retrying in {delay:?} after: {error}");
+            tokio::time::sleep(delay).await;
+            attempt += 1;
+        }
+    }
+}
+
+enum Failure {
+    Transport(reqwest::Error),
+    TimedOut(Duration),
+}
+
+/// Refuses to send a token anywhere but HTTPS, or plain HTTP to a loopback address.
+pub(crate) fn ensure_secure(url: &Url, what: &str) -> Result<()> {
+    let ok = match url.scheme() {
+        "https" => true,
+        "http" => is_loopback(url),
+        _ => false,
+    };
+    if ok && url.username().is_empty() && url.password().is_none() {
+        return Ok(());
+    }
+    Err(Error::Insecure(format!(
+        "{what}: refusing to send a token to {}: tokens go only over HTTPS (plain HTTP only to a loopback test endpoint), to URLs without credentials",
+        display_url(url)
+    )))
+}
+
+/// Whether the URL's host is a loopback address (`127.0.0.0/8`, `::1`) or `localhost`.
+pub(crate) fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(a)) => a.is_loopback(),
+        Some(url::Host::Ipv6(a)) => a.is_loopback(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
+/// The URL without its query and fragment (a query may hold a SAS token).
+pub(crate) fn display_url(url: &Url) -> String {
+    let mut u = url.clone();
+    u.set_query(None);
+    u.set_fragment(None);
+    let _ = u.set_username("");
+    let _ = u.set_password(None);
+    u.to_string()
+}
+
+/// `host[:port]` of the URL.
+pub(crate) fn display_host(url: &Url) -> String {
+    match (url.host_str(), url.port()) {
+        (Some(h), Some(p)) => format!("{h}:{p}"),
+        (Some(h), None) => h.to_owned(),
+        _ => display_url(url),
+    }
+}
+
+/// Reads the error answer of a failed response (at most [`MAX_ERROR_BODY`] bytes).
+async fn read_failure(mut response: Response) -> ServiceFailure {
+    let status = response.status().as_u16();
+    let header_code = response
+        .headers()
+        .get("x-ms-error-code")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let mut body = Vec::new();
+    let read = async {
+        while let Ok(Some(chunk)) = response.chunk().await {
+            let room = MAX_ERROR_BODY - body.len();
+            body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            if body.len() >= MAX_ERROR_BODY {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(ERROR_BODY_TIMEOUT, read).await;
+    parse_failure(status, header_code, &body)
+}
+
+/// The service's error code and description from an error body (JSON or XML) and the
+/// `x-ms-error-code` header.
+pub(crate) fn parse_failure(
+    status: u16,
+    header_code: Option<String>,
+    body: &[u8],
+) -> ServiceFailure {
+    let (code, description) = match serde_json::from_slice::<Value>(body) {
+        Ok(json) => json_failure(&json),
+        Err(_) => xml_failure(&String::from_utf8_lossy(body)),
+    };
+    let code = code.or(header_code).filter(|c| !c.trim().is_empty());
+    let description = description
+        .map(|d| d.replace(['\r', '\n'], " "))
+        .filter(|d| !d.trim().is_empty())
+        .or_else(|| {
+            let text = String::from_utf8_lossy(body);
+            let text = text.trim();
+            (!text.is_empty() && !text.starts_with('{') && !text.starts_with('<'))
+                .then(|| text.replace(['\r', '\n'], " "))
+        });
+    ServiceFailure {
+        status,
+        description: match description {
+            Some(d) => shorten(&d),
+            // HEAD answers have no body: the status's reason is all there is.
+            None => reqwest::StatusCode::from_u16(status)
+                .ok()
+                .and_then(|s| s.canonical_reason())
+                .map_or_else(
+                    || format!("HTTP {status} with no description"),
+                    str::to_owned,
+                ),
+        },
+        code,
+    }
+}
+
+fn json_failure(json: &Value) -> (Option<String>, Option<String>) {
+    let text = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_owned);
+    if let Some(remote) = get_ci(json, "RemoteException") {
+        return (
+            text(get_ci(remote, "exception")),
+            text(get_ci(remote, "message")),
+        );
+    }
+    match json.get("error") {
+        Some(Value::Object(_)) => {
+            let e = &json["error"];
+            (text(get_ci(e, "code")), text(get_ci(e, "message")))
+        }
+        Some(Value::String(e)) => match text(json.get("error_description")) {
+            Some(d) => (Some(e.clone()), Some(d)),
+            None if e.contains(' ') => (None, Some(e.clone())),
+            None => (Some(e.clone()), None),
+        },
+        _ => (text(get_ci(json, "code")), text(get_ci(json, "message"))),
+    }
+}
+
+fn xml_failure(text: &str) -> (Option<String>, Option<String>) {
+    let element = |name: &str| {
+        let open = format!("<{name}>");
+        let start = text.find(&open)? + open.len();
+        let end = text[start..].find(&format!("</{name}>"))? + start;
+        Some(text[start..end].trim().to_owned())
+    };
+    if text.contains("<Error") {
+        (element("Code"), element("Message"))
+    } else {
+        (None, None)
+    }
+}
+
+/// A JSON object member by name, ignoring case (Microsoft's WebHDFS spec and service differ in
+/// case).
+pub(crate) fn get_ci<'a>(v: &'a Value, key: &str) -> Option<&'a Value> {
+    let obj = v.as_object()?;
+    obj.get(key).or_else(|| {
+        obj.iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v)
+    })
+}
+
+/// The library's code for a service's error answer: the service's own code where it says more
+/// than the status (WebHDFS answers 403 for an existing file), else the status.
+pub(crate) fn classify(failure: &ServiceFailure) -> ErrorCode {
+    let status = failure.status;
+    if status == 401 {
+        return ErrorCode::AuthenticationFailed;
+    }
+    let code = failure.code.as_deref().unwrap_or("").to_ascii_lowercase();
+    if code.contains("throttl") || code == "serverbusy" || status == 429 {
+        return ErrorCode::Throttled;
+    }
+    if code.contains("notfound") {
+        return ErrorCode::NotFound;
+    }
+    if code.contains("alreadyexists")
+        || code.contains("notempty")
+        || code.contains("isnotemptydirectory")
+        || (code == "ioexception"
+            && failure
+                .description
+                .to_ascii_lowercase()
+                .contains("not empty"))
+    {
+        return ErrorCode::Conflict;
+    }
+    if code.contains("accesscontrol")
+        || code.contains("securityexception")
+        || code.contains("authorization")
+    {
+        return ErrorCode::PermissionDenied;
+    }
+    match status {
+        403 => ErrorCode::PermissionDenied,
+        404 => ErrorCode::NotFound,
+        409 | 412 => ErrorCode::Conflict,
+        503 => ErrorCode::Throttled,
+        _ => ErrorCode::ServiceError,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url(s: &str) -> Url {
+        Url::parse(s).unwrap()
+    }
+
+    #[test]
+    fn tokens_go_only_over_https_or_to_loopback() {
+        assert!(ensure_secure(&url("https://x.azuredatalakestore.net/a"), "w").is_ok());
+        assert!(ensure_secure(&url("http://127.0.0.1:8080/a"), "w").is_ok());
+        assert!(ensure_secure(&url("http://127.5.0.1/a"), "w").is_ok());
+        assert!(ensure_secure(&url("http://[::1]:1/a"), "w").is_ok());
+        assert!(ensure_secure(&url("http://localhost:1/a"), "w").is_ok());
+        for bad in [
+            "http://x.azuredatalakestore.net/a",
+            "http://10.0.0.1/a",
+            "ftp://127.0.0.1/a",
+            "https://user:pw@x.example/a",
+        ] {
+            let e = ensure_secure(&url(bad), "listing '/' in x").unwrap_err();
+            assert_eq!(e.code(), ErrorCode::InsecureRequest, "{bad}");
+            assert!(
+                e.to_string().starts_with("listing '/' in x: refusing"),
+                "{e}"
+            );
+            assert!(!e.to_string().contains("pw"), "{e}");
+        }
+    }
+
+    #[test]
+    fn urls_are_shown_without_query() {
+        assert_eq!(
+            display_url(&url("https://a.blob.core.windows.net/c/b?sig=secret&sv=1")),
+            "https://a.blob.core.windows.net/c/b"
+        );
+        assert_eq!(display_host(&url("https://127.0.0.1:443/x")), "127.0.0.1");
+        assert_eq!(
+            display_host(&url("https://127.0.0.1:8443/x")),
+            "127.0.0.1:8443"
+        );
+    }
+
+    #[test]
+    fn error_bodies_of_every_service_shape() {
+        let f = parse_failure(
+            404,
+            Some("PathNotFound".into()),
+            br#"{"error":{"code":"PathNotFound","message":"The specified path does not exist.\nRequestId:1\nTime:2"}}"#,
+        );
+        assert_eq!(f.code.as_deref(), Some("PathNotFound"));
+        assert_eq!(
+            f.description,
+            "The specified path does not exist. RequestId:1 Time:2"
+        );
+        let f = parse_failure(
+            404,
+            None,
+            br#"{"RemoteException":{"exception":"FileNotFoundException","javaClassName":"java.io.FileNotFoundException","message":"File/Folder does not exist: /x"}}"#,
+        );
+        assert_eq!(f.code.as_deref(), Some("FileNotFoundException"));
+        assert_eq!(f.description, "File/Folder does not exist: /x");
+        let f = parse_failure(
+            403,
+            None,
+            br#"{"remoteException":{"exception":"AccessControlException","message":"no"}}"#,
+        );
+        assert_eq!(f.code.as_deref(), Some("AccessControlException"));
+        let f = parse_failure(
+            409,
+            None,
+            b"\xEF\xBB\xBF<?xml version=\"1.0\"?><Error><Code>ContainerAlreadyExists</Code><Message>exists\nRequestId:x</Message></Error>",
+        );
+        assert_eq!(f.code.as_deref(), Some("ContainerAlreadyExists"));
+        assert_eq!(f.description, "exists RequestId:x");
+        let f = parse_failure(
+            400,
+            None,
+            br#"{"error":"invalid_request","error_description":"bad"}"#,
+        );
+        assert_eq!(f.code.as_deref(), Some("invalid_request"));
+        assert_eq!(f.description, "bad");
+        let f = parse_failure(412, Some("ConditionNotMet".into()), b"");
+        assert_eq!(f.code.as_deref(), Some("ConditionNotMet"));
+        assert_eq!(f.description, "Precondition Failed");
+        assert_eq!(
+            parse_failure(599, None, b"").description,
+            "HTTP 599 with no description"
+        );
+        let f = parse_failure(502, None, b"Bad gateway\n");
+        assert_eq!(f.code, None);
+        assert_eq!(f.description, "Bad gateway");
+        let long = format!(
+            r#"{{"error":{{"code":"X","message":"{}"}}}}"#,
+            "a".repeat(5000)
+        );
+        assert!(parse_failure(500, None, long.as_bytes()).description.len() < 700);
+    }
+
+    fn code_of(status: u16, code: Option<&str>, description: &str) -> ErrorCode {
+        classify(&ServiceFailure {
+            status,
+            code: code.map(str::to_owned),
+            description: description.into(),
+        })
+    }
+
+    #[test]
+    fn statuses_and_service_codes_map_to_library_codes() {
+        use ErrorCode::*;
+        assert_eq!(
+            code_of(401, Some("SecurityException"), ""),
+            AuthenticationFailed
+        );
+        assert_eq!(code_of(401, None, ""), AuthenticationFailed);
+        assert_eq!(code_of(403, None, ""), PermissionDenied);
+        assert_eq!(
+            code_of(403, Some("AccessControlException"), ""),
+            PermissionDenied
+        );
+        assert_eq!(
+            code_of(403, Some("SecurityException"), ""),
+            PermissionDenied
+        );
+        assert_eq!(
+            code_of(403, Some("AuthorizationPermissionMismatch"), ""),
+            PermissionDenied
+        );
+        assert_eq!(
+            code_of(403, Some("FileAlreadyExistsException"), ""),
+            Conflict
+        );
+        assert_eq!(code_of(409, Some("PathAlreadyExists"), ""), Conflict);
+        assert_eq!(code_of(409, Some("DirectoryNotEmpty"), ""), Conflict);
+        assert_eq!(
+            code_of(403, Some("IOException"), "Directory is not empty"),
+            Conflict
+        );
+        assert_eq!(code_of(412, None, ""), Conflict);
+        assert_eq!(code_of(404, Some("FileNotFoundException"), ""), NotFound);
+        assert_eq!(code_of(404, Some("PathNotFound"), ""), NotFound);
+        assert_eq!(code_of(400, Some("SourcePathNotFound"), ""), NotFound);
+        assert_eq!(code_of(404, None, ""), NotFound);
+        assert_eq!(code_of(429, None, ""), Throttled);
+        assert_eq!(code_of(503, None, ""), Throttled);
+        assert_eq!(code_of(500, Some("ThrottledException"), ""), Throttled);
+        assert_eq!(code_of(500, None, ""), ServiceError);
+        assert_eq!(code_of(400, Some("BadOffsetException"), ""), ServiceError);
+    }
+}

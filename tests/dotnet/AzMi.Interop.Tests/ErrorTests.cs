@@ -188,12 +188,27 @@ public sealed class ErrorTests(EmulatorFixture emulator) : IClassFixture<Emulato
         Assert.Contains("flags", call.Error.Message, StringComparison.OrdinalIgnoreCase);
     }
 
+    [Fact]
+    public void NullEndpoint_SelectsImdsItself_WhateverTheEnvironmentSays()
+    {
+        // .NET cannot change the native environment on Linux, so hosts pass their view of it;
+        // NULL is "no variable set": IMDS. Nothing is requested here.
+        using AzMiIdentityHandle identity = Native.Identity(emulator);
+
+        AzMiStatus status = NativeMethods.azmi_identity_set_endpoint(identity, null, out AzMiErrorHandle error);
+        using (error)
+        {
+            Assert.Equal(AzMiStatus.Ok, status);
+            Assert.True(error.IsInvalid);
+        }
+        Assert.Equal("http://169.254.169.254/metadata/identity/oauth2/token", AzMiIdentity.Endpoint(identity));
+    }
+
     [Theory]
-    [InlineData(null)]
     [InlineData("")]
     [InlineData("not a url")]
     [InlineData("ftp://127.0.0.1/metadata/identity/oauth2/token")]
-    public void BadEndpoint_IsInvalidArgument_AndKeepsThePreviousOne(string? url)
+    public void BadEndpoint_IsInvalidArgument_AndKeepsThePreviousOne(string url)
     {
         using AzMiIdentityHandle identity = Native.Identity(emulator);
 

@@ -5,6 +5,11 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 pwsh="${PWSH:-$HOME/.dotnet/tools/pwsh}"
 runs="${RUNS:-15}"
+# The first-token run must go to azmi-emulator, never to a real (or absent) IMDS.
+if [ -z "${AZMI_IMDS_ENDPOINT:-}" ]; then
+  echo "set AZMI_IMDS_ENDPOINT to azmi-emulator's token URL (scripts/bench.sh does)" >&2
+  exit 2
+fi
 median_ms() {
   local cmd=$1 times=() i start end
   for i in $(seq 1 "$runs"); do

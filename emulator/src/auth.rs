@@ -67,6 +67,10 @@ fn prefix_matches(prefix: &str, path: &str) -> bool {
 #[derive(Clone, Debug)]
 pub(crate) struct Caller {
     pub object_id: String,
+    /// The token's `appid` (the identity's client id); empty when absent.
+    pub client_id: String,
+    /// The token's `iss`.
+    pub issuer: String,
 }
 
 /// Why a request was not authenticated; each API turns it into its own 401 body.
@@ -155,7 +159,21 @@ pub(crate) fn authenticate(
         _ => return Err(AuthFailure::Audience),
     }
     let object_id = text("oid").ok_or(AuthFailure::Malformed)?.to_string();
-    Ok(Caller { object_id })
+    Ok(Caller {
+        object_id,
+        client_id: text("appid").unwrap_or_default().to_string(),
+        issuer: text("iss").unwrap_or_default().to_string(),
+    })
+}
+
+/// The bearer token's claims, decoded without any check: for error messages that quote the
+/// audience, issuer or expiry of a token that was refused.
+pub(crate) fn unverified_claims(headers: &HeaderMap) -> Option<serde_json::Value> {
+    let value = headers.get(AUTHORIZATION)?.to_str().ok()?.trim();
+    let (_, token) = value.split_once(' ')?;
+    let payload = token.trim().split('.').nth(1)?;
+    let bytes = URL_SAFE_NO_PAD.decode(payload).ok()?;
+    serde_json::from_slice(&bytes).ok()
 }
 
 #[cfg(test)]

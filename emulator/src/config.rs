@@ -7,6 +7,11 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Deserializer};
 
 use crate::auth::AclRule;
+use crate::cloud::{
+    default_resource_groups, default_role_assignments, default_secrets, default_storage_accounts,
+    is_valid_secret_name, ResourceGroupConfig, RoleAssignment, SecretConfig, StorageAccountConfig,
+    DEFAULT_ARM_PAGE_SIZE, DEFAULT_SUBSCRIPTION_ID, DEFAULT_VAULT_NAME,
+};
 use crate::faults::Fault;
 
 /// Tenant written into tokens unless configured otherwise.
@@ -149,6 +154,24 @@ pub struct EmulatorConfig {
     pub redirect_requires_auth: bool,
     /// Gen2 filesystems that exist at start.
     pub filesystems: Vec<String>,
+    /// HTTPS port of Key Vault; 0 picks a free one.
+    pub keyvault_port: u16,
+    /// HTTPS port of Resource Manager; 0 picks a free one.
+    pub arm_port: u16,
+    /// Name of the one emulated vault (in its ARM resource id and error messages).
+    pub vault_name: String,
+    /// Resource group the vault is in (its ARM id is the scope of Key Vault role checks).
+    pub vault_resource_group: String,
+    /// The vault's secrets.
+    pub secrets: Vec<SecretConfig>,
+    /// The one emulated subscription.
+    pub subscription_id: String,
+    pub resource_groups: Vec<ResourceGroupConfig>,
+    pub storage_accounts: Vec<StorageAccountConfig>,
+    /// Who may do what on Resource Manager and Key Vault.
+    pub role_assignments: Vec<RoleAssignment>,
+    /// Items per page of Resource Manager lists.
+    pub arm_page_size: usize,
 }
 
 impl Default for EmulatorConfig {
@@ -171,6 +194,20 @@ impl Default for EmulatorConfig {
             redirect_host: None,
             redirect_requires_auth: true,
             filesystems: vec!["fs".to_string()],
+            keyvault_port: 0,
+            arm_port: 0,
+            vault_name: DEFAULT_VAULT_NAME.into(),
+            vault_resource_group: "azmi-rg".into(),
+            secrets: default_secrets(),
+            subscription_id: DEFAULT_SUBSCRIPTION_ID.into(),
+            resource_groups: default_resource_groups(),
+            storage_accounts: default_storage_accounts(),
+            role_assignments: default_role_assignments(
+                Some(&IdentityConfig::default_system_assigned()),
+                &[IdentityConfig::default_user_assigned()],
+                DEFAULT_SUBSCRIPTION_ID,
+            ),
+            arm_page_size: DEFAULT_ARM_PAGE_SIZE,
         }
     }
 }
@@ -192,6 +229,8 @@ impl EmulatorConfig {
     /// Applies a config-file JSON document over `self`.
     pub fn merge_json(&mut self, text: &str) -> Result<(), String> {
         let file: ConfigFile = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        let system_given = file.system_assigned.is_some();
+        let users_given = file.user_assigned.is_some();
         if let Some(tenant) = file.tenant_id {
             self.tenant_id = tenant;
         }
@@ -232,6 +271,41 @@ impl EmulatorConfig {
         if let Some(requires) = file.redirect_requires_auth {
             self.redirect_requires_auth = requires;
         }
+        let identities_or_subscription_changed =
+            file.subscription_id.is_some() || system_given || users_given;
+        if let Some(name) = file.vault_name {
+            self.vault_name = name;
+        }
+        if let Some(group) = file.vault_resource_group {
+            self.vault_resource_group = group;
+        }
+        if let Some(secrets) = file.secrets {
+            self.secrets = secrets;
+        }
+        if let Some(subscription) = file.subscription_id {
+            self.subscription_id = subscription;
+        }
+        if let Some(groups) = file.resource_groups {
+            self.resource_groups = groups;
+        }
+        if let Some(accounts) = file.storage_accounts {
+            self.storage_accounts = accounts;
+        }
+        if let Some(size) = file.arm_page_size {
+            self.arm_page_size = size;
+        }
+        match file.role_assignments {
+            Some(assignments) => self.role_assignments = assignments,
+            // The defaults name the identities and the subscription: follow them.
+            None if identities_or_subscription_changed => {
+                self.role_assignments = default_role_assignments(
+                    self.system_assigned.as_ref(),
+                    &self.user_assigned,
+                    &self.subscription_id,
+                )
+            }
+            None => {}
+        }
         self.validate()
     }
 
@@ -270,6 +344,7 @@ impl EmulatorConfig {
                 ));
             }
         }
+        self.validate_cloud()?;
         if let Some(host) = &self.redirect_host {
             let valid = !host.is_empty()
                 && host
@@ -283,6 +358,106 @@ impl EmulatorConfig {
         }
         Ok(())
     }
+}
+
+impl EmulatorConfig {
+    /// Checks the Key Vault and Resource Manager settings.
+    fn validate_cloud(&self) -> Result<(), String> {
+        use base64::Engine;
+        if !is_valid_secret_name(&self.vault_name) || self.vault_name.len() > 24 {
+            return Err(format!(
+                "invalid vault name {:?}: 1 to 24 letters, digits and hyphens",
+                self.vault_name
+            ));
+        }
+        if !is_guid(&self.subscription_id) {
+            return Err(format!(
+                "invalid subscription id {:?}: a GUID",
+                self.subscription_id
+            ));
+        }
+        if self.arm_page_size == 0 {
+            return Err("armPageSize must be at least 1".into());
+        }
+        let mut names = std::collections::HashSet::new();
+        for secret in &self.secrets {
+            if !is_valid_secret_name(&secret.name) {
+                return Err(format!(
+                    "invalid secret name {:?}: 1 to 127 letters, digits and hyphens",
+                    secret.name
+                ));
+            }
+            if !names.insert(secret.name.to_ascii_lowercase()) {
+                return Err(format!("secret {:?} is defined twice", secret.name));
+            }
+            let mut versions = std::collections::HashSet::new();
+            for v in secret.all_versions() {
+                if let Some(id) = &v.version {
+                    let ok = id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit());
+                    if !ok || !versions.insert(id.to_ascii_lowercase()) {
+                        return Err(format!(
+                            "secret {:?}: version {id:?} must be 32 hex digits and unique",
+                            secret.name
+                        ));
+                    }
+                }
+            }
+        }
+        for group in &self.resource_groups {
+            if group.name.is_empty() || group.name.len() > 90 || group.name.ends_with('.') {
+                return Err(format!("invalid resource group name {:?}", group.name));
+            }
+        }
+        for account in &self.storage_accounts {
+            let n = &account.name;
+            if !(3..=24).contains(&n.len())
+                || !n
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+            {
+                return Err(format!(
+                    "invalid storage account name {n:?}: 3 to 24 lower-case letters and digits"
+                ));
+            }
+            if self
+                .resource_groups
+                .iter()
+                .all(|g| !g.name.eq_ignore_ascii_case(&account.resource_group))
+            {
+                return Err(format!(
+                    "storage account {n:?}: resource group {:?} is not configured",
+                    account.resource_group
+                ));
+            }
+            for key in std::iter::once(&account.key).chain(account.key2.as_ref()) {
+                if base64::engine::general_purpose::STANDARD
+                    .decode(key)
+                    .map_or(true, |k| k.is_empty())
+                {
+                    return Err(format!("storage account {n:?}: keys must be base64"));
+                }
+            }
+        }
+        for a in &self.role_assignments {
+            let scope_ok = a.scope.eq_ignore_ascii_case("keyvault") || a.scope.starts_with('/');
+            if a.object_id.trim().is_empty() || !scope_ok {
+                return Err(format!(
+                    "invalid role assignment {a:?}: objectId must not be empty and scope must be \"keyvault\" or start with '/'"
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `8-4-4-4-12` hex digits.
+pub(crate) fn is_guid(s: &str) -> bool {
+    let groups: Vec<&str> = s.split('-').collect();
+    groups.len() == 5
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 /// Azure's filesystem (container) naming rule, `^[a-z0-9](?!.*--)[-a-z0-9]{1,61}[a-z0-9]$`,
@@ -324,6 +499,14 @@ struct ConfigFile {
     filesystems: Option<Vec<String>>,
     redirect_host: Option<String>,
     redirect_requires_auth: Option<bool>,
+    vault_name: Option<String>,
+    vault_resource_group: Option<String>,
+    secrets: Option<Vec<SecretConfig>>,
+    subscription_id: Option<String>,
+    resource_groups: Option<Vec<ResourceGroupConfig>>,
+    storage_accounts: Option<Vec<StorageAccountConfig>>,
+    role_assignments: Option<Vec<RoleAssignment>>,
+    arm_page_size: Option<usize>,
 }
 
 #[derive(Deserialize)]
@@ -421,6 +604,40 @@ mod tests {
             r#"{"filesystems":["a"]}"#,
             r#"{"acl":[{"objectId":"o","pathPrefix":"fs"}]}"#,
             r#"{"redirectHost":"evil.example:443"}"#,
+        ] {
+            assert!(EmulatorConfig::default().merge_json(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn cloud_keys() {
+        let mut config = EmulatorConfig::default();
+        config
+            .merge_json(
+                r#"{"vaultName":"v1","subscriptionId":"11111111-2222-3333-4444-555555555555",
+                    "secrets":[{"name":"a","value":"x","versions":[{"value":"old"}]}],
+                    "resourceGroups":[{"name":"rg1"}],
+                    "storageAccounts":[{"name":"acct1","resourceGroup":"rg1","key":"AAAA"}],
+                    "armPageSize":5}"#,
+            )
+            .unwrap();
+        assert_eq!(config.vault_name, "v1");
+        assert_eq!(config.secrets[0].all_versions().len(), 2);
+        assert_eq!(config.resource_groups[0].location, "eastus");
+        assert_eq!(config.arm_page_size, 5);
+        // The default assignments follow the new subscription.
+        assert!(config
+            .role_assignments
+            .iter()
+            .any(|a| a.scope == "/subscriptions/11111111-2222-3333-4444-555555555555"));
+        for bad in [
+            r#"{"subscriptionId":"x"}"#,
+            r#"{"secrets":[{"name":"a_b","value":"x"}]}"#,
+            r#"{"secrets":[{"name":"a","value":"x"},{"name":"A","value":"y"}]}"#,
+            r#"{"storageAccounts":[{"name":"acct1","resourceGroup":"nope","key":"AAAA"}]}"#,
+            r#"{"roleAssignments":[{"objectId":"o","scope":"sub","role":"Reader"}]}"#,
+            r#"{"roleAssignments":[{"objectId":"o","scope":"/","role":"Contributor"}]}"#,
+            r#"{"armPageSize":0}"#,
         ] {
             assert!(EmulatorConfig::default().merge_json(bad).is_err(), "{bad}");
         }

@@ -1,6 +1,6 @@
 //! `azmi-emulator` binary: parse options, start the library's emulator, print where it listens
-//! (IMDS over HTTP, the Data Lake services over HTTPS), and serve until SIGINT/SIGTERM or
-//! `POST /admin/shutdown`.
+//! (IMDS over HTTP; Data Lake, Key Vault and Resource Manager over HTTPS), and serve until
+//! SIGINT/SIGTERM or `POST /admin/shutdown`.
 
 use std::io::Write;
 use std::net::IpAddr;
@@ -54,6 +54,15 @@ struct Args {
     /// Host the Gen1 307 redirects point at (default: the host the request used)
     #[arg(long, value_name = "HOST")]
     redirect_host: Option<String>,
+    /// HTTPS port of Key Vault (0 = any free port)
+    #[arg(long, default_value_t = 0)]
+    keyvault_port: u16,
+    /// HTTPS port of Resource Manager (0 = any free port)
+    #[arg(long, default_value_t = 0)]
+    arm_port: u16,
+    /// Name of the emulated vault [default: mi-lab-vault]
+    #[arg(long, value_name = "NAME")]
+    vault_name: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -95,9 +104,10 @@ fn run(args: Args) -> Result<(), String> {
     Ok(())
 }
 
-/// The five lines of `docs/emulator.md`, written at once: scripts wait for them (or eval the
-/// exports). The first three predate the services and stay first, unchanged. One write keeps a
-/// reader that stops after the lines it needs from failing the later ones.
+/// The seven lines of `docs/emulator.md`, written at once: scripts wait for them (or eval the
+/// exports). The first three predate the services and stay first, unchanged, as do lines four
+/// and five; Key Vault and Resource Manager come after. One write keeps a reader that stops
+/// after the lines it needs from failing the later ones.
 fn print_banner(emulator: &Emulator) -> std::io::Result<()> {
     let base = emulator.base_url();
     let banner = format!(
@@ -105,10 +115,14 @@ fn print_banner(emulator: &Emulator) -> std::io::Result<()> {
          export AZMI_IMDS_ENDPOINT={}\n\
          export AZURE_POD_IDENTITY_AUTHORITY_HOST={base}\n\
          export AZMI_CA_FILE={}\n\
-         azmi-emulator services on {}\n",
+         azmi-emulator services on {}\n\
+         export AZMI_KEYVAULT_URL={}\n\
+         export AZMI_ARM_ENDPOINT={}\n",
         emulator.token_url(),
         emulator.ca_file().display(),
         emulator.https_base_url(),
+        emulator.keyvault_url(),
+        emulator.arm_url(),
     );
     let mut out = std::io::stdout().lock();
     out.write_all(banner.as_bytes())?;
@@ -145,6 +159,11 @@ fn build_config(args: &Args) -> Result<EmulatorConfig, String> {
     }
     if let Some(host) = &args.redirect_host {
         config.redirect_host = Some(host.clone());
+    }
+    config.keyvault_port = args.keyvault_port;
+    config.arm_port = args.arm_port;
+    if let Some(name) = &args.vault_name {
+        config.vault_name = name.clone();
     }
     config.validate()?;
     Ok(config)

@@ -17,12 +17,13 @@ use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 
 use crate::admin;
+use crate::cloud::Cloud;
 use crate::config::{check_loopback, EmulatorConfig, ResponseStyle};
 use crate::faults::Fault;
 use crate::fs::Store;
 use crate::imds::{self, Outcome, TOKEN_PATH};
 use crate::response::{self, Body, DropConnection};
-use crate::service::{self, Services};
+use crate::service::{self, Endpoint, Services};
 use crate::state::{Counters, RecordedRequest, ServiceCounters, Shared};
 use crate::tls::{self, Tls};
 
@@ -36,6 +37,8 @@ pub struct Emulator {
     shared: Arc<Shared>,
     addr: SocketAddr,
     https_addr: SocketAddr,
+    keyvault_addr: SocketAddr,
+    arm_addr: SocketAddr,
     threads: Vec<JoinHandle<()>>,
     /// Dropped after the threads have stopped: removes a temporary CA folder.
     tls: Option<Tls>,
@@ -55,6 +58,14 @@ impl Emulator {
         let addr = listener.local_addr()?;
         let https_listener = service::bind(config.bind, config.https_port)?;
         let https_addr = https_listener.local_addr()?;
+        let keyvault_listener = service::bind(config.bind, config.keyvault_port)?;
+        let keyvault_addr = keyvault_listener.local_addr()?;
+        let arm_listener = service::bind(config.bind, config.arm_port)?;
+        let arm_addr = arm_listener.local_addr()?;
+
+        let mut cloud = Cloud::new(&config, crate::util::now_secs());
+        cloud.keyvault_url = https_url(keyvault_addr);
+        cloud.arm_url = https_url(arm_addr);
 
         let tls = tls::setup(config.ca_dir.as_deref())?;
         let acceptor = tokio_rustls::TlsAcceptor::from(Arc::clone(&tls.server_config));
@@ -65,6 +76,7 @@ impl Emulator {
             redirect_requires_auth: config.redirect_requires_auth,
             ip: https_addr.ip(),
             port: https_addr.port(),
+            cloud: Arc::new(cloud),
         });
 
         let runtime = new_runtime()?;
@@ -78,12 +90,31 @@ impl Emulator {
         let https_thread = std::thread::Builder::new()
             .name(format!("azmi-emulator-https-{}", https_addr.port()))
             .spawn(move || {
-                https_runtime.block_on(service::serve(
-                    https_listener,
-                    acceptor,
-                    thread_shared,
-                    services,
-                ))
+                https_runtime.block_on(async move {
+                    tokio::join!(
+                        service::serve(
+                            https_listener,
+                            acceptor.clone(),
+                            Arc::clone(&thread_shared),
+                            Arc::clone(&services),
+                            Endpoint::Storage,
+                        ),
+                        service::serve(
+                            keyvault_listener,
+                            acceptor.clone(),
+                            Arc::clone(&thread_shared),
+                            Arc::clone(&services),
+                            Endpoint::KeyVault,
+                        ),
+                        service::serve(
+                            arm_listener,
+                            acceptor,
+                            thread_shared,
+                            services,
+                            Endpoint::Arm,
+                        ),
+                    );
+                })
             });
         let https_thread = match https_thread {
             Ok(thread) => thread,
@@ -98,6 +129,8 @@ impl Emulator {
             shared,
             addr,
             https_addr,
+            keyvault_addr,
+            arm_addr,
             threads: vec![imds_thread, https_thread],
             tls: Some(tls),
         })
@@ -126,10 +159,25 @@ impl Emulator {
 
     /// `https://127.0.0.1:PORT`: Gen1 is at `/webhdfs/v1/…`, Gen2 at `/<filesystem>/…`.
     pub fn https_base_url(&self) -> String {
-        match self.https_addr.ip() {
-            IpAddr::V4(ip) => format!("https://{ip}:{}", self.https_addr.port()),
-            IpAddr::V6(ip) => format!("https://[{ip}]:{}", self.https_addr.port()),
-        }
+        https_url(self.https_addr)
+    }
+
+    pub fn keyvault_port(&self) -> u16 {
+        self.keyvault_addr.port()
+    }
+
+    /// `https://127.0.0.1:PORT`, the vault URL (what `AZMI_KEYVAULT_URL` is set to).
+    pub fn keyvault_url(&self) -> String {
+        https_url(self.keyvault_addr)
+    }
+
+    pub fn arm_port(&self) -> u16 {
+        self.arm_addr.port()
+    }
+
+    /// `https://127.0.0.1:PORT`, the Resource Manager endpoint (`AZMI_ARM_ENDPOINT`).
+    pub fn arm_url(&self) -> String {
+        https_url(self.arm_addr)
     }
 
     /// The CA certificate file (`<ca_dir>/azmi-emulator-ca.pem`), what `AZMI_CA_FILE` is set to.
@@ -240,7 +288,16 @@ impl std::fmt::Debug for Emulator {
         f.debug_struct("Emulator")
             .field("addr", &self.addr)
             .field("https_addr", &self.https_addr)
+            .field("keyvault_addr", &self.keyvault_addr)
+            .field("arm_addr", &self.arm_addr)
             .finish()
+    }
+}
+
+fn https_url(addr: SocketAddr) -> String {
+    match addr.ip() {
+        IpAddr::V4(ip) => format!("https://{ip}:{}", addr.port()),
+        IpAddr::V6(ip) => format!("https://[{ip}]:{}", addr.port()),
     }
 }
 

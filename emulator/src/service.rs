@@ -18,11 +18,12 @@ use tokio_rustls::TlsAcceptor;
 
 use crate::auth::AclRule;
 use crate::body::{self, RequestBody, SvcBody};
+use crate::cloud::Cloud;
 use crate::faults::Fault;
 use crate::fs::Store;
 use crate::response::DropConnection;
 use crate::state::{RecordedRequest, Shared};
-use crate::{dfs, webhdfs};
+use crate::{arm, dfs, keyvault, webhdfs};
 
 /// How long a stopping server lets in-flight responses finish before closing sockets.
 const GRACEFUL_SHUTDOWN: Duration = Duration::from_secs(2);
@@ -39,6 +40,8 @@ pub(crate) struct Services {
     pub redirect_requires_auth: bool,
     pub ip: IpAddr,
     pub port: u16,
+    /// Key Vault and Resource Manager data.
+    pub cloud: Arc<Cloud>,
 }
 
 impl Services {
@@ -55,6 +58,16 @@ impl Services {
 pub(crate) struct Ctx {
     pub shared: Arc<Shared>,
     pub svc: Arc<Services>,
+    /// Which service this listener serves.
+    pub endpoint: Endpoint,
+}
+
+/// The HTTPS listeners: Data Lake (Gen1 and Gen2 share one), Key Vault, Resource Manager.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Endpoint {
+    Storage,
+    KeyVault,
+    Arm,
 }
 
 /// Accept loop: TLS handshake and one task per connection until shutdown, then a bounded drain.
@@ -63,6 +76,7 @@ pub(crate) async fn serve(
     acceptor: TlsAcceptor,
     shared: Arc<Shared>,
     services: Arc<Services>,
+    endpoint: Endpoint,
 ) {
     let listener = match TcpListener::from_std(listener) {
         Ok(listener) => listener,
@@ -81,6 +95,7 @@ pub(crate) async fn serve(
                     let ctx = Arc::new(Ctx {
                         shared: Arc::clone(&shared),
                         svc: Arc::clone(&services),
+                        endpoint,
                     });
                     connections.spawn(connection(stream, acceptor.clone(), ctx));
                 }
@@ -131,13 +146,16 @@ async fn connection(stream: tokio::net::TcpStream, acceptor: TlsAcceptor, ctx: A
 enum Api {
     Gen1,
     Gen2,
+    KeyVault,
+    Arm,
 }
 
 async fn route(ctx: Arc<Ctx>, req: Request<Incoming>) -> Result<Response<SvcBody>, DropConnection> {
-    let api = if webhdfs::is_gen1(req.uri().path()) {
-        Api::Gen1
-    } else {
-        Api::Gen2
+    let api = match ctx.endpoint {
+        Endpoint::KeyVault => Api::KeyVault,
+        Endpoint::Arm => Api::Arm,
+        Endpoint::Storage if webhdfs::is_gen1(req.uri().path()) => Api::Gen1,
+        Endpoint::Storage => Api::Gen2,
     };
     let fault = ctx.shared.begin_service_request(record(&req));
     let response = match fault {
@@ -173,6 +191,10 @@ async fn route(ctx: Arc<Ctx>, req: Request<Incoming>) -> Result<Response<SvcBody
                 Api::Gen2 => {
                     dfs::fault_response(status, retry_after, &parts, &ctx.shared.tenant_id)
                 }
+                Api::KeyVault => keyvault::fault_response(status, retry_after, &parts),
+                Api::Arm => {
+                    arm::fault_response(status, retry_after, &parts, &ctx.svc.cloud.subscription_id)
+                }
             }
         }
         Some(Fault::Malformed { .. }) => {
@@ -180,6 +202,8 @@ async fn route(ctx: Arc<Ctx>, req: Request<Incoming>) -> Result<Response<SvcBody
             match api {
                 Api::Gen1 => webhdfs::malformed(),
                 Api::Gen2 => dfs::malformed(&parts, &ctx.shared.tenant_id),
+                Api::KeyVault => keyvault::malformed(&parts),
+                Api::Arm => arm::malformed(&parts),
             }
         }
     };
@@ -194,6 +218,8 @@ async fn dispatch(
     match api {
         Api::Gen1 => webhdfs::handle(ctx, req).await,
         Api::Gen2 => dfs::handle(ctx, req).await,
+        Api::KeyVault => keyvault::handle(ctx, req).await,
+        Api::Arm => arm::handle(ctx, req).await,
     }
 }
 

@@ -31,7 +31,7 @@ impl Running {
         let stdout = child.stdout.take().unwrap();
         let mut reader = BufReader::new(stdout);
         let mut lines = Vec::new();
-        for _ in 0..5 {
+        for _ in 0..7 {
             let mut line = String::new();
             reader.read_line(&mut line).expect("read stdout");
             assert!(line.ends_with('\n'), "incomplete line {line:?}");
@@ -104,6 +104,16 @@ fn prints_five_lines_and_serves_until_admin_shutdown() {
         )
     );
     assert_ne!(emu.https_port, port);
+    // Key Vault and Resource Manager follow, each on its own HTTPS port.
+    let kv = emu.lines[5]
+        .strip_prefix("export AZMI_KEYVAULT_URL=https://127.0.0.1:")
+        .unwrap_or_else(|| panic!("line 6: {:?}", emu.lines[5]));
+    let arm = emu.lines[6]
+        .strip_prefix("export AZMI_ARM_ENDPOINT=https://127.0.0.1:")
+        .unwrap_or_else(|| panic!("line 7: {:?}", emu.lines[6]));
+    let kv: u16 = kv.parse().unwrap();
+    let arm: u16 = arm.parse().unwrap();
+    assert!(kv != arm && kv != emu.https_port && arm != emu.https_port);
 
     // The CA file is a PEM certificate that a TLS client can trust to reach the services.
     let pem = std::fs::read_to_string(&ca_file).expect("CA file exists");

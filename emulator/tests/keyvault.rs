@@ -1,0 +1,430 @@
+//! Key Vault secrets over HTTPS: bodies, versions, paging, the 401 challenge, role-based 403s,
+//! disabled secrets and the error bodies.
+
+mod common;
+
+use azmi_emulator::{Emulator, EmulatorConfig, Fault, Role, RoleAssignment, SecretConfig};
+use common::https::{trusting, TlsConn};
+use common::*;
+
+struct Kv {
+    emu: Emulator,
+    config: std::sync::Arc<rustls::ClientConfig>,
+}
+
+impl Kv {
+    fn start(config: EmulatorConfig) -> Kv {
+        let emu = Emulator::start(config).expect("start emulator");
+        let config = trusting(&emu.ca_pem());
+        Kv { emu, config }
+    }
+
+    fn token(&self, resource: &str, extra: &str) -> String {
+        let resp = token(self.emu.port(), &query(resource, extra));
+        assert_eq!(resp.status, 200, "{}", resp.text());
+        field(&resp.json(), "access_token").to_string()
+    }
+
+    fn raw(&self, target: &str, bearer: Option<&str>) -> HttpResponse {
+        let auth = bearer.map(|t| format!("Bearer {t}"));
+        let mut headers = vec![("x-ms-client-request-id", "req-1")];
+        if let Some(a) = &auth {
+            headers.push(("Authorization", a.as_str()));
+        }
+        TlsConn::open(&self.config, self.emu.keyvault_port(), "127.0.0.1")
+            .expect("TLS")
+            .request("GET", target, &headers, None)
+            .expect("request")
+    }
+
+    /// GET with a vault token of the system-assigned identity.
+    fn get(&self, target: &str) -> HttpResponse {
+        let t = self.token(VAULT, "");
+        self.raw(target, Some(&t))
+    }
+
+    /// Follows `nextLink`s (absolute URLs on this vault) and returns every item.
+    fn list_all(&self, first: &str) -> (Vec<serde_json::Value>, usize) {
+        let t = self.token(VAULT, "");
+        let base = self.emu.keyvault_url();
+        let mut target = first.to_string();
+        let mut items = Vec::new();
+        let mut pages = 0;
+        loop {
+            let resp = self.raw(&target, Some(&t));
+            assert_eq!(resp.status, 200, "{}", resp.text());
+            let body = resp.json();
+            pages += 1;
+            items.extend(body["value"].as_array().unwrap().iter().cloned());
+            assert!(body.as_object().unwrap().contains_key("nextLink"), "{body}");
+            match body["nextLink"].as_str() {
+                None => break,
+                Some(link) => {
+                    target = link
+                        .strip_prefix(&base)
+                        .unwrap_or_else(|| panic!("nextLink {link} not on {base}"))
+                        .to_string();
+                    assert!(target.contains("$skiptoken="), "{link}");
+                    assert!(target.contains("api-version=7.5"), "{link}");
+                }
+            }
+        }
+        (items, pages)
+    }
+}
+
+fn assert_kv_error(resp: &HttpResponse, status: u16, code: &str) -> serde_json::Value {
+    assert_eq!(resp.status, status, "{}", resp.text());
+    let body = resp.json();
+    assert_eq!(body["error"]["code"], code, "{body}");
+    assert!(body["error"]["message"].is_string(), "{body}");
+    body
+}
+
+#[test]
+fn get_secret_has_the_real_body() {
+    let kv = Kv::start(EmulatorConfig::default());
+    let resp = kv.get("/secrets/mi-test?api-version=7.5");
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    assert_eq!(
+        resp.header("content-type"),
+        Some("application/json; charset=utf-8")
+    );
+    assert_eq!(resp.header("x-ms-client-request-id"), Some("req-1"));
+    assert!(resp.header("x-ms-request-id").is_some());
+    let text = resp.text();
+    assert!(text.starts_with("{\"value\":"), "{text}");
+    let body = resp.json();
+    assert_eq!(body["value"], "Hello from Key Vault");
+    assert_eq!(body["contentType"], "text/plain");
+    assert_eq!(body["tags"]["purpose"], "azmi-tests");
+    let id = field(&body, "id");
+    let prefix = format!("{}/secrets/mi-test/", kv.emu.keyvault_url());
+    let version = id.strip_prefix(&prefix).unwrap_or_else(|| panic!("{id}"));
+    assert_eq!(version.len(), 32);
+    assert!(version.bytes().all(|b| b.is_ascii_hexdigit()));
+    let attrs = &body["attributes"];
+    assert_eq!(attrs["enabled"], true);
+    assert!(attrs["created"].is_u64(), "{attrs}");
+    assert!(attrs["updated"].is_u64(), "{attrs}");
+    assert!(attrs["created"].as_u64().unwrap() <= now_secs());
+    assert_eq!(attrs["recoveryLevel"], "Recoverable+Purgeable");
+    assert_eq!(attrs["recoverableDays"], 90);
+
+    // A trailing slash (the SDKs send `/secrets/name/`) and another case name the same secret.
+    let again = kv.get("/secrets/MI-TEST/?api-version=7.5");
+    assert_eq!(again.status, 200, "{}", again.text());
+    assert_eq!(again.json()["id"], body["id"]);
+    // The seed's older api-version has the same body, without recoverableDays.
+    let old = kv.get("/secrets/mi-test?api-version=2016-10-01");
+    assert_eq!(old.status, 200);
+    assert!(old.json()["attributes"].get("recoverableDays").is_none());
+
+    // The specific version, and the older one.
+    let resp = kv.get(&format!("/secrets/mi-test/{version}?api-version=7.5"));
+    assert_eq!(resp.status, 200);
+    assert_eq!(resp.json()["value"], "Hello from Key Vault");
+}
+
+#[test]
+fn versions_are_listed_and_readable() {
+    let kv = Kv::start(EmulatorConfig::default());
+    let (items, pages) = kv.list_all("/secrets/mi-test/versions?api-version=7.5&maxresults=1");
+    assert_eq!(pages, 2);
+    assert_eq!(items.len(), 2);
+    let mut values = Vec::new();
+    for item in &items {
+        assert!(item.get("value").is_none(), "{item}");
+        let id = field(item, "id");
+        let version = id.rsplit('/').next().unwrap();
+        let resp = kv.get(&format!("/secrets/mi-test/{version}?api-version=7.5"));
+        assert_eq!(resp.status, 200, "{}", resp.text());
+        assert_eq!(resp.json()["id"], id);
+        values.push(resp.json()["value"].as_str().unwrap().to_string());
+    }
+    values.sort();
+    assert_eq!(
+        values,
+        ["Hello from Key Vault", "Hello from Key Vault (version 1)"]
+    );
+    // Versions come in the order of their ids.
+    let ids: Vec<&str> = items.iter().map(|i| field(i, "id")).collect();
+    let mut sorted = ids.clone();
+    sorted.sort();
+    assert_eq!(ids, sorted);
+}
+
+#[test]
+fn list_pages_with_next_link() {
+    let kv = Kv::start(EmulatorConfig::default());
+    // Default page size 25; 32 secrets by default.
+    let (items, pages) = kv.list_all("/secrets?api-version=7.5");
+    assert_eq!(pages, 2);
+    assert_eq!(items.len(), 32);
+    let names: Vec<String> = items
+        .iter()
+        .map(|i| field(i, "id").rsplit('/').next().unwrap().to_string())
+        .collect();
+    assert!(names.contains(&"mi-test".to_string()));
+    assert!(names.contains(&"paging-secret-30".to_string()));
+    let mut unique = names.clone();
+    unique.dedup();
+    assert_eq!(unique.len(), 32);
+    for item in &items {
+        assert!(item.get("value").is_none(), "{item}");
+        // List ids have no version.
+        let id = field(item, "id");
+        assert_eq!(id.matches('/').count(), 4, "{id}");
+        assert!(item["attributes"]["created"].is_u64());
+    }
+    // The disabled secret is listed, as disabled.
+    let disabled = items
+        .iter()
+        .find(|i| field(i, "id").ends_with("/mi-disabled"))
+        .unwrap();
+    assert_eq!(disabled["attributes"]["enabled"], false);
+
+    let (items, pages) = kv.list_all("/secrets?api-version=7.5&maxresults=10");
+    assert_eq!((items.len(), pages), (32, 4));
+    let resp = kv.get("/secrets?api-version=7.5&maxresults=10");
+    let link = resp.json()["nextLink"].as_str().unwrap().to_string();
+    assert!(link.contains("maxresults=10"), "{link}");
+
+    assert_kv_error(
+        &kv.get("/secrets?api-version=7.5&maxresults=26"),
+        400,
+        "BadParameter",
+    );
+    assert_kv_error(
+        &kv.get("/secrets?api-version=7.5&$skiptoken=%21%21"),
+        400,
+        "BadParameter",
+    );
+}
+
+#[test]
+fn errors_have_the_real_codes() {
+    let kv = Kv::start(EmulatorConfig::default());
+    assert_kv_error(&kv.get("/secrets/mi-test"), 400, "BadParameter");
+    assert_kv_error(
+        &kv.get("/secrets/mi-test?api-version=1.0"),
+        400,
+        "BadParameter",
+    );
+    let body = assert_kv_error(
+        &kv.get("/secrets/nope?api-version=7.5"),
+        404,
+        "SecretNotFound",
+    );
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("A secret with (name/id) nope was not found in this key vault."),
+        "{message}"
+    );
+    assert_kv_error(
+        &kv.get("/secrets/mi-test/0123456789abcdef0123456789abcdef?api-version=7.5"),
+        404,
+        "SecretNotFound",
+    );
+    assert_kv_error(
+        &kv.get("/secrets/nope/versions?api-version=7.5"),
+        404,
+        "SecretNotFound",
+    );
+    let body = assert_kv_error(
+        &kv.get("/secrets/mi-disabled?api-version=7.5"),
+        403,
+        "Forbidden",
+    );
+    assert_eq!(
+        body["error"]["message"],
+        "Operation get is not allowed on a disabled secret."
+    );
+    assert_eq!(body["error"]["innererror"]["code"], "SecretDisabled");
+    assert_kv_error(&kv.get("/secrets/a_b?api-version=7.5"), 400, "BadParameter");
+}
+
+#[test]
+fn missing_token_gets_the_challenge() {
+    let kv = Kv::start(EmulatorConfig::default());
+    let resp = kv.raw("/secrets/mi-test?api-version=7.5", None);
+    let body = assert_kv_error(&resp, 401, "Unauthorized");
+    assert_eq!(
+        body["error"]["message"],
+        "AKV10000: Request is missing a Bearer or PoP token."
+    );
+    assert_eq!(
+        resp.header("www-authenticate"),
+        Some(
+            format!(
+                "Bearer authorization=\"https://login.windows.net/{TENANT}\", resource=\"https://vault.azure.net\""
+            )
+            .as_str()
+        )
+    );
+    // The challenge parses the way the SDKs parse it: key="value" pairs after the scheme.
+    let challenge = resp.header("www-authenticate").unwrap();
+    let params: Vec<(&str, &str)> = challenge
+        .strip_prefix("Bearer ")
+        .unwrap()
+        .split(", ")
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap();
+            (k, v.trim_matches('"'))
+        })
+        .collect();
+    assert_eq!(
+        params,
+        [
+            (
+                "authorization",
+                format!("https://login.windows.net/{TENANT}").as_str()
+            ),
+            ("resource", "https://vault.azure.net")
+        ]
+    );
+    // Even a path that would be a 404 answers 401 first.
+    assert_eq!(kv.raw("/secrets/nope?api-version=7.5", None).status, 401);
+}
+
+#[test]
+fn wrong_audience_and_expired_tokens_are_401() {
+    let kv = Kv::start(EmulatorConfig::default());
+    let arm = kv.token(ARM, "");
+    let resp = kv.raw("/secrets/mi-test?api-version=7.5", Some(&arm));
+    let body = assert_kv_error(&resp, 401, "Unauthorized");
+    assert_eq!(
+        body["error"]["message"],
+        "AKV10022: Invalid audience. Expected https://vault.azure.net, found: https://management.azure.com/."
+    );
+    assert!(resp.header("www-authenticate").is_some());
+
+    kv.emu.set_token_lifetime(0);
+    let expired = kv.token(VAULT, "");
+    kv.emu.set_token_lifetime(3600);
+    let resp = kv.raw("/secrets/mi-test?api-version=7.5", Some(&expired));
+    assert_kv_error(&resp, 401, "Unauthorized");
+    assert!(resp.header("www-authenticate").is_some());
+
+    let good = kv.token(VAULT, "");
+    let altered = format!("{}x", &good);
+    assert_kv_error(
+        &kv.raw("/secrets/mi-test?api-version=7.5", Some(&altered)),
+        401,
+        "Unauthorized",
+    );
+}
+
+#[test]
+fn identity_without_a_role_is_forbidden() {
+    let mut config = EmulatorConfig::default();
+    // Only the user-assigned identity keeps its vault role; the system identity is Owner of
+    // the subscription, which grants no data access (as in Azure).
+    config
+        .role_assignments
+        .retain(|a| !(a.object_id == SYSTEM_OBJECT_ID && a.role == Role::KeyVaultSecretsUser));
+    let kv = Kv::start(config);
+    let system = kv.token(VAULT, "");
+    let resp = kv.raw("/secrets/mi-test?api-version=7.5", Some(&system));
+    let body = assert_kv_error(&resp, 403, "Forbidden");
+    assert_eq!(body["error"]["innererror"]["code"], "ForbiddenByRbac");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("Caller is not authorized to perform action on resource.\r\n"),
+        "{message}"
+    );
+    assert!(
+        message.contains(&format!(
+            "Caller: appid={SYSTEM_CLIENT_ID};oid={SYSTEM_OBJECT_ID};iss=https://sts.windows.net/{TENANT}/"
+        )),
+        "{message}"
+    );
+    assert!(
+        message.contains("Action: 'Microsoft.KeyVault/vaults/secrets/getSecret/action'"),
+        "{message}"
+    );
+    assert!(
+        message.contains("/providers/microsoft.keyvault/vaults/mi-lab-vault/secrets/mi-test'"),
+        "{message}"
+    );
+    // Listing needs readMetadata, also missing; even unknown secrets are 403 (no probing).
+    let resp = kv.raw("/secrets?api-version=7.5", Some(&system));
+    let body = assert_kv_error(&resp, 403, "Forbidden");
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("secrets/readMetadata/action"));
+    assert_kv_error(
+        &kv.raw("/secrets/nope?api-version=7.5", Some(&system)),
+        403,
+        "Forbidden",
+    );
+
+    let uami = kv.token(VAULT, &format!("client_id={UAMI_CLIENT_ID}"));
+    let resp = kv.raw("/secrets/mi-test?api-version=7.5", Some(&uami));
+    assert_eq!(resp.status, 200, "{}", resp.text());
+}
+
+#[test]
+fn role_at_a_secret_scope_covers_only_that_secret() {
+    let mut config = EmulatorConfig {
+        role_assignments: Vec::new(),
+        ..Default::default()
+    };
+    config.role_assignments.push(RoleAssignment {
+        object_id: SYSTEM_OBJECT_ID.into(),
+        scope: "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/azmi-rg/providers/Microsoft.KeyVault/vaults/mi-lab-vault/secrets/mi-test".into(),
+        role: Role::KeyVaultSecretsUser,
+    });
+    config.secrets.push(SecretConfig::new("other", "x"));
+    let kv = Kv::start(config);
+    assert_eq!(kv.get("/secrets/mi-test?api-version=7.5").status, 200);
+    assert_eq!(kv.get("/secrets/other?api-version=7.5").status, 403);
+}
+
+#[test]
+fn configured_vault_name_and_secrets() {
+    let mut config = EmulatorConfig {
+        vault_name: "my-vault".into(),
+        ..Default::default()
+    };
+    let mut secret = SecretConfig::new("json-secret", "{\"a\":1}");
+    secret.version = Some("00000000000000000000000000000001".into());
+    secret.content_type = Some("application/json".into());
+    secret.expires = Some(4_000_000_000);
+    secret.not_before = Some(1_000_000_000);
+    config.secrets = vec![secret];
+    let kv = Kv::start(config);
+    let resp = kv.get("/secrets/json-secret?api-version=7.5");
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    let body = resp.json();
+    assert_eq!(body["value"], "{\"a\":1}");
+    assert_eq!(
+        body["id"],
+        format!(
+            "{}/secrets/json-secret/00000000000000000000000000000001",
+            kv.emu.keyvault_url()
+        )
+    );
+    assert_eq!(body["attributes"]["exp"], 4_000_000_000u64);
+    assert_eq!(body["attributes"]["nbf"], 1_000_000_000u64);
+    assert!(body.get("tags").is_none());
+    let (items, pages) = kv.list_all("/secrets?api-version=7.5");
+    assert_eq!((items.len(), pages), (1, 1));
+}
+
+#[test]
+fn service_faults_apply_with_key_vault_bodies() {
+    let kv = Kv::start(EmulatorConfig::default());
+    kv.emu.set_service_faults(vec![Fault::Status {
+        status: 429,
+        retry_after: Some(3),
+        count: 1,
+    }]);
+    let resp = kv.get("/secrets/mi-test?api-version=7.5");
+    assert_kv_error(&resp, 429, "Throttled");
+    assert_eq!(resp.header("retry-after"), Some("3"));
+    assert_eq!(kv.get("/secrets/mi-test?api-version=7.5").status, 200);
+    let logged = kv.emu.service_requests();
+    assert!(logged.iter().any(|r| r.path == "/secrets/mi-test"));
+}

@@ -393,17 +393,26 @@ Describe 'AzMi.AccessToken display' {
 }
 
 Describe 'AzMi module' {
-    It 'has a valid manifest' {
+    BeforeAll {
+        $script:ExpectedCmdlets = @(
+            'Add-AzMiDataLakeItemContent', 'Export-AzMiDataLakeItem', 'Get-AzMiDataLakeChildItem', 'Get-AzMiDataLakeItem',
+            'Get-AzMiDataLakeItemContent', 'Get-AzMiToken', 'Import-AzMiDataLakeItem', 'Move-AzMiDataLakeItem',
+            'New-AzMiDataLakeItem', 'Remove-AzMiDataLakeItem'
+        )
+    }
+
+    It 'has a valid manifest listing every cmdlet explicitly' {
         $manifest = Test-ModuleManifest -Path $ModulePath -ErrorAction Stop
 
         $manifest.Version | Should -Be '0.1.0'
         $manifest.CompatiblePSEditions -join ', ' | Should -BeExactly 'Desktop, Core'
-        @($manifest.ExportedCmdlets.Keys) -join ', ' | Should -BeExactly 'Get-AzMiToken'
+        @($manifest.ExportedCmdlets.Keys | Sort-Object) -join ', ' | Should -BeExactly ($ExpectedCmdlets -join ', ')
         $manifest.RootModule | Should -BeExactly 'AzMi.dll'
+        (Import-PowerShellDataFile $ModulePath).CmdletsToExport | Should -Not -Contain '*'
     }
 
-    It 'exports exactly Get-AzMiToken' {
-        @(Get-Command -Module AzMi).Name -join ', ' | Should -BeExactly 'Get-AzMiToken'
+    It 'exports exactly its cmdlets' {
+        @(Get-Command -Module AzMi | Sort-Object Name).Name -join ', ' | Should -BeExactly ($ExpectedCmdlets -join ', ')
     }
 
     It 'declares AzMi.AccessToken as the output type' {

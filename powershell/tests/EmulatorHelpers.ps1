@@ -1,10 +1,17 @@
-# Helpers for AzMi.Tests.ps1: start and stop azmi-emulator, drive its admin endpoints, read
-# token claims. Nothing here ever writes token text to the output: a failing assertion prints
+# Helpers for AzMi.Tests.ps1 and AzMi.DataLake.Tests.ps1: start and stop azmi-emulator, drive
+# its admin endpoints, read token claims. Nothing here ever writes token text to the output: a failing assertion prints
 # its values, so tests compare tokens with booleans and assert on claims instead.
 
 function Start-AzMiEmulator {
-    <# Starts azmi-emulator on a free port; returns its process, endpoint and admin base URL. #>
-    param([Parameter(Mandatory)][string] $Path)
+    <#
+        Starts azmi-emulator on free ports; returns its process, token endpoint, admin base URL,
+        and the HTTPS services' base URL and CA file (docs/emulator.md). -ArgumentList adds
+        options (e.g. '--config', 'acl.json').
+    #>
+    param(
+        [Parameter(Mandatory)][string] $Path,
+        [string[]] $ArgumentList = @()
+    )
 
     if (-not (Test-Path -LiteralPath $Path -PathType Leaf)) {
         throw "azmi-emulator not found at ${Path}: run 'cargo build --release -p azmi-emulator' or set `$env:AZMI_EMULATOR."
@@ -12,16 +19,20 @@ function Start-AzMiEmulator {
     # Its stdout goes to a file, not a pipe: nobody would drain a pipe after the first lines.
     $stdout = [System.IO.Path]::GetTempFileName()
     $stderr = [System.IO.Path]::GetTempFileName()
-    $process = Start-Process -FilePath $Path -ArgumentList '--port', '0' -PassThru `
+    $process = Start-Process -FilePath $Path -ArgumentList (@('--port', '0') + $ArgumentList) -PassThru `
         -RedirectStandardOutput $stdout -RedirectStandardError $stderr
 
+    # The banner's five lines come in one write; the last one says the services are up.
     $deadline = [DateTime]::UtcNow.AddSeconds(15)
     $endpoint = $null
     while (-not $endpoint) {
-        $line = Get-Content -LiteralPath $stdout -ErrorAction SilentlyContinue |
-            Where-Object { $_ -like 'export AZMI_IMDS_ENDPOINT=*' } | Select-Object -First 1
-        if ($line) {
-            $endpoint = $line.Substring('export AZMI_IMDS_ENDPOINT='.Length).Trim()
+        $lines = @(Get-Content -LiteralPath $stdout -ErrorAction SilentlyContinue)
+        $services = $lines | Where-Object { $_ -like 'azmi-emulator services on *' } | Select-Object -First 1
+        if ($services) {
+            $value = { param($prefix) ($lines | Where-Object { $_ -like "$prefix*" } | Select-Object -First 1).Substring($prefix.Length).Trim() }
+            $endpoint = & $value 'export AZMI_IMDS_ENDPOINT='
+            $caFile = & $value 'export AZMI_CA_FILE='
+            $servicesBase = $services.Substring('azmi-emulator services on '.Length).Trim()
         }
         elseif ($process.HasExited -or [DateTime]::UtcNow -gt $deadline) {
             $errors = Get-Content -LiteralPath $stderr -Raw -ErrorAction SilentlyContinue
@@ -34,10 +45,12 @@ function Start-AzMiEmulator {
     }
     $uri = [Uri] $endpoint
     [pscustomobject]@{
-        Process   = $process
-        Endpoint  = $endpoint
-        AdminBase = "$($uri.Scheme)://$($uri.Authority)"
-        LogFiles  = @($stdout, $stderr)
+        Process      = $process
+        Endpoint     = $endpoint
+        AdminBase    = "$($uri.Scheme)://$($uri.Authority)"
+        ServicesBase = $servicesBase
+        CaFile       = $caFile
+        LogFiles     = @($stdout, $stderr)
     }
 }
 
@@ -49,6 +62,13 @@ function Stop-AzMiEmulator {
         $null = $Emulator.Process.WaitForExit(5000)
     }
     Remove-Item -LiteralPath $Emulator.LogFiles -ErrorAction SilentlyContinue
+    # The CA folder the emulator made in the temp folder (a killed process cannot remove it).
+    if ($Emulator.CaFile) {
+        $caFolder = Split-Path -Parent $Emulator.CaFile
+        if ((Split-Path -Leaf $caFolder) -like 'azmi-emulator-*') {
+            Remove-Item -LiteralPath $caFolder -Recurse -Force -ErrorAction SilentlyContinue
+        }
+    }
 }
 
 function Invoke-EmulatorAdmin {
@@ -72,8 +92,18 @@ function Set-EmulatorFault {
     $null = Invoke-EmulatorAdmin -Path '/admin/faults' -Method Post -Body @{ faults = @($Fault) }
 }
 
+function Set-EmulatorServiceFault {
+    <# Replaces the fault queue of the HTTPS services, e.g. Set-EmulatorServiceFault @{ delay_ms = 30000 }. #>
+    param([Parameter(ValueFromRemainingArguments)][hashtable[]] $Fault)
+    $null = Invoke-EmulatorAdmin -Path '/admin/service-faults' -Method Post -Body @{ faults = @($Fault) }
+}
+
+function Get-ServiceRequestCount {
+    (Invoke-EmulatorAdmin -Path '/admin/service-counters').requests
+}
+
 function Reset-Emulator {
-    <# Clears counters, request log and faults (not the tokens azmi has cached). #>
+    <# Clears counters, request logs and faults of IMDS and the services (not the tokens azmi has cached). #>
     $null = Invoke-EmulatorAdmin -Path '/admin/reset' -Method Post
 }
 

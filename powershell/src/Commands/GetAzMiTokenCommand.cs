@@ -97,15 +97,7 @@ public sealed class GetAzMiTokenCommand : PSCmdlet
 
     private AccessToken GetToken(string resource)
     {
-        using NativeIdentity identity = NativeIdentity.Create(ClientId, ObjectId, ResourceId);
-        // PowerShell's environment is the one users change ($env:…); the process's native copy
-        // may be stale (Remove-Item env:AZMI_IMDS_ENDPOINT does not reach it on Linux), so the
-        // endpoint is always set explicitly: the variable's, or IMDS itself (null).
-        TokenEndpointEnvironment? endpoint = TokenEndpointEnvironment.Read();
-        identity.SetEndpoint(endpoint?.TokenUrl);
-
-        WriteVerbose($"Token endpoint: {identity.Endpoint} ({(endpoint is null ? "IMDS, no endpoint variable set" : "from $env:" + endpoint.Source)}).");
-        WriteVerbose($"Identity: {identity.Description}.");
+        using NativeIdentity identity = NativeIdentity.CreateFromEnvironment(ClientId, ObjectId, ResourceId, WriteVerbose);
 
         using CancelHandle cancel = new CancelHandle();
         lock (_stopGate)

@@ -26,6 +26,38 @@ internal sealed class NativeIdentity : IDisposable
         return new NativeIdentity(handle);
     }
 
+    /// <summary>
+    /// <see cref="Create"/>, with the token endpoint PowerShell's environment names
+    /// (<see cref="TokenEndpointEnvironment"/>) set explicitly: the variable's, or IMDS itself.
+    /// Every cmdlet builds its identity here. <paramref name="verbose"/> receives the endpoint
+    /// and the identity, for -Verbose.
+    /// </summary>
+    /// <remarks>
+    /// PowerShell's environment is the one users change ($env:…); the process's native copy may
+    /// be stale (Remove-Item env:AZMI_IMDS_ENDPOINT does not reach it on Linux), so the endpoint
+    /// is never left to azmi's getenv.
+    /// </remarks>
+    internal static NativeIdentity CreateFromEnvironment(string? clientId, string? objectId, string? resourceId, Action<string> verbose)
+    {
+        NativeIdentity identity = Create(clientId, objectId, resourceId);
+        try
+        {
+            TokenEndpointEnvironment? endpoint = TokenEndpointEnvironment.Read();
+            identity.SetEndpoint(endpoint?.TokenUrl);
+            verbose($"Token endpoint: {identity.Endpoint} ({(endpoint is null ? "IMDS, no endpoint variable set" : "from $env:" + endpoint.Source)}).");
+            verbose($"Identity: {identity.Description}.");
+            return identity;
+        }
+        catch
+        {
+            identity.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>For passing to azmi calls (which copy what they keep) while this object lives.</summary>
+    internal IntPtr Handle => _handle;
+
     /// <summary>The identity, described for people, e.g. "the system-assigned identity".</summary>
     internal string Description => Utf8.ReadLent(NativeMethods.azmi_identity_description(_handle)) ?? string.Empty;
 

@@ -20,7 +20,11 @@ namespace AzMi.Native;
 ///   is the 4-byte Win32 BOOL, which would read three garbage bytes).</item>
 /// <item><c>azmi_status</c>/<c>uint32_t</c> → uint, <c>uint16_t</c> → ushort,
 ///   <c>int64_t</c> → long, <c>size_t</c> → UIntPtr.</item>
+/// <item><c>uint64_t</c> → ulong.</item>
 /// <item>Cdecl, which is what Rust's <c>extern "C"</c> is (it matters on 32-bit Windows only).</item>
+/// <item>Callbacks are delegates marked <c>[UnmanagedFunctionPointer(CallingConvention.Cdecl)]</c>,
+///   kept alive by the caller for the whole call (a field and GC.KeepAlive), and never throw:
+///   an exception must not unwind through azmi's frames (see NativeDataLake).</item>
 /// </list>
 /// The library is resolved by <see cref="NativeLibraryLoader"/> from the module folder.
 /// </remarks>
@@ -32,6 +36,12 @@ internal static class NativeMethods
     /// <summary><c>AZMI_FLAG_FORCE_REFRESH</c>: skip the cache and ask the endpoint for a new token.</summary>
     internal const uint FlagForceRefresh = 1;
 
+    /// <summary><c>AZMI_ADLS_OVERWRITE</c>: replace an existing file (create, upload, download).</summary>
+    internal const uint AdlsOverwrite = 1;
+
+    /// <summary><c>AZMI_ADLS_RECURSIVE</c>: list everything below; delete a non-empty directory.</summary>
+    internal const uint AdlsRecursive = 2;
+
     private const CallingConvention Cdecl = CallingConvention.Cdecl;
 
     // ---- library ---------------------------------------------------------------------
@@ -39,6 +49,13 @@ internal static class NativeMethods
     /// <summary>Static string: do not free.</summary>
     [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
     internal static extern IntPtr azmi_status_name(uint status);
+
+    /// <summary>
+    /// Trusts the CA certificates of a PEM file besides the public roots for every later HTTPS
+    /// request of the process (NULL: the public roots only).
+    /// </summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    internal static extern uint azmi_set_ca_file(byte[]? pemPath, out IntPtr err);
 
     // ---- azmi_cancel -----------------------------------------------------------------
 
@@ -138,4 +155,160 @@ internal static class NativeMethods
     /// <summary>Wipes the token text and frees the token.</summary>
     [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
     internal static extern void azmi_token_free(IntPtr token);
+
+    // ---- azmi_adls ---------------------------------------------------------------------
+
+    /// <summary>
+    /// <c>azmi_adls_item_callback</c>: called on the thread of azmi_adls_list, during the call,
+    /// once per item. Must not throw (nothing may unwind through azmi's frames): true goes on,
+    /// false stops the listing (which then returns AZMI_CANCELLED).
+    /// </summary>
+    [UnmanagedFunctionPointer(Cdecl)]
+    [return: MarshalAs(UnmanagedType.U1)]
+    internal delegate bool AdlsItemCallback(IntPtr userdata, IntPtr item);
+
+    /// <summary>
+    /// <c>azmi_progress_callback</c>: <paramref name="done"/> bytes of <paramref name="total"/>
+    /// (-1 when unknown), on the calling thread during the call. Must not throw.
+    /// </summary>
+    [UnmanagedFunctionPointer(Cdecl)]
+    internal delegate void ProgressCallback(IntPtr userdata, ulong done, long total);
+
+    /// <summary>identity may be IntPtr.Zero (system-assigned at the environment's endpoint); it is copied.</summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    internal static extern uint azmi_adls_new(byte[] account, uint protocol, IntPtr identity, out IntPtr adls, out IntPtr err);
+
+    /// <summary>Lent: valid until azmi_adls_free.</summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    internal static extern IntPtr azmi_adls_base_url(IntPtr adls);
+
+    /// <summary>AZMI_ADLS_WEBHDFS or AZMI_ADLS_DFS.</summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    internal static extern uint azmi_adls_protocol(IntPtr adls);
+
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    internal static extern void azmi_adls_free(IntPtr adls);
+
+    /// <summary>Lent: valid as long as the item.</summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    internal static extern IntPtr azmi_adls_item_name(IntPtr item);
+
+    /// <summary>Lent: valid as long as the item.</summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    internal static extern IntPtr azmi_adls_item_path(IntPtr item);
+
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    [return: MarshalAs(UnmanagedType.U1)]
+    internal static extern bool azmi_adls_item_is_directory(IntPtr item);
+
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    internal static extern ulong azmi_adls_item_length(IntPtr item);
+
+    /// <summary>Unix milliseconds; 0 when unknown.</summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    internal static extern long azmi_adls_item_modified(IntPtr item);
+
+    /// <summary>Lent: valid as long as the item.</summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    internal static extern IntPtr azmi_adls_item_permission(IntPtr item);
+
+    /// <summary>Lent: valid as long as the item.</summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    internal static extern IntPtr azmi_adls_item_owner(IntPtr item);
+
+    /// <summary>Lent: valid as long as the item.</summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    internal static extern IntPtr azmi_adls_item_group(IntPtr item);
+
+    /// <summary>Only items from azmi_adls_stat, never one lent to a callback.</summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    internal static extern void azmi_adls_item_free(IntPtr item);
+
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    internal static extern uint azmi_adls_list(
+        IntPtr adls,
+        byte[] path,
+        uint flags,
+        IntPtr cancel,
+        AdlsItemCallback callback,
+        IntPtr userdata,
+        out IntPtr err);
+
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    internal static extern uint azmi_adls_stat(IntPtr adls, byte[] path, IntPtr cancel, out IntPtr item, out IntPtr err);
+
+    /// <summary>data may be null when len is 0; it is copied before the call returns.</summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    internal static extern uint azmi_adls_create(
+        IntPtr adls,
+        byte[] path,
+        byte[]? data,
+        UIntPtr len,
+        uint flags,
+        IntPtr cancel,
+        out IntPtr err);
+
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    internal static extern uint azmi_adls_mkdir(IntPtr adls, byte[] path, IntPtr cancel, out IntPtr err);
+
+    /// <summary>data may be null when len is 0; it is copied before the call returns.</summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    internal static extern uint azmi_adls_append(
+        IntPtr adls,
+        byte[] path,
+        byte[]? data,
+        UIntPtr len,
+        IntPtr cancel,
+        out IntPtr err);
+
+    /// <summary>length -1: to the end. The bytes are the caller's: azmi_bytes_free.</summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    internal static extern uint azmi_adls_read(
+        IntPtr adls,
+        byte[] path,
+        ulong offset,
+        long length,
+        IntPtr cancel,
+        out IntPtr bytes,
+        out IntPtr err);
+
+    /// <summary>Lent: valid until azmi_bytes_free; never NULL for a live object.</summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    internal static extern IntPtr azmi_bytes_data(IntPtr bytes);
+
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    internal static extern UIntPtr azmi_bytes_len(IntPtr bytes);
+
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    internal static extern void azmi_bytes_free(IntPtr bytes);
+
+    /// <summary>progress may be null.</summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    internal static extern uint azmi_adls_upload(
+        IntPtr adls,
+        byte[] localPath,
+        byte[] remotePath,
+        uint flags,
+        IntPtr cancel,
+        ProgressCallback? progress,
+        IntPtr userdata,
+        out IntPtr err);
+
+    /// <summary>progress may be null. Writes a temporary file in the destination folder, then renames it.</summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    internal static extern uint azmi_adls_download(
+        IntPtr adls,
+        byte[] remotePath,
+        byte[] localPath,
+        uint flags,
+        IntPtr cancel,
+        ProgressCallback? progress,
+        IntPtr userdata,
+        out IntPtr err);
+
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    internal static extern uint azmi_adls_move(IntPtr adls, byte[] from, byte[] to, IntPtr cancel, out IntPtr err);
+
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    internal static extern uint azmi_adls_remove(IntPtr adls, byte[] path, uint flags, IntPtr cancel, out IntPtr err);
 }

@@ -1,0 +1,338 @@
+using System;
+using System.Collections.Concurrent;
+using System.Runtime.ExceptionServices;
+using System.Runtime.InteropServices;
+using System.Threading;
+
+namespace AzMi.Native;
+
+/// <summary>
+/// One <c>azmi_adls</c>: a Data Lake account and the identity whose tokens it uses. Owned by one
+/// cmdlet call and freed by <see cref="Dispose"/> (use it in a using block). Every operation
+/// blocks until done, throws <see cref="AzMiException"/> on failure and takes the
+/// <see cref="CancelHandle"/> that StopProcessing cancels.
+/// </summary>
+/// <remarks>
+/// Progress callbacks run on the calling thread while azmi's call is on the stack, so they may
+/// write progress. Nothing may unwind through azmi's frames, so every callback catches
+/// everything, remembers it, tells azmi to stop (returning false, or cancelling the call), and
+/// the exception is rethrown after azmi has returned (<see cref="CallbackGuard"/>). Listing is
+/// different: see <see cref="List"/>.
+/// </remarks>
+internal sealed class NativeDataLake : IDisposable
+{
+    /// <summary>Items a listing may run ahead of the pipeline.</summary>
+    private const int ListQueueCapacity = 256;
+
+    private IntPtr _handle;
+
+    private NativeDataLake(IntPtr handle)
+    {
+        _handle = handle;
+        BaseUrl = Utf8.ReadLent(NativeMethods.azmi_adls_base_url(handle)) ?? string.Empty;
+        Protocol = (DataLakeProtocol)NativeMethods.azmi_adls_protocol(handle);
+    }
+
+    /// <summary>The URL below which paths are addressed (azmi_adls_base_url).</summary>
+    internal string BaseUrl { get; }
+
+    /// <summary>WebHdfs or Dfs, never Auto.</summary>
+    internal DataLakeProtocol Protocol { get; }
+
+    /// <summary>azmi_adls_new: nothing is sent yet. The identity is copied by azmi.</summary>
+    internal static NativeDataLake Open(string account, DataLakeProtocol protocol, NativeIdentity identity)
+    {
+        byte[] accountUtf8 = Utf8.Encode(account, "The account")!;
+        uint status = NativeMethods.azmi_adls_new(accountUtf8, (uint)protocol, identity.Handle, out IntPtr handle, out IntPtr err);
+        NativeError.ThrowIfFailed(status, err);
+        return new NativeDataLake(handle);
+    }
+
+    /// <summary>azmi_adls_stat.</summary>
+    internal DataLakeItem Stat(string path, CancelHandle cancel)
+    {
+        uint status = NativeMethods.azmi_adls_stat(_handle, EncodePath(path), cancel.Handle, out IntPtr item, out IntPtr err);
+        NativeError.ThrowIfFailed(status, err);
+        try
+        {
+            return ReadItem(item);
+        }
+        finally
+        {
+            NativeMethods.azmi_adls_item_free(item);
+        }
+    }
+
+    /// <summary>
+    /// azmi_adls_list: <paramref name="onItem"/> gets each item, on the calling thread, soon
+    /// after its page arrives, and returns false to stop early (then this returns normally).
+    /// An exception thrown by <paramref name="onItem"/> (e.g. PipelineStoppedException from
+    /// WriteObject when a downstream <c>Select-Object -First</c> has enough) stops the listing
+    /// and is rethrown here, once azmi has returned.
+    /// </summary>
+    /// <remarks>
+    /// azmi calls its item callback from inside its runtime, where no blocking azmi call may be
+    /// made, and a PowerShell pipeline runs the downstream commands inside WriteObject: written
+    /// from the callback, an item piped into another AzMi cmdlet (<c>| Remove-AzMiDataLakeItem</c>)
+    /// would fail with AZMI_RUNTIME_ERROR. So azmi_adls_list runs on a worker thread whose
+    /// callback only hands items over through a small bounded queue (a listing of any size is
+    /// never held in memory: a full queue holds the listing back), and <paramref name="onItem"/>
+    /// runs here, outside azmi.
+    /// </remarks>
+    internal void List(string path, bool recursive, CancelHandle cancel, Func<DataLakeItem, bool> onItem)
+    {
+        byte[] pathUtf8 = EncodePath(path);
+        uint flags = recursive ? NativeMethods.AdlsRecursive : 0;
+        using var items = new BlockingCollection<DataLakeItem>(ListQueueCapacity);
+        using var consumerGone = new CancellationTokenSource();
+        var guard = new CallbackGuard();
+        uint status = (uint)AzMiStatus.InternalError;
+        IntPtr err = IntPtr.Zero;
+
+        NativeMethods.AdlsItemCallback callback = (_, item) =>
+        {
+            try
+            {
+                items.Add(ReadItem(item), consumerGone.Token); // Waits while the queue is full.
+                return true;
+            }
+            catch (OperationCanceledException)
+            {
+                return false; // The consumer stopped: end the listing.
+            }
+            catch (Exception e)
+            {
+                guard.Capture(e);
+                return false;
+            }
+        };
+
+        var worker = new Thread(() =>
+        {
+            try
+            {
+                status = NativeMethods.azmi_adls_list(_handle, pathUtf8, flags, cancel.Handle, callback, IntPtr.Zero, out err);
+            }
+            catch (Exception e)
+            {
+                guard.Capture(e);
+            }
+            finally
+            {
+                items.CompleteAdding();
+            }
+        })
+        {
+            IsBackground = true,
+            Name = "AzMi Data Lake listing",
+        };
+
+        bool consumerStopped = true;
+        worker.Start();
+        try
+        {
+            foreach (DataLakeItem item in items.GetConsumingEnumerable())
+            {
+                if (!onItem(item))
+                {
+                    break;
+                }
+            }
+
+            consumerStopped = !items.IsCompleted;
+        }
+        finally
+        {
+            if (consumerStopped)
+            {
+                // Stopped early (false, or an exception such as PipelineStoppedException): wake
+                // the callback if it waits on a full queue, and end a request in flight.
+                consumerGone.Cancel();
+                cancel.Cancel();
+            }
+
+            worker.Join(); // azmi has returned: the handles may be freed after this.
+            GC.KeepAlive(callback);
+            if (consumerStopped)
+            {
+                NativeMethods.azmi_error_free(err);
+            }
+        }
+
+        if (consumerStopped)
+        {
+            return;
+        }
+
+        if (guard.Failed)
+        {
+            NativeMethods.azmi_error_free(err);
+            guard.RethrowIfFailed();
+        }
+
+        NativeError.ThrowIfFailed(status, err);
+    }
+
+    /// <summary>azmi_adls_create (missing parents are created).</summary>
+    internal void Create(string path, byte[] data, bool overwrite, CancelHandle cancel)
+    {
+        uint flags = overwrite ? NativeMethods.AdlsOverwrite : 0;
+        uint status = NativeMethods.azmi_adls_create(_handle, EncodePath(path), data, new UIntPtr((ulong)data.Length), flags, cancel.Handle, out IntPtr err);
+        NativeError.ThrowIfFailed(status, err);
+    }
+
+    /// <summary>azmi_adls_mkdir (missing parents are created; an existing directory is fine).</summary>
+    internal void CreateDirectory(string path, CancelHandle cancel)
+    {
+        uint status = NativeMethods.azmi_adls_mkdir(_handle, EncodePath(path), cancel.Handle, out IntPtr err);
+        NativeError.ThrowIfFailed(status, err);
+    }
+
+    /// <summary>azmi_adls_append to an existing file.</summary>
+    internal void Append(string path, byte[] data, CancelHandle cancel)
+    {
+        uint status = NativeMethods.azmi_adls_append(_handle, EncodePath(path), data, new UIntPtr((ulong)data.Length), cancel.Handle, out IntPtr err);
+        NativeError.ThrowIfFailed(status, err);
+    }
+
+    /// <summary>azmi_adls_read into a managed array; <paramref name="length"/> -1 reads to the end.</summary>
+    internal byte[] Read(string path, long offset, long length, CancelHandle cancel)
+    {
+        uint status = NativeMethods.azmi_adls_read(_handle, EncodePath(path), (ulong)offset, length, cancel.Handle, out IntPtr bytes, out IntPtr err);
+        NativeError.ThrowIfFailed(status, err);
+        try
+        {
+            ulong count = NativeMethods.azmi_bytes_len(bytes).ToUInt64();
+            if (count > int.MaxValue)
+            {
+                throw AzMiException.InvalidArgument(
+                    $"{path} gave {count} bytes, more than a .NET array holds; read it in parts with -Offset and -Length, or use Export-AzMiDataLakeItem.");
+            }
+
+            var data = new byte[count];
+            if (count > 0)
+            {
+                Marshal.Copy(NativeMethods.azmi_bytes_data(bytes), data, 0, (int)count);
+            }
+
+            return data;
+        }
+        finally
+        {
+            NativeMethods.azmi_bytes_free(bytes);
+        }
+    }
+
+    /// <summary>
+    /// azmi_adls_upload of a local file; <paramref name="progress"/> gets (bytes sent, total or
+    /// -1) on this thread. An exception it throws cancels the upload and is rethrown here.
+    /// </summary>
+    internal void Upload(string localPath, string remotePath, bool overwrite, CancelHandle cancel, Action<ulong, long> progress)
+    {
+        byte[] local = Utf8.Encode(localPath, "The local path")!;
+        byte[] remote = EncodePath(remotePath);
+        uint flags = overwrite ? NativeMethods.AdlsOverwrite : 0;
+        RunWithProgress(cancel, progress, (NativeMethods.ProgressCallback callback, out IntPtr err) =>
+            NativeMethods.azmi_adls_upload(_handle, local, remote, flags, cancel.Handle, callback, IntPtr.Zero, out err));
+    }
+
+    /// <summary>
+    /// azmi_adls_download to a local file (through a temporary file renamed at the end, so an
+    /// existing file is never damaged); progress as <see cref="Upload"/>.
+    /// </summary>
+    internal void Download(string remotePath, string localPath, bool overwrite, CancelHandle cancel, Action<ulong, long> progress)
+    {
+        byte[] remote = EncodePath(remotePath);
+        byte[] local = Utf8.Encode(localPath, "The local path")!;
+        uint flags = overwrite ? NativeMethods.AdlsOverwrite : 0;
+        RunWithProgress(cancel, progress, (NativeMethods.ProgressCallback callback, out IntPtr err) =>
+            NativeMethods.azmi_adls_download(_handle, remote, local, flags, cancel.Handle, callback, IntPtr.Zero, out err));
+    }
+
+    /// <summary>azmi_adls_move within the account.</summary>
+    internal void Move(string from, string to, CancelHandle cancel)
+    {
+        uint status = NativeMethods.azmi_adls_move(_handle, EncodePath(from), EncodePath(to), cancel.Handle, out IntPtr err);
+        NativeError.ThrowIfFailed(status, err);
+    }
+
+    /// <summary>azmi_adls_remove; <paramref name="recursive"/> for a non-empty directory.</summary>
+    internal void Remove(string path, bool recursive, CancelHandle cancel)
+    {
+        uint flags = recursive ? NativeMethods.AdlsRecursive : 0;
+        uint status = NativeMethods.azmi_adls_remove(_handle, EncodePath(path), flags, cancel.Handle, out IntPtr err);
+        NativeError.ThrowIfFailed(status, err);
+    }
+
+    public void Dispose()
+    {
+        NativeMethods.azmi_adls_free(_handle);
+        _handle = IntPtr.Zero;
+    }
+
+    private static byte[] EncodePath(string path) => Utf8.Encode(path, "The path")!;
+
+    /// <summary>One azmi call taking a progress callback: returns its status, writes its error.</summary>
+    private delegate uint ProgressCall(NativeMethods.ProgressCallback callback, out IntPtr err);
+
+    private static void RunWithProgress(CancelHandle cancel, Action<ulong, long> progress, ProgressCall call)
+    {
+        var guard = new CallbackGuard();
+        NativeMethods.ProgressCallback callback = (_, done, total) =>
+        {
+            if (guard.Failed)
+            {
+                return;
+            }
+
+            try
+            {
+                progress(done, total);
+            }
+            catch (Exception e)
+            {
+                guard.Capture(e);
+                cancel.Cancel(); // The only way to stop from a progress callback; it does not block.
+            }
+        };
+
+        uint status = call(callback, out IntPtr err);
+        GC.KeepAlive(callback);
+        if (guard.Failed)
+        {
+            NativeMethods.azmi_error_free(err);
+            guard.RethrowIfFailed();
+        }
+
+        NativeError.ThrowIfFailed(status, err);
+    }
+
+    private DataLakeItem ReadItem(IntPtr item)
+    {
+        long modified = NativeMethods.azmi_adls_item_modified(item);
+        ulong length = NativeMethods.azmi_adls_item_length(item);
+        return new DataLakeItem(
+            Utf8.ReadLent(NativeMethods.azmi_adls_item_name(item)) ?? string.Empty,
+            Utf8.ReadLent(NativeMethods.azmi_adls_item_path(item)) ?? string.Empty,
+            NativeMethods.azmi_adls_item_is_directory(item) ? DataLakeItemType.Directory : DataLakeItemType.File,
+            length > long.MaxValue ? long.MaxValue : (long)length,
+            modified == 0 ? null : DateTimeOffset.FromUnixTimeMilliseconds(modified),
+            Utf8.ReadLent(NativeMethods.azmi_adls_item_permission(item)) ?? string.Empty,
+            Utf8.ReadLent(NativeMethods.azmi_adls_item_owner(item)) ?? string.Empty,
+            Utf8.ReadLent(NativeMethods.azmi_adls_item_group(item)) ?? string.Empty,
+            BaseUrl,
+            Protocol);
+    }
+
+    /// <summary>The first exception a callback caught, to rethrow once azmi has returned.</summary>
+    private sealed class CallbackGuard
+    {
+        private ExceptionDispatchInfo? _error;
+
+        internal bool Failed => _error is not null;
+
+        internal void Capture(Exception e) => _error ??= ExceptionDispatchInfo.Capture(e);
+
+        internal void RethrowIfFailed() => _error?.Throw();
+    }
+}

@@ -417,8 +417,9 @@ azmi_status azmi_adls_append(const azmi_adls *adls,
 
 /**
  * Reads `length` bytes (-1: to the end) from byte `offset` of the file `path` into memory;
- * reading at the end gives 0 bytes. On success `*bytes_out` receives a new
- * `azmi_bytes` (free with `azmi_bytes_free`). For large files use `azmi_adls_download`.
+ * reading at or past the end gives 0 bytes, on both protocols. On success `*bytes_out`
+ * receives a new `azmi_bytes` (free with `azmi_bytes_free`). For large files use
+ * `azmi_adls_download`.
  * A `length` below -1 is `AZMI_INVALID_ARGUMENT`. Errors as `azmi_adls_list`.
  */
 azmi_status azmi_adls_read(const azmi_adls *adls,

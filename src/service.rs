@@ -283,6 +283,13 @@ impl Service {
                 ),
                 Err(Failure::Transport(e)) => {
                     let detail = describe_transport_error(&e);
+                    if let Some(tls) = certificate_failure(&e) {
+                        // Retrying cannot help, and the hint is what the user needs.
+                        return Err(Error::Insecure(format!(
+                            "{what} failed: the TLS certificate of {} is not trusted ({tls}); azmi did not send the token. For a test endpoint such as azmi-emulator, set AZMI_CA_FILE to its CA file (C: azmi_set_ca_file)",
+                            display_host(&url)
+                        )));
+                    }
                     let error = if e.is_timeout() {
                         Error::Timeout(format!("{what} failed: {detail}"))
                     } else {
@@ -316,6 +323,30 @@ impl Service {
 enum Failure {
     Transport(reqwest::Error),
     TimedOut(Duration),
+}
+
+/// The TLS certificate problem behind a transport error, if that is what it is. The rustls
+/// error sits inside nested `io::Error`s, whose `source()` skips the wrapped error itself, so
+/// those are opened with `get_ref()`.
+fn certificate_failure(e: &reqwest::Error) -> Option<String> {
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = next {
+        if let Some(
+            tls @ (rustls::Error::InvalidCertificate(_)
+            | rustls::Error::NoCertificatesPresented
+            | rustls::Error::UnsupportedNameType),
+        ) = err.downcast_ref::<rustls::Error>()
+        {
+            return Some(tls.to_string());
+        }
+        next = match err.downcast_ref::<std::io::Error>() {
+            Some(io) => io
+                .get_ref()
+                .map(|inner| inner as &(dyn std::error::Error + 'static)),
+            None => err.source(),
+        };
+    }
+    None
 }
 
 /// Refuses to send a token anywhere but HTTPS, or plain HTTP to a loopback address.
@@ -408,10 +439,15 @@ pub(crate) fn parse_failure(
         });
     ServiceFailure {
         status,
-        description: match description {
-            Some(d) => shorten(&d),
-            // HEAD answers have no body: the status's reason is all there is.
-            None => reqwest::StatusCode::from_u16(status)
+        description: match (description, code.as_deref()) {
+            (Some(d), _) => shorten(&d),
+            // HEAD answers have no body; the error code header says more than the status.
+            (None, Some("PathNotFound")) => "The specified path does not exist.".to_owned(),
+            (None, Some("FilesystemNotFound")) => {
+                "The specified filesystem does not exist.".to_owned()
+            }
+            (None, Some(c)) => c.to_owned(),
+            (None, None) => reqwest::StatusCode::from_u16(status)
                 .ok()
                 .and_then(|s| s.canonical_reason())
                 .map_or_else(
@@ -485,6 +521,8 @@ pub(crate) fn classify(failure: &ServiceFailure) -> ErrorCode {
         return ErrorCode::NotFound;
     }
     if code.contains("alreadyexists")
+        || code.contains("parentnotdirectory")
+        || code == "resourcetypemismatch"
         || code.contains("notempty")
         || code.contains("isnotemptydirectory")
         || (code == "ioexception"
@@ -595,7 +633,10 @@ mod tests {
         assert_eq!(f.description, "bad");
         let f = parse_failure(412, Some("ConditionNotMet".into()), b"");
         assert_eq!(f.code.as_deref(), Some("ConditionNotMet"));
-        assert_eq!(f.description, "Precondition Failed");
+        assert_eq!(f.description, "ConditionNotMet");
+        let f = parse_failure(404, Some("PathNotFound".into()), b"");
+        assert_eq!(f.description, "The specified path does not exist.");
+        assert_eq!(parse_failure(404, None, b"").description, "Not Found");
         assert_eq!(
             parse_failure(599, None, b"").description,
             "HTTP 599 with no description"

@@ -193,6 +193,13 @@ async fn the_tutorial_flow_on_both_protocols() {
             .await
             .unwrap();
         assert!(none.is_empty(), "{p}");
+        for offset in [10, 20] {
+            let past = adls
+                .read("/TestFolder/Test1.txt", offset, None)
+                .await
+                .unwrap_or_else(|e| panic!("{p}: reading from {offset}: {e}"));
+            assert!(past.is_empty(), "{p}: at or past the end, nothing");
+        }
 
         adls.append("/TestFolder/Test1.txt", &b" More."[..])
             .await
@@ -1144,4 +1151,58 @@ async fn gen1_servers_that_answer_the_first_request_directly_also_work() {
         .iter()
         .filter(|(_, t, _, _)| t.contains("append=true"))
         .all(|(_, _, _, n)| *n <= 4 * MIB));
+}
+
+#[tokio::test]
+async fn an_untrusted_certificate_fails_at_once_with_a_hint_and_no_token_sent() {
+    let env = start();
+    let azmi = Azmi::new().unwrap();
+    azmi.set_extra_ca(None).unwrap(); // the public roots only, whatever AZMI_CA_FILE says
+                                      // The default retry budget (30 s): a certificate error must not be retried at all.
+    let mi =
+        ManagedIdentity::with_endpoint(IdentityId::SystemAssigned, &env.emu.token_url()).unwrap();
+    let adls = azmi
+        .adls(&env.emu.https_base_url(), AdlsProtocol::WebHdfs, &mi)
+        .unwrap();
+    let started = std::time::Instant::now();
+    let e = adls.stat("/").await.unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(3), "retried");
+    assert_eq!(e.code(), ErrorCode::InsecureRequest, "{e}");
+    let m = e.to_string();
+    assert!(
+        m.contains("not trusted") && m.contains("AZMI_CA_FILE"),
+        "{m}"
+    );
+    assert_eq!(
+        env.emu.service_counters().requests,
+        0,
+        "no request reached the service"
+    );
+}
+
+#[tokio::test]
+async fn a_path_of_the_wrong_type_is_a_conflict_on_both_protocols() {
+    let env = start();
+    for adls in env.both() {
+        let p = name(&adls);
+        adls.create("/wrong-type.txt", &b"x"[..], true)
+            .await
+            .unwrap();
+        let e = adls
+            .create("/wrong-type.txt/child.txt", &b"y"[..], false)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            e.code(),
+            ErrorCode::Conflict,
+            "{p}: a file under a file: {e}"
+        );
+        adls.mkdir("/wrong-type-dir").await.unwrap();
+        let e = adls.append("/wrong-type-dir", &b"z"[..]).await.unwrap_err();
+        assert_eq!(
+            e.code(),
+            ErrorCode::Conflict,
+            "{p}: appending to a directory: {e}"
+        );
+    }
 }

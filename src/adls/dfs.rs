@@ -11,7 +11,7 @@ use super::{
     data_timeout, expect_success, json_number, json_text, read_body, Adls, AdlsItem, AdlsPath,
     ItemType, ListOutcome, META_TIMEOUT,
 };
-use crate::error::{Error, ErrorCode, Result};
+use crate::error::{Error, ErrorCode, Result, ServiceFailure};
 use crate::service::{get_ci, Request};
 
 const VERSION: &str = "2023-11-03";
@@ -231,10 +231,17 @@ pub(super) async fn flush(a: &Adls, path: &AdlsPath, length: u64) -> Result<()> 
 pub(super) async fn append(a: &Adls, path: &AdlsPath, data: Bytes) -> Result<()> {
     let item = stat(a, path).await?;
     if item.is_directory() {
-        return Err(Error::InvalidArgument(format!(
-            "cannot append to {}: it is a directory",
-            a.account.at(path)
-        )));
+        // The path exists with the wrong type: a conflict with what is there, as creating a
+        // file under a file is.
+        return Err(Error::Service {
+            code: ErrorCode::Conflict,
+            context: format!("appending to {} failed", a.account.at(path)),
+            failure: ServiceFailure {
+                status: 409,
+                code: Some("ResourceTypeMismatch".into()),
+                description: "the path is a directory, not a file".into(),
+            },
+        });
     }
     if data.is_empty() {
         return Ok(());

@@ -416,7 +416,7 @@ pub(super) async fn append(a: &Adls, path: &AdlsPath, data: Bytes) -> Result<()>
         let first = url(a, path, "APPEND", &[])?;
         let direct = url(a, path, "APPEND", &[("append", "true")])?;
         let chunk = data.slice(pos..end);
-        two_step(
+        let sent = two_step(
             a,
             Method::POST,
             first,
@@ -425,10 +425,34 @@ pub(super) async fn append(a: &Adls, path: &AdlsPath, data: Bytes) -> Result<()>
             &what,
             false,
         )
-        .await?;
+        .await;
+        if let Err(e) = sent {
+            return Err(wrong_type_as_conflict(a, path, e).await);
+        }
         pos = end;
     }
     Ok(())
+}
+
+/// WebHDFS answers 400 to an append to a directory; Gen2 answers a conflict. Make it the
+/// same: a path of the wrong type conflicts with what is there.
+async fn wrong_type_as_conflict(a: &Adls, path: &AdlsPath, e: Error) -> Error {
+    if e.http_status() != Some(400) {
+        return e;
+    }
+    match stat(a, path).await {
+        Ok(item) if item.is_directory() => match e {
+            Error::Service {
+                context, failure, ..
+            } => Error::Service {
+                code: ErrorCode::Conflict,
+                context,
+                failure,
+            },
+            other => other,
+        },
+        _ => e,
+    }
 }
 
 /// OPEN from `offset` (`length` bytes, or to the end); the response streams the data.
@@ -459,7 +483,18 @@ pub(super) async fn read(
     length: Option<u64>,
 ) -> Result<Bytes> {
     let what = format!("reading {}", a.account.at(path));
-    let resp = open(a, path, offset, length, &what).await?;
+    let resp = match open(a, path, offset, length, &what).await {
+        Ok(resp) => resp,
+        // WebHDFS refuses an offset past the end (400); Gen2 and POSIX read give nothing
+        // there, and so does azmi, the same on both protocols.
+        Err(e) if offset > 0 && e.http_status() == Some(400) => {
+            return match stat(a, path).await {
+                Ok(item) if offset >= item.length => Ok(Bytes::new()),
+                _ => Err(e),
+            };
+        }
+        Err(e) => return Err(e),
+    };
     let limit = length.map_or(usize::MAX, |l| usize::try_from(l).unwrap_or(usize::MAX));
     let body = read_body(resp, usize::MAX, &what).await?;
     // A server that ignores `length` sends more: keep what was asked for.

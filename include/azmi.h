@@ -193,6 +193,21 @@ typedef struct azmi_error azmi_error;
 typedef struct azmi_identity azmi_identity;
 
 /**
+ * A Key Vault secret: its value (from `azmi_keyvault_get` only) and its properties, like
+ * `Get-AzKeyVaultSecret`'s output. From `azmi_keyvault_get` it is the caller's: free it with
+ * `azmi_secret_free`, which wipes the value from memory. In an `azmi_secret_callback` it is
+ * lent for the callback only and has no value. Immutable: may be read from any thread.
+ */
+typedef struct azmi_secret azmi_secret;
+
+/**
+ * Text the library returns (JSON, a SAS token). Owned by the caller; free it with
+ * `azmi_string_free`, which wipes it from memory (a SAS token is a credential). Immutable: may
+ * be read from any thread.
+ */
+typedef struct azmi_string azmi_string;
+
+/**
  * An access token. Its text is the caller's own copy, wiped from memory by `azmi_token_free`.
  */
 typedef struct azmi_token azmi_token;
@@ -214,6 +229,15 @@ typedef bool (*azmi_adls_item_callback)(void *userdata, const azmi_adls_item *it
  * they fail with `AZMI_RUNTIME_ERROR` there.
  */
 typedef void (*azmi_progress_callback)(void *userdata, uint64_t done, int64_t total);
+
+/**
+ * Receives the secrets (or versions) of a listing, one call per item, as each page arrives.
+ * `secret` is lent for this call only and has no value (copy what you keep; do not free it).
+ * Runs on the thread that called the listing, during that call; it must not call blocking azmi
+ * functions (they fail with `AZMI_RUNTIME_ERROR`) and must not unwind. Return true to go on,
+ * false to stop: the listing then returns `AZMI_CANCELLED`.
+ */
+typedef bool (*azmi_secret_callback)(void *userdata, const azmi_secret *secret);
 
 #ifdef __cplusplus
 extern "C" {
@@ -503,6 +527,112 @@ azmi_status azmi_adls_remove(const azmi_adls *adls,
                              azmi_error **err_out);
 
 /**
+ * The text, NUL-terminated. Lent: valid until `azmi_string_free`. "" for NULL.
+ */
+const char *azmi_string_data(const azmi_string *s);
+
+/**
+ * The text's length in bytes, without the NUL (0 for NULL).
+ */
+size_t azmi_string_len(const azmi_string *s);
+
+/**
+ * Wipes and frees a string. NULL is ignored.
+ */
+void azmi_string_free(azmi_string *s);
+
+/**
+ * Sends the Resource Manager requests of this process to `url` (`https://host[:port]`, e.g.
+ * `https://management.usgovcloudapi.net` or a test endpoint; plain `http://` only to
+ * loopback), or with NULL to the public `https://management.azure.com`, whatever the
+ * environment says. Without this call azmi reads `AZMI_ARM_ENDPOINT` at each call; hosts whose
+ * runtime keeps its own environment (.NET on Linux) pass it on here. Tokens are for the
+ * endpoint's cloud (the public `https://management.azure.com/` for endpoints azmi does not
+ * know). A malformed URL is `AZMI_INVALID_ARGUMENT` (`AZMI_INSECURE_REQUEST` for plain HTTP)
+ * and changes nothing. Applies to calls started afterwards.
+ */
+azmi_status azmi_set_arm_endpoint(const char *url, azmi_error **err_out);
+
+/**
+ * Sends an authenticated Resource Manager request and returns the answer's JSON text.
+ *
+ * - `method`: "GET", "PUT", "POST", "PATCH" or "DELETE". Required.
+ * - `path_or_url`: a path from the endpoint's root (`/subscriptions/<id>/resourcegroups`) or a
+ *   full URL on the endpoint's host (a token never goes to another host). Required.
+ * - `api_version`: e.g. "2021-04-01"; NULL when the URL already has one.
+ * - `json_body`: the request body (JSON text), or NULL for none.
+ * - `identity`, `cancel`: as `azmi_get_token`.
+ * - `json_out`: receives a new `azmi_string` on success (free with `azmi_string_free`):
+ *   the answer's JSON, `null` for an empty answer (202, 204). A GET whose answer is a list
+ *   follows every `nextLink` (on the same host) and returns `{"value":[…every item…]}`.
+ *
+ * The endpoint is `azmi_set_arm_endpoint`'s, else `AZMI_ARM_ENDPOINT`'s, else
+ * `https://management.azure.com`. 429 and 503 are retried honouring `Retry-After` (GET, PUT
+ * and DELETE also on other 5xx) under the identity's retry settings.
+ *
+ * Errors: the service's code and message are in the `azmi_error` (`AuthorizationFailed` is
+ * `AZMI_PERMISSION_DENIED`, `ResourceGroupNotFound` and other `…NotFound` `AZMI_NOT_FOUND`,
+ * throttling `AZMI_THROTTLED`, 401 `AZMI_AUTHENTICATION_FAILED`, others
+ * `AZMI_SERVICE_ERROR`); `AZMI_INVALID_ARGUMENT` (NULL, not UTF-8, a bad method, body or
+ * path), `AZMI_INSECURE_REQUEST`, `AZMI_CANCELLED`, `AZMI_NETWORK_ERROR`, `AZMI_TIMEOUT`,
+ * `AZMI_PROTOCOL_ERROR`, the token errors of `azmi_get_token`, `AZMI_RUNTIME_ERROR` from a
+ * callback.
+ */
+azmi_status azmi_arm_request(const char *method,
+                             const char *path_or_url,
+                             const char *api_version,
+                             const char *json_body,
+                             const azmi_identity *identity,
+                             const azmi_cancel *cancel,
+                             azmi_string **json_out,
+                             azmi_error **err_out);
+
+/**
+ * Mints a service SAS with `listServiceSas` of the storage account `account` in
+ * `resource_group` of `subscription` (the identity needs e.g. Storage Account Contributor).
+ *
+ * `request_json` is the REST API's body, e.g.
+ * `{"canonicalizedResource":"/blob/<account>/<container>","signedResource":"c",
+ * "signedPermission":"rcw","signedProtocol":"https","signedExpiry":"2030-01-01T00:00:00Z"}`
+ * with optional `signedStart`, `signedIp`, `signedIdentifier`, `rscc`, `rscd`, `rsce`,
+ * `rscl`, `rsct`, `keyToSign`. It is checked before anything is sent: unknown fields;
+ * `signedResource` b|c|f|s; `canonicalizedResource` `/blob/<account>/<container>[/<blob>]` or
+ * `/file/<account>/<share>[/<path>]` matching it; `signedPermission` letters in the service's
+ * order (`racwd` blob, `racwdl` container, `rcwd` file, `rcwdl` share; a wrong order is
+ * refused with the right one named); `signedExpiry` ISO 8601 UTC in the future;
+ * `signedProtocol` https or https,http; `signedIp` an IPv4 address or range; `keyToSign`
+ * key1|key2. A failed check is `AZMI_INVALID_ARGUMENT`.
+ *
+ * On success `*sas_out` receives the token (`sv=…&sig=…`, no leading `?`) as a new
+ * `azmi_string` (free with `azmi_string_free`, which wipes it). Other errors as
+ * `azmi_arm_request`.
+ */
+azmi_status azmi_arm_list_sas(const char *subscription,
+                              const char *resource_group,
+                              const char *account,
+                              const char *request_json,
+                              const azmi_identity *identity,
+                              const azmi_cancel *cancel,
+                              azmi_string **sas_out,
+                              azmi_error **err_out);
+
+/**
+ * Mints an account SAS with `listAccountSas`. `request_json`: `{"signedServices":"b",
+ * "signedResourceTypes":"sco","signedPermission":"rl","signedExpiry":"2030-01-01T00:00:00Z"}`
+ * with optional `signedStart`, `signedIp`, `signedProtocol`, `keyToSign`; checked first
+ * (`signedServices` ⊆ bqtf, `signedResourceTypes` ⊆ sco, `signedPermission` in the order
+ * `rwdlacup`, and the rest as `azmi_arm_list_sas`). Otherwise as `azmi_arm_list_sas`.
+ */
+azmi_status azmi_arm_list_account_sas(const char *subscription,
+                                      const char *resource_group,
+                                      const char *account,
+                                      const char *request_json,
+                                      const azmi_identity *identity,
+                                      const azmi_cancel *cancel,
+                                      azmi_string **sas_out,
+                                      azmi_error **err_out);
+
+/**
  * A new, not cancelled handle. Never NULL.
  */
 azmi_cancel *azmi_cancel_new(void);
@@ -610,6 +740,133 @@ const char *azmi_identity_endpoint(const azmi_identity *identity);
  * Frees an identity. No call may still be using it. NULL is ignored.
  */
 void azmi_identity_free(azmi_identity *identity);
+
+/**
+ * Gets a secret from a Key Vault: its latest version, or `version`.
+ *
+ * - `vault`: the vault's name (`contoso` means `https://contoso.vault.azure.net`), host or
+ *   URI (`https://contoso.vault.azure.cn`, a test endpoint). Only `https://` (plain `http://`
+ *   only to a loopback address: `AZMI_INSECURE_REQUEST` otherwise). Required.
+ * - `name`: the secret's name. Required. `version`: NULL for the latest.
+ * - `identity`: from `azmi_identity_new`, or NULL for the system-assigned identity at the
+ *   endpoint the environment names.
+ * - `cancel`: NULL or a handle another thread may cancel.
+ * - `secret_out`: receives a new `azmi_secret` on success (free with `azmi_secret_free`).
+ *
+ * The first request to a vault goes without a token; the vault's 401 challenge names the token
+ * resource (this is how vaults of every cloud work), which azmi accepts only when the vault's
+ * host is in its domain (a loopback vault may name a cloud's Key Vault resource) and
+ * remembers for the vault. api-version 7.5. Throttling (429, 503) is retried under the
+ * identity's retry settings.
+ *
+ * Errors: `AZMI_NOT_FOUND` (no such secret or version), `AZMI_PERMISSION_DENIED` (no access,
+ * or a disabled version), `AZMI_AUTHENTICATION_FAILED`, `AZMI_THROTTLED` (after retries),
+ * `AZMI_INVALID_ARGUMENT`, `AZMI_INSECURE_REQUEST` (also: a challenge for a foreign
+ * resource), `AZMI_CANCELLED`, `AZMI_NETWORK_ERROR`, `AZMI_TIMEOUT`, `AZMI_SERVICE_ERROR`,
+ * `AZMI_PROTOCOL_ERROR`, the token errors of `azmi_get_token`, and `AZMI_RUNTIME_ERROR` when
+ * called from a callback. Messages name the vault and the secret, never the value.
+ */
+azmi_status azmi_keyvault_get(const char *vault,
+                              const char *name,
+                              const char *version,
+                              const azmi_identity *identity,
+                              const azmi_cancel *cancel,
+                              azmi_secret **secret_out,
+                              azmi_error **err_out);
+
+/**
+ * Lists the secrets of `vault` (without values; the version is ""), following every page and
+ * handing each to `callback` as its page arrives. `callback` is required; `userdata` is passed
+ * to it as is. Arguments and errors as `azmi_keyvault_get`; `AZMI_CANCELLED` also when the
+ * callback returns false.
+ */
+azmi_status azmi_keyvault_list(const char *vault,
+                               const azmi_identity *identity,
+                               const azmi_cancel *cancel,
+                               azmi_secret_callback callback,
+                               void *userdata,
+                               azmi_error **err_out);
+
+/**
+ * Lists the versions of the secret `name` in `vault` (without values), following every page.
+ * As `azmi_keyvault_list`.
+ */
+azmi_status azmi_keyvault_list_versions(const char *vault,
+                                        const char *name,
+                                        const azmi_identity *identity,
+                                        const azmi_cancel *cancel,
+                                        azmi_secret_callback callback,
+                                        void *userdata,
+                                        azmi_error **err_out);
+
+/**
+ * The secret's value, NUL-terminated (it may itself hold NUL bytes: use
+ * `azmi_secret_value_len`). "" for listed secrets and NULL. Lent: valid until
+ * `azmi_secret_free`, which wipes it. Never log it.
+ */
+const char *azmi_secret_value(const azmi_secret *secret);
+
+/**
+ * The value's length in bytes, without the final NUL (0 for listed secrets and NULL).
+ */
+size_t azmi_secret_value_len(const azmi_secret *secret);
+
+/**
+ * The secret's name. Lent: valid as long as the secret. "" for NULL.
+ */
+const char *azmi_secret_name(const azmi_secret *secret);
+
+/**
+ * The version id ("" in `azmi_keyvault_list`, which lists secrets, and for NULL). Lent.
+ */
+const char *azmi_secret_version(const azmi_secret *secret);
+
+/**
+ * The id, `https://<vault>/secrets/<name>[/<version>]`. Lent. "" for NULL.
+ */
+const char *azmi_secret_id(const azmi_secret *secret);
+
+/**
+ * The content type ("" when not set, and for NULL). Lent.
+ */
+const char *azmi_secret_content_type(const azmi_secret *secret);
+
+/**
+ * Whether the secret (version) is enabled (false for NULL).
+ */
+bool azmi_secret_enabled(const azmi_secret *secret);
+
+/**
+ * Creation time, Unix seconds (0 when absent, and for NULL).
+ */
+int64_t azmi_secret_created(const azmi_secret *secret);
+
+/**
+ * Last update, Unix seconds (0 when absent, and for NULL).
+ */
+int64_t azmi_secret_updated(const azmi_secret *secret);
+
+/**
+ * Expiry (`exp`), Unix seconds (0 when absent, and for NULL).
+ */
+int64_t azmi_secret_expires(const azmi_secret *secret);
+
+/**
+ * Not-before (`nbf`), Unix seconds (0 when absent, and for NULL).
+ */
+int64_t azmi_secret_not_before(const azmi_secret *secret);
+
+/**
+ * The tags as a JSON object text, e.g. `{"purpose":"azmi-tests"}` (`{}` when none; "" for
+ * NULL). Lent.
+ */
+const char *azmi_secret_tags(const azmi_secret *secret);
+
+/**
+ * Wipes the value from memory and frees a secret from `azmi_keyvault_get`. Never free a
+ * secret lent to a callback. NULL is ignored.
+ */
+void azmi_secret_free(azmi_secret *secret);
 
 /**
  * Gets an access token for `resource` from the managed identity.

@@ -25,6 +25,9 @@ struct Inner {
     http: ArcSwap<reqwest::Client>,
     probes: EndpointProbes,
     cache: TokenCache,
+    /// The token resource each Key Vault (by origin) named in its 401 challenge, so that later
+    /// requests need not ask again (the SDKs keep the same cache).
+    challenges: parking_lot::Mutex<std::collections::HashMap<String, String>>,
     /// Where background refreshes run; the current runtime when `None`.
     spawner: Option<tokio::runtime::Handle>,
 }
@@ -54,6 +57,7 @@ impl Azmi {
                 http: ArcSwap::from_pointee(crate::http::build_client(extra_ca)?),
                 probes: EndpointProbes::default(),
                 cache: TokenCache::default(),
+                challenges: Default::default(),
                 spawner,
             }),
         })
@@ -109,9 +113,23 @@ impl Azmi {
         self.inner.http.load_full()
     }
 
-    /// Forgets every cached token.
+    /// Forgets every cached token (and the resources Key Vaults asked for).
     pub fn clear_cache(&self) {
         self.inner.cache.clear();
+        self.inner.challenges.lock().clear();
+    }
+
+    /// The resource the service at `origin` asked for in its last challenge.
+    pub(crate) fn challenge_resource(&self, origin: &str) -> Option<String> {
+        self.inner.challenges.lock().get(origin).cloned()
+    }
+
+    /// Remembers the resource the service at `origin` asked for.
+    pub(crate) fn remember_challenge(&self, origin: &str, resource: &str) {
+        self.inner
+            .challenges
+            .lock()
+            .insert(origin.to_owned(), resource.to_owned());
     }
 
     /// Joins or starts the request that renews `entry` (or, with `accept_cached`, takes a token

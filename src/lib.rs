@@ -6,6 +6,7 @@
 //! process-wide runtime.
 
 pub mod adls;
+pub mod arm;
 mod cache;
 mod client;
 pub mod error;
@@ -13,15 +14,18 @@ pub mod ffi;
 mod http;
 pub mod identity;
 mod imds;
+pub mod keyvault;
 pub mod retry;
 pub mod runtime;
 mod service;
 pub mod token;
 
 pub use adls::{Adls, AdlsAccount, AdlsItem, AdlsProtocol, ItemType, ListOutcome};
+pub use arm::{AccountSasRequest, Arm, ResourceGroup, ServiceSasRequest};
 pub use client::{Azmi, TokenGrant};
 pub use error::{Error, ErrorCode, Result, ServiceFailure};
 pub use identity::{normalize_resource, IdentityId, ManagedIdentity, TokenOptions};
+pub use keyvault::{KeyVault, Secret, SecretProperties, VaultAddress};
 pub use retry::RetryPolicy;
 pub use token::AccessToken;
 

@@ -37,6 +37,8 @@ use crate::retry::{parse_retry_after, RetryPolicy};
 const MAX_ERROR_BODY: usize = 64 * 1024;
 /// How long an error body may take to arrive.
 const ERROR_BODY_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a JSON answer may stall between two pieces.
+const JSON_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// A request body.
 pub(crate) enum Body {
@@ -184,6 +186,31 @@ impl Service {
     /// Sends `req` with a bearer token and returns the response when its status is below 400
     /// (redirects included: they are not followed). Error statuses become [`Error::Service`].
     pub(crate) async fn send(&self, req: Request) -> Result<Response> {
+        self.send_as(req, true).await
+    }
+
+    /// Sends `req` without a token, as the Azure SDKs' challenge policies do to learn which
+    /// resource a service wants a token for, and returns the `WWW-Authenticate` header of its
+    /// 401 answer (`None` when it answered below 400, i.e. asked for no token). Retried and
+    /// mapped like [`Service::send`]; other error statuses are errors.
+    pub(crate) async fn challenge(&self, req: Request) -> Result<Option<String>> {
+        let response = self.send_as(req, false).await?;
+        if response.status().as_u16() != 401 {
+            return Ok(None);
+        }
+        let header = response
+            .headers()
+            .get_all(reqwest::header::WWW_AUTHENTICATE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|v| v.trim_start().to_ascii_lowercase().starts_with("bearer"))
+            .map(str::to_owned);
+        Ok(Some(header.unwrap_or_default()))
+    }
+
+    /// [`Service::send`] with a token (`authorized`), or without one, when a 401 answer is
+    /// returned as it is.
+    async fn send_as(&self, req: Request, authorized: bool) -> Result<Response> {
         let Request {
             method,
             url,
@@ -207,29 +234,32 @@ impl Service {
         let mut refreshed = false;
         let mut force_refresh = false;
         loop {
-            let grant = self
-                .azmi
-                .get_token(&self.mi, &self.resource, force_refresh)
-                .await?;
-            force_refresh = false;
-            let mut auth = HeaderValue::try_from(format!("Bearer {}", grant.token.secret()))
-                .map_err(|_| {
-                    Error::Protocol(format!(
-                        "the token for {} cannot be sent in a header",
-                        self.resource
-                    ))
-                })?;
-            auth.set_sensitive(true);
             let mut builder = http
                 .request(method.clone(), url.clone())
-                .headers(headers.clone())
-                .header(AUTHORIZATION, auth);
+                .headers(headers.clone());
+            if authorized {
+                let grant = self
+                    .azmi
+                    .get_token(&self.mi, &self.resource, force_refresh)
+                    .await?;
+                force_refresh = false;
+                let mut auth = HeaderValue::try_from(format!("Bearer {}", grant.token.secret()))
+                    .map_err(|_| {
+                        Error::Protocol(format!(
+                            "the token for {} cannot be sent in a header",
+                            self.resource
+                        ))
+                    })?;
+                auth.set_sensitive(true);
+                builder = builder.header(AUTHORIZATION, auth);
+            }
             if let Some(b) = body.next() {
                 builder = builder.body(b);
             }
             log::debug!(
-                "{method} {} ({what}), attempt {}, {} body bytes",
+                "{method} {} ({what}){}, attempt {}, {} body bytes",
                 display_url(&url),
+                if authorized { "" } else { " without a token" },
                 attempt + 1,
                 body.len()
                     .map_or_else(|| "streamed".into(), |n| n.to_string())
@@ -243,6 +273,9 @@ impl Service {
             };
             let (error, retry, retry_after) = match sent {
                 Ok(response) if response.status().as_u16() < 400 => return Ok(response),
+                Ok(response) if !authorized && response.status().as_u16() == 401 => {
+                    return Ok(response)
+                }
                 Ok(response) => {
                     let status = response.status().as_u16();
                     let retry_after = response
@@ -392,6 +425,54 @@ pub(crate) fn display_host(url: &Url) -> String {
         (Some(h), None) => h.to_owned(),
         _ => display_url(url),
     }
+}
+
+/// Reads a JSON answer of at most `limit` bytes. The body is kept in memory that is wiped
+/// afterwards (answers may hold secrets or SAS tokens), and never quoted in errors.
+pub(crate) async fn read_json(mut response: Response, limit: usize, what: &str) -> Result<Value> {
+    let mut body = zeroize::Zeroizing::new(Vec::new());
+    loop {
+        let chunk = match tokio::time::timeout(JSON_IDLE_TIMEOUT, response.chunk()).await {
+            Err(_) => {
+                return Err(Error::Timeout(format!(
+                    "{what} failed: the answer stalled for {} s",
+                    JSON_IDLE_TIMEOUT.as_secs()
+                )))
+            }
+            Ok(Err(e)) => {
+                return Err(Error::Network(format!(
+                    "{what} failed while reading the answer: {}",
+                    describe_transport_error(&e)
+                )))
+            }
+            Ok(Ok(None)) => break,
+            Ok(Ok(Some(c))) => c,
+        };
+        if body.len() + chunk.len() > limit {
+            return Err(Error::Protocol(format!(
+                "{what}: the answer is longer than {limit} bytes"
+            )));
+        }
+        if body.capacity() < body.len() + chunk.len() {
+            // Grow by hand so that no unwiped copy is left behind by a reallocation.
+            let mut bigger = zeroize::Zeroizing::new(Vec::with_capacity(
+                (body.len() + chunk.len()).max(body.capacity() * 2),
+            ));
+            bigger.extend_from_slice(&body);
+            body = bigger;
+        }
+        body.extend_from_slice(&chunk);
+    }
+    if body.is_empty() {
+        return Ok(Value::Null);
+    }
+    serde_json::from_slice(&body).map_err(|e| {
+        Error::Protocol(format!(
+            "{what}: the answer is not valid JSON (line {}, column {})",
+            e.line(),
+            e.column()
+        ))
+    })
 }
 
 /// Reads the error answer of a failed response (at most [`MAX_ERROR_BODY`] bytes).

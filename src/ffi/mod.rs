@@ -26,15 +26,19 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use crate::error::{Error, ErrorCode, Result};
 
 mod adls;
+mod arm;
 mod cancel;
 mod error;
 mod identity;
+mod keyvault;
 mod token;
 
 pub use adls::*;
+pub use arm::*;
 pub use cancel::*;
 pub use error::*;
 pub use identity::*;
+pub use keyvault::*;
 pub use token::*;
 
 /// The result of every fallible call. The numbers are stable.

@@ -34,6 +34,12 @@ done
 endpoint=$(sed -n 's/^export AZMI_IMDS_ENDPOINT=//p' "$log")
 ca_file=$(sed -n 's/^export AZMI_CA_FILE=//p' "$log")
 adls_base=$(sed -n 's/^azmi-emulator services on //p' "$log")
+for _ in $(seq 1 100); do
+  grep -q '^export AZMI_ARM_ENDPOINT=' "$log" && break
+  sleep 0.1
+done
+keyvault_url=$(sed -n 's/^export AZMI_KEYVAULT_URL=//p' "$log")
+arm_endpoint=$(sed -n 's/^export AZMI_ARM_ENDPOINT=//p' "$log")
 [ -n "$endpoint" ] || { echo "azmi-emulator did not start:" >&2; cat "$log" >&2; exit 2; }
 [ -n "$ca_file" ] && [ -n "$adls_base" ] || {
   echo "azmi-emulator did not print its CA file and services URL:" >&2; cat "$log" >&2; exit 2; }
@@ -41,6 +47,11 @@ export AZMI_IMDS_ENDPOINT="$endpoint"
 # The emulator's CA (for its HTTPS services) and the base URL of its Data Lake endpoints.
 export AZMI_CA_FILE="$ca_file"
 export AZMI_ADLS_BASE="$adls_base"
+[ -n "$keyvault_url" ] && [ -n "$arm_endpoint" ] || {
+  echo "azmi-emulator did not print its Key Vault and Resource Manager URLs:" >&2; cat "$log" >&2; exit 2; }
+# Its Key Vault and Resource Manager endpoints.
+export AZMI_KEYVAULT_URL="$keyvault_url"
+export AZMI_ARM_ENDPOINT="$arm_endpoint"
 
 status=0
 for src in "$root"/tests/c/*.c; do

@@ -1,0 +1,280 @@
+//! `azmi_arm`: Azure Resource Manager requests and storage SAS tokens with the managed
+//! identity's tokens, and the `azmi_string` they come back in.
+
+use std::ffi::c_char;
+use std::future::Future;
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use secrecy::ExposeSecret;
+use serde_json::Value;
+use zeroize::Zeroizing;
+
+use super::{
+    azmi_cancel, azmi_error, azmi_identity, azmi_status, guard, opt_str_arg, out_arg, str_arg,
+};
+use crate::arm::{parse_endpoint, AccountSasRequest, Arm, ServiceSasRequest, PUBLIC_ENDPOINT};
+use crate::error::{Error, Result};
+use crate::runtime::{engine, ensure_blocking_allowed};
+
+/// The endpoint set by `azmi_set_arm_endpoint`: `None` when never set (the environment
+/// decides), `Some(None)` for the public endpoint.
+static ENDPOINT_OVERRIDE: Mutex<Option<Option<String>>> = Mutex::new(None);
+
+/// Text the library returns (JSON, a SAS token). Owned by the caller; free it with
+/// `azmi_string_free`, which wipes it from memory (a SAS token is a credential). Immutable: may
+/// be read from any thread.
+pub struct azmi_string {
+    /// The text and a NUL.
+    text: Zeroizing<Vec<u8>>,
+}
+
+impl azmi_string {
+    fn boxed(text: &str) -> *mut azmi_string {
+        let mut bytes = Zeroizing::new(Vec::with_capacity(text.len() + 1));
+        bytes.extend_from_slice(text.as_bytes());
+        bytes.push(0);
+        Box::into_raw(Box::new(azmi_string { text: bytes }))
+    }
+}
+
+/// The text, NUL-terminated. Lent: valid until `azmi_string_free`. "" for NULL.
+#[no_mangle]
+pub unsafe extern "C" fn azmi_string_data(s: *const azmi_string) -> *const c_char {
+    // SAFETY: NULL or a live object from this library (contract).
+    unsafe { s.as_ref() }.map_or(c"".as_ptr(), |s| s.text.as_ptr().cast())
+}
+
+/// The text's length in bytes, without the NUL (0 for NULL).
+#[no_mangle]
+pub unsafe extern "C" fn azmi_string_len(s: *const azmi_string) -> usize {
+    // SAFETY: NULL or a live object from this library (contract).
+    unsafe { s.as_ref() }.map_or(0, |s| s.text.len() - 1)
+}
+
+/// Wipes and frees a string. NULL is ignored.
+#[no_mangle]
+pub unsafe extern "C" fn azmi_string_free(s: *mut azmi_string) {
+    if !s.is_null() {
+        // SAFETY: from this library, freed once (contract). Zeroizing wipes the text.
+        drop(unsafe { Box::from_raw(s) });
+    }
+}
+
+/// Sends the Resource Manager requests of this process to `url` (`https://host[:port]`, e.g.
+/// `https://management.usgovcloudapi.net` or a test endpoint; plain `http://` only to
+/// loopback), or with NULL to the public `https://management.azure.com`, whatever the
+/// environment says. Without this call azmi reads `AZMI_ARM_ENDPOINT` at each call; hosts whose
+/// runtime keeps its own environment (.NET on Linux) pass it on here. Tokens are for the
+/// endpoint's cloud (the public `https://management.azure.com/` for endpoints azmi does not
+/// know). A malformed URL is `AZMI_INVALID_ARGUMENT` (`AZMI_INSECURE_REQUEST` for plain HTTP)
+/// and changes nothing. Applies to calls started afterwards.
+#[no_mangle]
+pub unsafe extern "C" fn azmi_set_arm_endpoint(
+    url: *const c_char,
+    err_out: *mut *mut azmi_error,
+) -> azmi_status {
+    guard(err_out, || {
+        // SAFETY: NULL or a NUL-terminated string (contract).
+        let url = unsafe { opt_str_arg(url, "url")? };
+        let endpoint = url.map(parse_endpoint).transpose()?;
+        *ENDPOINT_OVERRIDE.lock() = Some(endpoint);
+        Ok(())
+    })
+}
+
+/// Runs one operation on Resource Manager on the engine, on the calling thread, with
+/// cancellation.
+fn run<T, F, Fut>(identity: *const azmi_identity, cancel: *const azmi_cancel, op: F) -> Result<T>
+where
+    F: FnOnce(Arm) -> Fut,
+    Fut: Future<Output = Result<T>>,
+{
+    ensure_blocking_allowed()?;
+    let engine = engine()?;
+    // SAFETY: NULL or live objects from this library (contract).
+    let (identity, cancel) = unsafe { (identity.as_ref(), cancel.as_ref()) };
+    let mi = match identity {
+        Some(i) => Arc::clone(&i.mi),
+        None => engine.default_identity()?,
+    };
+    let endpoint = ENDPOINT_OVERRIDE.lock().clone();
+    let arm = match endpoint {
+        None => Arm::new(&engine.azmi, mi)?,
+        Some(e) => Arm::with_endpoint(
+            &engine.azmi,
+            mi,
+            e.as_deref().unwrap_or(PUBLIC_ENDPOINT),
+            None,
+        )?,
+    };
+    engine.block_on(op(arm), cancel.map(azmi_cancel::token))?
+}
+
+/// A JSON text argument.
+fn json_arg(text: &str, name: &str) -> Result<Value> {
+    serde_json::from_str(text).map_err(|e| {
+        Error::InvalidArgument(format!(
+            "{name} is not valid JSON (line {}, column {})",
+            e.line(),
+            e.column()
+        ))
+    })
+}
+
+/// Sends an authenticated Resource Manager request and returns the answer's JSON text.
+///
+/// - `method`: "GET", "PUT", "POST", "PATCH" or "DELETE". Required.
+/// - `path_or_url`: a path from the endpoint's root (`/subscriptions/<id>/resourcegroups`) or a
+///   full URL on the endpoint's host (a token never goes to another host). Required.
+/// - `api_version`: e.g. "2021-04-01"; NULL when the URL already has one.
+/// - `json_body`: the request body (JSON text), or NULL for none.
+/// - `identity`, `cancel`: as `azmi_get_token`.
+/// - `json_out`: receives a new `azmi_string` on success (free with `azmi_string_free`):
+///   the answer's JSON, `null` for an empty answer (202, 204). A GET whose answer is a list
+///   follows every `nextLink` (on the same host) and returns `{"value":[…every item…]}`.
+///
+/// The endpoint is `azmi_set_arm_endpoint`'s, else `AZMI_ARM_ENDPOINT`'s, else
+/// `https://management.azure.com`. 429 and 503 are retried honouring `Retry-After` (GET, PUT
+/// and DELETE also on other 5xx) under the identity's retry settings.
+///
+/// Errors: the service's code and message are in the `azmi_error` (`AuthorizationFailed` is
+/// `AZMI_PERMISSION_DENIED`, `ResourceGroupNotFound` and other `…NotFound` `AZMI_NOT_FOUND`,
+/// throttling `AZMI_THROTTLED`, 401 `AZMI_AUTHENTICATION_FAILED`, others
+/// `AZMI_SERVICE_ERROR`); `AZMI_INVALID_ARGUMENT` (NULL, not UTF-8, a bad method, body or
+/// path), `AZMI_INSECURE_REQUEST`, `AZMI_CANCELLED`, `AZMI_NETWORK_ERROR`, `AZMI_TIMEOUT`,
+/// `AZMI_PROTOCOL_ERROR`, the token errors of `azmi_get_token`, `AZMI_RUNTIME_ERROR` from a
+/// callback.
+#[no_mangle]
+pub unsafe extern "C" fn azmi_arm_request(
+    method: *const c_char,
+    path_or_url: *const c_char,
+    api_version: *const c_char,
+    json_body: *const c_char,
+    identity: *const azmi_identity,
+    cancel: *const azmi_cancel,
+    json_out: *mut *mut azmi_string,
+    err_out: *mut *mut azmi_error,
+) -> azmi_status {
+    guard(err_out, || {
+        out_arg(json_out, "json_out")?;
+        // SAFETY: NULL or NUL-terminated strings (contract).
+        let (method, path, api_version, body) = unsafe {
+            (
+                str_arg(method, "method")?,
+                str_arg(path_or_url, "path_or_url")?,
+                opt_str_arg(api_version, "api_version")?,
+                opt_str_arg(json_body, "json_body")?,
+            )
+        };
+        let body = body.map(|b| json_arg(b, "json_body")).transpose()?;
+        let answer = run(identity, cancel, |arm| async move {
+            if method.eq_ignore_ascii_case("GET") && body.is_none() {
+                arm.get_all(path, api_version).await
+            } else {
+                arm.request(method, path, api_version, body.as_ref()).await
+            }
+        })?;
+        // SAFETY: checked non-NULL above.
+        unsafe { *json_out = azmi_string::boxed(&answer.to_string()) };
+        Ok(())
+    })
+}
+
+/// The strings every SAS call takes.
+///
+/// # Safety
+/// NULL or NUL-terminated strings.
+unsafe fn sas_args<'a>(
+    subscription: *const c_char,
+    resource_group: *const c_char,
+    account: *const c_char,
+    request_json: *const c_char,
+) -> Result<(&'a str, &'a str, &'a str, Value)> {
+    // SAFETY: forwarded contract.
+    unsafe {
+        Ok((
+            str_arg(subscription, "subscription")?,
+            str_arg(resource_group, "resource_group")?,
+            str_arg(account, "account")?,
+            json_arg(str_arg(request_json, "request_json")?, "request_json")?,
+        ))
+    }
+}
+
+/// Mints a service SAS with `listServiceSas` of the storage account `account` in
+/// `resource_group` of `subscription` (the identity needs e.g. Storage Account Contributor).
+///
+/// `request_json` is the REST API's body, e.g.
+/// `{"canonicalizedResource":"/blob/<account>/<container>","signedResource":"c",
+/// "signedPermission":"rcw","signedProtocol":"https","signedExpiry":"2030-01-01T00:00:00Z"}`
+/// with optional `signedStart`, `signedIp`, `signedIdentifier`, `rscc`, `rscd`, `rsce`,
+/// `rscl`, `rsct`, `keyToSign`. It is checked before anything is sent: unknown fields;
+/// `signedResource` b|c|f|s; `canonicalizedResource` `/blob/<account>/<container>[/<blob>]` or
+/// `/file/<account>/<share>[/<path>]` matching it; `signedPermission` letters in the service's
+/// order (`racwd` blob, `racwdl` container, `rcwd` file, `rcwdl` share; a wrong order is
+/// refused with the right one named); `signedExpiry` ISO 8601 UTC in the future;
+/// `signedProtocol` https or https,http; `signedIp` an IPv4 address or range; `keyToSign`
+/// key1|key2. A failed check is `AZMI_INVALID_ARGUMENT`.
+///
+/// On success `*sas_out` receives the token (`sv=…&sig=…`, no leading `?`) as a new
+/// `azmi_string` (free with `azmi_string_free`, which wipes it). Other errors as
+/// `azmi_arm_request`.
+#[no_mangle]
+pub unsafe extern "C" fn azmi_arm_list_sas(
+    subscription: *const c_char,
+    resource_group: *const c_char,
+    account: *const c_char,
+    request_json: *const c_char,
+    identity: *const azmi_identity,
+    cancel: *const azmi_cancel,
+    sas_out: *mut *mut azmi_string,
+    err_out: *mut *mut azmi_error,
+) -> azmi_status {
+    guard(err_out, || {
+        out_arg(sas_out, "sas_out")?;
+        // SAFETY: NULL or NUL-terminated strings (contract).
+        let (sub, rg, account, json) =
+            unsafe { sas_args(subscription, resource_group, account, request_json)? };
+        let request = ServiceSasRequest::from_json(&json)?;
+        request.validate(account)?;
+        let sas = run(identity, cancel, |arm| async move {
+            arm.list_service_sas(sub, rg, account, &request).await
+        })?;
+        // SAFETY: checked non-NULL above.
+        unsafe { *sas_out = azmi_string::boxed(sas.expose_secret()) };
+        Ok(())
+    })
+}
+
+/// Mints an account SAS with `listAccountSas`. `request_json`: `{"signedServices":"b",
+/// "signedResourceTypes":"sco","signedPermission":"rl","signedExpiry":"2030-01-01T00:00:00Z"}`
+/// with optional `signedStart`, `signedIp`, `signedProtocol`, `keyToSign`; checked first
+/// (`signedServices` ⊆ bqtf, `signedResourceTypes` ⊆ sco, `signedPermission` in the order
+/// `rwdlacup`, and the rest as `azmi_arm_list_sas`). Otherwise as `azmi_arm_list_sas`.
+#[no_mangle]
+pub unsafe extern "C" fn azmi_arm_list_account_sas(
+    subscription: *const c_char,
+    resource_group: *const c_char,
+    account: *const c_char,
+    request_json: *const c_char,
+    identity: *const azmi_identity,
+    cancel: *const azmi_cancel,
+    sas_out: *mut *mut azmi_string,
+    err_out: *mut *mut azmi_error,
+) -> azmi_status {
+    guard(err_out, || {
+        out_arg(sas_out, "sas_out")?;
+        // SAFETY: NULL or NUL-terminated strings (contract).
+        let (sub, rg, account, json) =
+            unsafe { sas_args(subscription, resource_group, account, request_json)? };
+        let request = AccountSasRequest::from_json(&json)?;
+        request.validate()?;
+        let sas = run(identity, cancel, |arm| async move {
+            arm.list_account_sas(sub, rg, account, &request).await
+        })?;
+        // SAFETY: checked non-NULL above.
+        unsafe { *sas_out = azmi_string::boxed(sas.expose_secret()) };
+        Ok(())
+    })
+}

@@ -1,0 +1,298 @@
+//! `azmi_keyvault`: Key Vault secrets with the managed identity's tokens, and the `azmi_secret`
+//! they come back in.
+
+use std::ffi::{c_char, c_void, CString};
+use std::future::Future;
+use std::sync::Arc;
+
+use zeroize::Zeroizing;
+
+use super::{
+    azmi_cancel, azmi_error, azmi_identity, azmi_status, guard, opt_str_arg, out_arg, str_arg,
+};
+use crate::error::{Error, Result};
+use crate::keyvault::{KeyVault, Secret, SecretProperties, VaultAddress};
+use crate::runtime::{engine, ensure_blocking_allowed};
+
+/// A Key Vault secret: its value (from `azmi_keyvault_get` only) and its properties, like
+/// `Get-AzKeyVaultSecret`'s output. From `azmi_keyvault_get` it is the caller's: free it with
+/// `azmi_secret_free`, which wipes the value from memory. In an `azmi_secret_callback` it is
+/// lent for the callback only and has no value. Immutable: may be read from any thread.
+pub struct azmi_secret {
+    /// The value and a NUL; just the NUL for listed secrets.
+    value: Zeroizing<Vec<u8>>,
+    name: CString,
+    version: CString,
+    id: CString,
+    content_type: CString,
+    enabled: bool,
+    created: i64,
+    updated: i64,
+    expires: i64,
+    not_before: i64,
+    tags: CString,
+}
+
+fn c_string(s: &str) -> CString {
+    CString::new(s.replace('\0', "\u{FFFD}")).unwrap_or_default()
+}
+
+impl azmi_secret {
+    fn new(p: &SecretProperties, value: &[u8]) -> azmi_secret {
+        let mut bytes = Zeroizing::new(Vec::with_capacity(value.len() + 1));
+        bytes.extend_from_slice(value);
+        bytes.push(0);
+        let tags = serde_json::to_string(&p.tags).unwrap_or_else(|_| "{}".into());
+        azmi_secret {
+            value: bytes,
+            name: c_string(&p.name),
+            version: c_string(p.version.as_deref().unwrap_or("")),
+            id: c_string(&p.id),
+            content_type: c_string(p.content_type.as_deref().unwrap_or("")),
+            enabled: p.enabled,
+            created: p.created.unwrap_or(0),
+            updated: p.updated.unwrap_or(0),
+            expires: p.expires.unwrap_or(0),
+            not_before: p.not_before.unwrap_or(0),
+            tags: c_string(&tags),
+        }
+    }
+
+    fn with_value(secret: &Secret) -> azmi_secret {
+        azmi_secret::new(&secret.properties, secret.expose_value().as_bytes())
+    }
+}
+
+/// Receives the secrets (or versions) of a listing, one call per item, as each page arrives.
+/// `secret` is lent for this call only and has no value (copy what you keep; do not free it).
+/// Runs on the thread that called the listing, during that call; it must not call blocking azmi
+/// functions (they fail with `AZMI_RUNTIME_ERROR`) and must not unwind. Return true to go on,
+/// false to stop: the listing then returns `AZMI_CANCELLED`.
+pub type azmi_secret_callback =
+    Option<unsafe extern "C" fn(userdata: *mut c_void, secret: *const azmi_secret) -> bool>;
+
+/// Runs one operation on a vault on the engine, on the calling thread, with cancellation.
+fn run<T, F, Fut>(
+    vault: *const c_char,
+    identity: *const azmi_identity,
+    cancel: *const azmi_cancel,
+    op: F,
+) -> Result<T>
+where
+    F: FnOnce(KeyVault) -> Fut,
+    Fut: Future<Output = Result<T>>,
+{
+    // SAFETY: NULL or a NUL-terminated string (contract).
+    let vault = VaultAddress::parse(unsafe { str_arg(vault, "vault")? })?;
+    ensure_blocking_allowed()?;
+    let engine = engine()?;
+    // SAFETY: NULL or live objects from this library (contract).
+    let (identity, cancel) = unsafe { (identity.as_ref(), cancel.as_ref()) };
+    let mi = match identity {
+        Some(i) => Arc::clone(&i.mi),
+        None => engine.default_identity()?,
+    };
+    let client = KeyVault::new(&engine.azmi, vault, mi)?;
+    engine.block_on(op(client), cancel.map(azmi_cancel::token))?
+}
+
+/// Gets a secret from a Key Vault: its latest version, or `version`.
+///
+/// - `vault`: the vault's name (`contoso` means `https://contoso.vault.azure.net`), host or
+///   URI (`https://contoso.vault.azure.cn`, a test endpoint). Only `https://` (plain `http://`
+///   only to a loopback address: `AZMI_INSECURE_REQUEST` otherwise). Required.
+/// - `name`: the secret's name. Required. `version`: NULL for the latest.
+/// - `identity`: from `azmi_identity_new`, or NULL for the system-assigned identity at the
+///   endpoint the environment names.
+/// - `cancel`: NULL or a handle another thread may cancel.
+/// - `secret_out`: receives a new `azmi_secret` on success (free with `azmi_secret_free`).
+///
+/// The first request to a vault goes without a token; the vault's 401 challenge names the token
+/// resource (this is how vaults of every cloud work), which azmi accepts only when the vault's
+/// host is in its domain (a loopback vault may name a cloud's Key Vault resource) and
+/// remembers for the vault. api-version 7.5. Throttling (429, 503) is retried under the
+/// identity's retry settings.
+///
+/// Errors: `AZMI_NOT_FOUND` (no such secret or version), `AZMI_PERMISSION_DENIED` (no access,
+/// or a disabled version), `AZMI_AUTHENTICATION_FAILED`, `AZMI_THROTTLED` (after retries),
+/// `AZMI_INVALID_ARGUMENT`, `AZMI_INSECURE_REQUEST` (also: a challenge for a foreign
+/// resource), `AZMI_CANCELLED`, `AZMI_NETWORK_ERROR`, `AZMI_TIMEOUT`, `AZMI_SERVICE_ERROR`,
+/// `AZMI_PROTOCOL_ERROR`, the token errors of `azmi_get_token`, and `AZMI_RUNTIME_ERROR` when
+/// called from a callback. Messages name the vault and the secret, never the value.
+#[no_mangle]
+pub unsafe extern "C" fn azmi_keyvault_get(
+    vault: *const c_char,
+    name: *const c_char,
+    version: *const c_char,
+    identity: *const azmi_identity,
+    cancel: *const azmi_cancel,
+    secret_out: *mut *mut azmi_secret,
+    err_out: *mut *mut azmi_error,
+) -> azmi_status {
+    guard(err_out, || {
+        out_arg(secret_out, "secret_out")?;
+        // SAFETY: NULL or NUL-terminated strings (contract).
+        let (name, version) = unsafe { (str_arg(name, "name")?, opt_str_arg(version, "version")?) };
+        let secret = run(vault, identity, cancel, |kv| async move {
+            kv.get_secret(name, version).await
+        })?;
+        let boxed = Box::into_raw(Box::new(azmi_secret::with_value(&secret)));
+        // SAFETY: checked non-NULL above.
+        unsafe { *secret_out = boxed };
+        Ok(())
+    })
+}
+
+fn list_with(
+    callback: azmi_secret_callback,
+    userdata: *mut c_void,
+) -> Result<impl FnMut(SecretProperties) -> bool> {
+    let callback = callback.ok_or_else(|| Error::InvalidArgument("callback is NULL".into()))?;
+    Ok(move |p: SecretProperties| {
+        let lent = azmi_secret::new(&p, b"");
+        // SAFETY: the caller's callback with its userdata, on the calling thread, during the
+        // call; the secret outlives the callback (contract).
+        unsafe { callback(userdata, &lent) }
+    })
+}
+
+/// Lists the secrets of `vault` (without values; the version is ""), following every page and
+/// handing each to `callback` as its page arrives. `callback` is required; `userdata` is passed
+/// to it as is. Arguments and errors as `azmi_keyvault_get`; `AZMI_CANCELLED` also when the
+/// callback returns false.
+#[no_mangle]
+pub unsafe extern "C" fn azmi_keyvault_list(
+    vault: *const c_char,
+    identity: *const azmi_identity,
+    cancel: *const azmi_cancel,
+    callback: azmi_secret_callback,
+    userdata: *mut c_void,
+    err_out: *mut *mut azmi_error,
+) -> azmi_status {
+    guard(err_out, || {
+        let on_item = list_with(callback, userdata)?;
+        let outcome = run(vault, identity, cancel, |kv| async move {
+            kv.list_secrets(on_item).await
+        })?;
+        if outcome.stopped {
+            return Err(Error::Cancelled);
+        }
+        Ok(())
+    })
+}
+
+/// Lists the versions of the secret `name` in `vault` (without values), following every page.
+/// As `azmi_keyvault_list`.
+#[no_mangle]
+pub unsafe extern "C" fn azmi_keyvault_list_versions(
+    vault: *const c_char,
+    name: *const c_char,
+    identity: *const azmi_identity,
+    cancel: *const azmi_cancel,
+    callback: azmi_secret_callback,
+    userdata: *mut c_void,
+    err_out: *mut *mut azmi_error,
+) -> azmi_status {
+    guard(err_out, || {
+        // SAFETY: NULL or a NUL-terminated string (contract).
+        let name = unsafe { str_arg(name, "name")? };
+        let on_item = list_with(callback, userdata)?;
+        let outcome = run(vault, identity, cancel, |kv| async move {
+            kv.list_versions(name, on_item).await
+        })?;
+        if outcome.stopped {
+            return Err(Error::Cancelled);
+        }
+        Ok(())
+    })
+}
+
+fn secret_ref<'a>(secret: *const azmi_secret) -> Option<&'a azmi_secret> {
+    // SAFETY: NULL or a live secret (contract of every accessor).
+    unsafe { secret.as_ref() }
+}
+
+/// The secret's value, NUL-terminated (it may itself hold NUL bytes: use
+/// `azmi_secret_value_len`). "" for listed secrets and NULL. Lent: valid until
+/// `azmi_secret_free`, which wipes it. Never log it.
+#[no_mangle]
+pub unsafe extern "C" fn azmi_secret_value(secret: *const azmi_secret) -> *const c_char {
+    secret_ref(secret).map_or(c"".as_ptr(), |s| s.value.as_ptr().cast())
+}
+
+/// The value's length in bytes, without the final NUL (0 for listed secrets and NULL).
+#[no_mangle]
+pub unsafe extern "C" fn azmi_secret_value_len(secret: *const azmi_secret) -> usize {
+    secret_ref(secret).map_or(0, |s| s.value.len() - 1)
+}
+
+/// The secret's name. Lent: valid as long as the secret. "" for NULL.
+#[no_mangle]
+pub unsafe extern "C" fn azmi_secret_name(secret: *const azmi_secret) -> *const c_char {
+    secret_ref(secret).map_or(c"".as_ptr(), |s| s.name.as_ptr())
+}
+
+/// The version id ("" in `azmi_keyvault_list`, which lists secrets, and for NULL). Lent.
+#[no_mangle]
+pub unsafe extern "C" fn azmi_secret_version(secret: *const azmi_secret) -> *const c_char {
+    secret_ref(secret).map_or(c"".as_ptr(), |s| s.version.as_ptr())
+}
+
+/// The id, `https://<vault>/secrets/<name>[/<version>]`. Lent. "" for NULL.
+#[no_mangle]
+pub unsafe extern "C" fn azmi_secret_id(secret: *const azmi_secret) -> *const c_char {
+    secret_ref(secret).map_or(c"".as_ptr(), |s| s.id.as_ptr())
+}
+
+/// The content type ("" when not set, and for NULL). Lent.
+#[no_mangle]
+pub unsafe extern "C" fn azmi_secret_content_type(secret: *const azmi_secret) -> *const c_char {
+    secret_ref(secret).map_or(c"".as_ptr(), |s| s.content_type.as_ptr())
+}
+
+/// Whether the secret (version) is enabled (false for NULL).
+#[no_mangle]
+pub unsafe extern "C" fn azmi_secret_enabled(secret: *const azmi_secret) -> bool {
+    secret_ref(secret).is_some_and(|s| s.enabled)
+}
+
+/// Creation time, Unix seconds (0 when absent, and for NULL).
+#[no_mangle]
+pub unsafe extern "C" fn azmi_secret_created(secret: *const azmi_secret) -> i64 {
+    secret_ref(secret).map_or(0, |s| s.created)
+}
+
+/// Last update, Unix seconds (0 when absent, and for NULL).
+#[no_mangle]
+pub unsafe extern "C" fn azmi_secret_updated(secret: *const azmi_secret) -> i64 {
+    secret_ref(secret).map_or(0, |s| s.updated)
+}
+
+/// Expiry (`exp`), Unix seconds (0 when absent, and for NULL).
+#[no_mangle]
+pub unsafe extern "C" fn azmi_secret_expires(secret: *const azmi_secret) -> i64 {
+    secret_ref(secret).map_or(0, |s| s.expires)
+}
+
+/// Not-before (`nbf`), Unix seconds (0 when absent, and for NULL).
+#[no_mangle]
+pub unsafe extern "C" fn azmi_secret_not_before(secret: *const azmi_secret) -> i64 {
+    secret_ref(secret).map_or(0, |s| s.not_before)
+}
+
+/// The tags as a JSON object text, e.g. `{"purpose":"azmi-tests"}` (`{}` when none; "" for
+/// NULL). Lent.
+#[no_mangle]
+pub unsafe extern "C" fn azmi_secret_tags(secret: *const azmi_secret) -> *const c_char {
+    secret_ref(secret).map_or(c"".as_ptr(), |s| s.tags.as_ptr())
+}
+
+/// Wipes the value from memory and frees a secret from `azmi_keyvault_get`. Never free a
+/// secret lent to a callback. NULL is ignored.
+#[no_mangle]
+pub unsafe extern "C" fn azmi_secret_free(secret: *mut azmi_secret) {
+    if !secret.is_null() {
+        // SAFETY: from azmi_keyvault_get, freed once (contract). Zeroizing wipes the value.
+        drop(unsafe { Box::from_raw(secret) });
+    }
+}

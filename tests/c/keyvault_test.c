@@ -1,0 +1,187 @@
+/*
+ * Key Vault secrets and Resource Manager (requests, SAS) through the C ABI, against
+ * azmi-emulator over HTTPS: get the latest and an older version, list secrets and versions,
+ * the not-found error, a generic ARM request that gathers every page, a service SAS and an
+ * account SAS, and a SAS request refused before it is sent. Run by tests/c/run.sh under
+ * valgrind (no leaks, no errors).
+ *
+ * Needs AZMI_IMDS_ENDPOINT, AZMI_CA_FILE, AZMI_KEYVAULT_URL and AZMI_ARM_ENDPOINT; run.sh
+ * exports them.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "azmi.h"
+
+static int failures = 0;
+static int passes = 0;
+
+#define CHECK(cond, what)                                                  \
+    do {                                                                   \
+        if (cond) {                                                        \
+            passes++;                                                      \
+        } else {                                                           \
+            failures++;                                                    \
+            fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, what); \
+        }                                                                  \
+    } while (0)
+
+/* Reports and frees an error; returns its status. */
+static azmi_status report(azmi_status s, azmi_error *err, const char *what) {
+    if (s != AZMI_OK && err != NULL) {
+        fprintf(stderr, "  %s: %s (%s)\n", what, azmi_error_message(err), azmi_status_name(s));
+    }
+    azmi_error_free(err);
+    return s;
+}
+
+struct listing {
+    int count;
+    int disabled_seen;
+    char older[64];
+    char latest[64];
+};
+
+static bool on_secret(void *userdata, const azmi_secret *secret) {
+    struct listing *l = userdata;
+    l->count++;
+    if (strcmp(azmi_secret_name(secret), "mi-disabled") == 0 && !azmi_secret_enabled(secret)) {
+        l->disabled_seen = 1;
+    }
+    return true;
+}
+
+static bool on_version(void *userdata, const azmi_secret *secret) {
+    struct listing *l = userdata;
+    l->count++;
+    if (strcmp(azmi_secret_version(secret), l->latest) != 0) {
+        snprintf(l->older, sizeof l->older, "%s", azmi_secret_version(secret));
+    }
+    return true;
+}
+
+static void keyvault(const char *vault) {
+    azmi_error *err = NULL;
+    azmi_secret *secret = NULL;
+    azmi_status s = azmi_keyvault_get(vault, "mi-test", NULL, NULL, NULL, &secret, &err);
+    CHECK(report(s, err, "get mi-test") == AZMI_OK, "get the latest secret");
+    if (s != AZMI_OK) {
+        return;
+    }
+    const char *expected = "Hello from Key Vault";
+    CHECK(azmi_secret_value_len(secret) == strlen(expected), "value length");
+    CHECK(memcmp(azmi_secret_value(secret), expected, strlen(expected)) == 0, "value");
+    CHECK(strcmp(azmi_secret_content_type(secret), "text/plain") == 0, "content type");
+    CHECK(azmi_secret_enabled(secret), "enabled");
+    CHECK(azmi_secret_created(secret) > 0 && azmi_secret_expires(secret) == 0, "times");
+    CHECK(strstr(azmi_secret_tags(secret), "\"purpose\":\"azmi-tests\"") != NULL, "tags");
+
+    struct listing versions = {0};
+    snprintf(versions.latest, sizeof versions.latest, "%s", azmi_secret_version(secret));
+    azmi_secret_free(secret);
+
+    err = NULL;
+    s = azmi_keyvault_list_versions(vault, "mi-test", NULL, NULL, on_version, &versions, &err);
+    CHECK(report(s, err, "list versions") == AZMI_OK && versions.count == 2, "two versions");
+
+    err = NULL;
+    secret = NULL;
+    s = azmi_keyvault_get(vault, "mi-test", versions.older, NULL, NULL, &secret, &err);
+    CHECK(report(s, err, "get older") == AZMI_OK, "get an older version");
+    if (s == AZMI_OK) {
+        CHECK(strcmp(azmi_secret_value(secret), "Hello from Key Vault (version 1)") == 0,
+              "older value");
+        azmi_secret_free(secret);
+    }
+
+    struct listing all = {0};
+    err = NULL;
+    s = azmi_keyvault_list(vault, NULL, NULL, on_secret, &all, &err);
+    CHECK(report(s, err, "list") == AZMI_OK && all.count == 32, "32 secrets over two pages");
+    CHECK(all.disabled_seen, "the disabled secret is listed");
+
+    err = NULL;
+    secret = NULL;
+    s = azmi_keyvault_get(vault, "no-such-secret", NULL, NULL, NULL, &secret, &err);
+    CHECK(s == AZMI_NOT_FOUND && secret == NULL, "a missing secret is AZMI_NOT_FOUND");
+    CHECK(err != NULL && azmi_error_http_status(err) == 404, "HTTP 404");
+    CHECK(err != NULL && strstr(azmi_error_message(err), "no-such-secret") != NULL,
+          "the message names the secret");
+    azmi_error_free(err);
+}
+
+static void arm(const char *endpoint) {
+    azmi_error *err = NULL;
+    azmi_status s = azmi_set_arm_endpoint(endpoint, &err);
+    CHECK(report(s, err, "set endpoint") == AZMI_OK, "set the ARM endpoint");
+
+    azmi_string *json = NULL;
+    err = NULL;
+    s = azmi_arm_request("GET", "/subscriptions/00000000-0000-0000-0000-000000000000/resourcegroups",
+                         "2021-04-01", NULL, NULL, NULL, &json, &err);
+    CHECK(report(s, err, "list resource groups") == AZMI_OK, "generic GET");
+    if (s == AZMI_OK) {
+        CHECK(strstr(azmi_string_data(json), "\"azmi-rg\"") != NULL, "azmi-rg listed");
+        CHECK(strstr(azmi_string_data(json), "\"DevTest\"") != NULL, "DevTest listed");
+        CHECK(strlen(azmi_string_data(json)) == azmi_string_len(json), "length");
+        azmi_string_free(json);
+    }
+
+    const char *service =
+        "{\"canonicalizedResource\":\"/blob/devstoreaccount1/uploads\",\"signedResource\":\"c\","
+        "\"signedPermission\":\"rcw\",\"signedProtocol\":\"https\","
+        "\"signedExpiry\":\"2099-01-01T00:00:00Z\"}";
+    azmi_string *sas = NULL;
+    err = NULL;
+    s = azmi_arm_list_sas("00000000-0000-0000-0000-000000000000", "azmi-rg", "devstoreaccount1",
+                          service, NULL, NULL, &sas, &err);
+    CHECK(report(s, err, "listServiceSas") == AZMI_OK, "service SAS");
+    if (s == AZMI_OK) {
+        CHECK(strncmp(azmi_string_data(sas), "sv=", 3) == 0, "no leading ?");
+        CHECK(strstr(azmi_string_data(sas), "sig=") != NULL, "signed");
+        azmi_string_free(sas);
+    }
+
+    const char *account =
+        "{\"signedServices\":\"b\",\"signedResourceTypes\":\"sco\",\"signedPermission\":\"rl\","
+        "\"signedExpiry\":\"2099-01-01T00:00:00Z\"}";
+    sas = NULL;
+    err = NULL;
+    s = azmi_arm_list_account_sas("00000000-0000-0000-0000-000000000000", "azmi-rg",
+                                  "devstoreaccount1", account, NULL, NULL, &sas, &err);
+    CHECK(report(s, err, "listAccountSas") == AZMI_OK, "account SAS");
+    if (s == AZMI_OK) {
+        CHECK(strstr(azmi_string_data(sas), "srt=sco") != NULL, "resource types");
+        azmi_string_free(sas);
+    }
+
+    const char *wrong_order =
+        "{\"canonicalizedResource\":\"/blob/devstoreaccount1/uploads\",\"signedResource\":\"c\","
+        "\"signedPermission\":\"wr\",\"signedExpiry\":\"2099-01-01T00:00:00Z\"}";
+    sas = NULL;
+    err = NULL;
+    s = azmi_arm_list_sas("00000000-0000-0000-0000-000000000000", "azmi-rg", "devstoreaccount1",
+                          wrong_order, NULL, NULL, &sas, &err);
+    CHECK(s == AZMI_INVALID_ARGUMENT && sas == NULL, "a wrong permission order is refused");
+    CHECK(err != NULL && strstr(azmi_error_message(err), "give 'rw'") != NULL,
+          "the message names the right order");
+    azmi_error_free(err);
+}
+
+int main(void) {
+    const char *vault = getenv("AZMI_KEYVAULT_URL");
+    const char *endpoint = getenv("AZMI_ARM_ENDPOINT");
+    if (vault == NULL || endpoint == NULL || getenv("AZMI_IMDS_ENDPOINT") == NULL) {
+        fprintf(stderr, "set AZMI_IMDS_ENDPOINT, AZMI_KEYVAULT_URL and AZMI_ARM_ENDPOINT (run.sh does)\n");
+        return 2;
+    }
+    keyvault(vault);
+    arm(endpoint);
+    azmi_error *err = NULL;
+    CHECK(report(azmi_shutdown(&err), err, "shutdown") == AZMI_OK, "shutdown");
+    printf("keyvault_test: %d passed, %d failed\n", passes, failures);
+    return failures == 0 ? 0 : 1;
+}

@@ -62,8 +62,27 @@ public static class AzMiLibrary
     public static string StatusName(AzMiStatus status) => NativeMethods.Static(NativeMethods.azmi_status_name((uint)status));
 
     /// <summary>
-    /// Stops azmi's runtime and wipes every cached token (calls running on other threads finish
-    /// first). The next call starts azmi again.
+    /// Trusts the CA certificates in the PEM file <paramref name="pemPath"/> besides the public
+    /// roots for every later HTTPS request of the process (null: the public roots only), e.g. the
+    /// CA azmi-emulator prints. This is the way to pass a CA from .NET: on Linux and macOS,
+    /// <c>Environment.SetEnvironmentVariable("AZMI_CA_FILE", …)</c> does not reach azmi.
+    /// </summary>
+    /// <exception cref="AzMiException">The file cannot be read or holds no certificate (nothing changes).</exception>
+    public static void SetCaFile(string? pemPath)
+    {
+        AzMiStatus status = NativeMethods.azmi_set_ca_file(pemPath, out AzMiErrorHandle error);
+        using (error)
+        {
+            if (status != AzMiStatus.Ok)
+            {
+                throw AzMiException.From(status, error);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Stops azmi's runtime and wipes every cached token; calls still running on other threads
+    /// are cancelled and have returned when this returns. The next call starts azmi again.
     /// </summary>
     public static void Shutdown()
     {

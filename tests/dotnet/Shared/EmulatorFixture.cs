@@ -42,7 +42,7 @@ public sealed partial class EmulatorFixture : IDisposable
 
         try
         {
-            (Port, TokenUrl, AuthorityHost) = ReadBanner();
+            (Port, TokenUrl, AuthorityHost, CaFile, ServicesUrl) = ReadBanner();
         }
         catch
         {
@@ -63,6 +63,18 @@ public sealed partial class EmulatorFixture : IDisposable
 
     /// <summary><c>http://127.0.0.1:port</c>, as in the banner's AZURE_POD_IDENTITY_AUTHORITY_HOST.</summary>
     public string AuthorityHost { get; }
+
+    /// <summary>The PEM file of the CA this emulator generated at start (the banner's AZMI_CA_FILE).</summary>
+    public string CaFile { get; }
+
+    /// <summary><c>https://127.0.0.1:port</c> of the Data Lake services (the banner's last line).</summary>
+    public string ServicesUrl { get; }
+
+    /// <summary>The Data Lake Storage Gen1 (WebHDFS) account URL: <c>https://127.0.0.1:port/webhdfs/v1</c>.</summary>
+    public string Gen1Url => ServicesUrl + "/webhdfs/v1";
+
+    /// <summary>The Data Lake Storage Gen2 URL of the built-in filesystem <c>fs</c>.</summary>
+    public string Gen2Url => ServicesUrl + "/fs";
 
     /// <summary>GET /admin/counters.</summary>
     public async Task<EmulatorCounters> GetCountersAsync() =>
@@ -101,6 +113,38 @@ public sealed partial class EmulatorFixture : IDisposable
         response.EnsureSuccessStatusCode();
     }
 
+    /// <summary>POST /admin/service-faults: replaces the Data Lake services' fault queue.</summary>
+    public async Task SetServiceFaultsAsync(params object[] faults)
+    {
+        using HttpResponseMessage response = await _admin.PostAsJsonAsync("/admin/service-faults", new { faults });
+        response.EnsureSuccessStatusCode();
+    }
+
+    /// <summary>Service faults for the scope of a test (see <see cref="InjectFaultsAsync"/>).</summary>
+    public async Task<IAsyncDisposable> InjectServiceFaultsAsync(params object[] faults)
+    {
+        await SetServiceFaultsAsync(faults);
+        return new ServiceFaultScope(this);
+    }
+
+    private sealed class ServiceFaultScope(EmulatorFixture emulator) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync() => await emulator.SetServiceFaultsAsync();
+    }
+
+    /// <summary>GET /admin/service-counters: requests and body bytes of the HTTPS services.</summary>
+    public async Task<ServiceCounters> GetServiceCountersAsync() =>
+        await _admin.GetFromJsonAsync<ServiceCounters>("/admin/service-counters")
+        ?? throw new InvalidDataException("empty /admin/service-counters answer");
+
+    /// <summary>GET /admin/service-requests: the last 200 service requests, oldest first.</summary>
+    public async Task<IReadOnlyList<RecordedRequest>> GetServiceRequestsAsync()
+    {
+        JsonArray list = await _admin.GetFromJsonAsync<JsonArray>("/admin/service-requests")
+            ?? throw new InvalidDataException("empty /admin/service-requests answer");
+        return list.Select(RecordedRequest.From).ToList();
+    }
+
     /// <summary>GET /admin/requests: the last token requests, oldest first.</summary>
     public async Task<IReadOnlyList<RecordedRequest>> GetRequestsAsync()
     {
@@ -111,7 +155,18 @@ public sealed partial class EmulatorFixture : IDisposable
 
     public void Dispose()
     {
-        _admin?.Dispose();
+        // A clean stop first: the emulator then removes its temporary folders (the CA, and file
+        // contents with --data-dir), which a kill would leave behind in /tmp.
+        try
+        {
+            using HttpResponseMessage _ = _admin.PostAsync("/admin/shutdown", content: null).GetAwaiter().GetResult();
+            _process.WaitForExit(3000);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or InvalidOperationException)
+        {
+            // Not answering: the kill below ends it.
+        }
+        _admin.Dispose();
         Kill();
         _process.Dispose();
     }
@@ -122,12 +177,13 @@ public sealed partial class EmulatorFixture : IDisposable
         get { lock (_stderr) { return _stderr.ToString(); } }
     }
 
-    private (int Port, string TokenUrl, string AuthorityHost) ReadBanner()
+    private (int Port, string TokenUrl, string AuthorityHost, string CaFile, string ServicesUrl) ReadBanner()
     {
-        // The banner is three lines (docs/emulator.md); the two `export` lines are the contract.
-        string? tokenUrl = null, authorityHost = null;
+        // The banner is five lines, written at once (emulator/src/main.rs): the three `export`
+        // lines and "azmi-emulator services on <https url>" are the contract.
+        string? tokenUrl = null, authorityHost = null, caFile = null, servicesUrl = null;
         var deadline = Stopwatch.StartNew();
-        while (tokenUrl is null || authorityHost is null)
+        while (tokenUrl is null || authorityHost is null || caFile is null || servicesUrl is null)
         {
             Task<string?> next = _process.StandardOutput.ReadLineAsync();
             TimeSpan left = StartTimeout - deadline.Elapsed;
@@ -144,7 +200,17 @@ public sealed partial class EmulatorFixture : IDisposable
             }
             const string endpointPrefix = "export AZMI_IMDS_ENDPOINT=";
             const string hostPrefix = "export AZURE_POD_IDENTITY_AUTHORITY_HOST=";
-            if (line.StartsWith(endpointPrefix, StringComparison.Ordinal))
+            const string caPrefix = "export AZMI_CA_FILE=";
+            const string servicesPrefix = "azmi-emulator services on ";
+            if (line.StartsWith(caPrefix, StringComparison.Ordinal))
+            {
+                caFile = line[caPrefix.Length..].Trim();
+            }
+            else if (line.StartsWith(servicesPrefix, StringComparison.Ordinal))
+            {
+                servicesUrl = line[servicesPrefix.Length..].Trim().TrimEnd('/');
+            }
+            else if (line.StartsWith(endpointPrefix, StringComparison.Ordinal))
             {
                 tokenUrl = line[endpointPrefix.Length..].Trim();
             }
@@ -159,7 +225,7 @@ public sealed partial class EmulatorFixture : IDisposable
         {
             throw new FormatException($"unexpected AZMI_IMDS_ENDPOINT in the banner: {tokenUrl}");
         }
-        return (int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture), tokenUrl, authorityHost);
+        return (int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture), tokenUrl, authorityHost, caFile, servicesUrl);
     }
 
     private void Kill()
@@ -187,7 +253,13 @@ public sealed record EmulatorCounters(
     [property: System.Text.Json.Serialization.JsonPropertyName("token_requests")] long TokenRequests,
     [property: System.Text.Json.Serialization.JsonPropertyName("tokens_issued")] long TokensIssued);
 
-/// <summary>One entry of GET /admin/requests.</summary>
+/// <summary>The answer of GET /admin/service-counters (bytes are request and response body bytes).</summary>
+public sealed record ServiceCounters(
+    [property: System.Text.Json.Serialization.JsonPropertyName("requests")] long Requests,
+    [property: System.Text.Json.Serialization.JsonPropertyName("bytes_received")] long BytesReceived,
+    [property: System.Text.Json.Serialization.JsonPropertyName("bytes_sent")] long BytesSent);
+
+/// <summary>One entry of GET /admin/requests or /admin/service-requests.</summary>
 public sealed record RecordedRequest(string Method, string Path, string Query, IReadOnlyDictionary<string, string> Headers)
 {
     /// <summary>A header's value; names compare case-insensitively like HTTP does.</summary>

@@ -47,6 +47,17 @@ internal static class NativeMethods
     [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
     public static extern AzMiStatus azmi_shutdown(out AzMiErrorHandle err);
 
+    /// <summary>
+    /// Trusts the CA certificates of a PEM file (besides the public roots) for every later HTTPS
+    /// request of the process; NULL: the public roots only. How .NET passes azmi-emulator's CA:
+    /// <c>Environment.SetEnvironmentVariable("AZMI_CA_FILE", …)</c> never reaches native code
+    /// on Linux and macOS.
+    /// </summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    public static extern AzMiStatus azmi_set_ca_file(
+        [MarshalAs(UnmanagedType.LPUTF8Str)] string? pemPath,
+        out AzMiErrorHandle err);
+
     // ---- azmi_cancel --------------------------------------------------------------------
 
     [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
@@ -181,6 +192,219 @@ internal static class NativeMethods
 
     [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
     public static extern void azmi_token_free(IntPtr token);
+
+    // ---- azmi_adls (Data Lake Storage) -------------------------------------------------
+
+    /// <summary><c>AZMI_ADLS_AUTO</c>: the protocol follows from the account's form.</summary>
+    public const uint AZMI_ADLS_AUTO = 0;
+
+    /// <summary><c>AZMI_ADLS_WEBHDFS</c>: Data Lake Storage Gen1 or Hadoop WebHDFS.</summary>
+    public const uint AZMI_ADLS_WEBHDFS = 1;
+
+    /// <summary><c>AZMI_ADLS_DFS</c>: Data Lake Storage Gen2; the URL's path names the filesystem.</summary>
+    public const uint AZMI_ADLS_DFS = 2;
+
+    /// <summary><c>AZMI_ADLS_OVERWRITE</c> flag: replace an existing file (create, upload, download).</summary>
+    public const uint AZMI_ADLS_OVERWRITE = 1;
+
+    /// <summary><c>AZMI_ADLS_RECURSIVE</c> flag: list everything below; remove a non-empty directory.</summary>
+    public const uint AZMI_ADLS_RECURSIVE = 2;
+
+    /// <summary>
+    /// <c>azmi_adls_item_callback</c>. Runs on the thread that called azmi_adls_list, during
+    /// that call; <paramref name="item"/> is lent for the callback only. It must never let an
+    /// exception escape (the runtime cannot unwind through azmi's native frames: the process
+    /// would die): catch everything, remember it, return false, rethrow after the call.
+    /// </summary>
+    [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
+    [return: MarshalAs(UnmanagedType.U1)]
+    public delegate bool AzMiAdlsItemCallback(IntPtr userdata, IntPtr item);
+
+    /// <summary>
+    /// <c>azmi_progress_callback</c>: <paramref name="done"/> bytes of <paramref name="total"/>
+    /// (-1 when unknown). Same rules as <see cref="AzMiAdlsItemCallback"/>; it cannot stop the
+    /// call, so a wrapper cancels the call's azmi_cancel instead.
+    /// </summary>
+    [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
+    public delegate void AzMiProgressCallback(IntPtr userdata, ulong done, long total);
+
+    /// <summary>The identity is copied: it may be freed afterwards. Nothing is sent yet.</summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    public static extern AzMiStatus azmi_adls_new(
+        [MarshalAs(UnmanagedType.LPUTF8Str)] string? account,
+        uint protocol,
+        AzMiIdentityHandle identity,
+        out AzMiAdlsHandle adls,
+        out AzMiErrorHandle err);
+
+    /// <summary>Applies to calls started afterwards.</summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    public static extern AzMiStatus azmi_adls_set_chunk_size(AzMiAdlsHandle adls, uint bytes, out AzMiErrorHandle err);
+
+    /// <summary>Lent: valid until azmi_adls_free.</summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    public static extern IntPtr azmi_adls_base_url(AzMiAdlsHandle adls);
+
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    public static extern uint azmi_adls_protocol(AzMiAdlsHandle adls);
+
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    public static extern void azmi_adls_free(IntPtr adls);
+
+    // Item accessors take the raw pointer: items lent to a callback are not ours to wrap in a
+    // SafeHandle (that would free them). Owned items (azmi_adls_stat) are read through
+    // AzMiAdlsItemHandle.Read, which keeps the handle alive while it does.
+
+    /// <summary>Lent: valid as long as the item.</summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    public static extern IntPtr azmi_adls_item_name(IntPtr item);
+
+    /// <summary>Lent: valid as long as the item.</summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    public static extern IntPtr azmi_adls_item_path(IntPtr item);
+
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    [return: MarshalAs(UnmanagedType.U1)]
+    public static extern bool azmi_adls_item_is_directory(IntPtr item);
+
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    public static extern ulong azmi_adls_item_length(IntPtr item);
+
+    /// <summary>Unix milliseconds; 0 when unknown.</summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    public static extern long azmi_adls_item_modified(IntPtr item);
+
+    /// <summary>Lent: valid as long as the item.</summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    public static extern IntPtr azmi_adls_item_permission(IntPtr item);
+
+    /// <summary>Lent: valid as long as the item.</summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    public static extern IntPtr azmi_adls_item_owner(IntPtr item);
+
+    /// <summary>Lent: valid as long as the item.</summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    public static extern IntPtr azmi_adls_item_group(IntPtr item);
+
+    /// <summary>Only for items from azmi_adls_stat, never for lent ones.</summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    public static extern void azmi_adls_item_free(IntPtr item);
+
+    /// <summary>
+    /// Blocks until the listing ends; <paramref name="callback"/> runs on this thread for every
+    /// item. The delegate must stay alive for the call (a static field is simplest).
+    /// </summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    public static extern AzMiStatus azmi_adls_list(
+        AzMiAdlsHandle adls,
+        [MarshalAs(UnmanagedType.LPUTF8Str)] string? path,
+        uint flags,
+        AzMiCancelHandle cancel,
+        AzMiAdlsItemCallback? callback,
+        IntPtr userdata,
+        out AzMiErrorHandle err);
+
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    public static extern AzMiStatus azmi_adls_stat(
+        AzMiAdlsHandle adls,
+        [MarshalAs(UnmanagedType.LPUTF8Str)] string? path,
+        AzMiCancelHandle cancel,
+        out AzMiAdlsItemHandle item,
+        out AzMiErrorHandle err);
+
+    /// <summary>
+    /// <paramref name="data"/> is the first of <paramref name="len"/> bytes: an <c>in</c>
+    /// reference to blittable data is pinned for the call and passed as a pointer, so a
+    /// <c>ReadOnlySpan&lt;byte&gt;</c> goes in without a copy (MemoryMarshal.GetReference).
+    /// azmi copies the bytes before it returns.
+    /// </summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    public static extern AzMiStatus azmi_adls_create(
+        AzMiAdlsHandle adls,
+        [MarshalAs(UnmanagedType.LPUTF8Str)] string? path,
+        in byte data,
+        nuint len,
+        uint flags,
+        AzMiCancelHandle cancel,
+        out AzMiErrorHandle err);
+
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    public static extern AzMiStatus azmi_adls_mkdir(
+        AzMiAdlsHandle adls,
+        [MarshalAs(UnmanagedType.LPUTF8Str)] string? path,
+        AzMiCancelHandle cancel,
+        out AzMiErrorHandle err);
+
+    /// <summary>See azmi_adls_create for <paramref name="data"/>.</summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    public static extern AzMiStatus azmi_adls_append(
+        AzMiAdlsHandle adls,
+        [MarshalAs(UnmanagedType.LPUTF8Str)] string? path,
+        in byte data,
+        nuint len,
+        AzMiCancelHandle cancel,
+        out AzMiErrorHandle err);
+
+    /// <summary><paramref name="length"/>: -1 reads to the end.</summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    public static extern AzMiStatus azmi_adls_read(
+        AzMiAdlsHandle adls,
+        [MarshalAs(UnmanagedType.LPUTF8Str)] string? path,
+        ulong offset,
+        long length,
+        AzMiCancelHandle cancel,
+        out AzMiBytesHandle bytes,
+        out AzMiErrorHandle err);
+
+    /// <summary>Lent: valid until azmi_bytes_free; never NULL for a non-NULL bytes.</summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    public static extern IntPtr azmi_bytes_data(AzMiBytesHandle bytes);
+
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    public static extern nuint azmi_bytes_len(AzMiBytesHandle bytes);
+
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    public static extern void azmi_bytes_free(IntPtr bytes);
+
+    /// <summary><paramref name="progress"/> (may be null) runs on this thread during the call.</summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    public static extern AzMiStatus azmi_adls_upload(
+        AzMiAdlsHandle adls,
+        [MarshalAs(UnmanagedType.LPUTF8Str)] string? localPath,
+        [MarshalAs(UnmanagedType.LPUTF8Str)] string? remotePath,
+        uint flags,
+        AzMiCancelHandle cancel,
+        AzMiProgressCallback? progress,
+        IntPtr userdata,
+        out AzMiErrorHandle err);
+
+    /// <summary><paramref name="progress"/> (may be null) runs on this thread during the call.</summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    public static extern AzMiStatus azmi_adls_download(
+        AzMiAdlsHandle adls,
+        [MarshalAs(UnmanagedType.LPUTF8Str)] string? remotePath,
+        [MarshalAs(UnmanagedType.LPUTF8Str)] string? localPath,
+        uint flags,
+        AzMiCancelHandle cancel,
+        AzMiProgressCallback? progress,
+        IntPtr userdata,
+        out AzMiErrorHandle err);
+
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    public static extern AzMiStatus azmi_adls_move(
+        AzMiAdlsHandle adls,
+        [MarshalAs(UnmanagedType.LPUTF8Str)] string? from,
+        [MarshalAs(UnmanagedType.LPUTF8Str)] string? to,
+        AzMiCancelHandle cancel,
+        out AzMiErrorHandle err);
+
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    public static extern AzMiStatus azmi_adls_remove(
+        AzMiAdlsHandle adls,
+        [MarshalAs(UnmanagedType.LPUTF8Str)] string? path,
+        uint flags,
+        AzMiCancelHandle cancel,
+        out AzMiErrorHandle err);
 
     // ---- helpers ------------------------------------------------------------------------
 

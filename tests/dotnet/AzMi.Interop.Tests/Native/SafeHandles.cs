@@ -91,3 +91,80 @@ public sealed class AzMiCancelHandle : SafeHandleZeroOrMinusOneIsInvalid
         return true;
     }
 }
+
+/// <summary>An owned <c>azmi_adls*</c> (a Data Lake account), freed with <c>azmi_adls_free</c>.</summary>
+public sealed class AzMiAdlsHandle : SafeHandleZeroOrMinusOneIsInvalid
+{
+    public AzMiAdlsHandle() : base(ownsHandle: true) { }
+
+    public static AzMiAdlsHandle Null => new();
+
+    protected override bool ReleaseHandle()
+    {
+        NativeMethods.azmi_adls_free(handle);
+        return true;
+    }
+}
+
+/// <summary>An owned <c>azmi_adls_item*</c> from <c>azmi_adls_stat</c>, freed with <c>azmi_adls_item_free</c>.</summary>
+public sealed class AzMiAdlsItemHandle : SafeHandleZeroOrMinusOneIsInvalid
+{
+    public AzMiAdlsItemHandle() : base(ownsHandle: true) { }
+
+    public static AzMiAdlsItemHandle Null => new();
+
+    /// <summary>
+    /// Copies the item. The accessors take the raw pointer (they also serve lent items), so the
+    /// handle is AddRef'd by hand for as long as they run: a Dispose on another thread then
+    /// waits instead of freeing the item under them.
+    /// </summary>
+    public AzMiDataLakeItem Read()
+    {
+        bool added = false;
+        try
+        {
+            DangerousAddRef(ref added);
+            return AzMiDataLakeItem.Read(DangerousGetHandle());
+        }
+        finally
+        {
+            if (added)
+            {
+                DangerousRelease();
+            }
+        }
+    }
+
+    protected override bool ReleaseHandle()
+    {
+        NativeMethods.azmi_adls_item_free(handle);
+        return true;
+    }
+}
+
+/// <summary>Owned <c>azmi_bytes*</c> from <c>azmi_adls_read</c>, freed with <c>azmi_bytes_free</c>.</summary>
+public sealed class AzMiBytesHandle : SafeHandleZeroOrMinusOneIsInvalid
+{
+    public AzMiBytesHandle() : base(ownsHandle: true) { }
+
+    public static AzMiBytesHandle Null => new();
+
+    /// <summary>Copies the bytes into a managed array (they are lent until azmi_bytes_free).</summary>
+    public byte[] ToArray()
+    {
+        int length = checked((int)NativeMethods.azmi_bytes_len(this));
+        var copy = new byte[length];
+        if (length > 0)
+        {
+            Marshal.Copy(NativeMethods.azmi_bytes_data(this), copy, 0, length);
+        }
+        GC.KeepAlive(this);
+        return copy;
+    }
+
+    protected override bool ReleaseHandle()
+    {
+        NativeMethods.azmi_bytes_free(handle);
+        return true;
+    }
+}

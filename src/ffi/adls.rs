@@ -439,7 +439,7 @@ pub unsafe extern "C" fn azmi_adls_create(
 }
 
 /// Creates the directory `path` and its missing parents; an existing directory is fine, an
-/// existing file is `AZMI_CONFLICT` (Gen2). Errors as `azmi_adls_list`.
+/// existing file is `AZMI_CONFLICT`. Errors as `azmi_adls_list`.
 #[no_mangle]
 pub unsafe extern "C" fn azmi_adls_mkdir(
     adls: *const azmi_adls,

@@ -25,6 +25,11 @@
 #include <stdint.h>
 
 /**
+ * The default block size, which is also the largest upload sent as one Put Blob.
+ */
+#define DEFAULT_BLOCK_SIZE ((8 * 1024) * 1024)
+
+/**
  * `protocol` of `azmi_adls_new`: decide from the account's form (a bare name or
  * `https://<name>.azuredatalakestore.net` or a `…/webhdfs/v1` URL is WebHDFS;
  * `https://<account>.dfs.core.windows.net/<filesystem>` is DFS).
@@ -53,6 +58,12 @@
  * with its contents (remove).
  */
 #define AZMI_ADLS_RECURSIVE 2
+
+/**
+ * `flags` bit: replace an existing blob (upload, write) or local file (download). Without it
+ * an existing one is `AZMI_CONFLICT` and stays as it was.
+ */
+#define AZMI_BLOB_OVERWRITE 1
 
 /**
  * `flags` bit of `azmi_get_token`: skip the cache and ask the endpoint for a new token.
@@ -167,7 +178,14 @@ typedef struct azmi_adls azmi_adls;
 typedef struct azmi_adls_item azmi_adls_item;
 
 /**
- * Bytes the library returns (from `azmi_adls_read`). Owned by the caller; free with
+ * A storage account's blobs and the credential used with them (the identity's token or a
+ * SAS). Immutable once built, so one may serve any number of threads at once. Free it with
+ * `azmi_blob_free` after the calls using it have returned.
+ */
+typedef struct azmi_blob azmi_blob;
+
+/**
+ * Bytes the library returns (from `azmi_adls_read`, `azmi_blob_read`). Owned by the caller; free with
  * `azmi_bytes_free`. Immutable: may be read from any thread.
  */
 typedef struct azmi_bytes azmi_bytes;
@@ -421,7 +439,7 @@ azmi_status azmi_adls_create(const azmi_adls *adls,
 
 /**
  * Creates the directory `path` and its missing parents; an existing directory is fine, an
- * existing file is `AZMI_CONFLICT` (Gen2). Errors as `azmi_adls_list`.
+ * existing file is `AZMI_CONFLICT`. Errors as `azmi_adls_list`.
  */
 azmi_status azmi_adls_mkdir(const azmi_adls *adls,
                             const char *path,
@@ -631,6 +649,112 @@ azmi_status azmi_arm_list_account_sas(const char *subscription,
                                       const azmi_cancel *cancel,
                                       azmi_string **sas_out,
                                       azmi_error **err_out);
+
+/**
+ * Opens a storage account's blobs.
+ *
+ * - `account`: an account name (`contoso` means `https://contoso.blob.core.windows.net`) or
+ *   its blob URL, path-style ones included (`https://127.0.0.1:10000/devstoreaccount1`). Only
+ *   `https://` (plain `http://` only to a loopback address: `AZMI_INSECURE_REQUEST` otherwise).
+ *   Required.
+ * - `sas`: a shared access signature (`sv=…&sig=…`, with or without a leading `?`), copied; it
+ *   never appears in messages. NULL: use the identity's tokens (resource
+ *   `https://storage.azure.com/`, from the shared token cache).
+ * - `identity`: from `azmi_identity_new` (copied: it may be freed afterwards), or NULL for the
+ *   system-assigned identity at the endpoint the environment names now. Ignored with a SAS.
+ * - `blob_out`: receives a new `azmi_blob` on success (free with `azmi_blob_free`).
+ *
+ * Transient service failures are retried under the identity's retry settings
+ * (`azmi_identity_set_timeouts`), with a SAS under the defaults. Nothing is sent until an
+ * operation runs. Errors: `AZMI_INVALID_ARGUMENT`, `AZMI_INSECURE_REQUEST`.
+ */
+azmi_status azmi_blob_new(const char *account,
+                          const char *sas,
+                          const azmi_identity *identity,
+                          azmi_blob **blob_out,
+                          azmi_error **err_out);
+
+/**
+ * Frees an account. No call may still be using it. NULL is ignored.
+ */
+void azmi_blob_free(azmi_blob *blob);
+
+/**
+ * Creates the container `container`. `*created_out` (may be NULL) receives whether it was
+ * created (false: it existed already). Errors: `AZMI_PERMISSION_DENIED`,
+ * `AZMI_AUTHENTICATION_FAILED`, `AZMI_NETWORK_ERROR`, `AZMI_SERVICE_ERROR` (e.g. an invalid
+ * name), `AZMI_CANCELLED`, and the token errors of `azmi_get_token`.
+ */
+azmi_status azmi_blob_create_container(const azmi_blob *blob,
+                                       const char *container,
+                                       const azmi_cancel *cancel,
+                                       bool *created_out,
+                                       azmi_error **err_out);
+
+/**
+ * Uploads the local file `local_path` to the block blob `container/name`: up to 8 MiB as one
+ * Put Blob, larger in 8 MiB blocks (two in memory at once) and one Put Block List, never
+ * holding the file in memory. `flags`: 0 or `AZMI_BLOB_OVERWRITE` (else an existing blob is
+ * `AZMI_CONFLICT`). `progress` (may be NULL) gets `(userdata, bytes sent, total)` after each
+ * block, on the calling thread. A failure's message says how many bytes had been sent.
+ * Errors as `azmi_blob_create_container`, plus `AZMI_NOT_FOUND` (no such container),
+ * `AZMI_CONFLICT` and `AZMI_IO_ERROR` (the local file).
+ */
+azmi_status azmi_blob_upload(const azmi_blob *blob,
+                             const char *local_path,
+                             const char *container,
+                             const char *name,
+                             uint32_t flags,
+                             const azmi_cancel *cancel,
+                             azmi_progress_callback progress,
+                             void *userdata,
+                             azmi_error **err_out);
+
+/**
+ * Downloads the blob `container/name` to the local file `local_path`: into a temporary file
+ * in the same folder, checked against the blob's length and MD5 (when the service holds one),
+ * flushed to disk, then renamed over `local_path`, so that an existing file is never damaged
+ * by a failed or cancelled download. `flags`: 0 or `AZMI_BLOB_OVERWRITE` (else an existing
+ * `local_path` is `AZMI_CONFLICT`). `progress` (may be NULL) gets `(userdata, bytes received,
+ * total)` as data arrives, on the calling thread. Errors as `azmi_blob_upload`, plus
+ * `AZMI_PROTOCOL_ERROR` (the data does not match the length or MD5).
+ */
+azmi_status azmi_blob_download(const azmi_blob *blob,
+                               const char *container,
+                               const char *name,
+                               const char *local_path,
+                               uint32_t flags,
+                               const azmi_cancel *cancel,
+                               azmi_progress_callback progress,
+                               void *userdata,
+                               azmi_error **err_out);
+
+/**
+ * Reads the whole blob `container/name` into memory (at most 256 MiB; use
+ * `azmi_blob_download` for large blobs), checked against its MD5 when the service holds one.
+ * On success `*bytes_out` receives a new `azmi_bytes` (free with `azmi_bytes_free`). Errors as
+ * `azmi_blob_download`.
+ */
+azmi_status azmi_blob_read(const azmi_blob *blob,
+                           const char *container,
+                           const char *name,
+                           const azmi_cancel *cancel,
+                           azmi_bytes **bytes_out,
+                           azmi_error **err_out);
+
+/**
+ * Writes `len` bytes at `data` (NULL only with `len` 0; copied) to the block blob
+ * `container/name`. `flags`: 0 or `AZMI_BLOB_OVERWRITE` (else an existing blob is
+ * `AZMI_CONFLICT`). Errors as `azmi_blob_upload`.
+ */
+azmi_status azmi_blob_write(const azmi_blob *blob,
+                            const char *container,
+                            const char *name,
+                            const uint8_t *data,
+                            size_t len,
+                            uint32_t flags,
+                            const azmi_cancel *cancel,
+                            azmi_error **err_out);
 
 /**
  * A new, not cancelled handle. Never NULL.

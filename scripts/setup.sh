@@ -2,6 +2,7 @@
 # Installs what building and testing azmi needs on a fresh machine; safe to run again.
 # - cargo pointed at the shared offline crate registry (crates.io is not reachable here)
 # - gcc and valgrind (C tests), from Debian's packages when missing
+# - Azurite 3.37.0 (npm) under tools/azurite, the Blob storage peer of tests/blob.rs
 # - PowerShell 7.6.9 and Pester (scripts/setup-powershell.sh)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -29,5 +30,15 @@ for tool in cargo dotnet; do
   command -v "$tool" >/dev/null || { echo "$tool is required but not installed" >&2; exit 1; }
 done
 rustup component list --installed 2>/dev/null | grep -q clippy || true
+
+azurite_version=3.37.0
+azurite_dir="$root/tools/azurite"
+installed="$(node -p "require('$azurite_dir/node_modules/azurite/package.json').version" 2>/dev/null || true)"
+if [ "$installed" != "$azurite_version" ]; then
+  command -v npm >/dev/null || { echo "npm is required to install Azurite" >&2; exit 1; }
+  echo "installing Azurite $azurite_version into $azurite_dir"
+  mkdir -p "$azurite_dir"
+  npm install --prefix "$azurite_dir" --no-audit --no-fund --loglevel=error "azurite@$azurite_version"
+fi
 
 bash "$root/scripts/setup-powershell.sh"

@@ -26,10 +26,10 @@ if [ ! -f "$root/out/AzMi/AzMi.psd1" ]; then
 fi
 mkdir -p "$root/out/pester"
 
-# The tests point azmi at the emulator with $env:AZMI_IMDS_ENDPOINT set inside pwsh. Start pwsh
+# The tests point azmi at the emulator with $env:AZMI_IMDS_ENDPOINT (and AZMI_ARM_ENDPOINT) set inside pwsh. Start pwsh
 # without either endpoint variable, so that the native environment cannot supply it and the
 # tests prove that the module forwards PowerShell's environment.
-env -u AZMI_IMDS_ENDPOINT -u AZURE_POD_IDENTITY_AUTHORITY_HOST \
+env -u AZMI_IMDS_ENDPOINT -u AZURE_POD_IDENTITY_AUTHORITY_HOST -u AZMI_ARM_ENDPOINT \
   AZMI_PESTER_MODULE="$pester" AZMI_TEST_ROOT="$root" \
   "$pwsh" -NoProfile -NonInteractive -Command '
     $ErrorActionPreference = "Stop"

@@ -7,6 +7,7 @@
 
 pub mod adls;
 pub mod arm;
+pub mod blob;
 mod cache;
 mod client;
 pub mod error;
@@ -19,9 +20,11 @@ pub mod retry;
 pub mod runtime;
 mod service;
 pub mod token;
+mod transfer;
 
 pub use adls::{Adls, AdlsAccount, AdlsItem, AdlsProtocol, ItemType, ListOutcome};
 pub use arm::{AccountSasRequest, Arm, ResourceGroup, ServiceSasRequest};
+pub use blob::{Blob, BlobAccount};
 pub use client::{Azmi, TokenGrant};
 pub use error::{Error, ErrorCode, Result, ServiceFailure};
 pub use identity::{normalize_resource, IdentityId, ManagedIdentity, TokenOptions};

@@ -1,6 +1,6 @@
 //! The authorized-request layer every Azure service module uses: it adds the managed identity's
-//! bearer token, refuses to send it anywhere unsafe, retries what may be retried, and turns error
-//! answers into typed errors.
+//! bearer token (or, for Storage, a shared access signature in the query), refuses to send it
+//! anywhere unsafe, retries what may be retried, and turns error answers into typed errors.
 //!
 //! - A token goes only over HTTPS; plain HTTP only to a loopback address (test endpoints).
 //!   Anything else is [`ErrorCode::InsecureRequest`] and nothing is sent.
@@ -10,7 +10,8 @@
 //!   have been sent) are retried with exponential backoff and jitter, honouring `Retry-After`,
 //!   within the [`RetryPolicy`] budget; connection failures are always retried. A request whose
 //!   body is a one-shot stream is never retried.
-//! - A 401 is retried once with a token fetched anew (the cached one may have been revoked).
+//! - A 401 is retried once with a token fetched anew (the cached one may have been revoked); a
+//!   SAS request is not (a new attempt would carry the same signature).
 //! - Error statuses become [`Error::Service`] with the service's code and description, read from
 //!   JSON (`{"error":{"code","message"}}`, WebHDFS `{"RemoteException":{…}}`, OAuth
 //!   `{"error","error_description"}`), XML (`<Error><Code>…`) or the `x-ms-error-code` header.
@@ -24,6 +25,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, CONTENT_LENGTH};
 use reqwest::{Method, Response};
+use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 use url::Url;
 
@@ -142,12 +144,24 @@ impl Request {
     }
 }
 
-/// Sends requests to one service with one identity's tokens for one resource.
+/// How a [`Service`] proves who it is.
+#[derive(Clone)]
+enum Credential {
+    /// The identity's bearer token for `resource`.
+    Token {
+        mi: Arc<ManagedIdentity>,
+        resource: Arc<str>,
+    },
+    /// A shared access signature (query string, no leading `?`), added to every URL; no
+    /// `Authorization` header is sent.
+    Sas(Arc<SecretString>),
+}
+
+/// Sends requests to one service with one identity's tokens for one resource, or with a SAS.
 #[derive(Clone)]
 pub(crate) struct Service {
     azmi: Azmi,
-    mi: Arc<ManagedIdentity>,
-    resource: Arc<str>,
+    credential: Credential,
     retry: RetryPolicy,
 }
 
@@ -163,18 +177,45 @@ impl Service {
         let resource = normalize_resource(resource)?.into();
         Ok(Service {
             azmi: azmi.clone(),
-            mi,
-            resource,
+            credential: Credential::Token { mi, resource },
             retry,
         })
     }
 
+    /// Requests authorized by the shared access signature `sas` (a query string such as
+    /// `sv=…&sig=…`, with or without a leading `?`) instead of a token. The SAS goes only where
+    /// a token would (HTTPS, or plain HTTP to loopback) and is never shown.
+    pub(crate) fn with_sas(azmi: &Azmi, sas: &str, retry: RetryPolicy) -> Result<Service> {
+        let sas = check_sas(sas)?;
+        Ok(Service {
+            azmi: azmi.clone(),
+            credential: Credential::Sas(Arc::new(SecretString::from(sas.to_owned()))),
+            retry,
+        })
+    }
+
+    /// The token resource; "" for a SAS service.
     pub(crate) fn resource(&self) -> &str {
-        &self.resource
+        match &self.credential {
+            Credential::Token { resource, .. } => resource,
+            Credential::Sas(_) => "",
+        }
+    }
+
+    /// Whether requests carry a SAS rather than a token.
+    pub(crate) fn uses_sas(&self) -> bool {
+        matches!(self.credential, Credential::Sas(_))
     }
 
     pub(crate) fn with_resource(mut self, resource: &str) -> Result<Service> {
-        self.resource = normalize_resource(resource)?.into();
+        match &mut self.credential {
+            Credential::Token { resource: r, .. } => *r = normalize_resource(resource)?.into(),
+            Credential::Sas(_) => {
+                return Err(Error::InvalidArgument(
+                    "a client authorized by a SAS takes no token resource".into(),
+                ))
+            }
+        }
         Ok(self)
     }
 
@@ -183,8 +224,9 @@ impl Service {
         self
     }
 
-    /// Sends `req` with a bearer token and returns the response when its status is below 400
-    /// (redirects included: they are not followed). Error statuses become [`Error::Service`].
+    /// Sends `req` with a bearer token (or the SAS) and returns the response when its status is
+    /// below 400 (redirects included: they are not followed). Error statuses become
+    /// [`Error::Service`].
     pub(crate) async fn send(&self, req: Request) -> Result<Response> {
         self.send_as(req, true).await
     }
@@ -213,7 +255,7 @@ impl Service {
     async fn send_as(&self, req: Request, authorized: bool) -> Result<Response> {
         let Request {
             method,
-            url,
+            mut url,
             mut headers,
             mut body,
             timeout,
@@ -221,6 +263,18 @@ impl Service {
             what,
         } = req;
         ensure_secure(&url, &what)?;
+        let token = match (&self.credential, authorized) {
+            (Credential::Token { mi, resource }, true) => Some((mi, resource)),
+            (Credential::Sas(sas), true) => {
+                let query = match url.query() {
+                    Some(q) if !q.is_empty() => format!("{q}&{}", sas.expose_secret()),
+                    _ => sas.expose_secret().to_owned(),
+                };
+                url.set_query(Some(&query));
+                None
+            }
+            (_, false) => None,
+        };
         if matches!(body, Body::Empty)
             && matches!(method, Method::PUT | Method::POST | Method::PATCH)
         {
@@ -237,17 +291,13 @@ impl Service {
             let mut builder = http
                 .request(method.clone(), url.clone())
                 .headers(headers.clone());
-            if authorized {
-                let grant = self
-                    .azmi
-                    .get_token(&self.mi, &self.resource, force_refresh)
-                    .await?;
+            if let Some((mi, resource)) = token {
+                let grant = self.azmi.get_token(mi, resource, force_refresh).await?;
                 force_refresh = false;
                 let mut auth = HeaderValue::try_from(format!("Bearer {}", grant.token.secret()))
                     .map_err(|_| {
                         Error::Protocol(format!(
-                            "the token for {} cannot be sent in a header",
-                            self.resource
+                            "the token for {resource} cannot be sent in a header"
                         ))
                     })?;
                 auth.set_sensitive(true);
@@ -259,7 +309,11 @@ impl Service {
             log::debug!(
                 "{method} {} ({what}){}, attempt {}, {} body bytes",
                 display_url(&url),
-                if authorized { "" } else { " without a token" },
+                match (authorized, &token) {
+                    (false, _) => " without a token",
+                    (true, None) => " with a SAS",
+                    (true, Some(_)) => "",
+                },
                 attempt + 1,
                 body.len()
                     .map_or_else(|| "streamed".into(), |n| n.to_string())
@@ -284,7 +338,7 @@ impl Service {
                         .and_then(|v| v.to_str().ok())
                         .and_then(parse_retry_after);
                     let failure = read_failure(response).await;
-                    if status == 401 && !refreshed && replayable {
+                    if status == 401 && !refreshed && replayable && token.is_some() {
                         // The cached token may have been revoked or may be for another tenant:
                         // try once more with a new one.
                         log::debug!("401 from {}: retrying with a new token", display_url(&url));
@@ -315,6 +369,8 @@ impl Service {
                     None,
                 ),
                 Err(Failure::Transport(e)) => {
+                    // The URL may carry a SAS: keep it out of every message.
+                    let e = e.without_url();
                     let detail = describe_transport_error(&e);
                     if let Some(tls) = certificate_failure(&e) {
                         // Retrying cannot help, and the hint is what the user needs.
@@ -380,6 +436,27 @@ fn certificate_failure(e: &reqwest::Error) -> Option<String> {
         };
     }
     None
+}
+
+/// A shared access signature without its leading `?`, refused when it is not a query string.
+/// The SAS itself is never quoted.
+pub(crate) fn check_sas(sas: &str) -> Result<&str> {
+    let sas = sas.trim();
+    let sas = sas.strip_prefix('?').unwrap_or(sas);
+    if sas.is_empty() || !sas.contains('=') {
+        return Err(Error::InvalidArgument(
+            "the SAS is empty or not a query string; give it as sv=…&sig=… (with or without a leading ?)".into(),
+        ));
+    }
+    if sas
+        .chars()
+        .any(|c| c.is_control() || c.is_whitespace() || c == '#')
+    {
+        return Err(Error::InvalidArgument(
+            "the SAS contains white space, control characters or '#'; give the query string as the service issued it".into(),
+        ));
+    }
+    Ok(sas)
 }
 
 /// Refuses to send a token anywhere but HTTPS, or plain HTTP to a loopback address.
@@ -595,6 +672,9 @@ pub(crate) fn classify(failure: &ServiceFailure) -> ErrorCode {
         return ErrorCode::AuthenticationFailed;
     }
     let code = failure.code.as_deref().unwrap_or("").to_ascii_lowercase();
+    if code == "authenticationfailed" || code == "invalidauthenticationinfo" {
+        return ErrorCode::AuthenticationFailed;
+    }
     if code.contains("throttl") || code == "serverbusy" || status == 429 {
         return ErrorCode::Throttled;
     }
@@ -748,6 +828,18 @@ mod tests {
             AuthenticationFailed
         );
         assert_eq!(code_of(401, None, ""), AuthenticationFailed);
+        assert_eq!(
+            code_of(403, Some("AuthenticationFailed"), ""),
+            AuthenticationFailed
+        );
+        assert_eq!(
+            code_of(403, Some("AuthorizationFailure"), ""),
+            PermissionDenied
+        );
+        assert_eq!(code_of(404, Some("BlobNotFound"), ""), NotFound);
+        assert_eq!(code_of(404, Some("ContainerNotFound"), ""), NotFound);
+        assert_eq!(code_of(409, Some("BlobAlreadyExists"), ""), Conflict);
+        assert_eq!(code_of(412, Some("ConditionNotMet"), ""), Conflict);
         assert_eq!(code_of(403, None, ""), PermissionDenied);
         assert_eq!(
             code_of(403, Some("AccessControlException"), ""),

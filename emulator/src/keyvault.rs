@@ -38,6 +38,10 @@ const API_VERSIONS: &[&str] = &[
     "7.4",
     "7.5",
     "7.6",
+    // Date-named versions; 2026-04-01 is what Azure.Security.KeyVault.Secrets 4.12 sends by
+    // default, so the live service answers it.
+    "2025-07-01",
+    "2026-04-01",
 ];
 const LATEST_API_VERSION: &str = "7.5";
 const MAX_RESULTS: usize = 25;

@@ -1,5 +1,6 @@
 # Manifest of the AzMi module: Entra ID access tokens from an Azure machine's managed identity,
-# and Data Lake Storage (Gen1 WebHDFS, Gen2 DFS) with them, through the native azmi library. Built into out/AzMi/ by scripts/build-module.sh.
+# and Data Lake Storage (Gen1 WebHDFS, Gen2 DFS), Key Vault secrets and Resource Manager (resource
+# groups, any request, storage SAS) with them, through the native azmi library. Built into out/AzMi/ by scripts/build-module.sh.
 @{
     RootModule           = 'AzMi.dll'
     ModuleVersion        = '0.1.0'
@@ -8,7 +9,7 @@
     Author               = 'azmi contributors'
     CompanyName          = 'azmi contributors'
     Copyright            = '(c) azmi contributors. MIT License.'
-    Description          = 'Gets Entra ID access tokens from the managed identity of the Azure machine it runs on (IMDS), and works with Azure Data Lake Storage (Gen1 and Gen2: list, read, write, upload, download, move, remove) with them, without the Az modules or an Azure SDK. A small native library (azmi) does the work; tokens are cached, retried as Microsoft recommends and never logged.'
+    Description          = 'Gets Entra ID access tokens from the managed identity of the Azure machine it runs on (IMDS), and works with Azure Data Lake Storage (Gen1 and Gen2: list, read, write, upload, download, move, remove), Key Vault secrets and Resource Manager (resource groups, any request, storage SAS tokens) with them, without the Az modules or an Azure SDK. A small native library (azmi) does the work; tokens are cached, retried as Microsoft recommends and never logged.'
 
     # One AzMi.dll (netstandard2.0) serves Windows PowerShell 5.1 and PowerShell 7.
     CompatiblePSEditions = @('Desktop', 'Core')
@@ -28,6 +29,10 @@
         'Export-AzMiDataLakeItem'
         'Move-AzMiDataLakeItem'
         'Remove-AzMiDataLakeItem'
+        'Get-AzMiKeyVaultSecret'
+        'Get-AzMiResourceGroup'
+        'Invoke-AzMiArmRequest'
+        'New-AzMiStorageSasToken'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()
@@ -35,7 +40,7 @@
 
     PrivateData          = @{
         PSData = @{
-            Tags = @('Azure', 'ManagedIdentity', 'EntraID', 'Token', 'IMDS', 'DataLake', 'ADLS', 'WebHDFS',
+            Tags = @('Azure', 'ManagedIdentity', 'EntraID', 'Token', 'IMDS', 'DataLake', 'ADLS', 'WebHDFS', 'KeyVault', 'ResourceManager', 'SAS',
                      'PSEdition_Desktop', 'PSEdition_Core', 'Windows', 'Linux', 'MacOS')
         }
     }

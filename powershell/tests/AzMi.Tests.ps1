@@ -396,8 +396,9 @@ Describe 'AzMi module' {
     BeforeAll {
         $script:ExpectedCmdlets = @(
             'Add-AzMiDataLakeItemContent', 'Export-AzMiDataLakeItem', 'Get-AzMiDataLakeChildItem', 'Get-AzMiDataLakeItem',
-            'Get-AzMiDataLakeItemContent', 'Get-AzMiToken', 'Import-AzMiDataLakeItem', 'Move-AzMiDataLakeItem',
-            'New-AzMiDataLakeItem', 'Remove-AzMiDataLakeItem'
+            'Get-AzMiDataLakeItemContent', 'Get-AzMiKeyVaultSecret', 'Get-AzMiResourceGroup', 'Get-AzMiToken',
+            'Import-AzMiDataLakeItem', 'Invoke-AzMiArmRequest', 'Move-AzMiDataLakeItem', 'New-AzMiDataLakeItem',
+            'New-AzMiStorageSasToken', 'Remove-AzMiDataLakeItem'
         )
     }
 

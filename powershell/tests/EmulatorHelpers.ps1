@@ -1,4 +1,4 @@
-# Helpers for AzMi.Tests.ps1 and AzMi.DataLake.Tests.ps1: start and stop azmi-emulator, drive
+# Helpers for AzMi.Tests.ps1, AzMi.DataLake.Tests.ps1 and AzMi.KeyVaultArm.Tests.ps1: start and stop azmi-emulator, drive
 # its admin endpoints, read token claims. Nothing here ever writes token text to the output: a failing assertion prints
 # its values, so tests compare tokens with booleans and assert on claims instead.
 
@@ -22,16 +22,19 @@ function Start-AzMiEmulator {
     $process = Start-Process -FilePath $Path -ArgumentList (@('--port', '0') + $ArgumentList) -PassThru `
         -RedirectStandardOutput $stdout -RedirectStandardError $stderr
 
-    # The banner's five lines come in one write; the last one says the services are up.
+    # The banner's seven lines come in one write; the last one names Resource Manager's port.
     $deadline = [DateTime]::UtcNow.AddSeconds(15)
     $endpoint = $null
     while (-not $endpoint) {
         $lines = @(Get-Content -LiteralPath $stdout -ErrorAction SilentlyContinue)
         $services = $lines | Where-Object { $_ -like 'azmi-emulator services on *' } | Select-Object -First 1
-        if ($services) {
+        $arm = $lines | Where-Object { $_ -like 'export AZMI_ARM_ENDPOINT=*' } | Select-Object -First 1
+        if ($services -and $arm) {
             $value = { param($prefix) ($lines | Where-Object { $_ -like "$prefix*" } | Select-Object -First 1).Substring($prefix.Length).Trim() }
             $endpoint = & $value 'export AZMI_IMDS_ENDPOINT='
             $caFile = & $value 'export AZMI_CA_FILE='
+            $keyVaultUrl = & $value 'export AZMI_KEYVAULT_URL='
+            $armEndpoint = & $value 'export AZMI_ARM_ENDPOINT='
             $servicesBase = $services.Substring('azmi-emulator services on '.Length).Trim()
         }
         elseif ($process.HasExited -or [DateTime]::UtcNow -gt $deadline) {
@@ -50,6 +53,8 @@ function Start-AzMiEmulator {
         AdminBase    = "$($uri.Scheme)://$($uri.Authority)"
         ServicesBase = $servicesBase
         CaFile       = $caFile
+        KeyVaultUrl  = $keyVaultUrl
+        ArmEndpoint  = $armEndpoint
         LogFiles     = @($stdout, $stderr)
     }
 }

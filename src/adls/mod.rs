@@ -13,7 +13,6 @@
 use std::fmt;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 
 use bytes::Bytes;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
@@ -24,6 +23,7 @@ use crate::error::{Error, Result};
 use crate::identity::{printable, ManagedIdentity};
 use crate::retry::RetryPolicy;
 use crate::service::{display_host, is_loopback, Service};
+use crate::transfer::{data_timeout, read_body, META_TIMEOUT};
 
 mod dfs;
 mod transfer;
@@ -539,7 +539,7 @@ impl Adls {
         transfer::write_all(
             self,
             &path,
-            transfer::Source::memory(data),
+            crate::transfer::Source::memory(data),
             total,
             overwrite,
             None,
@@ -638,46 +638,6 @@ impl Adls {
         } else {
             webhdfs::remove(self, &path, recursive).await
         }
-    }
-}
-
-/// How long a request without much data may take to be answered.
-const META_TIMEOUT: Duration = Duration::from_secs(60);
-/// How long a response body may stall before the read fails.
-const IDLE_TIMEOUT: Duration = Duration::from_secs(120);
-
-/// How long a request carrying `len` bytes may take to be answered: a minute plus the time to
-/// send the data at 64 KiB/s, so that slow links still get through.
-fn data_timeout(len: usize) -> Duration {
-    META_TIMEOUT + Duration::from_secs((len / (64 * 1024)) as u64)
-}
-
-/// Reads a whole response body, at most `limit` bytes, failing when it stalls.
-async fn read_body(mut resp: reqwest::Response, limit: usize, what: &str) -> Result<Bytes> {
-    let mut body = bytes::BytesMut::new();
-    loop {
-        let chunk = match tokio::time::timeout(IDLE_TIMEOUT, resp.chunk()).await {
-            Err(_) => {
-                return Err(Error::Timeout(format!(
-                    "{what} failed: the answer stalled for {} s",
-                    IDLE_TIMEOUT.as_secs()
-                )))
-            }
-            Ok(Err(e)) => {
-                return Err(Error::Network(format!(
-                    "{what} failed while reading the answer: {}",
-                    crate::imds::describe_transport_error(&e)
-                )))
-            }
-            Ok(Ok(None)) => return Ok(body.freeze()),
-            Ok(Ok(Some(c))) => c,
-        };
-        if body.len() + chunk.len() > limit {
-            return Err(Error::Protocol(format!(
-                "{what}: the answer is longer than {limit} bytes"
-            )));
-        }
-        body.extend_from_slice(&chunk);
     }
 }
 

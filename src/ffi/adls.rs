@@ -62,7 +62,7 @@ fn adls_ref<'a>(adls: *const azmi_adls) -> Result<&'a azmi_adls> {
     unsafe { adls.as_ref() }.ok_or_else(|| Error::InvalidArgument("adls is NULL".into()))
 }
 
-fn check_flags(flags: u32, allowed: u32, names: &str) -> Result<()> {
+pub(super) fn check_flags(flags: u32, allowed: u32, names: &str) -> Result<()> {
     if flags & !allowed != 0 {
         return Err(Error::InvalidArgument(format!(
             "flags {flags:#x} has bits this call does not take; use 0 or {names}"
@@ -75,7 +75,7 @@ fn check_flags(flags: u32, allowed: u32, names: &str) -> Result<()> {
 ///
 /// # Safety
 /// `data` is NULL or points to `len` readable bytes.
-unsafe fn data_arg(data: *const u8, len: usize) -> Result<Bytes> {
+pub(super) unsafe fn data_arg(data: *const u8, len: usize) -> Result<Bytes> {
     if len == 0 {
         return Ok(Bytes::new());
     }
@@ -106,13 +106,13 @@ where
 }
 
 /// Calls a C progress callback.
-struct Progress {
-    callback: azmi_progress_callback,
-    userdata: *mut c_void,
+pub(super) struct Progress {
+    pub(super) callback: azmi_progress_callback,
+    pub(super) userdata: *mut c_void,
 }
 
 impl Progress {
-    fn report(&self, done: u64, total: u64) {
+    pub(super) fn report(&self, done: u64, total: u64) {
         if let Some(f) = self.callback {
             // SAFETY: the caller's callback with the caller's userdata, on the calling thread,
             // during the call (contract).
@@ -480,10 +480,10 @@ pub unsafe extern "C" fn azmi_adls_append(
     })
 }
 
-/// Bytes the library returns (from `azmi_adls_read`). Owned by the caller; free with
+/// Bytes the library returns (from `azmi_adls_read`, `azmi_blob_read`). Owned by the caller; free with
 /// `azmi_bytes_free`. Immutable: may be read from any thread.
 pub struct azmi_bytes {
-    data: Bytes,
+    pub(super) data: Bytes,
 }
 
 /// Reads `length` bytes (-1: to the end) from byte `offset` of the file `path` into memory;
@@ -547,7 +547,7 @@ pub unsafe extern "C" fn azmi_bytes_len(bytes: *const azmi_bytes) -> usize {
 #[no_mangle]
 pub unsafe extern "C" fn azmi_bytes_free(bytes: *mut azmi_bytes) {
     if !bytes.is_null() {
-        // SAFETY: from azmi_adls_read, freed once (contract).
+        // SAFETY: from azmi_adls_read or azmi_blob_read, freed once (contract).
         drop(unsafe { Box::from_raw(bytes) });
     }
 }

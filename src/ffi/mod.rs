@@ -27,6 +27,7 @@ use crate::error::{Error, ErrorCode, Result};
 
 mod adls;
 mod arm;
+mod blob;
 mod cancel;
 mod error;
 mod identity;
@@ -35,6 +36,7 @@ mod token;
 
 pub use adls::*;
 pub use arm::*;
+pub use blob::*;
 pub use cancel::*;
 pub use error::*;
 pub use identity::*;

@@ -10,13 +10,8 @@ namespace AzMi.Commands;
 /// of Get-AzMiToken, opening the account per call, Ctrl+C, and turning azmi's errors into
 /// ErrorRecords (ErrorId <c>AzMi.&lt;status name&gt;</c>).
 /// </summary>
-public abstract class DataLakeCmdlet : PSCmdlet
+public abstract class DataLakeCmdlet : AzMiCmdlet
 {
-    // StopProcessing runs on another thread while ProcessRecord is blocked in azmi.
-    private readonly object _stopGate = new object();
-    private CancelHandle? _pendingCall;
-    private bool _stopRequested;
-
     /// <summary>
     /// A Gen1 account name (<c>contoso</c>: https://contoso.azuredatalakestore.net) or the URL of
     /// an account: https://contoso.azuredatalakestore.net, https://namenode:9871/webhdfs/v1,
@@ -30,30 +25,6 @@ public abstract class DataLakeCmdlet : PSCmdlet
     /// <summary>WebHdfs or Dfs for hosts whose URL does not tell (emulators, Hadoop, other clouds).</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
     public DataLakeProtocol Protocol { get; set; } = DataLakeProtocol.Auto;
-
-    // As in Get-AzMiToken: no parameter sets keep these apart, azmi rejects more than one.
-
-    /// <summary>Client id of a user-assigned identity.</summary>
-    [Parameter]
-    public string? ClientId { get; set; }
-
-    /// <summary>Object (principal) id of a user-assigned identity.</summary>
-    [Parameter]
-    public string? ObjectId { get; set; }
-
-    /// <summary>Azure resource id of a user-assigned identity.</summary>
-    [Parameter]
-    public string? ResourceId { get; set; }
-
-    /// <inheritdoc />
-    protected override void StopProcessing()
-    {
-        lock (_stopGate)
-        {
-            _stopRequested = true;
-            _pendingCall?.Cancel();
-        }
-    }
 
     /// <summary>
     /// "/a/b" for "a/b", "/a/b" or "/a/b/"; "/" for "" or "/". Spaces are kept: they may be
@@ -83,70 +54,13 @@ public abstract class DataLakeCmdlet : PSCmdlet
     /// command, the others are written and the command goes on with its next input. Returns
     /// whether the operation completed.
     /// </summary>
-    private protected bool Run(string target, Action<NativeDataLake, CancelHandle> operation, Func<AzMiException, string?>? advice = null)
-    {
-        try
+    private protected bool Run(string target, Action<NativeDataLake, CancelHandle> operation, Func<AzMiException, string?>? advice = null) =>
+        Invoke(target, (identity, cancel) =>
         {
-            NativeLibraryLoader.EnsureLoaded();
-            CaFileEnvironment.Apply(SessionState.Path.CurrentFileSystemLocation.ProviderPath, WriteVerbose);
-            using NativeIdentity identity = NativeIdentity.CreateFromEnvironment(ClientId, ObjectId, ResourceId, WriteVerbose);
             using NativeDataLake account = NativeDataLake.Open(Account, Protocol, identity);
             WriteVerbose($"Data Lake account: {account.BaseUrl} ({account.Protocol}).");
-
-            using CancelHandle cancel = new CancelHandle();
-            lock (_stopGate)
-            {
-                if (_stopRequested)
-                {
-                    cancel.Cancel();
-                }
-
-                _pendingCall = cancel;
-            }
-
-            try
-            {
-                operation(account, cancel);
-                return true;
-            }
-            finally
-            {
-                lock (_stopGate)
-                {
-                    _pendingCall = null;
-                }
-            }
-        }
-        catch (AzMiException e) when (e.StatusCode == AzMiStatus.Cancelled && IsStopRequested())
-        {
-            // Ctrl+C (or PowerShell.Stop): end the pipeline the way every cmdlet does.
-            throw new PipelineStoppedException();
-        }
-        catch (AzMiException e)
-        {
-            ErrorRecord record = AzMiErrorRecords.From(e, target);
-            string? recommended = advice?.Invoke(e);
-            if (recommended is not null)
-            {
-                string message = e.Message.TrimEnd();
-                string separator = message.EndsWith(".", StringComparison.Ordinal) ? " " : ". ";
-                record.ErrorDetails = new ErrorDetails(message + separator + recommended) { RecommendedAction = recommended };
-            }
-
-            if (AzMiErrorRecords.IsTerminating(e))
-            {
-                ThrowTerminatingError(record);
-            }
-
-            WriteError(record);
-            return false;
-        }
-        catch (Exception e) when (e is FileNotFoundException || e is DllNotFoundException || e is EntryPointNotFoundException)
-        {
-            ThrowTerminatingError(new ErrorRecord(e, "AzMi.NativeLibraryNotLoaded", ErrorCategory.NotInstalled, NativeLibraryLoader.LibraryPath));
-            return false;
-        }
-    }
+            operation(account, cancel);
+        }, advice);
 
     /// <summary>Advice for a conflict without -Force: -Force replaces an existing file.</summary>
     private protected string? ForceAdvice(AzMiException e) =>
@@ -172,13 +86,5 @@ public abstract class DataLakeCmdlet : PSCmdlet
         }
 
         return resolved;
-    }
-
-    private bool IsStopRequested()
-    {
-        lock (_stopGate)
-        {
-            return _stopRequested;
-        }
     }
 }

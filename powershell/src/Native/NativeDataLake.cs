@@ -1,8 +1,6 @@
 using System;
-using System.Collections.Concurrent;
 using System.Runtime.ExceptionServices;
 using System.Runtime.InteropServices;
-using System.Threading;
 
 namespace AzMi.Native;
 
@@ -21,9 +19,6 @@ namespace AzMi.Native;
 /// </remarks>
 internal sealed class NativeDataLake : IDisposable
 {
-    /// <summary>Items a listing may run ahead of the pipeline.</summary>
-    private const int ListQueueCapacity = 256;
-
     private IntPtr _handle;
 
     private NativeDataLake(IntPtr handle)
@@ -71,106 +66,26 @@ internal sealed class NativeDataLake : IDisposable
     /// and is rethrown here, once azmi has returned.
     /// </summary>
     /// <remarks>
-    /// azmi calls its item callback from inside its runtime, where no blocking azmi call may be
-    /// made, and a PowerShell pipeline runs the downstream commands inside WriteObject: written
-    /// from the callback, an item piped into another AzMi cmdlet (<c>| Remove-AzMiDataLakeItem</c>)
-    /// would fail with AZMI_RUNTIME_ERROR. So azmi_adls_list runs on a worker thread whose
-    /// callback only hands items over through a small bounded queue (a listing of any size is
-    /// never held in memory: a full queue holds the listing back), and <paramref name="onItem"/>
-    /// runs here, outside azmi.
+    /// Through <see cref="NativeListing"/>: azmi_adls_list runs on a worker thread, so that an
+    /// item piped into another AzMi cmdlet (<c>| Remove-AzMiDataLakeItem</c>) is handled
+    /// outside azmi.
     /// </remarks>
     internal void List(string path, bool recursive, CancelHandle cancel, Func<DataLakeItem, bool> onItem)
     {
         byte[] pathUtf8 = EncodePath(path);
         uint flags = recursive ? NativeMethods.AdlsRecursive : 0;
-        using var items = new BlockingCollection<DataLakeItem>(ListQueueCapacity);
-        using var consumerGone = new CancellationTokenSource();
-        var guard = new CallbackGuard();
-        uint status = (uint)AzMiStatus.InternalError;
-        IntPtr err = IntPtr.Zero;
-
-        NativeMethods.AdlsItemCallback callback = (_, item) =>
-        {
-            try
+        NativeListing.Run(
+            cancel,
+            ReadItem,
+            (Func<IntPtr, bool> onNativeItem, out IntPtr err) =>
             {
-                items.Add(ReadItem(item), consumerGone.Token); // Waits while the queue is full.
-                return true;
-            }
-            catch (OperationCanceledException)
-            {
-                return false; // The consumer stopped: end the listing.
-            }
-            catch (Exception e)
-            {
-                guard.Capture(e);
-                return false;
-            }
-        };
-
-        var worker = new Thread(() =>
-        {
-            try
-            {
-                status = NativeMethods.azmi_adls_list(_handle, pathUtf8, flags, cancel.Handle, callback, IntPtr.Zero, out err);
-            }
-            catch (Exception e)
-            {
-                guard.Capture(e);
-            }
-            finally
-            {
-                items.CompleteAdding();
-            }
-        })
-        {
-            IsBackground = true,
-            Name = "AzMi Data Lake listing",
-        };
-
-        bool consumerStopped = true;
-        worker.Start();
-        try
-        {
-            foreach (DataLakeItem item in items.GetConsumingEnumerable())
-            {
-                if (!onItem(item))
-                {
-                    break;
-                }
-            }
-
-            consumerStopped = !items.IsCompleted;
-        }
-        finally
-        {
-            if (consumerStopped)
-            {
-                // Stopped early (false, or an exception such as PipelineStoppedException): wake
-                // the callback if it waits on a full queue, and end a request in flight.
-                consumerGone.Cancel();
-                cancel.Cancel();
-            }
-
-            worker.Join(); // azmi has returned: the handles may be freed after this.
-            GC.KeepAlive(callback);
-            if (consumerStopped)
-            {
-                NativeMethods.azmi_error_free(err);
-            }
-        }
-
-        if (consumerStopped)
-        {
-            return;
-        }
-
-        if (guard.Failed)
-        {
-            NativeMethods.azmi_error_free(err);
-            guard.RethrowIfFailed();
-        }
-
-        NativeError.ThrowIfFailed(status, err);
+                NativeMethods.AdlsItemCallback callback = (_, item) => onNativeItem(item);
+                uint status = NativeMethods.azmi_adls_list(_handle, pathUtf8, flags, cancel.Handle, callback, IntPtr.Zero, out err);
+                GC.KeepAlive(callback);
+                return status;
+            },
+            onItem,
+            "AzMi Data Lake listing");
     }
 
     /// <summary>azmi_adls_create (missing parents are created).</summary>

@@ -311,4 +311,138 @@ internal static class NativeMethods
 
     [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
     internal static extern uint azmi_adls_remove(IntPtr adls, byte[] path, uint flags, IntPtr cancel, out IntPtr err);
+
+    // ---- azmi_string -----------------------------------------------------------------
+
+    /// <summary>Lent: valid until azmi_string_free. May be a credential (a SAS): never log it.</summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    internal static extern IntPtr azmi_string_data(IntPtr s);
+
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    internal static extern UIntPtr azmi_string_len(IntPtr s);
+
+    /// <summary>Wipes and frees.</summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    internal static extern void azmi_string_free(IntPtr s);
+
+    // ---- Resource Manager ------------------------------------------------------------
+
+    /// <summary>NULL: the public https://management.azure.com, whatever the environment says.</summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    internal static extern uint azmi_set_arm_endpoint(byte[]? url, out IntPtr err);
+
+    /// <summary>json_out: an azmi_string (free with azmi_string_free); "null" for an empty answer.</summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    internal static extern uint azmi_arm_request(
+        byte[] method,
+        byte[] pathOrUrl,
+        byte[]? apiVersion,
+        byte[]? jsonBody,
+        IntPtr identity,
+        IntPtr cancel,
+        out IntPtr json,
+        out IntPtr err);
+
+    /// <summary>sas_out: an azmi_string (free with azmi_string_free, which wipes it).</summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    internal static extern uint azmi_arm_list_sas(
+        byte[] subscription,
+        byte[] resourceGroup,
+        byte[] account,
+        byte[] requestJson,
+        IntPtr identity,
+        IntPtr cancel,
+        out IntPtr sas,
+        out IntPtr err);
+
+    // ---- Key Vault -------------------------------------------------------------------
+
+    /// <summary>
+    /// <c>azmi_secret_callback</c>: called on the thread of the listing, during the call, once
+    /// per secret (lent, without value). Must not throw: true goes on, false stops.
+    /// </summary>
+    [UnmanagedFunctionPointer(Cdecl)]
+    [return: MarshalAs(UnmanagedType.U1)]
+    internal delegate bool SecretCallback(IntPtr userdata, IntPtr secret);
+
+    /// <summary>version may be null (the latest). The secret is the caller's: azmi_secret_free.</summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    internal static extern uint azmi_keyvault_get(
+        byte[] vault,
+        byte[] name,
+        byte[]? version,
+        IntPtr identity,
+        IntPtr cancel,
+        out IntPtr secret,
+        out IntPtr err);
+
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    internal static extern uint azmi_keyvault_list(
+        byte[] vault,
+        IntPtr identity,
+        IntPtr cancel,
+        SecretCallback callback,
+        IntPtr userdata,
+        out IntPtr err);
+
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    internal static extern uint azmi_keyvault_list_versions(
+        byte[] vault,
+        byte[] name,
+        IntPtr identity,
+        IntPtr cancel,
+        SecretCallback callback,
+        IntPtr userdata,
+        out IntPtr err);
+
+    /// <summary>Lent: valid until azmi_secret_free, which wipes it. Never log it; may hold NULs.</summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    internal static extern IntPtr azmi_secret_value(IntPtr secret);
+
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    internal static extern UIntPtr azmi_secret_value_len(IntPtr secret);
+
+    /// <summary>Lent.</summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    internal static extern IntPtr azmi_secret_name(IntPtr secret);
+
+    /// <summary>Lent; "" for listed secrets.</summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    internal static extern IntPtr azmi_secret_version(IntPtr secret);
+
+    /// <summary>Lent.</summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    internal static extern IntPtr azmi_secret_id(IntPtr secret);
+
+    /// <summary>Lent; "" when not set.</summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    internal static extern IntPtr azmi_secret_content_type(IntPtr secret);
+
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    [return: MarshalAs(UnmanagedType.U1)]
+    internal static extern bool azmi_secret_enabled(IntPtr secret);
+
+    /// <summary>Unix seconds; 0 when absent.</summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    internal static extern long azmi_secret_created(IntPtr secret);
+
+    /// <summary>Unix seconds; 0 when absent.</summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    internal static extern long azmi_secret_updated(IntPtr secret);
+
+    /// <summary>Unix seconds; 0 when absent.</summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    internal static extern long azmi_secret_expires(IntPtr secret);
+
+    /// <summary>Unix seconds; 0 when absent.</summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    internal static extern long azmi_secret_not_before(IntPtr secret);
+
+    /// <summary>Lent: a JSON object text ("{}" when none).</summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    internal static extern IntPtr azmi_secret_tags(IntPtr secret);
+
+    /// <summary>Wipes the value. Only secrets from azmi_keyvault_get, never one lent to a callback.</summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    internal static extern void azmi_secret_free(IntPtr secret);
 }

@@ -114,6 +114,55 @@ internal static class Utf8
         }
     }
 
+    /// <summary>
+    /// Decodes <paramref name="length"/> bytes of UTF-8 secret text (which may hold any
+    /// character, NUL included) straight from native memory into a read-only SecureString: no
+    /// managed string of it ever exists, and the pinned intermediate buffer is wiped.
+    /// </summary>
+    internal static unsafe SecureString ReadUtf8Secure(IntPtr text, int length)
+    {
+        byte* bytes = (byte*)text;
+        int count = length == 0 ? 0 : Encoding.UTF8.GetCharCount(bytes, length);
+        var chars = new char[Math.Max(count, 1)];
+        fixed (char* buffer = chars)
+        {
+            try
+            {
+                if (count > 0)
+                {
+                    Encoding.UTF8.GetChars(bytes, length, buffer, count);
+                }
+
+                var secure = new SecureString(buffer, count);
+                secure.MakeReadOnly();
+                return secure;
+            }
+            finally
+            {
+                Array.Clear(chars, 0, chars.Length);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Decodes <paramref name="length"/> bytes of UTF-8 (any character, NUL included) from
+    /// native memory into a String: for -AsPlainText secrets, SAS tokens and JSON.
+    /// </summary>
+    internal static unsafe string ReadUtf8(IntPtr text, int length) =>
+        length == 0 ? string.Empty : Encoding.UTF8.GetString((byte*)text, length);
+
+    /// <summary>A length from azmi as an int, or an error for text too large for .NET.</summary>
+    internal static int CheckedLength(UIntPtr length, string what)
+    {
+        ulong value = length.ToUInt64();
+        if (value > int.MaxValue)
+        {
+            throw new InvalidOperationException($"azmi returned {what} too long to handle.");
+        }
+
+        return (int)value;
+    }
+
     private static char AsciiAt(IntPtr text, int offset)
     {
         byte b = Marshal.ReadByte(text, offset);

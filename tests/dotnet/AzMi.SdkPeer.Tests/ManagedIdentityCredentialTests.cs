@@ -15,7 +15,8 @@ namespace AzMi.SdkPeer.Tests;
 /// One class, so one emulator: the credential finds IMDS through a process-wide environment
 /// variable, which parallel test classes with emulators of their own would fight over.
 /// </remarks>
-public sealed class ManagedIdentityCredentialTests : IClassFixture<EmulatorFixture>
+[Collection(ProcessEnvironment.Collection)]
+public sealed class ManagedIdentityCredentialTests
 {
     private const string Scope = "https://management.azure.com/.default";
     // MSAL turns a "/.default" scope into the IMDS resource by dropping the suffix.

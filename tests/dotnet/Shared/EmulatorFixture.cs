@@ -42,7 +42,7 @@ public sealed partial class EmulatorFixture : IDisposable
 
         try
         {
-            (Port, TokenUrl, AuthorityHost, CaFile, ServicesUrl) = ReadBanner();
+            (Port, TokenUrl, AuthorityHost, CaFile, ServicesUrl, KeyVaultUrl, ArmEndpoint) = ReadBanner();
         }
         catch
         {
@@ -69,6 +69,12 @@ public sealed partial class EmulatorFixture : IDisposable
 
     /// <summary><c>https://127.0.0.1:port</c> of the Data Lake services (the banner's last line).</summary>
     public string ServicesUrl { get; }
+
+    /// <summary>The emulator's Key Vault, <c>https://127.0.0.1:port</c> (the banner's AZMI_KEYVAULT_URL).</summary>
+    public string KeyVaultUrl { get; }
+
+    /// <summary>The emulator's Resource Manager, <c>https://127.0.0.1:port</c> (the banner's AZMI_ARM_ENDPOINT).</summary>
+    public string ArmEndpoint { get; }
 
     /// <summary>The Data Lake Storage Gen1 (WebHDFS) account URL: <c>https://127.0.0.1:port/webhdfs/v1</c>.</summary>
     public string Gen1Url => ServicesUrl + "/webhdfs/v1";
@@ -177,13 +183,13 @@ public sealed partial class EmulatorFixture : IDisposable
         get { lock (_stderr) { return _stderr.ToString(); } }
     }
 
-    private (int Port, string TokenUrl, string AuthorityHost, string CaFile, string ServicesUrl) ReadBanner()
+    private (int Port, string TokenUrl, string AuthorityHost, string CaFile, string ServicesUrl, string KeyVaultUrl, string ArmEndpoint) ReadBanner()
     {
-        // The banner is five lines, written at once (emulator/src/main.rs): the three `export`
-        // lines and "azmi-emulator services on <https url>" are the contract.
-        string? tokenUrl = null, authorityHost = null, caFile = null, servicesUrl = null;
+        // The banner is seven lines, written at once (emulator/src/main.rs): the `export` lines
+        // and "azmi-emulator services on <https url>" are the contract.
+        string? tokenUrl = null, authorityHost = null, caFile = null, servicesUrl = null, keyVaultUrl = null, armEndpoint = null;
         var deadline = Stopwatch.StartNew();
-        while (tokenUrl is null || authorityHost is null || caFile is null || servicesUrl is null)
+        while (tokenUrl is null || authorityHost is null || caFile is null || servicesUrl is null || keyVaultUrl is null || armEndpoint is null)
         {
             Task<string?> next = _process.StandardOutput.ReadLineAsync();
             TimeSpan left = StartTimeout - deadline.Elapsed;
@@ -202,7 +208,17 @@ public sealed partial class EmulatorFixture : IDisposable
             const string hostPrefix = "export AZURE_POD_IDENTITY_AUTHORITY_HOST=";
             const string caPrefix = "export AZMI_CA_FILE=";
             const string servicesPrefix = "azmi-emulator services on ";
-            if (line.StartsWith(caPrefix, StringComparison.Ordinal))
+            const string keyVaultPrefix = "export AZMI_KEYVAULT_URL=";
+            const string armPrefix = "export AZMI_ARM_ENDPOINT=";
+            if (line.StartsWith(keyVaultPrefix, StringComparison.Ordinal))
+            {
+                keyVaultUrl = line[keyVaultPrefix.Length..].Trim();
+            }
+            else if (line.StartsWith(armPrefix, StringComparison.Ordinal))
+            {
+                armEndpoint = line[armPrefix.Length..].Trim();
+            }
+            else if (line.StartsWith(caPrefix, StringComparison.Ordinal))
             {
                 caFile = line[caPrefix.Length..].Trim();
             }
@@ -225,7 +241,7 @@ public sealed partial class EmulatorFixture : IDisposable
         {
             throw new FormatException($"unexpected AZMI_IMDS_ENDPOINT in the banner: {tokenUrl}");
         }
-        return (int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture), tokenUrl, authorityHost, caFile, servicesUrl);
+        return (int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture), tokenUrl, authorityHost, caFile, servicesUrl, keyVaultUrl, armEndpoint);
     }
 
     private void Kill()

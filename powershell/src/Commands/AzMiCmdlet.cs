@@ -1,0 +1,125 @@
+using System;
+using System.IO;
+using System.Management.Automation;
+using AzMi.Native;
+
+namespace AzMi.Commands;
+
+/// <summary>
+/// What every AzMi cmdlet that calls a service shares: the identity options of Get-AzMiToken,
+/// <c>$env:AZMI_CA_FILE</c>, Ctrl+C (StopProcessing cancels the azmi call in flight), and
+/// azmi's errors as ErrorRecords (ErrorId <c>AzMi.&lt;status name&gt;</c>).
+/// </summary>
+public abstract class AzMiCmdlet : PSCmdlet
+{
+    // StopProcessing runs on another thread while ProcessRecord is blocked in azmi.
+    private readonly object _stopGate = new object();
+    private CancelHandle? _pendingCall;
+    private bool _stopRequested;
+
+    // As in Get-AzMiToken: no parameter sets keep these apart, azmi rejects more than one.
+
+    /// <summary>Client id of a user-assigned identity.</summary>
+    [Parameter]
+    public string? ClientId { get; set; }
+
+    /// <summary>Object (principal) id of a user-assigned identity.</summary>
+    [Parameter]
+    public string? ObjectId { get; set; }
+
+    /// <summary>Azure resource id of a user-assigned identity.</summary>
+    [Parameter]
+    public string? ResourceId { get; set; }
+
+    /// <inheritdoc />
+    protected override void StopProcessing()
+    {
+        lock (_stopGate)
+        {
+            _stopRequested = true;
+            _pendingCall?.Cancel();
+        }
+    }
+
+    /// <summary>
+    /// Runs <paramref name="operation"/> with the identity of the identity options (token
+    /// endpoint from PowerShell's environment), after forwarding <c>$env:AZMI_CA_FILE</c>, with
+    /// a cancel handle that Ctrl+C cancels. azmi's errors become ErrorRecords whose target is
+    /// <paramref name="target"/>: argument errors end the command, the others are written and
+    /// the command goes on with its next input. Returns whether the operation completed.
+    /// </summary>
+    private protected bool Invoke(object target, Action<NativeIdentity, CancelHandle> operation, Func<AzMiException, string?>? advice = null)
+    {
+        try
+        {
+            NativeLibraryLoader.EnsureLoaded();
+            CaFileEnvironment.Apply(SessionState.Path.CurrentFileSystemLocation.ProviderPath, WriteVerbose);
+            using NativeIdentity identity = NativeIdentity.CreateFromEnvironment(ClientId, ObjectId, ResourceId, WriteVerbose);
+
+            using CancelHandle cancel = new CancelHandle();
+            lock (_stopGate)
+            {
+                if (_stopRequested)
+                {
+                    cancel.Cancel();
+                }
+
+                _pendingCall = cancel;
+            }
+
+            try
+            {
+                operation(identity, cancel);
+                return true;
+            }
+            finally
+            {
+                lock (_stopGate)
+                {
+                    _pendingCall = null;
+                }
+            }
+        }
+        catch (AzMiException e) when (e.StatusCode == AzMiStatus.Cancelled && IsStopRequested())
+        {
+            // Ctrl+C (or PowerShell.Stop): end the pipeline the way every cmdlet does.
+            throw new PipelineStoppedException();
+        }
+        catch (AzMiException e)
+        {
+            ErrorRecord record = AzMiErrorRecords.From(e, target);
+            string? recommended = advice?.Invoke(e);
+            if (recommended is not null)
+            {
+                string message = e.Message.TrimEnd();
+                string separator = message.EndsWith(".", StringComparison.Ordinal) ? " " : ". ";
+                record.ErrorDetails = new ErrorDetails(message + separator + recommended) { RecommendedAction = recommended };
+            }
+
+            if (AzMiErrorRecords.IsTerminating(e))
+            {
+                ThrowTerminatingError(record);
+            }
+
+            WriteError(record);
+            return false;
+        }
+        catch (Exception e) when (e is FileNotFoundException || e is DllNotFoundException || e is EntryPointNotFoundException)
+        {
+            ThrowTerminatingError(new ErrorRecord(e, "AzMi.NativeLibraryNotLoaded", ErrorCategory.NotInstalled, NativeLibraryLoader.LibraryPath));
+            return false;
+        }
+    }
+
+    /// <summary>An argument error found before any request: ends the command (AzMi.InvalidArgument).</summary>
+    private protected void ThrowInvalidArgument(string message, object? target) =>
+        ThrowTerminatingError(AzMiErrorRecords.From(AzMiException.InvalidArgument(message), target));
+
+    private bool IsStopRequested()
+    {
+        lock (_stopGate)
+        {
+            return _stopRequested;
+        }
+    }
+}

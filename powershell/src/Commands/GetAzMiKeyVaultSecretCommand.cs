@@ -1,0 +1,97 @@
+using System.Management.Automation;
+using AzMi.Native;
+
+namespace AzMi.Commands;
+
+/// <summary>
+/// <c>Get-AzMiKeyVaultSecret</c>: a secret of a Key Vault (SecretValue as SecureString, or the
+/// value as a String with -AsPlainText), every secret of the vault, or every version of a
+/// secret. Like Az.KeyVault's Get-AzKeyVaultSecret. Help: en-US/AzMi.dll-Help.xml.
+/// </summary>
+[Cmdlet(VerbsCommon.Get, "AzMiKeyVaultSecret", DefaultParameterSetName = ByVaultName)]
+[OutputType(typeof(KeyVaultSecret), ParameterSetName = new[] { ByVaultName, BySecretName, BySecretVersions })]
+[OutputType(typeof(string), ParameterSetName = new[] { BySecretName })]
+public sealed class GetAzMiKeyVaultSecretCommand : AzMiCmdlet
+{
+    private const string ByVaultName = "ByVaultName";
+    private const string BySecretName = "BySecretName";
+    private const string BySecretVersions = "BySecretVersions";
+
+    /// <summary>
+    /// The vault's name (<c>contoso</c>: https://contoso.vault.azure.net), host or URI
+    /// (https://contoso.vault.azure.cn, <c>$env:AZMI_KEYVAULT_URL</c> of azmi-emulator).
+    /// </summary>
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    [Alias("VaultUri")]
+    public string VaultName { get; set; } = string.Empty;
+
+    /// <summary>The secret; without it, every secret of the vault (without values).</summary>
+    [Parameter(Mandatory = true, Position = 1, ParameterSetName = BySecretName, ValueFromPipelineByPropertyName = true)]
+    [Parameter(Mandatory = true, Position = 1, ParameterSetName = BySecretVersions, ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    [Alias("SecretName")]
+    public string Name { get; set; } = string.Empty;
+
+    /// <summary>A version id; the latest when absent (or empty, as in listed secrets).</summary>
+    [Parameter(Position = 2, ParameterSetName = BySecretName, ValueFromPipelineByPropertyName = true)]
+    [Alias("SecretVersion")]
+    [AllowEmptyString]
+    public string? Version { get; set; }
+
+    /// <summary>Every version of the secret (without values).</summary>
+    [Parameter(Mandatory = true, ParameterSetName = BySecretVersions)]
+    public SwitchParameter IncludeVersions { get; set; }
+
+    /// <summary>Return the value as a String instead of the secret object.</summary>
+    [Parameter(ParameterSetName = BySecretName)]
+    public SwitchParameter AsPlainText { get; set; }
+
+    /// <inheritdoc />
+    protected override void ProcessRecord()
+    {
+        switch (ParameterSetName)
+        {
+            case BySecretName:
+                string? version = string.IsNullOrEmpty(Version) ? null : Version;
+                Invoke($"{Name} in {VaultName}", (identity, cancel) =>
+                {
+                    NativeKeyVault.SecretProperties secret = NativeKeyVault.Get(VaultName, Name, version, AsPlainText.IsPresent, identity, cancel);
+                    // Never the value: only what was read.
+                    WriteVerbose($"Read version {secret.Version} of secret '{secret.Name}' from {VaultName}.");
+                    WriteObject(AsPlainText.IsPresent ? secret.Value : ToOutput(secret));
+                });
+                break;
+
+            case BySecretVersions:
+                Invoke($"{Name} in {VaultName}", (identity, cancel) =>
+                    NativeKeyVault.List(VaultName, Name, identity, cancel, WriteSecret));
+                break;
+
+            default:
+                Invoke(VaultName, (identity, cancel) =>
+                    NativeKeyVault.List(VaultName, null, identity, cancel, WriteSecret));
+                break;
+        }
+    }
+
+    private bool WriteSecret(NativeKeyVault.SecretProperties secret)
+    {
+        WriteObject(ToOutput(secret));
+        return true;
+    }
+
+    private KeyVaultSecret ToOutput(NativeKeyVault.SecretProperties secret) => new KeyVaultSecret(
+        VaultName,
+        secret.Name,
+        secret.Version,
+        secret.Id,
+        secret.Value as System.Security.SecureString,
+        secret.ContentType,
+        secret.Enabled,
+        secret.Created,
+        secret.Updated,
+        secret.Expires,
+        secret.NotBefore,
+        Json.ToHashtable(Json.Parse(this, secret.TagsJson)));
+}

@@ -1,0 +1,148 @@
+using System;
+using System.Security;
+
+namespace AzMi.Native;
+
+/// <summary>
+/// azmi's Key Vault calls. Every call blocks until done, throws <see cref="AzMiException"/> on
+/// failure (messages name the vault and the secret, never the value) and takes the
+/// <see cref="CancelHandle"/> that StopProcessing cancels.
+/// </summary>
+internal static class NativeKeyVault
+{
+    /// <summary>A secret's properties, copied out of a lent or owned azmi_secret; its tags as JSON text.</summary>
+    internal sealed class SecretProperties
+    {
+        internal string Name = string.Empty;
+        internal string Version = string.Empty;
+        internal string Id = string.Empty;
+        internal string ContentType = string.Empty;
+        internal bool Enabled;
+        internal DateTime? Created;
+        internal DateTime? Updated;
+        internal DateTime? Expires;
+        internal DateTime? NotBefore;
+        internal string TagsJson = "{}";
+        internal object? Value; // SecureString, or String for -AsPlainText; null for listed ones.
+    }
+
+    /// <summary>
+    /// azmi_keyvault_get: the latest version, or <paramref name="version"/>. The value is
+    /// decoded straight into a SecureString (a String when <paramref name="asPlainText"/>) and
+    /// azmi's copy is wiped before this returns.
+    /// </summary>
+    internal static SecretProperties Get(string vault, string name, string? version, bool asPlainText, NativeIdentity identity, CancelHandle cancel)
+    {
+        uint status = NativeMethods.azmi_keyvault_get(
+            Utf8.Encode(vault, "The vault name")!,
+            Utf8.Encode(name, "The secret name")!,
+            Utf8.Encode(version, "The version"),
+            identity.Handle,
+            cancel.Handle,
+            out IntPtr secret,
+            out IntPtr err);
+        NativeError.ThrowIfFailed(status, err);
+        try
+        {
+            SecretProperties properties = Read(secret);
+            int length = Utf8.CheckedLength(NativeMethods.azmi_secret_value_len(secret), "a secret");
+            IntPtr value = NativeMethods.azmi_secret_value(secret);
+            properties.Value = asPlainText ? Utf8.ReadUtf8(value, length) : (object)Utf8.ReadUtf8Secure(value, length);
+            return properties;
+        }
+        finally
+        {
+            NativeMethods.azmi_secret_free(secret);
+        }
+    }
+
+    /// <summary>
+    /// azmi_keyvault_list (<paramref name="name"/> null) or azmi_keyvault_list_versions, through
+    /// <see cref="NativeListing"/>: <paramref name="onItem"/> runs on this thread.
+    /// </summary>
+    internal static void List(string vault, string? name, NativeIdentity identity, CancelHandle cancel, Func<SecretProperties, bool> onItem)
+    {
+        byte[] vaultUtf8 = Utf8.Encode(vault, "The vault name")!;
+        byte[]? nameUtf8 = Utf8.Encode(name, "The secret name");
+        NativeListing.Run(
+            cancel,
+            Read,
+            (Func<IntPtr, bool> onNativeItem, out IntPtr err) =>
+            {
+                NativeMethods.SecretCallback callback = (_, secret) => onNativeItem(secret);
+                uint status = nameUtf8 is null
+                    ? NativeMethods.azmi_keyvault_list(vaultUtf8, identity.Handle, cancel.Handle, callback, IntPtr.Zero, out err)
+                    : NativeMethods.azmi_keyvault_list_versions(vaultUtf8, nameUtf8, identity.Handle, cancel.Handle, callback, IntPtr.Zero, out err);
+                GC.KeepAlive(callback);
+                return status;
+            },
+            onItem,
+            "AzMi Key Vault listing");
+    }
+
+    private static SecretProperties Read(IntPtr secret) => new SecretProperties
+    {
+        Name = Utf8.ReadLent(NativeMethods.azmi_secret_name(secret)) ?? string.Empty,
+        Version = Utf8.ReadLent(NativeMethods.azmi_secret_version(secret)) ?? string.Empty,
+        Id = Utf8.ReadLent(NativeMethods.azmi_secret_id(secret)) ?? string.Empty,
+        ContentType = Utf8.ReadLent(NativeMethods.azmi_secret_content_type(secret)) ?? string.Empty,
+        Enabled = NativeMethods.azmi_secret_enabled(secret),
+        Created = Time(NativeMethods.azmi_secret_created(secret)),
+        Updated = Time(NativeMethods.azmi_secret_updated(secret)),
+        Expires = Time(NativeMethods.azmi_secret_expires(secret)),
+        NotBefore = Time(NativeMethods.azmi_secret_not_before(secret)),
+        TagsJson = Utf8.ReadLent(NativeMethods.azmi_secret_tags(secret)) is { Length: > 0 } tags ? tags : "{}",
+    };
+
+    private static DateTime? Time(long unixSeconds) =>
+        unixSeconds == 0 ? null : DateTimeOffset.FromUnixTimeSeconds(unixSeconds).UtcDateTime;
+}
+
+/// <summary>azmi's Resource Manager calls, as <see cref="NativeKeyVault"/>.</summary>
+internal static class NativeArm
+{
+    /// <summary>azmi_arm_request: the answer's JSON text ("null" for an empty answer).</summary>
+    internal static string Request(string method, string pathOrUrl, string? apiVersion, string? jsonBody, NativeIdentity identity, CancelHandle cancel)
+    {
+        uint status = NativeMethods.azmi_arm_request(
+            Utf8.Encode(method, "The method")!,
+            Utf8.Encode(pathOrUrl, "The path")!,
+            Utf8.Encode(apiVersion, "The api-version"),
+            Utf8.Encode(jsonBody, "The body"),
+            identity.Handle,
+            cancel.Handle,
+            out IntPtr json,
+            out IntPtr err);
+        NativeError.ThrowIfFailed(status, err);
+        return TakeString(json);
+    }
+
+    /// <summary>azmi_arm_list_sas: the SAS token (no leading '?').</summary>
+    internal static string ListServiceSas(string subscription, string resourceGroup, string account, string requestJson, NativeIdentity identity, CancelHandle cancel)
+    {
+        uint status = NativeMethods.azmi_arm_list_sas(
+            Utf8.Encode(subscription, "The subscription id")!,
+            Utf8.Encode(resourceGroup, "The resource group name")!,
+            Utf8.Encode(account, "The storage account name")!,
+            Utf8.Encode(requestJson, "The SAS request")!,
+            identity.Handle,
+            cancel.Handle,
+            out IntPtr sas,
+            out IntPtr err);
+        NativeError.ThrowIfFailed(status, err);
+        return TakeString(sas);
+    }
+
+    /// <summary>Copies an azmi_string and frees (wipes) it.</summary>
+    private static string TakeString(IntPtr s)
+    {
+        try
+        {
+            return Utf8.ReadUtf8(NativeMethods.azmi_string_data(s), Utf8.CheckedLength(NativeMethods.azmi_string_len(s), "text"));
+        }
+        finally
+        {
+            NativeMethods.azmi_string_free(s);
+        }
+    }
+}

@@ -1,0 +1,308 @@
+//! `azmi_blob`: Azure Blob storage (block blobs) with the managed identity's token or a SAS.
+
+use std::ffi::{c_char, c_void};
+use std::future::Future;
+use std::path::Path;
+use std::sync::Arc;
+
+use secrecy::{ExposeSecret, SecretString};
+
+use super::adls::{check_flags, data_arg, Progress};
+use super::{
+    azmi_bytes, azmi_cancel, azmi_error, azmi_identity, azmi_progress_callback, azmi_status, guard,
+    out_arg, str_arg,
+};
+use crate::blob::{Blob, BlobAccount};
+use crate::error::{Error, Result};
+use crate::identity::{IdentityId, ManagedIdentity};
+use crate::retry::RetryPolicy;
+use crate::runtime::{engine, ensure_blocking_allowed};
+use crate::service::check_sas;
+
+/// `flags` bit: replace an existing blob (upload, write) or local file (download). Without it
+/// an existing one is `AZMI_CONFLICT` and stays as it was.
+pub const AZMI_BLOB_OVERWRITE: u32 = 1;
+
+enum Auth {
+    Token(Arc<ManagedIdentity>),
+    Sas(SecretString),
+}
+
+/// A storage account's blobs and the credential used with them (the identity's token or a
+/// SAS). Immutable once built, so one may serve any number of threads at once. Free it with
+/// `azmi_blob_free` after the calls using it have returned.
+pub struct azmi_blob {
+    account: BlobAccount,
+    auth: Auth,
+}
+
+fn blob_ref<'a>(blob: *const azmi_blob) -> Result<&'a azmi_blob> {
+    // SAFETY: NULL or a live object from azmi_blob_new (contract of every function).
+    unsafe { blob.as_ref() }.ok_or_else(|| Error::InvalidArgument("blob is NULL".into()))
+}
+
+/// Runs one operation on the engine, on the calling thread (so that callbacks run there), with
+/// cancellation.
+fn run<T, F, Fut>(blob: &azmi_blob, cancel: *const azmi_cancel, op: F) -> Result<T>
+where
+    F: FnOnce(Blob) -> Fut,
+    Fut: Future<Output = Result<T>>,
+{
+    ensure_blocking_allowed()?;
+    let engine = engine()?;
+    let client = match &blob.auth {
+        Auth::Token(mi) => Blob::new(&engine.azmi, blob.account.clone(), Arc::clone(mi))?,
+        Auth::Sas(sas) => Blob::with_sas(
+            &engine.azmi,
+            blob.account.clone(),
+            sas.expose_secret(),
+            RetryPolicy::default(),
+        )?,
+    };
+    // SAFETY: NULL or a live handle from azmi_cancel_new (contract).
+    let cancel = unsafe { cancel.as_ref() };
+    engine.block_on(op(client), cancel.map(azmi_cancel::token))?
+}
+
+/// Opens a storage account's blobs.
+///
+/// - `account`: an account name (`contoso` means `https://contoso.blob.core.windows.net`) or
+///   its blob URL, path-style ones included (`https://127.0.0.1:10000/devstoreaccount1`). Only
+///   `https://` (plain `http://` only to a loopback address: `AZMI_INSECURE_REQUEST` otherwise).
+///   Required.
+/// - `sas`: a shared access signature (`sv=…&sig=…`, with or without a leading `?`), copied; it
+///   never appears in messages. NULL: use the identity's tokens (resource
+///   `https://storage.azure.com/`, from the shared token cache).
+/// - `identity`: from `azmi_identity_new` (copied: it may be freed afterwards), or NULL for the
+///   system-assigned identity at the endpoint the environment names now. Ignored with a SAS.
+/// - `blob_out`: receives a new `azmi_blob` on success (free with `azmi_blob_free`).
+///
+/// Transient service failures are retried under the identity's retry settings
+/// (`azmi_identity_set_timeouts`), with a SAS under the defaults. Nothing is sent until an
+/// operation runs. Errors: `AZMI_INVALID_ARGUMENT`, `AZMI_INSECURE_REQUEST`.
+#[no_mangle]
+pub unsafe extern "C" fn azmi_blob_new(
+    account: *const c_char,
+    sas: *const c_char,
+    identity: *const azmi_identity,
+    blob_out: *mut *mut azmi_blob,
+    err_out: *mut *mut azmi_error,
+) -> azmi_status {
+    guard(err_out, || {
+        out_arg(blob_out, "blob_out")?;
+        // SAFETY: NULL or a NUL-terminated string (contract).
+        let account = BlobAccount::parse(unsafe { str_arg(account, "account")? })?;
+        let auth = if sas.is_null() {
+            // SAFETY: NULL or a live identity (contract).
+            match unsafe { identity.as_ref() } {
+                Some(i) => Auth::Token(Arc::clone(&i.mi)),
+                None => Auth::Token(Arc::new(ManagedIdentity::new(IdentityId::SystemAssigned)?)),
+            }
+        } else {
+            // SAFETY: a NUL-terminated string (contract).
+            let sas = unsafe { str_arg(sas, "sas")? };
+            // Checked now, so that a malformed SAS fails here rather than at the first call.
+            Auth::Sas(SecretString::from(check_sas(sas)?.to_owned()))
+        };
+        let blob = Box::new(azmi_blob { account, auth });
+        // SAFETY: checked non-NULL above.
+        unsafe { *blob_out = Box::into_raw(blob) };
+        Ok(())
+    })
+}
+
+/// Frees an account. No call may still be using it. NULL is ignored.
+#[no_mangle]
+pub unsafe extern "C" fn azmi_blob_free(blob: *mut azmi_blob) {
+    if !blob.is_null() {
+        // SAFETY: from azmi_blob_new, freed once (contract).
+        drop(unsafe { Box::from_raw(blob) });
+    }
+}
+
+/// Creates the container `container`. `*created_out` (may be NULL) receives whether it was
+/// created (false: it existed already). Errors: `AZMI_PERMISSION_DENIED`,
+/// `AZMI_AUTHENTICATION_FAILED`, `AZMI_NETWORK_ERROR`, `AZMI_SERVICE_ERROR` (e.g. an invalid
+/// name), `AZMI_CANCELLED`, and the token errors of `azmi_get_token`.
+#[no_mangle]
+pub unsafe extern "C" fn azmi_blob_create_container(
+    blob: *const azmi_blob,
+    container: *const c_char,
+    cancel: *const azmi_cancel,
+    created_out: *mut bool,
+    err_out: *mut *mut azmi_error,
+) -> azmi_status {
+    guard(err_out, || {
+        let blob = blob_ref(blob)?;
+        // SAFETY: NULL or a NUL-terminated string (contract).
+        let container = unsafe { str_arg(container, "container")? };
+        let created = run(blob, cancel, |client| async move {
+            client.create_container(container).await
+        })?;
+        if !created_out.is_null() {
+            // SAFETY: non-NULL, writable (contract).
+            unsafe { *created_out = created };
+        }
+        Ok(())
+    })
+}
+
+/// Uploads the local file `local_path` to the block blob `container/name`: up to 8 MiB as one
+/// Put Blob, larger in 8 MiB blocks (two in memory at once) and one Put Block List, never
+/// holding the file in memory. `flags`: 0 or `AZMI_BLOB_OVERWRITE` (else an existing blob is
+/// `AZMI_CONFLICT`). `progress` (may be NULL) gets `(userdata, bytes sent, total)` after each
+/// block, on the calling thread. A failure's message says how many bytes had been sent.
+/// Errors as `azmi_blob_create_container`, plus `AZMI_NOT_FOUND` (no such container),
+/// `AZMI_CONFLICT` and `AZMI_IO_ERROR` (the local file).
+#[no_mangle]
+pub unsafe extern "C" fn azmi_blob_upload(
+    blob: *const azmi_blob,
+    local_path: *const c_char,
+    container: *const c_char,
+    name: *const c_char,
+    flags: u32,
+    cancel: *const azmi_cancel,
+    progress: azmi_progress_callback,
+    userdata: *mut c_void,
+    err_out: *mut *mut azmi_error,
+) -> azmi_status {
+    guard(err_out, || {
+        let blob = blob_ref(blob)?;
+        // SAFETY: NULL or NUL-terminated strings (contract).
+        let (local, container, name) = unsafe {
+            (
+                str_arg(local_path, "local_path")?,
+                str_arg(container, "container")?,
+                str_arg(name, "name")?,
+            )
+        };
+        check_flags(flags, AZMI_BLOB_OVERWRITE, "AZMI_BLOB_OVERWRITE")?;
+        let overwrite = flags & AZMI_BLOB_OVERWRITE != 0;
+        let progress = Progress {
+            callback: progress,
+            userdata,
+        };
+        run(blob, cancel, |client| async move {
+            client
+                .upload(
+                    Path::new(local),
+                    container,
+                    name,
+                    overwrite,
+                    |done, total| progress.report(done, total),
+                )
+                .await
+                .map(drop)
+        })
+    })
+}
+
+/// Downloads the blob `container/name` to the local file `local_path`: into a temporary file
+/// in the same folder, checked against the blob's length and MD5 (when the service holds one),
+/// flushed to disk, then renamed over `local_path`, so that an existing file is never damaged
+/// by a failed or cancelled download. `flags`: 0 or `AZMI_BLOB_OVERWRITE` (else an existing
+/// `local_path` is `AZMI_CONFLICT`). `progress` (may be NULL) gets `(userdata, bytes received,
+/// total)` as data arrives, on the calling thread. Errors as `azmi_blob_upload`, plus
+/// `AZMI_PROTOCOL_ERROR` (the data does not match the length or MD5).
+#[no_mangle]
+pub unsafe extern "C" fn azmi_blob_download(
+    blob: *const azmi_blob,
+    container: *const c_char,
+    name: *const c_char,
+    local_path: *const c_char,
+    flags: u32,
+    cancel: *const azmi_cancel,
+    progress: azmi_progress_callback,
+    userdata: *mut c_void,
+    err_out: *mut *mut azmi_error,
+) -> azmi_status {
+    guard(err_out, || {
+        let blob = blob_ref(blob)?;
+        // SAFETY: NULL or NUL-terminated strings (contract).
+        let (container, name, local) = unsafe {
+            (
+                str_arg(container, "container")?,
+                str_arg(name, "name")?,
+                str_arg(local_path, "local_path")?,
+            )
+        };
+        check_flags(flags, AZMI_BLOB_OVERWRITE, "AZMI_BLOB_OVERWRITE")?;
+        let overwrite = flags & AZMI_BLOB_OVERWRITE != 0;
+        let progress = Progress {
+            callback: progress,
+            userdata,
+        };
+        run(blob, cancel, |client| async move {
+            client
+                .download(
+                    container,
+                    name,
+                    Path::new(local),
+                    overwrite,
+                    |done, total| progress.report(done, total),
+                )
+                .await
+                .map(drop)
+        })
+    })
+}
+
+/// Reads the whole blob `container/name` into memory (at most 256 MiB; use
+/// `azmi_blob_download` for large blobs), checked against its MD5 when the service holds one.
+/// On success `*bytes_out` receives a new `azmi_bytes` (free with `azmi_bytes_free`). Errors as
+/// `azmi_blob_download`.
+#[no_mangle]
+pub unsafe extern "C" fn azmi_blob_read(
+    blob: *const azmi_blob,
+    container: *const c_char,
+    name: *const c_char,
+    cancel: *const azmi_cancel,
+    bytes_out: *mut *mut azmi_bytes,
+    err_out: *mut *mut azmi_error,
+) -> azmi_status {
+    guard(err_out, || {
+        out_arg(bytes_out, "bytes_out")?;
+        let blob = blob_ref(blob)?;
+        // SAFETY: NULL or NUL-terminated strings (contract).
+        let (container, name) =
+            unsafe { (str_arg(container, "container")?, str_arg(name, "name")?) };
+        let data = run(blob, cancel, |client| async move {
+            client.read(container, name).await
+        })?;
+        // SAFETY: checked non-NULL above.
+        unsafe { *bytes_out = Box::into_raw(Box::new(azmi_bytes { data })) };
+        Ok(())
+    })
+}
+
+/// Writes `len` bytes at `data` (NULL only with `len` 0; copied) to the block blob
+/// `container/name`. `flags`: 0 or `AZMI_BLOB_OVERWRITE` (else an existing blob is
+/// `AZMI_CONFLICT`). Errors as `azmi_blob_upload`.
+#[no_mangle]
+pub unsafe extern "C" fn azmi_blob_write(
+    blob: *const azmi_blob,
+    container: *const c_char,
+    name: *const c_char,
+    data: *const u8,
+    len: usize,
+    flags: u32,
+    cancel: *const azmi_cancel,
+    err_out: *mut *mut azmi_error,
+) -> azmi_status {
+    guard(err_out, || {
+        let blob = blob_ref(blob)?;
+        // SAFETY: NULL or NUL-terminated strings; `data` as documented (contract).
+        let (container, name, data) = unsafe {
+            (
+                str_arg(container, "container")?,
+                str_arg(name, "name")?,
+                data_arg(data, len)?,
+            )
+        };
+        check_flags(flags, AZMI_BLOB_OVERWRITE, "AZMI_BLOB_OVERWRITE")?;
+        let overwrite = flags & AZMI_BLOB_OVERWRITE != 0;
+        run(blob, cancel, |client| async move {
+            client.upload_bytes(container, name, data, overwrite).await
+        })
+    })
+}

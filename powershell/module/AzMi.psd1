@@ -1,5 +1,5 @@
 # Manifest of the AzMi module: Entra ID access tokens from an Azure machine's managed identity,
-# and Data Lake Storage (Gen1 WebHDFS, Gen2 DFS), Key Vault secrets and Resource Manager (resource
+# and Data Lake Storage (Gen1 WebHDFS, Gen2 DFS), Blob storage, Key Vault secrets and Resource Manager (resource
 # groups, any request, storage SAS) with them, through the native azmi library. Built into out/AzMi/ by scripts/build-module.sh.
 @{
     RootModule           = 'AzMi.dll'
@@ -9,7 +9,7 @@
     Author               = 'azmi contributors'
     CompanyName          = 'azmi contributors'
     Copyright            = '(c) azmi contributors. MIT License.'
-    Description          = 'Gets Entra ID access tokens from the managed identity of the Azure machine it runs on (IMDS), and works with Azure Data Lake Storage (Gen1 and Gen2: list, read, write, upload, download, move, remove), Key Vault secrets and Resource Manager (resource groups, any request, storage SAS tokens) with them, without the Az modules or an Azure SDK. A small native library (azmi) does the work; tokens are cached, retried as Microsoft recommends and never logged.'
+    Description          = 'Gets Entra ID access tokens from the managed identity of the Azure machine it runs on (IMDS), and works with Azure Data Lake Storage (Gen1 and Gen2: list, read, write, upload, download, move, remove), Blob storage (upload, download, read), Key Vault secrets and Resource Manager (resource groups, any request, storage SAS tokens) with them, without the Az modules or an Azure SDK. A small native library (azmi) does the work; tokens are cached, retried as Microsoft recommends and never logged.'
 
     # One AzMi.dll (netstandard2.0) serves Windows PowerShell 5.1 and PowerShell 7.
     CompatiblePSEditions = @('Desktop', 'Core')
@@ -33,6 +33,8 @@
         'Get-AzMiResourceGroup'
         'Invoke-AzMiArmRequest'
         'New-AzMiStorageSasToken'
+        'Set-AzMiBlobContent'
+        'Get-AzMiBlobContent'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()
@@ -40,7 +42,7 @@
 
     PrivateData          = @{
         PSData = @{
-            Tags = @('Azure', 'ManagedIdentity', 'EntraID', 'Token', 'IMDS', 'DataLake', 'ADLS', 'WebHDFS', 'KeyVault', 'ResourceManager', 'SAS',
+            Tags = @('Azure', 'ManagedIdentity', 'EntraID', 'Token', 'IMDS', 'DataLake', 'ADLS', 'WebHDFS', 'KeyVault', 'ResourceManager', 'SAS', 'Blob',
                      'PSEdition_Desktop', 'PSEdition_Core', 'Windows', 'Linux', 'MacOS')
         }
     }

@@ -395,10 +395,10 @@ Describe 'AzMi.AccessToken display' {
 Describe 'AzMi module' {
     BeforeAll {
         $script:ExpectedCmdlets = @(
-            'Add-AzMiDataLakeItemContent', 'Export-AzMiDataLakeItem', 'Get-AzMiDataLakeChildItem', 'Get-AzMiDataLakeItem',
-            'Get-AzMiDataLakeItemContent', 'Get-AzMiKeyVaultSecret', 'Get-AzMiResourceGroup', 'Get-AzMiToken',
+            'Add-AzMiDataLakeItemContent', 'Export-AzMiDataLakeItem', 'Get-AzMiBlobContent', 'Get-AzMiDataLakeChildItem',
+            'Get-AzMiDataLakeItem', 'Get-AzMiDataLakeItemContent', 'Get-AzMiKeyVaultSecret', 'Get-AzMiResourceGroup', 'Get-AzMiToken',
             'Import-AzMiDataLakeItem', 'Invoke-AzMiArmRequest', 'Move-AzMiDataLakeItem', 'New-AzMiDataLakeItem',
-            'New-AzMiStorageSasToken', 'Remove-AzMiDataLakeItem'
+            'New-AzMiStorageSasToken', 'Remove-AzMiDataLakeItem', 'Set-AzMiBlobContent'
         )
     }
 

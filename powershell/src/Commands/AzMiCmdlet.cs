@@ -115,6 +115,32 @@ public abstract class AzMiCmdlet : PSCmdlet
     private protected void ThrowInvalidArgument(string message, object? target) =>
         ThrowTerminatingError(AzMiErrorRecords.From(AzMiException.InvalidArgument(message), target));
 
+    /// <summary>Advice for a conflict without -Force: -Force replaces an existing file.</summary>
+    private protected string? ForceAdvice(AzMiException e) =>
+        e.StatusCode == AzMiStatus.Conflict && !MyInvocation.BoundParameters.ContainsKey("Force")
+            ? "To replace an existing file, use -Force."
+            : null;
+
+    /// <summary>
+    /// Resolves a local PowerShell path (relative to the current location, PSDrives, ~) to a
+    /// file-system path, without wildcards. Writes an error and returns null for other providers.
+    /// </summary>
+    protected string? ResolveLocalPath(string path)
+    {
+        string resolved = SessionState.Path.GetUnresolvedProviderPathFromPSPath(path, out ProviderInfo provider, out _);
+        if (provider.Name != "FileSystem")
+        {
+            WriteError(new ErrorRecord(
+                new ArgumentException($"{path} is on the {provider.Name} provider; AzMi copies from and to the file system only."),
+                "AzMi.NotAFileSystemPath",
+                ErrorCategory.InvalidArgument,
+                path));
+            return null;
+        }
+
+        return resolved;
+    }
+
     private bool IsStopRequested()
     {
         lock (_stopGate)

@@ -61,30 +61,4 @@ public abstract class DataLakeCmdlet : AzMiCmdlet
             WriteVerbose($"Data Lake account: {account.BaseUrl} ({account.Protocol}).");
             operation(account, cancel);
         }, advice);
-
-    /// <summary>Advice for a conflict without -Force: -Force replaces an existing file.</summary>
-    private protected string? ForceAdvice(AzMiException e) =>
-        e.StatusCode == AzMiStatus.Conflict && !MyInvocation.BoundParameters.ContainsKey("Force")
-            ? "To replace an existing file, use -Force."
-            : null;
-
-    /// <summary>
-    /// Resolves a local PowerShell path (relative to the current location, PSDrives, ~) to a
-    /// file-system path, without wildcards. Writes an error and returns null for other providers.
-    /// </summary>
-    protected string? ResolveLocalPath(string path)
-    {
-        string resolved = SessionState.Path.GetUnresolvedProviderPathFromPSPath(path, out ProviderInfo provider, out _);
-        if (provider.Name != "FileSystem")
-        {
-            WriteError(new ErrorRecord(
-                new ArgumentException($"{path} is on the {provider.Name} provider; the Data Lake cmdlets copy from and to the file system only."),
-                "AzMi.NotAFileSystemPath",
-                ErrorCategory.InvalidArgument,
-                path));
-            return null;
-        }
-
-        return resolved;
-    }
 }

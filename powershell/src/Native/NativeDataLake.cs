@@ -1,5 +1,4 @@
 using System;
-using System.Runtime.ExceptionServices;
 using System.Runtime.InteropServices;
 
 namespace AzMi.Native;
@@ -14,7 +13,7 @@ namespace AzMi.Native;
 /// Progress callbacks run on the calling thread while azmi's call is on the stack, so they may
 /// write progress. Nothing may unwind through azmi's frames, so every callback catches
 /// everything, remembers it, tells azmi to stop (returning false, or cancelling the call), and
-/// the exception is rethrown after azmi has returned (<see cref="CallbackGuard"/>). Listing is
+/// the exception is rethrown after azmi has returned (<see cref="NativeProgress"/>). Listing is
 /// different: see <see cref="List"/>.
 /// </remarks>
 internal sealed class NativeDataLake : IDisposable
@@ -115,27 +114,9 @@ internal sealed class NativeDataLake : IDisposable
     {
         uint status = NativeMethods.azmi_adls_read(_handle, EncodePath(path), (ulong)offset, length, cancel.Handle, out IntPtr bytes, out IntPtr err);
         NativeError.ThrowIfFailed(status, err);
-        try
-        {
-            ulong count = NativeMethods.azmi_bytes_len(bytes).ToUInt64();
-            if (count > int.MaxValue)
-            {
-                throw AzMiException.InvalidArgument(
-                    $"{path} gave {count} bytes, more than a .NET array holds; read it in parts with -Offset and -Length, or use Export-AzMiDataLakeItem.");
-            }
-
-            var data = new byte[count];
-            if (count > 0)
-            {
-                Marshal.Copy(NativeMethods.azmi_bytes_data(bytes), data, 0, (int)count);
-            }
-
-            return data;
-        }
-        finally
-        {
-            NativeMethods.azmi_bytes_free(bytes);
-        }
+        return NativeBytes.Take(
+            bytes,
+            count => $"{path} gave {count} bytes, more than a .NET array holds; read it in parts with -Offset and -Length, or use Export-AzMiDataLakeItem.");
     }
 
     /// <summary>
@@ -147,7 +128,7 @@ internal sealed class NativeDataLake : IDisposable
         byte[] local = Utf8.Encode(localPath, "The local path")!;
         byte[] remote = EncodePath(remotePath);
         uint flags = overwrite ? NativeMethods.AdlsOverwrite : 0;
-        RunWithProgress(cancel, progress, (NativeMethods.ProgressCallback callback, out IntPtr err) =>
+        NativeProgress.Run(cancel, progress, (NativeMethods.ProgressCallback callback, out IntPtr err) =>
             NativeMethods.azmi_adls_upload(_handle, local, remote, flags, cancel.Handle, callback, IntPtr.Zero, out err));
     }
 
@@ -160,7 +141,7 @@ internal sealed class NativeDataLake : IDisposable
         byte[] remote = EncodePath(remotePath);
         byte[] local = Utf8.Encode(localPath, "The local path")!;
         uint flags = overwrite ? NativeMethods.AdlsOverwrite : 0;
-        RunWithProgress(cancel, progress, (NativeMethods.ProgressCallback callback, out IntPtr err) =>
+        NativeProgress.Run(cancel, progress, (NativeMethods.ProgressCallback callback, out IntPtr err) =>
             NativeMethods.azmi_adls_download(_handle, remote, local, flags, cancel.Handle, callback, IntPtr.Zero, out err));
     }
 
@@ -187,41 +168,6 @@ internal sealed class NativeDataLake : IDisposable
 
     private static byte[] EncodePath(string path) => Utf8.Encode(path, "The path")!;
 
-    /// <summary>One azmi call taking a progress callback: returns its status, writes its error.</summary>
-    private delegate uint ProgressCall(NativeMethods.ProgressCallback callback, out IntPtr err);
-
-    private static void RunWithProgress(CancelHandle cancel, Action<ulong, long> progress, ProgressCall call)
-    {
-        var guard = new CallbackGuard();
-        NativeMethods.ProgressCallback callback = (_, done, total) =>
-        {
-            if (guard.Failed)
-            {
-                return;
-            }
-
-            try
-            {
-                progress(done, total);
-            }
-            catch (Exception e)
-            {
-                guard.Capture(e);
-                cancel.Cancel(); // The only way to stop from a progress callback; it does not block.
-            }
-        };
-
-        uint status = call(callback, out IntPtr err);
-        GC.KeepAlive(callback);
-        if (guard.Failed)
-        {
-            NativeMethods.azmi_error_free(err);
-            guard.RethrowIfFailed();
-        }
-
-        NativeError.ThrowIfFailed(status, err);
-    }
-
     private DataLakeItem ReadItem(IntPtr item)
     {
         long modified = NativeMethods.azmi_adls_item_modified(item);
@@ -237,17 +183,5 @@ internal sealed class NativeDataLake : IDisposable
             Utf8.ReadLent(NativeMethods.azmi_adls_item_group(item)) ?? string.Empty,
             BaseUrl,
             Protocol);
-    }
-
-    /// <summary>The first exception a callback caught, to rethrow once azmi has returned.</summary>
-    private sealed class CallbackGuard
-    {
-        private ExceptionDispatchInfo? _error;
-
-        internal bool Failed => _error is not null;
-
-        internal void Capture(Exception e) => _error ??= ExceptionDispatchInfo.Capture(e);
-
-        internal void RethrowIfFailed() => _error?.Throw();
     }
 }

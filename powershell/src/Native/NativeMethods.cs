@@ -312,6 +312,71 @@ internal static class NativeMethods
     [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
     internal static extern uint azmi_adls_remove(IntPtr adls, byte[] path, uint flags, IntPtr cancel, out IntPtr err);
 
+    // ---- Blob storage ----------------------------------------------------------------
+
+    /// <summary><c>AZMI_BLOB_OVERWRITE</c>: replace an existing blob (upload, write) or local file (download).</summary>
+    internal const uint BlobOverwrite = 1;
+
+    /// <summary>
+    /// sas may be null (the identity's tokens), with or without a leading '?', copied; identity
+    /// may be IntPtr.Zero and is copied (ignored with a SAS).
+    /// </summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    internal static extern uint azmi_blob_new(byte[] account, byte[]? sas, IntPtr identity, out IntPtr blob, out IntPtr err);
+
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    internal static extern void azmi_blob_free(IntPtr blob);
+
+    /// <summary>created: whether it was created (false: it existed).</summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    internal static extern uint azmi_blob_create_container(
+        IntPtr blob,
+        byte[] container,
+        IntPtr cancel,
+        [MarshalAs(UnmanagedType.U1)] out bool created,
+        out IntPtr err);
+
+    /// <summary>progress may be null.</summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    internal static extern uint azmi_blob_upload(
+        IntPtr blob,
+        byte[] localPath,
+        byte[] container,
+        byte[] name,
+        uint flags,
+        IntPtr cancel,
+        ProgressCallback? progress,
+        IntPtr userdata,
+        out IntPtr err);
+
+    /// <summary>progress may be null. Writes a temporary file in the destination folder, then renames it.</summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    internal static extern uint azmi_blob_download(
+        IntPtr blob,
+        byte[] container,
+        byte[] name,
+        byte[] localPath,
+        uint flags,
+        IntPtr cancel,
+        ProgressCallback? progress,
+        IntPtr userdata,
+        out IntPtr err);
+
+    /// <summary>At most 256 MiB. The bytes are the caller's: azmi_bytes_free.</summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    internal static extern uint azmi_blob_read(IntPtr blob, byte[] container, byte[] name, IntPtr cancel, out IntPtr bytes, out IntPtr err);
+
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    internal static extern uint azmi_blob_write(
+        IntPtr blob,
+        byte[] container,
+        byte[] name,
+        byte[] data,
+        UIntPtr len,
+        uint flags,
+        IntPtr cancel,
+        out IntPtr err);
+
     // ---- azmi_string -----------------------------------------------------------------
 
     /// <summary>Lent: valid until azmi_string_free. May be a credential (a SAS): never log it.</summary>

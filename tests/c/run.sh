@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Builds the C tests against include/azmi.h with -Wall -Wextra -Werror -pedantic and runs them
-# under valgrind against a fresh azmi-emulator. Fails on any test failure, leak or memory error.
-# Expects target/release/libazmi.so and target/release/azmi-emulator (scripts/build.sh).
+# under valgrind against a fresh azmi-emulator and (for storage_test) Azurite over HTTPS with
+# `--oauth basic`, as tests/common/mod.rs starts it. Fails on any test failure, leak or memory
+# error. Expects target/release/libazmi.so and target/release/azmi-emulator (scripts/build.sh) and
+# Azurite under tools/azurite (scripts/setup.sh).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 lib="$root/target/release"
@@ -11,6 +13,9 @@ mkdir -p "$build"
 for f in "$lib/libazmi.so" "$lib/azmi-emulator"; do
   [ -e "$f" ] || { echo "missing $f: run scripts/build.sh first" >&2; exit 2; }
 done
+azurite_bin="$root/tools/azurite/node_modules/.bin/azurite-blob"
+[ -e "$azurite_bin" ] || {
+  echo "Azurite is not installed ($azurite_bin is missing): run scripts/setup.sh" >&2; exit 2; }
 
 cc=${CC:-gcc}
 for src in "$root"/tests/c/*.c; do
@@ -22,7 +27,26 @@ done
 log="$build/emulator.log"
 "$lib/azmi-emulator" --port 0 >"$log" 2>&1 &
 emulator=$!
-trap 'kill $emulator 2>/dev/null || true' EXIT
+azurite=""
+scratch="$(mktemp -d "${TMPDIR:-/tmp}/azmi-c-tests.XXXXXX")"
+cleanup() {
+  kill "$emulator" 2>/dev/null || true
+  if [ -n "$azurite" ]; then kill "$azurite" 2>/dev/null || true; wait "$azurite" 2>/dev/null || true; fi
+  rm -rf "$scratch"
+}
+trap cleanup EXIT
+
+# Azurite's blob service: a fresh certificate for 127.0.0.1, a free port, an empty workspace.
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
+  -addext subjectAltName=IP:127.0.0.1 -addext basicConstraints=critical,CA:FALSE \
+  -keyout "$scratch/key.pem" -out "$scratch/cert.pem" >/dev/null 2>&1 \
+  || { echo "openssl could not make a certificate for Azurite" >&2; exit 2; }
+azurite_port=$(node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
+mkdir -p "$scratch/data"
+"$azurite_bin" --blobHost 127.0.0.1 --blobPort "$azurite_port" --oauth basic --silent \
+  --skipApiVersionCheck --disableTelemetry --cert "$scratch/cert.pem" --key "$scratch/key.pem" \
+  --location "$scratch/data" >"$build/azurite.log" 2>&1 &
+azurite=$!
 for _ in $(seq 1 100); do
   grep -q '^export AZMI_IMDS_ENDPOINT=' "$log" && break
   sleep 0.1
@@ -44,14 +68,26 @@ arm_endpoint=$(sed -n 's/^export AZMI_ARM_ENDPOINT=//p' "$log")
 [ -n "$ca_file" ] && [ -n "$adls_base" ] || {
   echo "azmi-emulator did not print its CA file and services URL:" >&2; cat "$log" >&2; exit 2; }
 export AZMI_IMDS_ENDPOINT="$endpoint"
-# The emulator's CA (for its HTTPS services) and the base URL of its Data Lake endpoints.
-export AZMI_CA_FILE="$ca_file"
+# The emulator's CA (for its HTTPS services) with Azurite's certificate, and the base URL of the
+# emulator's Data Lake endpoints.
+cat "$ca_file" "$scratch/cert.pem" >"$scratch/ca-bundle.pem"
+export AZMI_CA_FILE="$scratch/ca-bundle.pem"
 export AZMI_ADLS_BASE="$adls_base"
 [ -n "$keyvault_url" ] && [ -n "$arm_endpoint" ] || {
   echo "azmi-emulator did not print its Key Vault and Resource Manager URLs:" >&2; cat "$log" >&2; exit 2; }
 # Its Key Vault and Resource Manager endpoints.
 export AZMI_KEYVAULT_URL="$keyvault_url"
 export AZMI_ARM_ENDPOINT="$arm_endpoint"
+
+for _ in $(seq 1 600); do
+  (exec 3<>"/dev/tcp/127.0.0.1/$azurite_port") 2>/dev/null && break
+  kill -0 "$azurite" 2>/dev/null || { echo "Azurite exited:" >&2; cat "$build/azurite.log" >&2; exit 2; }
+  sleep 0.1
+done
+(exec 3<>"/dev/tcp/127.0.0.1/$azurite_port") 2>/dev/null || {
+  echo "Azurite did not listen on port $azurite_port within 60 s:" >&2; cat "$build/azurite.log" >&2; exit 2; }
+# Azurite's account, path-style, for storage_test.
+export AZMI_BLOB_ACCOUNT="https://127.0.0.1:$azurite_port/devstoreaccount1"
 
 status=0
 for src in "$root"/tests/c/*.c; do

@@ -22,15 +22,18 @@ internal static class EmulatorCa
 
     static EmulatorCa() => AppDomain.CurrentDomain.ProcessExit += (_, _) => File.Delete(s_bundle);
 
-    public static void Trust(EmulatorFixture emulator)
+    public static void Trust(EmulatorFixture emulator) => Trust(emulator.CaFile);
+
+    /// <summary>Adds the certificates of a PEM file (an emulator's CA, Azurite's certificate) to the bundle.</summary>
+    public static void Trust(string pemFile)
     {
         lock (s_lock)
         {
-            if (!s_trusted.Add(emulator.CaFile))
+            if (!s_trusted.Add(pemFile))
             {
                 return;
             }
-            File.AppendAllText(s_bundle, File.ReadAllText(emulator.CaFile).TrimEnd() + "\n");
+            File.AppendAllText(s_bundle, File.ReadAllText(pemFile).TrimEnd() + "\n");
             AzMiLibrary.SetCaFile(s_bundle);
         }
     }

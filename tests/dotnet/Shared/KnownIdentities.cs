@@ -7,6 +7,9 @@ namespace AzMi.Testing;
 /// </summary>
 public static class KnownIdentities
 {
+    /// <summary>The emulator's subscription (Resource Manager, Key Vault ids).</summary>
+    public const string SubscriptionId = "00000000-0000-0000-0000-000000000000";
+
     public const string TenantId = "aaaabbbb-0000-cccc-1111-dddd2222eeee";
 
     public const string SystemClientId = "5b0f4c8e-0d2a-4c43-9a37-1a6f3a7c0001";

@@ -406,6 +406,229 @@ internal static class NativeMethods
         AzMiCancelHandle cancel,
         out AzMiErrorHandle err);
 
+    // ---- Key Vault (azmi_keyvault_*, azmi_secret) -------------------------------------------
+
+    /// <summary>
+    /// <c>azmi_secret_callback</c>: <paramref name="secret"/> is lent for the callback only (read
+    /// it with the raw-pointer accessors below, never free it). Same rules as
+    /// <see cref="AzMiAdlsItemCallback"/>: no exception may escape; return false to stop.
+    /// </summary>
+    [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
+    [return: MarshalAs(UnmanagedType.U1)]
+    public delegate bool AzMiSecretCallback(IntPtr userdata, IntPtr secret);
+
+    /// <summary>Blocks until the secret, an error or cancellation. <paramref name="version"/>: null for the latest.</summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    public static extern AzMiStatus azmi_keyvault_get(
+        [MarshalAs(UnmanagedType.LPUTF8Str)] string? vault,
+        [MarshalAs(UnmanagedType.LPUTF8Str)] string? name,
+        [MarshalAs(UnmanagedType.LPUTF8Str)] string? version,
+        AzMiIdentityHandle identity,
+        AzMiCancelHandle cancel,
+        out AzMiSecretHandle secret,
+        out AzMiErrorHandle err);
+
+    /// <summary>Follows every page; <paramref name="callback"/> runs on this thread for each secret.</summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    public static extern AzMiStatus azmi_keyvault_list(
+        [MarshalAs(UnmanagedType.LPUTF8Str)] string? vault,
+        AzMiIdentityHandle identity,
+        AzMiCancelHandle cancel,
+        AzMiSecretCallback? callback,
+        IntPtr userdata,
+        out AzMiErrorHandle err);
+
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    public static extern AzMiStatus azmi_keyvault_list_versions(
+        [MarshalAs(UnmanagedType.LPUTF8Str)] string? vault,
+        [MarshalAs(UnmanagedType.LPUTF8Str)] string? name,
+        AzMiIdentityHandle identity,
+        AzMiCancelHandle cancel,
+        AzMiSecretCallback? callback,
+        IntPtr userdata,
+        out AzMiErrorHandle err);
+
+    // The secret accessors take the raw pointer: they serve owned secrets (through
+    // AzMiSecretHandle, which AddRefs itself while they run) and lent ones (in a callback).
+
+    /// <summary>Lent: valid until azmi_secret_free, which wipes it. May hold NUL bytes: use the length. Never log it.</summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    public static extern IntPtr azmi_secret_value(IntPtr secret);
+
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    public static extern nuint azmi_secret_value_len(IntPtr secret);
+
+    /// <summary>Lent.</summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    public static extern IntPtr azmi_secret_name(IntPtr secret);
+
+    /// <summary>Lent ("" for listed secrets).</summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    public static extern IntPtr azmi_secret_version(IntPtr secret);
+
+    /// <summary>Lent.</summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    public static extern IntPtr azmi_secret_id(IntPtr secret);
+
+    /// <summary>Lent ("" when not set).</summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    public static extern IntPtr azmi_secret_content_type(IntPtr secret);
+
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    [return: MarshalAs(UnmanagedType.U1)]
+    public static extern bool azmi_secret_enabled(IntPtr secret);
+
+    /// <summary>Unix seconds; 0 when absent.</summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    public static extern long azmi_secret_created(IntPtr secret);
+
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    public static extern long azmi_secret_updated(IntPtr secret);
+
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    public static extern long azmi_secret_expires(IntPtr secret);
+
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    public static extern long azmi_secret_not_before(IntPtr secret);
+
+    /// <summary>Lent: the tags as a JSON object text.</summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    public static extern IntPtr azmi_secret_tags(IntPtr secret);
+
+    /// <summary>Only for secrets from azmi_keyvault_get, never for lent ones. Wipes the value.</summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    public static extern void azmi_secret_free(IntPtr secret);
+
+    // ---- azmi_string ----------------------------------------------------------------------
+
+    /// <summary>Lent: valid until azmi_string_free.</summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    public static extern IntPtr azmi_string_data(AzMiStringHandle s);
+
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    public static extern nuint azmi_string_len(AzMiStringHandle s);
+
+    /// <summary>Wipes and frees (a SAS token is a credential).</summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    public static extern void azmi_string_free(IntPtr s);
+
+    // ---- Resource Manager (azmi_arm_*) ------------------------------------------------------
+
+    /// <summary>
+    /// Process-wide: the Resource Manager endpoint of every later call (null: the public one).
+    /// How .NET passes AZMI_ARM_ENDPOINT, which Environment.SetEnvironmentVariable cannot.
+    /// </summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    public static extern AzMiStatus azmi_set_arm_endpoint(
+        [MarshalAs(UnmanagedType.LPUTF8Str)] string? url,
+        out AzMiErrorHandle err);
+
+    /// <summary>A GET of a list follows every nextLink and answers <c>{"value":[…]}</c>.</summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    public static extern AzMiStatus azmi_arm_request(
+        [MarshalAs(UnmanagedType.LPUTF8Str)] string? method,
+        [MarshalAs(UnmanagedType.LPUTF8Str)] string? pathOrUrl,
+        [MarshalAs(UnmanagedType.LPUTF8Str)] string? apiVersion,
+        [MarshalAs(UnmanagedType.LPUTF8Str)] string? jsonBody,
+        AzMiIdentityHandle identity,
+        AzMiCancelHandle cancel,
+        out AzMiStringHandle json,
+        out AzMiErrorHandle err);
+
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    public static extern AzMiStatus azmi_arm_list_sas(
+        [MarshalAs(UnmanagedType.LPUTF8Str)] string? subscription,
+        [MarshalAs(UnmanagedType.LPUTF8Str)] string? resourceGroup,
+        [MarshalAs(UnmanagedType.LPUTF8Str)] string? account,
+        [MarshalAs(UnmanagedType.LPUTF8Str)] string? requestJson,
+        AzMiIdentityHandle identity,
+        AzMiCancelHandle cancel,
+        out AzMiStringHandle sas,
+        out AzMiErrorHandle err);
+
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    public static extern AzMiStatus azmi_arm_list_account_sas(
+        [MarshalAs(UnmanagedType.LPUTF8Str)] string? subscription,
+        [MarshalAs(UnmanagedType.LPUTF8Str)] string? resourceGroup,
+        [MarshalAs(UnmanagedType.LPUTF8Str)] string? account,
+        [MarshalAs(UnmanagedType.LPUTF8Str)] string? requestJson,
+        AzMiIdentityHandle identity,
+        AzMiCancelHandle cancel,
+        out AzMiStringHandle sas,
+        out AzMiErrorHandle err);
+
+    // ---- Blob storage (azmi_blob_*) ----------------------------------------------------------
+
+    /// <summary><c>AZMI_BLOB_OVERWRITE</c> flag: replace an existing blob (upload, write) or local file (download).</summary>
+    public const uint AZMI_BLOB_OVERWRITE = 1;
+
+    /// <summary>The SAS and the identity are copied. Nothing is sent yet.</summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    public static extern AzMiStatus azmi_blob_new(
+        [MarshalAs(UnmanagedType.LPUTF8Str)] string? account,
+        [MarshalAs(UnmanagedType.LPUTF8Str)] string? sas,
+        AzMiIdentityHandle identity,
+        out AzMiBlobHandle blob,
+        out AzMiErrorHandle err);
+
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    public static extern void azmi_blob_free(IntPtr blob);
+
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    public static extern AzMiStatus azmi_blob_create_container(
+        AzMiBlobHandle blob,
+        [MarshalAs(UnmanagedType.LPUTF8Str)] string? container,
+        AzMiCancelHandle cancel,
+        [MarshalAs(UnmanagedType.U1)] out bool created,
+        out AzMiErrorHandle err);
+
+    /// <summary><paramref name="progress"/> (may be null) runs on this thread during the call.</summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    public static extern AzMiStatus azmi_blob_upload(
+        AzMiBlobHandle blob,
+        [MarshalAs(UnmanagedType.LPUTF8Str)] string? localPath,
+        [MarshalAs(UnmanagedType.LPUTF8Str)] string? container,
+        [MarshalAs(UnmanagedType.LPUTF8Str)] string? name,
+        uint flags,
+        AzMiCancelHandle cancel,
+        AzMiProgressCallback? progress,
+        IntPtr userdata,
+        out AzMiErrorHandle err);
+
+    /// <summary><paramref name="progress"/> (may be null) runs on this thread during the call.</summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    public static extern AzMiStatus azmi_blob_download(
+        AzMiBlobHandle blob,
+        [MarshalAs(UnmanagedType.LPUTF8Str)] string? container,
+        [MarshalAs(UnmanagedType.LPUTF8Str)] string? name,
+        [MarshalAs(UnmanagedType.LPUTF8Str)] string? localPath,
+        uint flags,
+        AzMiCancelHandle cancel,
+        AzMiProgressCallback? progress,
+        IntPtr userdata,
+        out AzMiErrorHandle err);
+
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    public static extern AzMiStatus azmi_blob_read(
+        AzMiBlobHandle blob,
+        [MarshalAs(UnmanagedType.LPUTF8Str)] string? container,
+        [MarshalAs(UnmanagedType.LPUTF8Str)] string? name,
+        AzMiCancelHandle cancel,
+        out AzMiBytesHandle bytes,
+        out AzMiErrorHandle err);
+
+    /// <summary>See azmi_adls_create for <paramref name="data"/> (pinned, copied by azmi).</summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    public static extern AzMiStatus azmi_blob_write(
+        AzMiBlobHandle blob,
+        [MarshalAs(UnmanagedType.LPUTF8Str)] string? container,
+        [MarshalAs(UnmanagedType.LPUTF8Str)] string? name,
+        in byte data,
+        nuint len,
+        uint flags,
+        AzMiCancelHandle cancel,
+        out AzMiErrorHandle err);
+
     // ---- helpers ------------------------------------------------------------------------
 
     /// <summary>

@@ -168,3 +168,76 @@ public sealed class AzMiBytesHandle : SafeHandleZeroOrMinusOneIsInvalid
         return true;
     }
 }
+
+/// <summary>
+/// An owned <c>azmi_secret*</c> from <c>azmi_keyvault_get</c>; <c>azmi_secret_free</c> wipes the
+/// value. The accessors take the raw pointer (they also serve lent secrets), so
+/// <see cref="Use{T}"/> AddRefs the handle while they run.
+/// </summary>
+public sealed class AzMiSecretHandle : SafeHandleZeroOrMinusOneIsInvalid
+{
+    public AzMiSecretHandle() : base(ownsHandle: true) { }
+
+    public static AzMiSecretHandle Null => new();
+
+    /// <summary>Runs <paramref name="read"/> on the raw pointer with the handle kept alive (a Dispose elsewhere waits).</summary>
+    public T Use<T>(Func<IntPtr, T> read)
+    {
+        bool added = false;
+        try
+        {
+            DangerousAddRef(ref added);
+            return read(DangerousGetHandle());
+        }
+        finally
+        {
+            if (added)
+            {
+                DangerousRelease();
+            }
+        }
+    }
+
+    protected override bool ReleaseHandle()
+    {
+        NativeMethods.azmi_secret_free(handle);
+        return true;
+    }
+}
+
+/// <summary>An owned <c>azmi_string*</c> (ARM JSON, a SAS token); <c>azmi_string_free</c> wipes it.</summary>
+public sealed class AzMiStringHandle : SafeHandleZeroOrMinusOneIsInvalid
+{
+    public AzMiStringHandle() : base(ownsHandle: true) { }
+
+    public static AzMiStringHandle Null => new();
+
+    /// <summary>Copies the text (lent until azmi_string_free), using its length rather than strlen.</summary>
+    public string Copy()
+    {
+        int length = checked((int)NativeMethods.azmi_string_len(this));
+        string text = Marshal.PtrToStringUTF8(NativeMethods.azmi_string_data(this), length);
+        GC.KeepAlive(this);
+        return text;
+    }
+
+    protected override bool ReleaseHandle()
+    {
+        NativeMethods.azmi_string_free(handle);
+        return true;
+    }
+}
+
+/// <summary>An owned <c>azmi_blob*</c> (a storage account's blobs), freed with <c>azmi_blob_free</c>.</summary>
+public sealed class AzMiBlobHandle : SafeHandleZeroOrMinusOneIsInvalid
+{
+    public AzMiBlobHandle() : base(ownsHandle: true) { }
+
+    public static AzMiBlobHandle Null => new();
+
+    protected override bool ReleaseHandle()
+    {
+        NativeMethods.azmi_blob_free(handle);
+        return true;
+    }
+}

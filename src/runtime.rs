@@ -30,6 +30,12 @@ static CA_FILE_OVERRIDE: Mutex<Option<Option<PathBuf>>> = Mutex::new(None);
 /// Serialises creation and shutdown (never held while a call runs).
 static LIFECYCLE: Mutex<()> = Mutex::new(());
 
+/// The engine if it is running, borrowed without touching its reference count (for the
+/// warm-cache path, which must not make threads contend on a shared counter).
+pub(crate) fn current_engine() -> arc_swap::Guard<Option<Arc<Engine>>> {
+    ENGINE.load()
+}
+
 /// The engine, created on first use.
 pub(crate) fn engine() -> Result<Arc<Engine>> {
     if let Some(e) = ENGINE.load_full() {

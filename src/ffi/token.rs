@@ -8,7 +8,8 @@ use zeroize::Zeroizing;
 use super::{azmi_cancel, azmi_error, azmi_identity, azmi_status, guard, out_arg, str_arg};
 use crate::error::{Error, Result};
 use crate::identity::normalize_resource;
-use crate::runtime::{engine, ensure_blocking_allowed};
+use crate::identity::ManagedIdentity;
+use crate::runtime::{current_engine, engine, ensure_blocking_allowed};
 use crate::token::AccessToken;
 
 /// `flags` bit of `azmi_get_token`: skip the cache and ask the endpoint for a new token.
@@ -91,19 +92,32 @@ fn get_token(
     cancel: Option<&azmi_cancel>,
 ) -> Result<azmi_token> {
     ensure_blocking_allowed()?;
+    if let (false, Some(identity)) = (force, identity) {
+        // The common case: no runtime, no waiting, and no reference counts touched that other
+        // threads share (the engine is borrowed, not cloned), so warm calls scale.
+        let current = current_engine();
+        if let Some(engine) = current.as_ref() {
+            if let Some(token) = engine.azmi.cached_token(&identity.mi, resource) {
+                return Ok(azmi_token::new(token, true));
+            }
+        }
+    }
     let engine = engine()?;
-    let mi = match identity {
-        Some(i) => Arc::clone(&i.mi),
-        None => engine.default_identity()?,
+    let default_identity;
+    let mi: &ManagedIdentity = match identity {
+        Some(i) => &i.mi,
+        None => {
+            default_identity = engine.default_identity()?;
+            &default_identity
+        }
     };
     if !force {
-        // The common case: no runtime, no waiting.
-        if let Some(token) = engine.azmi.cached_token(&mi, resource) {
+        if let Some(token) = engine.azmi.cached_token(mi, resource) {
             return Ok(azmi_token::new(token, true));
         }
     }
     let grant = engine.block_on(
-        engine.azmi.get_token(&mi, resource, force),
+        engine.azmi.get_token(mi, resource, force),
         cancel.map(azmi_cancel::token),
     )??;
     Ok(azmi_token::new(grant.token, grant.from_cache))

@@ -226,7 +226,8 @@ typedef struct azmi_secret azmi_secret;
 typedef struct azmi_string azmi_string;
 
 /**
- * An access token. Its text is the caller's own copy, wiped from memory by `azmi_token_free`.
+ * An access token. Everything in it is the caller's own copy (so warm calls share nothing
+ * with other threads); its text is wiped from memory by `azmi_token_free`.
  */
 typedef struct azmi_token azmi_token;
 

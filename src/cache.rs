@@ -8,8 +8,9 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 
+use arc_swap::{ArcSwap, ArcSwapOption};
 use futures::future::{FutureExt, Shared, WeakShared};
-use parking_lot::{Mutex, RwLock};
+use parking_lot::Mutex;
 
 use crate::error::Result;
 use crate::token::AccessToken;
@@ -35,7 +36,9 @@ pub(crate) fn now_secs() -> i64 {
 /// One cached token and the request that is renewing it, if any.
 #[derive(Default)]
 pub(crate) struct Entry {
-    current: RwLock<Option<Arc<AccessToken>>>,
+    /// Read without a lock by every warm call (an ArcSwap load writes nothing other threads
+    /// read), so that concurrent callers do not contend.
+    current: ArcSwapOption<AccessToken>,
     /// The request in flight. Weak, so that when every caller waiting on it has gone (all
     /// cancelled) the request is dropped and the next caller starts afresh.
     inflight: Mutex<Option<(u64, WeakShared<BoxFetch>)>>,
@@ -54,17 +57,38 @@ pub(crate) struct Fresh {
 impl Entry {
     /// The cached token if it is still good for at least the expiry margin.
     pub(crate) fn fresh(&self, now: i64) -> Option<Fresh> {
-        let token = self.current.read().clone()?;
+        let token = self.current.load_full()?;
         if now >= token.expires_on - EXPIRY_MARGIN_SECS {
             return None;
         }
-        let due = token.refresh_at.is_some_and(|at| now >= at)
-            && now >= self.next_background_at.load(Ordering::Relaxed);
-        let start_background_refresh = due && !self.background_running.swap(true, Ordering::AcqRel);
+        let start_background_refresh = self.claim_background_refresh(&token, now);
         Some(Fresh {
             token,
             start_background_refresh,
         })
+    }
+
+    /// As [`Entry::fresh`], but lends the token to `f` instead of sharing it: the warm path of
+    /// the C ABI copies what it needs and touches no reference count.
+    pub(crate) fn with_fresh<R>(
+        &self,
+        now: i64,
+        f: impl FnOnce(&AccessToken) -> R,
+    ) -> Option<(R, bool)> {
+        let guard = self.current.load();
+        let token = guard.as_ref()?;
+        if now >= token.expires_on - EXPIRY_MARGIN_SECS {
+            return None;
+        }
+        let start = self.claim_background_refresh(token, now);
+        Some((f(token), start))
+    }
+
+    /// Whether the token is due for a background refresh and this caller should start it.
+    fn claim_background_refresh(&self, token: &AccessToken, now: i64) -> bool {
+        let due = token.refresh_at.is_some_and(|at| now >= at)
+            && now >= self.next_background_at.load(Ordering::Relaxed);
+        due && !self.background_running.swap(true, Ordering::AcqRel)
     }
 
     /// Joins the request in flight, or starts `fetch` as the new one. The returned future
@@ -82,7 +106,7 @@ impl Entry {
         }
         if accept_cached {
             let now = now_secs();
-            if let Some(token) = self.current.read().clone() {
+            if let Some(token) = self.current.load_full() {
                 if now < token.expires_on - EXPIRY_MARGIN_SECS {
                     let ready: BoxFetch = Box::pin(std::future::ready(Ok(token)));
                     return ready.shared();
@@ -95,7 +119,7 @@ impl Entry {
         let fut: BoxFetch = Box::pin(async move {
             let result = request.await.map(Arc::new);
             if let Ok(token) = &result {
-                *entry.current.write() = Some(Arc::clone(token));
+                entry.current.store(Some(Arc::clone(token)));
             }
             let mut slot = entry.inflight.lock();
             if matches!(&*slot, Some((g, _)) if *g == generation) {
@@ -122,33 +146,53 @@ impl Entry {
 }
 
 /// All entries, by source (endpoint + identity) and then resource, so that a lookup needs no
-/// allocation.
+/// allocation. Readers load a snapshot without a lock; the rare writers (a new entry, clear)
+/// replace it whole, one at a time.
 #[derive(Default)]
 pub(crate) struct TokenCache {
-    map: RwLock<BySource>,
+    map: ArcSwap<BySource>,
+    writer: Mutex<()>,
 }
 
 impl TokenCache {
+    /// Calls `f` with the entry, borrowed from the current snapshot.
+    pub(crate) fn with_entry<R>(
+        &self,
+        source: &str,
+        resource: &str,
+        f: impl FnOnce(&Arc<Entry>) -> R,
+    ) -> Option<R> {
+        let map = self.map.load();
+        map.get(source)?.get(resource).map(f)
+    }
+
     pub(crate) fn get(&self, source: &str, resource: &str) -> Option<Arc<Entry>> {
-        self.map.read().get(source)?.get(resource).cloned()
+        self.with_entry(source, resource, Arc::clone)
     }
 
     pub(crate) fn get_or_insert(&self, source: &Arc<str>, resource: &str) -> Arc<Entry> {
         if let Some(e) = self.get(source, resource) {
             return e;
         }
-        let mut map = self.map.write();
-        Arc::clone(
+        let _writer = self.writer.lock();
+        if let Some(e) = self.get(source, resource) {
+            return e;
+        }
+        let mut map = BySource::clone(&self.map.load());
+        let entry = Arc::clone(
             map.entry(Arc::clone(source))
                 .or_default()
                 .entry(resource.into())
                 .or_default(),
-        )
+        );
+        self.map.store(Arc::new(map));
+        entry
     }
 
     /// Forgets every token (their memory is wiped once no caller holds them).
     pub(crate) fn clear(&self) {
-        self.map.write().clear();
+        let _writer = self.writer.lock();
+        self.map.store(Arc::new(BySource::default()));
     }
 }
 
@@ -164,7 +208,7 @@ mod tests {
     #[test]
     fn tokens_are_fresh_until_five_minutes_before_expiry() {
         let e = Arc::new(Entry::default());
-        *e.current.write() = Some(Arc::new(token(10_000, None)));
+        e.current.store(Some(Arc::new(token(10_000, None))));
         assert!(e.fresh(10_000 - 301).is_some());
         assert!(e.fresh(10_000 - 300).is_none());
         assert!(e.fresh(20_000).is_none());
@@ -173,7 +217,8 @@ mod tests {
     #[test]
     fn background_refresh_is_claimed_once_and_backs_off_after_failure() {
         let e = Arc::new(Entry::default());
-        *e.current.write() = Some(Arc::new(token(i64::MAX / 2, Some(100))));
+        e.current
+            .store(Some(Arc::new(token(i64::MAX / 2, Some(100)))));
         assert!(!e.fresh(99).unwrap().start_background_refresh);
         assert!(e.fresh(100).unwrap().start_background_refresh);
         assert!(
@@ -216,7 +261,7 @@ mod tests {
     #[tokio::test]
     async fn a_token_stored_meanwhile_is_taken_instead_of_a_new_request() {
         let e = Arc::new(Entry::default());
-        *e.current.write() = Some(Arc::new(token(i64::MAX / 2, None)));
+        e.current.store(Some(Arc::new(token(i64::MAX / 2, None))));
         let fetched = Arc::new(AtomicUsize::new(0));
         let counter = Arc::clone(&fetched);
         let got = e
@@ -229,7 +274,7 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(fetched.load(Ordering::SeqCst), 0);
-        assert!(Arc::ptr_eq(&got, &e.current.read().clone().unwrap()));
+        assert!(Arc::ptr_eq(&got, &e.current.load_full().unwrap()));
     }
 
     #[tokio::test]

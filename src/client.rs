@@ -74,6 +74,28 @@ impl Azmi {
         Some(fresh.token)
     }
 
+    /// As [`Azmi::cached_token`], but lends the token to `f` instead of sharing it, so that
+    /// concurrent warm calls touch no shared reference count.
+    pub(crate) fn with_cached_token<R>(
+        &self,
+        mi: &ManagedIdentity,
+        resource: &str,
+        f: impl FnOnce(&AccessToken) -> R,
+    ) -> Option<R> {
+        let (result, due) = self
+            .inner
+            .cache
+            .with_entry(&mi.cache_key, resource, |entry| {
+                entry
+                    .with_fresh(now_secs(), f)
+                    .map(|(r, start)| (r, start.then(|| Arc::clone(entry))))
+            })??;
+        if let Some(entry) = due {
+            self.refresh_in_background(entry, mi, resource);
+        }
+        Some(result)
+    }
+
     /// A token for `resource` (a resource URI or a `/.default` scope): from the cache while it
     /// is good, else from the identity's endpoint. `force_refresh` skips the cache.
     pub async fn get_token(

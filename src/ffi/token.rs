@@ -1,7 +1,6 @@
 //! `azmi_get_token` and the `azmi_token` it returns.
 
-use std::ffi::c_char;
-use std::sync::Arc;
+use std::ffi::{c_char, CString};
 
 use zeroize::Zeroizing;
 
@@ -15,22 +14,27 @@ use crate::token::AccessToken;
 /// `flags` bit of `azmi_get_token`: skip the cache and ask the endpoint for a new token.
 pub const AZMI_FLAG_FORCE_REFRESH: u32 = 1;
 
-/// An access token. Its text is the caller's own copy, wiped from memory by `azmi_token_free`.
+/// An access token. Everything in it is the caller's own copy (so warm calls share nothing
+/// with other threads); its text is wiped from memory by `azmi_token_free`.
 pub struct azmi_token {
     /// The token text and a NUL.
     secret: Zeroizing<Vec<u8>>,
-    info: Arc<AccessToken>,
+    token_type: CString,
+    resource: CString,
+    expires_on: i64,
     from_cache: bool,
 }
 
 impl azmi_token {
-    fn new(info: Arc<AccessToken>, from_cache: bool) -> azmi_token {
-        let bytes = info.secret_c_str().to_bytes_with_nul();
+    fn new(token: &AccessToken, from_cache: bool) -> azmi_token {
+        let bytes = token.secret_c_str().to_bytes_with_nul();
         let mut secret = Zeroizing::new(Vec::with_capacity(bytes.len()));
         secret.extend_from_slice(bytes);
         azmi_token {
             secret,
-            info,
+            token_type: token.token_type.as_c_str().to_owned(),
+            resource: token.resource.as_c_str().to_owned(),
+            expires_on: token.expires_on(),
             from_cache,
         }
     }
@@ -97,8 +101,11 @@ fn get_token(
         // threads share (the engine is borrowed, not cloned), so warm calls scale.
         let current = current_engine();
         if let Some(engine) = current.as_ref() {
-            if let Some(token) = engine.azmi.cached_token(&identity.mi, resource) {
-                return Ok(azmi_token::new(token, true));
+            let cached = engine
+                .azmi
+                .with_cached_token(&identity.mi, resource, |t| azmi_token::new(t, true));
+            if let Some(token) = cached {
+                return Ok(token);
             }
         }
     }
@@ -113,14 +120,14 @@ fn get_token(
     };
     if !force {
         if let Some(token) = engine.azmi.cached_token(mi, resource) {
-            return Ok(azmi_token::new(token, true));
+            return Ok(azmi_token::new(&token, true));
         }
     }
     let grant = engine.block_on(
         engine.azmi.get_token(mi, resource, force),
         cancel.map(azmi_cancel::token),
     )??;
-    Ok(azmi_token::new(grant.token, grant.from_cache))
+    Ok(azmi_token::new(&grant.token, grant.from_cache))
 }
 
 fn token_ref<'a>(token: *const azmi_token) -> Option<&'a azmi_token> {
@@ -148,14 +155,14 @@ pub unsafe extern "C" fn azmi_token_access_token_len(token: *const azmi_token) -
 /// Expiry as Unix seconds (0 for NULL).
 #[no_mangle]
 pub unsafe extern "C" fn azmi_token_expires_on(token: *const azmi_token) -> i64 {
-    token_ref(token).map_or(0, |t| t.info.expires_on())
+    token_ref(token).map_or(0, |t| t.expires_on)
 }
 
 /// The token type, usually "Bearer". Lent: valid until `azmi_token_free`. "" for NULL.
 #[no_mangle]
 pub unsafe extern "C" fn azmi_token_type(token: *const azmi_token) -> *const c_char {
     match token_ref(token) {
-        Some(t) => t.info.token_type.as_c_str().as_ptr(),
+        Some(t) => t.token_type.as_ptr(),
         None => c"".as_ptr(),
     }
 }
@@ -165,7 +172,7 @@ pub unsafe extern "C" fn azmi_token_type(token: *const azmi_token) -> *const c_c
 #[no_mangle]
 pub unsafe extern "C" fn azmi_token_resource(token: *const azmi_token) -> *const c_char {
     match token_ref(token) {
-        Some(t) => t.info.resource.as_c_str().as_ptr(),
+        Some(t) => t.resource.as_ptr(),
         None => c"".as_ptr(),
     }
 }

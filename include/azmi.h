@@ -582,8 +582,22 @@ azmi_status azmi_set_arm_endpoint(const char *url, azmi_error **err_out);
  * - `json_body`: the request body (JSON text), or NULL for none.
  * - `identity`, `cancel`: as `azmi_get_token`.
  * - `json_out`: receives a new `azmi_string` on success (free with `azmi_string_free`):
- *   the answer's JSON, `null` for an empty answer (202, 204). A GET whose answer is a list
- *   follows every `nextLink` (on the same host) and returns `{"value":[…every item…]}`.
+ *   the answer's JSON, `null` for an empty answer (204, or 202 without a monitor). A GET
+ *   whose answer is a list follows every `nextLink` (on the same host) and returns
+ *   `{"value":[…every item…]}`.
+ *
+ * Long-running operations are waited for, as the Azure SDKs do, so the call returns when the
+ * operation has ended: an answer 201/202 (or 200, except to PATCH) with
+ * `Azure-AsyncOperation` is polled there until its status is `Succeeded` (then a PUT or PATCH
+ * returns the resource read again, a POST the JSON at the first answer's `Location`, else the
+ * status's `properties` or `null`, a DELETE `null`), `Failed` or `Canceled` (an error with
+ * the operation's own error code and message); a 202 with only `Location` is polled there
+ * until it answers something else, whose JSON (or `null`) is returned. Polls are GETs,
+ * retried as any GET, spaced by the service's `Retry-After` (at most 60 s) or by 1, 1, 1, 2,
+ * 4, … 32 s without one, and sent only to the endpoint's own origin (a monitor URL elsewhere
+ * is `AZMI_INSECURE_REQUEST`, and nothing is sent there). There is no overall time limit:
+ * cancelling `cancel` stops waiting at once (`AZMI_CANCELLED`) but not the operation, which
+ * goes on in Azure.
  *
  * The endpoint is `azmi_set_arm_endpoint`'s, else `AZMI_ARM_ENDPOINT`'s, else
  * `https://management.azure.com`. 429 and 503 are retried honouring `Retry-After` (GET, PUT
@@ -873,6 +887,11 @@ void azmi_identity_free(azmi_identity *identity);
  *   URI (`https://contoso.vault.azure.cn`, a test endpoint). Only `https://` (plain `http://`
  *   only to a loopback address: `AZMI_INSECURE_REQUEST` otherwise). Required.
  * - `name`: the secret's name. Required. `version`: NULL for the latest.
+ * - `api_version`: the Key Vault REST api-version to ask for, e.g. `7.4` or `7.6-preview.1`;
+ *   NULL for the default, 7.5. Its form (`<major>.<minor>` or a date like `2016-10-01`, with an
+ *   optional `-preview[.<n>]`) is checked before anything is sent (`AZMI_INVALID_ARGUMENT`);
+ *   a version the vault does not know is its 400 (`AZMI_SERVICE_ERROR`, HTTP status 400,
+ *   service code `BadParameter`, the vault's message naming its latest version).
  * - `identity`: from `azmi_identity_new`, or NULL for the system-assigned identity at the
  *   endpoint the environment names.
  * - `cancel`: NULL or a handle another thread may cancel.
@@ -881,8 +900,8 @@ void azmi_identity_free(azmi_identity *identity);
  * The first request to a vault goes without a token; the vault's 401 challenge names the token
  * resource (this is how vaults of every cloud work), which azmi accepts only when the vault's
  * host is in its domain (a loopback vault may name a cloud's Key Vault resource) and
- * remembers for the vault. api-version 7.5. Throttling (429, 503) is retried under the
- * identity's retry settings.
+ * remembers for the vault. Throttling (429, 503) is retried under the identity's retry
+ * settings.
  *
  * Errors: `AZMI_NOT_FOUND` (no such secret or version), `AZMI_PERMISSION_DENIED` (no access,
  * or a disabled version), `AZMI_AUTHENTICATION_FAILED`, `AZMI_THROTTLED` (after retries),
@@ -894,6 +913,7 @@ void azmi_identity_free(azmi_identity *identity);
 azmi_status azmi_keyvault_get(const char *vault,
                               const char *name,
                               const char *version,
+                              const char *api_version,
                               const azmi_identity *identity,
                               const azmi_cancel *cancel,
                               azmi_secret **secret_out,
@@ -902,10 +922,11 @@ azmi_status azmi_keyvault_get(const char *vault,
 /**
  * Lists the secrets of `vault` (without values; the version is ""), following every page and
  * handing each to `callback` as its page arrives. `callback` is required; `userdata` is passed
- * to it as is. Arguments and errors as `azmi_keyvault_get`; `AZMI_CANCELLED` also when the
- * callback returns false.
+ * to it as is. `api_version`, the other arguments and the errors as `azmi_keyvault_get`;
+ * `AZMI_CANCELLED` also when the callback returns false.
  */
 azmi_status azmi_keyvault_list(const char *vault,
+                               const char *api_version,
                                const azmi_identity *identity,
                                const azmi_cancel *cancel,
                                azmi_secret_callback callback,
@@ -914,10 +935,11 @@ azmi_status azmi_keyvault_list(const char *vault,
 
 /**
  * Lists the versions of the secret `name` in `vault` (without values), following every page.
- * As `azmi_keyvault_list`.
+ * `api_version` and the rest as `azmi_keyvault_list`.
  */
 azmi_status azmi_keyvault_list_versions(const char *vault,
                                         const char *name,
+                                        const char *api_version,
                                         const azmi_identity *identity,
                                         const azmi_cancel *cancel,
                                         azmi_secret_callback callback,

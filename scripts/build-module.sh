@@ -58,7 +58,10 @@ cp "$root/powershell/module/AzMi.psd1" "$root/powershell/module/AzMi.format.ps1x
 mkdir -p "$out/en-US"
 cp "$root/powershell/module/en-US/AzMi.dll-Help.xml" "$out/en-US/"
 mkdir -p "$out/runtimes/$rid/native"
-cp "$native" "$out/runtimes/$rid/native/$lib"
+# Copy then rename: a pwsh that has the old library loaded keeps its mapping of the old file,
+# where copying over it in place would change the code under that process and crash it.
+cp "$native" "$out/runtimes/$rid/native/$lib.new"
+mv -f "$out/runtimes/$rid/native/$lib.new" "$out/runtimes/$rid/native/$lib"
 
 echo "==> module ready: $out/AzMi.psd1"
 (cd "$out" && find . -type f | sort | sed 's/^\.\//    /')

@@ -1,6 +1,7 @@
 //! Azure Resource Manager with the managed identity's tokens: any authenticated request (GET,
-//! PUT, POST, PATCH, DELETE with a JSON body), lists that follow `nextLink`, resource groups,
-//! and storage SAS tokens minted by `listServiceSas` / `listAccountSas`.
+//! PUT, POST, PATCH, DELETE with a JSON body; long-running operations are waited for, see
+//! [`Arm::request`]), lists that follow `nextLink`, resource groups, and storage SAS tokens
+//! minted by `listServiceSas` / `listAccountSas`.
 //!
 //! The endpoint is `https://management.azure.com` unless the caller names another (or the
 //! environment variable `AZMI_ARM_ENDPOINT` does, read when the client is built: azmi-emulator
@@ -19,7 +20,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use reqwest::header::CONTENT_TYPE;
-use reqwest::Method;
+use reqwest::{Method, Response};
 use secrecy::SecretString;
 use serde_json::{Map, Value};
 use url::Url;
@@ -30,6 +31,8 @@ use crate::client::Azmi;
 use crate::error::{Error, Result};
 use crate::identity::{printable, ManagedIdentity};
 use crate::service::{display_host, display_url, is_loopback, read_json, Request, Service};
+
+mod lro;
 
 /// The public cloud's Resource Manager endpoint.
 pub const PUBLIC_ENDPOINT: &str = "https://management.azure.com";
@@ -209,8 +212,22 @@ impl Arm {
     /// Sends `method` (GET, PUT, POST, PATCH or DELETE) to `path_or_url` (a path such as
     /// `/subscriptions/{s}/resourceGroups/{rg}`, or a URL on the endpoint's host) with
     /// `api_version` (required unless the URL has one) and a JSON `body`, and returns the
-    /// answer's JSON (`Null` for an empty answer such as 202 or 204). GET, PUT and DELETE are
-    /// retried on 5xx too; POST and PATCH only on 429 and 503.
+    /// answer's JSON (`Null` for an empty answer such as 204). GET, PUT and DELETE are retried
+    /// on 5xx too; POST and PATCH only on 429 and 503.
+    ///
+    /// A request that starts a long-running operation is waited for, as the Azure SDKs do:
+    /// when the answer is 201/202 (or 200, except to PATCH) with `Azure-AsyncOperation`, that
+    /// status URL is polled until `Succeeded`, `Failed` or `Canceled`, and then PUT and PATCH
+    /// return the resource read again, POST the JSON at the first answer's `Location` (without
+    /// one, the status's `properties`, or `Null`), DELETE `Null`. A 202 with only `Location` is
+    /// polled there until it answers something other than 202, whose JSON is returned. An
+    /// operation that ends `Failed` or `Canceled` is an error with its code and message (mapped
+    /// as any Resource Manager error code); an error answer to a poll is that error. Polls are
+    /// GETs, retried as any GET, spaced by the service's `Retry-After` (at most 60 s) or by
+    /// 1, 1, 1, 2, 4, … 32 s without one, and go only to the endpoint's own origin (a monitor
+    /// URL elsewhere is [`ErrorCode::InsecureRequest`](crate::ErrorCode::InsecureRequest)).
+    /// There is no overall time limit: dropping the future (cancelling) stops waiting at once,
+    /// but not the operation, which goes on in Azure.
     pub async fn request(
         &self,
         method: &str,
@@ -222,7 +239,18 @@ impl Arm {
         let url = self.url(path_or_url, api_version)?;
         let what = format!("{method} {}", display_url(&url));
         let idempotent = matches!(method, Method::GET | Method::PUT | Method::DELETE);
-        self.send(method, url, body, idempotent, &what).await
+        let response = self
+            .send_raw(method.clone(), url.clone(), body, idempotent, &what)
+            .await?;
+        match self.operation_of(&method, &url, &response, &what)? {
+            // The first answer's body (often the resource, still provisioning) is superseded
+            // by the operation's result; its headers were all that mattered.
+            Some(operation) => {
+                drop(response);
+                self.wait(operation).await
+            }
+            None => read_json(response, MAX_ANSWER, &what).await,
+        }
     }
 
     /// GETs `path_or_url`; when the answer is a list (`{"value":[…]}`), follows every
@@ -385,6 +413,19 @@ impl Arm {
         idempotent: bool,
         what: &str,
     ) -> Result<Value> {
+        let response = self.send_raw(method, url, body, idempotent, what).await?;
+        read_json(response, MAX_ANSWER, what).await
+    }
+
+    /// Sends a request and returns the answer (any status below 400) unread.
+    async fn send_raw(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<&Value>,
+        idempotent: bool,
+        what: &str,
+    ) -> Result<Response> {
         let mut req = Request::new(method, url, what);
         if !idempotent {
             req = req.not_idempotent();
@@ -394,8 +435,7 @@ impl Arm {
                 .header(CONTENT_TYPE, "application/json")?
                 .body(Bytes::from(b.to_string()));
         }
-        let response = self.service.send(req).await?;
-        read_json(response, MAX_ANSWER, what).await
+        self.service.send(req).await
     }
 
     fn next_url(&self, link: &str, what: &str) -> Result<Url> {

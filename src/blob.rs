@@ -11,8 +11,9 @@
 //!   one Put Block List carrying the whole content's MD5. Without `overwrite`, `If-None-Match: *`
 //!   makes an existing blob a [`crate::ErrorCode::Conflict`].
 //! - download: Get Blob Properties for the length, MD5 and ETag, then Get Blob (resumed with a
-//!   range after a lost connection, `If-Match` the ETag so a changing blob fails) into a
-//!   temporary file checked against the length and MD5 and renamed over the destination.
+//!   range after a lost connection, `If-Match` the ETag so a changing blob fails; an answer with
+//!   another ETag, or a resumption without one, fails too) into a temporary file checked against
+//!   the length and MD5 and renamed over the destination.
 //!
 //! A SAS never appears in messages, logs or `Debug` output: URLs are shown without their query.
 
@@ -544,7 +545,8 @@ impl Blob {
         .await
     }
 
-    /// Get Blob from byte `offset`, of the version `etag` when given.
+    /// Get Blob from byte `offset`, of the version `etag` when given. A resumption (`offset` >
+    /// 0) needs the ETag: without it the rest could come from a newer version of the blob.
     async fn open(
         &self,
         container: &str,
@@ -553,6 +555,11 @@ impl Blob {
         etag: Option<&str>,
         what: &str,
     ) -> Result<Response> {
+        if offset > 0 && etag.is_none() {
+            return Err(Error::Protocol(format!(
+                "{what}: the data stopped at byte {offset} and the service gave no ETag to resume the same version of the blob with; download it again"
+            )));
+        }
         let mut req = self
             .request(Method::GET, container, Some(blob), &[], what)?
             .timeout(META_TIMEOUT);
@@ -569,7 +576,26 @@ impl Blob {
                 "{what}: the service answered HTTP {status} where the blob's data from byte {offset} was expected"
             )));
         }
+        check_same_version(resp.headers(), etag, offset, what)?;
         Ok(resp)
+    }
+}
+
+/// Refuses data of another version than `pinned` (the one whose length and MD5 the download
+/// checks): a service or proxy that ignored If-Match must not get two versions stitched into
+/// one file.
+fn check_same_version(
+    headers: &HeaderMap,
+    pinned: Option<&str>,
+    offset: u64,
+    what: &str,
+) -> Result<()> {
+    let answered = headers.get(ETAG).and_then(|v| v.to_str().ok());
+    match (pinned, answered) {
+        (Some(pinned), Some(answered)) if pinned != answered => Err(Error::Protocol(format!(
+            "{what}: the blob changed during the download (the data from byte {offset} is of another version); download it again"
+        ))),
+        _ => Ok(()),
     }
 }
 

@@ -205,8 +205,14 @@ impl Error {
 
     /// The same error with `context` (what was being done) put before its message; the code,
     /// HTTP status and service code stay. Errors whose message is fixed are returned as they are.
+    /// When the message already begins with what `context` begins with (the operation, e.g.
+    /// "uploading 'a' to b" before "uploading 'a' to b stopped after …"), that beginning is not
+    /// said twice.
     pub(crate) fn within(self, context: &str) -> Error {
-        let put = |m: String| format!("{context}: {m}");
+        let put = |m: String| match without_shared_start(context, &m) {
+            "" => context.to_owned(),
+            rest => format!("{context}: {rest}"),
+        };
         match self {
             Error::Service {
                 code,
@@ -232,6 +238,34 @@ impl Error {
             | Error::InvalidResource { .. }) => other,
         }
     }
+}
+
+/// `message` without a leading `start` (and the ": " after it) where `start` is a
+/// word-aligned beginning of `context` (the longest such, of at least 8 characters): the
+/// operation both name. "" when the message is just that operation (or that it failed).
+fn without_shared_start<'a>(context: &str, message: &'a str) -> &'a str {
+    let word_ends: Vec<usize> = context
+        .match_indices(' ')
+        .map(|(i, _)| i)
+        .chain(std::iter::once(context.len()))
+        .collect();
+    // Longest first: the first beginning that the message repeats is the whole operation.
+    word_ends
+        .into_iter()
+        .rev()
+        .filter(|&end| end >= 8)
+        .filter_map(|end| {
+            let rest = message.strip_prefix(&context[..end])?;
+            // "uploading x failed" says nothing that "uploading x stopped after …" does not.
+            let rest = rest.strip_prefix(" failed").unwrap_or(rest);
+            if rest.is_empty() {
+                Some(rest)
+            } else {
+                rest.strip_prefix(": ")
+            }
+        })
+        .next()
+        .unwrap_or(message)
 }
 
 /// The longest service description quoted in a message; longer ones are cut.
@@ -274,6 +308,40 @@ mod tests {
         assert_eq!(e.http_status(), Some(500));
         assert_eq!(e.service_code(), Some("unknown"));
         assert_eq!(e.code(), ErrorCode::ServiceError);
+    }
+
+    #[test]
+    fn within_does_not_repeat_the_operation_the_message_already_names() {
+        let what = "uploading '/tmp/a b.txt' to https://acct/c/blob";
+        let context = format!("{what} stopped after 5 of 10 bytes were sent");
+        let service = Error::Service {
+            code: ErrorCode::ServiceError,
+            context: what.into(),
+            failure: ServiceFailure {
+                status: 500,
+                code: Some("InternalError".into()),
+                description: "boom".into(),
+            },
+        };
+        assert_eq!(
+            service.within(&context).to_string(),
+            format!("{context}: boom (HTTP 500, InternalError)")
+        );
+        let failed = Error::Io(format!("{what} failed: disk full"));
+        assert_eq!(
+            failed.within(&context).to_string(),
+            format!("{context}: disk full")
+        );
+        let network = Error::Network(format!("{what}: the connection failed"));
+        assert_eq!(
+            network.within(&context).to_string(),
+            format!("{context}: the connection failed")
+        );
+        let unrelated = Error::Io("reading 'x' failed".into());
+        assert_eq!(
+            unrelated.within(&context).to_string(),
+            format!("{context}: reading 'x' failed")
+        );
     }
 
     #[test]

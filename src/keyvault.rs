@@ -386,6 +386,49 @@ fn check_version(version: &str) -> Result<()> {
     Ok(())
 }
 
+/// Key Vault api-versions are `<major>.<minor>` (`7.5`) or a date (`2016-10-01`), either with an
+/// optional `-preview` or `-preview.<n>` (`7.6-preview.1`). The vault would refuse anything else
+/// too, but only after a token was fetched for it, and without saying what form to give.
+pub(crate) fn check_api_version(api_version: &str) -> Result<()> {
+    let release = without_preview_suffix(api_version);
+    if release.is_some_and(|r| is_numbered_release(r) || is_dated_release(r)) {
+        return Ok(());
+    }
+    Err(Error::InvalidArgument(format!(
+        "'{}' is not a Key Vault api-version: give one like 7.5, 7.6-preview.1 or 2016-10-01, or none for the default ({DEFAULT_API_VERSION})",
+        printable(api_version)
+    )))
+}
+
+/// `7.6` for `7.6`, `7.6-preview` and `7.6-preview.1`; None for any other suffix.
+fn without_preview_suffix(api_version: &str) -> Option<&str> {
+    match api_version.split_once("-preview") {
+        None => Some(api_version),
+        Some((release, "")) => Some(release),
+        Some((release, numbered)) => numbered
+            .strip_prefix('.')
+            .filter(|n| all_digits(n, 1..=3))
+            .map(|_| release),
+    }
+}
+
+fn all_digits(s: &str, lengths: std::ops::RangeInclusive<usize>) -> bool {
+    lengths.contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// `7.5`.
+fn is_numbered_release(s: &str) -> bool {
+    s.split_once('.')
+        .is_some_and(|(major, minor)| all_digits(major, 1..=3) && all_digits(minor, 1..=3))
+}
+
+/// `2016-10-01`.
+fn is_dated_release(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    matches!(parts.as_slice(), [y, m, d]
+        if all_digits(y, 4..=4) && all_digits(m, 2..=2) && all_digits(d, 2..=2))
+}
+
 impl KeyVault {
     /// `vault` used with the identity `mi`; transient failures retried under the identity's
     /// retry policy.
@@ -400,18 +443,11 @@ impl KeyVault {
         })
     }
 
-    /// Uses another api-version (e.g. `7.4`, `2016-10-01`) instead of 7.5.
+    /// Uses another api-version (e.g. `7.4`, `7.6-preview.1`, `2016-10-01`) instead of 7.5.
+    /// Only its form is checked here: whether the vault knows the version is the vault's to say
+    /// (a 400 `BadParameter` naming the latest version it supports).
     pub fn with_api_version(mut self, api_version: &str) -> Result<KeyVault> {
-        if api_version.is_empty()
-            || !api_version
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
-        {
-            return Err(Error::InvalidArgument(format!(
-                "'{}' is not an api-version (e.g. 7.5)",
-                printable(api_version)
-            )));
-        }
+        check_api_version(api_version)?;
         self.api_version = api_version.to_owned();
         Ok(self)
     }
@@ -670,6 +706,40 @@ mod tests {
         let emulator = VaultAddress::parse("https://127.0.0.1:9999").unwrap();
         assert!(emulator.accept_challenge(ok).is_ok());
         assert!(emulator.accept_challenge(other).is_err());
+    }
+
+    #[test]
+    fn api_versions_are_checked_for_their_form() {
+        for good in [
+            "7.5",
+            "7.0",
+            "7.6-preview.1",
+            "7.2-preview",
+            "2016-10-01",
+            "2026-01-01-preview",
+        ] {
+            assert!(check_api_version(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "",
+            "7",
+            "7.",
+            ".5",
+            "7.5&x=y",
+            "7.5 ",
+            "v7.5",
+            "7.5-beta",
+            "7.6-preview.",
+            "7.6-preview.x",
+            "7.6-previewx",
+            "2016-10",
+            "2016-1-01",
+            "7.5.1",
+        ] {
+            let e = check_api_version(bad).unwrap_err();
+            assert_eq!(e.code(), ErrorCode::InvalidArgument, "{bad}");
+            assert!(e.to_string().contains("like 7.5, 7.6-preview.1"), "{e}");
+        }
     }
 
     #[test]

@@ -330,6 +330,7 @@ where
     while done < total {
         let mut resp = open(done)
             .await
+            .and_then(|resp| check_content_range(resp, done, total))
             .map_err(|e| stopped(e, what, done, total))?;
         let before = done;
         let interrupted = loop {
@@ -427,6 +428,46 @@ where
     })?;
     progress(total, total);
     Ok(total)
+}
+
+/// Refuses a ranged answer that does not start where the download stopped, or that is of a
+/// blob of another length: written at `done`, it would corrupt the file (the MD5, when there
+/// is one, would catch it only at the end; without one nothing would). An answer without
+/// `Content-Range` is taken as the data from `done` (WebHDFS's OPEN with an offset answers 200).
+fn check_content_range(
+    resp: reqwest::Response,
+    done: u64,
+    total: u64,
+) -> Result<reqwest::Response> {
+    let Some(value) = resp.headers().get(reqwest::header::CONTENT_RANGE) else {
+        if resp.status().as_u16() == 206 {
+            return Err(Error::Protocol(
+                "the service answered 206 Partial Content without a Content-Range".into(),
+            ));
+        }
+        return Ok(resp);
+    };
+    let text = value.to_str().unwrap_or("");
+    match parse_content_range(text) {
+        Some((start, length)) if start == done && length.is_none_or(|l| l == total) => Ok(resp),
+        Some((start, Some(length))) if start == done => Err(Error::Protocol(format!(
+            "the file is now {length} bytes, not {total}: it changed during the download; download it again"
+        ))),
+        _ => Err(Error::Protocol(format!(
+            "asked for the data from byte {done}, the service answered Content-Range '{text}'"
+        ))),
+    }
+}
+
+/// `bytes <start>-<end>/<length or *>` as (start, length).
+fn parse_content_range(text: &str) -> Option<(u64, Option<u64>)> {
+    let (range, length) = text.trim().strip_prefix("bytes ")?.split_once('/')?;
+    let (start, _end) = range.split_once('-')?;
+    let length = match length {
+        "*" => None,
+        l => Some(l.parse().ok()?),
+    };
+    Some((start.parse().ok()?, length))
 }
 
 fn stopped(e: Error, what: &str, done: u64, total: u64) -> Error {

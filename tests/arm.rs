@@ -1,5 +1,7 @@
 //! Resource Manager against azmi-emulator over HTTPS: resource groups with nextLink paging,
-//! generic requests, service errors with their codes, throttling, and SAS tokens from
+//! generic requests, long-running operations (a group deletion and an account creation, waited
+//! for; the protocol's corners are in tests/arm_lro.rs), service errors with their codes,
+//! throttling, and SAS tokens from
 //! listServiceSas / listAccountSas, whose signatures are checked here independently with the
 //! account key; invalid SAS requests are refused before anything is sent.
 
@@ -399,4 +401,89 @@ async fn throttling_is_retried_honouring_retry_after() {
         .unwrap_err();
     assert_eq!(e.code(), ErrorCode::Throttled);
     assert_eq!(e.service_code(), Some("SubscriptionRequestsThrottled"));
+}
+
+#[tokio::test]
+async fn deleting_a_resource_group_waits_for_the_operation() {
+    let env = start_with(EmulatorConfig {
+        arm_operation_polls: 2,
+        arm_retry_after_secs: 0,
+        ..EmulatorConfig::default()
+    });
+    let arm = env.arm();
+    let answer = arm
+        .request(
+            "DELETE",
+            &format!("/subscriptions/{SUB}/resourcegroups/DevTest"),
+            Some(RESOURCE_GROUP_API_VERSION),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(answer, serde_json::Value::Null);
+    let calls: Vec<String> = env
+        .emu
+        .service_requests()
+        .iter()
+        .map(|r| format!("{} {}", r.method, r.path.split('/').nth(3).unwrap_or("")))
+        .collect();
+    assert_eq!(
+        calls,
+        [
+            "DELETE resourcegroups",
+            "GET operationresults",
+            "GET operationresults",
+            "GET operationresults"
+        ],
+        "two 202s, then 200"
+    );
+    // The group is gone when the call returns.
+    let e = arm.resource_group(SUB, "DevTest").await.unwrap_err();
+    assert_eq!(e.code(), ErrorCode::NotFound);
+    assert_eq!(e.service_code(), Some("ResourceGroupNotFound"));
+}
+
+#[tokio::test]
+async fn creating_a_storage_account_returns_it_provisioned() {
+    let env = start_with(EmulatorConfig {
+        arm_retry_after_secs: 0,
+        ..EmulatorConfig::default()
+    });
+    let arm = env.arm();
+    let path = format!(
+        "/subscriptions/{SUB}/resourceGroups/azmi-rg/providers/Microsoft.Storage/storageAccounts/lroacct"
+    );
+    let body = serde_json::json!({
+        "sku": {"name": "Standard_LRS"}, "kind": "StorageV2", "location": "eastus"
+    });
+    let account = arm
+        .request(
+            "PUT",
+            &path,
+            Some(azmi::arm::STORAGE_API_VERSION),
+            Some(&body),
+        )
+        .await
+        .unwrap();
+    assert_eq!(account["name"], "lroacct");
+    assert_eq!(account["properties"]["provisioningState"], "Succeeded");
+    let polls = env
+        .emu
+        .service_requests()
+        .iter()
+        .filter(|r| r.path.contains("/asyncoperations/"))
+        .count();
+    assert_eq!(polls, 2, "one 202, then the account");
+    // A reader may not create one: the PUT itself is refused, nothing is polled.
+    let e = env
+        .arm_as(IdentityId::ClientId(UAMI_CLIENT_ID.into()))
+        .request(
+            "PUT",
+            &format!("{path}2"),
+            Some(azmi::arm::STORAGE_API_VERSION),
+            Some(&body),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::PermissionDenied);
 }

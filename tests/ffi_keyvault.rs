@@ -125,6 +125,7 @@ fn get_returns_the_secret_with_its_properties() {
             s.vault.as_ptr(),
             c"mi-test".as_ptr(),
             ptr::null(),
+            ptr::null(),
             id.0,
             ptr::null(),
             &mut secret,
@@ -158,6 +159,7 @@ fn get_returns_the_secret_with_its_properties() {
             azmi_keyvault_list_versions(
                 s.vault.as_ptr(),
                 c"mi-test".as_ptr(),
+                ptr::null(),
                 id.0,
                 ptr::null(),
                 Some(collect),
@@ -174,6 +176,7 @@ fn get_returns_the_secret_with_its_properties() {
                 s.vault.as_ptr(),
                 c"mi-test".as_ptr(),
                 other.as_ptr(),
+                ptr::null(),
                 id.0,
                 ptr::null(),
                 &mut older,
@@ -226,6 +229,7 @@ fn listings_call_back_for_every_secret_and_can_stop() {
     let (status, ..) = call(|e| unsafe {
         azmi_keyvault_list(
             s.vault.as_ptr(),
+            ptr::null(),
             id.0,
             ptr::null(),
             Some(collect),
@@ -240,6 +244,7 @@ fn listings_call_back_for_every_secret_and_can_stop() {
     let (status, ..) = call(|e| unsafe {
         azmi_keyvault_list(
             s.vault.as_ptr(),
+            ptr::null(),
             id.0,
             ptr::null(),
             Some(stop_at_five),
@@ -253,6 +258,7 @@ fn listings_call_back_for_every_secret_and_can_stop() {
     let (status, ..) = call(|e| unsafe {
         azmi_keyvault_list(
             s.vault.as_ptr(),
+            ptr::null(),
             id.0,
             ptr::null(),
             None,
@@ -280,7 +286,16 @@ fn errors_name_the_secret_and_leave_the_output_alone() {
     ] {
         // SAFETY: valid or deliberately invalid arguments the function must reject.
         let (status, _, _, m) = call(|e| unsafe {
-            azmi_keyvault_get(vault, name, ptr::null(), id.0, ptr::null(), &mut secret, e)
+            azmi_keyvault_get(
+                vault,
+                name,
+                ptr::null(),
+                ptr::null(),
+                id.0,
+                ptr::null(),
+                &mut secret,
+                e,
+            )
         });
         assert!(
             matches!(
@@ -297,6 +312,7 @@ fn errors_name_the_secret_and_leave_the_output_alone() {
             s.vault.as_ptr(),
             c"mi-test".as_ptr(),
             ptr::null(),
+            ptr::null(),
             id.0,
             ptr::null(),
             ptr::null_mut(),
@@ -310,6 +326,7 @@ fn errors_name_the_secret_and_leave_the_output_alone() {
             s.vault.as_ptr(),
             c"missing-one".as_ptr(),
             ptr::null(),
+            ptr::null(),
             id.0,
             ptr::null(),
             &mut secret,
@@ -320,6 +337,133 @@ fn errors_name_the_secret_and_leave_the_output_alone() {
     assert_eq!((http, code.as_str()), (404, "SecretNotFound"));
     assert!(m.contains("'missing-one'"), "{m}");
     assert_eq!(secret, sentinel);
+}
+
+/// `azmi_keyvault_get` of mi-test at `api_version`: the status, HTTP status, code and message.
+fn get_at(s: &Shared, id: &Identity, api_version: &CStr) -> (azmi_status, u16, String, String) {
+    let mut secret = ptr::null_mut();
+    // SAFETY: valid arguments; the secret is freed when there is one.
+    let outcome = call(|e| unsafe {
+        azmi_keyvault_get(
+            s.vault.as_ptr(),
+            c"mi-test".as_ptr(),
+            ptr::null(),
+            api_version.as_ptr(),
+            id.0,
+            ptr::null(),
+            &mut secret,
+            e,
+        )
+    });
+    // SAFETY: NULL or a live secret from azmi_keyvault_get.
+    unsafe { azmi_secret_free(secret) };
+    outcome
+}
+
+/// `azmi_keyvault_list` (or `_list_versions` of mi-test) at `api_version`: the outcome and the
+/// names or versions listed.
+fn list_at(
+    s: &Shared,
+    id: &Identity,
+    api_version: &CStr,
+    versions: bool,
+) -> ((azmi_status, u16, String, String), Vec<String>) {
+    let mut items: Vec<String> = Vec::new();
+    let userdata = (&mut items as *mut Vec<String>).cast();
+    // SAFETY: valid arguments; the callback gets the Vec.
+    let outcome = call(|e| unsafe {
+        if versions {
+            azmi_keyvault_list_versions(
+                s.vault.as_ptr(),
+                c"mi-test".as_ptr(),
+                api_version.as_ptr(),
+                id.0,
+                ptr::null(),
+                Some(collect),
+                userdata,
+                e,
+            )
+        } else {
+            azmi_keyvault_list(
+                s.vault.as_ptr(),
+                api_version.as_ptr(),
+                id.0,
+                ptr::null(),
+                Some(collect),
+                userdata,
+                e,
+            )
+        }
+    });
+    (outcome, items)
+}
+
+#[test]
+fn a_malformed_api_version_is_refused_before_anything_is_sent() {
+    let (s, _g) = shared();
+    let id = identity(&s.emu);
+    s.emu.reset();
+    for bad in [c"latest", c"7.5&x=y", c"7", c"7.6-preview.", c""] {
+        let (status, http, _, m) = get_at(s, &id, bad);
+        assert_eq!(status, azmi_status::AZMI_INVALID_ARGUMENT, "{bad:?}: {m}");
+        assert_eq!(http, 0, "{bad:?}");
+        assert!(m.contains("like 7.5, 7.6-preview.1"), "{m}");
+        for versions in [false, true] {
+            let ((status, _, _, m), items) = list_at(s, &id, bad, versions);
+            assert_eq!(status, azmi_status::AZMI_INVALID_ARGUMENT, "{bad:?}: {m}");
+            assert!(items.is_empty());
+        }
+    }
+    assert!(s.emu.service_requests().is_empty(), "nothing sent");
+    assert!(s.emu.requests().is_empty(), "no token asked for");
+}
+
+#[test]
+fn the_api_version_reaches_the_vault() {
+    let (s, _g) = shared();
+    let id = identity(&s.emu);
+    // A version the vault does not know: its own 400, with its code and words.
+    let (status, http, code, m) = get_at(s, &id, c"7.9");
+    assert_eq!(status, azmi_status::AZMI_SERVICE_ERROR, "{m}");
+    assert_eq!((http, code.as_str()), (400, "BadParameter"));
+    assert!(
+        m.contains("The specified version (7.9) is not recognized")
+            && m.contains("latest supported version (7.5)"),
+        "{m}"
+    );
+    for versions in [false, true] {
+        let ((status, http, code, m), items) = list_at(s, &id, c"7.9", versions);
+        assert_eq!(status, azmi_status::AZMI_SERVICE_ERROR, "{m}");
+        assert_eq!((http, code.as_str()), (400, "BadParameter"));
+        assert!(items.is_empty());
+    }
+
+    // An older version the vault knows, on every request of every call.
+    s.emu.reset();
+    let (status, _, _, m) = get_at(s, &id, c"7.4");
+    assert_eq!(status, azmi_status::AZMI_OK, "{m}");
+    let ((status, ..), names) = list_at(s, &id, c"7.4", false);
+    assert_eq!(status, azmi_status::AZMI_OK);
+    assert_eq!(names.len(), 32, "both pages");
+    let ((status, ..), versions) = list_at(s, &id, c"7.6-preview.1", true);
+    assert_eq!(status, azmi_status::AZMI_OK);
+    assert_eq!(versions.len(), 2);
+    let queries: Vec<String> = s
+        .emu
+        .service_requests()
+        .into_iter()
+        .map(|r| r.query)
+        .collect();
+    assert!(queries.len() >= 4, "{queries:?}");
+    let (at_7_4, preview) = queries.split_at(queries.len() - 1);
+    assert!(
+        at_7_4.iter().all(|q| q.contains("api-version=7.4")),
+        "{queries:?}"
+    );
+    assert!(
+        preview[0].contains("api-version=7.6-preview.1"),
+        "{queries:?}"
+    );
 }
 
 #[test]

@@ -60,7 +60,7 @@ else
         (libraryName, _, _) => libraryName == "azmi" ? NativeLibrary.Load(lib) : IntPtr.Zero);
     get = () =>
     {
-        uint status = Azmi.azmi_keyvault_get(vault, name, null, IntPtr.Zero, IntPtr.Zero, out IntPtr secret, out IntPtr err);
+        uint status = Azmi.azmi_keyvault_get(vault, name, null, null, IntPtr.Zero, IntPtr.Zero, out IntPtr secret, out IntPtr err);
         if (status != 0)
         {
             string message = Marshal.PtrToStringUTF8(Azmi.azmi_error_message(err)) ?? "";
@@ -103,7 +103,7 @@ static class Azmi
     [DllImport("azmi")]
     public static extern uint azmi_keyvault_get([MarshalAs(UnmanagedType.LPUTF8Str)] string vault,
         [MarshalAs(UnmanagedType.LPUTF8Str)] string name, [MarshalAs(UnmanagedType.LPUTF8Str)] string? version,
-        IntPtr identity, IntPtr cancel, out IntPtr secret, out IntPtr err);
+        [MarshalAs(UnmanagedType.LPUTF8Str)] string? apiVersion, IntPtr identity, IntPtr cancel, out IntPtr secret, out IntPtr err);
     [DllImport("azmi")] public static extern IntPtr azmi_secret_value(IntPtr secret);
     [DllImport("azmi")] public static extern nuint azmi_secret_value_len(IntPtr secret);
     [DllImport("azmi")] public static extern void azmi_secret_free(IntPtr secret);

@@ -33,7 +33,7 @@ static int cmp_double(const void *a, const void *b) {
 static int get(const char *vault, const char *name, size_t *len_out) {
     azmi_secret *secret = NULL;
     azmi_error *err = NULL;
-    azmi_status s = azmi_keyvault_get(vault, name, NULL, NULL, NULL, &secret, &err);
+    azmi_status s = azmi_keyvault_get(vault, name, NULL, NULL, NULL, NULL, &secret, &err);
     if (s != AZMI_OK) {
         fprintf(stderr, "keyvault_bench: azmi_keyvault_get failed: %s: %s\n", azmi_status_name(s),
                 err ? azmi_error_message(err) : "");

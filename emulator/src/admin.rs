@@ -120,6 +120,8 @@ struct ConfigUpdate {
     #[serde(default, deserialize_with = "present")]
     refresh_in_seconds: Option<Option<u64>>,
     response_style: Option<ResponseStyle>,
+    arm_operation_polls: Option<u32>,
+    arm_retry_after_seconds: Option<u64>,
 }
 
 fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<u64>>, D::Error> {
@@ -141,6 +143,12 @@ fn config(shared: &Shared, body: &str) -> Response<Body> {
         if let Some(style) = update.response_style {
             s.response_style = style;
         }
+        if let Some(polls) = update.arm_operation_polls {
+            s.arm_operation_polls = polls;
+        }
+        if let Some(secs) = update.arm_retry_after_seconds {
+            s.arm_retry_after_secs = secs;
+        }
     });
     ok(settings_json(&settings))
 }
@@ -151,6 +159,8 @@ fn settings_json(s: &Settings) -> Value {
         "token_lifetime_seconds": s.token_lifetime_secs,
         "refresh_in_seconds": s.refresh_in_secs,
         "response_style": s.response_style.name(),
+        "arm_operation_polls": s.arm_operation_polls,
+        "arm_retry_after_seconds": s.arm_retry_after_secs,
     })
 }
 

@@ -12,15 +12,18 @@ use std::sync::Arc;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use hyper::body::Incoming;
-use hyper::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
+use hyper::header::{
+    HeaderValue, CACHE_CONTROL, CONTENT_TYPE, LOCATION, RETRY_AFTER, WWW_AUTHENTICATE,
+};
 use hyper::http::request::Parts;
 use hyper::{Method, Request, Response, StatusCode};
 use percent_encoding::percent_decode_str;
 use serde_json::{json, Value};
 
+use crate::arm_state::{Account, Group, Live, Progress, Work};
 use crate::auth::{self, AuthFailure, Caller};
 use crate::body::{self, RequestBody, SvcBody};
-use crate::cloud::{actions, derived_key2, Cloud, ResourceGroupConfig, StorageAccountConfig};
+use crate::cloud::{actions, derived_key2, Cloud, StorageAccountConfig};
 use crate::config::is_guid;
 use crate::response::DropConnection;
 use crate::sas;
@@ -105,6 +108,10 @@ const STORAGE_API_VERSIONS: &[&str] = &[
     "2015-05-01-preview",
 ];
 
+/// Write actions (lower-case, as `Role::allows` compares them).
+const RESOURCE_GROUP_DELETE: &str = "microsoft.resources/subscriptions/resourcegroups/delete";
+const STORAGE_WRITE: &str = "microsoft.storage/storageaccounts/write";
+
 /// `{"error":{"code","message"}}`.
 struct ArmError {
     status: StatusCode,
@@ -164,6 +171,56 @@ fn base_response(status: StatusCode, body: String, parts: &Parts) -> Response<Sv
         HeaderValue::from_static("nosniff"),
     );
     response
+}
+
+/// A successful answer: 200 with JSON, or an operation's 202 (or empty 200) with the headers
+/// clients follow it by.
+struct Answer {
+    status: StatusCode,
+    body: String,
+    /// `Location` and `Retry-After` of a 202.
+    monitor: Option<(String, u64)>,
+}
+
+impl Answer {
+    fn ok(body: String) -> Answer {
+        Answer {
+            status: StatusCode::OK,
+            body,
+            monitor: None,
+        }
+    }
+
+    /// 202 with no body: poll `location`, after `retry_after` seconds.
+    fn accepted(location: String, retry_after: u64) -> Answer {
+        Answer {
+            status: StatusCode::ACCEPTED,
+            body: String::new(),
+            monitor: Some((location, retry_after)),
+        }
+    }
+
+    /// 200 with no body (a finished deletion).
+    fn done() -> Answer {
+        Answer::ok(String::new())
+    }
+
+    fn into_response(self, parts: &Parts) -> Response<SvcBody> {
+        let empty = self.body.is_empty();
+        let mut response = base_response(self.status, self.body, parts);
+        let h = response.headers_mut();
+        if empty {
+            // As the service: an empty answer has no content type.
+            h.remove(CONTENT_TYPE);
+        }
+        if let Some((location, retry_after)) = self.monitor {
+            if let Ok(v) = HeaderValue::from_str(&location) {
+                h.insert(LOCATION, v);
+            }
+            h.insert(RETRY_AFTER, HeaderValue::from(retry_after));
+        }
+        response
+    }
 }
 
 fn error_response(e: &ArmError, parts: &Parts) -> Response<SvcBody> {
@@ -239,7 +296,7 @@ pub(crate) async fn handle(
     let result = match prepare(&cloud, &parts) {
         Err(e) => Err(e),
         Ok((caller, route, api)) => {
-            let body = if parts.method == Method::POST {
+            let body = if parts.method == Method::POST || parts.method == Method::PUT {
                 match request_body.collect(MAX_BODY).await {
                     Ok(Some(chunks)) => Some(chunks.concat()),
                     Ok(None) => {
@@ -257,17 +314,22 @@ pub(crate) async fn handle(
             } else {
                 None
             };
+            let settings = ctx.shared.settings();
+            let mut live = ctx.svc.arm.lock();
             Arm {
                 cloud: &cloud,
                 caller: &caller,
                 parts: &parts,
                 api: &api,
+                live: &mut live,
+                pending_polls: settings.arm_operation_polls,
+                retry_after: settings.arm_retry_after_secs,
             }
             .serve(route, body.as_deref())
         }
     };
     Ok(match result {
-        Ok(body) => base_response(StatusCode::OK, body, &parts),
+        Ok(answer) => answer.into_response(&parts),
         Err(e) => {
             let mut response = error_response(&e, &parts);
             if e.status == StatusCode::UNAUTHORIZED {
@@ -300,6 +362,11 @@ enum Route {
     StorageAccounts(String, Option<String>),
     StorageAccount(String, String, String),
     StorageAction(String, String, String, StorageAction),
+    /// `/subscriptions/{s}/operationresults/{id}`: a resource group deletion's `Location`.
+    OperationResult(String, String),
+    /// `/subscriptions/{s}/providers/Microsoft.Storage/locations/{l}/asyncoperations/{id}`: a
+    /// storage account creation's `Location`.
+    StorageOperation(String, String),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -319,6 +386,10 @@ fn route(segments: &[&str]) -> Option<Route> {
         ["subscriptions", _] => Route::Subscription(s(1)),
         ["subscriptions", _, "resourcegroups"] => Route::ResourceGroups(s(1)),
         ["subscriptions", _, "resourcegroups", _] => Route::ResourceGroup(s(1), s(3)),
+        ["subscriptions", _, "operationresults", _] => Route::OperationResult(s(1), s(3)),
+        ["subscriptions", _, "providers", "microsoft.storage", "locations", _, "asyncoperations", _] => {
+            Route::StorageOperation(s(1), s(7))
+        }
         ["subscriptions", _, rest @ ..] if storage(rest) => Route::StorageAccounts(s(1), None),
         ["subscriptions", _, "resourcegroups", _, rest @ ..] if storage(rest) => {
             Route::StorageAccounts(s(1), Some(s(3)))
@@ -367,7 +438,10 @@ fn prepare(cloud: &Cloud, parts: &Parts) -> Result<(Caller, Route, String), ArmE
     })?;
     let is_storage = matches!(
         route,
-        Route::StorageAccounts(..) | Route::StorageAccount(..) | Route::StorageAction(..)
+        Route::StorageAccounts(..)
+            | Route::StorageAccount(..)
+            | Route::StorageAction(..)
+            | Route::StorageOperation(..)
     );
     let well_formed = is_api_version(&api);
     if is_storage && well_formed && !STORAGE_API_VERSIONS.contains(&api.as_str()) {
@@ -395,11 +469,13 @@ fn prepare(cloud: &Cloud, parts: &Parts) -> Result<(Caller, Route, String), ArmE
             ),
         ));
     }
-    let wanted = match route {
-        Route::StorageAction(..) => Method::POST,
-        _ => Method::GET,
+    let allowed = match route {
+        Route::StorageAction(..) => parts.method == Method::POST,
+        Route::ResourceGroup(..) => matches!(parts.method, Method::GET | Method::DELETE),
+        Route::StorageAccount(..) => matches!(parts.method, Method::GET | Method::PUT),
+        _ => parts.method == Method::GET,
     };
-    if parts.method != wanted {
+    if !allowed {
         return Err(arm_error(
             StatusCode::METHOD_NOT_ALLOWED,
             "MethodNotAllowed",
@@ -435,10 +511,28 @@ struct Arm<'a> {
     caller: &'a Caller,
     parts: &'a Parts,
     api: &'a str,
+    live: &'a mut Live,
+    /// Polls a long-running operation started now answers 202.
+    pending_polls: u32,
+    /// `Retry-After` of 202 answers.
+    retry_after: u64,
 }
 
 impl Arm<'_> {
-    fn serve(&self, route: Route, body: Option<&[u8]>) -> Result<String, ArmError> {
+    fn serve(&mut self, route: Route, body: Option<&[u8]>) -> Result<Answer, ArmError> {
+        let method = self.parts.method.clone();
+        match route {
+            Route::ResourceGroup(s, rg) if method == Method::DELETE => self.delete_group(&s, &rg),
+            Route::StorageAccount(s, rg, name) if method == Method::PUT => {
+                self.create_account(&s, &rg, &name, body.unwrap_or_default())
+            }
+            Route::OperationResult(s, id) => self.poll(&s, &id, PolledAt::OperationResults),
+            Route::StorageOperation(s, id) => self.poll(&s, &id, PolledAt::StorageAsyncOperations),
+            read => self.read(read, body).map(Answer::ok),
+        }
+    }
+
+    fn read(&self, route: Route, body: Option<&[u8]>) -> Result<String, ArmError> {
         match route {
             Route::Subscriptions => Ok(self.subscriptions()),
             Route::Subscription(s) => {
@@ -456,11 +550,13 @@ impl Arm<'_> {
             }
             Route::ResourceGroups(s) => {
                 self.subscription(&s)?;
-                let mut groups: Vec<&ResourceGroupConfig> = self
-                    .cloud
-                    .resource_groups
+                let mut groups: Vec<&Group> = self
+                    .live
+                    .groups
                     .iter()
-                    .filter(|g| self.can(actions::RESOURCE_GROUP_READ, &self.rg_scope(&g.name)))
+                    .filter(|g| {
+                        self.can(actions::RESOURCE_GROUP_READ, &self.rg_scope(&g.config.name))
+                    })
                     .collect();
                 if groups.is_empty() && !self.can(actions::RESOURCE_GROUP_READ, &self.sub_scope()) {
                     return Err(self.forbidden(
@@ -468,10 +564,10 @@ impl Arm<'_> {
                         &format!("/subscriptions/{s}"),
                     ));
                 }
-                groups.sort_by_key(|g| g.name.to_ascii_lowercase());
+                groups.sort_by_key(|g| g.config.name.to_ascii_lowercase());
                 let items: Vec<(String, String)> = groups
                     .iter()
-                    .map(|g| (g.name.to_ascii_lowercase(), self.rg_body(g)))
+                    .map(|g| (g.config.name.to_ascii_lowercase(), self.rg_body(g)))
                     .collect();
                 let link = format!(
                     "{}/subscriptions/{}/resourcegroups",
@@ -504,15 +600,15 @@ impl Arm<'_> {
                     )?;
                     self.resource_group(rg)?;
                 }
-                let mut accounts: Vec<&StorageAccountConfig> = self
-                    .cloud
-                    .storage_accounts
+                let mut accounts: Vec<&Account> = self
+                    .live
+                    .accounts
                     .iter()
                     .filter(|a| {
                         rg.as_ref()
-                            .is_none_or(|rg| a.resource_group.eq_ignore_ascii_case(rg))
+                            .is_none_or(|rg| a.config.resource_group.eq_ignore_ascii_case(rg))
                     })
-                    .filter(|a| self.can(actions::STORAGE_READ, &self.account_scope(a)))
+                    .filter(|a| self.can(actions::STORAGE_READ, &self.account_scope(&a.config)))
                     .collect();
                 if rg.is_none()
                     && accounts.is_empty()
@@ -520,10 +616,10 @@ impl Arm<'_> {
                 {
                     return Err(self.forbidden("Microsoft.Storage/storageAccounts/read", &scope));
                 }
-                accounts.sort_by_key(|a| a.name.clone());
+                accounts.sort_by_key(|a| a.config.name.clone());
                 let items: Vec<(String, String)> = accounts
                     .iter()
-                    .map(|a| (a.name.clone(), self.account_body(a)))
+                    .map(|a| (a.config.name.clone(), self.account_body(a)))
                     .collect();
                 let link = format!(
                     "{}{}/providers/Microsoft.Storage/storageAccounts",
@@ -572,8 +668,14 @@ impl Arm<'_> {
                 };
                 self.authorize(check, display, &scope)?;
                 let account = self.account(&rg, &name)?;
-                self.storage_action(account, action, body.unwrap_or_default())
+                self.storage_action(&account.config, action, body.unwrap_or_default())
             }
+            // Monitors are polled, not read: `serve` answers them.
+            Route::OperationResult(..) | Route::StorageOperation(..) => Err(arm_error(
+                StatusCode::NOT_FOUND,
+                "NotFound",
+                "The operation could not be found.",
+            )),
         }
     }
 
@@ -640,8 +742,8 @@ impl Arm<'_> {
         Ok(())
     }
 
-    fn resource_group(&self, rg: &str) -> Result<&ResourceGroupConfig, ArmError> {
-        self.cloud.find_resource_group(rg).ok_or_else(|| {
+    fn resource_group(&self, rg: &str) -> Result<&Group, ArmError> {
+        self.live.group(rg).ok_or_else(|| {
             arm_error(
                 StatusCode::NOT_FOUND,
                 "ResourceGroupNotFound",
@@ -650,12 +752,10 @@ impl Arm<'_> {
         })
     }
 
-    fn account(&self, rg: &str, name: &str) -> Result<&StorageAccountConfig, ArmError> {
+    fn account(&self, rg: &str, name: &str) -> Result<&Account, ArmError> {
         let group = self.resource_group(rg)?;
-        self.cloud
-            .storage_accounts
-            .iter()
-            .find(|a| a.name.eq_ignore_ascii_case(name) && a.resource_group.eq_ignore_ascii_case(&group.name))
+        self.live
+            .account(&group.config.name, name)
             .ok_or_else(|| {
                 arm_error(
                     StatusCode::NOT_FOUND,
@@ -704,7 +804,13 @@ impl Arm<'_> {
         ])
     }
 
-    fn rg_body(&self, g: &ResourceGroupConfig) -> String {
+    fn rg_body(&self, group: &Group) -> String {
+        let g = &group.config;
+        let state = if group.deleting {
+            "Deleting"
+        } else {
+            "Succeeded"
+        };
         let mut fields = vec![
             ("id", json!(self.rg_scope(&g.name))),
             ("name", json!(g.name)),
@@ -714,11 +820,17 @@ impl Arm<'_> {
         if !g.tags.is_empty() {
             fields.push(("tags", json!(g.tags)));
         }
-        fields.push(("properties", json!({ "provisioningState": "Succeeded" })));
+        fields.push(("properties", json!({ "provisioningState": state })));
         ordered_object(&fields)
     }
 
-    fn account_body(&self, a: &StorageAccountConfig) -> String {
+    fn account_body(&self, account: &Account) -> String {
+        let a = &account.config;
+        let state = if account.creating {
+            "Creating"
+        } else {
+            "Succeeded"
+        };
         let blob = a.blob_endpoint.clone().unwrap_or_else(|| {
             if a.name == crate::cloud::AZURITE_ACCOUNT {
                 format!("http://127.0.0.1:10000/{}/", a.name)
@@ -745,7 +857,7 @@ impl Arm<'_> {
             (
                 "properties",
                 json!({
-                    "provisioningState": "Succeeded",
+                    "provisioningState": state,
                     "primaryEndpoints": {
                         "blob": blob,
                         "dfs": format!("https://{n}.dfs.core.windows.net/"),
@@ -874,6 +986,218 @@ impl Arm<'_> {
         }
         Ok(format!("{{{fields}}}"))
     }
+}
+
+/// Which monitor URL an operation is polled at (each kind of operation has its own).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum PolledAt {
+    /// `/subscriptions/{s}/operationresults/{id}` (resource group deletion).
+    OperationResults,
+    /// `…/providers/Microsoft.Storage/locations/{l}/asyncoperations/{id}` (account creation).
+    StorageAsyncOperations,
+}
+
+/// What a storage account PUT asks for.
+struct AccountRequest {
+    location: String,
+    tags: std::collections::BTreeMap<String, String>,
+}
+
+/// Long-running operations: a resource group DELETE and a storage account PUT answer 202 with
+/// `Location` and `Retry-After`; the `Location` answers 202 for the configured number of polls,
+/// then 200 (empty for a deletion, the account for a creation), and only then is the change
+/// done.
+impl Arm<'_> {
+    fn delete_group(&mut self, s: &str, rg: &str) -> Result<Answer, ArmError> {
+        self.subscription(s)?;
+        self.authorize(
+            RESOURCE_GROUP_DELETE,
+            "Microsoft.Resources/subscriptions/resourcegroups/delete",
+            &format!("/subscriptions/{s}/resourcegroups/{rg}"),
+        )?;
+        let name = self.resource_group(rg)?.config.name.clone();
+        let id = self
+            .live
+            .delete_group(&name, self.pending_polls)
+            .ok_or_else(|| self.group_not_found(rg))?;
+        let location = format!(
+            "{}/subscriptions/{}/operationresults/{id}?api-version={}",
+            self.cloud.arm_url, self.cloud.subscription_id, self.api
+        );
+        Ok(Answer::accepted(location, self.retry_after))
+    }
+
+    fn create_account(
+        &mut self,
+        s: &str,
+        rg: &str,
+        name: &str,
+        body: &[u8],
+    ) -> Result<Answer, ArmError> {
+        self.subscription(s)?;
+        self.authorize(
+            STORAGE_WRITE,
+            "Microsoft.Storage/storageAccounts/write",
+            &format!(
+                "/subscriptions/{s}/resourceGroups/{rg}/providers/Microsoft.Storage/storageAccounts/{name}"
+            ),
+        )?;
+        let group = self.resource_group(rg)?;
+        if group.deleting {
+            return Err(arm_error(
+                StatusCode::CONFLICT,
+                "ResourceGroupBeingDeleted",
+                format!("The resource group '{rg}' is in deprovisioning state and cannot perform this operation."),
+            ));
+        }
+        let group = group.config.name.clone();
+        if !is_account_name(name) {
+            return Err(arm_error(
+                StatusCode::BAD_REQUEST,
+                "AccountNameInvalid",
+                format!("{name} is not a valid storage account name. Storage account name must be between 3 and 24 characters in length and use numbers and lower-case letters only."),
+            ));
+        }
+        let request = account_request(body)?;
+        if let Some(existing) = self.live.account_named(name) {
+            if !existing.config.resource_group.eq_ignore_ascii_case(&group) {
+                return Err(arm_error(
+                    StatusCode::CONFLICT,
+                    "StorageAccountAlreadyTaken",
+                    format!("The storage account named {name} is already taken."),
+                ));
+            }
+            // A PUT of an existing account is an update, answered at once (the emulator keeps
+            // the account as it is).
+            return Ok(Answer::ok(self.account_body(existing)));
+        }
+        let account = StorageAccountConfig {
+            name: name.to_owned(),
+            resource_group: group,
+            key: random_key(),
+            key2: None,
+            location: request.location.clone(),
+            blob_endpoint: None,
+            tags: request.tags,
+        };
+        let id = self.live.create_account(account, self.pending_polls);
+        let location = format!(
+            "{}/subscriptions/{}/providers/Microsoft.Storage/locations/{}/asyncoperations/{id}?monitor=true&api-version={}",
+            self.cloud.arm_url, self.cloud.subscription_id, request.location, self.api
+        );
+        Ok(Answer::accepted(location, self.retry_after))
+    }
+
+    /// One poll of operation `id` at the monitor URL `at`.
+    fn poll(&mut self, s: &str, id: &str, at: PolledAt) -> Result<Answer, ArmError> {
+        self.subscription(s)?;
+        if !self
+            .cloud
+            .has_any_assignment_within(&self.caller.object_id, &self.sub_scope())
+        {
+            return Err(self.forbidden(
+                "Microsoft.Resources/subscriptions/operationresults/read",
+                &format!("/subscriptions/{s}"),
+            ));
+        }
+        let not_found = || {
+            arm_error(
+                StatusCode::NOT_FOUND,
+                "OperationNotFound",
+                format!("The operation '{id}' could not be found."),
+            )
+        };
+        let progress = match (self.live.kind_of(id), at) {
+            (Some(Work::DeleteGroup(_)), PolledAt::OperationResults)
+            | (Some(Work::CreateAccount(_)), PolledAt::StorageAsyncOperations) => {
+                self.live.poll(id).ok_or_else(not_found)?
+            }
+            _ => return Err(not_found()),
+        };
+        match progress {
+            Progress::Running => Ok(Answer::accepted(
+                format!("{}{}", self.cloud.arm_url, self.parts.uri),
+                self.retry_after,
+            )),
+            Progress::Done(Work::DeleteGroup(_)) => Ok(Answer::done()),
+            Progress::Done(Work::CreateAccount(name)) => {
+                let account = self.live.account_named(&name).ok_or_else(not_found)?;
+                Ok(Answer::ok(self.account_body(account)))
+            }
+        }
+    }
+
+    fn group_not_found(&self, rg: &str) -> ArmError {
+        arm_error(
+            StatusCode::NOT_FOUND,
+            "ResourceGroupNotFound",
+            format!("Resource group '{rg}' could not be found."),
+        )
+    }
+}
+
+/// 3 to 24 lower-case letters and digits.
+fn is_account_name(name: &str) -> bool {
+    (3..=24).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+}
+
+/// A new account key: 64 random bytes, base64, as the service's.
+fn random_key() -> String {
+    let bytes: Vec<u8> = (0..64).map(|_| fastrand::u8(..)).collect();
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// The body of a storage account PUT: `location`, `sku.name` and `kind` required, `tags`
+/// optional; the rest is accepted and not kept.
+fn account_request(body: &[u8]) -> Result<AccountRequest, ArmError> {
+    let invalid = |detail: &str| {
+        arm_error(
+            StatusCode::BAD_REQUEST,
+            "InvalidRequestContent",
+            format!("The request content was invalid and could not be deserialized: '{detail}'."),
+        )
+    };
+    let value: Value = serde_json::from_slice(body).map_err(|e| invalid(&e.to_string()))?;
+    if !value.is_object() {
+        return Err(invalid("an object was expected"));
+    }
+    let location = value
+        .get("location")
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .ok_or_else(|| {
+            arm_error(
+                StatusCode::BAD_REQUEST,
+                "LocationRequired",
+                "The location property is required for this definition.",
+            )
+        })?;
+    for (name, present) in [
+        (
+            "sku",
+            value.pointer("/sku/name").is_some_and(Value::is_string),
+        ),
+        ("kind", value.get("kind").is_some_and(Value::is_string)),
+    ] {
+        if !present {
+            return Err(invalid(&format!(
+                "Required property '{name}' not found in JSON. Path '', line 1, position 1."
+            )));
+        }
+    }
+    let tags = match value.get("tags") {
+        None | Some(Value::Null) => Default::default(),
+        Some(tags) => serde_json::from_value(tags.clone())
+            .map_err(|_| invalid("tags must be an object of strings"))?,
+    };
+    Ok(AccountRequest {
+        location: location.to_ascii_lowercase(),
+        tags,
+    })
 }
 
 /// A scripted status fault, with ARM's error body (429 `SubscriptionRequestsThrottled`).

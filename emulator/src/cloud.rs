@@ -372,6 +372,7 @@ pub(crate) struct Cloud {
     pub vault_resource_group: String,
     pub secrets: Vec<Secret>,
     pub subscription_id: String,
+    /// Groups and accounts at start; requests change the live copy (`Services::arm`).
     pub resource_groups: Vec<ResourceGroupConfig>,
     pub storage_accounts: Vec<StorageAccountConfig>,
     pub role_assignments: Vec<RoleAssignment>,
@@ -476,12 +477,6 @@ impl Cloud {
         self.secrets
             .iter()
             .find(|s| s.name.eq_ignore_ascii_case(name))
-    }
-
-    pub(crate) fn find_resource_group(&self, name: &str) -> Option<&ResourceGroupConfig> {
-        self.resource_groups
-            .iter()
-            .find(|g| g.name.eq_ignore_ascii_case(name))
     }
 }
 

@@ -18,6 +18,11 @@ use crate::faults::Fault;
 pub const DEFAULT_TENANT_ID: &str = "aaaabbbb-0000-cccc-1111-dddd2222eeee";
 /// Lifetime of issued tokens unless configured otherwise.
 pub const DEFAULT_TOKEN_LIFETIME_SECS: u64 = 3600;
+/// How many polls of a Resource Manager long-running operation answer 202 before it completes.
+pub const DEFAULT_ARM_OPERATION_POLLS: u32 = 1;
+/// The `Retry-After` of Resource Manager's 202 answers: small, so tests and demos stay quick
+/// (the live service says 15 s or more).
+pub const DEFAULT_ARM_RETRY_AFTER_SECS: u64 = 1;
 
 /// Resources Entra ID knows under exactly these spellings; anything else is AADSTS50001.
 /// The trailing slash matters (`management.azure.com/` vs `vault.azure.net`), which is the point
@@ -172,6 +177,11 @@ pub struct EmulatorConfig {
     pub role_assignments: Vec<RoleAssignment>,
     /// Items per page of Resource Manager lists.
     pub arm_page_size: usize,
+    /// Polls of a long-running operation (resource group deletion, storage account creation)
+    /// that answer 202 before it completes.
+    pub arm_operation_polls: u32,
+    /// `Retry-After` (seconds) of the 202 answers of long-running operations.
+    pub arm_retry_after_secs: u64,
 }
 
 impl Default for EmulatorConfig {
@@ -208,6 +218,8 @@ impl Default for EmulatorConfig {
                 DEFAULT_SUBSCRIPTION_ID,
             ),
             arm_page_size: DEFAULT_ARM_PAGE_SIZE,
+            arm_operation_polls: DEFAULT_ARM_OPERATION_POLLS,
+            arm_retry_after_secs: DEFAULT_ARM_RETRY_AFTER_SECS,
         }
     }
 }
@@ -293,6 +305,12 @@ impl EmulatorConfig {
         }
         if let Some(size) = file.arm_page_size {
             self.arm_page_size = size;
+        }
+        if let Some(polls) = file.arm_operation_polls {
+            self.arm_operation_polls = polls;
+        }
+        if let Some(secs) = file.arm_retry_after_seconds {
+            self.arm_retry_after_secs = secs;
         }
         match file.role_assignments {
             Some(assignments) => self.role_assignments = assignments,
@@ -507,6 +525,8 @@ struct ConfigFile {
     storage_accounts: Option<Vec<StorageAccountConfig>>,
     role_assignments: Option<Vec<RoleAssignment>>,
     arm_page_size: Option<usize>,
+    arm_operation_polls: Option<u32>,
+    arm_retry_after_seconds: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -625,6 +645,12 @@ mod tests {
         assert_eq!(config.secrets[0].all_versions().len(), 2);
         assert_eq!(config.resource_groups[0].location, "eastus");
         assert_eq!(config.arm_page_size, 5);
+        assert_eq!(config.arm_operation_polls, DEFAULT_ARM_OPERATION_POLLS);
+        config
+            .merge_json(r#"{"armOperationPolls":3,"armRetryAfterSeconds":0}"#)
+            .unwrap();
+        assert_eq!(config.arm_operation_polls, 3);
+        assert_eq!(config.arm_retry_after_secs, 0);
         // The default assignments follow the new subscription.
         assert!(config
             .role_assignments

@@ -42,6 +42,15 @@ const API_VERSIONS: &[&str] = &[
     // default, so the live service answers it.
     "2025-07-01",
     "2026-04-01",
+    // Previews the REST specs publish (specification/keyvault/data-plane/…/preview): the
+    // service answers each by its exact name (`7.6-preview.1`, not `7.6-preview`).
+    "7.1-preview",
+    "7.2-preview",
+    "7.3-preview",
+    "7.4-preview.1",
+    "7.5-preview.1",
+    "7.6-preview.1",
+    "7.6-preview.2",
 ];
 const LATEST_API_VERSION: &str = "7.5";
 const MAX_RESULTS: usize = 25;
@@ -196,7 +205,7 @@ fn serve(cloud: &Cloud, parts: &Parts) -> Result<Response<SvcBody>, Refusal> {
         None | Some("") => {
             return Err(bad_parameter("The request URI contains an invalid api-version: ''").into())
         }
-        Some(v) if !API_VERSIONS.contains(&v.trim_end_matches("-preview")) => {
+        Some(v) if !API_VERSIONS.contains(&v) => {
             return Err(bad_parameter(format!(
                 "The specified version ({v}) is not recognized. Consider using the latest supported version ({LATEST_API_VERSION})."
             ))

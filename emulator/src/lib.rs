@@ -12,6 +12,7 @@
 
 mod admin;
 mod arm;
+mod arm_state;
 mod auth;
 mod body;
 mod cloud;
@@ -38,8 +39,9 @@ pub use cloud::{
     DEFAULT_ARM_PAGE_SIZE, DEFAULT_SUBSCRIPTION_ID, DEFAULT_VAULT_NAME,
 };
 pub use config::{
-    check_loopback, EmulatorConfig, IdentityConfig, ResponseStyle, DEFAULT_RESOURCES,
-    DEFAULT_TENANT_ID, DEFAULT_TOKEN_LIFETIME_SECS,
+    check_loopback, EmulatorConfig, IdentityConfig, ResponseStyle, DEFAULT_ARM_OPERATION_POLLS,
+    DEFAULT_ARM_RETRY_AFTER_SECS, DEFAULT_RESOURCES, DEFAULT_TENANT_ID,
+    DEFAULT_TOKEN_LIFETIME_SECS,
 };
 pub use faults::Fault;
 pub use jwt::verify_signature;

@@ -17,6 +17,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 
 use crate::admin;
+use crate::arm_state::ArmState;
 use crate::cloud::Cloud;
 use crate::config::{check_loopback, EmulatorConfig, ResponseStyle};
 use crate::faults::Fault;
@@ -76,6 +77,7 @@ impl Emulator {
             redirect_requires_auth: config.redirect_requires_auth,
             ip: https_addr.ip(),
             port: https_addr.port(),
+            arm: ArmState::new(&cloud.resource_groups, &cloud.storage_accounts),
             cloud: Arc::new(cloud),
         });
 
@@ -247,6 +249,19 @@ impl Emulator {
 
     pub fn set_response_style(&self, style: ResponseStyle) {
         self.shared.update_settings(|s| s.response_style = style);
+    }
+
+    /// How many polls of a Resource Manager long-running operation started from now on answer
+    /// 202 before it completes.
+    pub fn set_arm_operation_polls(&self, polls: u32) {
+        self.shared
+            .update_settings(|s| s.arm_operation_polls = polls);
+    }
+
+    /// The `Retry-After` (seconds) of Resource Manager's 202 answers from now on.
+    pub fn set_arm_retry_after(&self, secs: u64) {
+        self.shared
+            .update_settings(|s| s.arm_retry_after_secs = secs);
     }
 
     /// Whether a stop was requested (`POST /admin/shutdown`, or [`Emulator::shutdown`]).

@@ -16,6 +16,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 
+use crate::arm_state::ArmState;
 use crate::auth::AclRule;
 use crate::body::{self, RequestBody, SvcBody};
 use crate::cloud::Cloud;
@@ -42,6 +43,8 @@ pub(crate) struct Services {
     pub port: u16,
     /// Key Vault and Resource Manager data.
     pub cloud: Arc<Cloud>,
+    /// Resource Manager's groups and accounts as requests change them, and its operations.
+    pub arm: ArmState,
 }
 
 impl Services {

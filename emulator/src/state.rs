@@ -51,6 +51,11 @@ pub(crate) struct Settings {
     pub token_lifetime_secs: u64,
     pub refresh_in_secs: Option<u64>,
     pub response_style: ResponseStyle,
+    /// Polls of a Resource Manager long-running operation that answer 202 (fixed per
+    /// operation when it starts).
+    pub arm_operation_polls: u32,
+    /// `Retry-After` of Resource Manager's 202 answers.
+    pub arm_retry_after_secs: u64,
 }
 
 #[derive(Debug, Default)]
@@ -91,6 +96,8 @@ impl Shared {
                 token_lifetime_secs: config.token_lifetime_secs,
                 refresh_in_secs: config.refresh_in_secs,
                 response_style: config.response_style,
+                arm_operation_polls: config.arm_operation_polls,
+                arm_retry_after_secs: config.arm_retry_after_secs,
             }),
             mutable: Mutex::new(Mutable {
                 faults,

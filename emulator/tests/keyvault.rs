@@ -203,6 +203,52 @@ fn list_pages_with_next_link() {
 }
 
 #[test]
+fn api_versions_are_answered_as_the_service_does() {
+    let kv = Kv::start(EmulatorConfig::default());
+    let t = kv.token(VAULT, "");
+    let get = |version: &str| kv.raw(&format!("/secrets/mi-test?api-version={version}"), Some(&t));
+    for known in [
+        "7.0",
+        "7.1",
+        "7.2",
+        "7.3",
+        "7.4",
+        "7.5",
+        "2016-10-01",
+        "7.6-preview.1",
+        "7.6-preview.2",
+    ] {
+        let resp = get(known);
+        assert_eq!(resp.status, 200, "{known}: {}", resp.text());
+    }
+    // Unknown versions, including a preview by a name the service never had: the service's own
+    // words, naming its latest version.
+    for unknown in ["7.9", "1.0", "7.6-preview", "7.5-preview.9"] {
+        let body = assert_kv_error(&get(unknown), 400, "BadParameter");
+        assert_eq!(
+            body["error"]["message"],
+            format!(
+                "The specified version ({unknown}) is not recognized. Consider using the latest supported version (7.5)."
+            ),
+            "{body}"
+        );
+    }
+    let body = assert_kv_error(&kv.raw("/secrets/mi-test", Some(&t)), 400, "BadParameter");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("api-version"),
+        "{body}"
+    );
+    // Listings keep the version in their nextLink.
+    let resp = kv.raw("/secrets?api-version=7.4&maxresults=1", Some(&t));
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    let link = resp.json()["nextLink"].as_str().unwrap().to_string();
+    assert!(link.contains("api-version=7.4&"), "{link}");
+}
+
+#[test]
 fn errors_have_the_real_codes() {
     let kv = Kv::start(EmulatorConfig::default());
     assert_kv_error(&kv.get("/secrets/mi-test"), 400, "BadParameter");

@@ -33,6 +33,7 @@
         'Get-AzMiResourceGroup'
         'Invoke-AzMiArmRequest'
         'New-AzMiStorageSasToken'
+        'New-AzMiStorageAccountSasToken'
         'Set-AzMiBlobContent'
         'Get-AzMiBlobContent'
     )

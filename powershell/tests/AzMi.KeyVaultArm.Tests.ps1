@@ -195,6 +195,43 @@ Describe 'Get-AzMiKeyVaultSecret' {
         ($secret | Format-Table | Out-String) | Should -BeLike '*mi-test*'
     }
 
+    It 'asks the vault for -ApiVersion on every request, for a secret and for listings' {
+        Reset-Emulator
+        $value = Get-AzMiKeyVaultSecret -VaultName $Vault -Name mi-test -ApiVersion 7.4 -AsPlainText
+        ($value -eq $SecretText) | Should -BeTrue
+        @(Get-AzMiKeyVaultSecret -VaultName $Vault -ApiVersion 7.4).Count | Should -Be 32
+        @(Get-AzMiKeyVaultSecret -VaultName $Vault -Name mi-test -IncludeVersions -ApiVersion 7.4).Count | Should -Be 2
+        $queries = @(Invoke-EmulatorAdmin -Path '/admin/service-requests' | ForEach-Object { $_ } | ForEach-Object query)
+        $queries.Count | Should -BeGreaterOrEqual 4
+        $queries | ForEach-Object { $_ | Should -Match '(^|&)api-version=7\.4(&|$)' }
+    }
+
+    It 'reports a -ApiVersion the vault does not know as its BadParameter, in every parameter set' {
+        foreach ($command in @(
+                { Get-AzMiKeyVaultSecret -VaultName $Vault -Name mi-test -ApiVersion 7.9 },
+                { Get-AzMiKeyVaultSecret -VaultName $Vault -ApiVersion 7.9 },
+                { Get-AzMiKeyVaultSecret -VaultName $Vault -Name mi-test -IncludeVersions -ApiVersion 7.9 })) {
+            $record = Get-ErrorOf $command
+            $record.FullyQualifiedErrorId | Should -Be 'AzMi.ServiceError,AzMi.Commands.GetAzMiKeyVaultSecretCommand'
+            $record.Exception.HttpStatus | Should -Be 400
+            $record.Exception.ServiceErrorCode | Should -Be 'BadParameter'
+            $record.Exception.Message | Should -BeLike '*The specified version (7.9) is not recognized*latest supported version (7.5)*'
+            $record.ErrorDetails.RecommendedAction | Should -BeLike '*-ApiVersion*'
+        }
+    }
+
+    It 'refuses a malformed -ApiVersion before any request, saying what form to give' {
+        $before = Get-ServiceRequestCount
+        foreach ($bad in 'latest', '7.5&x=y', 'v7') {
+            $record = Get-ErrorOf { Get-AzMiKeyVaultSecret -VaultName $Vault -Name mi-test -ApiVersion $bad }
+            $record.FullyQualifiedErrorId | Should -Be 'AzMi.InvalidArgument,AzMi.Commands.GetAzMiKeyVaultSecretCommand'
+            $record.Exception.Message | Should -BeLike '*like 7.5, 7.6-preview.1*'
+        }
+        $record = Get-ErrorOf { Get-AzMiKeyVaultSecret -VaultName $Vault -ApiVersion latest }
+        $record.FullyQualifiedErrorId | Should -BeLike 'AzMi.InvalidArgument,*'
+        Get-ServiceRequestCount | Should -Be $before
+    }
+
     It 'never shows the secret text with -Verbose' {
         $verbose = Get-AzMiKeyVaultSecret -VaultName $Vault -Name mi-test -AsPlainText -Verbose 4>&1 |
             Where-Object { $_ -is [System.Management.Automation.VerboseRecord] } | Out-String

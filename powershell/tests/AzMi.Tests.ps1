@@ -398,7 +398,7 @@ Describe 'AzMi module' {
             'Add-AzMiDataLakeItemContent', 'Export-AzMiDataLakeItem', 'Get-AzMiBlobContent', 'Get-AzMiDataLakeChildItem',
             'Get-AzMiDataLakeItem', 'Get-AzMiDataLakeItemContent', 'Get-AzMiKeyVaultSecret', 'Get-AzMiResourceGroup', 'Get-AzMiToken',
             'Import-AzMiDataLakeItem', 'Invoke-AzMiArmRequest', 'Move-AzMiDataLakeItem', 'New-AzMiDataLakeItem',
-            'New-AzMiStorageSasToken', 'Remove-AzMiDataLakeItem', 'Set-AzMiBlobContent'
+            'New-AzMiStorageAccountSasToken', 'New-AzMiStorageSasToken', 'Remove-AzMiDataLakeItem', 'Set-AzMiBlobContent'
         )
     }
 

@@ -3,7 +3,9 @@
 //! positions and a final flush; nothing is readable before the flush.
 
 use bytes::Bytes;
-use reqwest::header::{HeaderMap, HeaderName, CONTENT_LENGTH, IF_NONE_MATCH, LAST_MODIFIED};
+use reqwest::header::{
+    HeaderMap, HeaderName, CONTENT_LENGTH, ETAG, IF_MATCH, IF_NONE_MATCH, LAST_MODIFIED,
+};
 use reqwest::{Method, Response};
 use serde_json::Value;
 
@@ -124,6 +126,11 @@ pub(super) async fn list(
 }
 
 pub(super) async fn stat(a: &Adls, path: &AdlsPath) -> Result<AdlsItem> {
+    Ok(properties(a, path).await?.0)
+}
+
+/// The item at `path` and its ETag (the version a download pins its resumptions to).
+pub(super) async fn properties(a: &Adls, path: &AdlsPath) -> Result<(AdlsItem, Option<String>)> {
     let what = format!("reading the properties of {}", a.account.at(path));
     let query: &[(&str, &str)] = if path.is_root() {
         &[("resource", "filesystem")]
@@ -135,7 +142,7 @@ pub(super) async fn stat(a: &Adls, path: &AdlsPath) -> Result<AdlsItem> {
     let h = resp.headers();
     let is_dir = path.is_root()
         || header(h, "x-ms-resource-type").is_some_and(|t| t.eq_ignore_ascii_case("directory"));
-    Ok(AdlsItem {
+    let item = AdlsItem {
         name: path.name().to_owned(),
         path: path.to_string(),
         item_type: if is_dir {
@@ -154,7 +161,8 @@ pub(super) async fn stat(a: &Adls, path: &AdlsPath) -> Result<AdlsItem> {
         permission: header(h, "x-ms-permissions").unwrap_or_default().to_owned(),
         owner: header(h, "x-ms-owner").unwrap_or_default().to_owned(),
         group: header(h, "x-ms-group").unwrap_or_default().to_owned(),
-    })
+    };
+    Ok((item, header(h, ETAG.as_str()).map(str::to_owned)))
 }
 
 /// Creates a directory without replacing anything: an existing directory is fine, an existing
@@ -258,14 +266,20 @@ pub(super) async fn append(a: &Adls, path: &AdlsPath, data: Bytes) -> Result<()>
 }
 
 /// GET from `offset` (`length` bytes, or to the end); the response streams the data.
+/// Reads `path` from `offset` (`length` bytes, or to the end). With `etag`, only that version:
+/// a file changed since answers 412 (a conflict), and an answer of another version is refused.
 pub(super) async fn open(
     a: &Adls,
     path: &AdlsPath,
     offset: u64,
     length: Option<u64>,
+    etag: Option<&str>,
     what: &str,
 ) -> Result<Response> {
     let mut req = request(a, Method::GET, path, &[], what)?.timeout(META_TIMEOUT);
+    if let Some(etag) = etag {
+        req = req.header(IF_MATCH, etag)?;
+    }
     let ranged = offset > 0 || length.is_some();
     if ranged {
         let range = match length {
@@ -281,6 +295,13 @@ pub(super) async fn open(
             resp.status().as_u16()
         )));
     }
+    if let (Some(pinned), Some(answered)) = (etag, header(resp.headers(), ETAG.as_str())) {
+        if pinned != answered {
+            return Err(Error::Protocol(format!(
+                "{what}: the file changed during the download (the data from byte {offset} is of another version); download it again"
+            )));
+        }
+    }
     Ok(resp)
 }
 
@@ -291,7 +312,7 @@ pub(super) async fn read(
     length: Option<u64>,
 ) -> Result<Bytes> {
     let what = format!("reading {}", a.account.at(path));
-    match open(a, path, offset, length, &what).await {
+    match open(a, path, offset, length, None, &what).await {
         Ok(resp) => read_body(resp, usize::MAX, &what).await,
         // A range starting at or past the end: nothing to read.
         Err(e) if e.http_status() == Some(416) => Ok(Bytes::new()),

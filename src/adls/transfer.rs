@@ -9,7 +9,7 @@
 
 use std::path::Path;
 
-use super::{dfs, webhdfs, Adls, AdlsPath};
+use super::{dfs, webhdfs, Adls, AdlsItem, AdlsPath};
 use crate::error::{Error, Result};
 use crate::transfer::{check_destination, receive, Incoming, Source};
 
@@ -105,7 +105,11 @@ pub(super) async fn download(
         local.display()
     );
     check_destination(local, overwrite, &what).await?;
-    let item = a.stat(&remote.to_string()).await?;
+    let (item, etag) = if a.is_dfs() {
+        dfs::properties(a, remote).await?
+    } else {
+        (webhdfs::stat(a, remote).await?, None)
+    };
     if item.is_directory() {
         return Err(Error::InvalidArgument(format!(
             "{what}: '{remote}' is a directory; download files one by one"
@@ -120,16 +124,39 @@ pub(super) async fn download(
         retry: &a.retry,
     };
     let what = what.as_str();
+    let (item, etag) = (&item, etag.as_deref());
     receive(
         incoming,
         |offset| async move {
             if a.is_dfs() {
-                dfs::open(a, remote, offset, None, what).await
+                dfs::open(a, remote, offset, None, etag, what).await
             } else {
+                if offset > 0 {
+                    check_unchanged(a, remote, item, offset, what).await?;
+                }
                 webhdfs::open(a, remote, offset, None, what).await
             }
         },
         progress,
     )
     .await
+}
+
+/// Before a Gen1 download resumes: WebHDFS has no ETag to pin the file's version with, so the
+/// file's length and modification time must still be those the download started with, or the
+/// rest would come from another version of it.
+async fn check_unchanged(
+    a: &Adls,
+    remote: &AdlsPath,
+    started: &AdlsItem,
+    offset: u64,
+    what: &str,
+) -> Result<()> {
+    let now = webhdfs::stat(a, remote).await?;
+    if now.length == started.length && now.last_modified_ms == started.last_modified_ms {
+        return Ok(());
+    }
+    Err(Error::Protocol(format!(
+        "{what}: the file changed during the download (its length or modification time differs from when the download started), so the data from byte {offset} cannot be resumed; download it again"
+    )))
 }

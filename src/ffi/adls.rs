@@ -10,14 +10,13 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use super::{
-    azmi_cancel, azmi_error, azmi_identity, azmi_progress_callback, azmi_status, guard, out_arg,
-    str_arg,
+    azmi_cancel, azmi_error, azmi_identity, azmi_progress_callback, azmi_status, flag, guard,
+    out_arg, run_with, str_arg,
 };
 use crate::adls::{check_chunk_size, Adls, AdlsAccount, AdlsItem, AdlsProtocol};
 use crate::client::Azmi;
 use crate::error::{Error, Result};
 use crate::identity::{IdentityId, ManagedIdentity};
-use crate::runtime::{engine, ensure_blocking_allowed};
 
 /// `protocol` of `azmi_adls_new`: decide from the account's form (a bare name or
 /// `https://<name>.azuredatalakestore.net` or a `…/webhdfs/v1` URL is WebHDFS;
@@ -62,15 +61,6 @@ fn adls_ref<'a>(adls: *const azmi_adls) -> Result<&'a azmi_adls> {
     unsafe { adls.as_ref() }.ok_or_else(|| Error::InvalidArgument("adls is NULL".into()))
 }
 
-pub(super) fn check_flags(flags: u32, allowed: u32, names: &str) -> Result<()> {
-    if flags & !allowed != 0 {
-        return Err(Error::InvalidArgument(format!(
-            "flags {flags:#x} has bits this call does not take; use 0 or {names}"
-        )));
-    }
-    Ok(())
-}
-
 /// Data from C: NULL is allowed only with length 0.
 ///
 /// # Safety
@@ -90,19 +80,16 @@ pub(super) unsafe fn data_arg(data: *const u8, len: usize) -> Result<Bytes> {
     }))
 }
 
-/// Runs one operation on the engine, on the calling thread (so that callbacks run there), with
-/// cancellation.
-fn run<T, F, Fut>(adls: &azmi_adls, cancel: *const azmi_cancel, op: F) -> Result<T>
+/// Runs one operation on the account: see [`run_with`].
+fn run<T, Fut>(
+    adls: &azmi_adls,
+    cancel: *const azmi_cancel,
+    op: impl FnOnce(Adls) -> Fut,
+) -> Result<T>
 where
-    F: FnOnce(Adls) -> Fut,
     Fut: Future<Output = Result<T>>,
 {
-    ensure_blocking_allowed()?;
-    let engine = engine()?;
-    let client = adls.client(&engine.azmi)?;
-    // SAFETY: NULL or a live handle from azmi_cancel_new (contract).
-    let cancel = unsafe { cancel.as_ref() };
-    engine.block_on(op(client), cancel.map(azmi_cancel::token))?
+    run_with(cancel, |engine| adls.client(&engine.azmi), op)
 }
 
 /// Calls a C progress callback.
@@ -365,9 +352,8 @@ pub unsafe extern "C" fn azmi_adls_list(
         let adls = adls_ref(adls)?;
         // SAFETY: NULL or a NUL-terminated string (contract).
         let path = unsafe { str_arg(path, "path")? };
-        check_flags(flags, AZMI_ADLS_RECURSIVE, "AZMI_ADLS_RECURSIVE")?;
+        let recursive = flag(flags, AZMI_ADLS_RECURSIVE, "AZMI_ADLS_RECURSIVE")?;
         let callback = callback.ok_or_else(|| Error::InvalidArgument("callback is NULL".into()))?;
-        let recursive = flags & AZMI_ADLS_RECURSIVE != 0;
         let outcome = run(adls, cancel, |client| async move {
             client
                 .list(path, recursive, |item| {
@@ -430,8 +416,7 @@ pub unsafe extern "C" fn azmi_adls_create(
         let adls = adls_ref(adls)?;
         // SAFETY: NULL or a NUL-terminated string; `data` NULL or `len` bytes (contract).
         let (path, data) = unsafe { (str_arg(path, "path")?, data_arg(data, len)?) };
-        check_flags(flags, AZMI_ADLS_OVERWRITE, "AZMI_ADLS_OVERWRITE")?;
-        let overwrite = flags & AZMI_ADLS_OVERWRITE != 0;
+        let overwrite = flag(flags, AZMI_ADLS_OVERWRITE, "AZMI_ADLS_OVERWRITE")?;
         run(adls, cancel, |client| async move {
             client.create(path, data, overwrite).await
         })
@@ -578,8 +563,7 @@ pub unsafe extern "C" fn azmi_adls_upload(
                 str_arg(remote_path, "remote_path")?,
             )
         };
-        check_flags(flags, AZMI_ADLS_OVERWRITE, "AZMI_ADLS_OVERWRITE")?;
-        let overwrite = flags & AZMI_ADLS_OVERWRITE != 0;
+        let overwrite = flag(flags, AZMI_ADLS_OVERWRITE, "AZMI_ADLS_OVERWRITE")?;
         let progress = Progress {
             callback: progress,
             userdata,
@@ -621,8 +605,7 @@ pub unsafe extern "C" fn azmi_adls_download(
                 str_arg(local_path, "local_path")?,
             )
         };
-        check_flags(flags, AZMI_ADLS_OVERWRITE, "AZMI_ADLS_OVERWRITE")?;
-        let overwrite = flags & AZMI_ADLS_OVERWRITE != 0;
+        let overwrite = flag(flags, AZMI_ADLS_OVERWRITE, "AZMI_ADLS_OVERWRITE")?;
         let progress = Progress {
             callback: progress,
             userdata,
@@ -674,8 +657,7 @@ pub unsafe extern "C" fn azmi_adls_remove(
         let adls = adls_ref(adls)?;
         // SAFETY: NULL or a NUL-terminated string (contract).
         let path = unsafe { str_arg(path, "path")? };
-        check_flags(flags, AZMI_ADLS_RECURSIVE, "AZMI_ADLS_RECURSIVE")?;
-        let recursive = flags & AZMI_ADLS_RECURSIVE != 0;
+        let recursive = flag(flags, AZMI_ADLS_RECURSIVE, "AZMI_ADLS_RECURSIVE")?;
         run(adls, cancel, |client| async move {
             client.remove(path, recursive).await
         })

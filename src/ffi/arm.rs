@@ -3,7 +3,6 @@
 
 use std::ffi::c_char;
 use std::future::Future;
-use std::sync::Arc;
 
 use parking_lot::Mutex;
 use secrecy::ExposeSecret;
@@ -11,11 +10,12 @@ use serde_json::Value;
 use zeroize::Zeroizing;
 
 use super::{
-    azmi_cancel, azmi_error, azmi_identity, azmi_status, guard, opt_str_arg, out_arg, str_arg,
+    azmi_cancel, azmi_error, azmi_identity, azmi_status, guard, identity_or_default, opt_str_arg,
+    out_arg, run_with, str_arg,
 };
 use crate::arm::{parse_endpoint, AccountSasRequest, Arm, ServiceSasRequest, PUBLIC_ENDPOINT};
 use crate::error::{Error, Result};
-use crate::runtime::{engine, ensure_blocking_allowed};
+use crate::runtime::Engine;
 
 /// The endpoint set by `azmi_set_arm_endpoint`: `None` when never set (the environment
 /// decides), `Some(None)` for the public endpoint.
@@ -90,25 +90,19 @@ where
     F: FnOnce(Arm) -> Fut,
     Fut: Future<Output = Result<T>>,
 {
-    ensure_blocking_allowed()?;
-    let engine = engine()?;
-    // SAFETY: NULL or live objects from this library (contract).
-    let (identity, cancel) = unsafe { (identity.as_ref(), cancel.as_ref()) };
-    let mi = match identity {
-        Some(i) => Arc::clone(&i.mi),
-        None => engine.default_identity()?,
+    let client = |engine: &Engine| {
+        let mi = identity_or_default(engine, identity)?;
+        match ENDPOINT_OVERRIDE.lock().clone() {
+            None => Arm::new(&engine.azmi, mi),
+            Some(e) => Arm::with_endpoint(
+                &engine.azmi,
+                mi,
+                e.as_deref().unwrap_or(PUBLIC_ENDPOINT),
+                None,
+            ),
+        }
     };
-    let endpoint = ENDPOINT_OVERRIDE.lock().clone();
-    let arm = match endpoint {
-        None => Arm::new(&engine.azmi, mi)?,
-        Some(e) => Arm::with_endpoint(
-            &engine.azmi,
-            mi,
-            e.as_deref().unwrap_or(PUBLIC_ENDPOINT),
-            None,
-        )?,
-    };
-    engine.block_on(op(arm), cancel.map(azmi_cancel::token))?
+    run_with(cancel, client, op)
 }
 
 /// A JSON text argument.
@@ -131,8 +125,22 @@ fn json_arg(text: &str, name: &str) -> Result<Value> {
 /// - `json_body`: the request body (JSON text), or NULL for none.
 /// - `identity`, `cancel`: as `azmi_get_token`.
 /// - `json_out`: receives a new `azmi_string` on success (free with `azmi_string_free`):
-///   the answer's JSON, `null` for an empty answer (202, 204). A GET whose answer is a list
-///   follows every `nextLink` (on the same host) and returns `{"value":[…every item…]}`.
+///   the answer's JSON, `null` for an empty answer (204, or 202 without a monitor). A GET
+///   whose answer is a list follows every `nextLink` (on the same host) and returns
+///   `{"value":[…every item…]}`.
+///
+/// Long-running operations are waited for, as the Azure SDKs do, so the call returns when the
+/// operation has ended: an answer 201/202 (or 200, except to PATCH) with
+/// `Azure-AsyncOperation` is polled there until its status is `Succeeded` (then a PUT or PATCH
+/// returns the resource read again, a POST the JSON at the first answer's `Location`, else the
+/// status's `properties` or `null`, a DELETE `null`), `Failed` or `Canceled` (an error with
+/// the operation's own error code and message); a 202 with only `Location` is polled there
+/// until it answers something else, whose JSON (or `null`) is returned. Polls are GETs,
+/// retried as any GET, spaced by the service's `Retry-After` (at most 60 s) or by 1, 1, 1, 2,
+/// 4, … 32 s without one, and sent only to the endpoint's own origin (a monitor URL elsewhere
+/// is `AZMI_INSECURE_REQUEST`, and nothing is sent there). There is no overall time limit:
+/// cancelling `cancel` stops waiting at once (`AZMI_CANCELLED`) but not the operation, which
+/// goes on in Azure.
 ///
 /// The endpoint is `azmi_set_arm_endpoint`'s, else `AZMI_ARM_ENDPOINT`'s, else
 /// `https://management.azure.com`. 429 and 503 are retried honouring `Retry-After` (GET, PUT

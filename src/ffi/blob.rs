@@ -7,16 +7,16 @@ use std::sync::Arc;
 
 use secrecy::{ExposeSecret, SecretString};
 
-use super::adls::{check_flags, data_arg, Progress};
+use super::adls::{data_arg, Progress};
 use super::{
-    azmi_bytes, azmi_cancel, azmi_error, azmi_identity, azmi_progress_callback, azmi_status, guard,
-    out_arg, str_arg,
+    azmi_bytes, azmi_cancel, azmi_error, azmi_identity, azmi_progress_callback, azmi_status, flag,
+    guard, out_arg, run_with, str_arg,
 };
 use crate::blob::{Blob, BlobAccount};
 use crate::error::{Error, Result};
 use crate::identity::{IdentityId, ManagedIdentity};
 use crate::retry::RetryPolicy;
-use crate::runtime::{engine, ensure_blocking_allowed};
+use crate::runtime::Engine;
 use crate::service::check_sas;
 
 /// `flags` bit: replace an existing blob (upload, write) or local file (download). Without it
@@ -41,27 +41,25 @@ fn blob_ref<'a>(blob: *const azmi_blob) -> Result<&'a azmi_blob> {
     unsafe { blob.as_ref() }.ok_or_else(|| Error::InvalidArgument("blob is NULL".into()))
 }
 
-/// Runs one operation on the engine, on the calling thread (so that callbacks run there), with
-/// cancellation.
-fn run<T, F, Fut>(blob: &azmi_blob, cancel: *const azmi_cancel, op: F) -> Result<T>
+/// Runs one operation on the account, with its token or SAS: see [`run_with`].
+fn run<T, Fut>(
+    blob: &azmi_blob,
+    cancel: *const azmi_cancel,
+    op: impl FnOnce(Blob) -> Fut,
+) -> Result<T>
 where
-    F: FnOnce(Blob) -> Fut,
     Fut: Future<Output = Result<T>>,
 {
-    ensure_blocking_allowed()?;
-    let engine = engine()?;
-    let client = match &blob.auth {
-        Auth::Token(mi) => Blob::new(&engine.azmi, blob.account.clone(), Arc::clone(mi))?,
+    let client = |engine: &Engine| match &blob.auth {
+        Auth::Token(mi) => Blob::new(&engine.azmi, blob.account.clone(), Arc::clone(mi)),
         Auth::Sas(sas) => Blob::with_sas(
             &engine.azmi,
             blob.account.clone(),
             sas.expose_secret(),
             RetryPolicy::default(),
-        )?,
+        ),
     };
-    // SAFETY: NULL or a live handle from azmi_cancel_new (contract).
-    let cancel = unsafe { cancel.as_ref() };
-    engine.block_on(op(client), cancel.map(azmi_cancel::token))?
+    run_with(cancel, client, op)
 }
 
 /// Opens a storage account's blobs.
@@ -176,8 +174,7 @@ pub unsafe extern "C" fn azmi_blob_upload(
                 str_arg(name, "name")?,
             )
         };
-        check_flags(flags, AZMI_BLOB_OVERWRITE, "AZMI_BLOB_OVERWRITE")?;
-        let overwrite = flags & AZMI_BLOB_OVERWRITE != 0;
+        let overwrite = flag(flags, AZMI_BLOB_OVERWRITE, "AZMI_BLOB_OVERWRITE")?;
         let progress = Progress {
             callback: progress,
             userdata,
@@ -226,8 +223,7 @@ pub unsafe extern "C" fn azmi_blob_download(
                 str_arg(local_path, "local_path")?,
             )
         };
-        check_flags(flags, AZMI_BLOB_OVERWRITE, "AZMI_BLOB_OVERWRITE")?;
-        let overwrite = flags & AZMI_BLOB_OVERWRITE != 0;
+        let overwrite = flag(flags, AZMI_BLOB_OVERWRITE, "AZMI_BLOB_OVERWRITE")?;
         let progress = Progress {
             callback: progress,
             userdata,
@@ -299,8 +295,7 @@ pub unsafe extern "C" fn azmi_blob_write(
                 data_arg(data, len)?,
             )
         };
-        check_flags(flags, AZMI_BLOB_OVERWRITE, "AZMI_BLOB_OVERWRITE")?;
-        let overwrite = flags & AZMI_BLOB_OVERWRITE != 0;
+        let overwrite = flag(flags, AZMI_BLOB_OVERWRITE, "AZMI_BLOB_OVERWRITE")?;
         run(blob, cancel, |client| async move {
             client.upload_bytes(container, name, data, overwrite).await
         })

@@ -3,16 +3,16 @@
 
 use std::ffi::{c_char, c_void, CString};
 use std::future::Future;
-use std::sync::Arc;
 
 use zeroize::Zeroizing;
 
 use super::{
-    azmi_cancel, azmi_error, azmi_identity, azmi_status, guard, opt_str_arg, out_arg, str_arg,
+    azmi_cancel, azmi_error, azmi_identity, azmi_status, guard, identity_or_default, opt_str_arg,
+    out_arg, run_with, str_arg,
 };
 use crate::error::{Error, Result};
-use crate::keyvault::{KeyVault, Secret, SecretProperties, VaultAddress};
-use crate::runtime::{engine, ensure_blocking_allowed};
+use crate::keyvault::{check_api_version, KeyVault, Secret, SecretProperties, VaultAddress};
+use crate::runtime::Engine;
 
 /// A Key Vault secret: its value (from `azmi_keyvault_get` only) and its properties, like
 /// `Get-AzKeyVaultSecret`'s output. From `azmi_keyvault_get` it is the caller's: free it with
@@ -71,9 +71,11 @@ impl azmi_secret {
 pub type azmi_secret_callback =
     Option<unsafe extern "C" fn(userdata: *mut c_void, secret: *const azmi_secret) -> bool>;
 
-/// Runs one operation on a vault on the engine, on the calling thread, with cancellation.
+/// Runs one operation on a vault on the engine, on the calling thread, with cancellation, at
+/// `api_version` (NULL: the default).
 fn run<T, F, Fut>(
     vault: *const c_char,
+    api_version: *const c_char,
     identity: *const azmi_identity,
     cancel: *const azmi_cancel,
     op: F,
@@ -82,18 +84,24 @@ where
     F: FnOnce(KeyVault) -> Fut,
     Fut: Future<Output = Result<T>>,
 {
-    // SAFETY: NULL or a NUL-terminated string (contract).
-    let vault = VaultAddress::parse(unsafe { str_arg(vault, "vault")? })?;
-    ensure_blocking_allowed()?;
-    let engine = engine()?;
-    // SAFETY: NULL or live objects from this library (contract).
-    let (identity, cancel) = unsafe { (identity.as_ref(), cancel.as_ref()) };
-    let mi = match identity {
-        Some(i) => Arc::clone(&i.mi),
-        None => engine.default_identity()?,
+    // SAFETY: NULL or NUL-terminated strings (contract).
+    let (vault, api_version) = unsafe {
+        (
+            VaultAddress::parse(str_arg(vault, "vault")?)?,
+            opt_str_arg(api_version, "api_version")?,
+        )
     };
-    let client = KeyVault::new(&engine.azmi, vault, mi)?;
-    engine.block_on(op(client), cancel.map(azmi_cancel::token))?
+    // Checked before the identity and the engine, so a malformed version is always reported as
+    // such, whatever else is missing.
+    api_version.map(check_api_version).transpose()?;
+    let client = |engine: &Engine| {
+        let client = KeyVault::new(&engine.azmi, vault, identity_or_default(engine, identity)?)?;
+        match api_version {
+            Some(v) => client.with_api_version(v),
+            None => Ok(client),
+        }
+    };
+    run_with(cancel, client, op)
 }
 
 /// Gets a secret from a Key Vault: its latest version, or `version`.
@@ -102,6 +110,11 @@ where
 ///   URI (`https://contoso.vault.azure.cn`, a test endpoint). Only `https://` (plain `http://`
 ///   only to a loopback address: `AZMI_INSECURE_REQUEST` otherwise). Required.
 /// - `name`: the secret's name. Required. `version`: NULL for the latest.
+/// - `api_version`: the Key Vault REST api-version to ask for, e.g. `7.4` or `7.6-preview.1`;
+///   NULL for the default, 7.5. Its form (`<major>.<minor>` or a date like `2016-10-01`, with an
+///   optional `-preview[.<n>]`) is checked before anything is sent (`AZMI_INVALID_ARGUMENT`);
+///   a version the vault does not know is its 400 (`AZMI_SERVICE_ERROR`, HTTP status 400,
+///   service code `BadParameter`, the vault's message naming its latest version).
 /// - `identity`: from `azmi_identity_new`, or NULL for the system-assigned identity at the
 ///   endpoint the environment names.
 /// - `cancel`: NULL or a handle another thread may cancel.
@@ -110,8 +123,8 @@ where
 /// The first request to a vault goes without a token; the vault's 401 challenge names the token
 /// resource (this is how vaults of every cloud work), which azmi accepts only when the vault's
 /// host is in its domain (a loopback vault may name a cloud's Key Vault resource) and
-/// remembers for the vault. api-version 7.5. Throttling (429, 503) is retried under the
-/// identity's retry settings.
+/// remembers for the vault. Throttling (429, 503) is retried under the identity's retry
+/// settings.
 ///
 /// Errors: `AZMI_NOT_FOUND` (no such secret or version), `AZMI_PERMISSION_DENIED` (no access,
 /// or a disabled version), `AZMI_AUTHENTICATION_FAILED`, `AZMI_THROTTLED` (after retries),
@@ -124,6 +137,7 @@ pub unsafe extern "C" fn azmi_keyvault_get(
     vault: *const c_char,
     name: *const c_char,
     version: *const c_char,
+    api_version: *const c_char,
     identity: *const azmi_identity,
     cancel: *const azmi_cancel,
     secret_out: *mut *mut azmi_secret,
@@ -133,7 +147,7 @@ pub unsafe extern "C" fn azmi_keyvault_get(
         out_arg(secret_out, "secret_out")?;
         // SAFETY: NULL or NUL-terminated strings (contract).
         let (name, version) = unsafe { (str_arg(name, "name")?, opt_str_arg(version, "version")?) };
-        let secret = run(vault, identity, cancel, |kv| async move {
+        let secret = run(vault, api_version, identity, cancel, |kv| async move {
             kv.get_secret(name, version).await
         })?;
         let boxed = Box::into_raw(Box::new(azmi_secret::with_value(&secret)));
@@ -158,11 +172,12 @@ fn list_with(
 
 /// Lists the secrets of `vault` (without values; the version is ""), following every page and
 /// handing each to `callback` as its page arrives. `callback` is required; `userdata` is passed
-/// to it as is. Arguments and errors as `azmi_keyvault_get`; `AZMI_CANCELLED` also when the
-/// callback returns false.
+/// to it as is. `api_version`, the other arguments and the errors as `azmi_keyvault_get`;
+/// `AZMI_CANCELLED` also when the callback returns false.
 #[no_mangle]
 pub unsafe extern "C" fn azmi_keyvault_list(
     vault: *const c_char,
+    api_version: *const c_char,
     identity: *const azmi_identity,
     cancel: *const azmi_cancel,
     callback: azmi_secret_callback,
@@ -171,7 +186,7 @@ pub unsafe extern "C" fn azmi_keyvault_list(
 ) -> azmi_status {
     guard(err_out, || {
         let on_item = list_with(callback, userdata)?;
-        let outcome = run(vault, identity, cancel, |kv| async move {
+        let outcome = run(vault, api_version, identity, cancel, |kv| async move {
             kv.list_secrets(on_item).await
         })?;
         if outcome.stopped {
@@ -182,11 +197,12 @@ pub unsafe extern "C" fn azmi_keyvault_list(
 }
 
 /// Lists the versions of the secret `name` in `vault` (without values), following every page.
-/// As `azmi_keyvault_list`.
+/// `api_version` and the rest as `azmi_keyvault_list`.
 #[no_mangle]
 pub unsafe extern "C" fn azmi_keyvault_list_versions(
     vault: *const c_char,
     name: *const c_char,
+    api_version: *const c_char,
     identity: *const azmi_identity,
     cancel: *const azmi_cancel,
     callback: azmi_secret_callback,
@@ -197,7 +213,7 @@ pub unsafe extern "C" fn azmi_keyvault_list_versions(
         // SAFETY: NULL or a NUL-terminated string (contract).
         let name = unsafe { str_arg(name, "name")? };
         let on_item = list_with(callback, userdata)?;
-        let outcome = run(vault, identity, cancel, |kv| async move {
+        let outcome = run(vault, api_version, identity, cancel, |kv| async move {
             kv.list_versions(name, on_item).await
         })?;
         if outcome.stopped {

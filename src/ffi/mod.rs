@@ -21,9 +21,13 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 use std::ffi::{c_char, CStr};
+use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
 
 use crate::error::{Error, ErrorCode, Result};
+use crate::identity::ManagedIdentity;
+use crate::runtime::{engine, ensure_blocking_allowed, Engine};
 
 mod adls;
 mod arm;
@@ -177,6 +181,48 @@ pub(crate) fn out_arg<T>(p: *mut *mut T, name: &str) -> Result<()> {
     } else {
         Ok(())
     }
+}
+
+/// Runs one operation on the engine, on the calling thread (so that callbacks run there),
+/// cancellable through `cancel`: `client` builds the service client from the engine, `op`
+/// uses it.
+pub(crate) fn run_with<C, T, Fut>(
+    cancel: *const azmi_cancel,
+    client: impl FnOnce(&Engine) -> Result<C>,
+    op: impl FnOnce(C) -> Fut,
+) -> Result<T>
+where
+    Fut: Future<Output = Result<T>>,
+{
+    ensure_blocking_allowed()?;
+    let engine = engine()?;
+    let client = client(&engine)?;
+    // SAFETY: NULL or a live handle from azmi_cancel_new (contract of every function).
+    let cancel = unsafe { cancel.as_ref() };
+    engine.block_on(op(client), cancel.map(azmi_cancel::token))?
+}
+
+/// The identity a call names, or (NULL) the engine's default: the system-assigned identity at
+/// the endpoint the environment names now.
+pub(crate) fn identity_or_default(
+    engine: &Engine,
+    identity: *const azmi_identity,
+) -> Result<Arc<ManagedIdentity>> {
+    // SAFETY: NULL or a live identity from azmi_identity_new (contract of every function).
+    match unsafe { identity.as_ref() } {
+        Some(i) => Ok(Arc::clone(&i.mi)),
+        None => engine.default_identity(),
+    }
+}
+
+/// Checks `flags` (only `bit`, named `name`, is allowed) and says whether `bit` is set.
+pub(crate) fn flag(flags: u32, bit: u32, name: &str) -> Result<bool> {
+    if flags & !bit != 0 {
+        return Err(Error::InvalidArgument(format!(
+            "flags {flags:#x} has bits this call does not take; use 0 or {name}"
+        )));
+    }
+    Ok(flags & bit != 0)
 }
 
 /// The library's version, e.g. "0.1.0". Static: do not free.

@@ -1,7 +1,7 @@
 /*
  * Key Vault secrets and Resource Manager (requests, SAS) through the C ABI, against
  * azmi-emulator over HTTPS: get the latest and an older version, list secrets and versions,
- * the not-found error, a generic ARM request that gathers every page, a service SAS and an
+ * the not-found error, the api-version (malformed, unknown to the vault, an older one), a generic ARM request that gathers every page, a service SAS and an
  * account SAS, and a SAS request refused before it is sent. Run by tests/c/run.sh under
  * valgrind (no leaks, no errors).
  *
@@ -66,7 +66,7 @@ static bool on_version(void *userdata, const azmi_secret *secret) {
 static void keyvault(const char *vault) {
     azmi_error *err = NULL;
     azmi_secret *secret = NULL;
-    azmi_status s = azmi_keyvault_get(vault, "mi-test", NULL, NULL, NULL, &secret, &err);
+    azmi_status s = azmi_keyvault_get(vault, "mi-test", NULL, NULL, NULL, NULL, &secret, &err);
     CHECK(report(s, err, "get mi-test") == AZMI_OK, "get the latest secret");
     if (s != AZMI_OK) {
         return;
@@ -84,12 +84,13 @@ static void keyvault(const char *vault) {
     azmi_secret_free(secret);
 
     err = NULL;
-    s = azmi_keyvault_list_versions(vault, "mi-test", NULL, NULL, on_version, &versions, &err);
+    s = azmi_keyvault_list_versions(vault, "mi-test", NULL, NULL, NULL, on_version, &versions,
+                                    &err);
     CHECK(report(s, err, "list versions") == AZMI_OK && versions.count == 2, "two versions");
 
     err = NULL;
     secret = NULL;
-    s = azmi_keyvault_get(vault, "mi-test", versions.older, NULL, NULL, &secret, &err);
+    s = azmi_keyvault_get(vault, "mi-test", versions.older, NULL, NULL, NULL, &secret, &err);
     CHECK(report(s, err, "get older") == AZMI_OK, "get an older version");
     if (s == AZMI_OK) {
         CHECK(strcmp(azmi_secret_value(secret), "Hello from Key Vault (version 1)") == 0,
@@ -99,18 +100,65 @@ static void keyvault(const char *vault) {
 
     struct listing all = {0};
     err = NULL;
-    s = azmi_keyvault_list(vault, NULL, NULL, on_secret, &all, &err);
+    s = azmi_keyvault_list(vault, NULL, NULL, NULL, on_secret, &all, &err);
     CHECK(report(s, err, "list") == AZMI_OK && all.count == 32, "32 secrets over two pages");
     CHECK(all.disabled_seen, "the disabled secret is listed");
 
     err = NULL;
     secret = NULL;
-    s = azmi_keyvault_get(vault, "no-such-secret", NULL, NULL, NULL, &secret, &err);
+    s = azmi_keyvault_get(vault, "no-such-secret", NULL, NULL, NULL, NULL, &secret, &err);
     CHECK(s == AZMI_NOT_FOUND && secret == NULL, "a missing secret is AZMI_NOT_FOUND");
     CHECK(err != NULL && azmi_error_http_status(err) == 404, "HTTP 404");
     CHECK(err != NULL && strstr(azmi_error_message(err), "no-such-secret") != NULL,
           "the message names the secret");
     azmi_error_free(err);
+}
+
+/* The api-version is the caller's to choose: a malformed one is refused before anything is sent,
+ * one the vault does not know comes back as the vault's own 400 BadParameter, and an older one
+ * the vault knows (7.4) works for gets and listings alike. */
+static void keyvault_api_version(const char *vault) {
+    azmi_error *err = NULL;
+    azmi_secret *secret = NULL;
+    azmi_status s = azmi_keyvault_get(vault, "mi-test", NULL, "7.5&x=y", NULL, NULL, &secret, &err);
+    CHECK(s == AZMI_INVALID_ARGUMENT && secret == NULL, "a malformed api-version is refused");
+    CHECK(err != NULL && strstr(azmi_error_message(err), "7.6-preview.1") != NULL,
+          "the message shows the expected form");
+    azmi_error_free(err);
+
+    err = NULL;
+    s = azmi_keyvault_get(vault, "mi-test", NULL, "7.9", NULL, NULL, &secret, &err);
+    CHECK(s == AZMI_SERVICE_ERROR && secret == NULL, "an unknown api-version is the vault's error");
+    CHECK(err != NULL && azmi_error_http_status(err) == 400, "HTTP 400");
+    CHECK(err != NULL && azmi_error_service_code(err) != NULL &&
+              strcmp(azmi_error_service_code(err), "BadParameter") == 0,
+          "the vault's code BadParameter");
+    CHECK(err != NULL && strstr(azmi_error_message(err), "(7.9) is not recognized") != NULL,
+          "the vault's message");
+    azmi_error_free(err);
+
+    struct listing all = {0};
+    err = NULL;
+    s = azmi_keyvault_list(vault, "7.9", NULL, NULL, on_secret, &all, &err);
+    CHECK(s == AZMI_SERVICE_ERROR && all.count == 0, "listing at an unknown api-version fails");
+    azmi_error_free(err);
+
+    err = NULL;
+    s = azmi_keyvault_get(vault, "mi-test", NULL, "7.4", NULL, NULL, &secret, &err);
+    CHECK(report(s, err, "get at 7.4") == AZMI_OK, "get at api-version 7.4");
+    if (s == AZMI_OK) {
+        CHECK(strcmp(azmi_secret_value(secret), "Hello from Key Vault") == 0, "value at 7.4");
+        azmi_secret_free(secret);
+    }
+    err = NULL;
+    s = azmi_keyvault_list(vault, "7.4", NULL, NULL, on_secret, &all, &err);
+    CHECK(report(s, err, "list at 7.4") == AZMI_OK && all.count == 32, "list at api-version 7.4");
+    struct listing versions = {0};
+    err = NULL;
+    s = azmi_keyvault_list_versions(vault, "mi-test", "7.4", NULL, NULL, on_version, &versions,
+                                    &err);
+    CHECK(report(s, err, "list versions at 7.4") == AZMI_OK && versions.count == 2,
+          "list versions at api-version 7.4");
 }
 
 static void arm(const char *endpoint) {
@@ -179,6 +227,7 @@ int main(void) {
         return 2;
     }
     keyvault(vault);
+    keyvault_api_version(vault);
     arm(endpoint);
     azmi_error *err = NULL;
     CHECK(report(azmi_shutdown(&err), err, "shutdown") == AZMI_OK, "shutdown");

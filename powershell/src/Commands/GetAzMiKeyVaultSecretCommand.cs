@@ -47,6 +47,14 @@ public sealed class GetAzMiKeyVaultSecretCommand : AzMiCmdlet
     [Parameter(ParameterSetName = BySecretName)]
     public SwitchParameter AsPlainText { get; set; }
 
+    /// <summary>
+    /// The Key Vault REST api-version to ask for (e.g. 7.4, 7.6-preview.1); azmi's default, 7.5,
+    /// when absent. azmi checks its form before any request; the vault says whether it knows it.
+    /// </summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? ApiVersion { get; set; }
+
     /// <inheritdoc />
     protected override void ProcessRecord()
     {
@@ -56,24 +64,35 @@ public sealed class GetAzMiKeyVaultSecretCommand : AzMiCmdlet
                 string? version = string.IsNullOrEmpty(Version) ? null : Version;
                 Invoke($"{Name} in {VaultName}", (identity, cancel) =>
                 {
-                    NativeKeyVault.SecretProperties secret = NativeKeyVault.Get(VaultName, Name, version, AsPlainText.IsPresent, identity, cancel);
+                    NativeKeyVault.SecretProperties secret = NativeKeyVault.Get(VaultName, Name, version, ApiVersion, AsPlainText.IsPresent, identity, cancel);
                     // Never the value: only what was read.
-                    WriteVerbose($"Read version {secret.Version} of secret '{secret.Name}' from {VaultName}.");
+                    WriteVerbose($"Read version {secret.Version} of secret '{secret.Name}' from {VaultName}{ApiVersionNote()}.");
                     WriteObject(AsPlainText.IsPresent ? secret.Value : ToOutput(secret));
-                });
+                }, ApiVersionAdvice);
                 break;
 
             case BySecretVersions:
                 Invoke($"{Name} in {VaultName}", (identity, cancel) =>
-                    NativeKeyVault.List(VaultName, Name, identity, cancel, WriteSecret));
+                    NativeKeyVault.List(VaultName, Name, ApiVersion, identity, cancel, WriteSecret), ApiVersionAdvice);
                 break;
 
             default:
                 Invoke(VaultName, (identity, cancel) =>
-                    NativeKeyVault.List(VaultName, null, identity, cancel, WriteSecret));
+                    NativeKeyVault.List(VaultName, null, ApiVersion, identity, cancel, WriteSecret), ApiVersionAdvice);
                 break;
         }
     }
+
+    private string ApiVersionNote() => ApiVersion is null ? string.Empty : $" (api-version {ApiVersion})";
+
+    /// <summary>
+    /// The vault refuses an api-version it does not know with 400 BadParameter; when the user
+    /// chose the version, say which parameter to change.
+    /// </summary>
+    private string? ApiVersionAdvice(AzMiException e) =>
+        ApiVersion is not null && e.HttpStatus == 400 && e.ServiceErrorCode == "BadParameter"
+            ? "Give -ApiVersion a version this vault supports, or leave it out for the default (7.5)."
+            : null;
 
     private bool WriteSecret(NativeKeyVault.SecretProperties secret)
     {

@@ -7,7 +7,9 @@ namespace AzMi.Commands;
 /// <summary>
 /// <c>Invoke-AzMiArmRequest</c>: any Resource Manager request with the managed identity's
 /// token; the answer parsed as ConvertFrom-Json would (a GET of a list follows every nextLink
-/// and returns one <c>value</c> with every item). Help: en-US/AzMi.dll-Help.xml.
+/// and returns one <c>value</c> with every item). azmi waits for long-running operations
+/// (Azure-AsyncOperation, 202 + Location) before it returns; Ctrl+C stops the wait.
+/// Help: en-US/AzMi.dll-Help.xml.
 /// </summary>
 [Cmdlet(VerbsLifecycle.Invoke, "AzMiArmRequest", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
 [OutputType(typeof(PSObject))]

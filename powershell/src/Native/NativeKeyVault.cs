@@ -27,16 +27,18 @@ internal static class NativeKeyVault
     }
 
     /// <summary>
-    /// azmi_keyvault_get: the latest version, or <paramref name="version"/>. The value is
-    /// decoded straight into a SecureString (a String when <paramref name="asPlainText"/>) and
-    /// azmi's copy is wiped before this returns.
+    /// azmi_keyvault_get: the latest version, or <paramref name="version"/>, at
+    /// <paramref name="apiVersion"/> (null: azmi's default). The value is decoded straight into
+    /// a SecureString (a String when <paramref name="asPlainText"/>) and azmi's copy is wiped
+    /// before this returns.
     /// </summary>
-    internal static SecretProperties Get(string vault, string name, string? version, bool asPlainText, NativeIdentity identity, CancelHandle cancel)
+    internal static SecretProperties Get(string vault, string name, string? version, string? apiVersion, bool asPlainText, NativeIdentity identity, CancelHandle cancel)
     {
         uint status = NativeMethods.azmi_keyvault_get(
             Utf8.Encode(vault, "The vault name")!,
             Utf8.Encode(name, "The secret name")!,
             Utf8.Encode(version, "The version"),
+            Utf8.Encode(apiVersion, "The api-version"),
             identity.Handle,
             cancel.Handle,
             out IntPtr secret,
@@ -57,13 +59,15 @@ internal static class NativeKeyVault
     }
 
     /// <summary>
-    /// azmi_keyvault_list (<paramref name="name"/> null) or azmi_keyvault_list_versions, through
-    /// <see cref="NativeListing"/>: <paramref name="onItem"/> runs on this thread.
+    /// azmi_keyvault_list (<paramref name="name"/> null) or azmi_keyvault_list_versions at
+    /// <paramref name="apiVersion"/> (null: azmi's default), through <see cref="NativeListing"/>:
+    /// <paramref name="onItem"/> runs on this thread.
     /// </summary>
-    internal static void List(string vault, string? name, NativeIdentity identity, CancelHandle cancel, Func<SecretProperties, bool> onItem)
+    internal static void List(string vault, string? name, string? apiVersion, NativeIdentity identity, CancelHandle cancel, Func<SecretProperties, bool> onItem)
     {
         byte[] vaultUtf8 = Utf8.Encode(vault, "The vault name")!;
         byte[]? nameUtf8 = Utf8.Encode(name, "The secret name");
+        byte[]? apiVersionUtf8 = Utf8.Encode(apiVersion, "The api-version");
         NativeListing.Run(
             cancel,
             Read,
@@ -71,8 +75,8 @@ internal static class NativeKeyVault
             {
                 NativeMethods.SecretCallback callback = (_, secret) => onNativeItem(secret);
                 uint status = nameUtf8 is null
-                    ? NativeMethods.azmi_keyvault_list(vaultUtf8, identity.Handle, cancel.Handle, callback, IntPtr.Zero, out err)
-                    : NativeMethods.azmi_keyvault_list_versions(vaultUtf8, nameUtf8, identity.Handle, cancel.Handle, callback, IntPtr.Zero, out err);
+                    ? NativeMethods.azmi_keyvault_list(vaultUtf8, apiVersionUtf8, identity.Handle, cancel.Handle, callback, IntPtr.Zero, out err)
+                    : NativeMethods.azmi_keyvault_list_versions(vaultUtf8, nameUtf8, apiVersionUtf8, identity.Handle, cancel.Handle, callback, IntPtr.Zero, out err);
                 GC.KeepAlive(callback);
                 return status;
             },
@@ -121,6 +125,22 @@ internal static class NativeArm
     internal static string ListServiceSas(string subscription, string resourceGroup, string account, string requestJson, NativeIdentity identity, CancelHandle cancel)
     {
         uint status = NativeMethods.azmi_arm_list_sas(
+            Utf8.Encode(subscription, "The subscription id")!,
+            Utf8.Encode(resourceGroup, "The resource group name")!,
+            Utf8.Encode(account, "The storage account name")!,
+            Utf8.Encode(requestJson, "The SAS request")!,
+            identity.Handle,
+            cancel.Handle,
+            out IntPtr sas,
+            out IntPtr err);
+        NativeError.ThrowIfFailed(status, err);
+        return TakeString(sas);
+    }
+
+    /// <summary>azmi_arm_list_account_sas: the account SAS token (no leading '?').</summary>
+    internal static string ListAccountSas(string subscription, string resourceGroup, string account, string requestJson, NativeIdentity identity, CancelHandle cancel)
+    {
+        uint status = NativeMethods.azmi_arm_list_account_sas(
             Utf8.Encode(subscription, "The subscription id")!,
             Utf8.Encode(resourceGroup, "The resource group name")!,
             Utf8.Encode(account, "The storage account name")!,

@@ -420,6 +420,18 @@ internal static class NativeMethods
         out IntPtr sas,
         out IntPtr err);
 
+    /// <summary>listAccountSas; as azmi_arm_list_sas.</summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    internal static extern uint azmi_arm_list_account_sas(
+        byte[] subscription,
+        byte[] resourceGroup,
+        byte[] account,
+        byte[] requestJson,
+        IntPtr identity,
+        IntPtr cancel,
+        out IntPtr sas,
+        out IntPtr err);
+
     // ---- Key Vault -------------------------------------------------------------------
 
     /// <summary>
@@ -430,12 +442,16 @@ internal static class NativeMethods
     [return: MarshalAs(UnmanagedType.U1)]
     internal delegate bool SecretCallback(IntPtr userdata, IntPtr secret);
 
-    /// <summary>version may be null (the latest). The secret is the caller's: azmi_secret_free.</summary>
+    /// <summary>
+    /// version may be null (the latest), apiVersion too (7.5). The secret is the caller's:
+    /// azmi_secret_free.
+    /// </summary>
     [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
     internal static extern uint azmi_keyvault_get(
         byte[] vault,
         byte[] name,
         byte[]? version,
+        byte[]? apiVersion,
         IntPtr identity,
         IntPtr cancel,
         out IntPtr secret,
@@ -444,6 +460,7 @@ internal static class NativeMethods
     [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
     internal static extern uint azmi_keyvault_list(
         byte[] vault,
+        byte[]? apiVersion,
         IntPtr identity,
         IntPtr cancel,
         SecretCallback callback,
@@ -454,6 +471,7 @@ internal static class NativeMethods
     internal static extern uint azmi_keyvault_list_versions(
         byte[] vault,
         byte[] name,
+        byte[]? apiVersion,
         IntPtr identity,
         IntPtr cancel,
         SecretCallback callback,

@@ -83,20 +83,22 @@ public sealed class AzMiSecret : IDisposable
 /// </summary>
 /// <param name="vault">A vault name (<c>contoso</c>), host or URL (<c>https://127.0.0.1:port</c>).</param>
 /// <param name="identity">The identity whose tokens are used (kept, not copied: keep it alive), or null for the system-assigned identity of the native environment.</param>
-public sealed class AzMiKeyVault(string vault, AzMiIdentityHandle? identity = null)
+/// <param name="apiVersion">The Key Vault REST api-version every call asks for (e.g. "7.4", "7.6-preview.1"), or null for libazmi's default, 7.5.</param>
+public sealed class AzMiKeyVault(string vault, AzMiIdentityHandle? identity = null, string? apiVersion = null)
 {
     // Static: never collected while native code may still call it. State travels in userdata.
     private static readonly NativeMethods.AzMiSecretCallback s_onSecret = OnSecret;
 
     private readonly string _vault = vault ?? throw new ArgumentNullException(nameof(vault));
     private readonly AzMiIdentityHandle _identity = identity ?? AzMiIdentityHandle.Null;
+    private readonly string? _apiVersion = apiVersion;
 
     /// <summary>The latest version of secret <paramref name="name"/>, or <paramref name="version"/>. Dispose it to clear the value.</summary>
     public AzMiSecret GetSecret(string name, string? version = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(name);
         using var call = new AzMiCall(cancellationToken);
-        AzMiStatus status = NativeMethods.azmi_keyvault_get(_vault, name, version, _identity, call.Cancel, out AzMiSecretHandle secret, out AzMiErrorHandle error);
+        AzMiStatus status = NativeMethods.azmi_keyvault_get(_vault, name, version, _apiVersion, _identity, call.Cancel, out AzMiSecretHandle secret, out AzMiErrorHandle error);
         using (secret)
         {
             call.Complete(status, error);
@@ -116,14 +118,14 @@ public sealed class AzMiKeyVault(string vault, AzMiIdentityHandle? identity = nu
     /// <summary>Every secret of the vault (every page), without values.</summary>
     public IReadOnlyList<AzMiSecretProperties> ListSecrets(CancellationToken cancellationToken = default) =>
         Collect(cancellationToken, (AzMiCall call, out AzMiErrorHandle error) =>
-            NativeMethods.azmi_keyvault_list(_vault, _identity, call.Cancel, s_onSecret, call.UserData, out error));
+            NativeMethods.azmi_keyvault_list(_vault, _apiVersion, _identity, call.Cancel, s_onSecret, call.UserData, out error));
 
     /// <summary>Every version of secret <paramref name="name"/>, without values.</summary>
     public IReadOnlyList<AzMiSecretProperties> ListVersions(string name, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(name);
         return Collect(cancellationToken, (AzMiCall call, out AzMiErrorHandle error) =>
-            NativeMethods.azmi_keyvault_list_versions(_vault, name, _identity, call.Cancel, s_onSecret, call.UserData, out error));
+            NativeMethods.azmi_keyvault_list_versions(_vault, name, _apiVersion, _identity, call.Cancel, s_onSecret, call.UserData, out error));
     }
 
     private delegate AzMiStatus ListCall(AzMiCall call, out AzMiErrorHandle error);

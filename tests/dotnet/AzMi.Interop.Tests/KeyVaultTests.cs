@@ -36,7 +36,7 @@ public sealed class KeyVaultTests : IClassFixture<EmulatorFixture>, IDisposable
     public void GetSecret_ValueAsBytes_ThroughTheRawAbi_CopiedComparedAndCleared()
     {
         AzMiStatus status = NativeMethods.azmi_keyvault_get(
-            _emulator.KeyVaultUrl, "mi-test", null, _system, AzMiCancelHandle.Null, out AzMiSecretHandle secret, out AzMiErrorHandle error);
+            _emulator.KeyVaultUrl, "mi-test", null, null, _system, AzMiCancelHandle.Null, out AzMiSecretHandle secret, out AzMiErrorHandle error);
         using (secret)
         using (error)
         {
@@ -146,6 +146,54 @@ public sealed class KeyVaultTests : IClassFixture<EmulatorFixture>, IDisposable
         Assert.Equal(404, e.HttpStatus);
         Assert.Equal("SecretNotFound", e.ServiceErrorCode);
         Assert.Contains("no-such-secret", e.Message);
+    }
+
+    [Fact]
+    public void ApiVersion_UnknownToTheVault_IsItsBadParameter_ForGetsAndListings()
+    {
+        var vault = new AzMiKeyVault(_emulator.KeyVaultUrl, _system, apiVersion: "7.9");
+        foreach (Action call in new Action[]
+        {
+            () => vault.GetSecret("mi-test").Dispose(),
+            () => vault.ListSecrets(),
+            () => vault.ListVersions("mi-test"),
+        })
+        {
+            AzMiException e = Assert.Throws<AzMiException>(call);
+            Assert.Equal(AzMiStatus.ServiceError, e.Status);
+            Assert.Equal(400, e.HttpStatus);
+            Assert.Equal("BadParameter", e.ServiceErrorCode);
+            Assert.Contains("The specified version (7.9) is not recognized", e.Message);
+        }
+    }
+
+    [Fact]
+    public async Task ApiVersion_Older_IsSentOnEveryRequest()
+    {
+        var vault = new AzMiKeyVault(_emulator.KeyVaultUrl, _system, apiVersion: "7.4");
+        await _emulator.ResetAsync();
+        using (AzMiSecret secret = vault.GetSecret("mi-test"))
+        {
+            Assert.True(secret.Value.SequenceEqual(Expected), "the value differs (not printed)");
+        }
+        Assert.Equal(32, vault.ListSecrets().Count);
+        Assert.Equal(2, vault.ListVersions("mi-test").Count);
+
+        IReadOnlyList<RecordedRequest> requests = await _emulator.GetServiceRequestsAsync();
+        Assert.True(requests.Count >= 4, $"{requests.Count} requests");
+        Assert.All(requests, r => Assert.Equal(new[] { "7.4" }, r.QueryValues("api-version")));
+    }
+
+    [Fact]
+    public async Task ApiVersion_Malformed_IsRefusedBeforeAnythingIsSent()
+    {
+        var vault = new AzMiKeyVault(_emulator.KeyVaultUrl, _system, apiVersion: "7.5&x=y");
+        await _emulator.ResetAsync();
+        AzMiException e = Assert.Throws<AzMiException>(() => vault.GetSecret("mi-test"));
+        Assert.Equal(AzMiStatus.InvalidArgument, e.Status);
+        Assert.Contains("7.6-preview.1", e.Message);
+        Assert.Equal(AzMiStatus.InvalidArgument, Assert.Throws<AzMiException>(() => vault.ListSecrets()).Status);
+        Assert.Empty(await _emulator.GetServiceRequestsAsync());
     }
 
     [Fact]

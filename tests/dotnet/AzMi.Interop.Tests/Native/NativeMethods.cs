@@ -417,12 +417,16 @@ internal static class NativeMethods
     [return: MarshalAs(UnmanagedType.U1)]
     public delegate bool AzMiSecretCallback(IntPtr userdata, IntPtr secret);
 
-    /// <summary>Blocks until the secret, an error or cancellation. <paramref name="version"/>: null for the latest.</summary>
+    /// <summary>
+    /// Blocks until the secret, an error or cancellation. <paramref name="version"/>: null for the
+    /// latest. <paramref name="apiVersion"/>: e.g. "7.4" or "7.6-preview.1", null for 7.5.
+    /// </summary>
     [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
     public static extern AzMiStatus azmi_keyvault_get(
         [MarshalAs(UnmanagedType.LPUTF8Str)] string? vault,
         [MarshalAs(UnmanagedType.LPUTF8Str)] string? name,
         [MarshalAs(UnmanagedType.LPUTF8Str)] string? version,
+        [MarshalAs(UnmanagedType.LPUTF8Str)] string? apiVersion,
         AzMiIdentityHandle identity,
         AzMiCancelHandle cancel,
         out AzMiSecretHandle secret,
@@ -432,6 +436,7 @@ internal static class NativeMethods
     [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
     public static extern AzMiStatus azmi_keyvault_list(
         [MarshalAs(UnmanagedType.LPUTF8Str)] string? vault,
+        [MarshalAs(UnmanagedType.LPUTF8Str)] string? apiVersion,
         AzMiIdentityHandle identity,
         AzMiCancelHandle cancel,
         AzMiSecretCallback? callback,
@@ -442,6 +447,7 @@ internal static class NativeMethods
     public static extern AzMiStatus azmi_keyvault_list_versions(
         [MarshalAs(UnmanagedType.LPUTF8Str)] string? vault,
         [MarshalAs(UnmanagedType.LPUTF8Str)] string? name,
+        [MarshalAs(UnmanagedType.LPUTF8Str)] string? apiVersion,
         AzMiIdentityHandle identity,
         AzMiCancelHandle cancel,
         AzMiSecretCallback? callback,

@@ -16,55 +16,16 @@ BeforeAll {
     $repo = (Resolve-Path (Join-Path $PSScriptRoot '../..')).Path
     $script:ModulePath = Join-Path $repo 'out/AzMi/AzMi.psd1'
     $emulatorPath = if ($env:AZMI_EMULATOR) { $env:AZMI_EMULATOR } else { Join-Path $repo 'target/release/azmi-emulator' }
-    $azuriteBin = Join-Path $repo 'tools/azurite/node_modules/.bin/azurite-blob'
-    if (-not (Test-Path -LiteralPath $azuriteBin -PathType Leaf)) {
-        throw "Azurite is not installed ($azuriteBin is missing): run scripts/setup.sh"
-    }
     if (-not (Test-Path -LiteralPath $ModulePath)) {
         throw "$ModulePath not found: run scripts/build-module.sh first."
     }
-
     $script:Subscription = '00000000-0000-0000-0000-000000000000'
-    $script:Work = Join-Path ([System.IO.Path]::GetTempPath()) "azmi-account-sas-tests-$([guid]::NewGuid().ToString('N'))"
-    $null = New-Item -ItemType Directory -Path $Work, (Join-Path $Work 'azurite'), (Join-Path $Work 'files')
-    $cert = Join-Path $Work 'cert.pem'
-    $key = Join-Path $Work 'key.pem'
-    & openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj '/CN=127.0.0.1' `
-        -addext 'subjectAltName=IP:127.0.0.1' -addext 'basicConstraints=critical,CA:FALSE' `
-        -keyout $key -out $cert 2>$null >$null
-    if ($LASTEXITCODE -ne 0) { throw 'openssl could not make a certificate for Azurite' }
-
-    $port = Get-ClosedLoopbackPort
-    $script:AzuriteLog = Join-Path $Work 'azurite.log'
-    $script:Azurite = Start-Process -FilePath $azuriteBin -PassThru `
-        -ArgumentList '--blobHost', '127.0.0.1', '--blobPort', $port, '--oauth', 'basic', '--silent', '--skipApiVersionCheck',
-        '--disableTelemetry', '--cert', $cert, '--key', $key, '--location', (Join-Path $Work 'azurite') `
-        -RedirectStandardOutput $AzuriteLog -RedirectStandardError (Join-Path $Work 'azurite.err')
-    $deadline = [DateTime]::UtcNow.AddSeconds(60)
-    while ($true) {
-        $client = [System.Net.Sockets.TcpClient]::new()
-        try { $client.Connect('127.0.0.1', $port); break } catch { } finally { $client.Dispose() }
-        if ($Azurite.HasExited) { throw "Azurite exited: $(Get-Content -Raw $AzuriteLog, (Join-Path $Work 'azurite.err') -ErrorAction SilentlyContinue)" }
-        if ([DateTime]::UtcNow -gt $deadline) { throw 'Azurite did not listen within 60 s' }
-        Start-Sleep -Milliseconds 100
-    }
-
-    $script:Emulator = Start-AzMiEmulator -Path $emulatorPath
-    $script:SavedEnvironment = @{
-        AZMI_IMDS_ENDPOINT                = $env:AZMI_IMDS_ENDPOINT
-        AZURE_POD_IDENTITY_AUTHORITY_HOST = $env:AZURE_POD_IDENTITY_AUTHORITY_HOST
-        AZMI_CA_FILE                      = $env:AZMI_CA_FILE
-        AZMI_ARM_ENDPOINT                 = $env:AZMI_ARM_ENDPOINT
-    }
-    $bundle = Join-Path $Work 'ca-bundle.pem'
-    (Get-Content -Raw $Emulator.CaFile) + "`n" + (Get-Content -Raw $cert) | Set-Content -LiteralPath $bundle -NoNewline
-    $env:AZURE_POD_IDENTITY_AUTHORITY_HOST = $null
-    $env:AZMI_IMDS_ENDPOINT = $Emulator.Endpoint
-    $env:AZMI_CA_FILE = $bundle
-    $env:AZMI_ARM_ENDPOINT = $Emulator.ArmEndpoint
+    $script:Bed = Start-AzMiStorageTestBed -Repo $repo -EmulatorPath $emulatorPath -Name account-sas
+    $script:Work = $Bed.Work
+    $script:Emulator = $Bed.Emulator
     Import-Module $ModulePath -Force -ErrorAction Stop
 
-    $script:Account = "https://127.0.0.1:$port/devstoreaccount1"
+    $script:Account = $Bed.Account
 
     # The container, with the identity's token (Azurite checks its claims).
     $token = (Get-AzMiToken -ResourceTypeName Storage -AsPlainText).Token
@@ -110,15 +71,7 @@ BeforeAll {
 
 AfterAll {
     Pop-Location
-    Stop-AzMiEmulator $script:Emulator
-    if ($script:Azurite -and -not $script:Azurite.HasExited) {
-        $script:Azurite.Kill($true)
-        $null = $script:Azurite.WaitForExit(5000)
-    }
-    foreach ($name in $script:SavedEnvironment.Keys) {
-        Set-Item -Path "env:$name" -Value $script:SavedEnvironment[$name]
-    }
-    Remove-Item -LiteralPath $script:Work -Recurse -Force -ErrorAction SilentlyContinue
+    Stop-AzMiStorageTestBed $script:Bed
 }
 
 Describe 'New-AzMiStorageAccountSasToken' {

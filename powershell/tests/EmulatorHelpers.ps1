@@ -1,4 +1,4 @@
-# Helpers for AzMi.Tests.ps1, AzMi.DataLake.Tests.ps1 and AzMi.KeyVaultArm.Tests.ps1: start and stop azmi-emulator, drive
+# Helpers for the Pester tests (powershell/tests/*.Tests.ps1): start and stop azmi-emulator (and Azurite), drive
 # its admin endpoints, read token claims. Nothing here ever writes token text to the output: a failing assertion prints
 # its values, so tests compare tokens with booleans and assert on claims instead.
 
@@ -74,6 +74,83 @@ function Stop-AzMiEmulator {
             Remove-Item -LiteralPath $caFolder -Recurse -Force -ErrorAction SilentlyContinue
         }
     }
+}
+
+function Start-AzMiStorageTestBed {
+    <#
+        For the Blob and SAS tests: Azurite (tools/azurite, from scripts/setup.sh) over HTTPS with --oauth basic and a
+        fresh certificate for 127.0.0.1 on a free port, azmi-emulator, and the environment that points the module at
+        both: AZMI_IMDS_ENDPOINT, AZMI_CA_FILE (the emulator's CA and Azurite's certificate), AZMI_ARM_ENDPOINT. Returns
+        Work (a scratch folder, with 'files' in it), Emulator, Azurite (its process), Account (Azurite's account URL)
+        and the environment it replaced, which Stop-AzMiStorageTestBed puts back.
+    #>
+    param(
+        [Parameter(Mandatory)][string] $Repo,
+        [Parameter(Mandatory)][string] $EmulatorPath,
+        [Parameter(Mandatory)][string] $Name
+    )
+    $azuriteBin = Join-Path $Repo 'tools/azurite/node_modules/.bin/azurite-blob'
+    if (-not (Test-Path -LiteralPath $azuriteBin -PathType Leaf)) {
+        throw "Azurite is not installed ($azuriteBin is missing): run scripts/setup.sh"
+    }
+    $work = Join-Path ([System.IO.Path]::GetTempPath()) "azmi-$Name-tests-$([guid]::NewGuid().ToString('N'))"
+    $null = New-Item -ItemType Directory -Path $work, (Join-Path $work 'azurite'), (Join-Path $work 'files')
+    $cert = Join-Path $work 'cert.pem'
+    $key = Join-Path $work 'key.pem'
+    & openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj '/CN=127.0.0.1' `
+        -addext 'subjectAltName=IP:127.0.0.1' -addext 'basicConstraints=critical,CA:FALSE' `
+        -keyout $key -out $cert 2>$null >$null
+    if ($LASTEXITCODE -ne 0) { throw 'openssl could not make a certificate for Azurite' }
+
+    $port = Get-ClosedLoopbackPort
+    $log = Join-Path $work 'azurite.log'
+    $errors = Join-Path $work 'azurite.err'
+    $azurite = Start-Process -FilePath $azuriteBin -PassThru `
+        -ArgumentList '--blobHost', '127.0.0.1', '--blobPort', $port, '--oauth', 'basic', '--silent', '--skipApiVersionCheck',
+        '--disableTelemetry', '--cert', $cert, '--key', $key, '--location', (Join-Path $work 'azurite') `
+        -RedirectStandardOutput $log -RedirectStandardError $errors
+    $deadline = [DateTime]::UtcNow.AddSeconds(60)
+    while ($true) {
+        $client = [System.Net.Sockets.TcpClient]::new()
+        try { $client.Connect('127.0.0.1', $port); break } catch { } finally { $client.Dispose() }
+        if ($azurite.HasExited) { throw "Azurite exited: $(Get-Content -Raw $log, $errors -ErrorAction SilentlyContinue)" }
+        if ([DateTime]::UtcNow -gt $deadline) { throw 'Azurite did not listen within 60 s' }
+        Start-Sleep -Milliseconds 100
+    }
+
+    $emulator = Start-AzMiEmulator -Path $EmulatorPath
+    $saved = @{}
+    foreach ($name in 'AZMI_IMDS_ENDPOINT', 'AZURE_POD_IDENTITY_AUTHORITY_HOST', 'AZMI_CA_FILE', 'AZMI_ARM_ENDPOINT') {
+        $saved[$name] = [Environment]::GetEnvironmentVariable($name)
+    }
+    $bundle = Join-Path $work 'ca-bundle.pem'
+    (Get-Content -Raw $emulator.CaFile) + "`n" + (Get-Content -Raw $cert) | Set-Content -LiteralPath $bundle -NoNewline
+    $env:AZURE_POD_IDENTITY_AUTHORITY_HOST = $null
+    $env:AZMI_IMDS_ENDPOINT = $emulator.Endpoint
+    $env:AZMI_CA_FILE = $bundle
+    $env:AZMI_ARM_ENDPOINT = $emulator.ArmEndpoint
+    [pscustomobject]@{
+        Work                = $work
+        Emulator            = $emulator
+        Azurite             = $azurite
+        Account             = "https://127.0.0.1:$port/devstoreaccount1"
+        ReplacedEnvironment = $saved
+    }
+}
+
+function Stop-AzMiStorageTestBed {
+    <# Stops what Start-AzMiStorageTestBed started, puts the environment back and removes the scratch folder. #>
+    param($Bed)
+    if (-not $Bed) { return }
+    Stop-AzMiEmulator $Bed.Emulator
+    if (-not $Bed.Azurite.HasExited) {
+        $Bed.Azurite.Kill($true)
+        $null = $Bed.Azurite.WaitForExit(5000)
+    }
+    foreach ($name in $Bed.ReplacedEnvironment.Keys) {
+        Set-Item -Path "env:$name" -Value $Bed.ReplacedEnvironment[$name]
+    }
+    Remove-Item -LiteralPath $Bed.Work -Recurse -Force -ErrorAction SilentlyContinue
 }
 
 function Invoke-EmulatorAdmin {

@@ -122,25 +122,19 @@ internal static class NativeArm
     }
 
     /// <summary>azmi_arm_list_sas: the SAS token (no leading '?').</summary>
-    internal static string ListServiceSas(string subscription, string resourceGroup, string account, string requestJson, NativeIdentity identity, CancelHandle cancel)
-    {
-        uint status = NativeMethods.azmi_arm_list_sas(
-            Utf8.Encode(subscription, "The subscription id")!,
-            Utf8.Encode(resourceGroup, "The resource group name")!,
-            Utf8.Encode(account, "The storage account name")!,
-            Utf8.Encode(requestJson, "The SAS request")!,
-            identity.Handle,
-            cancel.Handle,
-            out IntPtr sas,
-            out IntPtr err);
-        NativeError.ThrowIfFailed(status, err);
-        return TakeString(sas);
-    }
+    internal static string ListServiceSas(string subscription, string resourceGroup, string account, string requestJson, NativeIdentity identity, CancelHandle cancel) =>
+        ListSas(NativeMethods.azmi_arm_list_sas, subscription, resourceGroup, account, requestJson, identity, cancel);
 
     /// <summary>azmi_arm_list_account_sas: the account SAS token (no leading '?').</summary>
-    internal static string ListAccountSas(string subscription, string resourceGroup, string account, string requestJson, NativeIdentity identity, CancelHandle cancel)
+    internal static string ListAccountSas(string subscription, string resourceGroup, string account, string requestJson, NativeIdentity identity, CancelHandle cancel) =>
+        ListSas(NativeMethods.azmi_arm_list_account_sas, subscription, resourceGroup, account, requestJson, identity, cancel);
+
+    /// <summary>The shape of azmi_arm_list_sas and azmi_arm_list_account_sas.</summary>
+    private delegate uint SasCall(byte[] subscription, byte[] resourceGroup, byte[] account, byte[] requestJson, IntPtr identity, IntPtr cancel, out IntPtr sas, out IntPtr err);
+
+    private static string ListSas(SasCall call, string subscription, string resourceGroup, string account, string requestJson, NativeIdentity identity, CancelHandle cancel)
     {
-        uint status = NativeMethods.azmi_arm_list_account_sas(
+        uint status = call(
             Utf8.Encode(subscription, "The subscription id")!,
             Utf8.Encode(resourceGroup, "The resource group name")!,
             Utf8.Encode(account, "The storage account name")!,

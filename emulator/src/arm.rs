@@ -20,7 +20,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use percent_encoding::percent_decode_str;
 use serde_json::{json, Value};
 
-use crate::arm_state::{Account, Group, Live, Progress, Work};
+use crate::arm_state::{Account, Group, Live, Pacing, Progress, Work};
 use crate::auth::{self, AuthFailure, Caller};
 use crate::body::{self, RequestBody, SvcBody};
 use crate::cloud::{actions, derived_key2, Cloud, StorageAccountConfig};
@@ -315,14 +315,20 @@ pub(crate) async fn handle(
                 None
             };
             let settings = ctx.shared.settings();
+            let now = std::time::Instant::now();
             let mut live = ctx.svc.arm.lock();
+            live.finish_due(now);
             Arm {
                 cloud: &cloud,
                 caller: &caller,
                 parts: &parts,
                 api: &api,
                 live: &mut live,
-                pending_polls: settings.arm_operation_polls,
+                pacing: Pacing::new(
+                    settings.arm_operation_polls,
+                    settings.arm_retry_after_secs,
+                    now,
+                ),
                 retry_after: settings.arm_retry_after_secs,
             }
             .serve(route, body.as_deref())
@@ -512,8 +518,8 @@ struct Arm<'a> {
     parts: &'a Parts,
     api: &'a str,
     live: &'a mut Live,
-    /// Polls a long-running operation started now answers 202.
-    pending_polls: u32,
+    /// How a long-running operation started now ends.
+    pacing: Pacing,
     /// `Retry-After` of 202 answers.
     retry_after: u64,
 }
@@ -1006,7 +1012,7 @@ struct AccountRequest {
 /// Long-running operations: a resource group DELETE and a storage account PUT answer 202 with
 /// `Location` and `Retry-After`; the `Location` answers 202 for the configured number of polls,
 /// then 200 (empty for a deletion, the account for a creation), and only then is the change
-/// done.
+/// done, unless the operation's time ran out first (`Pacing`): then it is done unpolled.
 impl Arm<'_> {
     fn delete_group(&mut self, s: &str, rg: &str) -> Result<Answer, ArmError> {
         self.subscription(s)?;
@@ -1018,7 +1024,7 @@ impl Arm<'_> {
         let name = self.resource_group(rg)?.config.name.clone();
         let id = self
             .live
-            .delete_group(&name, self.pending_polls)
+            .delete_group(&name, self.pacing)
             .ok_or_else(|| self.group_not_found(rg))?;
         let location = format!(
             "{}/subscriptions/{}/operationresults/{id}?api-version={}",
@@ -1080,7 +1086,7 @@ impl Arm<'_> {
             blob_endpoint: None,
             tags: request.tags,
         };
-        let id = self.live.create_account(account, self.pending_polls);
+        let id = self.live.create_account(account, self.pacing);
         let location = format!(
             "{}/subscriptions/{}/providers/Microsoft.Storage/locations/{}/asyncoperations/{id}?monitor=true&api-version={}",
             self.cloud.arm_url, self.cloud.subscription_id, request.location, self.api

@@ -2,10 +2,12 @@
 //! them, and the long-running operations that change them. As in Azure, deleting a group and
 //! creating an account are accepted at once (202) and finish later; here they finish after a
 //! set number of polls of their monitor URL, so clients' waiting can be tested
-//! deterministically.
+//! deterministically, or on their own once a client polling as `Retry-After` asks would have
+//! seen them finish, so a client that stopped waiting later finds the change done.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -37,11 +39,41 @@ pub(crate) enum Work {
     CreateAccount(String),
 }
 
+/// How an operation started now ends: after `polls` polls answered 202, or on its own at `due`,
+/// whichever comes first.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Pacing {
+    pub polls: u32,
+    pub due: Instant,
+}
+
+/// The least time an operation runs on its own: with `Retry-After: 0` a client polls at once,
+/// and its polls must still meet the configured number of 202s.
+pub(crate) const MIN_RUNNING: Duration = Duration::from_secs(1);
+
+impl Pacing {
+    /// `polls` 202s, each asking for `retry_after_secs` before the next poll. Due (polls + 1) ×
+    /// Retry-After from `now` (at least [`MIN_RUNNING`]): when a client that waits as asked
+    /// makes the poll that finds the operation done anyway, so such a client sees exactly
+    /// `polls` 202s, whether or not it polls a little late.
+    pub(crate) fn new(polls: u32, retry_after_secs: u64, now: Instant) -> Pacing {
+        let running = Duration::from_secs(retry_after_secs.saturating_mul(u64::from(polls) + 1));
+        Pacing {
+            polls,
+            due: now + running.max(MIN_RUNNING),
+        }
+    }
+}
+
 #[derive(Debug)]
 struct Operation {
     work: Work,
     /// Polls still to answer 202.
     pending_polls: u32,
+    /// When it finishes without being polled.
+    due: Instant,
+    /// Its work is applied (by a poll or by time); it stays done.
+    done: bool,
 }
 
 /// What a poll of an operation finds.
@@ -83,7 +115,7 @@ impl Live {
     }
 
     /// Starts deleting group `name`: it shows `Deleting` until the returned operation completes.
-    pub(crate) fn delete_group(&mut self, name: &str, pending_polls: u32) -> Option<String> {
+    pub(crate) fn delete_group(&mut self, name: &str, pacing: Pacing) -> Option<String> {
         let group = self
             .groups
             .iter_mut()
@@ -91,32 +123,51 @@ impl Live {
         group.deleting = true;
         let name = group.config.name.clone();
         let id = deletion_job_id(&name, &group.config.location);
-        Some(self.start(id, Work::DeleteGroup(name), pending_polls))
+        Some(self.start(id, Work::DeleteGroup(name), pacing))
     }
 
     /// Adds `account`, `creating` until the returned operation completes.
     pub(crate) fn create_account(
         &mut self,
         account: StorageAccountConfig,
-        pending_polls: u32,
+        pacing: Pacing,
     ) -> String {
         let work = Work::CreateAccount(account.name.clone());
         self.accounts.push(Account {
             config: account,
             creating: true,
         });
-        self.start(random_guid(), work, pending_polls)
+        self.start(random_guid(), work, pacing)
     }
 
-    fn start(&mut self, id: String, work: Work, pending_polls: u32) -> String {
+    fn start(&mut self, id: String, work: Work, pacing: Pacing) -> String {
         self.operations.insert(
             id.clone(),
             Operation {
                 work,
-                pending_polls,
+                pending_polls: pacing.polls,
+                due: pacing.due,
+                done: false,
             },
         );
         id
+    }
+
+    /// Finishes every operation due by `now`, as Azure finishes them whether or not anyone
+    /// polls. Called before each request is answered, so every read sees the time's state.
+    pub(crate) fn finish_due(&mut self, now: Instant) {
+        let due: Vec<Work> = self
+            .operations
+            .values_mut()
+            .filter(|op| !op.done && op.due <= now)
+            .map(|op| {
+                op.done = true;
+                op.work.clone()
+            })
+            .collect();
+        for work in &due {
+            self.complete(work);
+        }
     }
 
     /// What operation `id` does, if there is one.
@@ -127,16 +178,20 @@ impl Live {
     /// One poll of operation `id`: `None` when there is no such operation.
     pub(crate) fn poll(&mut self, id: &str) -> Option<Progress> {
         let op = self.operations.get_mut(id)?;
+        if op.done {
+            return Some(Progress::Done(op.work.clone()));
+        }
         if op.pending_polls > 0 {
             op.pending_polls -= 1;
             return Some(Progress::Running);
         }
+        op.done = true;
         let work = op.work.clone();
         self.complete(&work);
         Some(Progress::Done(work))
     }
 
-    /// Applies `work` (again, harmlessly, on later polls).
+    /// Applies `work`, once per operation.
     fn complete(&mut self, work: &Work) {
         match work {
             Work::DeleteGroup(name) => {
@@ -214,11 +269,19 @@ mod tests {
         ArmState::new(&default_resource_groups(), &default_storage_accounts())
     }
 
+    /// `n` polls answer 202; not due for an hour, so only polls finish it.
+    fn polls(n: u32) -> Pacing {
+        Pacing {
+            polls: n,
+            due: Instant::now() + Duration::from_secs(3600),
+        }
+    }
+
     #[test]
     fn a_deleted_group_shows_deleting_until_its_operation_completes() {
         let state = state();
         let mut live = state.lock();
-        let id = live.delete_group("AZMI-RG", 2).unwrap();
+        let id = live.delete_group("AZMI-RG", polls(2)).unwrap();
         assert!(live.group("azmi-rg").unwrap().deleting);
         assert_eq!(live.poll(&id), Some(Progress::Running));
         assert_eq!(live.poll(&id), Some(Progress::Running));
@@ -239,7 +302,7 @@ mod tests {
         // A completed operation stays completed.
         assert!(matches!(live.poll(&id), Some(Progress::Done(_))));
         assert_eq!(live.poll("no-such-operation"), None);
-        assert_eq!(live.delete_group("azmi-rg", 0), None, "gone");
+        assert_eq!(live.delete_group("azmi-rg", polls(0)), None, "gone");
     }
 
     #[test]
@@ -261,7 +324,7 @@ mod tests {
         let mut live = state.lock();
         let mut account = default_storage_accounts().remove(0);
         account.name = "newacct".into();
-        let id = live.create_account(account, 0);
+        let id = live.create_account(account, polls(0));
         assert!(live.account("azmi-rg", "newacct").unwrap().creating);
         assert!(live.account("DevTest", "newacct").is_none());
         assert_eq!(
@@ -269,5 +332,70 @@ mod tests {
             Some(Progress::Done(Work::CreateAccount("newacct".into())))
         );
         assert!(!live.account("AZMI-RG", "NewAcct").unwrap().creating);
+    }
+
+    #[test]
+    fn an_operation_finishes_on_its_own_when_due_without_any_poll() {
+        let state = state();
+        let mut live = state.lock();
+        let start = Instant::now();
+        let pacing = Pacing {
+            polls: 5,
+            due: start + Duration::from_secs(2),
+        };
+        let id = live.delete_group("azmi-rg", pacing).unwrap();
+
+        live.finish_due(start + Duration::from_secs(1));
+        assert!(live.group("azmi-rg").unwrap().deleting, "not due yet");
+
+        live.finish_due(start + Duration::from_secs(2));
+        assert!(live.group("azmi-rg").is_none(), "done once due");
+        assert!(live.account_named("devstoreaccount1").is_none());
+        assert!(live.group("DevTest").is_some());
+        // Its monitor reports it done, though five polls were to answer 202.
+        assert_eq!(
+            live.poll(&id),
+            Some(Progress::Done(Work::DeleteGroup("azmi-rg".into())))
+        );
+    }
+
+    #[test]
+    fn a_creation_finishes_on_its_own_too_and_is_not_applied_twice() {
+        let state = state();
+        let mut live = state.lock();
+        let start = Instant::now();
+        let mut account = default_storage_accounts().remove(0);
+        account.name = "timedacct".into();
+        account.resource_group = "DevTest".into();
+        let first = live.create_account(
+            account.clone(),
+            Pacing {
+                polls: 3,
+                due: start,
+            },
+        );
+        live.finish_due(start);
+        assert!(!live.account("DevTest", "timedacct").unwrap().creating);
+
+        // The group goes, the name is taken again: the old operation's poll must not mark the
+        // new account created.
+        let deletion = live.delete_group("DevTest", polls(0)).unwrap();
+        assert!(matches!(live.poll(&deletion), Some(Progress::Done(_))));
+        account.resource_group = "azmi-rg".into();
+        live.create_account(account, polls(3));
+        assert!(matches!(live.poll(&first), Some(Progress::Done(_))));
+        assert!(live.account("azmi-rg", "timedacct").unwrap().creating);
+    }
+
+    #[test]
+    fn pacing_is_due_when_a_client_waiting_as_asked_would_find_it_done() {
+        let now = Instant::now();
+        // One 202 asking for 1 s: the client polls at 1 s (202) and at 2 s (done).
+        assert_eq!(Pacing::new(1, 1, now).due, now + Duration::from_secs(2));
+        assert_eq!(Pacing::new(1, 30, now).due, now + Duration::from_secs(60));
+        assert_eq!(Pacing::new(0, 7, now).due, now + Duration::from_secs(7));
+        // Retry-After 0: polled at once, yet given time for its 202s.
+        assert_eq!(Pacing::new(2, 0, now).due, now + MIN_RUNNING);
+        assert_eq!(Pacing::new(2, 0, now).polls, 2);
     }
 }

@@ -1,6 +1,7 @@
 //! Resource Manager's long-running operations: a resource group DELETE and a storage account
 //! PUT answer 202 with `Location` and `Retry-After`; the `Location` answers 202 for the
-//! configured number of polls, then 200, and only then is the change done. Also the knobs
+//! configured number of polls, then 200, and only then is the change done (or, unpolled, once
+//! the operation's time has run out, as Azure finishes it on its own). Also the knobs
 //! (config file keys, `POST /admin/config`), RBAC of the write actions, and the PUT's checks.
 
 mod common;
@@ -164,6 +165,53 @@ fn deleting_a_group_is_accepted_and_done_only_after_the_polls() {
         "ResourceGroupNotFound",
     );
     assert_eq!(arm.send("GET", &group("azmi-rg"), None).status, 200);
+}
+
+/// Azure finishes an operation whether or not anyone polls: a client that stopped waiting
+/// (Ctrl+C) later finds the group gone. Here five polls would answer 202 with `Retry-After: 0`,
+/// so the operation is due after the emulator's least running time, one second.
+#[test]
+fn a_deletion_nobody_polls_finishes_on_its_own() {
+    let arm = Arm::start(EmulatorConfig {
+        arm_operation_polls: 5,
+        arm_retry_after_secs: 0,
+        ..EmulatorConfig::default()
+    });
+    let resp = arm.send("DELETE", &group("DevTest"), None);
+    assert_accepted(&resp, "0");
+    let monitor = arm.monitor(&resp);
+    let rg = arm.send("GET", &group("DevTest"), None);
+    assert_eq!(rg.json()["properties"]["provisioningState"], "Deleting");
+
+    std::thread::sleep(std::time::Duration::from_millis(1300));
+
+    assert_arm_error(
+        &arm.send("GET", &group("DevTest"), None),
+        404,
+        "ResourceGroupNotFound",
+    );
+    let list = arm.send(
+        "GET",
+        &format!("/subscriptions/{SUB}/resourcegroups?{API}&$top=10"),
+        None,
+    );
+    let names: Vec<String> = list.json()["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(names, ["azmi-rg"]);
+    // Its monitor, polled only now, reports it done at once.
+    let poll = arm.send("GET", &monitor, None);
+    assert_eq!(poll.status, 200, "{}", poll.text());
+    let polls = arm
+        .emu
+        .service_requests()
+        .iter()
+        .filter(|r| r.path.contains("/operationresults/"))
+        .count();
+    assert_eq!(polls, 1, "finished with no poll before this one");
 }
 
 #[test]

@@ -1,6 +1,3 @@
-using System.Net.Http;
-using System.Net.Security;
-using System.Security.Cryptography.X509Certificates;
 using Azure.Core.Pipeline;
 using Azure.Identity;
 using Azure.Security.KeyVault.Secrets;
@@ -14,7 +11,7 @@ namespace AzMi.SdkPeer.Tests;
 /// process, so they share one emulator and never run at the same time.
 /// </summary>
 [CollectionDefinition(Collection)]
-public sealed class ProcessEnvironment : ICollectionFixture<EmulatorFixture>
+public sealed class ProcessEnvironment : ICollectionFixture<SdkPeerEmulator>
 {
     public const string Collection = "AZURE_POD_IDENTITY_AUTHORITY_HOST";
 }
@@ -28,9 +25,9 @@ public sealed class ProcessEnvironment : ICollectionFixture<EmulatorFixture>
 [Collection(ProcessEnvironment.Collection)]
 public sealed class KeyVaultSecretClientTests
 {
-    private readonly EmulatorFixture _emulator;
+    private readonly SdkPeerEmulator _emulator;
 
-    public KeyVaultSecretClientTests(EmulatorFixture emulator)
+    public KeyVaultSecretClientTests(SdkPeerEmulator emulator)
     {
         _emulator = emulator;
         // Read by Azure.Identity (MSAL) with Environment.GetEnvironmentVariable: IMDS on the emulator.
@@ -44,29 +41,7 @@ public sealed class KeyVaultSecretClientTests
     [Fact]
     public async Task SecretClient_ReadsMiTest_WithManagedIdentityCredential()
     {
-        using X509Certificate2 ca = X509Certificate2.CreateFromPem(File.ReadAllText(_emulator.CaFile));
-        using var handler = new HttpClientHandler
-        {
-            // Trust the emulator's CA for this client only (not the machine's store).
-            ServerCertificateCustomValidationCallback = (_, certificate, _, errors) =>
-            {
-                if (certificate is null)
-                {
-                    return false;
-                }
-
-                if (errors == SslPolicyErrors.None)
-                {
-                    return true;
-                }
-
-                using var chain = new X509Chain();
-                chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-                chain.ChainPolicy.CustomTrustStore.Add(ca);
-                chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-                return (errors & ~SslPolicyErrors.RemoteCertificateChainErrors) == SslPolicyErrors.None && chain.Build(certificate);
-            },
-        };
+        using HttpClientHandler handler = _emulator.TrustingHandler();
         // The SDK's default api-version (2026-04-01 for 4.12.0), as a user would leave it.
         var options = new SecretClientOptions
         {

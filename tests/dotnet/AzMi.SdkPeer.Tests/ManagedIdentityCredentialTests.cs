@@ -23,10 +23,10 @@ public sealed class ManagedIdentityCredentialTests
     private const string Resource = "https://management.azure.com";
     private static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(30);
 
-    private readonly EmulatorFixture _emulator;
+    private readonly SdkPeerEmulator _emulator;
     private readonly ITestOutputHelper _output;
 
-    public ManagedIdentityCredentialTests(EmulatorFixture emulator, ITestOutputHelper output)
+    public ManagedIdentityCredentialTests(SdkPeerEmulator emulator, ITestOutputHelper output)
     {
         _emulator = emulator;
         _output = output;

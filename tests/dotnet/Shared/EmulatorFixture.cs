@@ -12,7 +12,7 @@ namespace AzMi.Testing;
 /// test class that asks for it with IClassFixture, so classes running in parallel never share
 /// counters, faults or cached tokens; the process is killed on dispose.
 /// </summary>
-public sealed partial class EmulatorFixture : IDisposable
+public partial class EmulatorFixture : IDisposable
 {
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(15);
 
@@ -20,7 +20,17 @@ public sealed partial class EmulatorFixture : IDisposable
     private readonly StringBuilder _stderr = new();
     private readonly HttpClient _admin;
 
+    /// <summary>An emulator with its built-in identities and resources.</summary>
     public EmulatorFixture()
+        : this(configJson: null)
+    {
+    }
+
+    /// <summary>
+    /// An emulator started with <c>--config</c> (docs/emulator.md: given keys replace the
+    /// defaults), for a fixture that needs other resources than the built-in ones.
+    /// </summary>
+    protected EmulatorFixture(string? configJson)
     {
         string exe = RepoPaths.Artifact("AZMI_EMULATOR", "azmi-emulator");
         var psi = new ProcessStartInfo(exe)
@@ -30,7 +40,23 @@ public sealed partial class EmulatorFixture : IDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        _process = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {exe}");
+        string? configFile = null;
+        if (configJson is not null)
+        {
+            configFile = Path.Combine(Path.GetTempPath(), $"azmi-emulator-config-{Guid.NewGuid():N}.json");
+            File.WriteAllText(configFile, configJson);
+            psi.ArgumentList.Add("--config");
+            psi.ArgumentList.Add(configFile);
+        }
+        try
+        {
+            _process = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {exe}");
+        }
+        catch
+        {
+            DeleteQuietly(configFile);
+            throw;
+        }
         _process.ErrorDataReceived += (_, e) =>
         {
             if (e.Data is not null)
@@ -48,6 +74,11 @@ public sealed partial class EmulatorFixture : IDisposable
         {
             Kill();
             throw;
+        }
+        finally
+        {
+            // Read before the banner is printed: not needed any more.
+            DeleteQuietly(configFile);
         }
 
         // Keep reading stdout so that a chatty emulator can never block on a full pipe.
@@ -242,6 +273,21 @@ public sealed partial class EmulatorFixture : IDisposable
             throw new FormatException($"unexpected AZMI_IMDS_ENDPOINT in the banner: {tokenUrl}");
         }
         return (int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture), tokenUrl, authorityHost, caFile, servicesUrl, keyVaultUrl, armEndpoint);
+    }
+
+    private static void DeleteQuietly(string? file)
+    {
+        try
+        {
+            if (file is not null)
+            {
+                File.Delete(file);
+            }
+        }
+        catch (IOException)
+        {
+            // A leftover temporary file is harmless.
+        }
     }
 
     private void Kill()

@@ -25,16 +25,7 @@ BeforeAll {
 
     $script:Subscription = '00000000-0000-0000-0000-000000000000'
     $script:Emulator = Start-AzMiEmulator -Path $emulatorPath
-    $script:SavedEnvironment = @{
-        AZMI_IMDS_ENDPOINT                = $env:AZMI_IMDS_ENDPOINT
-        AZURE_POD_IDENTITY_AUTHORITY_HOST = $env:AZURE_POD_IDENTITY_AUTHORITY_HOST
-        AZMI_CA_FILE                      = $env:AZMI_CA_FILE
-        AZMI_ARM_ENDPOINT                 = $env:AZMI_ARM_ENDPOINT
-    }
-    $env:AZURE_POD_IDENTITY_AUTHORITY_HOST = $null
-    $env:AZMI_IMDS_ENDPOINT = $Emulator.Endpoint
-    $env:AZMI_CA_FILE = $Emulator.CaFile
-    $env:AZMI_ARM_ENDPOINT = $Emulator.ArmEndpoint
+    $script:SavedEnvironment = Set-AzMiEmulatorEnvironment -Emulator $Emulator
     $script:Vault = $Emulator.KeyVaultUrl
     Import-Module $ModulePath -Force -ErrorAction Stop
 
@@ -235,9 +226,7 @@ namespace AzMiTests
 AfterAll {
     Remove-Module AzMi -ErrorAction SilentlyContinue
     Stop-AzMiEmulator $script:Emulator
-    foreach ($name in $script:SavedEnvironment.Keys) {
-        Set-Item -Path "env:$name" -Value $script:SavedEnvironment[$name]
-    }
+    Restore-AzMiEnvironment $script:SavedEnvironment
     Remove-Item -LiteralPath $script:Work -Recurse -Force -ErrorAction SilentlyContinue
 }
 

@@ -41,16 +41,7 @@ BeforeAll {
     } | ConvertTo-Json -Depth 5 | Set-Content -LiteralPath $ConfigFile
 
     $script:Emulator = Start-AzMiEmulator -Path $emulatorPath -ArgumentList '--config', $ConfigFile
-    $script:SavedEnvironment = @{
-        AZMI_IMDS_ENDPOINT                = $env:AZMI_IMDS_ENDPOINT
-        AZURE_POD_IDENTITY_AUTHORITY_HOST = $env:AZURE_POD_IDENTITY_AUTHORITY_HOST
-        AZMI_CA_FILE                      = $env:AZMI_CA_FILE
-        AZMI_ARM_ENDPOINT                 = $env:AZMI_ARM_ENDPOINT
-    }
-    $env:AZURE_POD_IDENTITY_AUTHORITY_HOST = $null
-    $env:AZMI_IMDS_ENDPOINT = $Emulator.Endpoint
-    $env:AZMI_CA_FILE = $Emulator.CaFile
-    $env:AZMI_ARM_ENDPOINT = $Emulator.ArmEndpoint
+    $script:SavedEnvironment = Set-AzMiEmulatorEnvironment -Emulator $Emulator
     $script:Vault = $Emulator.KeyVaultUrl
     $script:Uami = @{ ClientId = $Known.UserAssigned.ClientId }
 
@@ -69,9 +60,7 @@ BeforeAll {
 
 AfterAll {
     Stop-AzMiEmulator $script:Emulator
-    foreach ($name in $script:SavedEnvironment.Keys) {
-        Set-Item -Path "env:$name" -Value $script:SavedEnvironment[$name]
-    }
+    Restore-AzMiEnvironment $script:SavedEnvironment
     Remove-Item -LiteralPath $script:ConfigFile -ErrorAction SilentlyContinue
 }
 

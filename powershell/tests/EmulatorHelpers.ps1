@@ -76,6 +76,33 @@ function Stop-AzMiEmulator {
     }
 }
 
+function Set-AzMiEmulatorEnvironment {
+    <#
+        Points the module at $Emulator: AZMI_IMDS_ENDPOINT, AZMI_CA_FILE (-CaFile, e.g. a bundle that also holds
+        Azurite's certificate, else the emulator's CA) and AZMI_ARM_ENDPOINT, with no pod-identity host. Returns the
+        environment it replaced, for Restore-AzMiEnvironment.
+    #>
+    param([Parameter(Mandatory)] $Emulator, [string] $CaFile)
+    $replaced = @{}
+    foreach ($name in 'AZMI_IMDS_ENDPOINT', 'AZURE_POD_IDENTITY_AUTHORITY_HOST', 'AZMI_CA_FILE', 'AZMI_ARM_ENDPOINT') {
+        $replaced[$name] = [Environment]::GetEnvironmentVariable($name)
+    }
+    $env:AZURE_POD_IDENTITY_AUTHORITY_HOST = $null
+    $env:AZMI_IMDS_ENDPOINT = $Emulator.Endpoint
+    $env:AZMI_CA_FILE = if ($CaFile) { $CaFile } else { $Emulator.CaFile }
+    $env:AZMI_ARM_ENDPOINT = $Emulator.ArmEndpoint
+    $replaced
+}
+
+function Restore-AzMiEnvironment {
+    <# Puts back the environment Set-AzMiEmulatorEnvironment replaced. #>
+    param([hashtable] $Replaced)
+    if (-not $Replaced) { return }
+    foreach ($name in $Replaced.Keys) {
+        Set-Item -Path "env:$name" -Value $Replaced[$name]
+    }
+}
+
 function Start-AzMiStorageTestBed {
     <#
         For the Blob and SAS tests: Azurite (tools/azurite, from scripts/setup.sh) over HTTPS with --oauth basic and a
@@ -119,16 +146,9 @@ function Start-AzMiStorageTestBed {
     }
 
     $emulator = Start-AzMiEmulator -Path $EmulatorPath
-    $saved = @{}
-    foreach ($name in 'AZMI_IMDS_ENDPOINT', 'AZURE_POD_IDENTITY_AUTHORITY_HOST', 'AZMI_CA_FILE', 'AZMI_ARM_ENDPOINT') {
-        $saved[$name] = [Environment]::GetEnvironmentVariable($name)
-    }
     $bundle = Join-Path $work 'ca-bundle.pem'
     (Get-Content -Raw $emulator.CaFile) + "`n" + (Get-Content -Raw $cert) | Set-Content -LiteralPath $bundle -NoNewline
-    $env:AZURE_POD_IDENTITY_AUTHORITY_HOST = $null
-    $env:AZMI_IMDS_ENDPOINT = $emulator.Endpoint
-    $env:AZMI_CA_FILE = $bundle
-    $env:AZMI_ARM_ENDPOINT = $emulator.ArmEndpoint
+    $saved = Set-AzMiEmulatorEnvironment -Emulator $emulator -CaFile $bundle
     [pscustomobject]@{
         Work                = $work
         Emulator            = $emulator
@@ -147,9 +167,7 @@ function Stop-AzMiStorageTestBed {
         $Bed.Azurite.Kill($true)
         $null = $Bed.Azurite.WaitForExit(5000)
     }
-    foreach ($name in $Bed.ReplacedEnvironment.Keys) {
-        Set-Item -Path "env:$name" -Value $Bed.ReplacedEnvironment[$name]
-    }
+    Restore-AzMiEnvironment $Bed.ReplacedEnvironment
     Remove-Item -LiteralPath $Bed.Work -Recurse -Force -ErrorAction SilentlyContinue
 }
 

@@ -15,7 +15,7 @@
 # azmi/.NET transfer call alone is printed too), MiB/s, peak RSS of the client process (GNU
 # time's maxrss). Every download is compared with the source (cmp); curl's upload's remote
 # length is checked.
-# Note: against azmi-emulator, ManagedIdentityCredential (MSAL) spends ~50 s per .NET process
+# Note: against azmi-emulator, ManagedIdentityCredential (MSAL) spends ~24 s per .NET process
 # probing IMDS v2 (getplatformmetadata, 404, retried) before the token: compare .NET on "call s"
 # (BLOB_BENCH_LOG=1 shows the SDK's event log in <BENCH_DIR>/dotnet-*.out with KEEP=1).
 #

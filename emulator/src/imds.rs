@@ -24,7 +24,7 @@ const NEWEST_VERSIONS: [&str; 3] = ["2023-07-01", "2021-12-13", "2021-11-15"];
 
 /// Generally available IMDS api-versions. The identity category accepts the same set; SDKs use
 /// 2018-02-01.
-const SUPPORTED_VERSIONS: &[&str] = &[
+pub(crate) const SUPPORTED_VERSIONS: &[&str] = &[
     "2017-03-01",
     "2017-04-02",
     "2017-08-01",
@@ -293,7 +293,7 @@ fn invalid_request(description: &str) -> Response<Body> {
     response::error(StatusCode::BAD_REQUEST, "invalid_request", description)
 }
 
-fn api_version_error(message: &str) -> Response<Body> {
+pub(crate) fn api_version_error(message: &str) -> Response<Body> {
     response::json(
         StatusCode::BAD_REQUEST,
         &json!({ "error": message, "newest-versions": NEWEST_VERSIONS }),

@@ -21,6 +21,7 @@ mod dfs;
 mod faults;
 mod fs;
 mod imds;
+mod instance;
 mod jwt;
 mod keyvault;
 mod response;

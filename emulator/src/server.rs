@@ -23,6 +23,7 @@ use crate::config::{check_loopback, EmulatorConfig, ResponseStyle};
 use crate::faults::Fault;
 use crate::fs::Store;
 use crate::imds::{self, Outcome, TOKEN_PATH};
+use crate::instance;
 use crate::response::{self, Body, DropConnection};
 use crate::service::{self, Endpoint, Services};
 use crate::state::{Counters, RecordedRequest, ServiceCounters, Shared};
@@ -389,6 +390,9 @@ async fn route(
             Outcome::Respond(response) => Ok(response),
             Outcome::Drop => Err(DropConnection),
         }
+    } else if path == instance::COMPUTE_PATH || path == instance::INSTANCE_PATH {
+        let (parts, _body) = req.into_parts();
+        Ok(instance::handle(&shared, &parts))
     } else if path.starts_with("/admin/") {
         Ok(admin::handle(&shared, req).await)
     } else {

@@ -8,6 +8,7 @@ use tokio::sync::watch;
 
 use crate::config::{EmulatorConfig, IdentityConfig, ResponseStyle};
 use crate::faults::{Fault, FaultQueue};
+use crate::instance::VirtualMachine;
 
 /// How many token requests `GET /admin/requests` remembers.
 pub(crate) const REQUEST_LOG_CAPACITY: usize = 100;
@@ -73,6 +74,8 @@ pub(crate) struct Shared {
     pub system_assigned: Option<IdentityConfig>,
     pub user_assigned: Vec<IdentityConfig>,
     pub resources: Vec<String>,
+    /// What `/metadata/instance` describes.
+    pub vm: VirtualMachine,
     settings: Mutex<Settings>,
     mutable: Mutex<Mutable>,
     // Byte counts change on every body chunk, so they are atomics rather than behind the lock.
@@ -92,6 +95,16 @@ impl Shared {
             system_assigned: config.system_assigned.clone(),
             user_assigned: config.user_assigned.clone(),
             resources: config.resources.clone(),
+            vm: VirtualMachine {
+                subscription_id: config.subscription_id.clone(),
+                resource_group: config.vault_resource_group.clone(),
+                location: config
+                    .resource_groups
+                    .iter()
+                    .find(|g| g.name == config.vault_resource_group)
+                    .map_or_else(|| "eastus".to_owned(), |g| g.location.clone()),
+                vm_id: crate::util::random_guid(),
+            },
             settings: Mutex::new(Settings {
                 token_lifetime_secs: config.token_lifetime_secs,
                 refresh_in_secs: config.refresh_in_secs,

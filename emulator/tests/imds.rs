@@ -410,7 +410,7 @@ fn unknown_paths_are_404_and_not_counted() {
     let emu = start();
     for path in [
         "/",
-        "/metadata/instance?api-version=2021-02-01",
+        "/metadata/identity/getplatformmetadata?cred-api-version=2.0",
         "/metadata/identity/oauth2/token/",
         "/admin/nope",
     ] {
@@ -549,4 +549,68 @@ fn tenant_comes_from_config() {
         claims["iss"],
         "https://sts.windows.net/11111111-2222-3333-4444-555555555555/"
     );
+}
+
+#[test]
+fn instance_metadata_describes_the_vm_as_imds_does() {
+    let emu = start();
+    let get = |path: &str, headers: &[(&str, &str)]| {
+        request(emu.port(), "GET", path, headers, None).unwrap()
+    };
+    let metadata = [("Metadata", "true")];
+
+    let compute = get(
+        "/metadata/instance/compute?api-version=2021-02-01",
+        &metadata,
+    );
+    assert_eq!(compute.status, 200);
+    let doc = compute.json();
+    assert_eq!(doc["azEnvironment"], "AzurePublicCloud");
+    assert_eq!(
+        doc["subscriptionId"],
+        "00000000-0000-0000-0000-000000000000"
+    );
+    assert_eq!(doc["resourceGroupName"], "azmi-rg");
+    assert_eq!(doc["location"], "eastus");
+    assert!(doc["resourceId"]
+        .as_str()
+        .unwrap()
+        .starts_with("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/azmi-rg/providers/Microsoft.Compute/virtualMachines/"));
+    let vm_id = doc["vmId"].as_str().unwrap().to_owned();
+    assert_eq!(vm_id.len(), 36, "a GUID: {vm_id}");
+
+    // The whole document holds the same compute part, and the VM id stays.
+    let whole = get("/metadata/instance?api-version=2023-07-01", &metadata);
+    assert_eq!(whole.status, 200);
+    assert_eq!(whole.json()["compute"]["vmId"], vm_id.as_str());
+    assert!(whole.json()["network"]["interface"].is_array());
+
+    // The same guards as the token endpoint, with the instance category's wording.
+    let no_header = get("/metadata/instance/compute?api-version=2021-02-01", &[]);
+    assert_eq!(no_header.status, 400);
+    assert_eq!(
+        no_header.json()["error"],
+        "Bad request. Required metadata header not specified"
+    );
+    let no_version = get("/metadata/instance/compute", &metadata);
+    assert_eq!(no_version.status, 400);
+    assert!(no_version.json()["newest-versions"].is_array());
+    let bad_version = get(
+        "/metadata/instance/compute?api-version=2099-01-01",
+        &metadata,
+    );
+    assert_eq!(
+        bad_version.json()["error"],
+        "Bad request. api-version is invalid."
+    );
+    let post = request(
+        emu.port(),
+        "POST",
+        "/metadata/instance/compute?api-version=2021-02-01",
+        &metadata,
+        None,
+    )
+    .unwrap();
+    assert_eq!(post.status, 405);
+    assert_eq!(emu.counters().token_requests, 0, "not token requests");
 }

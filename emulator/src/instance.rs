@@ -1,0 +1,91 @@
+//! `GET /metadata/instance` and `/metadata/instance/compute`: the instance metadata every Azure
+//! VM's IMDS serves beside the token endpoint. Clients read it (MSAL fetches the compute
+//! document for the VM's cloud and region before its first token), and a 404 there is retried
+//! with back-off, as IMDS guidance asks: without this, every .NET process using
+//! ManagedIdentityCredential against the emulator lost about 25 s before its first token.
+
+use hyper::http::request::Parts;
+use hyper::{Method, Response, StatusCode};
+use serde_json::{json, Value};
+
+use crate::imds::{api_version_error, SUPPORTED_VERSIONS};
+use crate::response::{self, Body};
+use crate::state::Shared;
+
+pub(crate) const INSTANCE_PATH: &str = "/metadata/instance";
+pub(crate) const COMPUTE_PATH: &str = "/metadata/instance/compute";
+
+/// The virtual machine the emulator plays.
+#[derive(Clone, Debug)]
+pub(crate) struct VirtualMachine {
+    pub subscription_id: String,
+    pub resource_group: String,
+    pub location: String,
+    /// Stable for the emulator's lifetime, like a real VM's.
+    pub vm_id: String,
+}
+
+const VM_NAME: &str = "azmi-emulator-vm";
+
+pub(crate) fn handle(shared: &Shared, parts: &Parts) -> Response<Body> {
+    if parts.method != Method::GET {
+        return response::method_not_allowed("GET");
+    }
+    let has_metadata = parts.headers.get_all("metadata").iter().any(|v| {
+        v.to_str()
+            .is_ok_and(|v| v.trim().eq_ignore_ascii_case("true"))
+    });
+    if !has_metadata {
+        return response::json(
+            StatusCode::BAD_REQUEST,
+            &json!({ "error": "Bad request. Required metadata header not specified" }),
+        );
+    }
+    let query = parts.uri.query().unwrap_or("");
+    let api_version = form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == "api-version")
+        .map(|(_, v)| v.into_owned());
+    match api_version {
+        None => {
+            return api_version_error(
+                "Bad request. api-version was not specified in the request. For more information refer to aka.ms/azureimds",
+            )
+        }
+        Some(v) if !SUPPORTED_VERSIONS.contains(&v.as_str()) => {
+            return api_version_error("Bad request. api-version is invalid.")
+        }
+        Some(_) => {}
+    }
+    let compute = compute(&shared.vm);
+    if parts.uri.path() == COMPUTE_PATH {
+        response::json(StatusCode::OK, &compute)
+    } else {
+        response::json(
+            StatusCode::OK,
+            &json!({ "compute": compute, "network": { "interface": [] } }),
+        )
+    }
+}
+
+/// The compute document: every value a string, as IMDS sends them.
+fn compute(vm: &VirtualMachine) -> Value {
+    let resource_id = format!(
+        "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.Compute/virtualMachines/{VM_NAME}",
+        vm.subscription_id, vm.resource_group
+    );
+    json!({
+        "azEnvironment": "AzurePublicCloud",
+        "location": vm.location,
+        "name": VM_NAME,
+        "osType": if cfg!(windows) { "Windows" } else { "Linux" },
+        "provider": "Microsoft.Compute",
+        "resourceGroupName": vm.resource_group,
+        "resourceId": resource_id,
+        "securityProfile": { "secureBootEnabled": "false", "virtualTpmEnabled": "false" },
+        "subscriptionId": vm.subscription_id,
+        "tagsList": [],
+        "vmId": vm.vm_id,
+        "vmSize": "Standard_D2s_v5",
+        "zone": "",
+    })
+}

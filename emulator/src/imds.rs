@@ -103,11 +103,7 @@ fn answer(shared: &Shared, parts: &Parts) -> Response<Body> {
     }
 
     // Rule 3: the Metadata header guards against SSRF; only `true` counts.
-    let has_metadata = parts.headers.get_all("metadata").iter().any(|v| {
-        v.to_str()
-            .is_ok_and(|v| v.trim().eq_ignore_ascii_case("true"))
-    });
-    if !has_metadata {
+    if !has_metadata_header(parts) {
         return response::error(
             StatusCode::BAD_REQUEST,
             "bad_request_102",
@@ -182,6 +178,15 @@ fn answer(shared: &Shared, parts: &Parts) -> Response<Body> {
     let response = token_response(shared, &shared.settings(), identity, resource);
     shared.token_issued();
     response
+}
+
+/// Whether the request carries `Metadata: true`, which every IMDS category requires (it guards
+/// against SSRF; only `true` counts).
+pub(crate) fn has_metadata_header(parts: &Parts) -> bool {
+    parts.headers.get_all("metadata").iter().any(|v| {
+        v.to_str()
+            .is_ok_and(|v| v.trim().eq_ignore_ascii_case("true"))
+    })
 }
 
 fn record(parts: &Parts) -> RecordedRequest {

@@ -8,7 +8,7 @@ use hyper::http::request::Parts;
 use hyper::{Method, Response, StatusCode};
 use serde_json::{json, Value};
 
-use crate::imds::{api_version_error, SUPPORTED_VERSIONS};
+use crate::imds::{api_version_error, has_metadata_header, SUPPORTED_VERSIONS};
 use crate::response::{self, Body};
 use crate::state::Shared;
 
@@ -31,11 +31,7 @@ pub(crate) fn handle(shared: &Shared, parts: &Parts) -> Response<Body> {
     if parts.method != Method::GET {
         return response::method_not_allowed("GET");
     }
-    let has_metadata = parts.headers.get_all("metadata").iter().any(|v| {
-        v.to_str()
-            .is_ok_and(|v| v.trim().eq_ignore_ascii_case("true"))
-    });
-    if !has_metadata {
+    if !has_metadata_header(parts) {
         return response::json(
             StatusCode::BAD_REQUEST,
             &json!({ "error": "Bad request. Required metadata header not specified" }),

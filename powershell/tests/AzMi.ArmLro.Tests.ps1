@@ -100,34 +100,19 @@ Describe 'Invoke-AzMiArmRequest cancellation while waiting' {
         $null = Get-AzMiResourceGroup -SubscriptionId $Subscription -Name azmi-rg
         Reset-Emulator
 
-        $shell = [powershell]::Create()
+        $run = Invoke-InNewRunspace -ModulePath $ModulePath -Script {
+            param($Path)
+            Invoke-AzMiArmRequest -Method Delete -Path $Path -ApiVersion 2021-04-01 -Confirm:$false
+        } -Arguments "$Groups/azmi-rg"
         try {
-            $null = $shell.AddScript({
-                    param($ModulePath, $Path)
-                    Import-Module $ModulePath
-                    Invoke-AzMiArmRequest -Method Delete -Path $Path -ApiVersion 2021-04-01 -Confirm:$false
-                }).AddArgument($ModulePath).AddArgument("$Groups/azmi-rg")
-            $invocation = $shell.BeginInvoke()
-
             # Wait until the DELETE was accepted, so that Stop meets azmi waiting to poll.
-            $deadline = [DateTime]::UtcNow.AddSeconds(10)
-            while (-not (Get-ServiceRequest | Where-Object method -EQ 'DELETE') -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 50 }
+            $null = Wait-Until { Get-ServiceRequest | Where-Object method -EQ 'DELETE' }
             Start-Sleep -Milliseconds 500
-            $invocation.IsCompleted | Should -BeFalse -Because 'the operation asks for 30 s before the first poll'
-
-            $watch = [System.Diagnostics.Stopwatch]::StartNew()
-            $stop = $shell.BeginStop($null, $null)
-            $stoppedInTime = $stop.AsyncWaitHandle.WaitOne(3000)
-            $watch.Stop()
-
-            $stoppedInTime | Should -BeTrue -Because "Stop() took $($watch.Elapsed.TotalSeconds) s"
-            $shell.EndStop($stop)
-            $shell.InvocationStateInfo.State | Should -Be 'Stopped'
-            { $shell.EndInvoke($invocation) } | Should -Throw '*stopped*'
-            $shell.Streams.Error | Should -HaveCount 0 -Because 'a stop is not an error'
+            # The operation asks for 30 s before the first poll: only the stop can end the call early.
+            Assert-StopsPromptly $run -WithinSeconds 3
         }
         finally {
-            $shell.Dispose()
+            $run.Shell.Dispose()
         }
 
         @(Get-ServiceRequest | Where-Object path -Like '*/operationresults/*').Count | Should -Be 0 -Because 'no poll was due yet'

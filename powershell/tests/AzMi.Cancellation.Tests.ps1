@@ -177,50 +177,6 @@ namespace AzMiTests
 '@
     }
 
-    function Invoke-InNewRunspace {
-        <#
-            Starts $Script (with $Arguments) in a new runspace of this process that has the
-            module loaded; returns the [powershell] and its async result. The caller disposes it.
-        #>
-        param([scriptblock] $Script, [object[]] $Arguments = @())
-        $shell = [powershell]::Create()
-        # Imported in an invocation of its own: a stopped pipeline of several statements would
-        # report "The pipeline has been stopped" as an error, whatever the command.
-        $null = $shell.AddCommand('Import-Module').AddParameter('Name', $ModulePath).Invoke()
-        $shell.Commands.Clear()
-        $null = $shell.AddScript($Script)
-        foreach ($argument in $Arguments) { $null = $shell.AddArgument($argument) }
-        [pscustomobject]@{ Shell = $shell; Invocation = $shell.BeginInvoke() }
-    }
-
-    function Wait-Until {
-        <# Waits until $Condition is true (at most 10 s); returns whether it became true. #>
-        param([scriptblock] $Condition)
-        $deadline = [DateTime]::UtcNow.AddSeconds(10)
-        while (-not (& $Condition)) {
-            if ([DateTime]::UtcNow -gt $deadline) { return $false }
-            Start-Sleep -Milliseconds 50
-        }
-        $true
-    }
-
-    function Assert-StopsPromptly {
-        <#
-            Stops the runspace's pending pipeline as Ctrl+C does and checks that it ends within
-            5 s, in the Stopped state, without an error record.
-        #>
-        param($Run)
-        $Run.Invocation.IsCompleted | Should -BeFalse -Because 'the call must still be pending when the stop comes'
-        $watch = [System.Diagnostics.Stopwatch]::StartNew()
-        $stop = $Run.Shell.BeginStop($null, $null)
-        $stopped = $stop.AsyncWaitHandle.WaitOne([TimeSpan]::FromSeconds(5))
-        $watch.Stop()
-        $stopped | Should -BeTrue -Because "Stop() took $($watch.Elapsed.TotalSeconds) s"
-        $Run.Shell.EndStop($stop)
-        $Run.Shell.InvocationStateInfo.State | Should -Be 'Stopped'
-        { $Run.Shell.EndInvoke($Run.Invocation) } | Should -Throw '*stopped*'
-        $Run.Shell.Streams.Error | Should -HaveCount 0 -Because 'a stop is not an error'
-    }
 }
 
 AfterAll {
@@ -252,7 +208,7 @@ Describe 'Ctrl+C on a pending Key Vault, Resource Manager or SAS call' {
         }
     ) {
         Set-EmulatorServiceFault @{ delay_ms = 30000; count = 50 }
-        $run = Invoke-InNewRunspace -Script $Call -Arguments $Vault, $Subscription
+        $run = Invoke-InNewRunspace -ModulePath $ModulePath -Script $Call -Arguments $Vault, $Subscription
         try {
             Wait-Until { (Get-ServiceRequestCount) -ge 1 } | Should -BeTrue -Because 'the request reaches the service'
             Start-Sleep -Milliseconds 300
@@ -281,7 +237,7 @@ Describe 'Ctrl+C on a pending Blob transfer' {
         $target = Join-Path $folder 'target.bin'
         Set-Content -LiteralPath $target -Value 'precious' -NoNewline
         $gets = $Stall.Gets
-        $run = Invoke-InNewRunspace -Script {
+        $run = Invoke-InNewRunspace -ModulePath $ModulePath -Script {
             param($Account, $Sas, $Target)
             Get-AzMiBlobContent -StorageAccountName $Account -Container c -Blob data.bin -SasToken $Sas -Destination $Target -Force
         } -Arguments $Account, $Sas, $target
@@ -301,7 +257,7 @@ Describe 'Ctrl+C on a pending Blob transfer' {
 
     It 'stops Set-AzMiBlobContent while the service does not answer' {
         $puts = $Stall.Puts
-        $run = Invoke-InNewRunspace -Script {
+        $run = Invoke-InNewRunspace -ModulePath $ModulePath -Script {
             param($Account, $Sas, $File)
             Set-AzMiBlobContent -File $File -StorageAccountName $Account -Container c -Blob upload.bin -SasToken $Sas -Force
         } -Arguments $Account, $Sas, $Upload
@@ -333,7 +289,7 @@ Describe 'Ctrl+C on a pending Blob transfer' {
         $requests = $Stall.Requests
         Reset-Emulator
         Set-EmulatorFault @{ delay_ms = 30000 }
-        $run = Invoke-InNewRunspace -Script $Call -Arguments $Account, $Upload, $target, $Known
+        $run = Invoke-InNewRunspace -ModulePath $ModulePath -Script $Call -Arguments $Account, $Upload, $target, $Known
         try {
             Wait-Until { (Get-TokenRequestCount) -ge 1 } | Should -BeTrue -Because 'the cmdlet asks IMDS for a storage token'
             Start-Sleep -Milliseconds 300

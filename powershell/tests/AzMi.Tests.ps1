@@ -306,35 +306,19 @@ Describe 'Get-AzMiToken cancellation' {
         Reset-Emulator
         Set-EmulatorFault @{ delay_ms = 30000 }
 
-        $shell = [powershell]::Create()
+        $run = Invoke-InNewRunspace -ModulePath $ModulePath -Script {
+            Get-AzMiToken -Resource https://management.azure.com/ -ForceRefresh
+        }
         try {
-            $null = $shell.AddScript({
-                    param($ModulePath)
-                    Import-Module $ModulePath
-                    Get-AzMiToken -Resource https://management.azure.com/ -ForceRefresh
-                }).AddArgument($ModulePath)
-            $invocation = $shell.BeginInvoke()
-
             # Wait until the request is pending at the emulator, so that Stop meets azmi's wait.
-            $deadline = [DateTime]::UtcNow.AddSeconds(10)
-            while ((Get-TokenRequestCount) -lt 1 -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 50 }
+            $null = Wait-Until { (Get-TokenRequestCount) -ge 1 }
             Start-Sleep -Milliseconds 500
-            $invocation.IsCompleted | Should -BeFalse -Because 'the emulator delays its answer by 30 s'
-
-            $watch = [System.Diagnostics.Stopwatch]::StartNew()
-            $stop = $shell.BeginStop($null, $null)
-            $stoppedInTime = $stop.AsyncWaitHandle.WaitOne(3000)
-            $watch.Stop()
-
-            $stoppedInTime | Should -BeTrue -Because "Stop() took $($watch.Elapsed.TotalSeconds) s"
-            $shell.EndStop($stop)
-            $shell.InvocationStateInfo.State | Should -Be 'Stopped'
-            { $shell.EndInvoke($invocation) } | Should -Throw '*stopped*'
-            $shell.Streams.Error | Should -HaveCount 0 -Because 'a stop is not an error'
+            # The emulator delays its answer by 30 s: only the stop can end the call early.
+            Assert-StopsPromptly $run -WithinSeconds 3
         }
         finally {
             Reset-Emulator
-            $shell.Dispose()
+            $run.Shell.Dispose()
         }
     }
 }

@@ -262,3 +262,51 @@ function Test-ShowsToken {
     }
     $false
 }
+
+# Ctrl+C tests: a cmdlet pending in another runspace, stopped as Ctrl+C stops it.
+
+function Invoke-InNewRunspace {
+    <#
+        Starts $Script (with $Arguments) in a new runspace of this process that has the
+        module at $ModulePath loaded; returns the [powershell] and its async result. The caller
+        disposes it.
+    #>
+    param([Parameter(Mandatory)][string] $ModulePath, [scriptblock] $Script, [object[]] $Arguments = @())
+    $shell = [powershell]::Create()
+    # Imported in an invocation of its own: a stopped pipeline of several statements would
+    # report "The pipeline has been stopped" as an error, whatever the command.
+    $null = $shell.AddCommand('Import-Module').AddParameter('Name', $ModulePath).Invoke()
+    $shell.Commands.Clear()
+    $null = $shell.AddScript($Script)
+    foreach ($argument in $Arguments) { $null = $shell.AddArgument($argument) }
+    [pscustomobject]@{ Shell = $shell; Invocation = $shell.BeginInvoke() }
+}
+
+function Wait-Until {
+    <# Waits until $Condition is true (at most 10 s); returns whether it became true. #>
+    param([scriptblock] $Condition)
+    $deadline = [DateTime]::UtcNow.AddSeconds(10)
+    while (-not (& $Condition)) {
+        if ([DateTime]::UtcNow -gt $deadline) { return $false }
+        Start-Sleep -Milliseconds 50
+    }
+    $true
+}
+
+function Assert-StopsPromptly {
+    <#
+        Stops the runspace's pending pipeline as Ctrl+C does and checks that it ends within
+        -WithinSeconds (5 by default), in the Stopped state, without an error record.
+    #>
+    param($Run, [int] $WithinSeconds = 5)
+    $Run.Invocation.IsCompleted | Should -BeFalse -Because 'the call must still be pending when the stop comes'
+    $watch = [System.Diagnostics.Stopwatch]::StartNew()
+    $stop = $Run.Shell.BeginStop($null, $null)
+    $stopped = $stop.AsyncWaitHandle.WaitOne([TimeSpan]::FromSeconds($WithinSeconds))
+    $watch.Stop()
+    $stopped | Should -BeTrue -Because "Stop() took $($watch.Elapsed.TotalSeconds) s"
+    $Run.Shell.EndStop($stop)
+    $Run.Shell.InvocationStateInfo.State | Should -Be 'Stopped'
+    { $Run.Shell.EndInvoke($Run.Invocation) } | Should -Throw '*stopped*'
+    $Run.Shell.Streams.Error | Should -HaveCount 0 -Because 'a stop is not an error'
+}

@@ -215,10 +215,7 @@ impl Arm {
     ) -> Result<Value> {
         let what = polling(op, url);
         loop {
-            tokio::time::sleep(schedule.next_delay()).await;
-            let response = self
-                .send_raw(Method::GET, url.clone(), None, true, &what)
-                .await?;
+            let response = self.poll(url, schedule, &what).await?;
             let http_status = response.status().as_u16();
             schedule.answered(retry_after(response.headers()));
             let answer = read_json(response, MAX_ANSWER, &what).await?;
@@ -247,10 +244,7 @@ impl Arm {
     ) -> Result<Value> {
         let what = polling(op, url);
         loop {
-            tokio::time::sleep(schedule.next_delay()).await;
-            let response = self
-                .send_raw(Method::GET, url.clone(), None, true, &what)
-                .await?;
+            let response = self.poll(url, schedule, &what).await?;
             match response.status().as_u16() {
                 202 => {
                     log::debug!("{what}: still running");
@@ -264,6 +258,13 @@ impl Arm {
                 }
             }
         }
+    }
+
+    /// One poll of a monitor URL, when the schedule says it is due.
+    async fn poll(&self, url: &Url, schedule: &mut PollSchedule, what: &str) -> Result<Response> {
+        tokio::time::sleep(schedule.next_delay()).await;
+        self.send_raw(Method::GET, url.clone(), None, true, what)
+            .await
     }
 
     /// The result of an `Azure-AsyncOperation` that succeeded with `status` (its last answer).

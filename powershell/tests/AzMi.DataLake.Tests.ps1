@@ -68,22 +68,6 @@ BeforeAll {
     }
     Import-Module $ModulePath -Force -ErrorAction Stop
 
-    function Invoke-InNewRunspace {
-        <#
-            Starts $Script (with $Arguments) in a new runspace of this process that has the
-            module loaded; returns the [powershell] and its async result. The caller disposes it.
-        #>
-        param([scriptblock] $Script, [object[]] $Arguments = @())
-        $shell = [powershell]::Create()
-        # Imported in an invocation of its own: a stopped pipeline of several statements would
-        # report "The pipeline has been stopped" as an error, whatever the command.
-        $null = $shell.AddCommand('Import-Module').AddParameter('Name', $ModulePath).Invoke()
-        $shell.Commands.Clear()
-        $null = $shell.AddScript($Script)
-        foreach ($argument in $Arguments) { $null = $shell.AddArgument($argument) }
-        [pscustomobject]@{ Shell = $shell; Invocation = $shell.BeginInvoke() }
-    }
-
     function Stop-WithinSeconds {
         <# Stops the runspace's pipeline as Ctrl+C does; returns how long Stop() took. #>
         param($Run, [double] $Seconds)
@@ -458,7 +442,7 @@ Describe 'Data Lake <Gen>: Import and Export' -ForEach $Generations {
     AfterEach { Reset-Emulator }
 
     It 'uploads 20 MiB with progress and returns the new item' {
-        $run = Invoke-InNewRunspace -Script {
+        $run = Invoke-InNewRunspace -ModulePath $ModulePath -Script {
             param($Account, $File)
             Import-AzMiDataLakeItem @Account -Path $File -Destination /transfer/big.bin
         } -Arguments $A, $BigFile
@@ -482,7 +466,7 @@ Describe 'Data Lake <Gen>: Import and Export' -ForEach $Generations {
 
     It 'downloads it byte-identical with progress, returning the local file' {
         $target = Join-Path $Local "copy-$Gen.bin"
-        $run = Invoke-InNewRunspace -Script {
+        $run = Invoke-InNewRunspace -ModulePath $ModulePath -Script {
             param($Account, $Target)
             Export-AzMiDataLakeItem @Account -Path /transfer/big.bin -Destination $Target
         } -Arguments $A, $target
@@ -814,7 +798,7 @@ Describe 'Data Lake <Gen>: Ctrl+C' -ForEach $Generations {
 
     It 'stops a slow upload within 3 s' {
         Set-EmulatorServiceFault @{ delay_ms = 30000; count = 50 }
-        $run = Invoke-InNewRunspace -Script {
+        $run = Invoke-InNewRunspace -ModulePath $ModulePath -Script {
             param($Account, $File)
             Import-AzMiDataLakeItem @Account -Path $File -Destination /ctrlc/slow.bin
         } -Arguments $A, $BigFile
@@ -837,7 +821,7 @@ Describe 'Data Lake <Gen>: Ctrl+C' -ForEach $Generations {
         $null = New-AzMiDataLakeItem @A -Path /ctrlc/source.txt -Value 'new content' -Force
         $before = @(Get-ChildItem -LiteralPath $Local -Force).Name
         Set-EmulatorServiceFault @{ delay_ms = 1; count = 1 } @{ delay_ms = 30000; count = 50 }
-        $run = Invoke-InNewRunspace -Script {
+        $run = Invoke-InNewRunspace -ModulePath $ModulePath -Script {
             param($Account, $Target)
             Export-AzMiDataLakeItem @Account -Path /ctrlc/source.txt -Destination $Target -Force
         } -Arguments $A, $target
@@ -857,7 +841,7 @@ Describe 'Data Lake <Gen>: Ctrl+C' -ForEach $Generations {
 
     It 'stops a slow listing within 3 s' {
         Set-EmulatorServiceFault @{ delay_ms = 30000; count = 50 }
-        $run = Invoke-InNewRunspace -Script {
+        $run = Invoke-InNewRunspace -ModulePath $ModulePath -Script {
             param($Account)
             Get-AzMiDataLakeChildItem @Account -Path / -Recurse
         } -Arguments $A

@@ -71,6 +71,19 @@
 #define AZMI_FLAG_FORCE_REFRESH 1
 
 /**
+ * The longest resource (or scope) accepted. Resource URIs are short; a longer one is a
+ * mistake, said before anything is sent rather than by the endpoint refusing the URL.
+ */
+#define MAX_RESOURCE_LEN 2048
+
+/**
+ * The most azmi reads of a token endpoint's answer. A token answer is a few KiB (a JWT with
+ * every group claim stays far below this); anything longer is not a token answer, and is not
+ * read into memory.
+ */
+#define MAX_TOKEN_ANSWER (64 * 1024)
+
+/**
  * The result of every fallible call. The numbers are stable.
  */
 enum azmi_status
@@ -696,9 +709,13 @@ void azmi_blob_free(azmi_blob *blob);
 
 /**
  * Creates the container `container`. `*created_out` (may be NULL) receives whether it was
- * created (false: it existed already). Errors: `AZMI_PERMISSION_DENIED`,
- * `AZMI_AUTHENTICATION_FAILED`, `AZMI_NETWORK_ERROR`, `AZMI_SERVICE_ERROR` (e.g. an invalid
- * name), `AZMI_CANCELLED`, and the token errors of `azmi_get_token`.
+ * created (false: it existed already). Errors: `AZMI_INVALID_ARGUMENT` (a container name
+ * that is not 3 to 63 lowercase letters, digits and single hyphens, or `$root`/`$logs`/`$web`;
+ * a blob name with a `.` or `..` segment: checked before anything is sent, so that no name
+ * leaves its container), `AZMI_PERMISSION_DENIED`, `AZMI_AUTHENTICATION_FAILED`,
+ * `AZMI_NETWORK_ERROR`, `AZMI_SERVICE_ERROR`, `AZMI_PROTOCOL_ERROR` (the service redirected,
+ * which azmi never follows, or answered a status the operation never gives; the HTTP status is
+ * in the error), `AZMI_CANCELLED`, and the token errors of `azmi_get_token`.
  */
 azmi_status azmi_blob_create_container(const azmi_blob *blob,
                                        const char *container,
@@ -851,8 +868,10 @@ azmi_status azmi_identity_set_endpoint(azmi_identity *identity,
 
 /**
  * Sets the timeouts and retries of this identity's token requests:
- * `probe_timeout_ms` for the first request to an endpoint that never answered (default 1000,
- * so machines without a managed identity fail fast), `retry_budget_ms` for all retries of
+ * `probe_timeout_ms` for the first connection to an endpoint that never answered (default
+ * 1000, so machines without a managed identity fail fast; an endpoint that accepts the
+ * connection then gets the normal 20 s per request, as IMDS may take seconds to fetch a
+ * machine's first token), `retry_budget_ms` for all retries of
  * one request (default 30000; 0 disables retries; HTTP 410 gets at least 70000), and
  * `retry_initial_delay_ms` for the first backoff (default 800, doubling). Zero for a timeout
  * or delay is `AZMI_INVALID_ARGUMENT`. Not thread-safe: call before the identity is shared.

@@ -56,13 +56,21 @@ const MAX_READ: usize = 256 * 1024 * 1024;
 /// The DNS suffix of blob endpoints in the public cloud.
 const BLOB_SUFFIX: &str = ".blob.core.windows.net";
 
+/// The statuses each operation answers with on success: anything else is an error.
+const OK: &[u16] = &[200];
+const CREATED: &[u16] = &[201];
+const PARTIAL: &[u16] = &[206];
+
 const X_MS_VERSION: HeaderName = HeaderName::from_static("x-ms-version");
 const X_MS_BLOB_TYPE: HeaderName = HeaderName::from_static("x-ms-blob-type");
 const X_MS_RANGE: HeaderName = HeaderName::from_static("x-ms-range");
 const X_MS_BLOB_CONTENT_MD5: HeaderName = HeaderName::from_static("x-ms-blob-content-md5");
 const CONTENT_MD5: HeaderName = HeaderName::from_static("content-md5");
 
-/// Path characters sent as they are: RFC 3986 unreserved, and `/` between blob name segments.
+/// Blob name characters sent as they are: RFC 3986 unreserved, and `/` between the name's
+/// segments. Everything else is percent-encoded, so that every character stays in the name (a
+/// `?`, `#`, `%` or `\` cannot end the path or be read as a separator); `.` and `..` segments
+/// are refused before this (see [`check_blob_name`]) because URL parsers resolve them.
 const PATH: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'-')
     .remove(b'.')
@@ -141,10 +149,20 @@ impl BlobAccount {
         &self.base
     }
 
+    /// The URL of a container or blob. The names must have been checked
+    /// ([`check_container_name`], [`check_blob_name`]); the result is checked again to lie
+    /// inside the container, so that no name can reach another path with the credential.
     fn url(&self, container: &str, blob: Option<&str>, query: &[(&str, &str)]) -> Result<Url> {
         let mut text = format!(
             "{}/{}",
             self.base,
+            utf8_percent_encode(container, NON_ALPHANUMERIC)
+        );
+        let container_path = format!(
+            "{}/{}",
+            Url::parse(&self.base)
+                .map(|u| u.path().trim_end_matches('/').to_owned())
+                .unwrap_or_default(),
             utf8_percent_encode(container, NON_ALPHANUMERIC)
         );
         if let Some(blob) = blob {
@@ -153,6 +171,17 @@ impl BlobAccount {
         }
         let mut url = Url::parse(&text)
             .map_err(|e| Error::InvalidArgument(format!("'{}' is not a valid URL: {e}", text)))?;
+        let inside = match blob {
+            Some(_) => url.path().starts_with(&format!("{container_path}/")),
+            None => url.path() == container_path,
+        };
+        if !inside {
+            return Err(Error::InvalidArgument(format!(
+                "the name '{}/{}' does not stay inside its container; give the container and blob names without '.' or '..' segments",
+                printable(container),
+                printable(blob.unwrap_or(""))
+            )));
+        }
         if !query.is_empty() {
             url.query_pairs_mut().extend_pairs(query);
         }
@@ -284,9 +313,9 @@ impl Blob {
         query: &[(&str, &str)],
         what: &str,
     ) -> Result<Request> {
-        check_name(container, "container")?;
+        check_container_name(container)?;
         if let Some(b) = blob {
-            check_name(b, "blob")?;
+            check_blob_name(b)?;
         }
         Request::new(method, self.account.url(container, blob, query)?, what)
             .header(X_MS_VERSION, BLOB_VERSION)
@@ -308,6 +337,7 @@ impl Blob {
                 &what,
             )?
             .timeout(META_TIMEOUT)
+            .expect(CREATED)
             .not_idempotent();
         match self.service.send(req).await {
             Ok(_) => Ok(true),
@@ -357,8 +387,8 @@ impl Blob {
             local.display(),
             self.account.at(container, blob)
         );
-        check_name(container, "container")?;
-        check_name(blob, "blob")?;
+        check_container_name(container)?;
+        check_blob_name(blob)?;
         let (source, total) = Source::file(local, &what).await?;
         self.put(
             container,
@@ -399,6 +429,7 @@ impl Blob {
                 .header(X_MS_BLOB_TYPE, "BlockBlob")?
                 .header(CONTENT_MD5, &md5)?
                 .timeout(data_timeout(data.len()))
+                .expect(CREATED)
                 .body(data);
             if !overwrite {
                 req = req.header(IF_NONE_MATCH, "*")?.not_idempotent();
@@ -427,6 +458,7 @@ impl Blob {
                     )?
                     .header(CONTENT_MD5, &md5)?
                     .timeout(data_timeout(current.len()))
+                    .expect(CREATED)
                     .body(current.clone());
                 self.service.send(req).await
             };
@@ -463,6 +495,7 @@ impl Blob {
             )?
             .header(X_MS_BLOB_CONTENT_MD5, &STANDARD.encode(whole.finalize()))?
             .timeout(META_TIMEOUT)
+            .expect(CREATED)
             .body(Bytes::from(list));
         if !overwrite {
             req = req.header(IF_NONE_MATCH, "*")?.not_idempotent();
@@ -477,7 +510,8 @@ impl Blob {
         let what = format!("reading {}", self.account.at(container, blob));
         let req = self
             .request(Method::GET, container, Some(blob), &[], &what)?
-            .timeout(META_TIMEOUT);
+            .timeout(META_TIMEOUT)
+            .expect(OK);
         let resp = self.service.send(req).await?;
         let md5 = content_md5(resp.headers(), "content-md5", &what)?;
         let data = read_body(resp, MAX_READ, &what).await?;
@@ -512,7 +546,8 @@ impl Blob {
         check_destination(local, overwrite, &what).await?;
         let req = self
             .request(Method::HEAD, container, Some(blob), &[], &what)?
-            .timeout(META_TIMEOUT);
+            .timeout(META_TIMEOUT)
+            .expect(OK);
         let head = self.service.send(req).await?;
         let headers = head.headers();
         let total = headers
@@ -562,7 +597,8 @@ impl Blob {
         }
         let mut req = self
             .request(Method::GET, container, Some(blob), &[], what)?
-            .timeout(META_TIMEOUT);
+            .timeout(META_TIMEOUT)
+            .expect(if offset > 0 { PARTIAL } else { OK });
         if offset > 0 {
             req = req.header(X_MS_RANGE, &format!("bytes={offset}-"))?;
         }
@@ -636,16 +672,57 @@ fn content_md5(headers: &HeaderMap, name: &str, what: &str) -> Result<Option<[u8
         })
 }
 
-fn check_name(name: &str, kind: &str) -> Result<()> {
+/// Containers Azure creates itself, whose names break the general rule.
+const SPECIAL_CONTAINERS: [&str; 3] = ["$root", "$logs", "$web"];
+/// The longest blob name Azure accepts, in characters.
+const MAX_BLOB_NAME: usize = 1024;
+
+/// Checks a container name against Azure's rule (3 to 63 lowercase letters, digits and single
+/// hyphens, starting and ending with a letter or digit), so that it is one path segment.
+pub(crate) fn check_container_name(name: &str) -> Result<()> {
+    if SPECIAL_CONTAINERS.contains(&name) {
+        return Ok(());
+    }
+    let bytes = name.as_bytes();
+    let ok = (3..=63).contains(&bytes.len())
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
+        && bytes[0] != b'-'
+        && bytes[bytes.len() - 1] != b'-'
+        && !name.contains("--");
+    if ok {
+        return Ok(());
+    }
+    let hint = if name.contains('/') {
+        "; give the container and the blob name apart"
+    } else {
+        ""
+    };
+    Err(Error::InvalidArgument(format!(
+        "the container name '{}' is not valid: use 3 to 63 lowercase letters, digits and hyphens, starting and ending with a letter or digit, without two hyphens in a row{hint}",
+        printable(name)
+    )))
+}
+
+/// Checks a blob name: 1 to 1024 characters, no control characters, and no `.` or `..`
+/// segment (URL parsers resolve them, which would send the request outside the container).
+pub(crate) fn check_blob_name(name: &str) -> Result<()> {
     if name.is_empty() || name.chars().any(char::is_control) {
         return Err(Error::InvalidArgument(format!(
-            "the {kind} name '{}' is empty or has control characters",
+            "the blob name '{}' is empty or has control characters",
             printable(name)
         )));
     }
-    if kind == "container" && name.contains('/') {
+    let chars = name.chars().count();
+    if chars > MAX_BLOB_NAME {
         return Err(Error::InvalidArgument(format!(
-            "the container name '{}' contains '/'; give the container and the blob name apart",
+            "the blob name is {chars} characters long; Azure takes at most {MAX_BLOB_NAME}"
+        )));
+    }
+    if name.split(['/', '\\']).any(|s| s == "." || s == "..") {
+        return Err(Error::InvalidArgument(format!(
+            "the blob name '{}' has a '.' or '..' segment, which would leave the container; give the name without them",
             printable(name)
         )));
     }

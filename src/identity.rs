@@ -101,6 +101,12 @@ fn validate_guid(what: &str, value: &str) -> Result<String> {
 fn validate_resource_id(value: &str) -> Result<String> {
     let v = value.trim();
     let lower = v.to_ascii_lowercase();
+    if v.len() > MAX_RESOURCE_ID_LEN {
+        return Err(Error::InvalidArgument(format!(
+            "the resource id is {} bytes long; a user-assigned identity's resource id is at most {MAX_RESOURCE_ID_LEN}",
+            v.len()
+        )));
+    }
     if lower.starts_with("/subscriptions/")
         && lower.contains("/providers/microsoft.managedidentity/userassignedidentities/")
         && !v.chars().any(|c| c.is_control() || c.is_whitespace())
@@ -114,10 +120,22 @@ fn validate_resource_id(value: &str) -> Result<String> {
     }
 }
 
+/// The longest resource (or scope) accepted. Resource URIs are short; a longer one is a
+/// mistake, said before anything is sent rather than by the endpoint refusing the URL.
+pub const MAX_RESOURCE_LEN: usize = 2048;
+/// The longest user-assigned identity resource id accepted (Azure resource ids are far shorter).
+const MAX_RESOURCE_ID_LEN: usize = 2048;
+
 /// Turns a scope (`https://vault.azure.net/.default`) into the resource IMDS expects and checks
 /// it; anything else is passed through exactly, because Entra ID matches resources exactly
 /// (`https://management.azure.com/` needs its slash, `https://vault.azure.net` has none).
 pub fn normalize_resource(resource: &str) -> Result<&str> {
+    if resource.len() > MAX_RESOURCE_LEN {
+        return Err(Error::InvalidArgument(format!(
+            "the resource is {} bytes long; a resource URI is at most {MAX_RESOURCE_LEN} (e.g. https://management.azure.com/)",
+            resource.len()
+        )));
+    }
     let r = resource.strip_suffix("/.default").unwrap_or(resource);
     if r.is_empty() {
         return Err(Error::InvalidArgument(
@@ -145,10 +163,11 @@ pub(crate) fn printable(s: &str) -> String {
 /// Timeouts and retries of token requests.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TokenOptions {
-    /// Timeout of the first request to an endpoint that has never answered, so that a machine
-    /// without a managed identity fails fast (the Azure SDKs use 1 s too).
+    /// How long the first connection to an endpoint that has never answered may take, so that
+    /// a machine without a managed identity fails fast (the Azure SDKs use 1 s too). It decides
+    /// only whether an endpoint is there: its answer is then waited for like any other.
     pub probe_timeout: Duration,
-    /// Timeout of each later request.
+    /// Timeout of each token request.
     pub request_timeout: Duration,
     /// Retries of transient failures.
     pub retry: RetryPolicy,
@@ -316,6 +335,18 @@ mod tests {
         assert!(normalize_resource("").is_err());
         assert!(normalize_resource("/.default").is_err());
         assert!(normalize_resource("https://x/\n").is_err());
+        // A huge resource is an invalid argument, said without quoting it.
+        let huge = format!("https://{}.example/", "a".repeat(1 << 20));
+        let e = normalize_resource(&huge).unwrap_err();
+        assert_eq!(e.code(), crate::ErrorCode::InvalidArgument);
+        assert!(e.to_string().len() < 300, "{}", &e.to_string()[..300]);
+        assert!(normalize_resource(&huge[..MAX_RESOURCE_LEN]).is_ok());
+        let long_id = format!(
+            "/subscriptions/x/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{}",
+            "n".repeat(4000)
+        );
+        let e = IdentityId::from_parts(None, None, Some(&long_id)).unwrap_err();
+        assert!(e.to_string().contains("at most 2048"), "{e}");
     }
 
     #[test]

@@ -15,6 +15,10 @@ use crate::token::{parse_token_response, AccessToken};
 
 /// The API version every IMDS deployment serves for tokens.
 pub const API_VERSION: &str = "2018-02-01";
+/// The most azmi reads of a token endpoint's answer. A token answer is a few KiB (a JWT with
+/// every group claim stays far below this); anything longer is not a token answer, and is not
+/// read into memory.
+pub const MAX_TOKEN_ANSWER: usize = 64 * 1024;
 
 /// Endpoints that have answered at least once. Until one has, its first request gets the short
 /// probe timeout and no retries. Failures are not recorded, so a later call probes again.
@@ -59,12 +63,21 @@ pub(crate) async fn request_token(
     let mut seen_gone = false;
     let mut attempt = 0u32;
     loop {
+        // Until the endpoint has answered once, its first answer is checked to come from a
+        // managed identity endpoint (not a proxy that answers for the address).
         let probing = !probes.has_answered(mi.endpoint());
-        let timeout = if probing {
-            mi.options.probe_timeout
-        } else {
-            mi.options.request_timeout
-        };
+        if probing && attempt == 0 {
+            // The short window decides only whether an endpoint is there: a machine without a
+            // managed identity fails within it, but a present IMDS that takes seconds to
+            // fetch the first token of a VM is waited for like any other request.
+            if let Err(detail) = probe_connection(mi).await {
+                return Err(Error::ManagedIdentityUnavailable {
+                    endpoint: mi.endpoint().to_owned(),
+                    detail,
+                });
+            }
+        }
+        let timeout = mi.options.request_timeout;
         log::debug!(
             "token request #{} for {resource} ({}) to {}",
             attempt + 1,
@@ -103,6 +116,36 @@ pub(crate) async fn request_token(
         log::debug!("retrying in {delay:?} after: {error}");
         tokio::time::sleep(delay).await;
         attempt += 1;
+    }
+}
+
+/// Opens (and closes) a TCP connection to the endpoint within the probe timeout: whether
+/// anything is there at all. Failing here is "no managed identity", at once or after the
+/// timeout where nothing answers the connection.
+async fn probe_connection(mi: &ManagedIdentity) -> std::result::Result<(), String> {
+    let url = &mi.endpoint;
+    let port = url
+        .port_or_known_default()
+        .ok_or_else(|| "the endpoint URL has no port".to_owned())?;
+    let window = mi.options.probe_timeout;
+    let connect = async {
+        match url.host() {
+            Some(url::Host::Ipv4(a)) => tokio::net::TcpStream::connect((a, port)).await,
+            Some(url::Host::Ipv6(a)) => tokio::net::TcpStream::connect((a, port)).await,
+            Some(url::Host::Domain(d)) => tokio::net::TcpStream::connect((d, port)).await,
+            None => Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "the endpoint URL has no host",
+            )),
+        }
+    };
+    match tokio::time::timeout(window, connect).await {
+        Ok(Ok(_stream)) => Ok(()),
+        Ok(Err(e)) => Err(format!("the connection failed: {e}")),
+        Err(_) => Err(format!(
+            "nothing accepted a connection within {} ms",
+            window.as_millis()
+        )),
     }
 }
 
@@ -145,8 +188,15 @@ async fn attempt_once(
         .get(reqwest::header::RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
         .and_then(parse_retry_after);
-    let body = match response.bytes().await {
-        Ok(b) => b,
+    let body = match read_bounded(response, MAX_TOKEN_ANSWER).await {
+        Ok(Some(b)) => b,
+        Ok(None) => {
+            // Not retried: an endpoint that answers this way will do it again.
+            return Attempt::Fatal(Error::Protocol(format!(
+                "the token answer from {} is longer than {MAX_TOKEN_ANSWER} bytes, the most azmi reads for a token; nothing more was read (is the endpoint a managed identity endpoint?)",
+                mi.endpoint()
+            )));
+        }
         Err(e) => return transport_failure(mi, &e, timeout, probing),
     };
     if probing && !answers_like_imds(status, &body) {
@@ -168,6 +218,38 @@ async fn attempt_once(
     }
     let failure = service_failure(status, &body);
     classify_failure(mi, resource, failure, retry_after)
+}
+
+/// Reads a body of at most `limit` bytes into memory that is wiped when dropped (it holds the
+/// token). `None` when the answer is longer, said by its `Content-Length` (then nothing is read)
+/// or found while reading (then reading stops there).
+async fn read_bounded(
+    mut response: reqwest::Response,
+    limit: usize,
+) -> std::result::Result<Option<zeroize::Zeroizing<Vec<u8>>>, reqwest::Error> {
+    let declared = response.content_length();
+    if declared.is_some_and(|len| len > limit as u64) {
+        return Ok(None);
+    }
+    // Reserve what was declared (or a typical answer) so that no growth leaves a copy behind.
+    let capacity = declared.map_or(8 * 1024, |len| len as usize);
+    let mut body = zeroize::Zeroizing::new(Vec::with_capacity(capacity));
+    while let Some(chunk) = response.chunk().await? {
+        if body.len() + chunk.len() > limit {
+            return Ok(None);
+        }
+        if body.capacity() < body.len() + chunk.len() {
+            let mut bigger = zeroize::Zeroizing::new(Vec::with_capacity(
+                (body.len() + chunk.len())
+                    .max(body.capacity() * 2)
+                    .min(limit),
+            ));
+            bigger.extend_from_slice(&body);
+            body = bigger;
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Some(body))
 }
 
 /// Whether a response comes from a managed identity endpoint: a 200, a status IMDS uses while
@@ -279,9 +361,9 @@ fn transport_failure(
     } else {
         describe_transport_error(e)
     };
-    if probing {
-        // Nothing has ever answered here: most likely not an Azure machine. Fail fast; the
-        // next call probes again.
+    if probing && e.is_connect() {
+        // The endpoint took a connection a moment ago and now refuses one: it is not there
+        // (the next call probes again).
         return Attempt::Fatal(Error::ManagedIdentityUnavailable {
             endpoint: mi.endpoint().to_owned(),
             detail,

@@ -585,7 +585,7 @@ impl KeyVault {
             None => self.authorize(&url, what).await?,
         };
         let sent = service
-            .send(Request::new(Method::GET, url.clone(), what))
+            .send(Request::new(Method::GET, url.clone(), what).expect(&[200]))
             .await;
         let response = match sent {
             Err(e) if known.is_some() && e.http_status() == Some(401) => {
@@ -593,7 +593,9 @@ impl KeyVault {
                 if again.resource() == service.resource() {
                     return Err(e);
                 }
-                again.send(Request::new(Method::GET, url, what)).await?
+                again
+                    .send(Request::new(Method::GET, url, what).expect(&[200]))
+                    .await?
             }
             other => other?,
         };

@@ -83,6 +83,8 @@ pub(crate) struct Request {
     body: Body,
     timeout: Option<Duration>,
     idempotent: bool,
+    redirect_expected: bool,
+    expected: Option<&'static [u16]>,
     what: String,
 }
 
@@ -97,6 +99,8 @@ impl Request {
             body: Body::Empty,
             timeout: None,
             idempotent: true,
+            redirect_expected: false,
+            expected: None,
             what: what.into(),
         }
     }
@@ -139,8 +143,51 @@ impl Request {
         self
     }
 
+    /// A redirect (3xx) is an answer the caller handles itself (WebHDFS sends the data of a
+    /// write where the first request is redirected). Without this, a redirect is an error:
+    /// azmi never follows one with a token or a SAS, and nothing was done.
+    pub(crate) fn redirect_expected(mut self) -> Request {
+        self.redirect_expected = true;
+        self
+    }
+
+    /// The success statuses this request may get (e.g. `[201]` for Put Blob); any other
+    /// status below 400 is an error. Without this, any 2xx is a success.
+    pub(crate) fn expect(mut self, statuses: &'static [u16]) -> Request {
+        self.expected = Some(statuses);
+        self
+    }
+
     pub(crate) fn what(&self) -> &str {
         &self.what
+    }
+}
+
+/// The error for a status below 400 that the request does not expect: a redirect (never
+/// followed with a credential) or a success status the operation does not give.
+fn unexpected_status(response: &Response, url: &Url, what: &str) -> Error {
+    let status = response.status().as_u16();
+    let description = if response.status().is_redirection() {
+        let target = response
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|l| url.join(l).ok())
+            .map_or_else(|| "elsewhere".to_owned(), |u| display_url(&u));
+        format!(
+            "the service redirected the request to {target}; azmi does not follow redirects with a token or SAS, so nothing was done (check the account or vault name and the endpoint)"
+        )
+    } else {
+        format!("the service answered HTTP {status}, which this operation never gives; nothing is taken as done")
+    };
+    Error::Service {
+        code: ErrorCode::ProtocolError,
+        context: format!("{what} failed"),
+        failure: ServiceFailure {
+            status,
+            code: None,
+            description,
+        },
     }
 }
 
@@ -225,16 +272,18 @@ impl Service {
     }
 
     /// Sends `req` with a bearer token (or the SAS) and returns the response when its status is
-    /// below 400 (redirects included: they are not followed). Error statuses become
-    /// [`Error::Service`].
+    /// one the request expects (any 2xx unless [`Request::expect`] says which; a 3xx only with
+    /// [`Request::redirect_expected`], and never followed). Error statuses become
+    /// [`Error::Service`]; an unexpected success or redirect status is an
+    /// [`ErrorCode::ProtocolError`] carrying the status.
     pub(crate) async fn send(&self, req: Request) -> Result<Response> {
         self.send_as(req, true).await
     }
 
     /// Sends `req` without a token, as the Azure SDKs' challenge policies do to learn which
     /// resource a service wants a token for, and returns the `WWW-Authenticate` header of its
-    /// 401 answer (`None` when it answered below 400, i.e. asked for no token). Retried and
-    /// mapped like [`Service::send`]; other error statuses are errors.
+    /// 401 answer (`None` when it answered with success, i.e. asked for no token). Retried and
+    /// mapped like [`Service::send`]; redirects and other error statuses are errors.
     pub(crate) async fn challenge(&self, req: Request) -> Result<Option<String>> {
         let response = self.send_as(req, false).await?;
         if response.status().as_u16() != 401 {
@@ -260,6 +309,8 @@ impl Service {
             mut body,
             timeout,
             idempotent,
+            redirect_expected,
+            expected,
             what,
         } = req;
         ensure_secure(&url, &what)?;
@@ -326,7 +377,18 @@ impl Service {
                 None => builder.send().await.map_err(Failure::Transport),
             };
             let (error, retry, retry_after) = match sent {
-                Ok(response) if response.status().as_u16() < 400 => return Ok(response),
+                Ok(response) if response.status().as_u16() < 400 => {
+                    let status = response.status();
+                    let fine = match expected {
+                        Some(list) => list.contains(&status.as_u16()),
+                        None => status.is_success(),
+                    } || (redirect_expected && status.is_redirection());
+                    return if fine {
+                        Ok(response)
+                    } else {
+                        Err(unexpected_status(&response, &url, &what))
+                    };
+                }
                 Ok(response) if !authorized && response.status().as_u16() == 401 => {
                     return Ok(response)
                 }
@@ -504,9 +566,29 @@ pub(crate) fn display_host(url: &Url) -> String {
     }
 }
 
-/// Reads a JSON answer of at most `limit` bytes. The body is kept in memory that is wiped
-/// afterwards (answers may hold secrets or SAS tokens), and never quoted in errors.
+/// The error for an answer longer than the caller reads into memory: a protocol error (not
+/// retried) naming the endpoint and the limit.
+pub(crate) fn answer_too_long(what: &str, url: &Url, limit: usize) -> Error {
+    Error::Protocol(format!(
+        "{what}: the answer from {} is longer than {limit} bytes, the most azmi reads into memory for it; nothing more was read",
+        display_host(url)
+    ))
+}
+
+/// Refuses an answer whose declared length is over `limit` before any of it is read.
+pub(crate) fn check_declared_length(response: &Response, limit: usize, what: &str) -> Result<()> {
+    match response.content_length() {
+        Some(len) if len > limit as u64 => Err(answer_too_long(what, response.url(), limit)),
+        _ => Ok(()),
+    }
+}
+
+/// Reads a JSON answer of at most `limit` bytes (enforced while reading). The body is kept in
+/// memory that is wiped afterwards (answers may hold secrets or SAS tokens), and never quoted
+/// in errors.
 pub(crate) async fn read_json(mut response: Response, limit: usize, what: &str) -> Result<Value> {
+    check_declared_length(&response, limit, what)?;
+    let url = response.url().clone();
     let mut body = zeroize::Zeroizing::new(Vec::new());
     loop {
         let chunk = match tokio::time::timeout(JSON_IDLE_TIMEOUT, response.chunk()).await {
@@ -526,9 +608,7 @@ pub(crate) async fn read_json(mut response: Response, limit: usize, what: &str) 
             Ok(Ok(Some(c))) => c,
         };
         if body.len() + chunk.len() > limit {
-            return Err(Error::Protocol(format!(
-                "{what}: the answer is longer than {limit} bytes"
-            )));
+            return Err(answer_too_long(what, &url, limit));
         }
         if body.capacity() < body.len() + chunk.len() {
             // Grow by hand so that no unwiped copy is left behind by a reallocation.

@@ -51,6 +51,8 @@ pub(crate) async fn read_body(
     limit: usize,
     what: &str,
 ) -> Result<Bytes> {
+    crate::service::check_declared_length(&resp, limit, what)?;
+    let url = resp.url().clone();
     let mut body = BytesMut::new();
     loop {
         let chunk = match tokio::time::timeout(IDLE_TIMEOUT, resp.chunk()).await {
@@ -70,9 +72,7 @@ pub(crate) async fn read_body(
             Ok(Ok(Some(c))) => c,
         };
         if body.len() + chunk.len() > limit {
-            return Err(Error::Protocol(format!(
-                "{what}: the answer is longer than {limit} bytes"
-            )));
+            return Err(crate::service::answer_too_long(what, &url, limit));
         }
         body.extend_from_slice(&chunk);
     }

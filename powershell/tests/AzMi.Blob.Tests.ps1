@@ -208,3 +208,71 @@ Describe 'Set-AzMiBlobContent' {
         $record.ToString().Contains($signature) | Should -BeFalse
     }
 }
+
+Describe 'Blob cmdlets refuse what would go wrong' {
+    BeforeAll {
+        # A loopback endpoint that answers every request with a redirect to another host, as a
+        # misconfigured or hostile endpoint would.
+        $listener = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0)
+        $listener.Start()
+        $script:RedirectPort = $listener.LocalEndpoint.Port
+        $script:Redirector = Start-ThreadJob -ArgumentList $listener -ScriptBlock {
+            param($listener)
+            $answer = [System.Text.Encoding]::ASCII.GetBytes(
+                "HTTP/1.1 302 Found`r`nLocation: https://elsewhere.example/devstoreaccount1/ctr/x`r`nContent-Length: 0`r`nConnection: close`r`n`r`n")
+            while ($true) {
+                $client = $listener.AcceptTcpClient()
+                try {
+                    $stream = $client.GetStream()
+                    $buffer = [byte[]]::new(65536)
+                    $head = ''
+                    while (-not $head.Contains("`r`n`r`n")) {
+                        $n = $stream.Read($buffer, 0, $buffer.Length)
+                        if ($n -le 0) { break }
+                        $head += [System.Text.Encoding]::ASCII.GetString($buffer, 0, $n)
+                    }
+                    $stream.Write($answer, 0, $answer.Length)
+                    $stream.Flush()
+                } finally { $client.Close() }
+            }
+        }
+        $script:RedirectListener = $listener
+        $script:RedirectAccount = "http://127.0.0.1:$RedirectPort/devstoreaccount1"
+    }
+
+    AfterAll {
+        $script:RedirectListener.Stop()
+        $script:Redirector | Stop-Job -PassThru | Remove-Job -Force
+    }
+
+    It 'reports a redirect on upload as AzMi.ProtocolError and does not follow it' {
+        $record = Get-ErrorOf {
+            Set-AzMiBlobContent -File ./test.txt -StorageAccountName $RedirectAccount -Container ctr -Blob x -SasToken 'sv=2023-11-03&sig=c2VjcmV0' -Force
+        }
+        $record.FullyQualifiedErrorId | Should -Be 'AzMi.ProtocolError,AzMi.Commands.SetAzMiBlobContentCommand'
+        $record.ToString() | Should -BeLike '*redirected*elsewhere.example*does not follow redirects*'
+        $record.ToString() | Should -Not -BeLike '*c2VjcmV0*'
+    }
+
+    It 'reports a redirect on download as AzMi.ProtocolError and leaves the destination as it was' {
+        $existing = Join-Path $Files 'redirected.txt'
+        Set-Content -LiteralPath $existing -Value 'keep me' -NoNewline
+        $record = Get-ErrorOf {
+            Get-AzMiBlobContent -StorageAccountName $RedirectAccount -Container ctr -Blob x -SasToken 'sv=2023-11-03&sig=c2VjcmV0' -Destination $existing -Force
+        }
+        $record.FullyQualifiedErrorId | Should -Be 'AzMi.ProtocolError,AzMi.Commands.GetAzMiBlobContentCommand'
+        Get-Content -Raw -LiteralPath $existing | Should -BeExactly 'keep me'
+    }
+
+    It 'refuses names that would leave the container before sending anything (<Container>/<Blob>)' -TestCases @(
+        @{ Container = 'tutorial'; Blob = '../../x' }
+        @{ Container = 'tutorial'; Blob = 'a/./b' }
+        @{ Container = '..'; Blob = 'x' }
+        @{ Container = 'Tutorial'; Blob = 'x' }
+        @{ Container = 'ab'; Blob = 'x' }
+    ) {
+        param($Container, $Blob)
+        $record = Get-ErrorOf { Set-AzMiBlobContent -File ./test.txt -StorageAccountName $RedirectAccount -Container $Container -Blob $Blob -SasToken 'sv=1&sig=x' -Force }
+        $record.FullyQualifiedErrorId | Should -BeLike 'AzMi.InvalidArgument,*'
+    }
+}

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::{
     data_timeout, expect_success, json_number, json_text, read_body, Adls, AdlsItem, AdlsPath,
-    ItemType, ListOutcome, META_TIMEOUT,
+    ItemType, ListOutcome, MAX_READ, META_TIMEOUT,
 };
 use crate::error::{Error, ErrorCode, Result, ServiceFailure};
 use crate::service::{get_ci, Request};
@@ -313,7 +313,7 @@ pub(super) async fn read(
 ) -> Result<Bytes> {
     let what = format!("reading {}", a.account.at(path));
     match open(a, path, offset, length, None, &what).await {
-        Ok(resp) => read_body(resp, usize::MAX, &what).await,
+        Ok(resp) => read_body(resp, MAX_READ, &what).await,
         // A range starting at or past the end: nothing to read.
         Err(e) if e.http_status() == Some(416) => Ok(Bytes::new()),
         Err(e) => Err(e),

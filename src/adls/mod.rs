@@ -384,6 +384,8 @@ pub struct ListOutcome {
 
 /// Gen1 accepts at most 4 MiB per CREATE or APPEND request.
 const GEN1_MAX_REQUEST: usize = 4 * 1024 * 1024;
+/// The most [`Adls::read`] reads into memory; larger files are for [`Adls::download`].
+pub(crate) const MAX_READ: usize = 256 * 1024 * 1024;
 /// Default Gen2 append size.
 const DEFAULT_CHUNK: usize = 8 * 1024 * 1024;
 /// Chunk sizes accepted by [`Adls::with_chunk_size`].
@@ -577,6 +579,13 @@ impl Adls {
         if length == Some(0) {
             self.stat(&path.to_string()).await?;
             return Ok(Bytes::new());
+        }
+        if length.is_some_and(|l| l > MAX_READ as u64) {
+            return Err(Error::InvalidArgument(format!(
+                "reading {} bytes of {} into memory is more than the {MAX_READ} azmi reads at once; download the file, or read it in parts",
+                length.unwrap_or_default(),
+                self.account.at(&path)
+            )));
         }
         if self.is_dfs() {
             dfs::read(self, &path, offset, length).await

@@ -17,7 +17,7 @@ use url::Url;
 
 use super::{
     data_timeout, expect_success, json_number, json_text, read_body, refused, Adls, AdlsItem,
-    AdlsPath, ItemType, ListOutcome, GEN1_MAX_REQUEST, META_TIMEOUT,
+    AdlsPath, ItemType, ListOutcome, GEN1_MAX_REQUEST, MAX_READ, META_TIMEOUT,
 };
 use crate::error::{Error, ErrorCode, Result};
 use crate::service::{display_url, get_ci, is_loopback, Request};
@@ -297,7 +297,11 @@ async fn two_step(
 ) -> Result<Response> {
     let first = a
         .service
-        .send(Request::new(method.clone(), url.clone(), what).timeout(META_TIMEOUT))
+        .send(
+            Request::new(method.clone(), url.clone(), what)
+                .timeout(META_TIMEOUT)
+                .redirect_expected(),
+        )
         .await?;
     let len = data.as_ref().map_or(0, Bytes::len);
     let with_data = |req: Request| {
@@ -331,15 +335,11 @@ async fn two_step(
             ))
         })?;
         check_redirect(&url, &target, what)?;
+        // A second redirect is an error of the service layer: it is never followed.
         let resp = a
             .service
             .send(with_data(Request::new(method, target, what)))
             .await?;
-        if resp.status().is_redirection() {
-            return Err(Error::Protocol(format!(
-                "{what}: the service redirected the redirected request again"
-            )));
-        }
         return expect_success(resp, what).await;
     }
     let first = expect_success(first, what).await?;
@@ -496,7 +496,9 @@ pub(super) async fn read(
         Err(e) => return Err(e),
     };
     let limit = length.map_or(usize::MAX, |l| usize::try_from(l).unwrap_or(usize::MAX));
-    let body = read_body(resp, usize::MAX, &what).await?;
+    // The server may ignore `length` and send the rest of the file: read at most what may be
+    // held in memory, then keep what was asked for.
+    let body = read_body(resp, MAX_READ, &what).await?;
     // A server that ignores `length` sends more: keep what was asked for.
     Ok(if body.len() > limit {
         body.slice(..limit)

@@ -119,9 +119,13 @@ pub unsafe extern "C" fn azmi_blob_free(blob: *mut azmi_blob) {
 }
 
 /// Creates the container `container`. `*created_out` (may be NULL) receives whether it was
-/// created (false: it existed already). Errors: `AZMI_PERMISSION_DENIED`,
-/// `AZMI_AUTHENTICATION_FAILED`, `AZMI_NETWORK_ERROR`, `AZMI_SERVICE_ERROR` (e.g. an invalid
-/// name), `AZMI_CANCELLED`, and the token errors of `azmi_get_token`.
+/// created (false: it existed already). Errors: `AZMI_INVALID_ARGUMENT` (a container name
+/// that is not 3 to 63 lowercase letters, digits and single hyphens, or `$root`/`$logs`/`$web`;
+/// a blob name with a `.` or `..` segment: checked before anything is sent, so that no name
+/// leaves its container), `AZMI_PERMISSION_DENIED`, `AZMI_AUTHENTICATION_FAILED`,
+/// `AZMI_NETWORK_ERROR`, `AZMI_SERVICE_ERROR`, `AZMI_PROTOCOL_ERROR` (the service redirected,
+/// which azmi never follows, or answered a status the operation never gives; the HTTP status is
+/// in the error), `AZMI_CANCELLED`, and the token errors of `azmi_get_token`.
 #[no_mangle]
 pub unsafe extern "C" fn azmi_blob_create_container(
     blob: *const azmi_blob,

@@ -96,8 +96,10 @@ pub unsafe extern "C" fn azmi_identity_set_endpoint(
 }
 
 /// Sets the timeouts and retries of this identity's token requests:
-/// `probe_timeout_ms` for the first request to an endpoint that never answered (default 1000,
-/// so machines without a managed identity fail fast), `retry_budget_ms` for all retries of
+/// `probe_timeout_ms` for the first connection to an endpoint that never answered (default
+/// 1000, so machines without a managed identity fail fast; an endpoint that accepts the
+/// connection then gets the normal 20 s per request, as IMDS may take seconds to fetch a
+/// machine's first token), `retry_budget_ms` for all retries of
 /// one request (default 30000; 0 disables retries; HTTP 410 gets at least 70000), and
 /// `retry_initial_delay_ms` for the first backoff (default 800, doubling). Zero for a timeout
 /// or delay is `AZMI_INVALID_ARGUMENT`. Not thread-safe: call before the identity is shared.

@@ -543,3 +543,40 @@ async fn gone_keeps_retrying_past_a_shorter_budget() {
     assert!(r.is_err(), "still retrying after 2 s");
     assert!(emu.counters().token_requests > 10);
 }
+
+#[tokio::test]
+async fn an_endpoint_that_takes_no_connection_fails_in_about_a_second() {
+    // A listener whose accept queue is full drops new connections' SYNs, as a host that is not
+    // there does: nothing answers, and azmi must not wait for the request timeout.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let listener = socket.listen(0).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut held = Vec::new();
+    let filled = (0..64).any(|_| {
+        match std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)) {
+            Ok(stream) => {
+                held.push(stream);
+                false
+            }
+            Err(_) => true,
+        }
+    });
+    assert!(filled, "the accept queue never filled");
+    let url = format!("http://{addr}/metadata/identity/oauth2/token");
+    let mi = ManagedIdentity::with_endpoint(IdentityId::SystemAssigned, &url).unwrap();
+    let started = Instant::now();
+    let e = Azmi::new()
+        .unwrap()
+        .get_token(&mi, ARM, false)
+        .await
+        .unwrap_err();
+    let took = started.elapsed();
+    assert_eq!(e.code(), ErrorCode::ManagedIdentityUnavailable, "{e}");
+    assert!(e.to_string().contains("within 1000 ms"), "{e}");
+    assert!(
+        took >= Duration::from_millis(900) && took < Duration::from_millis(2500),
+        "{took:?}"
+    );
+    drop(listener);
+}

@@ -169,7 +169,7 @@ Describe 'The AzMi package (out/packages)' {
             @($Manifest.CmdletsToExport | Sort-Object) | Should -Be $Result.Commands
         }
 
-        It 'holds the help, the format file and the native library under runtimes/<rid>/native' {
+        It 'holds the help, the format file and the native library under runtimes/(rid)/native' {
             Join-Path $ModuleFolder 'en-US/AzMi.dll-Help.xml' | Should -Exist
             Join-Path $ModuleFolder 'AzMi.format.ps1xml' | Should -Exist
             $Result.NativeLibrary | Should -Exist

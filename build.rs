@@ -1,5 +1,7 @@
 //! Generates include/azmi.h from the C ABI in src/ffi with cbindgen. The header is committed;
 //! tests/header.rs fails when the committed header differs from the generated one.
+//! Also names the shared library after its ABI (SONAME on Linux, install name on macOS): see
+//! docs/abi.md.
 
 use std::path::PathBuf;
 
@@ -8,6 +10,7 @@ fn main() {
     println!("cargo:rerun-if-changed=src/ffi");
     println!("cargo:rerun-if-changed=cbindgen.toml");
     println!("cargo:rerun-if-env-changed=AZMI_WRITE_HEADER");
+    name_the_shared_library();
     let config = cbindgen::Config::from_file(crate_dir.join("cbindgen.toml"))
         .expect("cbindgen.toml is readable");
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("set by cargo")).join("azmi.h");
@@ -25,5 +28,33 @@ fn main() {
             }
         }
         Err(e) => panic!("cbindgen failed: {e}"),
+    }
+}
+
+/// The ABI name of this version (docs/abi.md): the major version from 1.0 on, and "0.<minor>"
+/// before, since 0.x releases may break the ABI with each minor version (as Cargo's semver
+/// rules treat them). scripts/package.sh and tests/abi.rs compute the same name.
+fn abi_name() -> String {
+    let major = std::env::var("CARGO_PKG_VERSION_MAJOR").expect("set by cargo");
+    let minor = std::env::var("CARGO_PKG_VERSION_MINOR").expect("set by cargo");
+    if major == "0" {
+        format!("0.{minor}")
+    } else {
+        major
+    }
+}
+
+/// Programs linked against libazmi record the name set here, so that they load only a library
+/// with the same ABI: libazmi.so.<abi> on Linux (the C SDK ships libazmi.so.<version> with the
+/// libazmi.so.<abi> and libazmi.so links), @rpath/libazmi.<abi>.dylib on macOS. The PowerShell
+/// module and .NET callers load the library by path, which these names do not affect.
+fn name_the_shared_library() {
+    let abi = abi_name();
+    match std::env::var("CARGO_CFG_TARGET_OS").as_deref() {
+        Ok("linux") => println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libazmi.so.{abi}"),
+        Ok("macos") => {
+            println!("cargo:rustc-cdylib-link-arg=-Wl,-install_name,@rpath/libazmi.{abi}.dylib")
+        }
+        _ => {}
     }
 }

@@ -53,6 +53,8 @@ if [ ! -f "$lib" ] || [ ! -x "$emulator_bin" ]; then
   echo "building the release library and emulator"
   cargo build --release -p azmi -p azmi-emulator
 fi
+# Programs linked with -lazmi load libazmi.so by its SONAME, libazmi.so.<abi> (docs/abi.md).
+ln -sf libazmi.so "$root/target/release/libazmi.so.$(bash "$root/scripts/version.sh" --abi)"
 mkdir -p "$(dirname "$bench_bin")"
 "${CC:-cc}" -std=c11 -O2 -Wall -Wextra -Werror -pedantic -I "$root/include" "$root/bench/blob/blob_bench.c" \
   -L "$root/target/release" -Wl,-rpath,"$root/target/release" -lazmi -o "$bench_bin"

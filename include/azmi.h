@@ -25,11 +25,6 @@
 #include <stdint.h>
 
 /**
- * The default block size, which is also the largest upload sent as one Put Blob.
- */
-#define DEFAULT_BLOCK_SIZE ((8 * 1024) * 1024)
-
-/**
  * `protocol` of `azmi_adls_new`: decide from the account's form (a bare name or
  * `https://<name>.azuredatalakestore.net` or a `…/webhdfs/v1` URL is WebHDFS;
  * `https://<account>.dfs.core.windows.net/<filesystem>` is DFS).

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the AzMi PowerShell module into out/AzMi/:
-#   out/AzMi/AzMi.psd1, AzMi.dll, AzMi.format.ps1xml, en-US/AzMi.dll-Help.xml
+#   out/AzMi/AzMi.psd1 (ModuleVersion, ProjectUri, LicenseUri and ReleaseNotes stamped from
+#   Cargo.toml and CHANGELOG.md), AzMi.dll, AzMi.format.ps1xml, en-US/AzMi.dll-Help.xml
 #   out/AzMi/runtimes/<rid>/native/<libazmi.so|libazmi.dylib|azmi.dll>
 # The native library of this machine comes from target/release/ (run with --native to build it
 # first). Libraries for other platforms may be dropped into out/AzMi/runtimes/<rid>/native/
@@ -15,7 +16,7 @@ build_native=false
 for arg in "$@"; do
   case "$arg" in
     --native) build_native=true ;;
-    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
     *) echo "build-module.sh: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -43,6 +44,29 @@ if [ ! -f "$native" ]; then
   exit 1
 fi
 
+# The manifest with azmi's version (scripts/version.sh, from Cargo.toml), its home (Cargo.toml's
+# repository) and, as release notes, this version's section of CHANGELOG.md.
+stamp_manifest() {
+  local version repository notes
+  version="$(bash "$root/scripts/version.sh")"
+  repository="$(sed -n 's/^repository *= *"\(.*\)"$/\1/p' "$root/Cargo.toml" | head -n 1)"
+  notes="$(awk -v v="$version" '
+    index($0, "## [" v "]") == 1 { on = 1; next }
+    on && /^## \[/ { exit }
+    on { print }' "$root/CHANGELOG.md" | sed -e '/./,$!d' -e :a -e '/^\n*$/{$d;N;ba' -e '}')"
+  [ -n "$notes" ] || notes="See CHANGELOG.md."
+  # PowerShell single-quoted strings: a quote is written twice.
+  VERSION="$version" PROJECT="$repository" LICENSE_URI="$repository/blob/v$version/LICENSE" \
+    NOTES="${notes//\'/\'\'}" awk '
+    # The value after "=" of a setting, replaced as a whole (sub() would read & in it).
+    function set(value) { $0 = substr($0, 1, index($0, "=")) " \x27" value "\x27" }
+    /^ *ModuleVersion *=/ { set(ENVIRON["VERSION"]) }
+    /^ *ProjectUri *=/ { set(ENVIRON["PROJECT"]) }
+    /^ *LicenseUri *=/ { set(ENVIRON["LICENSE_URI"]) }
+    /^ *ReleaseNotes *=/ { set("azmi " ENVIRON["VERSION"] "\n\n" ENVIRON["NOTES"]) }
+    { print }' "$1"
+}
+
 echo "==> building AzMi.dll (dotnet build -c Release)"
 dotnet build "$root/powershell/src/AzMi.csproj" -c Release --nologo -v quiet -clp:NoSummary
 assembly="$root/powershell/src/bin/Release/netstandard2.0/AzMi.dll"
@@ -54,7 +78,8 @@ mkdir -p "$out"
 # have been dropped in.
 find "$out" -mindepth 1 -maxdepth 1 ! -name runtimes -exec rm -rf {} +
 cp "$assembly" "$out/AzMi.dll"
-cp "$root/powershell/module/AzMi.psd1" "$root/powershell/module/AzMi.format.ps1xml" "$out/"
+cp "$root/powershell/module/AzMi.format.ps1xml" "$out/"
+stamp_manifest "$root/powershell/module/AzMi.psd1" >"$out/AzMi.psd1"
 mkdir -p "$out/en-US"
 cp "$root/powershell/module/en-US/AzMi.dll-Help.xml" "$out/en-US/"
 mkdir -p "$out/runtimes/$rid/native"

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Runs every test of azmi on this machine, installing what they need first:
 #   formatting, clippy, Rust unit and integration tests (with the header drift check),
-#   the C tests under valgrind, the C# consumer tests, the Azure SDK peer tests (Azure.Identity
-#   against azmi-emulator) and the Pester tests of the AzMi module.
+#   the C tests under valgrind, the packages (the C SDK archive built against with pkg-config;
+#   the module's .nupkg installed by PSResourceGet in the Pester stage), the C# consumer tests,
+#   the Azure SDK peer tests (Azure.Identity against azmi-emulator) and the Pester tests of the
+#   AzMi module.
 # Every stage runs even after a failure; a summary closes the run and the exit code is non-zero
 # if any stage failed.
 set -uo pipefail
@@ -50,6 +52,9 @@ stage "cargo fmt --check" cargo fmt --all -- --check
 stage "cargo clippy -D warnings" cargo clippy --locked --workspace --all-targets -- -D warnings
 stage "cargo test (unit, integration, header drift)" cargo test --locked --workspace
 stage "C tests under valgrind" bash tests/c/run.sh
+# The packages of out/packages: the C SDK test here, the module package's in the Pester stage.
+stage "packages (scripts/package.sh)" bash scripts/package.sh
+stage "C SDK package (pkg-config, nm)" bash tests/c/sdk_test.sh
 stage "C# consumer + Azure SDK peer tests" bash scripts/test-dotnet.sh
 stage "Pester (AzMi module)" bash scripts/test-pester.sh
 

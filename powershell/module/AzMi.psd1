@@ -3,7 +3,9 @@
 # groups, any request, storage SAS) with them, through the native azmi library. Built into out/AzMi/ by scripts/build-module.sh.
 @{
     RootModule           = 'AzMi.dll'
-    ModuleVersion        = '0.1.0'
+    # Stamped by scripts/build-module.sh with the version of Cargo.toml (scripts/version.sh), as
+    # are ProjectUri, LicenseUri and ReleaseNotes below: change them there, not here.
+    ModuleVersion        = '0.0.0'
     # Fixed for good: PowerShell identifies the module by name and GUID.
     GUID                 = '4735cae5-b844-4531-b7f9-086512390dce'
     Author               = 'azmi contributors'
@@ -45,6 +47,9 @@
         PSData = @{
             Tags = @('Azure', 'ManagedIdentity', 'EntraID', 'Token', 'IMDS', 'DataLake', 'ADLS', 'WebHDFS', 'KeyVault', 'ResourceManager', 'SAS', 'Blob',
                      'PSEdition_Desktop', 'PSEdition_Core', 'Windows', 'Linux', 'MacOS')
+            ProjectUri   = ''
+            LicenseUri   = ''
+            ReleaseNotes = ''
         }
     }
 }

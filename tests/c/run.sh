@@ -17,6 +17,8 @@ azurite_bin="$root/tools/azurite/node_modules/.bin/azurite-blob"
 [ -e "$azurite_bin" ] || {
   echo "Azurite is not installed ($azurite_bin is missing): run scripts/setup.sh" >&2; exit 2; }
 
+# The test programs load libazmi.so by its SONAME, libazmi.so.<abi> (docs/abi.md).
+ln -sf libazmi.so "$lib/libazmi.so.$(bash "$root/scripts/version.sh" --abi)"
 cc=${CC:-gcc}
 for src in "$root"/tests/c/*.c; do
   name=$(basename "$src" .c)

@@ -1,0 +1,179 @@
+#Requires -Version 7.0
+# Pester 5 test of the AzMi package, out/packages/AzMi.<version>.nupkg (scripts/package.sh), the
+# way a user installs it:
+#   Register-PSResourceRepository -Name local -Uri ./out/packages -Trusted
+#   Install-PSResource AzMi -Repository local
+# then, in a new session, Import-Module AzMi by name and Get-AzMiToken against azmi-emulator.
+#
+# Both sessions are fresh pwsh processes with a home folder of their own: PSResourceGet keeps
+# its repository list and installs CurrentUser modules under it, so the user's repositories and
+# modules are neither used nor changed, and the module path holds nothing but what was installed.
+# Token text is never printed: the session reports claims only.
+
+BeforeAll {
+    . (Join-Path $PSScriptRoot 'EmulatorHelpers.ps1')
+    $script:Known = Import-PowerShellDataFile (Join-Path $PSScriptRoot 'EmulatorIdentities.psd1')
+    $script:Repo = (Resolve-Path (Join-Path $PSScriptRoot '../..')).Path
+    $script:CargoVersion = (& bash (Join-Path $Repo 'scripts/version.sh')).Trim()
+    if ($LASTEXITCODE -ne 0 -or -not $CargoVersion) { throw 'scripts/version.sh did not print the version' }
+    $script:Packages = Join-Path $Repo 'out/packages'
+    $script:Package = Join-Path $Packages "AzMi.$CargoVersion.nupkg"
+    if (-not (Test-Path -LiteralPath $Package -PathType Leaf)) {
+        throw "$Package not found: run scripts/package.sh first."
+    }
+    $emulatorPath = if ($env:AZMI_EMULATOR) { $env:AZMI_EMULATOR } else { Join-Path $Repo 'target/release/azmi-emulator' }
+    $script:Emulator = Start-AzMiEmulator -Path $emulatorPath
+
+    $script:Work = Join-Path ([System.IO.Path]::GetTempPath()) "azmi-package-tests-$([guid]::NewGuid().ToString('N'))"
+    $script:CleanHome = Join-Path $Work 'home'
+    $null = New-Item -ItemType Directory -Path $CleanHome
+
+    function Invoke-FreshPwsh {
+        <#
+            Runs $Script in a new pwsh -NoProfile whose home is the clean one, with no inherited module path or
+            XDG folders, plus $Environment. Returns its exit code, stdout and stderr.
+        #>
+        param([Parameter(Mandatory)][string] $Script, [hashtable] $Environment = @{})
+        $commandLine = @(Get-PwshCommandLine)
+        $start = [System.Diagnostics.ProcessStartInfo]::new($commandLine[0])
+        foreach ($argument in @($commandLine | Select-Object -Skip 1) + @('-NoProfile', '-NonInteractive', '-Command', $Script)) {
+            $start.ArgumentList.Add($argument)
+        }
+        $start.RedirectStandardOutput = $true
+        $start.RedirectStandardError = $true
+        $start.WorkingDirectory = $script:Work
+        foreach ($name in 'PSModulePath', 'XDG_DATA_HOME', 'XDG_CONFIG_HOME', 'XDG_CACHE_HOME', 'AZMI_IMDS_ENDPOINT',
+            'AZURE_POD_IDENTITY_AUTHORITY_HOST', 'AZMI_CA_FILE', 'AZMI_ARM_ENDPOINT') {
+            $null = $start.Environment.Remove($name)
+        }
+        $start.Environment['HOME'] = $script:CleanHome
+        $start.Environment['POWERSHELL_TELEMETRY_OPTOUT'] = '1'
+        $start.Environment['POWERSHELL_UPDATECHECK'] = 'Off'
+        foreach ($name in $Environment.Keys) { $start.Environment[$name] = $Environment[$name] }
+        $process = [System.Diagnostics.Process]::Start($start)
+        $stderr = $process.StandardError.ReadToEndAsync()
+        $stdout = $process.StandardOutput.ReadToEnd()
+        if (-not $process.WaitForExit(120000)) { $process.Kill($true); throw 'the new pwsh did not finish within 120 s' }
+        [pscustomobject]@{ ExitCode = $process.ExitCode; Output = $stdout; Errors = $stderr.Result }
+    }
+
+    # The user's steps, in a first session: register the folder of packages, install from it.
+    $install = Invoke-FreshPwsh -Environment @{ AZMI_PACKAGES = $Packages; AZMI_VERSION = $CargoVersion } -Script '
+        $ErrorActionPreference = "Stop"
+        Register-PSResourceRepository -Name local -Uri $env:AZMI_PACKAGES -Trusted
+        Install-PSResource AzMi -Repository local -Scope CurrentUser -Version $env:AZMI_VERSION
+        Get-InstalledPSResource AzMi | Select-Object Name, @{ n = "Version"; e = { $_.Version.ToString() } }, InstalledLocation |
+            ConvertTo-Json -Compress
+    '
+    if ($install.ExitCode -ne 0) { throw "installing AzMi failed ($($install.ExitCode)): $($install.Errors)" }
+    $script:Installed = @($install.Output.Trim() | ConvertFrom-Json)
+
+    # A second, new session: import by name, get a token, report versions and claims.
+    $session = Invoke-FreshPwsh -Environment @{
+        AZMI_IMDS_ENDPOINT = $Emulator.Endpoint
+        AZMI_HELPERS       = (Join-Path $PSScriptRoot 'EmulatorHelpers.ps1')
+    } -Script '
+        $ErrorActionPreference = "Stop"
+        . $env:AZMI_HELPERS
+        Import-Module AzMi
+        $module = Get-Module AzMi
+        $token = Get-AzMiToken -ResourceTypeName Arm
+        $claims = ConvertFrom-JwtPayload $token.Token
+        $file = if ($IsWindows) { "azmi.dll" } elseif ($IsMacOS) { "libazmi.dylib" } else { "libazmi.so" }
+        $native = Join-Path $module.ModuleBase "runtimes/$([System.Runtime.InteropServices.RuntimeInformation]::RuntimeIdentifier)/native/$file"
+        $nativeVersion = Add-Type -PassThru -Name NativeVersion -Namespace AzMiPackageTest -MemberDefinition "
+            [DllImport(@""$native"")] private static extern IntPtr azmi_version();
+            public static string Get() { return Marshal.PtrToStringAnsi(azmi_version()); }
+        "
+        $assembly = [AzMi.AccessToken].Assembly
+        [pscustomobject]@{
+            ModuleBase           = $module.ModuleBase
+            ModuleVersion        = $module.Version.ToString()
+            AssemblyVersion      = $assembly.GetName().Version.ToString()
+            InformationalVersion = $assembly.GetCustomAttributes([System.Reflection.AssemblyInformationalVersionAttribute], $false)[0].InformationalVersion
+            NativeLibrary        = $native
+            NativeVersion        = $nativeVersion::Get()
+            Commands             = @($module.ExportedCmdlets.Keys | Sort-Object)
+            Audience             = $claims.aud
+            ObjectId             = $claims.oid
+            SecondsLeft          = [int]($token.ExpiresOn - [DateTimeOffset]::UtcNow).TotalSeconds
+            HelpSynopsis         = (Get-Help Get-AzMiToken).Synopsis
+            FormatOutput         = ($token | Out-String -Width 200)
+        } | ConvertTo-Json -Compress
+    '
+    $script:Session = $session
+    $script:Result = if ($session.ExitCode -eq 0) { $session.Output.Trim() | ConvertFrom-Json } else { $null }
+}
+
+AfterAll {
+    Stop-AzMiEmulator $script:Emulator
+    if ($script:Work) { Remove-Item -LiteralPath $script:Work -Recurse -Force -ErrorAction SilentlyContinue }
+}
+
+Describe 'The AzMi package (out/packages)' {
+    It 'installs with Install-PSResource from a local repository into the CurrentUser module folder' {
+        $Installed.Count | Should -Be 1
+        $Installed[0].Name | Should -BeExactly 'AzMi'
+        $Installed[0].Version | Should -Be $CargoVersion
+        $expected = Join-Path $CleanHome '.local/share/powershell/Modules'
+        $Installed[0].InstalledLocation | Should -BeLike "$expected*"
+    }
+
+    It 'imports by name in a new session and gets a token from the emulator' {
+        $Session.ExitCode | Should -Be 0 -Because $Session.Errors
+        $Result.ModuleBase | Should -BeLike (Join-Path $CleanHome '.local/share/powershell/Modules/AzMi/*')
+        $Result.Audience | Should -BeExactly 'https://management.azure.com/'
+        $Result.ObjectId | Should -Be $Known.SystemAssigned.ObjectId
+        $Result.SecondsLeft | Should -BeGreaterThan 3000
+    }
+
+    It 'has one version everywhere: Cargo.toml, the manifest, AzMi.dll and azmi_version()' {
+        $Result.ModuleVersion | Should -Be $CargoVersion
+        $Result.NativeVersion | Should -Be $CargoVersion
+        $Result.InformationalVersion | Should -BeLike "$CargoVersion*"
+        $Result.AssemblyVersion | Should -Be "$CargoVersion.0"
+    }
+
+    It 'brings its help and its format views' {
+        $Result.HelpSynopsis | Should -Match 'access token'
+        # AzMi.format.ps1xml's table: type, resource, identity and expiry, never the token (the
+        # default view would list Token as a System.Security.SecureString).
+        $Result.FormatOutput | Should -Match 'ExpiresOn'
+        $Result.FormatOutput | Should -Not -Match 'SecureString'
+    }
+
+    Context 'the installed manifest' {
+        BeforeAll {
+            $script:ModuleFolder = Join-Path $CleanHome ".local/share/powershell/Modules/AzMi/$CargoVersion"
+            $script:Manifest = Import-PowerShellDataFile (Join-Path $ModuleFolder 'AzMi.psd1')
+        }
+
+        It 'describes the package for a gallery' {
+            $Manifest.ModuleVersion | Should -Be $CargoVersion
+            $Manifest.GUID | Should -Be '4735cae5-b844-4531-b7f9-086512390dce'
+            $Manifest.Author | Should -Not -BeNullOrEmpty
+            $Manifest.Description | Should -Not -BeNullOrEmpty
+            $Manifest.CompatiblePSEditions | Should -Be @('Desktop', 'Core')
+            $Manifest.PowerShellVersion | Should -Be '5.1'
+            $data = $Manifest.PrivateData.PSData
+            [uri]::IsWellFormedUriString($data.ProjectUri, 'Absolute') | Should -BeTrue
+            [uri]::IsWellFormedUriString($data.LicenseUri, 'Absolute') | Should -BeTrue
+            $data.Tags | Should -Contain 'ManagedIdentity'
+            $data.ReleaseNotes | Should -Match ([regex]::Escape("azmi $CargoVersion"))
+        }
+
+        It 'exports exactly the cmdlets the module has, by name' {
+            $Manifest.CmdletsToExport | Should -Not -Contain '*'
+            $Manifest.FunctionsToExport.Count | Should -Be 0
+            $Manifest.AliasesToExport.Count | Should -Be 0
+            @($Manifest.CmdletsToExport | Sort-Object) | Should -Be $Result.Commands
+        }
+
+        It 'holds the help, the format file and the native library under runtimes/(rid)/native' {
+            Join-Path $ModuleFolder 'en-US/AzMi.dll-Help.xml' | Should -Exist
+            Join-Path $ModuleFolder 'AzMi.format.ps1xml' | Should -Exist
+            $Result.NativeLibrary | Should -Exist
+            $Result.NativeLibrary | Should -BeLike (Join-Path $ModuleFolder 'runtimes/*/native/*')
+        }
+    }
+}

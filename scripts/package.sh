@@ -1,0 +1,157 @@
+#!/usr/bin/env bash
+# Builds every package of azmi into out/packages/, all with the version of Cargo.toml
+# (scripts/version.sh; docs/abi.md):
+#   azmi-<version>-<rid>.tar.gz   the C SDK: include/azmi.h, lib/libazmi.so.<version> with its
+#                                 SONAME link libazmi.so.<abi> and libazmi.so, lib/libazmi.a,
+#                                 lib/pkgconfig/azmi.pc and azmi-static.pc, an example, README,
+#                                 LICENSE, CHANGELOG.md (Linux only)
+#   AzMi.<version>.nupkg          the AzMi PowerShell module, as PSResourceGet installs it:
+#                                 Register-PSResourceRepository -Name local -Uri ./out/packages -Trusted
+#                                 Install-PSResource AzMi -Repository local
+#   SHA256SUMS                    the packages' checksums
+# The module holds the native library of every runtimes/<rid>/native/ in out/AzMi (this
+# machine's, and any built elsewhere and dropped in there: scripts/build-module.sh).
+# Tests of the packages: tests/c/sdk_test.sh and powershell/tests/AzMi.Package.Tests.ps1.
+#
+# Usage: scripts/package.sh
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+case "${1:-}" in
+  "") ;;
+  -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+  *) echo "package.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
+esac
+
+version="$(bash scripts/version.sh)"
+abi="$(bash scripts/version.sh --abi)"
+packages="$root/out/packages"
+
+# Every package carries its version's CHANGELOG.md section (the module as its release notes).
+grep -q "^## \[$version\]" CHANGELOG.md || {
+  echo "package.sh: CHANGELOG.md has no section '## [$version]'; write it first" >&2; exit 1; }
+
+case "$(uname -s)-$(uname -m)" in
+  Linux-x86_64) rid=linux-x64 ;;
+  Linux-aarch64) rid=linux-arm64 ;;
+  Darwin-arm64) rid=osx-arm64 ;;
+  Darwin-x86_64) rid=osx-x64 ;;
+  *) rid=unknown ;;
+esac
+
+build_native() {
+  echo "==> building the native library $version (cargo build --release -p azmi)"
+  cargo build --release --locked -p azmi
+}
+
+# The system libraries a Rust static library needs on this target (rustc says, for an empty
+# crate; azmi's own dependencies add none), for the static link lines of the .pc files.
+native_static_libs() {
+  local scratch
+  scratch="$(mktemp -d)"
+  : >"$scratch/empty.rs"
+  rustc --crate-type staticlib --crate-name empty --print native-static-libs \
+    -o "$scratch/libempty.a" "$scratch/empty.rs" 2>&1 |
+    sed -n 's/^note: native-static-libs: //p'
+  rm -rf "$scratch"
+}
+
+package_c_sdk() {
+  if [ "${rid%%-*}" != linux ]; then
+    echo "==> no C SDK archive on $(uname -s): it is built on Linux"
+    return
+  fi
+  local name="azmi-$version-$rid"
+  local stage="$root/out/c-sdk/$name"
+  local so="$root/target/release/libazmi.so"
+  echo "==> C SDK $name.tar.gz"
+  local soname
+  soname="$(readelf -d "$so" | sed -n 's/.*Library soname: \[\(.*\)\]/\1/p')"
+  if [ "$soname" != "libazmi.so.$abi" ]; then
+    echo "package.sh: $so has SONAME '$soname', not libazmi.so.$abi (build.rs sets it)" >&2
+    exit 1
+  fi
+  local libs
+  libs="$(native_static_libs)"
+  [ -n "$libs" ] || { echo "package.sh: rustc did not print the native static libraries" >&2; exit 1; }
+
+  rm -rf "$root/out/c-sdk"
+  mkdir -p "$stage/include" "$stage/lib/pkgconfig" "$stage/example"
+  cp include/azmi.h "$stage/include/"
+  cp "$so" "$stage/lib/libazmi.so.$version"
+  ln -s "libazmi.so.$version" "$stage/lib/libazmi.so.$abi"
+  ln -s "libazmi.so.$abi" "$stage/lib/libazmi.so"
+  cp target/release/libazmi.a "$stage/lib/"
+  local description repository
+  description="$(sed -n 's/^description *= *"\(.*\)"$/\1/p' Cargo.toml | head -n 1)"
+  repository="$(sed -n 's/^repository *= *"\(.*\)"$/\1/p' Cargo.toml | head -n 1)"
+  # ${pcfiledir}: the files work wherever the archive is unpacked or installed.
+  cat >"$stage/lib/pkgconfig/azmi.pc" <<EOF
+prefix=\${pcfiledir}/../..
+includedir=\${prefix}/include
+libdir=\${prefix}/lib
+
+Name: azmi
+Description: $description
+URL: $repository
+Version: $version
+Cflags: -I\${includedir}
+Libs: -L\${libdir} -lazmi
+Libs.private: $libs
+EOF
+  cat >"$stage/lib/pkgconfig/azmi-static.pc" <<EOF
+prefix=\${pcfiledir}/../..
+includedir=\${prefix}/include
+libdir=\${prefix}/lib
+
+Name: azmi-static
+Description: $description (static library)
+URL: $repository
+Version: $version
+Cflags: -I\${includedir}
+Libs: \${libdir}/libazmi.a $libs
+EOF
+  cp packaging/c/token.c "$stage/example/"
+  sed -e "s/@VERSION@/$version/g" -e "s/@ABI@/$abi/g" -e "s/@RID@/$rid/g" \
+    packaging/c/README.md >"$stage/README.md"
+  cp LICENSE CHANGELOG.md "$stage/"
+  # Owner and times fixed, names sorted: the same inputs make the same archive.
+  tar -C "$root/out/c-sdk" --sort=name --owner=0 --group=0 --numeric-owner \
+    --mtime="@$(git log -1 --format=%ct 2>/dev/null || echo 0)" -cf - "$name" |
+    gzip -n -9 >"$packages/$name.tar.gz"
+}
+
+package_powershell_module() {
+  echo "==> AzMi PowerShell module"
+  bash scripts/build-module.sh
+  local pwsh="${PWSH:-$HOME/.dotnet/tools/pwsh}"
+  [ -x "$pwsh" ] || pwsh="$(command -v pwsh || true)"
+  [ -n "$pwsh" ] || { echo "package.sh: pwsh not found; run scripts/setup-powershell.sh" >&2; exit 1; }
+  echo "    runtimes: $(cd out/AzMi/runtimes && echo */native/* | tr ' ' '\n' | sed 's|/native/| |' | tr '\n' ';')"
+  # Compress-PSResource (PSResourceGet 1.1+, in PowerShell 7.4+) makes the .nupkg that
+  # Publish-PSResource would push, checking the manifest first; no repository is registered.
+  AZMI_MODULE="$root/out/AzMi" AZMI_PACKAGES="$packages" "$pwsh" -NoProfile -NonInteractive -Command '
+    $ErrorActionPreference = "Stop"
+    Import-Module Microsoft.PowerShell.PSResourceGet -MinimumVersion 1.1.0
+    Compress-PSResource -Path $env:AZMI_MODULE -DestinationPath $env:AZMI_PACKAGES
+  '
+  [ -f "$packages/AzMi.$version.nupkg" ] || {
+    echo "package.sh: Compress-PSResource made no $packages/AzMi.$version.nupkg" >&2; exit 1; }
+}
+
+# The .NET package (the typed AzMi API for C#, as a NuGet package) is built here, into
+# $packages, with the same version (Version.props reads Cargo.toml).
+package_dotnet() {
+  :
+}
+
+rm -rf "$packages"
+mkdir -p "$packages"
+build_native
+package_c_sdk
+package_powershell_module
+package_dotnet
+
+(cd "$packages" && sha256sum -- * >SHA256SUMS)
+echo "==> packages of azmi $version in $packages:"
+(cd "$packages" && du -h -- * | sed 's/^/    /')

@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# Tests the C SDK archive the way a user meets it: unpacks out/packages/azmi-<version>-<rid>.tar.gz
+# (scripts/package.sh) into an empty folder, checks its layout, the library's SONAME and links,
+# that the shared library exports exactly the functions of azmi.h (all azmi_*) and nothing else,
+# and that the versions agree; then builds the SDK's example with nothing but pkg-config, once
+# against libazmi.so and once against libazmi.a, and runs both (under valgrind) against a fresh
+# azmi-emulator for a token. Needs target/release/azmi-emulator (scripts/build.sh), pkg-config.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+version="$(bash "$root/scripts/version.sh")"
+abi="$(bash "$root/scripts/version.sh" --abi)"
+case "$(uname -m)" in
+  x86_64) rid=linux-x64 ;;
+  aarch64) rid=linux-arm64 ;;
+  *) echo "sdk_test.sh: no C SDK for $(uname -m)" >&2; exit 2 ;;
+esac
+archive="$root/out/packages/azmi-$version-$rid.tar.gz"
+emulator_bin="$root/target/release/azmi-emulator"
+[ -f "$archive" ] || { echo "missing $archive: run scripts/package.sh first" >&2; exit 2; }
+[ -x "$emulator_bin" ] || { echo "missing $emulator_bin: run scripts/build.sh first" >&2; exit 2; }
+command -v pkg-config >/dev/null || { echo "pkg-config is not installed: run scripts/setup.sh" >&2; exit 2; }
+
+failures=0
+passes=0
+check() { # check <description> <command…>: runs the command, counts and reports the outcome
+  local what=$1
+  shift
+  if "$@"; then
+    passes=$((passes + 1))
+  else
+    failures=$((failures + 1))
+    echo "FAIL: $what" >&2
+  fi
+}
+
+scratch="$(mktemp -d "${TMPDIR:-/tmp}/azmi-sdk-test.XXXXXX")"
+emulator=""
+cleanup() {
+  if [ -n "$emulator" ]; then kill "$emulator" 2>/dev/null || true; wait "$emulator" 2>/dev/null || true; fi
+  rm -rf "$scratch"
+}
+trap cleanup EXIT
+
+echo "== unpacking $(basename "$archive")"
+tar -C "$scratch" -xzf "$archive"
+sdk="$scratch/azmi-$version-$rid"
+check "the archive unpacks into azmi-$version-$rid/" test -d "$sdk"
+for f in include/azmi.h "lib/libazmi.so.$version" lib/libazmi.a lib/pkgconfig/azmi.pc \
+  lib/pkgconfig/azmi-static.pc example/token.c README.md LICENSE CHANGELOG.md; do
+  check "the archive holds $f" test -f "$sdk/$f"
+done
+check "lib/libazmi.so.$abi links to libazmi.so.$version" \
+  test "$(readlink "$sdk/lib/libazmi.so.$abi")" = "libazmi.so.$version"
+check "lib/libazmi.so links to libazmi.so.$abi" test "$(readlink "$sdk/lib/libazmi.so")" = "libazmi.so.$abi"
+check "the header is include/azmi.h of the sources" cmp -s "$sdk/include/azmi.h" "$root/include/azmi.h"
+check "README names version $version" grep -q "azmi-$version-$rid" "$sdk/README.md"
+
+echo "== the shared library"
+so="$sdk/lib/libazmi.so.$version"
+soname="$(readelf -d "$so" | sed -n 's/.*Library soname: \[\(.*\)\]/\1/p')"
+check "SONAME is libazmi.so.$abi (is '$soname')" test "$soname" = "libazmi.so.$abi"
+# Defined dynamic symbols: azmi's functions and nothing else (no Rust internals, no
+# rust_eh_personality, no symbols of the libraries built in).
+nm -D --defined-only "$so" | awk '{ print $NF }' | sort -u >"$scratch/exported"
+awk '$1 == "function" { print $2 }' "$root/abi/azmi-$abi.symbols" | sort -u >"$scratch/declared"
+others="$(grep -v '^azmi_' "$scratch/exported" || true)"
+check "only azmi_* symbols are exported (others: ${others//$'\n'/ })" test -z "$others"
+if ! cmp -s "$scratch/exported" "$scratch/declared"; then
+  echo "exported (<) and declared in abi/azmi-$abi.symbols (>) differ:" >&2
+  diff "$scratch/exported" "$scratch/declared" >&2 || true
+fi
+check "the exported functions are those of azmi.h ($(wc -l <"$scratch/declared") functions)" \
+  cmp -s "$scratch/exported" "$scratch/declared"
+
+echo "== pkg-config"
+export PKG_CONFIG_PATH="$sdk/lib/pkgconfig"
+unset PKG_CONFIG_LIBDIR PKG_CONFIG_SYSROOT_DIR
+check "pkg-config --modversion azmi is $version" test "$(pkg-config --modversion azmi)" = "$version"
+check "pkg-config --modversion azmi-static is $version" test "$(pkg-config --modversion azmi-static)" = "$version"
+private="$(pkg-config --static --libs azmi)"
+for l in -lpthread -ldl -lm; do
+  check "pkg-config --static --libs azmi has $l (Libs.private of libazmi.a)" grep -qe "$l\b" <<<"$private"
+done
+
+cc=${CC:-gcc}
+flags=(-std=c11 -Wall -Wextra -Werror -pedantic -O1 -g)
+echo "== building example/token.c against libazmi.so: $(pkg-config --cflags --libs azmi)"
+# shellcheck disable=SC2046 # pkg-config's output is a list of words
+"$cc" "${flags[@]}" "$sdk/example/token.c" $(pkg-config --cflags --libs azmi) -o "$scratch/token-shared"
+check "the shared build needs libazmi.so.$abi" \
+  grep -q "NEEDED.*\[libazmi.so.$abi\]" <(readelf -d "$scratch/token-shared")
+echo "== building example/token.c against libazmi.a: $(pkg-config --cflags --libs azmi-static)"
+# shellcheck disable=SC2046
+"$cc" "${flags[@]}" "$sdk/example/token.c" $(pkg-config --cflags --libs azmi-static) -o "$scratch/token-static"
+check "the static build needs no libazmi" \
+  test -z "$(readelf -d "$scratch/token-static" | grep 'NEEDED.*libazmi' || true)"
+
+echo "== running both against azmi-emulator"
+log="$scratch/emulator.log"
+"$emulator_bin" --port 0 >"$log" 2>&1 &
+emulator=$!
+for _ in $(seq 1 100); do
+  grep -q '^export AZMI_IMDS_ENDPOINT=' "$log" && break
+  sleep 0.1
+done
+endpoint="$(sed -n 's/^export AZMI_IMDS_ENDPOINT=//p' "$log")"
+[ -n "$endpoint" ] || { echo "azmi-emulator did not start:" >&2; cat "$log" >&2; exit 2; }
+runner=()
+if command -v valgrind >/dev/null; then
+  runner=(valgrind --quiet --error-exitcode=99 --leak-check=full
+    --suppressions="$root/tests/c/valgrind.supp" --num-callers=40
+    --show-leak-kinds=definite,indirect,possible --errors-for-leak-kinds=definite,indirect,possible)
+fi
+run_example() { # run_example <binary> <extra env…>
+  local bin=$1
+  shift
+  env -u AZURE_POD_IDENTITY_AUTHORITY_HOST AZMI_IMDS_ENDPOINT="$endpoint" "$@" \
+    "${runner[@]}" "$bin" https://management.azure.com/ >"$bin.out" 2>"$bin.err"
+  local status=$?
+  sed 's/^/    /' "$bin.out" "$bin.err"
+  return $status
+}
+check "the shared build gets a token" run_example "$scratch/token-shared" LD_LIBRARY_PATH="$sdk/lib"
+check "the shared build loads the SDK's library (azmi $version)" \
+  grep -qx "azmi $version" "$scratch/token-shared.out"
+check "the shared build reports an ARM Bearer token" \
+  grep -q '^token for https://management.azure.com/: Bearer, [1-9][0-9]* characters' "$scratch/token-shared.out"
+check "the static build gets a token" run_example "$scratch/token-static"
+check "the static build is azmi $version" grep -qx "azmi $version" "$scratch/token-static.out"
+check "the static build reports an ARM Bearer token" \
+  grep -q '^token for https://management.azure.com/: Bearer, [1-9][0-9]* characters' "$scratch/token-static.out"
+# The error path, as a user meets it: a machine without a managed identity.
+check "the example fails clearly without a managed identity" \
+  bash -c '! "$@"' _ env LD_LIBRARY_PATH="$sdk/lib" AZMI_IMDS_ENDPOINT=http://127.0.0.1:9/metadata/identity/oauth2/token \
+  "$scratch/token-shared"
+
+echo "C SDK: $passes passed, $failures failed"
+[ "$failures" -eq 0 ]

@@ -66,19 +66,6 @@
 #define AZMI_FLAG_FORCE_REFRESH 1
 
 /**
- * The longest resource (or scope) accepted. Resource URIs are short; a longer one is a
- * mistake, said before anything is sent rather than by the endpoint refusing the URL.
- */
-#define MAX_RESOURCE_LEN 2048
-
-/**
- * The most azmi reads of a token endpoint's answer. A token answer is a few KiB (a JWT with
- * every group claim stays far below this); anything longer is not a token answer, and is not
- * read into memory.
- */
-#define MAX_TOKEN_ANSWER (64 * 1024)
-
-/**
  * The result of every fallible call. The numbers are stable.
  */
 enum azmi_status

@@ -428,8 +428,7 @@ pub unsafe extern "C" fn azmi_adls_read(
 unsafe fn transfer(
     direction: Direction,
     adls: *const azmi_adls,
-    local_path: *const c_char,
-    remote_path: *const c_char,
+    (local_path, remote_path): (*const c_char, *const c_char),
     flags: u32,
     cancel: *const azmi_cancel,
     progress: Progress,
@@ -470,19 +469,10 @@ pub unsafe extern "C" fn azmi_adls_upload(
     err_out: *mut *mut azmi_error,
 ) -> azmi_status {
     let progress = Progress::new(progress, userdata);
-    guard(err_out, || {
-        // SAFETY: NULL or NUL-terminated strings (contract).
-        unsafe {
-            transfer(
-                Direction::Up,
-                adls,
-                local_path,
-                remote_path,
-                flags,
-                cancel,
-                progress,
-            )
-        }
+    let paths = (local_path, remote_path);
+    // SAFETY: NULL or NUL-terminated strings (contract).
+    guard(err_out, || unsafe {
+        transfer(Direction::Up, adls, paths, flags, cancel, progress)
     })
 }
 
@@ -504,19 +494,10 @@ pub unsafe extern "C" fn azmi_adls_download(
     err_out: *mut *mut azmi_error,
 ) -> azmi_status {
     let progress = Progress::new(progress, userdata);
-    guard(err_out, || {
-        // SAFETY: NULL or NUL-terminated strings (contract).
-        unsafe {
-            transfer(
-                Direction::Down,
-                adls,
-                local_path,
-                remote_path,
-                flags,
-                cancel,
-                progress,
-            )
-        }
+    let paths = (local_path, remote_path);
+    // SAFETY: NULL or NUL-terminated strings (contract).
+    guard(err_out, || unsafe {
+        transfer(Direction::Down, adls, paths, flags, cancel, progress)
     })
 }
 

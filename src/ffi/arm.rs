@@ -152,6 +152,7 @@ pub unsafe extern "C" fn azmi_arm_request(
 }
 
 /// Which SAS a call mints.
+#[derive(Clone, Copy)]
 enum SasKind {
     Service,
     Account,
@@ -229,19 +230,17 @@ pub unsafe extern "C" fn azmi_arm_list_sas(
     sas_out: *mut *mut azmi_string,
     err_out: *mut *mut azmi_error,
 ) -> azmi_status {
-    let storage_account = (subscription, resource_group, account);
-    guard(err_out, || {
-        // SAFETY: NULL or NUL-terminated strings (contract).
-        unsafe {
-            list_sas(
-                SasKind::Service,
-                storage_account,
-                request_json,
-                identity,
-                cancel,
-                sas_out,
-            )
-        }
+    let account = (subscription, resource_group, account);
+    // SAFETY: NULL or NUL-terminated strings (contract).
+    guard(err_out, || unsafe {
+        list_sas(
+            SasKind::Service,
+            account,
+            request_json,
+            identity,
+            cancel,
+            sas_out,
+        )
     })
 }
 
@@ -261,18 +260,16 @@ pub unsafe extern "C" fn azmi_arm_list_account_sas(
     sas_out: *mut *mut azmi_string,
     err_out: *mut *mut azmi_error,
 ) -> azmi_status {
-    let storage_account = (subscription, resource_group, account);
-    guard(err_out, || {
-        // SAFETY: NULL or NUL-terminated strings (contract).
-        unsafe {
-            list_sas(
-                SasKind::Account,
-                storage_account,
-                request_json,
-                identity,
-                cancel,
-                sas_out,
-            )
-        }
+    let account = (subscription, resource_group, account);
+    // SAFETY: NULL or NUL-terminated strings (contract).
+    guard(err_out, || unsafe {
+        list_sas(
+            SasKind::Account,
+            account,
+            request_json,
+            identity,
+            cancel,
+            sas_out,
+        )
     })
 }

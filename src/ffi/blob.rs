@@ -143,8 +143,7 @@ pub unsafe extern "C" fn azmi_blob_create_container(
 unsafe fn transfer(
     direction: Direction,
     blob: *const azmi_blob,
-    local_path: *const c_char,
-    (container, name): (*const c_char, *const c_char),
+    (local_path, container, name): (*const c_char, *const c_char, *const c_char),
     flags: u32,
     cancel: *const azmi_cancel,
     progress: Progress,
@@ -196,20 +195,10 @@ pub unsafe extern "C" fn azmi_blob_upload(
     err_out: *mut *mut azmi_error,
 ) -> azmi_status {
     let progress = Progress::new(progress, userdata);
-    guard(err_out, || {
-        let blob_path = (container, name);
-        // SAFETY: NULL or NUL-terminated strings (contract).
-        unsafe {
-            transfer(
-                Direction::Up,
-                blob,
-                local_path,
-                blob_path,
-                flags,
-                cancel,
-                progress,
-            )
-        }
+    let paths = (local_path, container, name);
+    // SAFETY: NULL or NUL-terminated strings (contract).
+    guard(err_out, || unsafe {
+        transfer(Direction::Up, blob, paths, flags, cancel, progress)
     })
 }
 
@@ -233,20 +222,10 @@ pub unsafe extern "C" fn azmi_blob_download(
     err_out: *mut *mut azmi_error,
 ) -> azmi_status {
     let progress = Progress::new(progress, userdata);
-    guard(err_out, || {
-        let blob_path = (container, name);
-        // SAFETY: NULL or NUL-terminated strings (contract).
-        unsafe {
-            transfer(
-                Direction::Down,
-                blob,
-                local_path,
-                blob_path,
-                flags,
-                cancel,
-                progress,
-            )
-        }
+    let paths = (local_path, container, name);
+    // SAFETY: NULL or NUL-terminated strings (contract).
+    guard(err_out, || unsafe {
+        transfer(Direction::Down, blob, paths, flags, cancel, progress)
     })
 }
 

@@ -165,8 +165,7 @@ unsafe fn list(
     api_version: *const c_char,
     identity: *const azmi_identity,
     cancel: *const azmi_cancel,
-    callback: azmi_secret_callback,
-    userdata: *mut c_void,
+    (callback, userdata): (azmi_secret_callback, *mut c_void),
 ) -> Result<()> {
     // SAFETY: forwarded contract.
     let name = name.map(|n| unsafe { str_arg(n, "name") }).transpose()?;
@@ -205,19 +204,10 @@ pub unsafe extern "C" fn azmi_keyvault_list(
     userdata: *mut c_void,
     err_out: *mut *mut azmi_error,
 ) -> azmi_status {
-    guard(err_out, || {
-        // SAFETY: NULL or NUL-terminated strings (contract).
-        unsafe {
-            list(
-                vault,
-                None,
-                api_version,
-                identity,
-                cancel,
-                callback,
-                userdata,
-            )
-        }
+    let on_item = (callback, userdata);
+    // SAFETY: NULL or NUL-terminated strings (contract).
+    guard(err_out, || unsafe {
+        list(vault, None, api_version, identity, cancel, on_item)
     })
 }
 
@@ -234,20 +224,10 @@ pub unsafe extern "C" fn azmi_keyvault_list_versions(
     userdata: *mut c_void,
     err_out: *mut *mut azmi_error,
 ) -> azmi_status {
-    guard(err_out, || {
-        let name = Some(name);
-        // SAFETY: NULL or NUL-terminated strings (contract).
-        unsafe {
-            list(
-                vault,
-                name,
-                api_version,
-                identity,
-                cancel,
-                callback,
-                userdata,
-            )
-        }
+    let on_item = (callback, userdata);
+    // SAFETY: NULL or NUL-terminated strings (contract).
+    guard(err_out, || unsafe {
+        list(vault, Some(name), api_version, identity, cancel, on_item)
     })
 }
 

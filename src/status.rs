@@ -3,7 +3,8 @@
 // - `azmi_status`, its conversion from `ErrorCode` and `azmi_status_name` (src/ffi/status.rs);
 // - the `enum azmi_status` of include/azmi.h: build.rs includes this file and hands cbindgen
 //   the enum written out, since cbindgen does not expand macros.
-// powershell/src/Native/AzMiStatus.cs is checked against the header by tests/header.rs.
+// The C# copies (powershell/src/Native/AzMiStatus.cs, tests/dotnet/…/Native/AzMiStatus.cs)
+// are checked against the header by tests/header.rs.
 //
 // A row: `Name = number, C_NAME, "description";`. The numbers are part of the C ABI: never
 // renumber or reuse one; add new statuses at the end with the next number. This file has no

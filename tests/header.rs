@@ -56,23 +56,28 @@ fn c_name(csharp: &str) -> String {
     name
 }
 
+/// The C# copies of `enum azmi_status`: the module's and the .NET consumer tests'.
+const CSHARP_STATUS_ENUMS: [&str; 2] = [
+    "powershell/src/Native/AzMiStatus.cs",
+    "tests/dotnet/AzMi.Interop.Tests/Native/AzMiStatus.cs",
+];
+
 #[test]
-fn the_powershell_module_knows_exactly_the_statuses_of_the_header() {
+fn the_csharp_enums_hold_exactly_the_statuses_of_the_header() {
     let root = env!("CARGO_MANIFEST_DIR");
     let read = |path: &str| {
         std::fs::read_to_string(format!("{root}/{path}")).unwrap_or_else(|e| panic!("{path}: {e}"))
     };
     let header = members(body_after(&read("include/azmi.h"), "enum azmi_status"));
-    let csharp: Vec<(String, u32)> = members(body_after(
-        &read("powershell/src/Native/AzMiStatus.cs"),
-        "enum AzMiStatus",
-    ))
-    .into_iter()
-    .map(|(name, value)| (c_name(&name), value))
-    .collect();
     assert!(header.len() > 1, "the header's azmi_status was read");
-    assert_eq!(
-        csharp, header,
-        "powershell/src/Native/AzMiStatus.cs must list the statuses of include/azmi.h, with the same numbers (C# name IdentityNotFound for AZMI_IDENTITY_NOT_FOUND)"
-    );
+    for path in CSHARP_STATUS_ENUMS {
+        let csharp: Vec<(String, u32)> = members(body_after(&read(path), "enum AzMiStatus"))
+            .into_iter()
+            .map(|(name, value)| (c_name(&name), value))
+            .collect();
+        assert_eq!(
+            csharp, header,
+            "{path} must list the statuses of include/azmi.h, with the same numbers (C# name IdentityNotFound for AZMI_IDENTITY_NOT_FOUND)"
+        );
+    }
 }

@@ -10,6 +10,9 @@
  *   is AZMI_INVALID_ARGUMENT.
  * - Objects returned are owned by the caller and freed with their _free function (which accepts
  *   NULL). Strings lent by accessors live as long as their object. Token text is wiped on free.
+ * - A NULL identity, in every service, is the system-assigned identity at the endpoint the
+ *   environment names (AZMI_IMDS_ENDPOINT, AZURE_POD_IDENTITY_AUTHORITY_HOST, else IMDS) when
+ *   the call runs, also for an object opened with a NULL identity (azmi_adls, azmi_blob).
  * - All functions may be called from any thread. Blocking calls made from inside azmi's own
  *   runtime (e.g. from a progress callback) fail with AZMI_RUNTIME_ERROR.
  * - No panic crosses the boundary; a bug is reported as AZMI_INTERNAL_ERROR.
@@ -296,8 +299,8 @@ azmi_status azmi_shutdown(azmi_error **err_out);
  * - `protocol`: `AZMI_ADLS_AUTO` (from the account's form), `AZMI_ADLS_WEBHDFS` or
  *   `AZMI_ADLS_DFS` for hosts whose form does not tell (emulators, Hadoop, other clouds).
  * - `identity`: from `azmi_identity_new` (copied: it may be freed afterwards), or NULL for the
- *   system-assigned identity at the endpoint the environment names now (`AZMI_IMDS_ENDPOINT`,
- *   `AZURE_POD_IDENTITY_AUTHORITY_HOST`, else IMDS).
+ *   system-assigned identity at the endpoint the environment names when each operation runs
+ *   (`AZMI_IMDS_ENDPOINT`, `AZURE_POD_IDENTITY_AUTHORITY_HOST`, else IMDS), as in every call.
  * - `adls_out`: receives a new `azmi_adls` on success (free with `azmi_adls_free`).
  *
  * Tokens are taken for the protocol's resource (Gen1 `https://datalake.azure.net/`, Gen2
@@ -469,22 +472,6 @@ azmi_status azmi_adls_read(const azmi_adls *adls,
                            azmi_error **err_out);
 
 /**
- * The bytes (never NULL for a non-NULL `bytes`; not NUL-terminated). Lent: valid until
- * `azmi_bytes_free`. NULL for NULL.
- */
-const uint8_t *azmi_bytes_data(const azmi_bytes *bytes);
-
-/**
- * The number of bytes (0 for NULL).
- */
-size_t azmi_bytes_len(const azmi_bytes *bytes);
-
-/**
- * Frees bytes. NULL is ignored.
- */
-void azmi_bytes_free(azmi_bytes *bytes);
-
-/**
  * Uploads the local file `local_path` to `remote_path` in chunks (Gen1: CREATE then APPENDs
  * of at most 4 MiB; Gen2: create, appends of the chunk size, one flush), never holding the
  * file in memory. `flags`: 0 or `AZMI_ADLS_OVERWRITE` (else an existing remote file is
@@ -539,21 +526,6 @@ azmi_status azmi_adls_remove(const azmi_adls *adls,
                              uint32_t flags,
                              const azmi_cancel *cancel,
                              azmi_error **err_out);
-
-/**
- * The text, NUL-terminated. Lent: valid until `azmi_string_free`. "" for NULL.
- */
-const char *azmi_string_data(const azmi_string *s);
-
-/**
- * The text's length in bytes, without the NUL (0 for NULL).
- */
-size_t azmi_string_len(const azmi_string *s);
-
-/**
- * Wipes and frees a string. NULL is ignored.
- */
-void azmi_string_free(azmi_string *s);
 
 /**
  * Sends the Resource Manager requests of this process to `url` (`https://host[:port]`, e.g.
@@ -671,7 +643,8 @@ azmi_status azmi_arm_list_account_sas(const char *subscription,
  *   never appears in messages. NULL: use the identity's tokens (resource
  *   `https://storage.azure.com/`, from the shared token cache).
  * - `identity`: from `azmi_identity_new` (copied: it may be freed afterwards), or NULL for the
- *   system-assigned identity at the endpoint the environment names now. Ignored with a SAS.
+ *   system-assigned identity at the endpoint the environment names when each operation runs,
+ *   as in every call. Ignored with a SAS.
  * - `blob_out`: receives a new `azmi_blob` on success (free with `azmi_blob_free`).
  *
  * Transient service failures are retried under the identity's retry settings
@@ -1083,6 +1056,37 @@ bool azmi_token_from_cache(const azmi_token *token);
  * Wipes the token text from memory and frees the token. NULL is ignored.
  */
 void azmi_token_free(azmi_token *token);
+
+/**
+ * The bytes (never NULL for a non-NULL `bytes`; not NUL-terminated). Lent: valid until
+ * `azmi_bytes_free`. NULL for NULL.
+ */
+const uint8_t *azmi_bytes_data(const azmi_bytes *bytes);
+
+/**
+ * The number of bytes (0 for NULL).
+ */
+size_t azmi_bytes_len(const azmi_bytes *bytes);
+
+/**
+ * Frees bytes. NULL is ignored.
+ */
+void azmi_bytes_free(azmi_bytes *bytes);
+
+/**
+ * The text, NUL-terminated. Lent: valid until `azmi_string_free`. "" for NULL.
+ */
+const char *azmi_string_data(const azmi_string *s);
+
+/**
+ * The text's length in bytes, without the NUL (0 for NULL).
+ */
+size_t azmi_string_len(const azmi_string *s);
+
+/**
+ * Wipes and frees a string. NULL is ignored.
+ */
+void azmi_string_free(azmi_string *s);
 
 #ifdef __cplusplus
 }  // extern "C"

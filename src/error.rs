@@ -5,74 +5,32 @@
 
 use std::fmt;
 
-/// The stable error codes of azmi. The numbers are part of the C ABI (`azmi_status`) and must
-/// never be renumbered; new codes are added at the end.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[repr(u32)]
-pub enum ErrorCode {
-    /// An argument was missing, malformed or contradictory.
-    InvalidArgument = 1,
-    /// The caller cancelled the operation.
-    Cancelled = 2,
-    /// No managed identity endpoint answered (not on Azure, or the endpoint is down).
-    ManagedIdentityUnavailable = 3,
-    /// The requested identity is not assigned to this machine.
-    IdentityNotFound = 4,
-    /// Entra ID does not know the requested resource (AADSTS50001).
-    InvalidResource = 5,
-    /// The service rejected the token (401).
-    AuthenticationFailed = 6,
-    /// The identity lacks permission (403).
-    PermissionDenied = 7,
-    /// The item does not exist (404).
-    NotFound = 8,
-    /// The item exists already or changed meanwhile (409, 412).
-    Conflict = 9,
-    /// The service kept throttling (429) after the retries.
-    Throttled = 10,
-    /// The operation ran out of time.
-    Timeout = 11,
-    /// Any other error answered by a service.
-    ServiceError = 12,
-    /// A response did not have the expected form.
-    ProtocolError = 13,
-    /// A connection failed.
-    NetworkError = 14,
-    /// A local file could not be read or written.
-    IoError = 15,
-    /// azmi refused to send a token somewhere unsafe (plain HTTP, a foreign redirect).
-    InsecureRequest = 16,
-    /// The call cannot run here (e.g. from inside azmi's own runtime, such as a callback).
-    RuntimeError = 17,
-    /// A bug in azmi (a caught panic).
-    InternalError = 18,
+/// Writes `ErrorCode` from the status table (src/status.rs): every row but `Ok`.
+macro_rules! error_code_enum {
+    (Ok = 0, $ok:ident, $ok_doc:literal; $($name:ident = $value:literal, $c:ident, $doc:literal;)*) => {
+        /// The stable error codes of azmi. The numbers are part of the C ABI (`azmi_status`) and
+        /// must never be renumbered; new codes are added at the end (of src/status.rs).
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        #[repr(u32)]
+        pub enum ErrorCode {
+            $(#[doc = $doc] $name = $value,)*
+        }
+
+        impl ErrorCode {
+            /// Every code, in the order of their numbers.
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$name),*];
+
+            /// The name used for .NET exception codes and PowerShell ErrorIds (`AzMi.<name>`).
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$name => stringify!($name),)*
+                }
+            }
+        }
+    };
 }
 
-impl ErrorCode {
-    /// The name used for .NET exception codes and PowerShell ErrorIds (`AzMi.<name>`).
-    pub fn name(self) -> &'static str {
-        match self {
-            ErrorCode::InvalidArgument => "InvalidArgument",
-            ErrorCode::Cancelled => "Cancelled",
-            ErrorCode::ManagedIdentityUnavailable => "ManagedIdentityUnavailable",
-            ErrorCode::IdentityNotFound => "IdentityNotFound",
-            ErrorCode::InvalidResource => "InvalidResource",
-            ErrorCode::AuthenticationFailed => "AuthenticationFailed",
-            ErrorCode::PermissionDenied => "PermissionDenied",
-            ErrorCode::NotFound => "NotFound",
-            ErrorCode::Conflict => "Conflict",
-            ErrorCode::Throttled => "Throttled",
-            ErrorCode::Timeout => "Timeout",
-            ErrorCode::ServiceError => "ServiceError",
-            ErrorCode::ProtocolError => "ProtocolError",
-            ErrorCode::NetworkError => "NetworkError",
-            ErrorCode::IoError => "IoError",
-            ErrorCode::InsecureRequest => "InsecureRequest",
-            ErrorCode::RuntimeError => "RuntimeError",
-            ErrorCode::InternalError => "InternalError",
-        }
-    }
-}
+status_table!(error_code_enum);
 
 impl fmt::Display for ErrorCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

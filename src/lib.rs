@@ -5,6 +5,10 @@
 //! [`ManagedIdentity`] says which identity and which endpoint. The C ABI runs the core on one
 //! process-wide runtime.
 
+// The status table's macros, used by `error` and `ffi`: declared first.
+#[macro_use]
+mod status;
+
 pub mod adls;
 pub mod arm;
 pub mod blob;

@@ -9,6 +9,7 @@ use reqwest::header::{
 use reqwest::{Method, Response};
 use serde_json::Value;
 
+use super::backend::Backend;
 use super::{
     data_timeout, expect_success, json_number, json_text, read_body, Adls, AdlsItem, AdlsPath,
     ItemType, ListOutcome, MAX_READ, META_TIMEOUT,
@@ -21,6 +22,9 @@ const X_MS_VERSION: HeaderName = HeaderName::from_static("x-ms-version");
 const X_MS_CONTINUATION: &str = "x-ms-continuation";
 /// The largest listing page read (5000 entries are about 2 MB).
 const MAX_JSON: usize = 64 * 1024 * 1024;
+
+/// Data Lake Storage Gen2: the DFS endpoint.
+pub(super) struct Dfs;
 
 fn request(
     a: &Adls,
@@ -64,73 +68,8 @@ fn item(v: &Value, what: &str) -> Result<AdlsItem> {
     })
 }
 
-pub(super) async fn list(
-    a: &Adls,
-    path: &AdlsPath,
-    recursive: bool,
-    on_item: &mut dyn FnMut(AdlsItem) -> bool,
-) -> Result<ListOutcome> {
-    let what = format!("listing {}", a.account.at(path));
-    let mut outcome = ListOutcome {
-        items: 0,
-        stopped: false,
-    };
-    let directory = path.relative();
-    let size = a.page_size.map(|n| n.to_string());
-    let mut continuation: Option<String> = None;
-    loop {
-        let mut query = vec![
-            ("resource", "filesystem"),
-            ("recursive", if recursive { "true" } else { "false" }),
-        ];
-        if !path.is_root() {
-            query.push(("directory", directory.as_str()));
-        }
-        if let Some(s) = &size {
-            query.push(("maxResults", s.as_str()));
-        }
-        if let Some(c) = &continuation {
-            query.push(("continuation", c.as_str()));
-        }
-        let req = request(a, Method::GET, &AdlsPath::root(), &query, &what)?.timeout(META_TIMEOUT);
-        let resp = expect_success(a.service.send(req).await?, &what).await?;
-        let next = header(resp.headers(), X_MS_CONTINUATION)
-            .filter(|c| !c.is_empty())
-            .map(str::to_owned);
-        let body = read_body(resp, MAX_JSON, &what).await?;
-        let page: Value = serde_json::from_slice(&body)
-            .map_err(|e| Error::Protocol(format!("{what}: the answer is not JSON ({e})")))?;
-        drop(body);
-        let entries = match get_ci(&page, "paths") {
-            Some(Value::Array(p)) => p.as_slice(),
-            None | Some(Value::Null) => &[],
-            Some(_) => return Err(Error::Protocol(format!("{what}: \"paths\" is not a list"))),
-        };
-        for entry in entries {
-            outcome.items += 1;
-            if !on_item(item(entry, &what)?) {
-                outcome.stopped = true;
-                return Ok(outcome);
-            }
-        }
-        match next {
-            Some(c) if continuation.as_deref() == Some(c.as_str()) => {
-                return Err(Error::Protocol(format!(
-                    "{what}: the service repeated the continuation token"
-                )))
-            }
-            Some(c) => continuation = Some(c),
-            None => return Ok(outcome),
-        }
-    }
-}
-
-pub(super) async fn stat(a: &Adls, path: &AdlsPath) -> Result<AdlsItem> {
-    Ok(properties(a, path).await?.0)
-}
-
 /// The item at `path` and its ETag (the version a download pins its resumptions to).
-pub(super) async fn properties(a: &Adls, path: &AdlsPath) -> Result<(AdlsItem, Option<String>)> {
+async fn properties(a: &Adls, path: &AdlsPath) -> Result<(AdlsItem, Option<String>)> {
     let what = format!("reading the properties of {}", a.account.at(path));
     let query: &[(&str, &str)] = if path.is_root() {
         &[("resource", "filesystem")]
@@ -165,30 +104,9 @@ pub(super) async fn properties(a: &Adls, path: &AdlsPath) -> Result<(AdlsItem, O
     Ok((item, header(h, ETAG.as_str()).map(str::to_owned)))
 }
 
-/// Creates a directory without replacing anything: an existing directory is fine, an existing
-/// file is a conflict (a plain create would replace it with a directory).
-pub(super) async fn mkdir(a: &Adls, path: &AdlsPath) -> Result<()> {
-    if path.is_root() {
-        stat(a, path).await?;
-        return Ok(());
-    }
-    let what = format!("creating the folder {}", a.account.at(path));
-    let req = request(a, Method::PUT, path, &[("resource", "directory")], &what)?
-        .header(IF_NONE_MATCH, "*")?
-        .timeout(META_TIMEOUT);
-    match a.service.send(req).await {
-        Ok(resp) => expect_success(resp, &what).await.map(drop),
-        Err(e) if e.code() == ErrorCode::Conflict => match stat(a, path).await {
-            Ok(item) if item.is_directory() => Ok(()),
-            _ => Err(e),
-        },
-        Err(e) => Err(e),
-    }
-}
-
 /// Creates (or, with `overwrite`, truncates) the file; data follows by [`append_at`] and
 /// [`flush`].
-pub(super) async fn create_file(a: &Adls, path: &AdlsPath, overwrite: bool) -> Result<()> {
+async fn create_file(a: &Adls, path: &AdlsPath, overwrite: bool) -> Result<()> {
     let what = format!("creating {}", a.account.at(path));
     let mut req = request(a, Method::PUT, path, &[("resource", "file")], &what)?;
     if !overwrite {
@@ -198,29 +116,8 @@ pub(super) async fn create_file(a: &Adls, path: &AdlsPath, overwrite: bool) -> R
     expect_success(resp, &what).await.map(drop)
 }
 
-/// Uploads `data` to be placed at `position` (not readable until flushed).
-pub(super) async fn append_at(a: &Adls, path: &AdlsPath, position: u64, data: Bytes) -> Result<()> {
-    if data.is_empty() {
-        return Ok(());
-    }
-    let what = format!("appending to {}", a.account.at(path));
-    let pos = position.to_string();
-    let timeout = data_timeout(data.len());
-    let req = request(
-        a,
-        Method::PATCH,
-        path,
-        &[("action", "append"), ("position", &pos)],
-        &what,
-    )?
-    .body(data)
-    .timeout(timeout);
-    let resp = a.service.send(req).await?;
-    expect_success(resp, &what).await.map(drop)
-}
-
 /// Commits the appended data: the file's length becomes `length`.
-pub(super) async fn flush(a: &Adls, path: &AdlsPath, length: u64) -> Result<()> {
+async fn flush(a: &Adls, path: &AdlsPath, length: u64) -> Result<()> {
     let what = format!("committing the data of {}", a.account.at(path));
     let pos = length.to_string();
     let req = request(
@@ -235,40 +132,10 @@ pub(super) async fn flush(a: &Adls, path: &AdlsPath, length: u64) -> Result<()> 
     expect_success(resp, &what).await.map(drop)
 }
 
-/// Appends at the file's current end.
-pub(super) async fn append(a: &Adls, path: &AdlsPath, data: Bytes) -> Result<()> {
-    let item = stat(a, path).await?;
-    if item.is_directory() {
-        // The path exists with the wrong type: a conflict with what is there, as creating a
-        // file under a file is.
-        return Err(Error::Service {
-            code: ErrorCode::Conflict,
-            context: format!("appending to {} failed", a.account.at(path)),
-            failure: ServiceFailure {
-                status: 409,
-                code: Some("ResourceTypeMismatch".into()),
-                description: "the path is a directory, not a file".into(),
-            },
-        });
-    }
-    if data.is_empty() {
-        return Ok(());
-    }
-    let start = item.length;
-    let total = data.len();
-    let mut pos = 0;
-    while pos < total {
-        let end = (pos + a.chunk_size).min(total);
-        append_at(a, path, start + pos as u64, data.slice(pos..end)).await?;
-        pos = end;
-    }
-    flush(a, path, start + total as u64).await
-}
-
 /// GET from `offset` (`length` bytes, or to the end); the response streams the data.
 /// Reads `path` from `offset` (`length` bytes, or to the end). With `etag`, only that version:
 /// a file changed since answers 412 (a conflict), and an answer of another version is refused.
-pub(super) async fn open(
+async fn open(
     a: &Adls,
     path: &AdlsPath,
     offset: u64,
@@ -305,57 +172,227 @@ pub(super) async fn open(
     Ok(resp)
 }
 
-pub(super) async fn read(
-    a: &Adls,
-    path: &AdlsPath,
-    offset: u64,
-    length: Option<u64>,
-) -> Result<Bytes> {
-    let what = format!("reading {}", a.account.at(path));
-    match open(a, path, offset, length, None, &what).await {
-        Ok(resp) => read_body(resp, MAX_READ, &what).await,
-        // A range starting at or past the end: nothing to read.
-        Err(e) if e.http_status() == Some(416) => Ok(Bytes::new()),
-        Err(e) => Err(e),
+impl Backend for Dfs {
+    /// A download pins the file's ETag (none when the service gave none).
+    type Version = Option<String>;
+
+    fn write_chunk(chunk_size: usize) -> usize {
+        chunk_size
     }
-}
 
-/// Renames without replacing an existing destination.
-pub(super) async fn rename(a: &Adls, from: &AdlsPath, to: &AdlsPath) -> Result<()> {
-    let what = format!("moving '{from}' to '{to}' in {}", a.account.display_name());
-    let filesystem = url::Url::parse(a.account.base_url())
-        .map_err(|e| Error::Internal(format!("the account URL did not parse: {e}")))?
-        .path()
-        .trim_end_matches('/')
-        .to_owned();
-    let source = format!("{filesystem}{}", from.encoded());
-    let req = request(a, Method::PUT, to, &[], &what)?
-        .header(HeaderName::from_static("x-ms-rename-source"), &source)?
-        .header(IF_NONE_MATCH, "*")?
-        .timeout(META_TIMEOUT);
-    let resp = a.service.send(req).await?;
-    expect_success(resp, &what).await.map(drop)
-}
+    /// Creates the file, then appends the first chunk (readable after [`Backend::commit`]).
+    async fn create(a: &Adls, path: &AdlsPath, overwrite: bool, first: Bytes) -> Result<()> {
+        create_file(a, path, overwrite).await?;
+        Dfs::append_at(a, path, 0, first).await
+    }
 
-/// Deletes, following `x-ms-continuation` (large directories are deleted in batches).
-pub(super) async fn remove(a: &Adls, path: &AdlsPath, recursive: bool) -> Result<()> {
-    let what = format!("deleting {}", a.account.at(path));
-    let mut continuation: Option<String> = None;
-    loop {
-        let mut query = vec![("recursive", if recursive { "true" } else { "false" })];
-        if let Some(c) = &continuation {
-            query.push(("continuation", c.as_str()));
+    /// Flushes the appended data (an empty file needs none).
+    async fn commit(a: &Adls, path: &AdlsPath, total: u64) -> Result<()> {
+        if total == 0 {
+            return Ok(());
         }
-        let req = request(a, Method::DELETE, path, &query, &what)?.timeout(META_TIMEOUT);
-        let resp = expect_success(a.service.send(req).await?, &what).await?;
-        match header(resp.headers(), X_MS_CONTINUATION).filter(|c| !c.is_empty()) {
-            Some(c) if continuation.as_deref() != Some(c) => continuation = Some(c.to_owned()),
-            Some(_) => {
-                return Err(Error::Protocol(format!(
-                    "{what}: the service repeated the continuation token"
-                )))
+        flush(a, path, total).await
+    }
+
+    async fn pin(a: &Adls, path: &AdlsPath) -> Result<(AdlsItem, Option<String>)> {
+        properties(a, path).await
+    }
+
+    async fn open_at(
+        a: &Adls,
+        path: &AdlsPath,
+        offset: u64,
+        etag: &Option<String>,
+        what: &str,
+    ) -> Result<Response> {
+        open(a, path, offset, None, etag.as_deref(), what).await
+    }
+
+    async fn list(
+        a: &Adls,
+        path: &AdlsPath,
+        recursive: bool,
+        on_item: &mut dyn FnMut(AdlsItem) -> bool,
+    ) -> Result<ListOutcome> {
+        let what = format!("listing {}", a.account.at(path));
+        let mut outcome = ListOutcome {
+            items: 0,
+            stopped: false,
+        };
+        let directory = path.relative();
+        let size = a.page_size.map(|n| n.to_string());
+        let mut continuation: Option<String> = None;
+        loop {
+            let mut query = vec![
+                ("resource", "filesystem"),
+                ("recursive", if recursive { "true" } else { "false" }),
+            ];
+            if !path.is_root() {
+                query.push(("directory", directory.as_str()));
             }
-            None => return Ok(()),
+            if let Some(s) = &size {
+                query.push(("maxResults", s.as_str()));
+            }
+            if let Some(c) = &continuation {
+                query.push(("continuation", c.as_str()));
+            }
+            let req =
+                request(a, Method::GET, &AdlsPath::root(), &query, &what)?.timeout(META_TIMEOUT);
+            let resp = expect_success(a.service.send(req).await?, &what).await?;
+            let next = header(resp.headers(), X_MS_CONTINUATION)
+                .filter(|c| !c.is_empty())
+                .map(str::to_owned);
+            let body = read_body(resp, MAX_JSON, &what).await?;
+            let page: Value = serde_json::from_slice(&body)
+                .map_err(|e| Error::Protocol(format!("{what}: the answer is not JSON ({e})")))?;
+            drop(body);
+            let entries = match get_ci(&page, "paths") {
+                Some(Value::Array(p)) => p.as_slice(),
+                None | Some(Value::Null) => &[],
+                Some(_) => return Err(Error::Protocol(format!("{what}: \"paths\" is not a list"))),
+            };
+            for entry in entries {
+                outcome.items += 1;
+                if !on_item(item(entry, &what)?) {
+                    outcome.stopped = true;
+                    return Ok(outcome);
+                }
+            }
+            match next {
+                Some(c) if continuation.as_deref() == Some(c.as_str()) => {
+                    return Err(Error::Protocol(format!(
+                        "{what}: the service repeated the continuation token"
+                    )))
+                }
+                Some(c) => continuation = Some(c),
+                None => return Ok(outcome),
+            }
+        }
+    }
+
+    async fn stat(a: &Adls, path: &AdlsPath) -> Result<AdlsItem> {
+        Ok(properties(a, path).await?.0)
+    }
+
+    /// Creates a directory without replacing anything: an existing directory is fine, an existing
+    /// file is a conflict (a plain create would replace it with a directory).
+    async fn mkdir(a: &Adls, path: &AdlsPath) -> Result<()> {
+        if path.is_root() {
+            Dfs::stat(a, path).await?;
+            return Ok(());
+        }
+        let what = format!("creating the folder {}", a.account.at(path));
+        let req = request(a, Method::PUT, path, &[("resource", "directory")], &what)?
+            .header(IF_NONE_MATCH, "*")?
+            .timeout(META_TIMEOUT);
+        match a.service.send(req).await {
+            Ok(resp) => expect_success(resp, &what).await.map(drop),
+            Err(e) if e.code() == ErrorCode::Conflict => match Dfs::stat(a, path).await {
+                Ok(item) if item.is_directory() => Ok(()),
+                _ => Err(e),
+            },
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Uploads `data` to be placed at `position` (not readable until flushed).
+    async fn append_at(a: &Adls, path: &AdlsPath, position: u64, data: Bytes) -> Result<()> {
+        if data.is_empty() {
+            return Ok(());
+        }
+        let what = format!("appending to {}", a.account.at(path));
+        let pos = position.to_string();
+        let timeout = data_timeout(data.len());
+        let req = request(
+            a,
+            Method::PATCH,
+            path,
+            &[("action", "append"), ("position", &pos)],
+            &what,
+        )?
+        .body(data)
+        .timeout(timeout);
+        let resp = a.service.send(req).await?;
+        expect_success(resp, &what).await.map(drop)
+    }
+
+    /// Appends at the file's current end.
+    async fn append(a: &Adls, path: &AdlsPath, data: Bytes) -> Result<()> {
+        let item = Dfs::stat(a, path).await?;
+        if item.is_directory() {
+            // The path exists with the wrong type: a conflict with what is there, as creating a
+            // file under a file is.
+            return Err(Error::Service {
+                code: ErrorCode::Conflict,
+                context: format!("appending to {} failed", a.account.at(path)),
+                failure: ServiceFailure {
+                    status: 409,
+                    code: Some("ResourceTypeMismatch".into()),
+                    description: "the path is a directory, not a file".into(),
+                },
+            });
+        }
+        if data.is_empty() {
+            return Ok(());
+        }
+        let start = item.length;
+        let total = data.len();
+        let mut pos = 0;
+        while pos < total {
+            let end = (pos + a.chunk_size).min(total);
+            Dfs::append_at(a, path, start + pos as u64, data.slice(pos..end)).await?;
+            pos = end;
+        }
+        flush(a, path, start + total as u64).await
+    }
+
+    async fn read(a: &Adls, path: &AdlsPath, offset: u64, length: Option<u64>) -> Result<Bytes> {
+        let what = format!("reading {}", a.account.at(path));
+        match open(a, path, offset, length, None, &what).await {
+            Ok(resp) => read_body(resp, MAX_READ, &what).await,
+            // A range starting at or past the end: nothing to read.
+            Err(e) if e.http_status() == Some(416) => Ok(Bytes::new()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Renames without replacing an existing destination.
+    async fn rename(a: &Adls, from: &AdlsPath, to: &AdlsPath) -> Result<()> {
+        let what = format!("moving '{from}' to '{to}' in {}", a.account.display_name());
+        let filesystem = url::Url::parse(a.account.base_url())
+            .map_err(|e| Error::Internal(format!("the account URL did not parse: {e}")))?
+            .path()
+            .trim_end_matches('/')
+            .to_owned();
+        let source = format!("{filesystem}{}", from.encoded());
+        let req = request(a, Method::PUT, to, &[], &what)?
+            .header(HeaderName::from_static("x-ms-rename-source"), &source)?
+            .header(IF_NONE_MATCH, "*")?
+            .timeout(META_TIMEOUT);
+        let resp = a.service.send(req).await?;
+        expect_success(resp, &what).await.map(drop)
+    }
+
+    /// Deletes, following `x-ms-continuation` (large directories are deleted in batches).
+    async fn remove(a: &Adls, path: &AdlsPath, recursive: bool) -> Result<()> {
+        let what = format!("deleting {}", a.account.at(path));
+        let mut continuation: Option<String> = None;
+        loop {
+            let mut query = vec![("recursive", if recursive { "true" } else { "false" })];
+            if let Some(c) = &continuation {
+                query.push(("continuation", c.as_str()));
+            }
+            let req = request(a, Method::DELETE, path, &query, &what)?.timeout(META_TIMEOUT);
+            let resp = expect_success(a.service.send(req).await?, &what).await?;
+            match header(resp.headers(), X_MS_CONTINUATION).filter(|c| !c.is_empty()) {
+                Some(c) if continuation.as_deref() != Some(c) => continuation = Some(c.to_owned()),
+                Some(_) => {
+                    return Err(Error::Protocol(format!(
+                        "{what}: the service repeated the continuation token"
+                    )))
+                }
+                None => return Ok(()),
+            }
         }
     }
 }

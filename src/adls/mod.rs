@@ -7,6 +7,10 @@
 //! read, upload, download, rename and remove. Paths are absolute within the account (Gen1) or
 //! the filesystem (Gen2): `/folder/file.txt`; a missing leading `/` is added.
 //!
+//! The protocols differ only behind `backend::Backend`: webhdfs.rs (Gen1) and dfs.rs (Gen2)
+//! implement it, and `with_backend!` picks one per account; this module and transfer.rs are
+//! written once for both.
+//!
 //! Everything is safe to cancel by dropping the future: a download then leaves neither a
 //! partial destination nor its temporary file behind.
 
@@ -25,9 +29,13 @@ use crate::retry::RetryPolicy;
 use crate::service::{display_host, is_loopback, Service};
 use crate::transfer::{data_timeout, read_body, META_TIMEOUT};
 
+#[macro_use]
+mod backend;
 mod dfs;
 mod transfer;
 mod webhdfs;
+
+use backend::Backend;
 
 /// Which protocol an account speaks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -492,18 +500,6 @@ impl Adls {
         self.chunk_size
     }
 
-    /// Bytes per write request for this protocol.
-    fn write_chunk(&self) -> usize {
-        match self.account.protocol {
-            AdlsProtocol::Dfs => self.chunk_size,
-            _ => self.chunk_size.min(GEN1_MAX_REQUEST),
-        }
-    }
-
-    fn is_dfs(&self) -> bool {
-        self.account.protocol == AdlsProtocol::Dfs
-    }
-
     /// Lists the directory `path` (a file lists as itself), following every page and handing
     /// each item to `on_item` as its page arrives; `on_item` returns `false` to stop early.
     /// `recursive` also lists everything below (Gen2 in one listing, Gen1 folder by folder).
@@ -514,21 +510,13 @@ impl Adls {
         mut on_item: impl FnMut(AdlsItem) -> bool,
     ) -> Result<ListOutcome> {
         let path = AdlsPath::parse(path)?;
-        if self.is_dfs() {
-            dfs::list(self, &path, recursive, &mut on_item).await
-        } else {
-            webhdfs::list(self, &path, recursive, &mut on_item).await
-        }
+        with_backend!(self, B => B::list(self, &path, recursive, &mut on_item).await)
     }
 
     /// The properties of a file or directory.
     pub async fn stat(&self, path: &str) -> Result<AdlsItem> {
         let path = AdlsPath::parse(path)?;
-        if self.is_dfs() {
-            dfs::stat(self, &path).await
-        } else {
-            webhdfs::stat(self, &path).await
-        }
+        with_backend!(self, B => B::stat(self, &path).await)
     }
 
     /// Creates the file `path` with `data` (parents are created). An existing file is a
@@ -538,38 +526,25 @@ impl Adls {
         refuse_root(&path, "create a file at")?;
         let data: Bytes = data.into();
         let total = data.len() as u64;
-        transfer::write_all(
-            self,
-            &path,
-            crate::transfer::Source::memory(data),
-            total,
-            overwrite,
-            None,
-            &mut |_, _| {},
-        )
-        .await
-        .map(|_| ())
+        let source = crate::transfer::Source::memory(data);
+        let no_progress = &mut |_, _| {};
+        with_backend!(self, B => {
+            transfer::write_all::<B>(self, &path, source, total, overwrite, None, no_progress).await
+        })
+        .map(drop)
     }
 
     /// Creates the directory `path` and its parents; an existing directory is fine.
     pub async fn mkdir(&self, path: &str) -> Result<()> {
         let path = AdlsPath::parse(path)?;
-        if self.is_dfs() {
-            dfs::mkdir(self, &path).await
-        } else {
-            webhdfs::mkdir(self, &path).await
-        }
+        with_backend!(self, B => B::mkdir(self, &path).await)
     }
 
     /// Appends `data` to the existing file `path`.
     pub async fn append(&self, path: &str, data: impl Into<Bytes>) -> Result<()> {
         let path = AdlsPath::parse(path)?;
         let data: Bytes = data.into();
-        if self.is_dfs() {
-            dfs::append(self, &path, data).await
-        } else {
-            webhdfs::append(self, &path, data).await
-        }
+        with_backend!(self, B => B::append(self, &path, data).await)
     }
 
     /// Reads `length` bytes (to the end when `None`) from `offset` of the file `path` into
@@ -587,11 +562,7 @@ impl Adls {
                 self.account.at(&path)
             )));
         }
-        if self.is_dfs() {
-            dfs::read(self, &path, offset, length).await
-        } else {
-            webhdfs::read(self, &path, offset, length).await
-        }
+        with_backend!(self, B => B::read(self, &path, offset, length).await)
     }
 
     /// Uploads the local file `local` to `remote` in chunks, calling `progress(sent, total)`
@@ -606,7 +577,9 @@ impl Adls {
     ) -> Result<u64> {
         let remote = AdlsPath::parse(remote)?;
         refuse_root(&remote, "upload to")?;
-        transfer::upload(self, local, &remote, overwrite, &mut progress).await
+        with_backend!(self, B => {
+            transfer::upload::<B>(self, local, &remote, overwrite, &mut progress).await
+        })
     }
 
     /// Downloads `remote` to the local file `local`: into a temporary file in the same folder,
@@ -621,7 +594,9 @@ impl Adls {
         mut progress: impl FnMut(u64, u64),
     ) -> Result<u64> {
         let remote = AdlsPath::parse(remote)?;
-        transfer::download(self, &remote, local, overwrite, &mut progress).await
+        with_backend!(self, B => {
+            transfer::download::<B>(self, &remote, local, overwrite, &mut progress).await
+        })
     }
 
     /// Renames (moves) `from` to `to`. An existing `to` is a [`crate::ErrorCode::Conflict`]
@@ -631,22 +606,14 @@ impl Adls {
         let to = AdlsPath::parse(to)?;
         refuse_root(&from, "move")?;
         refuse_root(&to, "move onto")?;
-        if self.is_dfs() {
-            dfs::rename(self, &from, &to).await
-        } else {
-            webhdfs::rename(self, &from, &to).await
-        }
+        with_backend!(self, B => B::rename(self, &from, &to).await)
     }
 
     /// Deletes a file or directory; a non-empty directory only when `recursive`.
     pub async fn remove(&self, path: &str, recursive: bool) -> Result<()> {
         let path = AdlsPath::parse(path)?;
         refuse_root(&path, "delete")?;
-        if self.is_dfs() {
-            dfs::remove(self, &path, recursive).await
-        } else {
-            webhdfs::remove(self, &path, recursive).await
-        }
+        with_backend!(self, B => B::remove(self, &path, recursive).await)
     }
 }
 

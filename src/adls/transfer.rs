@@ -1,21 +1,25 @@
 //! Uploads and downloads in chunks, never whole in memory.
 //!
+//! Written once for both protocols, against [`Backend`].
+//!
 //! Upload: the next chunk is read from disk while the current one is sent (two chunks in memory
-//! at most); Gen1 sends CREATE then APPENDs of at most 4 MiB, Gen2 create, appends at their
-//! positions and one flush. A failure says how many bytes had been sent.
+//! at most); the backend creates the file with the first chunk, appends the others and commits
+//! them (Gen1: CREATE then APPENDs of at most 4 MiB; Gen2: create, appends at their positions
+//! and one flush). A failure says how many bytes had been sent.
 //!
 //! Download: [`crate::transfer::receive`] (a temporary file renamed over the destination when
 //! complete), resumed from where it stopped when the connection fails.
 
 use std::path::Path;
 
-use super::{dfs, webhdfs, Adls, AdlsItem, AdlsPath};
+use super::backend::Backend;
+use super::{Adls, AdlsPath};
 use crate::error::{Error, Result};
 use crate::transfer::{check_destination, receive, Incoming, Source};
 
 /// Writes `total` bytes from `source` to the new file `path`. `stopped`, when given, is put
 /// before a failure together with the bytes sent so far.
-pub(super) async fn write_all(
+pub(super) async fn write_all<B: Backend>(
     a: &Adls,
     path: &AdlsPath,
     mut source: Source,
@@ -30,7 +34,7 @@ pub(super) async fn write_all(
         )),
         None => e,
     };
-    let chunk = a.write_chunk() as u64;
+    let chunk = B::write_chunk(a.chunk_size) as u64;
     let mut current = source
         .next(total.min(chunk) as usize)
         .await
@@ -39,16 +43,11 @@ pub(super) async fn write_all(
     progress(0, total);
     loop {
         let len = current.len() as u64;
-        let first = offset == 0;
         let send = async {
-            match (a.is_dfs(), first) {
-                (false, true) => webhdfs::create(a, path, overwrite, current).await,
-                (false, false) => webhdfs::append_at(a, path, offset, current).await,
-                (true, true) => {
-                    dfs::create_file(a, path, overwrite).await?;
-                    dfs::append_at(a, path, 0, current).await
-                }
-                (true, false) => dfs::append_at(a, path, offset, current).await,
+            if offset == 0 {
+                B::create(a, path, overwrite, current).await
+            } else {
+                B::append_at(a, path, offset, current).await
             }
         };
         let rest = total - offset - len;
@@ -68,15 +67,13 @@ pub(super) async fn write_all(
             None => break,
         }
     }
-    if a.is_dfs() && total > 0 {
-        dfs::flush(a, path, total)
-            .await
-            .map_err(|e| fail(e, total))?;
-    }
+    B::commit(a, path, total)
+        .await
+        .map_err(|e| fail(e, total))?;
     Ok(total)
 }
 
-pub(super) async fn upload(
+pub(super) async fn upload<B: Backend>(
     a: &Adls,
     local: &Path,
     remote: &AdlsPath,
@@ -89,10 +86,10 @@ pub(super) async fn upload(
         a.account.at(remote)
     );
     let (source, total) = Source::file(local, &what).await?;
-    write_all(a, remote, source, total, overwrite, Some(&what), progress).await
+    write_all::<B>(a, remote, source, total, overwrite, Some(&what), progress).await
 }
 
-pub(super) async fn download(
+pub(super) async fn download<B: Backend>(
     a: &Adls,
     remote: &AdlsPath,
     local: &Path,
@@ -105,11 +102,7 @@ pub(super) async fn download(
         local.display()
     );
     check_destination(local, overwrite, &what).await?;
-    let (item, etag) = if a.is_dfs() {
-        dfs::properties(a, remote).await?
-    } else {
-        (webhdfs::stat(a, remote).await?, None)
-    };
+    let (item, version) = B::pin(a, remote).await?;
     if item.is_directory() {
         return Err(Error::InvalidArgument(format!(
             "{what}: '{remote}' is a directory; download files one by one"
@@ -123,40 +116,11 @@ pub(super) async fn download(
         md5: None,
         retry: &a.retry,
     };
-    let what = what.as_str();
-    let (item, etag) = (&item, etag.as_deref());
+    let (what, version) = (what.as_str(), &version);
     receive(
         incoming,
-        |offset| async move {
-            if a.is_dfs() {
-                dfs::open(a, remote, offset, None, etag, what).await
-            } else {
-                if offset > 0 {
-                    check_unchanged(a, remote, item, offset, what).await?;
-                }
-                webhdfs::open(a, remote, offset, None, what).await
-            }
-        },
+        |offset| B::open_at(a, remote, offset, version, what),
         progress,
     )
     .await
-}
-
-/// Before a Gen1 download resumes: WebHDFS has no ETag to pin the file's version with, so the
-/// file's length and modification time must still be those the download started with, or the
-/// rest would come from another version of it.
-async fn check_unchanged(
-    a: &Adls,
-    remote: &AdlsPath,
-    started: &AdlsItem,
-    offset: u64,
-    what: &str,
-) -> Result<()> {
-    let now = webhdfs::stat(a, remote).await?;
-    if now.length == started.length && now.last_modified_ms == started.last_modified_ms {
-        return Ok(());
-    }
-    Err(Error::Protocol(format!(
-        "{what}: the file changed during the download (its length or modification time differs from when the download started), so the data from byte {offset} cannot be resumed; download it again"
-    )))
 }

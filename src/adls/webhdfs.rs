@@ -15,6 +15,7 @@ use reqwest::{Method, Response};
 use serde_json::Value;
 use url::Url;
 
+use super::backend::Backend;
 use super::{
     data_timeout, expect_success, json_number, json_text, read_body, refused, Adls, AdlsItem,
     AdlsPath, ItemType, ListOutcome, GEN1_MAX_REQUEST, MAX_READ, META_TIMEOUT,
@@ -25,6 +26,9 @@ use crate::service::{display_url, get_ci, is_loopback, Request};
 const API_VERSION: &str = "2016-11-01";
 /// The largest JSON answer read (a listing page of 4000 entries is about 1 MB).
 const MAX_JSON: usize = 64 * 1024 * 1024;
+
+/// Data Lake Storage Gen1 and Hadoop: WebHDFS.
+pub(super) struct WebHdfs;
 
 fn url(a: &Adls, path: &AdlsPath, op: &str, params: &[(&str, &str)]) -> Result<Url> {
     let mut query = vec![("op", op), ("api-version", API_VERSION)];
@@ -86,131 +90,6 @@ fn item(dir: &AdlsPath, v: &Value, what: &str) -> Result<(AdlsPath, AdlsItem)> {
     Ok((path, item))
 }
 
-pub(super) async fn list(
-    a: &Adls,
-    path: &AdlsPath,
-    recursive: bool,
-    on_item: &mut dyn FnMut(AdlsItem) -> bool,
-) -> Result<ListOutcome> {
-    let mut outcome = ListOutcome {
-        items: 0,
-        stopped: false,
-    };
-    let size = a.page_size.map(|n| n.to_string());
-    let mut folders = VecDeque::from([path.clone()]);
-    while let Some(dir) = folders.pop_front() {
-        let what = format!("listing {}", a.account.at(&dir));
-        let mut after: Option<String> = None;
-        loop {
-            let mut params = Vec::new();
-            if let Some(s) = &size {
-                params.push(("listSize", s.as_str()));
-            }
-            if let Some(t) = &after {
-                params.push(("listAfter", t.as_str()));
-            }
-            let req = Request::new(Method::GET, url(a, &dir, "LISTSTATUS", &params)?, &what)
-                .timeout(META_TIMEOUT);
-            let page = json(a, req).await?;
-            let statuses = get_ci(&page, "FileStatuses").ok_or_else(|| {
-                Error::Protocol(format!("{what}: the answer has no \"FileStatuses\""))
-            })?;
-            let entries = match get_ci(statuses, "FileStatus") {
-                Some(Value::Array(entries)) => entries.as_slice(),
-                None | Some(Value::Null) => &[],
-                Some(_) => {
-                    return Err(Error::Protocol(format!(
-                        "{what}: \"FileStatus\" is not a list"
-                    )))
-                }
-            };
-            for entry in entries {
-                let (child, item) = item(&dir, entry, &what)?;
-                if recursive && item.is_directory() && child != dir {
-                    folders.push_back(child);
-                }
-                outcome.items += 1;
-                if !on_item(item) {
-                    outcome.stopped = true;
-                    return Ok(outcome);
-                }
-            }
-            let token = json_text(get_ci(statuses, "continuationToken")).filter(|t| !t.is_empty());
-            match token {
-                Some(t) if !entries.is_empty() => {
-                    if after.as_deref() == Some(t.as_str()) {
-                        return Err(Error::Protocol(format!(
-                            "{what}: the service repeated the continuation token '{t}'"
-                        )));
-                    }
-                    after = Some(t);
-                }
-                _ => break,
-            }
-        }
-    }
-    Ok(outcome)
-}
-
-pub(super) async fn stat(a: &Adls, path: &AdlsPath) -> Result<AdlsItem> {
-    let what = format!("reading the properties of {}", a.account.at(path));
-    let req =
-        Request::new(Method::GET, url(a, path, "GETFILESTATUS", &[])?, &what).timeout(META_TIMEOUT);
-    let v = json(a, req).await?;
-    let status = get_ci(&v, "FileStatus")
-        .ok_or_else(|| Error::Protocol(format!("{what}: the answer has no \"FileStatus\"")))?;
-    let (_, mut item) = item(path, status, &what)?;
-    // GETFILESTATUS names no child: the item is the path itself.
-    item.name = path.name().to_owned();
-    item.path = path.to_string();
-    Ok(item)
-}
-
-pub(super) async fn mkdir(a: &Adls, path: &AdlsPath) -> Result<()> {
-    let what = format!("creating the folder {}", a.account.at(path));
-    let req = Request::new(Method::PUT, url(a, path, "MKDIRS", &[])?, &what).timeout(META_TIMEOUT);
-    if boolean(a, req).await? {
-        Ok(())
-    } else {
-        Err(refused(
-            &what,
-            ErrorCode::ServiceError,
-            "the service answered {\"boolean\":false}".into(),
-        ))
-    }
-}
-
-pub(super) async fn remove(a: &Adls, path: &AdlsPath, recursive: bool) -> Result<()> {
-    let what = format!("deleting {}", a.account.at(path));
-    let r = if recursive { "true" } else { "false" };
-    let req = Request::new(
-        Method::DELETE,
-        url(a, path, "DELETE", &[("recursive", r)])?,
-        &what,
-    )
-    .timeout(META_TIMEOUT);
-    if boolean(a, req).await? {
-        return Ok(());
-    }
-    // WebHDFS answers false for a missing path: say so with the same code as Gen2.
-    Err(explain_false(a, path, &what, None).await)
-}
-
-pub(super) async fn rename(a: &Adls, from: &AdlsPath, to: &AdlsPath) -> Result<()> {
-    let what = format!("moving '{from}' to '{to}' in {}", a.account.display_name());
-    let destination = to.to_string();
-    let req = Request::new(
-        Method::PUT,
-        url(a, from, "RENAME", &[("destination", &destination)])?,
-        &what,
-    )
-    .timeout(META_TIMEOUT);
-    if boolean(a, req).await? {
-        return Ok(());
-    }
-    Err(explain_false(a, from, &what, Some(to)).await)
-}
-
 /// Why WebHDFS answered `{"boolean":false}`: the source is missing (NotFound), the destination
 /// exists (Conflict), or the service would not say.
 async fn explain_false(a: &Adls, path: &AdlsPath, what: &str, dest: Option<&AdlsPath>) -> Error {
@@ -218,7 +97,7 @@ async fn explain_false(a: &Adls, path: &AdlsPath, what: &str, dest: Option<&Adls
         code: ErrorCode::NotFound,
         failure,
         ..
-    }) = stat(a, path).await
+    }) = WebHdfs::stat(a, path).await
     {
         return Error::Service {
             code: ErrorCode::NotFound,
@@ -227,7 +106,7 @@ async fn explain_false(a: &Adls, path: &AdlsPath, what: &str, dest: Option<&Adls
         };
     }
     if let Some(dest) = dest {
-        if stat(a, dest).await.is_ok() {
+        if WebHdfs::stat(a, dest).await.is_ok() {
             return refused(
                 what,
                 ErrorCode::Conflict,
@@ -356,91 +235,13 @@ async fn two_step(
     }
 }
 
-/// CREATE with the first chunk of data (at most 4 MiB).
-pub(super) async fn create(a: &Adls, path: &AdlsPath, overwrite: bool, data: Bytes) -> Result<()> {
-    debug_assert!(data.len() <= GEN1_MAX_REQUEST);
-    let what = format!("creating {}", a.account.at(path));
-    let ow = if overwrite { "true" } else { "false" };
-    let first = url(a, path, "CREATE", &[("overwrite", ow)])?;
-    let direct = url(
-        a,
-        path,
-        "CREATE",
-        &[("overwrite", "true"), ("write", "true")],
-    )?;
-    two_step(a, Method::PUT, first, Some(direct), Some(data), &what, true).await?;
-    Ok(())
-}
-
-/// APPEND of one chunk at `offset` (the file's current length). An append retried after its
-/// first attempt landed gets `BadOffsetException`: then the file's length tells.
-pub(super) async fn append_at(a: &Adls, path: &AdlsPath, offset: u64, data: Bytes) -> Result<()> {
-    let what = format!("appending to {}", a.account.at(path));
-    let off = offset.to_string();
-    let end = offset + data.len() as u64;
-    let first = url(a, path, "APPEND", &[("offset", &off)])?;
-    let direct = url(a, path, "APPEND", &[("append", "true"), ("offset", &off)])?;
-    match two_step(
-        a,
-        Method::POST,
-        first,
-        Some(direct),
-        Some(data),
-        &what,
-        true,
-    )
-    .await
-    {
-        Ok(_) => Ok(()),
-        Err(e) if e.service_code().is_some_and(|c| c.contains("BadOffset")) => {
-            match stat(a, path).await {
-                Ok(item) if item.length == end => Ok(()),
-                _ => Err(e),
-            }
-        }
-        Err(e) => Err(e),
-    }
-}
-
-/// APPEND of `data` at the end, whatever the length (as `Add-Content` does), in requests of at
-/// most 4 MiB. Not retried once the service may have acted on it.
-pub(super) async fn append(a: &Adls, path: &AdlsPath, data: Bytes) -> Result<()> {
-    if data.is_empty() {
-        stat(a, path).await?;
-        return Ok(());
-    }
-    let what = format!("appending to {}", a.account.at(path));
-    let mut pos = 0;
-    while pos < data.len() {
-        let end = (pos + GEN1_MAX_REQUEST).min(data.len());
-        let first = url(a, path, "APPEND", &[])?;
-        let direct = url(a, path, "APPEND", &[("append", "true")])?;
-        let chunk = data.slice(pos..end);
-        let sent = two_step(
-            a,
-            Method::POST,
-            first,
-            Some(direct),
-            Some(chunk),
-            &what,
-            false,
-        )
-        .await;
-        if let Err(e) = sent {
-            return Err(wrong_type_as_conflict(a, path, e).await);
-        }
-        pos = end;
-    }
-    Ok(())
-}
-
 /// WebHDFS answers 400 to an append to a directory; Gen2 answers a conflict. Make it the
 /// same: a path of the wrong type conflicts with what is there.
 async fn wrong_type_as_conflict(a: &Adls, path: &AdlsPath, e: Error) -> Error {
     if e.http_status() != Some(400) {
         return e;
     }
-    match stat(a, path).await {
+    match WebHdfs::stat(a, path).await {
         Ok(item) if item.is_directory() => match e {
             Error::Service {
                 context, failure, ..
@@ -456,7 +257,7 @@ async fn wrong_type_as_conflict(a: &Adls, path: &AdlsPath, e: Error) -> Error {
 }
 
 /// OPEN from `offset` (`length` bytes, or to the end); the response streams the data.
-pub(super) async fn open(
+async fn open(
     a: &Adls,
     path: &AdlsPath,
     offset: u64,
@@ -476,35 +277,286 @@ pub(super) async fn open(
     two_step(a, Method::GET, first, None, None, what, true).await
 }
 
-pub(super) async fn read(
+/// Before a Gen1 download resumes: WebHDFS has no ETag to pin the file's version with, so the
+/// file's length and modification time must still be those the download started with, or the
+/// rest would come from another version of it.
+async fn check_unchanged(
     a: &Adls,
-    path: &AdlsPath,
+    remote: &AdlsPath,
+    started: &AdlsItem,
     offset: u64,
-    length: Option<u64>,
-) -> Result<Bytes> {
-    let what = format!("reading {}", a.account.at(path));
-    let resp = match open(a, path, offset, length, &what).await {
-        Ok(resp) => resp,
-        // WebHDFS refuses an offset past the end (400); Gen2 and POSIX read give nothing
-        // there, and so does azmi, the same on both protocols.
-        Err(e) if offset > 0 && e.http_status() == Some(400) => {
-            return match stat(a, path).await {
-                Ok(item) if offset >= item.length => Ok(Bytes::new()),
-                _ => Err(e),
-            };
+    what: &str,
+) -> Result<()> {
+    let now = WebHdfs::stat(a, remote).await?;
+    if now.length == started.length && now.last_modified_ms == started.last_modified_ms {
+        return Ok(());
+    }
+    Err(Error::Protocol(format!(
+        "{what}: the file changed during the download (its length or modification time differs from when the download started), so the data from byte {offset} cannot be resumed; download it again"
+    )))
+}
+
+impl Backend for WebHdfs {
+    /// WebHDFS has no ETag: a download pins the length and modification time it started with.
+    type Version = AdlsItem;
+
+    fn write_chunk(chunk_size: usize) -> usize {
+        chunk_size.min(GEN1_MAX_REQUEST)
+    }
+
+    /// Nothing to do: each request's data is readable once answered.
+    async fn commit(_: &Adls, _: &AdlsPath, _: u64) -> Result<()> {
+        Ok(())
+    }
+
+    async fn pin(a: &Adls, path: &AdlsPath) -> Result<(AdlsItem, AdlsItem)> {
+        let item = WebHdfs::stat(a, path).await?;
+        Ok((item.clone(), item))
+    }
+
+    async fn open_at(
+        a: &Adls,
+        path: &AdlsPath,
+        offset: u64,
+        started: &AdlsItem,
+        what: &str,
+    ) -> Result<Response> {
+        if offset > 0 {
+            check_unchanged(a, path, started, offset, what).await?;
         }
-        Err(e) => return Err(e),
-    };
-    let limit = length.map_or(usize::MAX, |l| usize::try_from(l).unwrap_or(usize::MAX));
-    // The server may ignore `length` and send the rest of the file: read at most what may be
-    // held in memory, then keep what was asked for.
-    let body = read_body(resp, MAX_READ, &what).await?;
-    // A server that ignores `length` sends more: keep what was asked for.
-    Ok(if body.len() > limit {
-        body.slice(..limit)
-    } else {
-        body
-    })
+        open(a, path, offset, None, what).await
+    }
+
+    async fn list(
+        a: &Adls,
+        path: &AdlsPath,
+        recursive: bool,
+        on_item: &mut dyn FnMut(AdlsItem) -> bool,
+    ) -> Result<ListOutcome> {
+        let mut outcome = ListOutcome {
+            items: 0,
+            stopped: false,
+        };
+        let size = a.page_size.map(|n| n.to_string());
+        let mut folders = VecDeque::from([path.clone()]);
+        while let Some(dir) = folders.pop_front() {
+            let what = format!("listing {}", a.account.at(&dir));
+            let mut after: Option<String> = None;
+            loop {
+                let mut params = Vec::new();
+                if let Some(s) = &size {
+                    params.push(("listSize", s.as_str()));
+                }
+                if let Some(t) = &after {
+                    params.push(("listAfter", t.as_str()));
+                }
+                let req = Request::new(Method::GET, url(a, &dir, "LISTSTATUS", &params)?, &what)
+                    .timeout(META_TIMEOUT);
+                let page = json(a, req).await?;
+                let statuses = get_ci(&page, "FileStatuses").ok_or_else(|| {
+                    Error::Protocol(format!("{what}: the answer has no \"FileStatuses\""))
+                })?;
+                let entries = match get_ci(statuses, "FileStatus") {
+                    Some(Value::Array(entries)) => entries.as_slice(),
+                    None | Some(Value::Null) => &[],
+                    Some(_) => {
+                        return Err(Error::Protocol(format!(
+                            "{what}: \"FileStatus\" is not a list"
+                        )))
+                    }
+                };
+                for entry in entries {
+                    let (child, item) = item(&dir, entry, &what)?;
+                    if recursive && item.is_directory() && child != dir {
+                        folders.push_back(child);
+                    }
+                    outcome.items += 1;
+                    if !on_item(item) {
+                        outcome.stopped = true;
+                        return Ok(outcome);
+                    }
+                }
+                let token =
+                    json_text(get_ci(statuses, "continuationToken")).filter(|t| !t.is_empty());
+                match token {
+                    Some(t) if !entries.is_empty() => {
+                        if after.as_deref() == Some(t.as_str()) {
+                            return Err(Error::Protocol(format!(
+                                "{what}: the service repeated the continuation token '{t}'"
+                            )));
+                        }
+                        after = Some(t);
+                    }
+                    _ => break,
+                }
+            }
+        }
+        Ok(outcome)
+    }
+
+    async fn stat(a: &Adls, path: &AdlsPath) -> Result<AdlsItem> {
+        let what = format!("reading the properties of {}", a.account.at(path));
+        let req = Request::new(Method::GET, url(a, path, "GETFILESTATUS", &[])?, &what)
+            .timeout(META_TIMEOUT);
+        let v = json(a, req).await?;
+        let status = get_ci(&v, "FileStatus")
+            .ok_or_else(|| Error::Protocol(format!("{what}: the answer has no \"FileStatus\"")))?;
+        let (_, mut item) = item(path, status, &what)?;
+        // GETFILESTATUS names no child: the item is the path itself.
+        item.name = path.name().to_owned();
+        item.path = path.to_string();
+        Ok(item)
+    }
+
+    async fn mkdir(a: &Adls, path: &AdlsPath) -> Result<()> {
+        let what = format!("creating the folder {}", a.account.at(path));
+        let req =
+            Request::new(Method::PUT, url(a, path, "MKDIRS", &[])?, &what).timeout(META_TIMEOUT);
+        if boolean(a, req).await? {
+            Ok(())
+        } else {
+            Err(refused(
+                &what,
+                ErrorCode::ServiceError,
+                "the service answered {\"boolean\":false}".into(),
+            ))
+        }
+    }
+
+    async fn remove(a: &Adls, path: &AdlsPath, recursive: bool) -> Result<()> {
+        let what = format!("deleting {}", a.account.at(path));
+        let r = if recursive { "true" } else { "false" };
+        let req = Request::new(
+            Method::DELETE,
+            url(a, path, "DELETE", &[("recursive", r)])?,
+            &what,
+        )
+        .timeout(META_TIMEOUT);
+        if boolean(a, req).await? {
+            return Ok(());
+        }
+        // WebHDFS answers false for a missing path: say so with the same code as Gen2.
+        Err(explain_false(a, path, &what, None).await)
+    }
+
+    async fn rename(a: &Adls, from: &AdlsPath, to: &AdlsPath) -> Result<()> {
+        let what = format!("moving '{from}' to '{to}' in {}", a.account.display_name());
+        let destination = to.to_string();
+        let req = Request::new(
+            Method::PUT,
+            url(a, from, "RENAME", &[("destination", &destination)])?,
+            &what,
+        )
+        .timeout(META_TIMEOUT);
+        if boolean(a, req).await? {
+            return Ok(());
+        }
+        Err(explain_false(a, from, &what, Some(to)).await)
+    }
+
+    /// CREATE with the first chunk of data (at most 4 MiB).
+    async fn create(a: &Adls, path: &AdlsPath, overwrite: bool, data: Bytes) -> Result<()> {
+        debug_assert!(data.len() <= GEN1_MAX_REQUEST);
+        let what = format!("creating {}", a.account.at(path));
+        let ow = if overwrite { "true" } else { "false" };
+        let first = url(a, path, "CREATE", &[("overwrite", ow)])?;
+        let direct = url(
+            a,
+            path,
+            "CREATE",
+            &[("overwrite", "true"), ("write", "true")],
+        )?;
+        two_step(a, Method::PUT, first, Some(direct), Some(data), &what, true).await?;
+        Ok(())
+    }
+
+    /// APPEND of one chunk at `offset` (the file's current length). An append retried after its
+    /// first attempt landed gets `BadOffsetException`: then the file's length tells.
+    async fn append_at(a: &Adls, path: &AdlsPath, offset: u64, data: Bytes) -> Result<()> {
+        let what = format!("appending to {}", a.account.at(path));
+        let off = offset.to_string();
+        let end = offset + data.len() as u64;
+        let first = url(a, path, "APPEND", &[("offset", &off)])?;
+        let direct = url(a, path, "APPEND", &[("append", "true"), ("offset", &off)])?;
+        match two_step(
+            a,
+            Method::POST,
+            first,
+            Some(direct),
+            Some(data),
+            &what,
+            true,
+        )
+        .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if e.service_code().is_some_and(|c| c.contains("BadOffset")) => {
+                match WebHdfs::stat(a, path).await {
+                    Ok(item) if item.length == end => Ok(()),
+                    _ => Err(e),
+                }
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// APPEND of `data` at the end, whatever the length (as `Add-Content` does), in requests of at
+    /// most 4 MiB. Not retried once the service may have acted on it.
+    async fn append(a: &Adls, path: &AdlsPath, data: Bytes) -> Result<()> {
+        if data.is_empty() {
+            WebHdfs::stat(a, path).await?;
+            return Ok(());
+        }
+        let what = format!("appending to {}", a.account.at(path));
+        let mut pos = 0;
+        while pos < data.len() {
+            let end = (pos + GEN1_MAX_REQUEST).min(data.len());
+            let first = url(a, path, "APPEND", &[])?;
+            let direct = url(a, path, "APPEND", &[("append", "true")])?;
+            let chunk = data.slice(pos..end);
+            let sent = two_step(
+                a,
+                Method::POST,
+                first,
+                Some(direct),
+                Some(chunk),
+                &what,
+                false,
+            )
+            .await;
+            if let Err(e) = sent {
+                return Err(wrong_type_as_conflict(a, path, e).await);
+            }
+            pos = end;
+        }
+        Ok(())
+    }
+
+    async fn read(a: &Adls, path: &AdlsPath, offset: u64, length: Option<u64>) -> Result<Bytes> {
+        let what = format!("reading {}", a.account.at(path));
+        let resp = match open(a, path, offset, length, &what).await {
+            Ok(resp) => resp,
+            // WebHDFS refuses an offset past the end (400); Gen2 and POSIX read give nothing
+            // there, and so does azmi, the same on both protocols.
+            Err(e) if offset > 0 && e.http_status() == Some(400) => {
+                return match WebHdfs::stat(a, path).await {
+                    Ok(item) if offset >= item.length => Ok(Bytes::new()),
+                    _ => Err(e),
+                };
+            }
+            Err(e) => return Err(e),
+        };
+        let limit = length.map_or(usize::MAX, |l| usize::try_from(l).unwrap_or(usize::MAX));
+        // The server may ignore `length` and send the rest of the file: read at most what may
+        // be held in memory, then keep what was asked for.
+        let body = read_body(resp, MAX_READ, &what).await?;
+        // A server that ignores `length` sends more: keep what was asked for.
+        Ok(if body.len() > limit {
+            body.slice(..limit)
+        } else {
+            body
+        })
+    }
 }
 
 #[cfg(test)]

@@ -2,21 +2,25 @@
 //! identity's tokens.
 
 use std::ffi::{c_char, c_void, CString};
-use std::future::Future;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use bytes::Bytes;
-
-use super::{
-    azmi_cancel, azmi_error, azmi_identity, azmi_progress_callback, azmi_status, flag, guard,
-    out_arg, run_with, str_arg,
-};
+use super::args::{callback_arg, data_arg, flag, str_arg};
+use super::boundary::guard;
+use super::bytes::azmi_bytes;
+use super::call::{identity_arg, identity_or_default, listed, run_on as run, Account};
+use super::cancel::azmi_cancel;
+use super::error::azmi_error;
+use super::handle::{borrow, free, lend_str, try_borrow, Out};
+use super::identity::azmi_identity;
+use super::progress::{azmi_progress_callback, Direction, Progress};
+use super::status::azmi_status;
+use super::string::c_string;
 use crate::adls::{check_chunk_size, Adls, AdlsAccount, AdlsItem, AdlsProtocol};
-use crate::client::Azmi;
 use crate::error::{Error, Result};
-use crate::identity::{IdentityId, ManagedIdentity};
+use crate::identity::ManagedIdentity;
+use crate::runtime::Engine;
 
 /// `protocol` of `azmi_adls_new`: decide from the account's form (a bare name or
 /// `https://<name>.azuredatalakestore.net` or a `…/webhdfs/v1` URL is WebHDFS;
@@ -40,70 +44,22 @@ pub const AZMI_ADLS_RECURSIVE: u32 = 2;
 /// `azmi_adls_free` after the calls using it have returned.
 pub struct azmi_adls {
     account: AdlsAccount,
-    mi: Arc<ManagedIdentity>,
+    /// `None`: the engine's default, chosen at each call.
+    mi: Option<Arc<ManagedIdentity>>,
     /// 0: the default.
     chunk_size: AtomicUsize,
     base_url: CString,
 }
 
-impl azmi_adls {
-    fn client(&self, azmi: &Azmi) -> Result<Adls> {
-        let adls = Adls::new(azmi, self.account.clone(), Arc::clone(&self.mi))?;
+impl Account for azmi_adls {
+    type Client = Adls;
+
+    fn client(&self, engine: &Engine) -> Result<Adls> {
+        let mi = identity_or_default(engine, self.mi.as_ref())?;
+        let adls = Adls::new(&engine.azmi, self.account.clone(), mi)?;
         match self.chunk_size.load(Ordering::Relaxed) {
             0 => Ok(adls),
             n => adls.with_chunk_size(n),
-        }
-    }
-}
-
-fn adls_ref<'a>(adls: *const azmi_adls) -> Result<&'a azmi_adls> {
-    // SAFETY: NULL or a live object from azmi_adls_new (contract of every function).
-    unsafe { adls.as_ref() }.ok_or_else(|| Error::InvalidArgument("adls is NULL".into()))
-}
-
-/// Data from C: NULL is allowed only with length 0.
-///
-/// # Safety
-/// `data` is NULL or points to `len` readable bytes.
-pub(super) unsafe fn data_arg(data: *const u8, len: usize) -> Result<Bytes> {
-    if len == 0 {
-        return Ok(Bytes::new());
-    }
-    if data.is_null() {
-        return Err(Error::InvalidArgument(format!(
-            "data is NULL but len is {len}"
-        )));
-    }
-    // SAFETY: non-NULL and `len` readable bytes (contract).
-    Ok(Bytes::copy_from_slice(unsafe {
-        std::slice::from_raw_parts(data, len)
-    }))
-}
-
-/// Runs one operation on the account: see [`run_with`].
-fn run<T, Fut>(
-    adls: &azmi_adls,
-    cancel: *const azmi_cancel,
-    op: impl FnOnce(Adls) -> Fut,
-) -> Result<T>
-where
-    Fut: Future<Output = Result<T>>,
-{
-    run_with(cancel, |engine| adls.client(&engine.azmi), op)
-}
-
-/// Calls a C progress callback.
-pub(super) struct Progress {
-    pub(super) callback: azmi_progress_callback,
-    pub(super) userdata: *mut c_void,
-}
-
-impl Progress {
-    pub(super) fn report(&self, done: u64, total: u64) {
-        if let Some(f) = self.callback {
-            // SAFETY: the caller's callback with the caller's userdata, on the calling thread,
-            // during the call (contract).
-            unsafe { f(self.userdata, done, i64::try_from(total).unwrap_or(-1)) };
         }
     }
 }
@@ -117,8 +73,8 @@ impl Progress {
 /// - `protocol`: `AZMI_ADLS_AUTO` (from the account's form), `AZMI_ADLS_WEBHDFS` or
 ///   `AZMI_ADLS_DFS` for hosts whose form does not tell (emulators, Hadoop, other clouds).
 /// - `identity`: from `azmi_identity_new` (copied: it may be freed afterwards), or NULL for the
-///   system-assigned identity at the endpoint the environment names now (`AZMI_IMDS_ENDPOINT`,
-///   `AZURE_POD_IDENTITY_AUTHORITY_HOST`, else IMDS).
+///   system-assigned identity at the endpoint the environment names when each operation runs
+///   (`AZMI_IMDS_ENDPOINT`, `AZURE_POD_IDENTITY_AUTHORITY_HOST`, else IMDS), as in every call.
 /// - `adls_out`: receives a new `azmi_adls` on success (free with `azmi_adls_free`).
 ///
 /// Tokens are taken for the protocol's resource (Gen1 `https://datalake.azure.net/`, Gen2
@@ -134,7 +90,7 @@ pub unsafe extern "C" fn azmi_adls_new(
     err_out: *mut *mut azmi_error,
 ) -> azmi_status {
     guard(err_out, || {
-        out_arg(adls_out, "adls_out")?;
+        let adls_out = Out::new(adls_out, "adls_out")?;
         // SAFETY: NULL or a NUL-terminated string (contract).
         let account = unsafe { str_arg(account, "account")? };
         let protocol = match protocol {
@@ -147,21 +103,13 @@ pub unsafe extern "C" fn azmi_adls_new(
                 )))
             }
         };
-        // SAFETY: NULL or a live identity (contract).
-        let mi = match unsafe { identity.as_ref() } {
-            Some(i) => Arc::clone(&i.mi),
-            None => Arc::new(ManagedIdentity::new(IdentityId::SystemAssigned)?),
-        };
         let account = AdlsAccount::parse(account, protocol)?;
-        let base_url = CString::new(account.base_url()).unwrap_or_default();
-        let adls = Box::new(azmi_adls {
+        adls_out.set(azmi_adls {
+            base_url: c_string(account.base_url()),
             account,
-            mi,
+            mi: identity_arg(identity),
             chunk_size: AtomicUsize::new(0),
-            base_url,
         });
-        // SAFETY: checked non-NULL above.
-        unsafe { *adls_out = Box::into_raw(adls) };
         Ok(())
     })
 }
@@ -177,7 +125,7 @@ pub unsafe extern "C" fn azmi_adls_set_chunk_size(
     err_out: *mut *mut azmi_error,
 ) -> azmi_status {
     guard(err_out, || {
-        let adls = adls_ref(adls)?;
+        let adls = try_borrow(adls)?;
         let bytes = bytes as usize;
         if bytes != 0 {
             check_chunk_size(bytes)?;
@@ -193,19 +141,16 @@ pub unsafe extern "C" fn azmi_adls_set_chunk_size(
 /// "" for NULL.
 #[no_mangle]
 pub unsafe extern "C" fn azmi_adls_base_url(adls: *const azmi_adls) -> *const c_char {
-    match adls_ref(adls) {
-        Ok(a) => a.base_url.as_ptr(),
-        Err(_) => c"".as_ptr(),
-    }
+    lend_str(adls, |a| &a.base_url)
 }
 
 /// The protocol in use: `AZMI_ADLS_WEBHDFS` or `AZMI_ADLS_DFS` (never `AZMI_ADLS_AUTO`);
 /// 0 for NULL.
 #[no_mangle]
 pub unsafe extern "C" fn azmi_adls_protocol(adls: *const azmi_adls) -> u32 {
-    match adls_ref(adls).map(|a| a.account.protocol()) {
-        Ok(AdlsProtocol::WebHdfs) => AZMI_ADLS_WEBHDFS,
-        Ok(AdlsProtocol::Dfs) => AZMI_ADLS_DFS,
+    match borrow(adls).map(|a| a.account.protocol()) {
+        Some(AdlsProtocol::WebHdfs) => AZMI_ADLS_WEBHDFS,
+        Some(AdlsProtocol::Dfs) => AZMI_ADLS_DFS,
         _ => AZMI_ADLS_AUTO,
     }
 }
@@ -213,10 +158,7 @@ pub unsafe extern "C" fn azmi_adls_protocol(adls: *const azmi_adls) -> u32 {
 /// Frees an account. No call may still be using it. NULL is ignored.
 #[no_mangle]
 pub unsafe extern "C" fn azmi_adls_free(adls: *mut azmi_adls) {
-    if !adls.is_null() {
-        // SAFETY: from azmi_adls_new, freed once (contract).
-        drop(unsafe { Box::from_raw(adls) });
-    }
+    free(adls)
 }
 
 /// A file or directory. From `azmi_adls_stat` it is the caller's (free it with
@@ -231,10 +173,6 @@ pub struct azmi_adls_item {
     permission: CString,
     owner: CString,
     group: CString,
-}
-
-fn c_string(s: &str) -> CString {
-    CString::new(s.replace('\0', "\u{FFFD}")).unwrap_or_default()
 }
 
 impl azmi_adls_item {
@@ -252,69 +190,61 @@ impl azmi_adls_item {
     }
 }
 
-fn item_ref<'a>(item: *const azmi_adls_item) -> Option<&'a azmi_adls_item> {
-    // SAFETY: NULL or a live item (contract of every accessor).
-    unsafe { item.as_ref() }
-}
-
 /// The last segment of the item's path, e.g. "Test1.txt" ("" for the root). Lent: valid as
 /// long as the item. "" for NULL.
 #[no_mangle]
 pub unsafe extern "C" fn azmi_adls_item_name(item: *const azmi_adls_item) -> *const c_char {
-    item_ref(item).map_or(c"".as_ptr(), |i| i.name.as_ptr())
+    lend_str(item, |i| &i.name)
 }
 
 /// The full path from the root, e.g. "/TestFolder/Test1.txt". Lent: valid as long as the item.
 /// "" for NULL.
 #[no_mangle]
 pub unsafe extern "C" fn azmi_adls_item_path(item: *const azmi_adls_item) -> *const c_char {
-    item_ref(item).map_or(c"".as_ptr(), |i| i.path.as_ptr())
+    lend_str(item, |i| &i.path)
 }
 
 /// Whether the item is a directory (false for files and NULL).
 #[no_mangle]
 pub unsafe extern "C" fn azmi_adls_item_is_directory(item: *const azmi_adls_item) -> bool {
-    item_ref(item).is_some_and(|i| i.is_directory)
+    borrow(item).is_some_and(|i| i.is_directory)
 }
 
 /// The length in bytes (0 for directories and NULL).
 #[no_mangle]
 pub unsafe extern "C" fn azmi_adls_item_length(item: *const azmi_adls_item) -> u64 {
-    item_ref(item).map_or(0, |i| i.length)
+    borrow(item).map_or(0, |i| i.length)
 }
 
 /// The last modification as Unix milliseconds (0 when unknown, and for NULL).
 #[no_mangle]
 pub unsafe extern "C" fn azmi_adls_item_modified(item: *const azmi_adls_item) -> i64 {
-    item_ref(item).map_or(0, |i| i.modified)
+    borrow(item).map_or(0, |i| i.modified)
 }
 
 /// The permissions as the service gives them: Gen1 octal ("770"), Gen2 symbolic
 /// ("rwxr-x---"). Lent: valid as long as the item. "" for NULL.
 #[no_mangle]
 pub unsafe extern "C" fn azmi_adls_item_permission(item: *const azmi_adls_item) -> *const c_char {
-    item_ref(item).map_or(c"".as_ptr(), |i| i.permission.as_ptr())
+    lend_str(item, |i| &i.permission)
 }
 
 /// The owner (an object id). Lent: valid as long as the item. "" for NULL.
 #[no_mangle]
 pub unsafe extern "C" fn azmi_adls_item_owner(item: *const azmi_adls_item) -> *const c_char {
-    item_ref(item).map_or(c"".as_ptr(), |i| i.owner.as_ptr())
+    lend_str(item, |i| &i.owner)
 }
 
 /// The owning group (an object id). Lent: valid as long as the item. "" for NULL.
 #[no_mangle]
 pub unsafe extern "C" fn azmi_adls_item_group(item: *const azmi_adls_item) -> *const c_char {
-    item_ref(item).map_or(c"".as_ptr(), |i| i.group.as_ptr())
+    lend_str(item, |i| &i.group)
 }
 
 /// Frees an item from `azmi_adls_stat`. Never free an item lent to a callback. NULL is ignored.
 #[no_mangle]
 pub unsafe extern "C" fn azmi_adls_item_free(item: *mut azmi_adls_item) {
-    if !item.is_null() {
-        // SAFETY: from azmi_adls_stat, freed once (contract).
-        drop(unsafe { Box::from_raw(item) });
-    }
+    free(item)
 }
 
 /// Receives the items of `azmi_adls_list`, one call per item, as each page of the listing
@@ -349,12 +279,11 @@ pub unsafe extern "C" fn azmi_adls_list(
     err_out: *mut *mut azmi_error,
 ) -> azmi_status {
     guard(err_out, || {
-        let adls = adls_ref(adls)?;
         // SAFETY: NULL or a NUL-terminated string (contract).
         let path = unsafe { str_arg(path, "path")? };
         let recursive = flag(flags, AZMI_ADLS_RECURSIVE, "AZMI_ADLS_RECURSIVE")?;
-        let callback = callback.ok_or_else(|| Error::InvalidArgument("callback is NULL".into()))?;
-        let outcome = run(adls, cancel, |client| async move {
+        let callback = callback_arg(callback)?;
+        listed(run(adls, cancel, |client| async move {
             client
                 .list(path, recursive, |item| {
                     let lent = azmi_adls_item::new(&item);
@@ -363,11 +292,7 @@ pub unsafe extern "C" fn azmi_adls_list(
                     unsafe { callback(userdata, &lent) }
                 })
                 .await
-        })?;
-        if outcome.stopped {
-            return Err(Error::Cancelled);
-        }
-        Ok(())
+        })?)
     })
 }
 
@@ -382,8 +307,7 @@ pub unsafe extern "C" fn azmi_adls_stat(
     err_out: *mut *mut azmi_error,
 ) -> azmi_status {
     guard(err_out, || {
-        out_arg(item_out, "item_out")?;
-        let adls = adls_ref(adls)?;
+        let item_out = Out::new(item_out, "item_out")?;
         // SAFETY: NULL or a NUL-terminated string (contract).
         let path = unsafe { str_arg(path, "path")? };
         let item = run(
@@ -391,8 +315,7 @@ pub unsafe extern "C" fn azmi_adls_stat(
             cancel,
             |client| async move { client.stat(path).await },
         )?;
-        // SAFETY: checked non-NULL above.
-        unsafe { *item_out = Box::into_raw(Box::new(azmi_adls_item::new(&item))) };
+        item_out.set(azmi_adls_item::new(&item));
         Ok(())
     })
 }
@@ -413,7 +336,6 @@ pub unsafe extern "C" fn azmi_adls_create(
     err_out: *mut *mut azmi_error,
 ) -> azmi_status {
     guard(err_out, || {
-        let adls = adls_ref(adls)?;
         // SAFETY: NULL or a NUL-terminated string; `data` NULL or `len` bytes (contract).
         let (path, data) = unsafe { (str_arg(path, "path")?, data_arg(data, len)?) };
         let overwrite = flag(flags, AZMI_ADLS_OVERWRITE, "AZMI_ADLS_OVERWRITE")?;
@@ -433,7 +355,6 @@ pub unsafe extern "C" fn azmi_adls_mkdir(
     err_out: *mut *mut azmi_error,
 ) -> azmi_status {
     guard(err_out, || {
-        let adls = adls_ref(adls)?;
         // SAFETY: NULL or a NUL-terminated string (contract).
         let path = unsafe { str_arg(path, "path")? };
         run(
@@ -456,19 +377,12 @@ pub unsafe extern "C" fn azmi_adls_append(
     err_out: *mut *mut azmi_error,
 ) -> azmi_status {
     guard(err_out, || {
-        let adls = adls_ref(adls)?;
         // SAFETY: NULL or a NUL-terminated string; `data` NULL or `len` bytes (contract).
         let (path, data) = unsafe { (str_arg(path, "path")?, data_arg(data, len)?) };
         run(adls, cancel, |client| async move {
             client.append(path, data).await
         })
     })
-}
-
-/// Bytes the library returns (from `azmi_adls_read`, `azmi_blob_read`). Owned by the caller; free with
-/// `azmi_bytes_free`. Immutable: may be read from any thread.
-pub struct azmi_bytes {
-    pub(super) data: Bytes,
 }
 
 /// Reads `length` bytes (-1: to the end) from byte `offset` of the file `path` into memory;
@@ -487,8 +401,7 @@ pub unsafe extern "C" fn azmi_adls_read(
     err_out: *mut *mut azmi_error,
 ) -> azmi_status {
     guard(err_out, || {
-        out_arg(bytes_out, "bytes_out")?;
-        let adls = adls_ref(adls)?;
+        let bytes_out = Out::new(bytes_out, "bytes_out")?;
         // SAFETY: NULL or a NUL-terminated string (contract).
         let path = unsafe { str_arg(path, "path")? };
         let length = match length {
@@ -503,38 +416,39 @@ pub unsafe extern "C" fn azmi_adls_read(
         let data = run(adls, cancel, |client| async move {
             client.read(path, offset, length).await
         })?;
-        // SAFETY: checked non-NULL above.
-        unsafe { *bytes_out = Box::into_raw(Box::new(azmi_bytes { data })) };
+        bytes_out.set(azmi_bytes::new(data));
         Ok(())
     })
 }
 
-/// The bytes (never NULL for a non-NULL `bytes`; not NUL-terminated). Lent: valid until
-/// `azmi_bytes_free`. NULL for NULL.
-#[no_mangle]
-pub unsafe extern "C" fn azmi_bytes_data(bytes: *const azmi_bytes) -> *const u8 {
-    // SAFETY: NULL or a live object from this library (contract).
-    match unsafe { bytes.as_ref() } {
-        Some(b) if b.data.is_empty() => std::ptr::NonNull::<u8>::dangling().as_ptr(),
-        Some(b) => b.data.as_ptr(),
-        None => std::ptr::null(),
-    }
-}
-
-/// The number of bytes (0 for NULL).
-#[no_mangle]
-pub unsafe extern "C" fn azmi_bytes_len(bytes: *const azmi_bytes) -> usize {
-    // SAFETY: NULL or a live object from this library (contract).
-    unsafe { bytes.as_ref() }.map_or(0, |b| b.data.len())
-}
-
-/// Frees bytes. NULL is ignored.
-#[no_mangle]
-pub unsafe extern "C" fn azmi_bytes_free(bytes: *mut azmi_bytes) {
-    if !bytes.is_null() {
-        // SAFETY: from azmi_adls_read or azmi_blob_read, freed once (contract).
-        drop(unsafe { Box::from_raw(bytes) });
-    }
+/// Uploads the local file `local_path` to `remote_path`, or downloads the other way.
+///
+/// # Safety
+/// `local_path` and `remote_path` are NULL or NUL-terminated strings.
+unsafe fn transfer(
+    direction: Direction,
+    adls: *const azmi_adls,
+    (local_path, remote_path): (*const c_char, *const c_char),
+    flags: u32,
+    cancel: *const azmi_cancel,
+    progress: Progress,
+) -> Result<()> {
+    // SAFETY: forwarded contract.
+    let (local, remote) = unsafe {
+        (
+            Path::new(str_arg(local_path, "local_path")?),
+            str_arg(remote_path, "remote_path")?,
+        )
+    };
+    let overwrite = flag(flags, AZMI_ADLS_OVERWRITE, "AZMI_ADLS_OVERWRITE")?;
+    let report = |done, total| progress.report(done, total);
+    run(adls, cancel, |client| async move {
+        match direction {
+            Direction::Up => client.upload(local, remote, overwrite, report).await,
+            Direction::Down => client.download(remote, local, overwrite, report).await,
+        }
+    })
+    .map(drop)
 }
 
 /// Uploads the local file `local_path` to `remote_path` in chunks (Gen1: CREATE then APPENDs
@@ -554,28 +468,11 @@ pub unsafe extern "C" fn azmi_adls_upload(
     userdata: *mut c_void,
     err_out: *mut *mut azmi_error,
 ) -> azmi_status {
-    guard(err_out, || {
-        let adls = adls_ref(adls)?;
-        // SAFETY: NULL or NUL-terminated strings (contract).
-        let (local, remote) = unsafe {
-            (
-                str_arg(local_path, "local_path")?,
-                str_arg(remote_path, "remote_path")?,
-            )
-        };
-        let overwrite = flag(flags, AZMI_ADLS_OVERWRITE, "AZMI_ADLS_OVERWRITE")?;
-        let progress = Progress {
-            callback: progress,
-            userdata,
-        };
-        run(adls, cancel, |client| async move {
-            client
-                .upload(Path::new(local), remote, overwrite, |done, total| {
-                    progress.report(done, total)
-                })
-                .await
-                .map(drop)
-        })
+    let progress = Progress::new(progress, userdata);
+    let paths = (local_path, remote_path);
+    // SAFETY: NULL or NUL-terminated strings (contract).
+    guard(err_out, || unsafe {
+        transfer(Direction::Up, adls, paths, flags, cancel, progress)
     })
 }
 
@@ -596,28 +493,11 @@ pub unsafe extern "C" fn azmi_adls_download(
     userdata: *mut c_void,
     err_out: *mut *mut azmi_error,
 ) -> azmi_status {
-    guard(err_out, || {
-        let adls = adls_ref(adls)?;
-        // SAFETY: NULL or NUL-terminated strings (contract).
-        let (remote, local) = unsafe {
-            (
-                str_arg(remote_path, "remote_path")?,
-                str_arg(local_path, "local_path")?,
-            )
-        };
-        let overwrite = flag(flags, AZMI_ADLS_OVERWRITE, "AZMI_ADLS_OVERWRITE")?;
-        let progress = Progress {
-            callback: progress,
-            userdata,
-        };
-        run(adls, cancel, |client| async move {
-            client
-                .download(remote, Path::new(local), overwrite, |done, total| {
-                    progress.report(done, total)
-                })
-                .await
-                .map(drop)
-        })
+    let progress = Progress::new(progress, userdata);
+    let paths = (local_path, remote_path);
+    // SAFETY: NULL or NUL-terminated strings (contract).
+    guard(err_out, || unsafe {
+        transfer(Direction::Down, adls, paths, flags, cancel, progress)
     })
 }
 
@@ -633,7 +513,6 @@ pub unsafe extern "C" fn azmi_adls_move(
     err_out: *mut *mut azmi_error,
 ) -> azmi_status {
     guard(err_out, || {
-        let adls = adls_ref(adls)?;
         // SAFETY: NULL or NUL-terminated strings (contract).
         let (from, to) = unsafe { (str_arg(from, "from")?, str_arg(to, "to")?) };
         run(adls, cancel, |client| async move {
@@ -654,7 +533,6 @@ pub unsafe extern "C" fn azmi_adls_remove(
     err_out: *mut *mut azmi_error,
 ) -> azmi_status {
     guard(err_out, || {
-        let adls = adls_ref(adls)?;
         // SAFETY: NULL or a NUL-terminated string (contract).
         let path = unsafe { str_arg(path, "path")? };
         let recursive = flag(flags, AZMI_ADLS_RECURSIVE, "AZMI_ADLS_RECURSIVE")?;

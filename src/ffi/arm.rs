@@ -4,62 +4,25 @@
 use std::ffi::c_char;
 use std::future::Future;
 
-use parking_lot::Mutex;
-use secrecy::ExposeSecret;
-use serde_json::Value;
-use zeroize::Zeroizing;
-
-use super::{
-    azmi_cancel, azmi_error, azmi_identity, azmi_status, guard, identity_or_default, opt_str_arg,
-    out_arg, run_with, str_arg,
-};
+use super::args::{opt_str_arg, str_arg};
+use super::boundary::guard;
+use super::call::{identity_arg, identity_or_default, run_with};
+use super::cancel::azmi_cancel;
+use super::error::azmi_error;
+use super::handle::Out;
+use super::identity::azmi_identity;
+use super::status::azmi_status;
+use super::string::azmi_string;
 use crate::arm::{parse_endpoint, AccountSasRequest, Arm, ServiceSasRequest, PUBLIC_ENDPOINT};
 use crate::error::{Error, Result};
 use crate::runtime::Engine;
+use parking_lot::Mutex;
+use secrecy::ExposeSecret;
+use serde_json::Value;
 
 /// The endpoint set by `azmi_set_arm_endpoint`: `None` when never set (the environment
 /// decides), `Some(None)` for the public endpoint.
 static ENDPOINT_OVERRIDE: Mutex<Option<Option<String>>> = Mutex::new(None);
-
-/// Text the library returns (JSON, a SAS token). Owned by the caller; free it with
-/// `azmi_string_free`, which wipes it from memory (a SAS token is a credential). Immutable: may
-/// be read from any thread.
-pub struct azmi_string {
-    /// The text and a NUL.
-    text: Zeroizing<Vec<u8>>,
-}
-
-impl azmi_string {
-    fn boxed(text: &str) -> *mut azmi_string {
-        let mut bytes = Zeroizing::new(Vec::with_capacity(text.len() + 1));
-        bytes.extend_from_slice(text.as_bytes());
-        bytes.push(0);
-        Box::into_raw(Box::new(azmi_string { text: bytes }))
-    }
-}
-
-/// The text, NUL-terminated. Lent: valid until `azmi_string_free`. "" for NULL.
-#[no_mangle]
-pub unsafe extern "C" fn azmi_string_data(s: *const azmi_string) -> *const c_char {
-    // SAFETY: NULL or a live object from this library (contract).
-    unsafe { s.as_ref() }.map_or(c"".as_ptr(), |s| s.text.as_ptr().cast())
-}
-
-/// The text's length in bytes, without the NUL (0 for NULL).
-#[no_mangle]
-pub unsafe extern "C" fn azmi_string_len(s: *const azmi_string) -> usize {
-    // SAFETY: NULL or a live object from this library (contract).
-    unsafe { s.as_ref() }.map_or(0, |s| s.text.len() - 1)
-}
-
-/// Wipes and frees a string. NULL is ignored.
-#[no_mangle]
-pub unsafe extern "C" fn azmi_string_free(s: *mut azmi_string) {
-    if !s.is_null() {
-        // SAFETY: from this library, freed once (contract). Zeroizing wipes the text.
-        drop(unsafe { Box::from_raw(s) });
-    }
-}
 
 /// Sends the Resource Manager requests of this process to `url` (`https://host[:port]`, e.g.
 /// `https://management.usgovcloudapi.net` or a test endpoint; plain `http://` only to
@@ -91,7 +54,7 @@ where
     Fut: Future<Output = Result<T>>,
 {
     let client = |engine: &Engine| {
-        let mi = identity_or_default(engine, identity)?;
+        let mi = identity_or_default(engine, identity_arg(identity).as_ref())?;
         match ENDPOINT_OVERRIDE.lock().clone() {
             None => Arm::new(&engine.azmi, mi),
             Some(e) => Arm::with_endpoint(
@@ -165,7 +128,7 @@ pub unsafe extern "C" fn azmi_arm_request(
     err_out: *mut *mut azmi_error,
 ) -> azmi_status {
     guard(err_out, || {
-        out_arg(json_out, "json_out")?;
+        let json_out = Out::new(json_out, "json_out")?;
         // SAFETY: NULL or NUL-terminated strings (contract).
         let (method, path, api_version, body) = unsafe {
             (
@@ -183,31 +146,59 @@ pub unsafe extern "C" fn azmi_arm_request(
                 arm.request(method, path, api_version, body.as_ref()).await
             }
         })?;
-        // SAFETY: checked non-NULL above.
-        unsafe { *json_out = azmi_string::boxed(&answer.to_string()) };
+        json_out.set(azmi_string::new(&answer.to_string()));
         Ok(())
     })
 }
 
-/// The strings every SAS call takes.
+/// Which SAS a call mints.
+#[derive(Clone, Copy)]
+enum SasKind {
+    Service,
+    Account,
+}
+
+/// Mints a SAS of the storage account `account` in `resource_group` of `subscription`, after
+/// checking `request_json` for that kind of SAS.
 ///
 /// # Safety
-/// NULL or NUL-terminated strings.
-unsafe fn sas_args<'a>(
-    subscription: *const c_char,
-    resource_group: *const c_char,
-    account: *const c_char,
+/// The strings are NULL or NUL-terminated.
+unsafe fn list_sas(
+    kind: SasKind,
+    (subscription, resource_group, account): (*const c_char, *const c_char, *const c_char),
     request_json: *const c_char,
-) -> Result<(&'a str, &'a str, &'a str, Value)> {
+    identity: *const azmi_identity,
+    cancel: *const azmi_cancel,
+    sas_out: *mut *mut azmi_string,
+) -> Result<()> {
+    let sas_out = Out::new(sas_out, "sas_out")?;
     // SAFETY: forwarded contract.
-    unsafe {
-        Ok((
+    let (sub, rg, account, json) = unsafe {
+        (
             str_arg(subscription, "subscription")?,
             str_arg(resource_group, "resource_group")?,
             str_arg(account, "account")?,
             json_arg(str_arg(request_json, "request_json")?, "request_json")?,
-        ))
-    }
+        )
+    };
+    let sas = match kind {
+        SasKind::Service => {
+            let request = ServiceSasRequest::from_json(&json)?;
+            request.validate(account)?;
+            run(identity, cancel, |arm| async move {
+                arm.list_service_sas(sub, rg, account, &request).await
+            })?
+        }
+        SasKind::Account => {
+            let request = AccountSasRequest::from_json(&json)?;
+            request.validate()?;
+            run(identity, cancel, |arm| async move {
+                arm.list_account_sas(sub, rg, account, &request).await
+            })?
+        }
+    };
+    sas_out.set(azmi_string::new(sas.expose_secret()));
+    Ok(())
 }
 
 /// Mints a service SAS with `listServiceSas` of the storage account `account` in
@@ -239,19 +230,17 @@ pub unsafe extern "C" fn azmi_arm_list_sas(
     sas_out: *mut *mut azmi_string,
     err_out: *mut *mut azmi_error,
 ) -> azmi_status {
-    guard(err_out, || {
-        out_arg(sas_out, "sas_out")?;
-        // SAFETY: NULL or NUL-terminated strings (contract).
-        let (sub, rg, account, json) =
-            unsafe { sas_args(subscription, resource_group, account, request_json)? };
-        let request = ServiceSasRequest::from_json(&json)?;
-        request.validate(account)?;
-        let sas = run(identity, cancel, |arm| async move {
-            arm.list_service_sas(sub, rg, account, &request).await
-        })?;
-        // SAFETY: checked non-NULL above.
-        unsafe { *sas_out = azmi_string::boxed(sas.expose_secret()) };
-        Ok(())
+    let account = (subscription, resource_group, account);
+    // SAFETY: NULL or NUL-terminated strings (contract).
+    guard(err_out, || unsafe {
+        list_sas(
+            SasKind::Service,
+            account,
+            request_json,
+            identity,
+            cancel,
+            sas_out,
+        )
     })
 }
 
@@ -271,18 +260,16 @@ pub unsafe extern "C" fn azmi_arm_list_account_sas(
     sas_out: *mut *mut azmi_string,
     err_out: *mut *mut azmi_error,
 ) -> azmi_status {
-    guard(err_out, || {
-        out_arg(sas_out, "sas_out")?;
-        // SAFETY: NULL or NUL-terminated strings (contract).
-        let (sub, rg, account, json) =
-            unsafe { sas_args(subscription, resource_group, account, request_json)? };
-        let request = AccountSasRequest::from_json(&json)?;
-        request.validate()?;
-        let sas = run(identity, cancel, |arm| async move {
-            arm.list_account_sas(sub, rg, account, &request).await
-        })?;
-        // SAFETY: checked non-NULL above.
-        unsafe { *sas_out = azmi_string::boxed(sas.expose_secret()) };
-        Ok(())
+    let account = (subscription, resource_group, account);
+    // SAFETY: NULL or NUL-terminated strings (contract).
+    guard(err_out, || unsafe {
+        list_sas(
+            SasKind::Account,
+            account,
+            request_json,
+            identity,
+            cancel,
+            sas_out,
+        )
     })
 }

@@ -1,20 +1,24 @@
 //! `azmi_blob`: Azure Blob storage (block blobs) with the managed identity's token or a SAS.
 
 use std::ffi::{c_char, c_void};
-use std::future::Future;
 use std::path::Path;
 use std::sync::Arc;
 
 use secrecy::{ExposeSecret, SecretString};
 
-use super::adls::{data_arg, Progress};
-use super::{
-    azmi_bytes, azmi_cancel, azmi_error, azmi_identity, azmi_progress_callback, azmi_status, flag,
-    guard, out_arg, run_with, str_arg,
-};
+use super::args::{data_arg, flag, str_arg};
+use super::boundary::guard;
+use super::bytes::azmi_bytes;
+use super::call::{identity_arg, identity_or_default, run_on as run, Account};
+use super::cancel::azmi_cancel;
+use super::error::azmi_error;
+use super::handle::{free, Out};
+use super::identity::azmi_identity;
+use super::progress::{azmi_progress_callback, Direction, Progress};
+use super::status::azmi_status;
 use crate::blob::{Blob, BlobAccount};
-use crate::error::{Error, Result};
-use crate::identity::{IdentityId, ManagedIdentity};
+use crate::error::Result;
+use crate::identity::ManagedIdentity;
 use crate::retry::RetryPolicy;
 use crate::runtime::Engine;
 use crate::service::check_sas;
@@ -24,7 +28,8 @@ use crate::service::check_sas;
 pub const AZMI_BLOB_OVERWRITE: u32 = 1;
 
 enum Auth {
-    Token(Arc<ManagedIdentity>),
+    /// The identity's tokens; `None`: the engine's default, chosen at each call.
+    Token(Option<Arc<ManagedIdentity>>),
     Sas(SecretString),
 }
 
@@ -36,30 +41,25 @@ pub struct azmi_blob {
     auth: Auth,
 }
 
-fn blob_ref<'a>(blob: *const azmi_blob) -> Result<&'a azmi_blob> {
-    // SAFETY: NULL or a live object from azmi_blob_new (contract of every function).
-    unsafe { blob.as_ref() }.ok_or_else(|| Error::InvalidArgument("blob is NULL".into()))
-}
+impl Account for azmi_blob {
+    type Client = Blob;
 
-/// Runs one operation on the account, with its token or SAS: see [`run_with`].
-fn run<T, Fut>(
-    blob: &azmi_blob,
-    cancel: *const azmi_cancel,
-    op: impl FnOnce(Blob) -> Fut,
-) -> Result<T>
-where
-    Fut: Future<Output = Result<T>>,
-{
-    let client = |engine: &Engine| match &blob.auth {
-        Auth::Token(mi) => Blob::new(&engine.azmi, blob.account.clone(), Arc::clone(mi)),
-        Auth::Sas(sas) => Blob::with_sas(
-            &engine.azmi,
-            blob.account.clone(),
-            sas.expose_secret(),
-            RetryPolicy::default(),
-        ),
-    };
-    run_with(cancel, client, op)
+    /// The client with the account's token or SAS.
+    fn client(&self, engine: &Engine) -> Result<Blob> {
+        match &self.auth {
+            Auth::Token(mi) => Blob::new(
+                &engine.azmi,
+                self.account.clone(),
+                identity_or_default(engine, mi.as_ref())?,
+            ),
+            Auth::Sas(sas) => Blob::with_sas(
+                &engine.azmi,
+                self.account.clone(),
+                sas.expose_secret(),
+                RetryPolicy::default(),
+            ),
+        }
+    }
 }
 
 /// Opens a storage account's blobs.
@@ -72,7 +72,8 @@ where
 ///   never appears in messages. NULL: use the identity's tokens (resource
 ///   `https://storage.azure.com/`, from the shared token cache).
 /// - `identity`: from `azmi_identity_new` (copied: it may be freed afterwards), or NULL for the
-///   system-assigned identity at the endpoint the environment names now. Ignored with a SAS.
+///   system-assigned identity at the endpoint the environment names when each operation runs,
+///   as in every call. Ignored with a SAS.
 /// - `blob_out`: receives a new `azmi_blob` on success (free with `azmi_blob_free`).
 ///
 /// Transient service failures are retried under the identity's retry settings
@@ -87,24 +88,18 @@ pub unsafe extern "C" fn azmi_blob_new(
     err_out: *mut *mut azmi_error,
 ) -> azmi_status {
     guard(err_out, || {
-        out_arg(blob_out, "blob_out")?;
+        let blob_out = Out::new(blob_out, "blob_out")?;
         // SAFETY: NULL or a NUL-terminated string (contract).
         let account = BlobAccount::parse(unsafe { str_arg(account, "account")? })?;
         let auth = if sas.is_null() {
-            // SAFETY: NULL or a live identity (contract).
-            match unsafe { identity.as_ref() } {
-                Some(i) => Auth::Token(Arc::clone(&i.mi)),
-                None => Auth::Token(Arc::new(ManagedIdentity::new(IdentityId::SystemAssigned)?)),
-            }
+            Auth::Token(identity_arg(identity))
         } else {
             // SAFETY: a NUL-terminated string (contract).
             let sas = unsafe { str_arg(sas, "sas")? };
             // Checked now, so that a malformed SAS fails here rather than at the first call.
             Auth::Sas(SecretString::from(check_sas(sas)?.to_owned()))
         };
-        let blob = Box::new(azmi_blob { account, auth });
-        // SAFETY: checked non-NULL above.
-        unsafe { *blob_out = Box::into_raw(blob) };
+        blob_out.set(azmi_blob { account, auth });
         Ok(())
     })
 }
@@ -112,10 +107,7 @@ pub unsafe extern "C" fn azmi_blob_new(
 /// Frees an account. No call may still be using it. NULL is ignored.
 #[no_mangle]
 pub unsafe extern "C" fn azmi_blob_free(blob: *mut azmi_blob) {
-    if !blob.is_null() {
-        // SAFETY: from azmi_blob_new, freed once (contract).
-        drop(unsafe { Box::from_raw(blob) });
-    }
+    free(blob)
 }
 
 /// Creates the container `container`. `*created_out` (may be NULL) receives whether it was
@@ -135,7 +127,6 @@ pub unsafe extern "C" fn azmi_blob_create_container(
     err_out: *mut *mut azmi_error,
 ) -> azmi_status {
     guard(err_out, || {
-        let blob = blob_ref(blob)?;
         // SAFETY: NULL or a NUL-terminated string (contract).
         let container = unsafe { str_arg(container, "container")? };
         let created = run(blob, cancel, |client| async move {
@@ -147,6 +138,45 @@ pub unsafe extern "C" fn azmi_blob_create_container(
         }
         Ok(())
     })
+}
+
+/// Uploads the local file `local_path` to the blob `container/name`, or downloads the other way.
+///
+/// # Safety
+/// `local_path`, `container` and `name` are NULL or NUL-terminated strings.
+unsafe fn transfer(
+    direction: Direction,
+    blob: *const azmi_blob,
+    (local_path, container, name): (*const c_char, *const c_char, *const c_char),
+    flags: u32,
+    cancel: *const azmi_cancel,
+    progress: Progress,
+) -> Result<()> {
+    // SAFETY: forwarded contract.
+    let (local, container, name) = unsafe {
+        (
+            Path::new(str_arg(local_path, "local_path")?),
+            str_arg(container, "container")?,
+            str_arg(name, "name")?,
+        )
+    };
+    let overwrite = flag(flags, AZMI_BLOB_OVERWRITE, "AZMI_BLOB_OVERWRITE")?;
+    let report = |done, total| progress.report(done, total);
+    run(blob, cancel, |client| async move {
+        match direction {
+            Direction::Up => {
+                client
+                    .upload(local, container, name, overwrite, report)
+                    .await
+            }
+            Direction::Down => {
+                client
+                    .download(container, name, local, overwrite, report)
+                    .await
+            }
+        }
+    })
+    .map(drop)
 }
 
 /// Uploads the local file `local_path` to the block blob `container/name`: up to 8 MiB as one
@@ -168,33 +198,11 @@ pub unsafe extern "C" fn azmi_blob_upload(
     userdata: *mut c_void,
     err_out: *mut *mut azmi_error,
 ) -> azmi_status {
-    guard(err_out, || {
-        let blob = blob_ref(blob)?;
-        // SAFETY: NULL or NUL-terminated strings (contract).
-        let (local, container, name) = unsafe {
-            (
-                str_arg(local_path, "local_path")?,
-                str_arg(container, "container")?,
-                str_arg(name, "name")?,
-            )
-        };
-        let overwrite = flag(flags, AZMI_BLOB_OVERWRITE, "AZMI_BLOB_OVERWRITE")?;
-        let progress = Progress {
-            callback: progress,
-            userdata,
-        };
-        run(blob, cancel, |client| async move {
-            client
-                .upload(
-                    Path::new(local),
-                    container,
-                    name,
-                    overwrite,
-                    |done, total| progress.report(done, total),
-                )
-                .await
-                .map(drop)
-        })
+    let progress = Progress::new(progress, userdata);
+    let paths = (local_path, container, name);
+    // SAFETY: NULL or NUL-terminated strings (contract).
+    guard(err_out, || unsafe {
+        transfer(Direction::Up, blob, paths, flags, cancel, progress)
     })
 }
 
@@ -217,33 +225,11 @@ pub unsafe extern "C" fn azmi_blob_download(
     userdata: *mut c_void,
     err_out: *mut *mut azmi_error,
 ) -> azmi_status {
-    guard(err_out, || {
-        let blob = blob_ref(blob)?;
-        // SAFETY: NULL or NUL-terminated strings (contract).
-        let (container, name, local) = unsafe {
-            (
-                str_arg(container, "container")?,
-                str_arg(name, "name")?,
-                str_arg(local_path, "local_path")?,
-            )
-        };
-        let overwrite = flag(flags, AZMI_BLOB_OVERWRITE, "AZMI_BLOB_OVERWRITE")?;
-        let progress = Progress {
-            callback: progress,
-            userdata,
-        };
-        run(blob, cancel, |client| async move {
-            client
-                .download(
-                    container,
-                    name,
-                    Path::new(local),
-                    overwrite,
-                    |done, total| progress.report(done, total),
-                )
-                .await
-                .map(drop)
-        })
+    let progress = Progress::new(progress, userdata);
+    let paths = (local_path, container, name);
+    // SAFETY: NULL or NUL-terminated strings (contract).
+    guard(err_out, || unsafe {
+        transfer(Direction::Down, blob, paths, flags, cancel, progress)
     })
 }
 
@@ -261,16 +247,14 @@ pub unsafe extern "C" fn azmi_blob_read(
     err_out: *mut *mut azmi_error,
 ) -> azmi_status {
     guard(err_out, || {
-        out_arg(bytes_out, "bytes_out")?;
-        let blob = blob_ref(blob)?;
+        let bytes_out = Out::new(bytes_out, "bytes_out")?;
         // SAFETY: NULL or NUL-terminated strings (contract).
         let (container, name) =
             unsafe { (str_arg(container, "container")?, str_arg(name, "name")?) };
         let data = run(blob, cancel, |client| async move {
             client.read(container, name).await
         })?;
-        // SAFETY: checked non-NULL above.
-        unsafe { *bytes_out = Box::into_raw(Box::new(azmi_bytes { data })) };
+        bytes_out.set(azmi_bytes::new(data));
         Ok(())
     })
 }
@@ -290,7 +274,6 @@ pub unsafe extern "C" fn azmi_blob_write(
     err_out: *mut *mut azmi_error,
 ) -> azmi_status {
     guard(err_out, || {
-        let blob = blob_ref(blob)?;
         // SAFETY: NULL or NUL-terminated strings; `data` as documented (contract).
         let (container, name, data) = unsafe {
             (

@@ -2,6 +2,8 @@
 
 use tokio_util::sync::CancellationToken;
 
+use super::handle::{borrow, free, into_raw};
+
 /// A cancellation handle. Pass it to long calls; `azmi_cancel_cancel` from any thread makes
 /// them return `AZMI_CANCELLED` at once. One handle may serve many calls; once cancelled it
 /// stays cancelled. Free it with `azmi_cancel_free` after the calls using it have returned.
@@ -18,17 +20,16 @@ impl azmi_cancel {
 /// A new, not cancelled handle. Never NULL.
 #[no_mangle]
 pub extern "C" fn azmi_cancel_new() -> *mut azmi_cancel {
-    Box::into_raw(Box::new(azmi_cancel {
+    into_raw(azmi_cancel {
         token: CancellationToken::new(),
-    }))
+    })
 }
 
 /// Cancels every call using `cancel`, now and later. Safe from any thread, any number of times.
 /// NULL is ignored.
 #[no_mangle]
 pub unsafe extern "C" fn azmi_cancel_cancel(cancel: *const azmi_cancel) {
-    // SAFETY: NULL or a live handle from azmi_cancel_new (contract).
-    if let Some(c) = unsafe { cancel.as_ref() } {
+    if let Some(c) = borrow(cancel) {
         c.token.cancel();
     }
 }
@@ -36,15 +37,11 @@ pub unsafe extern "C" fn azmi_cancel_cancel(cancel: *const azmi_cancel) {
 /// Whether `cancel` has been cancelled (false for NULL).
 #[no_mangle]
 pub unsafe extern "C" fn azmi_cancel_is_cancelled(cancel: *const azmi_cancel) -> bool {
-    // SAFETY: NULL or a live handle from azmi_cancel_new (contract).
-    unsafe { cancel.as_ref() }.is_some_and(|c| c.token.is_cancelled())
+    borrow(cancel).is_some_and(|c| c.token.is_cancelled())
 }
 
 /// Frees a handle. No call may still be using it. NULL is ignored.
 #[no_mangle]
 pub unsafe extern "C" fn azmi_cancel_free(cancel: *mut azmi_cancel) {
-    if !cancel.is_null() {
-        // SAFETY: from azmi_cancel_new, freed once (contract).
-        drop(unsafe { Box::from_raw(cancel) });
-    }
+    free(cancel)
 }

@@ -4,7 +4,11 @@ use std::ffi::{c_char, CString};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{azmi_error, azmi_status, guard, opt_str_arg, out_arg};
+use super::args::opt_str_arg;
+use super::boundary::guard;
+use super::error::azmi_error;
+use super::handle::{free, lend_str, try_borrow_mut, Out};
+use super::status::azmi_status;
 use crate::error::{Error, Result};
 use crate::identity::{endpoint_from_env, IdentityId, ManagedIdentity, IMDS_TOKEN_URL};
 
@@ -54,7 +58,7 @@ pub unsafe extern "C" fn azmi_identity_new(
     err_out: *mut *mut azmi_error,
 ) -> azmi_status {
     guard(err_out, || {
-        out_arg(identity_out, "identity_out")?;
+        let identity_out = Out::new(identity_out, "identity_out")?;
         // SAFETY: NULL or NUL-terminated strings (contract).
         let (c, o, r) = unsafe {
             (
@@ -65,9 +69,7 @@ pub unsafe extern "C" fn azmi_identity_new(
         };
         let id = IdentityId::from_parts(c, o, r)?;
         let mi = ManagedIdentity::with_endpoint(id, &endpoint_from_env()?)?;
-        let boxed = Box::into_raw(Box::new(azmi_identity::new(mi)));
-        // SAFETY: checked non-NULL above.
-        unsafe { *identity_out = boxed };
+        identity_out.set(azmi_identity::new(mi));
         Ok(())
     })
 }
@@ -83,9 +85,7 @@ pub unsafe extern "C" fn azmi_identity_set_endpoint(
     err_out: *mut *mut azmi_error,
 ) -> azmi_status {
     guard(err_out, || {
-        // SAFETY: NULL or a live identity used by no other thread (contract).
-        let identity = unsafe { identity.as_mut() }
-            .ok_or_else(|| Error::InvalidArgument("identity is NULL".into()))?;
+        let identity = try_borrow_mut(identity)?;
         // SAFETY: NULL or a NUL-terminated string.
         let url = unsafe { opt_str_arg(token_url, "token_url")? }.unwrap_or(IMDS_TOKEN_URL);
         identity.update(|mi| {
@@ -112,9 +112,7 @@ pub unsafe extern "C" fn azmi_identity_set_timeouts(
     err_out: *mut *mut azmi_error,
 ) -> azmi_status {
     guard(err_out, || {
-        // SAFETY: NULL or a live identity used by no other thread (contract).
-        let identity = unsafe { identity.as_mut() }
-            .ok_or_else(|| Error::InvalidArgument("identity is NULL".into()))?;
+        let identity = try_borrow_mut(identity)?;
         if probe_timeout_ms == 0 || retry_initial_delay_ms == 0 {
             return Err(Error::InvalidArgument(
                 "probe_timeout_ms and retry_initial_delay_ms must be at least 1".into(),
@@ -136,29 +134,18 @@ pub unsafe extern "C" fn azmi_identity_set_timeouts(
 pub unsafe extern "C" fn azmi_identity_description(
     identity: *const azmi_identity,
 ) -> *const c_char {
-    // SAFETY: NULL or a live identity.
-    match unsafe { identity.as_ref() } {
-        Some(i) => i.description.as_ptr(),
-        None => c"".as_ptr(),
-    }
+    lend_str(identity, |i| &i.description)
 }
 
 /// The token URL this identity's requests go to. Lent: valid until the identity is freed or
 /// changed. "" for NULL.
 #[no_mangle]
 pub unsafe extern "C" fn azmi_identity_endpoint(identity: *const azmi_identity) -> *const c_char {
-    // SAFETY: NULL or a live identity.
-    match unsafe { identity.as_ref() } {
-        Some(i) => i.endpoint.as_ptr(),
-        None => c"".as_ptr(),
-    }
+    lend_str(identity, |i| &i.endpoint)
 }
 
 /// Frees an identity. No call may still be using it. NULL is ignored.
 #[no_mangle]
 pub unsafe extern "C" fn azmi_identity_free(identity: *mut azmi_identity) {
-    if !identity.is_null() {
-        // SAFETY: from azmi_identity_new, freed once (contract).
-        drop(unsafe { Box::from_raw(identity) });
-    }
+    free(identity)
 }

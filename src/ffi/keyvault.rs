@@ -6,11 +6,16 @@ use std::future::Future;
 
 use zeroize::Zeroizing;
 
-use super::{
-    azmi_cancel, azmi_error, azmi_identity, azmi_status, guard, identity_or_default, opt_str_arg,
-    out_arg, run_with, str_arg,
-};
-use crate::error::{Error, Result};
+use super::args::{callback_arg, opt_str_arg, str_arg};
+use super::boundary::guard;
+use super::call::{identity_arg, identity_or_default, listed, run_with};
+use super::cancel::azmi_cancel;
+use super::error::azmi_error;
+use super::handle::{borrow, free, lend_str, Out};
+use super::identity::azmi_identity;
+use super::status::azmi_status;
+use super::string::{c_string, nul_terminated};
+use crate::error::Result;
 use crate::keyvault::{check_api_version, KeyVault, Secret, SecretProperties, VaultAddress};
 use crate::runtime::Engine;
 
@@ -33,18 +38,11 @@ pub struct azmi_secret {
     tags: CString,
 }
 
-fn c_string(s: &str) -> CString {
-    CString::new(s.replace('\0', "\u{FFFD}")).unwrap_or_default()
-}
-
 impl azmi_secret {
     fn new(p: &SecretProperties, value: &[u8]) -> azmi_secret {
-        let mut bytes = Zeroizing::new(Vec::with_capacity(value.len() + 1));
-        bytes.extend_from_slice(value);
-        bytes.push(0);
         let tags = serde_json::to_string(&p.tags).unwrap_or_else(|_| "{}".into());
         azmi_secret {
-            value: bytes,
+            value: nul_terminated(value),
             name: c_string(&p.name),
             version: c_string(p.version.as_deref().unwrap_or("")),
             id: c_string(&p.id),
@@ -95,7 +93,8 @@ where
     // such, whatever else is missing.
     api_version.map(check_api_version).transpose()?;
     let client = |engine: &Engine| {
-        let client = KeyVault::new(&engine.azmi, vault, identity_or_default(engine, identity)?)?;
+        let mi = identity_or_default(engine, identity_arg(identity).as_ref())?;
+        let client = KeyVault::new(&engine.azmi, vault, mi)?;
         match api_version {
             Some(v) => client.with_api_version(v),
             None => Ok(client),
@@ -144,30 +143,51 @@ pub unsafe extern "C" fn azmi_keyvault_get(
     err_out: *mut *mut azmi_error,
 ) -> azmi_status {
     guard(err_out, || {
-        out_arg(secret_out, "secret_out")?;
+        let secret_out = Out::new(secret_out, "secret_out")?;
         // SAFETY: NULL or NUL-terminated strings (contract).
         let (name, version) = unsafe { (str_arg(name, "name")?, opt_str_arg(version, "version")?) };
         let secret = run(vault, api_version, identity, cancel, |kv| async move {
             kv.get_secret(name, version).await
         })?;
-        let boxed = Box::into_raw(Box::new(azmi_secret::with_value(&secret)));
-        // SAFETY: checked non-NULL above.
-        unsafe { *secret_out = boxed };
+        secret_out.set(azmi_secret::with_value(&secret));
         Ok(())
     })
 }
 
-fn list_with(
-    callback: azmi_secret_callback,
-    userdata: *mut c_void,
-) -> Result<impl FnMut(SecretProperties) -> bool> {
-    let callback = callback.ok_or_else(|| Error::InvalidArgument("callback is NULL".into()))?;
-    Ok(move |p: SecretProperties| {
+/// Lists the secrets of `vault`, or with `name` the versions of that secret, handing each to
+/// `callback`.
+///
+/// # Safety
+/// `vault`, `api_version` and `name` are NULL or NUL-terminated strings.
+unsafe fn list(
+    vault: *const c_char,
+    name: Option<*const c_char>,
+    api_version: *const c_char,
+    identity: *const azmi_identity,
+    cancel: *const azmi_cancel,
+    (callback, userdata): (azmi_secret_callback, *mut c_void),
+) -> Result<()> {
+    // SAFETY: forwarded contract.
+    let name = name.map(|n| unsafe { str_arg(n, "name") }).transpose()?;
+    let callback = callback_arg(callback)?;
+    let on_item = move |p: SecretProperties| {
         let lent = azmi_secret::new(&p, b"");
         // SAFETY: the caller's callback with its userdata, on the calling thread, during the
         // call; the secret outlives the callback (contract).
         unsafe { callback(userdata, &lent) }
-    })
+    };
+    listed(run(
+        vault,
+        api_version,
+        identity,
+        cancel,
+        |kv| async move {
+            match name {
+                None => kv.list_secrets(on_item).await,
+                Some(name) => kv.list_versions(name, on_item).await,
+            }
+        },
+    )?)
 }
 
 /// Lists the secrets of `vault` (without values; the version is ""), following every page and
@@ -184,15 +204,10 @@ pub unsafe extern "C" fn azmi_keyvault_list(
     userdata: *mut c_void,
     err_out: *mut *mut azmi_error,
 ) -> azmi_status {
-    guard(err_out, || {
-        let on_item = list_with(callback, userdata)?;
-        let outcome = run(vault, api_version, identity, cancel, |kv| async move {
-            kv.list_secrets(on_item).await
-        })?;
-        if outcome.stopped {
-            return Err(Error::Cancelled);
-        }
-        Ok(())
+    let on_item = (callback, userdata);
+    // SAFETY: NULL or NUL-terminated strings (contract).
+    guard(err_out, || unsafe {
+        list(vault, None, api_version, identity, cancel, on_item)
     })
 }
 
@@ -209,23 +224,11 @@ pub unsafe extern "C" fn azmi_keyvault_list_versions(
     userdata: *mut c_void,
     err_out: *mut *mut azmi_error,
 ) -> azmi_status {
-    guard(err_out, || {
-        // SAFETY: NULL or a NUL-terminated string (contract).
-        let name = unsafe { str_arg(name, "name")? };
-        let on_item = list_with(callback, userdata)?;
-        let outcome = run(vault, api_version, identity, cancel, |kv| async move {
-            kv.list_versions(name, on_item).await
-        })?;
-        if outcome.stopped {
-            return Err(Error::Cancelled);
-        }
-        Ok(())
+    let on_item = (callback, userdata);
+    // SAFETY: NULL or NUL-terminated strings (contract).
+    guard(err_out, || unsafe {
+        list(vault, Some(name), api_version, identity, cancel, on_item)
     })
-}
-
-fn secret_ref<'a>(secret: *const azmi_secret) -> Option<&'a azmi_secret> {
-    // SAFETY: NULL or a live secret (contract of every accessor).
-    unsafe { secret.as_ref() }
 }
 
 /// The secret's value, NUL-terminated (it may itself hold NUL bytes: use
@@ -233,82 +236,80 @@ fn secret_ref<'a>(secret: *const azmi_secret) -> Option<&'a azmi_secret> {
 /// `azmi_secret_free`, which wipes it. Never log it.
 #[no_mangle]
 pub unsafe extern "C" fn azmi_secret_value(secret: *const azmi_secret) -> *const c_char {
-    secret_ref(secret).map_or(c"".as_ptr(), |s| s.value.as_ptr().cast())
+    borrow(secret).map_or(c"".as_ptr(), |s| s.value.as_ptr().cast())
 }
 
 /// The value's length in bytes, without the final NUL (0 for listed secrets and NULL).
 #[no_mangle]
 pub unsafe extern "C" fn azmi_secret_value_len(secret: *const azmi_secret) -> usize {
-    secret_ref(secret).map_or(0, |s| s.value.len() - 1)
+    borrow(secret).map_or(0, |s| s.value.len() - 1)
 }
 
 /// The secret's name. Lent: valid as long as the secret. "" for NULL.
 #[no_mangle]
 pub unsafe extern "C" fn azmi_secret_name(secret: *const azmi_secret) -> *const c_char {
-    secret_ref(secret).map_or(c"".as_ptr(), |s| s.name.as_ptr())
+    lend_str(secret, |s| &s.name)
 }
 
 /// The version id ("" in `azmi_keyvault_list`, which lists secrets, and for NULL). Lent.
 #[no_mangle]
 pub unsafe extern "C" fn azmi_secret_version(secret: *const azmi_secret) -> *const c_char {
-    secret_ref(secret).map_or(c"".as_ptr(), |s| s.version.as_ptr())
+    lend_str(secret, |s| &s.version)
 }
 
 /// The id, `https://<vault>/secrets/<name>[/<version>]`. Lent. "" for NULL.
 #[no_mangle]
 pub unsafe extern "C" fn azmi_secret_id(secret: *const azmi_secret) -> *const c_char {
-    secret_ref(secret).map_or(c"".as_ptr(), |s| s.id.as_ptr())
+    lend_str(secret, |s| &s.id)
 }
 
 /// The content type ("" when not set, and for NULL). Lent.
 #[no_mangle]
 pub unsafe extern "C" fn azmi_secret_content_type(secret: *const azmi_secret) -> *const c_char {
-    secret_ref(secret).map_or(c"".as_ptr(), |s| s.content_type.as_ptr())
+    lend_str(secret, |s| &s.content_type)
 }
 
 /// Whether the secret (version) is enabled (false for NULL).
 #[no_mangle]
 pub unsafe extern "C" fn azmi_secret_enabled(secret: *const azmi_secret) -> bool {
-    secret_ref(secret).is_some_and(|s| s.enabled)
+    borrow(secret).is_some_and(|s| s.enabled)
 }
 
 /// Creation time, Unix seconds (0 when absent, and for NULL).
 #[no_mangle]
 pub unsafe extern "C" fn azmi_secret_created(secret: *const azmi_secret) -> i64 {
-    secret_ref(secret).map_or(0, |s| s.created)
+    borrow(secret).map_or(0, |s| s.created)
 }
 
 /// Last update, Unix seconds (0 when absent, and for NULL).
 #[no_mangle]
 pub unsafe extern "C" fn azmi_secret_updated(secret: *const azmi_secret) -> i64 {
-    secret_ref(secret).map_or(0, |s| s.updated)
+    borrow(secret).map_or(0, |s| s.updated)
 }
 
 /// Expiry (`exp`), Unix seconds (0 when absent, and for NULL).
 #[no_mangle]
 pub unsafe extern "C" fn azmi_secret_expires(secret: *const azmi_secret) -> i64 {
-    secret_ref(secret).map_or(0, |s| s.expires)
+    borrow(secret).map_or(0, |s| s.expires)
 }
 
 /// Not-before (`nbf`), Unix seconds (0 when absent, and for NULL).
 #[no_mangle]
 pub unsafe extern "C" fn azmi_secret_not_before(secret: *const azmi_secret) -> i64 {
-    secret_ref(secret).map_or(0, |s| s.not_before)
+    borrow(secret).map_or(0, |s| s.not_before)
 }
 
 /// The tags as a JSON object text, e.g. `{"purpose":"azmi-tests"}` (`{}` when none; "" for
 /// NULL). Lent.
 #[no_mangle]
 pub unsafe extern "C" fn azmi_secret_tags(secret: *const azmi_secret) -> *const c_char {
-    secret_ref(secret).map_or(c"".as_ptr(), |s| s.tags.as_ptr())
+    lend_str(secret, |s| &s.tags)
 }
 
 /// Wipes the value from memory and frees a secret from `azmi_keyvault_get`. Never free a
 /// secret lent to a callback. NULL is ignored.
 #[no_mangle]
 pub unsafe extern "C" fn azmi_secret_free(secret: *mut azmi_secret) {
-    if !secret.is_null() {
-        // SAFETY: from azmi_keyvault_get, freed once (contract). Zeroizing wipes the value.
-        drop(unsafe { Box::from_raw(secret) });
-    }
+    // Zeroizing wipes the value on drop.
+    free(secret)
 }

@@ -4,8 +4,15 @@ use std::ffi::{c_char, CString};
 
 use zeroize::Zeroizing;
 
-use super::{azmi_cancel, azmi_error, azmi_identity, azmi_status, guard, out_arg, str_arg};
-use crate::error::{Error, Result};
+use super::args::{flag, str_arg};
+use super::boundary::guard;
+use super::cancel::azmi_cancel;
+use super::error::azmi_error;
+use super::handle::{borrow, free, lend_str, Out};
+use super::identity::azmi_identity;
+use super::status::azmi_status;
+use super::string::nul_terminated;
+use crate::error::Result;
 use crate::identity::normalize_resource;
 use crate::identity::ManagedIdentity;
 use crate::runtime::{current_engine, engine, ensure_blocking_allowed};
@@ -27,11 +34,8 @@ pub struct azmi_token {
 
 impl azmi_token {
     fn new(token: &AccessToken, from_cache: bool) -> azmi_token {
-        let bytes = token.secret_c_str().to_bytes_with_nul();
-        let mut secret = Zeroizing::new(Vec::with_capacity(bytes.len()));
-        secret.extend_from_slice(bytes);
         azmi_token {
-            secret,
+            secret: nul_terminated(token.secret_c_str().to_bytes()),
             token_type: token.token_type.as_c_str().to_owned(),
             resource: token.resource.as_c_str().to_owned(),
             expires_on: token.expires_on(),
@@ -71,20 +75,12 @@ pub unsafe extern "C" fn azmi_get_token(
     err_out: *mut *mut azmi_error,
 ) -> azmi_status {
     guard(err_out, || {
-        out_arg(token_out, "token_out")?;
+        let token_out = Out::new(token_out, "token_out")?;
         // SAFETY: NULL or a NUL-terminated string (contract).
         let resource = normalize_resource(unsafe { str_arg(resource, "resource")? })?;
-        if flags & !AZMI_FLAG_FORCE_REFRESH != 0 {
-            return Err(Error::InvalidArgument(format!(
-                "flags {flags:#x} has bits azmi does not define; use 0 or AZMI_FLAG_FORCE_REFRESH"
-            )));
-        }
-        let force = flags & AZMI_FLAG_FORCE_REFRESH != 0;
-        // SAFETY: NULL or live objects from this library (contract).
-        let (identity, cancel) = unsafe { (identity.as_ref(), cancel.as_ref()) };
-        let token = get_token(resource, identity, force, cancel)?;
-        // SAFETY: checked non-NULL above.
-        unsafe { *token_out = Box::into_raw(Box::new(token)) };
+        let force = flag(flags, AZMI_FLAG_FORCE_REFRESH, "AZMI_FLAG_FORCE_REFRESH")?;
+        let token = get_token(resource, borrow(identity), force, borrow(cancel))?;
+        token_out.set(token);
         Ok(())
     })
 }
@@ -130,64 +126,48 @@ fn get_token(
     Ok(azmi_token::new(&grant.token, grant.from_cache))
 }
 
-fn token_ref<'a>(token: *const azmi_token) -> Option<&'a azmi_token> {
-    // SAFETY: NULL or a live token from this library (contract of every accessor).
-    unsafe { token.as_ref() }
-}
-
 /// The token text (for an `Authorization: Bearer` header): printable ASCII only (azmi rejects
 /// any other token), so it may be copied byte by byte, e.g. into a .NET `SecureString`. Lent:
 /// valid until `azmi_token_free`. Never log it. "" for NULL.
 #[no_mangle]
 pub unsafe extern "C" fn azmi_token_access_token(token: *const azmi_token) -> *const c_char {
-    match token_ref(token) {
-        Some(t) => t.secret.as_ptr().cast(),
-        None => c"".as_ptr(),
-    }
+    borrow(token).map_or(c"".as_ptr(), |t| t.secret.as_ptr().cast())
 }
 
 /// Length in bytes of the token text, without the NUL (0 for NULL).
 #[no_mangle]
 pub unsafe extern "C" fn azmi_token_access_token_len(token: *const azmi_token) -> usize {
-    token_ref(token).map_or(0, |t| t.secret.len() - 1)
+    borrow(token).map_or(0, |t| t.secret.len() - 1)
 }
 
 /// Expiry as Unix seconds (0 for NULL).
 #[no_mangle]
 pub unsafe extern "C" fn azmi_token_expires_on(token: *const azmi_token) -> i64 {
-    token_ref(token).map_or(0, |t| t.expires_on)
+    borrow(token).map_or(0, |t| t.expires_on)
 }
 
 /// The token type, usually "Bearer". Lent: valid until `azmi_token_free`. "" for NULL.
 #[no_mangle]
 pub unsafe extern "C" fn azmi_token_type(token: *const azmi_token) -> *const c_char {
-    match token_ref(token) {
-        Some(t) => t.token_type.as_ptr(),
-        None => c"".as_ptr(),
-    }
+    lend_str(token, |t| &t.token_type)
 }
 
 /// The resource the token is for, as the endpoint named it. Lent: valid until
 /// `azmi_token_free`. "" for NULL.
 #[no_mangle]
 pub unsafe extern "C" fn azmi_token_resource(token: *const azmi_token) -> *const c_char {
-    match token_ref(token) {
-        Some(t) => t.resource.as_ptr(),
-        None => c"".as_ptr(),
-    }
+    lend_str(token, |t| &t.resource)
 }
 
 /// Whether the token came from the cache rather than a request (false for NULL).
 #[no_mangle]
 pub unsafe extern "C" fn azmi_token_from_cache(token: *const azmi_token) -> bool {
-    token_ref(token).is_some_and(|t| t.from_cache)
+    borrow(token).is_some_and(|t| t.from_cache)
 }
 
 /// Wipes the token text from memory and frees the token. NULL is ignored.
 #[no_mangle]
 pub unsafe extern "C" fn azmi_token_free(token: *mut azmi_token) {
-    if !token.is_null() {
-        // SAFETY: from azmi_get_token, freed once (contract). Zeroizing wipes the text on drop.
-        drop(unsafe { Box::from_raw(token) });
-    }
+    // Zeroizing wipes the text on drop.
+    free(token)
 }

@@ -163,7 +163,7 @@ public sealed class AzMiIdentity : IDisposable
     /// </summary>
     /// <param name="blobUri">The blob's URL.</param>
     /// <returns>The blob; dispose it when done.</returns>
-    public BlobClient Blob(Uri blobUri) => BlobClient.FromUri(this, blobUri ?? throw new ArgumentNullException(nameof(blobUri)));
+    public AzMiBlobClient Blob(Uri blobUri) => AzMiBlobClient.FromUri(this, blobUri ?? throw new ArgumentNullException(nameof(blobUri)));
 
     /// <summary>One blob of a storage account.</summary>
     /// <param name="account">The account name (<c>contoso</c>) or its blob URL (path-style ones included).</param>
@@ -171,8 +171,8 @@ public sealed class AzMiIdentity : IDisposable
     /// <param name="name">The blob's name.</param>
     /// <param name="sas">A SAS (<c>sv=…&amp;sig=…</c>) to use instead of the identity's tokens, or null.</param>
     /// <returns>The blob; dispose it when done.</returns>
-    public BlobClient Blob(string account, string container, string name, string? sas = null) =>
-        new BlobClient(BlobAccountClient.Create(this, account, sas), container, name, ownsAccount: true);
+    public AzMiBlobClient Blob(string account, string container, string name, string? sas = null) =>
+        new AzMiBlobClient(BlobAccountClient.Create(this, account, sas), container, name, ownsAccount: true);
 
     /// <summary>A storage account's blobs.</summary>
     /// <param name="account">The account name (<c>contoso</c>) or its blob URL (path-style ones included).</param>

@@ -29,7 +29,7 @@ public sealed class BlobAccountClient : IDisposable
     /// <param name="container">The container.</param>
     /// <param name="name">The blob's name.</param>
     /// <returns>The blob.</returns>
-    public BlobClient Blob(string container, string name) => new BlobClient(this, container, name, ownsAccount: false);
+    public AzMiBlobClient Blob(string container, string name) => new AzMiBlobClient(this, container, name, ownsAccount: false);
 
     /// <summary>Creates a container.</summary>
     /// <param name="container">The container's name.</param>
@@ -76,14 +76,14 @@ public sealed class BlobAccountClient : IDisposable
 /// One block blob: upload from and download to local files with progress (never held in
 /// memory), read and write small blobs in memory. Dispose it when done.
 /// </summary>
-public sealed class BlobClient : IDisposable
+public sealed class AzMiBlobClient : IDisposable
 {
     private readonly BlobAccountClient _account;
     private readonly bool _ownsAccount;
     private readonly byte[] _container;
     private readonly byte[] _name;
 
-    internal BlobClient(BlobAccountClient account, string container, string name, bool ownsAccount)
+    internal AzMiBlobClient(BlobAccountClient account, string container, string name, bool ownsAccount)
     {
         _account = account;
         _ownsAccount = ownsAccount;
@@ -246,7 +246,7 @@ public sealed class BlobClient : IDisposable
     /// Splits a blob URL into the account URL, container and name; path-style on an IP address
     /// or localhost (Azurite, emulators), where the first segment is the account.
     /// </summary>
-    internal static BlobClient FromUri(AzMiIdentity identity, Uri uri)
+    internal static AzMiBlobClient FromUri(AzMiIdentity identity, Uri uri)
     {
         if (!uri.IsAbsoluteUri)
         {
@@ -268,6 +268,6 @@ public sealed class BlobClient : IDisposable
         string container = Uri.UnescapeDataString(segments[first]);
         string name = Uri.UnescapeDataString(string.Join("/", segments, first + 1, segments.Length - first - 1));
         string? sas = uri.Query.Length > 1 ? uri.Query.Substring(1) : null;
-        return new BlobClient(BlobAccountClient.Create(identity, account, sas), container, name, ownsAccount: true);
+        return new AzMiBlobClient(BlobAccountClient.Create(identity, account, sas), container, name, ownsAccount: true);
     }
 }

@@ -44,7 +44,7 @@ public sealed class KeyVaultClient
     /// <exception cref="AzMiException">Any other error of azmi_keyvault_get.</exception>
     public async Task<string> GetSecretAsync(string name, CancellationToken cancellationToken = default)
     {
-        using KeyVaultSecret secret = await GetSecretWithPropertiesAsync(name, version: null, cancellationToken).ConfigureAwait(false);
+        using AzMiSecret secret = await GetSecretWithPropertiesAsync(name, version: null, cancellationToken).ConfigureAwait(false);
         return secret.ValueAsString();
     }
 
@@ -55,7 +55,7 @@ public sealed class KeyVaultClient
     /// <returns>The secret; dispose it to clear the value.</returns>
     /// <exception cref="AzMiNotFoundException">No such secret or version.</exception>
     /// <exception cref="AzMiException">Any other error of azmi_keyvault_get.</exception>
-    public Task<KeyVaultSecret> GetSecretWithPropertiesAsync(string name, string? version = null, CancellationToken cancellationToken = default)
+    public Task<AzMiSecret> GetSecretWithPropertiesAsync(string name, string? version = null, CancellationToken cancellationToken = default)
     {
         byte[] nameUtf8 = NativeText.EncodeRequired(name, nameof(name));
         byte[]? versionUtf8 = NativeText.Encode(version, nameof(version));
@@ -75,38 +75,38 @@ public sealed class KeyVaultClient
             secret.Own(pointer);
             int length = NativeText.CheckedLength(NativeMethods.azmi_secret_value_len(pointer), "a secret");
             byte[] value = NativeText.CopyBytes(NativeMethods.azmi_secret_value(pointer), length);
-            return new KeyVaultSecret(value, SecretProperties.Read(pointer));
+            return new AzMiSecret(value, AzMiSecretProperties.Read(pointer));
         }, cancellationToken);
     }
 
     /// <summary>The vault's secrets (without values), every page, as each page arrives.</summary>
     /// <returns>The listing; enumerating it sends the requests.</returns>
-    public AzMiListing<SecretProperties> ListSecretsAsync()
+    public AzMiListing<AzMiSecretProperties> ListSecretsAsync()
     {
         byte[]? api = NativeText.Encode(ApiVersion, nameof(ApiVersion));
-        return new AzMiListing<SecretProperties>(
+        return new AzMiListing<AzMiSecretProperties>(
             (IntPtr cancel, IntPtr userdata, out IntPtr err) =>
             {
                 using HandleLease identity = _identity.Lease();
                 return NativeMethods.azmi_keyvault_list(_vault, api, identity.Pointer, cancel, ListingCallbacks.Secret, userdata, out err);
             },
-            SecretProperties.Read);
+            AzMiSecretProperties.Read);
     }
 
     /// <summary>The versions of the secret <paramref name="name"/> (without values), every page.</summary>
     /// <param name="name">The secret's name.</param>
     /// <returns>The listing; enumerating it sends the requests.</returns>
-    public AzMiListing<SecretProperties> ListSecretVersionsAsync(string name)
+    public AzMiListing<AzMiSecretProperties> ListSecretVersionsAsync(string name)
     {
         byte[] nameUtf8 = NativeText.EncodeRequired(name, nameof(name));
         byte[]? api = NativeText.Encode(ApiVersion, nameof(ApiVersion));
-        return new AzMiListing<SecretProperties>(
+        return new AzMiListing<AzMiSecretProperties>(
             (IntPtr cancel, IntPtr userdata, out IntPtr err) =>
             {
                 using HandleLease identity = _identity.Lease();
                 return NativeMethods.azmi_keyvault_list_versions(_vault, nameUtf8, api, identity.Pointer, cancel, ListingCallbacks.Secret, userdata, out err);
             },
-            SecretProperties.Read);
+            AzMiSecretProperties.Read);
     }
 }
 
@@ -114,22 +114,22 @@ public sealed class KeyVaultClient
 /// A secret's value and properties. The value is a <c>byte[]</c> (it may hold any byte, NUL
 /// included) that <see cref="Dispose"/> clears; never log it.
 /// </summary>
-public sealed class KeyVaultSecret : IDisposable
+public sealed class AzMiSecret : IDisposable
 {
     private byte[]? _value;
 
-    internal KeyVaultSecret(byte[] value, SecretProperties properties)
+    internal AzMiSecret(byte[] value, AzMiSecretProperties properties)
     {
         _value = value;
         Properties = properties;
     }
 
     /// <summary>The secret's properties.</summary>
-    public SecretProperties Properties { get; }
+    public AzMiSecretProperties Properties { get; }
 
     /// <summary>The value's bytes (the array itself: cleared by <see cref="Dispose"/>).</summary>
     /// <exception cref="ObjectDisposedException">After <see cref="Dispose"/>.</exception>
-    public byte[] Value => _value ?? throw new ObjectDisposedException(nameof(KeyVaultSecret));
+    public byte[] Value => _value ?? throw new ObjectDisposedException(nameof(AzMiSecret));
 
     /// <summary>The value decoded as UTF-8: a managed string, which cannot be wiped.</summary>
     /// <returns>The value.</returns>
@@ -151,9 +151,9 @@ public sealed class KeyVaultSecret : IDisposable
 }
 
 /// <summary>A secret's (or version's) properties, as Key Vault gives them.</summary>
-public sealed class SecretProperties
+public sealed class AzMiSecretProperties
 {
-    private SecretProperties(string name, string version, string id, string contentType, bool enabled, DateTimeOffset? created, DateTimeOffset? updated, DateTimeOffset? expires, DateTimeOffset? notBefore, string tagsJson)
+    private AzMiSecretProperties(string name, string version, string id, string contentType, bool enabled, DateTimeOffset? created, DateTimeOffset? updated, DateTimeOffset? expires, DateTimeOffset? notBefore, string tagsJson)
     {
         Name = name;
         Version = version;
@@ -202,7 +202,7 @@ public sealed class SecretProperties
     public override string ToString() => Id;
 
     /// <summary>Copies the properties of a secret (owned or lent) while it lives.</summary>
-    internal static SecretProperties Read(IntPtr secret) => new SecretProperties(
+    internal static AzMiSecretProperties Read(IntPtr secret) => new AzMiSecretProperties(
         NativeText.ReadLentOrEmpty(NativeMethods.azmi_secret_name(secret)),
         NativeText.ReadLentOrEmpty(NativeMethods.azmi_secret_version(secret)),
         NativeText.ReadLentOrEmpty(NativeMethods.azmi_secret_id(secret)),

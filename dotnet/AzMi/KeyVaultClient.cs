@@ -16,21 +16,29 @@ public sealed class KeyVaultClient
     private readonly AzMiIdentity _identity;
     private readonly byte[] _vault;
 
-    internal KeyVaultClient(AzMiIdentity identity, string vault)
+    internal KeyVaultClient(AzMiIdentity identity, string vault, string? apiVersion = null)
     {
         _identity = identity;
         Vault = vault;
+        ApiVersion = apiVersion;
         _vault = NativeText.EncodeRequired(vault, nameof(vault));
+        NativeText.Encode(apiVersion, nameof(apiVersion));
     }
 
     /// <summary>The vault as given: a name, host or URI.</summary>
     public string Vault { get; }
 
+    /// <summary>The Key Vault REST api-version asked for, or null for azmi's default (7.5).</summary>
+    public string? ApiVersion { get; }
+
     /// <summary>
-    /// The Key Vault REST api-version to ask for (e.g. "7.4"), or null for azmi's default
-    /// (7.5). Its form is checked before anything is sent.
+    /// The same vault with another Key Vault REST api-version (e.g. "7.4" or "7.6-preview.1");
+    /// its form is checked by azmi before anything is sent (InvalidArgument), and a version the
+    /// vault does not know is its 400 (service code "BadParameter").
     /// </summary>
-    public string? ApiVersion { get; set; }
+    /// <param name="apiVersion">The api-version, or null for azmi's default.</param>
+    /// <returns>A new client; this one is unchanged.</returns>
+    public KeyVaultClient WithApiVersion(string? apiVersion) => new KeyVaultClient(_identity, Vault, apiVersion);
 
     /// <summary>
     /// The latest value of the secret <paramref name="name"/> as a string. A managed string

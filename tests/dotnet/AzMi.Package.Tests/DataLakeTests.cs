@@ -97,6 +97,25 @@ public sealed class DataLakeTests(PackageEnvironment env) : IDisposable
     }
 
     [Fact]
+    public async Task CancellationToken_StopsAHeldUpload_AtOnce()
+    {
+        using DataLakeClient lake = ManagedIdentity.SystemAssigned.DataLake(env.Emulator.Gen1Url);
+        string local = Path.Combine(_folder, "held.bin");
+        File.WriteAllBytes(local, new byte[64 * 1024]);
+        await using IAsyncDisposable faults = await env.Emulator.InjectServiceFaultsAsync(new { delay_ms = 30000, count = 50 });
+        using var cts = new CancellationTokenSource();
+
+        Task upload = lake.UploadAsync(local, "/pkg-held-" + Guid.NewGuid().ToString("N")[..8] + ".bin", cancellationToken: cts.Token);
+        await Task.Delay(500);
+        Assert.False(upload.IsCompleted, "the upload returned before the service delay could hold it");
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        cts.Cancel();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => upload);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"cancellation took {clock.Elapsed}");
+    }
+
+    [Fact]
     public async Task ProgressThatThrows_StopsTheUpload_AndItsExceptionComesBack()
     {
         using DataLakeClient lake = ManagedIdentity.SystemAssigned.DataLake(env.Emulator.Gen1Url);

@@ -54,6 +54,20 @@ public sealed class KeyVaultTests(PackageEnvironment env)
     }
 
     [Fact]
+    public async Task WithApiVersion_MalformedIsInvalidArgument_BeforeSending_AnOlderOneWorks()
+    {
+        KeyVaultClient vault = ManagedIdentity.SystemAssigned.KeyVault(VaultUrl);
+        var e = await Assert.ThrowsAsync<AzMiException>(() => vault.WithApiVersion("seven").GetSecretAsync("mi-test"));
+        Assert.Equal(AzMiStatus.InvalidArgument, e.Status);
+        Assert.Equal(0, e.HttpStatus);
+
+        KeyVaultClient older = vault.WithApiVersion("7.4");
+        Assert.Equal("7.4", older.ApiVersion);
+        Assert.Null(vault.ApiVersion);
+        Assert.True(await older.GetSecretAsync("mi-test") == "Hello from Key Vault", "the value differs (not printed)");
+    }
+
+    [Fact]
     public async Task ListSecretsAsync_AwaitForeach_EveryPage()
     {
         var names = new List<string>();

@@ -27,7 +27,7 @@ public static class AzMiLibrary
     public const string ArmEndpointVariable = "AZMI_ARM_ENDPOINT";
 
     private static readonly object Gate = new object();
-    private static bool _initialized;
+    private static volatile bool _initialized;
     private static bool _caFileSet;
     private static bool _armEndpointSet;
 

@@ -67,6 +67,29 @@ public sealed class ArmTests(PackageEnvironment env)
     }
 
     [Fact]
+    public async Task ProcessWideSettings_Refused_ChangeNothing()
+    {
+        var insecure = Assert.Throws<AzMiException>(() => AzMiLibrary.SetArmEndpoint(new Uri("http://management.example.com")));
+        Assert.Equal(AzMiStatus.InsecureRequest, insecure.Status);
+
+        string notPem = Path.Combine(Path.GetTempPath(), $"azmi-not-pem-{Guid.NewGuid():N}.txt");
+        File.WriteAllText(notPem, "no certificate here");
+        try
+        {
+            var invalid = Assert.Throws<AzMiException>(() => AzMiLibrary.SetCaFile(notPem));
+            Assert.Equal(AzMiStatus.InvalidArgument, invalid.Status);
+        }
+        finally
+        {
+            File.Delete(notPem);
+        }
+
+        // Still the emulator's endpoint, still trusting its CA.
+        JsonNode group = JsonNode.Parse(await ManagedIdentity.SystemAssigned.Arm.GetAsync($"{Groups}/DevTest", ApiVersion))!;
+        Assert.Equal("DevTest", (string)group["name"]!);
+    }
+
+    [Fact]
     public async Task ListServiceSas_BadPermissionOrder_IsInvalidArgument_BeforeSending()
     {
         string body = SasRequest("sas").Replace("\"rcw\"", "\"wcr\"", StringComparison.Ordinal);

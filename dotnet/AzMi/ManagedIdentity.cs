@@ -14,7 +14,7 @@ namespace AzMi;
 /// using AccessToken token = await ManagedIdentity.GetTokenAsync("https://vault.azure.net", ct); // system-assigned
 /// using var id = ManagedIdentity.ForClientId("00001111-aaaa-2222-bbbb-3333cccc4444");
 /// string secret = await id.KeyVault("mi-lab-vault").GetSecretAsync("mi-test", ct);
-/// await id.Blob(new Uri("https://acct.blob.core.windows.net/c/x.bin")).DownloadToAsync("x.bin", progress, ct);
+/// await id.Blob(new Uri("https://acct.blob.core.windows.net/data/x.bin")).DownloadToAsync("x.bin", progress, ct);
 /// </code>
 /// </example>
 /// <remarks>

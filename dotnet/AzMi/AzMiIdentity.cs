@@ -1,0 +1,284 @@
+using System;
+using System.Threading;
+using System.Threading.Tasks;
+using AzMi.Internal;
+using AzMi.Native;
+
+namespace AzMi;
+
+/// <summary>
+/// A managed identity (system-assigned, or user-assigned by client id, object id or resource
+/// id) and the token endpoint its requests go to: the tokens, and the service clients that use
+/// them (<see cref="KeyVault(string)"/>, <see cref="DataLake"/>, <see cref="Blob(Uri)"/>,
+/// <see cref="Arm"/>). Immutable and safe to use from any number of threads. Get one from
+/// <see cref="ManagedIdentity"/>.
+/// </summary>
+public sealed class AzMiIdentity : IDisposable
+{
+    /// <summary>The environment variable naming the full token URL (checked first).</summary>
+    public const string EndpointVariable = "AZMI_IMDS_ENDPOINT";
+
+    /// <summary>The environment variable naming the token host of AAD Pod Identity (checked second).</summary>
+    public const string PodIdentityHostVariable = "AZURE_POD_IDENTITY_AUTHORITY_HOST";
+
+    private const string TokenPath = "/metadata/identity/oauth2/token";
+
+    private readonly SafeIdentityHandle _handle;
+    private readonly string? _clientId;
+    private readonly string? _objectId;
+    private readonly string? _resourceId;
+    private readonly bool _shared;
+
+    private AzMiIdentity(SafeIdentityHandle handle, string? clientId, string? objectId, string? resourceId, bool shared)
+    {
+        _handle = handle;
+        _clientId = clientId;
+        _objectId = objectId;
+        _resourceId = resourceId;
+        _shared = shared;
+    }
+
+    /// <summary>The client id of a user-assigned identity selected by client id, else null.</summary>
+    public string? ClientId => _clientId;
+
+    /// <summary>The object id of a user-assigned identity selected by object id, else null.</summary>
+    public string? ObjectId => _objectId;
+
+    /// <summary>The resource id of a user-assigned identity selected by resource id, else null.</summary>
+    public string? ResourceId => _resourceId;
+
+    /// <summary>Whether this is the system-assigned identity.</summary>
+    public bool IsSystemAssigned => _clientId is null && _objectId is null && _resourceId is null;
+
+    /// <summary>The identity for people, e.g. "the user-assigned identity with client id …".</summary>
+    public string Description
+    {
+        get
+        {
+            using HandleLease lease = _handle.Lease();
+            return NativeText.ReadLentOrEmpty(NativeMethods.azmi_identity_description(lease.Pointer));
+        }
+    }
+
+    /// <summary>The token URL this identity's requests go to.</summary>
+    public Uri Endpoint
+    {
+        get
+        {
+            using HandleLease lease = _handle.Lease();
+            return new Uri(NativeText.ReadLentOrEmpty(NativeMethods.azmi_identity_endpoint(lease.Pointer)));
+        }
+    }
+
+    /// <summary>Resource Manager requests with this identity's tokens.</summary>
+    public ResourceManagerClient Arm => new ResourceManagerClient(this);
+
+    /// <summary>
+    /// The same identity with its token requests sent to <paramref name="tokenEndpoint"/> (a
+    /// full token URL such as <c>http://127.0.0.1:40123/metadata/identity/oauth2/token</c>),
+    /// whatever the environment says; null means IMDS itself.
+    /// </summary>
+    /// <param name="tokenEndpoint">The token URL, or null for IMDS.</param>
+    /// <returns>A new identity (dispose it when done); this one is unchanged.</returns>
+    public AzMiIdentity WithEndpoint(Uri? tokenEndpoint) =>
+        Create(_clientId, _objectId, _resourceId, tokenEndpoint?.OriginalString ?? string.Empty, shared: false);
+
+    /// <summary>
+    /// The same identity, at the same endpoint, with other timeouts and retries for its token
+    /// requests (defaults: 1 s probe of an endpoint that never answered, 30 s of retries
+    /// starting at 800 ms).
+    /// </summary>
+    /// <param name="probeTimeout">The first request to an endpoint that never answered.</param>
+    /// <param name="retryBudget">All retries of one request (zero disables retries).</param>
+    /// <param name="retryInitialDelay">The first backoff, doubling.</param>
+    /// <returns>A new identity (dispose it when done).</returns>
+    public AzMiIdentity WithTimeouts(TimeSpan probeTimeout, TimeSpan retryBudget, TimeSpan retryInitialDelay)
+    {
+        AzMiIdentity copy = Create(_clientId, _objectId, _resourceId, Endpoint.OriginalString, shared: false);
+        try
+        {
+            using HandleLease lease = copy._handle.Lease();
+            uint status = NativeMethods.azmi_identity_set_timeouts(
+                lease.Pointer, Milliseconds(probeTimeout), Milliseconds(retryBudget), Milliseconds(retryInitialDelay), out IntPtr err);
+            NativeErrors.ThrowIfFailed(status, err);
+            return copy;
+        }
+        catch
+        {
+            copy.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// A token for <paramref name="resource"/>, from azmi's cache when it has one valid for 5
+    /// more minutes (many callers at once cause one request).
+    /// </summary>
+    /// <param name="resource">The resource URI as Entra ID knows it; a <c>/.default</c> suffix is removed.</param>
+    /// <param name="cancellationToken">Ends the wait at once.</param>
+    /// <returns>The token; dispose it to clear its text.</returns>
+    /// <exception cref="AzMiIdentityNotFoundException">This user-assigned identity is not assigned to the machine.</exception>
+    /// <exception cref="AzMiUnavailableException">No managed identity endpoint answered.</exception>
+    /// <exception cref="AzMiException">Any other error of azmi_get_token.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public Task<AccessToken> GetTokenAsync(string resource, CancellationToken cancellationToken = default) =>
+        GetTokenAsync(resource, forceRefresh: false, cancellationToken);
+
+    /// <summary>A token for <paramref name="resource"/>; with <paramref name="forceRefresh"/> a new one, bypassing the cache.</summary>
+    /// <param name="resource">The resource URI as Entra ID knows it.</param>
+    /// <param name="forceRefresh">Ask the endpoint for a new token even when one is cached.</param>
+    /// <param name="cancellationToken">Ends the wait at once.</param>
+    /// <returns>The token; dispose it to clear its text.</returns>
+    public Task<AccessToken> GetTokenAsync(string resource, bool forceRefresh, CancellationToken cancellationToken = default)
+    {
+        byte[] resourceUtf8 = NativeText.EncodeRequired(resource, nameof(resource));
+        return NativeCall.RunAsync(scope => GetToken(resourceUtf8, forceRefresh, scope), cancellationToken);
+    }
+
+    /// <summary>A Key Vault's secrets with this identity's tokens.</summary>
+    /// <param name="vault">The vault's name (<c>contoso</c> is <c>https://contoso.vault.azure.net</c>), host or URI.</param>
+    /// <returns>The client (cheap: nothing is sent until a call).</returns>
+    public KeyVaultClient KeyVault(string vault) => new KeyVaultClient(this, vault ?? throw new ArgumentNullException(nameof(vault)));
+
+    /// <summary>A Key Vault's secrets with this identity's tokens.</summary>
+    /// <param name="vaultUri">The vault's URI.</param>
+    /// <returns>The client.</returns>
+    public KeyVaultClient KeyVault(Uri vaultUri) => KeyVault((vaultUri ?? throw new ArgumentNullException(nameof(vaultUri))).OriginalString.TrimEnd('/'));
+
+    /// <summary>A Data Lake account with this identity's tokens.</summary>
+    /// <param name="account">
+    /// A Gen1 account name (<c>contoso</c>), <c>https://contoso.azuredatalakestore.net</c>, a
+    /// WebHDFS URL (<c>https://namenode:9871/webhdfs/v1</c>) or a Gen2 filesystem URL
+    /// (<c>https://contoso.dfs.core.windows.net/&lt;filesystem&gt;</c>).
+    /// </param>
+    /// <param name="protocol">The protocol, for hosts whose form does not tell (emulators, Hadoop, other clouds).</param>
+    /// <returns>The client; dispose it when done.</returns>
+    public DataLakeClient DataLake(string account, DataLakeProtocol protocol = DataLakeProtocol.Auto) =>
+        DataLakeClient.Create(this, account ?? throw new ArgumentNullException(nameof(account)), protocol);
+
+    /// <summary>
+    /// One blob, by its URL: <c>https://&lt;account&gt;.blob.core.windows.net/&lt;container&gt;/&lt;name&gt;</c>,
+    /// or path-style on an IP address or localhost (<c>https://127.0.0.1:10000/&lt;account&gt;/&lt;container&gt;/&lt;name&gt;</c>).
+    /// A query string is taken as a SAS, used instead of the identity's tokens.
+    /// </summary>
+    /// <param name="blobUri">The blob's URL.</param>
+    /// <returns>The blob; dispose it when done.</returns>
+    public AzMiBlobClient Blob(Uri blobUri) => AzMiBlobClient.FromUri(this, blobUri ?? throw new ArgumentNullException(nameof(blobUri)));
+
+    /// <summary>One blob of a storage account.</summary>
+    /// <param name="account">The account name (<c>contoso</c>) or its blob URL (path-style ones included).</param>
+    /// <param name="container">The container.</param>
+    /// <param name="name">The blob's name.</param>
+    /// <param name="sas">A SAS (<c>sv=…&amp;sig=…</c>) to use instead of the identity's tokens, or null.</param>
+    /// <returns>The blob; dispose it when done.</returns>
+    public AzMiBlobClient Blob(string account, string container, string name, string? sas = null) =>
+        new AzMiBlobClient(BlobAccountClient.Create(this, account, sas), container, name, ownsAccount: true);
+
+    /// <summary>A storage account's blobs.</summary>
+    /// <param name="account">The account name (<c>contoso</c>) or its blob URL (path-style ones included).</param>
+    /// <param name="sas">A SAS to use instead of the identity's tokens, or null.</param>
+    /// <returns>The client; dispose it when done.</returns>
+    public BlobAccountClient BlobAccount(string account, string? sas = null) => BlobAccountClient.Create(this, account, sas);
+
+    /// <summary>Frees the native identity (not for <see cref="ManagedIdentity.SystemAssigned"/>, which stays).</summary>
+    public void Dispose()
+    {
+        if (!_shared)
+        {
+            _handle.Dispose();
+        }
+    }
+
+    /// <summary>The description, never a token.</summary>
+    /// <returns>E.g. "the system-assigned identity".</returns>
+    public override string ToString() => Description;
+
+    /// <summary>Borrows the native identity for a call.</summary>
+    internal HandleLease Lease() => _handle.Lease();
+
+    /// <summary>
+    /// azmi_identity_new, then azmi_identity_set_endpoint: <paramref name="endpoint"/> ("" for
+    /// IMDS) or the environment's (see <see cref="ManagedIdentity"/>), so that azmi's stale
+    /// native environment never decides.
+    /// </summary>
+    internal static AzMiIdentity Create(string? clientId, string? objectId, string? resourceId, string? endpoint, bool shared)
+    {
+        AzMiLibrary.EnsureInitialized();
+        uint status = NativeMethods.azmi_identity_new(
+            NativeText.Encode(clientId, nameof(clientId)),
+            NativeText.Encode(objectId, nameof(objectId)),
+            NativeText.Encode(resourceId, nameof(resourceId)),
+            out IntPtr pointer,
+            out IntPtr err);
+        NativeErrors.ThrowIfFailed(status, err);
+        var handle = new SafeIdentityHandle();
+        handle.Own(pointer);
+        try
+        {
+            string? url = endpoint is null ? EndpointFromEnvironment() : endpoint.Length == 0 ? null : endpoint;
+            status = NativeMethods.azmi_identity_set_endpoint(pointer, NativeText.Encode(url, nameof(endpoint)), out err);
+            NativeErrors.ThrowIfFailed(status, err);
+            return new AzMiIdentity(handle, clientId, objectId, resourceId, shared);
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>AZMI_IMDS_ENDPOINT, else AZURE_POD_IDENTITY_AUTHORITY_HOST + the token path, else null (IMDS).</summary>
+    internal static string? EndpointFromEnvironment()
+    {
+        string? endpoint = Environment.GetEnvironmentVariable(EndpointVariable);
+        if (!string.IsNullOrEmpty(endpoint))
+        {
+            return endpoint;
+        }
+
+        string? host = Environment.GetEnvironmentVariable(PodIdentityHostVariable);
+        return string.IsNullOrEmpty(host) ? null : host!.TrimEnd('/') + TokenPath;
+    }
+
+    private static uint Milliseconds(TimeSpan value) =>
+        value < TimeSpan.Zero || value.TotalMilliseconds > uint.MaxValue
+            ? throw new ArgumentOutOfRangeException(nameof(value), "A timeout must be between 0 and 49 days.")
+            : (uint)value.TotalMilliseconds;
+
+    private AccessToken GetToken(byte[] resource, bool forceRefresh, CancelScope scope)
+    {
+        uint flags = forceRefresh ? NativeMethods.FlagForceRefresh : 0;
+        IntPtr pointer;
+        uint status;
+        IntPtr err;
+        using (HandleLease lease = _handle.Lease())
+        {
+            status = NativeMethods.azmi_get_token(resource, lease.Pointer, flags, scope.Pointer, out pointer, out err);
+        }
+
+        scope.ThrowIfFailed(status, err);
+        using var token = new SafeTokenHandle();
+        token.Own(pointer);
+        int length = NativeText.CheckedLength(NativeMethods.azmi_token_access_token_len(pointer), "a token");
+        IntPtr text = NativeMethods.azmi_token_access_token(pointer);
+        var chars = new char[length];
+        for (int i = 0; i < length; i++)
+        {
+            byte b = System.Runtime.InteropServices.Marshal.ReadByte(text, i);
+            if (b < 0x20 || b > 0x7E)
+            {
+                Array.Clear(chars, 0, chars.Length); // Never show the byte or its neighbours.
+                throw new InvalidOperationException("azmi returned token text that is not printable ASCII; it was discarded.");
+            }
+
+            chars[i] = (char)b;
+        }
+
+        return new AccessToken(
+            chars,
+            DateTimeOffset.FromUnixTimeSeconds(NativeMethods.azmi_token_expires_on(pointer)),
+            NativeText.ReadLentOrEmpty(NativeMethods.azmi_token_resource(pointer)),
+            NativeText.ReadLentOrEmpty(NativeMethods.azmi_token_type(pointer)),
+            NativeMethods.azmi_token_from_cache(pointer));
+    }
+}

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Packs the .NET packages into out/packages/ (a local NuGet feed):
+# Packs the .NET packages into out/packages/nuget/ (a local NuGet feed):
 #   AzMi             dotnet/AzMi: the typed API, netstandard2.0 + net8.0, with the native
 #                    library under runtimes/linux-x64/native/libazmi.so
 #   AzMi.Azure.Core  dotnet/AzMi.Azure.Core: AzMiCredential (an Azure.Core TokenCredential)
@@ -9,7 +9,7 @@
 #   AZMI_NATIVE_LIB         the linux-x64 library to pack (default target/release/libazmi.so)
 #   AZMI_NATIVE_RUNTIMES    optional folder holding <rid>/native/<file> for other platforms
 #                           (win-x64/native/azmi.dll, osx-arm64/native/libazmi.dylib, …), packed as is
-#   AZMI_PACKAGES_DIR       output folder (default out/packages)
+#   AZMI_PACKAGES_DIR       output folder (default out/packages/nuget)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -18,7 +18,7 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 target_dir="${CARGO_TARGET_DIR:-$root/target}"
 case "$target_dir" in /*) ;; *) target_dir="$root/$target_dir" ;; esac
 native="${AZMI_NATIVE_LIB:-$target_dir/release/libazmi.so}"
-out="${AZMI_PACKAGES_DIR:-$root/out/packages}"
+out="${AZMI_PACKAGES_DIR:-$root/out/packages/nuget}"
 case "$out" in /*) ;; *) out="$root/$out" ;; esac
 
 version="${AZMI_PACKAGE_VERSION:-}"

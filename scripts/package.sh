@@ -5,10 +5,16 @@
 #                                 SONAME link libazmi.so.<abi> and libazmi.so, lib/libazmi.a,
 #                                 lib/pkgconfig/azmi.pc and azmi-static.pc, an example, README,
 #                                 LICENSE, CHANGELOG.md (Linux only)
-#   AzMi.<version>.nupkg          the AzMi PowerShell module, as PSResourceGet installs it:
-#                                 Register-PSResourceRepository -Name local -Uri ./out/packages -Trusted
+#   powershell/AzMi.<version>.nupkg
+#                                 the AzMi PowerShell module, as PSResourceGet installs it:
+#                                 Register-PSResourceRepository -Name local -Uri ./out/packages/powershell -Trusted
 #                                 Install-PSResource AzMi -Repository local
+#   nuget/AzMi.<version>.nupkg, nuget/AzMi.Azure.Core.<version>.nupkg
+#                                 the .NET packages (scripts/pack-dotnet.sh):
+#                                 dotnet add package AzMi --source ./out/packages/nuget
 #   SHA256SUMS                    the packages' checksums
+# The module and the .NET package are both "AzMi" (the PowerShell Gallery and nuget.org are
+# separate registries), so each has a folder of its own here: one local feed cannot hold both.
 # The module holds the native library of every runtimes/<rid>/native/ in out/AzMi (this
 # machine's, and any built elsewhere and dropped in there: scripts/build-module.sh).
 # Tests of the packages: tests/c/sdk_test.sh and powershell/tests/AzMi.Package.Tests.ps1.
@@ -123,6 +129,8 @@ EOF
 
 package_powershell_module() {
   echo "==> AzMi PowerShell module"
+  local feed="$packages/powershell"
+  mkdir -p "$feed"
   bash scripts/build-module.sh
   local pwsh="${PWSH:-$HOME/.dotnet/tools/pwsh}"
   [ -x "$pwsh" ] || pwsh="$(command -v pwsh || true)"
@@ -130,19 +138,20 @@ package_powershell_module() {
   echo "    runtimes: $(cd out/AzMi/runtimes && echo */native/* | tr ' ' '\n' | sed 's|/native/| |' | tr '\n' ';')"
   # Compress-PSResource (PSResourceGet 1.1+, in PowerShell 7.4+) makes the .nupkg that
   # Publish-PSResource would push, checking the manifest first; no repository is registered.
-  AZMI_MODULE="$root/out/AzMi" AZMI_PACKAGES="$packages" "$pwsh" -NoProfile -NonInteractive -Command '
+  AZMI_MODULE="$root/out/AzMi" AZMI_PACKAGES="$feed" "$pwsh" -NoProfile -NonInteractive -Command '
     $ErrorActionPreference = "Stop"
     Import-Module Microsoft.PowerShell.PSResourceGet -MinimumVersion 1.1.0
     Compress-PSResource -Path $env:AZMI_MODULE -DestinationPath $env:AZMI_PACKAGES
   '
-  [ -f "$packages/AzMi.$version.nupkg" ] || {
-    echo "package.sh: Compress-PSResource made no $packages/AzMi.$version.nupkg" >&2; exit 1; }
+  [ -f "$feed/AzMi.$version.nupkg" ] || {
+    echo "package.sh: Compress-PSResource made no $feed/AzMi.$version.nupkg" >&2; exit 1; }
 }
 
-# The .NET package (the typed AzMi API for C#, as a NuGet package) is built here, into
-# $packages, with the same version (Version.props reads Cargo.toml).
+# The .NET packages (the typed AzMi API for C#, and AzMiCredential for the Azure SDKs), with
+# the same version (pack-dotnet.sh reads Cargo.toml).
 package_dotnet() {
-  :
+  echo "==> .NET packages AzMi and AzMi.Azure.Core"
+  AZMI_PACKAGES_DIR="$packages/nuget" bash scripts/pack-dotnet.sh
 }
 
 rm -rf "$packages"
@@ -152,6 +161,6 @@ package_c_sdk
 package_powershell_module
 package_dotnet
 
-(cd "$packages" && sha256sum -- * >SHA256SUMS)
+(cd "$packages" && find . -type f ! -name SHA256SUMS | sed 's|^\./||' | sort | xargs sha256sum -- >SHA256SUMS)
 echo "==> packages of azmi $version in $packages:"
-(cd "$packages" && du -h -- * | sed 's/^/    /')
+(cd "$packages" && find . -type f | sed 's|^\./||' | sort | xargs du -h -- | sed 's/^/    /')

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Packs the AzMi and AzMi.Azure.Core NuGet packages (scripts/pack-dotnet.sh) into out/packages
+# Packs the AzMi and AzMi.Azure.Core NuGet packages (scripts/pack-dotnet.sh) into out/packages/nuget
 # and runs tests/dotnet/AzMi.Package.Tests, which restores them from that local feed only (its
 # nuget.config) and runs the tutorial flows against azmi-emulator and Azurite. Ends with the
 # line "dotnet AzMi.Package.Tests: N passed, M failed".
@@ -35,7 +35,7 @@ mkdir -p "$results"
 rm -f "$results/$project.trx"
 
 echo
-echo "==== dotnet test $project (AzMi $version from out/packages) ===="
+echo "==== dotnet test $project (AzMi $version from out/packages/nuget) ===="
 rc=0
 dotnet restore "$csproj" --force "-p:AzMiPackageVersion=$version" || rc=$?
 if [ "$rc" -eq 0 ]; then

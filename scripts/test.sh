@@ -52,10 +52,12 @@ stage "cargo fmt --check" cargo fmt --all -- --check
 stage "cargo clippy -D warnings" cargo clippy --locked --workspace --all-targets -- -D warnings
 stage "cargo test (unit, integration, header drift)" cargo test --locked --workspace
 stage "C tests under valgrind" bash tests/c/run.sh
-# The packages of out/packages: the C SDK test here, the module package's in the Pester stage.
+# The packages of out/packages: the C SDK test here, the .NET packages' after the C# tests, the
+# module package's in the Pester stage.
 stage "packages (scripts/package.sh)" bash scripts/package.sh
 stage "C SDK package (pkg-config, nm)" bash tests/c/sdk_test.sh
 stage "C# consumer + Azure SDK peer tests" bash scripts/test-dotnet.sh
+stage "C# AzMi NuGet package (local feed)" bash scripts/test-dotnet-package.sh
 stage "Pester (AzMi module)" bash scripts/test-pester.sh
 
 summary

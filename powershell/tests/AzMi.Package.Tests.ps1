@@ -1,7 +1,7 @@
 #Requires -Version 7.0
-# Pester 5 test of the AzMi package, out/packages/AzMi.<version>.nupkg (scripts/package.sh), the
-# way a user installs it:
-#   Register-PSResourceRepository -Name local -Uri ./out/packages -Trusted
+# Pester 5 test of the AzMi package, out/packages/powershell/AzMi.<version>.nupkg
+# (scripts/package.sh), the way a user installs it:
+#   Register-PSResourceRepository -Name local -Uri ./out/packages/powershell -Trusted
 #   Install-PSResource AzMi -Repository local
 # then, in a new session, Import-Module AzMi by name and Get-AzMiToken against azmi-emulator.
 #
@@ -16,7 +16,7 @@ BeforeAll {
     $script:Repo = (Resolve-Path (Join-Path $PSScriptRoot '../..')).Path
     $script:CargoVersion = (& bash (Join-Path $Repo 'scripts/version.sh')).Trim()
     if ($LASTEXITCODE -ne 0 -or -not $CargoVersion) { throw 'scripts/version.sh did not print the version' }
-    $script:Packages = Join-Path $Repo 'out/packages'
+    $script:Packages = Join-Path $Repo 'out/packages/powershell'
     $script:Package = Join-Path $Packages "AzMi.$CargoVersion.nupkg"
     if (-not (Test-Path -LiteralPath $Package -PathType Leaf)) {
         throw "$Package not found: run scripts/package.sh first."

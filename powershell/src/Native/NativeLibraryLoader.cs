@@ -23,7 +23,7 @@ internal static class NativeLibraryLoader
 {
     private static readonly object Gate = new object();
     private static bool _resolverRegistered;
-    private static bool _loaded;
+    private static volatile bool _loaded;
     private static Func<string, IntPtr>? _nativeLibraryLoad;
 
     /// <summary>
@@ -58,6 +58,11 @@ internal static class NativeLibraryLoader
     /// </summary>
     internal static void EnsureLoaded()
     {
+        if (_loaded)
+        {
+            return; // Every call after the first: no lock.
+        }
+
         lock (Gate)
         {
             if (_loaded)

@@ -82,7 +82,7 @@ namespace AzMiBench
         protected override void ProcessRecord() => WriteObject(Cached);
     }
 
-    /// <summary>The native calls alone, timed in C#: µs per call.</summary>
+    /// <summary>The native calls alone, timed in C#: µs per call as { wall, process CPU }.</summary>
     public static class NativeFloor
     {
         private const string Lib = "azmi";
@@ -121,16 +121,16 @@ namespace AzMiBench
             if (status != 0) throw new InvalidOperationException(what + " failed with status " + status);
         }
 
-        public static double TokenMicroseconds(string tokenUrl, string resource, int calls)
+        public static double[] TokenMicroseconds(string tokenUrl, string resource, int calls)
         {
             IntPtr identity = Identity(tokenUrl);
             byte[] r = Z(resource);
             try
             {
                 for (int i = 0; i < 100; i++) { GetToken(r, identity); }
-                var watch = Stopwatch.StartNew();
+                var timer = CallTimer.Start();
                 for (int i = 0; i < calls; i++) { GetToken(r, identity); }
-                return watch.Elapsed.TotalMilliseconds * 1000 / calls;
+                return timer.MicrosecondsPerCall(calls);
             }
             finally { azmi_identity_free(identity); }
         }
@@ -141,16 +141,16 @@ namespace AzMiBench
             azmi_token_free(token);
         }
 
-        public static double KeyVaultGetMicroseconds(string tokenUrl, string vault, string name, int calls)
+        public static double[] KeyVaultGetMicroseconds(string tokenUrl, string vault, string name, int calls)
         {
             IntPtr identity = Identity(tokenUrl);
             byte[] v = Z(vault), n = Z(name);
             try
             {
                 for (int i = 0; i < 20; i++) { GetSecret(v, n, identity); }
-                var watch = Stopwatch.StartNew();
+                var timer = CallTimer.Start();
                 for (int i = 0; i < calls; i++) { GetSecret(v, n, identity); }
-                return watch.Elapsed.TotalMilliseconds * 1000 / calls;
+                return timer.MicrosecondsPerCall(calls);
             }
             finally { azmi_identity_free(identity); }
         }
@@ -159,6 +159,29 @@ namespace AzMiBench
         {
             Check(azmi_keyvault_get(vault, name, null, null, identity, IntPtr.Zero, out IntPtr secret, out IntPtr err), err, "azmi_keyvault_get");
             azmi_secret_free(secret);
+        }
+    }
+
+    internal sealed class CallTimer
+    {
+        private readonly Process _process = Process.GetCurrentProcess();
+        private readonly Stopwatch _watch = Stopwatch.StartNew();
+        private TimeSpan _cpu;
+
+        internal static CallTimer Start()
+        {
+            var timer = new CallTimer();
+            timer._cpu = timer._process.TotalProcessorTime;
+            timer._watch.Restart();
+            return timer;
+        }
+
+        internal double[] MicrosecondsPerCall(int calls)
+        {
+            double wall = _watch.Elapsed.TotalMilliseconds * 1000 / calls;
+            _process.Refresh();
+            double cpu = (_process.TotalProcessorTime - _cpu).TotalMilliseconds * 1000 / calls;
+            return new[] { wall, cpu };
         }
     }
 }

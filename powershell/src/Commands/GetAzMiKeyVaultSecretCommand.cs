@@ -116,5 +116,5 @@ public sealed class GetAzMiKeyVaultSecretCommand : AzMiCmdlet
         secret.Updated,
         secret.Expires,
         secret.NotBefore,
-        Json.ToHashtable(Json.Parse(this, secret.TagsJson)));
+        Json.Tags(this, secret.TagsJson));
 }

@@ -95,6 +95,8 @@ namespace AzMiBench
         [DllImport(Lib)] private static extern void azmi_token_free(IntPtr token);
         [DllImport(Lib)] private static extern uint azmi_keyvault_get(byte[] vault, byte[] name, byte[] version, byte[] apiVersion, IntPtr identity, IntPtr cancel, out IntPtr secret, out IntPtr err);
         [DllImport(Lib)] private static extern void azmi_secret_free(IntPtr secret);
+        [DllImport(Lib)] private static extern IntPtr azmi_cancel_new();
+        [DllImport(Lib)] private static extern void azmi_cancel_free(IntPtr cancel);
 
         private static string _library;
 
@@ -137,8 +139,11 @@ namespace AzMiBench
 
         private static void GetToken(byte[] resource, IntPtr identity)
         {
-            Check(azmi_get_token(resource, identity, 0, IntPtr.Zero, out IntPtr token, out IntPtr err), err, "azmi_get_token");
+            // With a cancel handle of its own, as the cmdlet has (for Ctrl+C).
+            IntPtr cancel = azmi_cancel_new();
+            Check(azmi_get_token(resource, identity, 0, cancel, out IntPtr token, out IntPtr err), err, "azmi_get_token");
             azmi_token_free(token);
+            azmi_cancel_free(cancel);
         }
 
         public static double[] KeyVaultGetMicroseconds(string tokenUrl, string vault, string name, int calls)
@@ -157,8 +162,10 @@ namespace AzMiBench
 
         private static void GetSecret(byte[] vault, byte[] name, IntPtr identity)
         {
-            Check(azmi_keyvault_get(vault, name, null, null, identity, IntPtr.Zero, out IntPtr secret, out IntPtr err), err, "azmi_keyvault_get");
+            IntPtr cancel = azmi_cancel_new();
+            Check(azmi_keyvault_get(vault, name, null, null, identity, cancel, out IntPtr secret, out IntPtr err), err, "azmi_keyvault_get");
             azmi_secret_free(secret);
+            azmi_cancel_free(cancel);
         }
     }
 

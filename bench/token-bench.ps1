@@ -111,10 +111,15 @@ $methods.Keys | ForEach-Object {
 $floorName = 'Get-FloorToken (trivial compiled cmdlet, same parameters)'
 $cpuMin = @{}
 foreach ($name in $methods.Keys) { $cpuMin[$name] = ($cpu[$name] | Measure-Object -Minimum).Minimum }
+# Paired: each round's ratio to the floor measured just before it, then the median of those.
+function Get-PairedRatio($samples, [string] $name, [string] $floor) {
+    Get-Median @(for ($r = 0; $r -lt $samples[$name].Count; $r++) { $samples[$name][$r] / $samples[$floor][$r] })
+}
 foreach ($name in 'Get-AzMiToken (warm cache)', 'Get-AzMiToken -AsPlainText (warm cache)') {
-    '{0}: {1:0.00}× the floor cmdlet ({2:+0.0;-0.0} µs) by wall time, {3:0.00}× ({4:+0.0;-0.0} µs) by CPU time, {5:0.00}× by fastest-round CPU time; target ≤ 1.25×' -f $name,
+    '{0}: {1:0.00}× the floor cmdlet ({2:+0.0;-0.0} µs) by wall time, {3:0.00}× ({4:+0.0;-0.0} µs) by CPU time; paired per round: {5:0.00}× wall, {6:0.00}× CPU; fastest rounds'' CPU: {7:0.00}×. Target ≤ 1.25×' -f $name,
         ($median[$name] / $median[$floorName]), ($median[$name] - $median[$floorName]),
         ($cpuMedian[$name] / $cpuMedian[$floorName]), ($cpuMedian[$name] - $cpuMedian[$floorName]),
+        (Get-PairedRatio $wall $name $floorName), (Get-PairedRatio $cpu $name $floorName),
         ($cpuMin[$name] / $cpuMin[$floorName])
 }
 if ($vault) {

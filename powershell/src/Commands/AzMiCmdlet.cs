@@ -51,9 +51,10 @@ public abstract class AzMiCmdlet : PSCmdlet
     /// <summary>
     /// Runs <paramref name="operation"/> with the identity of the identity options (token
     /// endpoint from PowerShell's environment; cached, see <see cref="IdentityCache"/>), after
-    /// forwarding <c>$env:AZMI_CA_FILE</c>, with a cancel handle that Ctrl+C cancels. azmi's errors become ErrorRecords whose target is
-    /// <paramref name="target"/>: argument errors end the command, the others are written and
-    /// the command goes on with its next input. Returns whether the operation completed.
+    /// forwarding <c>$env:AZMI_CA_FILE</c>, with a cancel handle that Ctrl+C cancels. azmi's
+    /// errors become ErrorRecords whose target is <paramref name="target"/>: argument errors end
+    /// the command, the others are written and the command goes on with its next input.
+    /// Returns whether the operation completed.
     /// </summary>
     private protected bool Invoke(object target, Action<NativeIdentity, CancelHandle> operation, Func<AzMiException, string?>? advice = null)
     {

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Prints the figures of BENCHMARKS.md: azmi_get_token through the C ABI (criterion), per-call
-# cost in PowerShell beside Invoke-RestMethod and Azure.Identity, and Import-Module time.
+# cost in PowerShell beside a floor cmdlet, Invoke-RestMethod and Azure.Identity, a service
+# cmdlet's fixed overhead, and Import-Module time.
 # Everything runs against azmi-emulator on loopback. Benchmarks print; they assert nothing.
+# BASELINE=<folder holding another build's AzMi.psd1> (e.g. main's out/AzMi, copied) measures
+# that module too, in the same run, for before/after figures.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -16,13 +19,16 @@ log="$(mktemp)"
 target/release/azmi-emulator --port 0 >"$log" 2>&1 &
 emulator=$!
 trap 'kill $emulator 2>/dev/null || true; rm -f "$log"' EXIT
-for _ in $(seq 1 100); do grep -q '^export AZURE_POD' "$log" && break; sleep 0.1; done
-export AZMI_IMDS_ENDPOINT="$(sed -n 's/^export AZMI_IMDS_ENDPOINT=//p' "$log")"
-export AZURE_POD_IDENTITY_AUTHORITY_HOST="$(sed -n 's/^export AZURE_POD_IDENTITY_AUTHORITY_HOST=//p' "$log")"
+for _ in $(seq 1 100); do grep -q '^export AZMI_ARM_ENDPOINT' "$log" && break; sleep 0.1; done
+# AZMI_IMDS_ENDPOINT, AZURE_POD_IDENTITY_AUTHORITY_HOST, AZMI_CA_FILE, AZMI_KEYVAULT_URL, AZMI_ARM_ENDPOINT.
+eval "$(grep '^export ' "$log")"
 
 echo
 echo "## Per call in one pwsh $("$pwsh" -NoProfile -Command '$PSVersionTable.PSVersion.ToString()') process (bench/token-bench.ps1)"
 "$pwsh" -NoProfile -NonInteractive -File bench/token-bench.ps1 -AzureIdentityDir "$root/target/bench/azure-identity"
+if [ -n "${BASELINE:-}" ]; then
+  "$pwsh" -NoProfile -NonInteractive -File bench/token-bench.ps1 -ModulePath "$BASELINE/AzMi.psd1" -Label baseline
+fi
 
 echo "## Import-Module cost (bench/import-bench.sh)"
 bash bench/import-bench.sh

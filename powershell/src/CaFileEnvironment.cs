@@ -1,5 +1,7 @@
 using System;
 using System.IO;
+using System.Management.Automation;
+using System.Threading;
 using AzMi.Native;
 
 namespace AzMi;
@@ -24,30 +26,39 @@ internal static class CaFileEnvironment
 
     /// <summary>
     /// Gives azmi the file <c>$env:AZMI_CA_FILE</c> names (a relative path is taken from
-    /// <paramref name="currentDirectory"/>, PowerShell's location) when it differs from the last
+    /// PowerShell's location in <paramref name="sessionState"/>) when it differs from the last
     /// one given. When the variable is removed after the module set a file, azmi goes back to the
     /// public roots only. A file azmi cannot use throws <see cref="AzMiException"/>
-    /// (InvalidArgument, naming the file) and changes nothing.
+    /// (InvalidArgument, naming the file) and changes nothing. <paramref name="verbose"/> (null
+    /// when verbose output is off) hears of a change.
     /// </summary>
-    internal static void Apply(string currentDirectory, Action<string> verbose)
+    internal static void Apply(SessionState sessionState, Action<string>? verbose)
     {
         string? value = Environment.GetEnvironmentVariable(Variable);
-        string? path = string.IsNullOrEmpty(value) ? null : Path.Combine(currentDirectory, value!);
+        if (string.IsNullOrEmpty(value) && !Volatile.Read(ref _applied))
+        {
+            return; // Never set: azmi's own setting stands. The common case costs one lookup.
+        }
+
+        // PowerShell's location only for a relative path: looking it up costs more than the rest.
+        string? path = string.IsNullOrEmpty(value)
+            ? null
+            : Path.IsPathRooted(value) ? value : Path.Combine(sessionState.Path.CurrentFileSystemLocation.ProviderPath, value!);
         lock (Gate)
         {
             if (_applied ? string.Equals(path, _appliedPath, StringComparison.Ordinal) : path is null)
             {
-                return; // Unchanged, or never set: azmi's own setting stands.
+                return; // Unchanged.
             }
 
             byte[]? pathUtf8 = Utf8.Encode(path, "$env:" + Variable);
             uint status = NativeMethods.azmi_set_ca_file(pathUtf8, out IntPtr err);
             NativeError.ThrowIfFailed(status, err);
-            _applied = true;
             _appliedPath = path;
+            Volatile.Write(ref _applied, true);
         }
 
-        verbose(path is null
+        verbose?.Invoke(path is null
             ? $"$env:{Variable} was removed: HTTPS trusts the public root certificates only."
             : $"HTTPS also trusts the CA certificates in {path} (from $env:{Variable}).");
     }

@@ -340,6 +340,116 @@ Describe 'Get-AzMiToken -Verbose' {
     }
 }
 
+Describe 'Get-AzMiToken identity cache (one native identity per identity and endpoint, reused)' {
+    It 'gives each of two identities used in turn its own token' {
+        $tokens = foreach ($round in 1..3) {
+            Get-AzMiToken -Resource https://vault.azure.net -AsPlainText
+            Get-AzMiToken -Resource https://vault.azure.net -AsPlainText -ClientId $Known.UserAssigned.ClientId
+        }
+
+        $objectIds = @($tokens | ForEach-Object { (ConvertFrom-JwtPayload $_.Token).oid })
+        $objectIds | Should -Be @(
+            $Known.SystemAssigned.ObjectId, $Known.UserAssigned.ObjectId
+            $Known.SystemAssigned.ObjectId, $Known.UserAssigned.ObjectId
+            $Known.SystemAssigned.ObjectId, $Known.UserAssigned.ObjectId
+        )
+        @($tokens.Identity | Select-Object -Unique) | Should -HaveCount 2
+    }
+
+    It 'gives every runspace calling at once the token of the identity it asked for' {
+        $module = $ModulePath
+        $clientId = $Known.UserAssigned.ClientId
+        $results = 1..8 | ForEach-Object -ThrottleLimit 4 -Parallel {
+            Import-Module $using:module
+            $userAssigned = $_ % 2 -eq 0
+            foreach ($call in 1..25) {
+                $selection = if ($userAssigned) { @{ ClientId = $using:clientId } } else { @{} }
+                $token = Get-AzMiToken -Resource https://storage.azure.com/ -AsPlainText @selection
+                [pscustomobject]@{ UserAssigned = $userAssigned; Token = $token.Token }
+            }
+        }
+
+        $results | Should -HaveCount 200
+        $wrong = @($results | Where-Object {
+                $expected = if ($_.UserAssigned) { $Known.UserAssigned.ObjectId } else { $Known.SystemAssigned.ObjectId }
+                (ConvertFrom-JwtPayload $_.Token).oid -ne $expected
+            })
+        $wrong.Count | Should -Be 0 -Because 'a token must never come from another runspace''s identity'
+    }
+
+    It 'sends to the new endpoint at once when $env:AZMI_IMDS_ENDPOINT changes after a call' {
+        $saved = $env:AZMI_IMDS_ENDPOINT
+        $null = Get-AzMiToken -Resource https://management.azure.com/   # the identity for the emulator is cached now
+        try {
+            $env:AZMI_IMDS_ENDPOINT = "http://127.0.0.1:$(Get-ClosedLoopbackPort)/metadata/identity/oauth2/token"
+            $output = Get-AzMiToken -Resource https://management.azure.com/ -Verbose -ErrorAction SilentlyContinue -ErrorVariable errors 4>&1
+        }
+        finally {
+            $env:AZMI_IMDS_ENDPOINT = $saved
+        }
+        $verbose = ($output | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }) -join "`n"
+        $again = Get-AzMiToken -Resource https://management.azure.com/
+
+        $errors | Should -HaveCount 1
+        $errors[0].FullyQualifiedErrorId | Should -BeLike 'AzMi.ManagedIdentityUnavailable,*'
+        $verbose | Should -BeLike '*127.0.0.1*' -Because 'the verbose endpoint is the new one'
+        $verbose | Should -Not -BeLike "*$($Emulator.Endpoint)*"
+        $again.Type | Should -BeExactly 'Bearer' -Because 'back on the first endpoint, its cached identity serves again'
+    }
+
+    It 'works again after Remove-Module and Import-Module in the same session' {
+        $null = Get-AzMiToken -Resource https://management.azure.com/ -ClientId $Known.UserAssigned.ClientId
+
+        Remove-Module AzMi
+        Import-Module $ModulePath -Force -ErrorAction Stop
+        $token = Get-AzMiToken -Resource https://management.azure.com/ -ClientId $Known.UserAssigned.ClientId -AsPlainText
+
+        (ConvertFrom-JwtPayload $token.Token).oid | Should -Be $Known.UserAssigned.ObjectId
+    }
+}
+
+Describe 'Get-AzMiToken verbose output follows the verbose preference' {
+    It 'names the endpoint and identity with $VerbosePreference = Continue and no -Verbose' {
+        $VerbosePreference = 'Continue'
+        $output = Get-AzMiToken -Resource https://management.azure.com/ 4>&1
+        $VerbosePreference = 'SilentlyContinue'
+        $verbose = ($output | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }) -join "`n"
+
+        $verbose | Should -BeLike "*Token endpoint: $($Emulator.Endpoint)*AZMI_IMDS_ENDPOINT*"
+        $verbose | Should -BeLike '*Identity: the system-assigned identity*'
+        $verbose | Should -Match 'from azmi''s cache'
+    }
+
+    It 'writes no verbose record without -Verbose, nor with -Verbose:$false under $VerbosePreference = Continue' {
+        $quiet = Get-AzMiToken -Resource https://management.azure.com/ 4>&1
+        $VerbosePreference = 'Continue'
+        $off = Get-AzMiToken -Resource https://management.azure.com/ -Verbose:$false 4>&1
+        $VerbosePreference = 'SilentlyContinue'
+
+        @($quiet | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }) | Should -HaveCount 0
+        @($off | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }) | Should -HaveCount 0
+        @($quiet | Where-Object { $_ -is [AzMi.AccessToken] }) | Should -HaveCount 1
+    }
+
+    It 'names the endpoint in a service cmdlet''s verbose output too (the shared identity step)' {
+        $replaced = Set-AzMiEmulatorEnvironment $Emulator
+        try {
+            $quiet = Get-AzMiKeyVaultSecret -VaultName $Emulator.KeyVaultUrl -Name mi-test 4>&1
+            $output = Get-AzMiKeyVaultSecret -VaultName $Emulator.KeyVaultUrl -Name mi-test -Verbose 4>&1
+        }
+        finally {
+            Restore-AzMiEnvironment $replaced
+        }
+        $verbose = ($output | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }) -join "`n"
+
+        $verbose | Should -BeLike "*Token endpoint: $($Emulator.Endpoint)*"
+        $verbose | Should -BeLike '*Identity: the system-assigned identity*'
+        $verbose | Should -BeLike "*Read version * of secret 'mi-test'*"
+        @($quiet | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }) | Should -HaveCount 0
+        @($output | Where-Object { $_ -is [AzMi.KeyVaultSecret] }) | Should -HaveCount 1
+    }
+}
+
 Describe 'AzMi.AccessToken display' {
     BeforeAll {
         $script:Plain = Get-AzMiToken -Resource https://management.azure.com/ -AsPlainText

@@ -16,6 +16,7 @@ public abstract class AzMiCmdlet : PSCmdlet
     private readonly object _stopGate = new object();
     private CancelHandle? _pendingCall;
     private bool _stopRequested;
+    private bool? _verboseShown;
 
     // As in Get-AzMiToken: no parameter sets keep these apart, azmi rejects more than one.
 
@@ -31,6 +32,12 @@ public abstract class AzMiCmdlet : PSCmdlet
     [Parameter]
     public string? ResourceId { get; set; }
 
+    /// <summary>
+    /// Whether WriteVerbose output is shown (or recorded): build verbose text only then. Asked
+    /// once per command, as PowerShell itself does.
+    /// </summary>
+    private protected bool VerboseShown => _verboseShown ??= VerbosePreferenceCheck.IsVerboseShown(this);
+
     /// <inheritdoc />
     protected override void StopProcessing()
     {
@@ -43,18 +50,20 @@ public abstract class AzMiCmdlet : PSCmdlet
 
     /// <summary>
     /// Runs <paramref name="operation"/> with the identity of the identity options (token
-    /// endpoint from PowerShell's environment), after forwarding <c>$env:AZMI_CA_FILE</c>, with
-    /// a cancel handle that Ctrl+C cancels. azmi's errors become ErrorRecords whose target is
-    /// <paramref name="target"/>: argument errors end the command, the others are written and
-    /// the command goes on with its next input. Returns whether the operation completed.
+    /// endpoint from PowerShell's environment; cached, see <see cref="IdentityCache"/>), after
+    /// forwarding <c>$env:AZMI_CA_FILE</c>, with a cancel handle that Ctrl+C cancels. azmi's
+    /// errors become ErrorRecords whose target is <paramref name="target"/>: argument errors end
+    /// the command, the others are written and the command goes on with its next input.
+    /// Returns whether the operation completed.
     /// </summary>
     private protected bool Invoke(object target, Action<NativeIdentity, CancelHandle> operation, Func<AzMiException, string?>? advice = null)
     {
         try
         {
             NativeLibraryLoader.EnsureLoaded();
-            CaFileEnvironment.Apply(SessionState.Path.CurrentFileSystemLocation.ProviderPath, WriteVerbose);
-            using NativeIdentity identity = NativeIdentity.CreateFromEnvironment(ClientId, ObjectId, ResourceId, WriteVerbose);
+            Action<string>? verbose = VerboseShown ? WriteVerbose : null;
+            CaFileEnvironment.Apply(SessionState, verbose);
+            using IdentityCache.Lease lease = IdentityCache.AcquireFromEnvironment(ClientId, ObjectId, ResourceId, verbose);
 
             using CancelHandle cancel = new CancelHandle();
             lock (_stopGate)
@@ -69,7 +78,7 @@ public abstract class AzMiCmdlet : PSCmdlet
 
             try
             {
-                operation(identity, cancel);
+                operation(lease.Identity, cancel);
                 return true;
             }
             finally

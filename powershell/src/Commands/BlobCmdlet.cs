@@ -196,7 +196,11 @@ public abstract class BlobCmdlet : AzMiCmdlet
         Invoke(address.BlobUrl, (identity, cancel) =>
         {
             using NativeBlob account = NativeBlob.Open(address.Account, address.Sas, identity);
-            WriteVerbose($"Blob {address.BlobUrl} ({(address.Sas is null ? "with the identity's token" : "with a SAS")}).");
+            if (VerboseShown)
+            {
+                WriteVerbose($"Blob {address.BlobUrl} ({(address.Sas is null ? "with the identity's token" : "with a SAS")}).");
+            }
+
             operation(account, cancel);
         }, advice);
 }

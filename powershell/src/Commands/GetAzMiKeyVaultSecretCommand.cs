@@ -66,7 +66,11 @@ public sealed class GetAzMiKeyVaultSecretCommand : AzMiCmdlet
                 {
                     NativeKeyVault.SecretProperties secret = NativeKeyVault.Get(VaultName, Name, version, ApiVersion, AsPlainText.IsPresent, identity, cancel);
                     // Never the value: only what was read.
-                    WriteVerbose($"Read version {secret.Version} of secret '{secret.Name}' from {VaultName}{ApiVersionNote()}.");
+                    if (VerboseShown)
+                    {
+                        WriteVerbose($"Read version {secret.Version} of secret '{secret.Name}' from {VaultName}{ApiVersionNote()}.");
+                    }
+
                     WriteObject(AsPlainText.IsPresent ? secret.Value : ToOutput(secret));
                 }, ApiVersionAdvice);
                 break;
@@ -112,5 +116,5 @@ public sealed class GetAzMiKeyVaultSecretCommand : AzMiCmdlet
         secret.Updated,
         secret.Expires,
         secret.NotBefore,
-        Json.ToHashtable(Json.Parse(this, secret.TagsJson)));
+        Json.Tags(this, secret.TagsJson));
 }

@@ -20,6 +20,7 @@ public sealed class GetAzMiTokenCommand : PSCmdlet
     private readonly object _stopGate = new object();
     private CancelHandle? _pendingCall;
     private bool _stopRequested;
+    private bool? _verboseShown;
 
     /// <summary>The resource URI (or a scope ending in /.default).</summary>
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = ByResource, ValueFromPipelineByPropertyName = true)]
@@ -97,7 +98,9 @@ public sealed class GetAzMiTokenCommand : PSCmdlet
 
     private AccessToken GetToken(string resource)
     {
-        using NativeIdentity identity = NativeIdentity.CreateFromEnvironment(ClientId, ObjectId, ResourceId, WriteVerbose);
+        // Asked once per command, as PowerShell itself does: verbose text is built only when shown.
+        bool verbose = _verboseShown ??= VerbosePreferenceCheck.IsVerboseShown(this);
+        using IdentityCache.Lease lease = IdentityCache.AcquireFromEnvironment(ClientId, ObjectId, ResourceId, verbose ? WriteVerbose : null);
 
         using CancelHandle cancel = new CancelHandle();
         lock (_stopGate)
@@ -114,7 +117,7 @@ public sealed class GetAzMiTokenCommand : PSCmdlet
         bool fromCache;
         try
         {
-            token = identity.GetToken(resource, ForceRefresh.IsPresent, AsPlainText.IsPresent, cancel, out fromCache);
+            token = lease.Identity.GetToken(resource, ForceRefresh.IsPresent, AsPlainText.IsPresent, cancel, out fromCache);
         }
         finally
         {
@@ -125,9 +128,13 @@ public sealed class GetAzMiTokenCommand : PSCmdlet
         }
 
         // Never the token itself: only where it came from and when it expires.
-        WriteVerbose(fromCache
-            ? $"Token for '{token.Resource}' came from azmi's cache; it expires {token.ExpiresOn:u}."
-            : $"Token for '{token.Resource}' was issued by the endpoint; it expires {token.ExpiresOn:u}.");
+        if (verbose)
+        {
+            WriteVerbose(fromCache
+                ? $"Token for '{token.Resource}' came from azmi's cache; it expires {token.ExpiresOn:u}."
+                : $"Token for '{token.Resource}' was issued by the endpoint; it expires {token.ExpiresOn:u}.");
+        }
+
         return token;
     }
 

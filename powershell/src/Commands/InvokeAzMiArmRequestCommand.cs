@@ -54,7 +54,11 @@ public sealed class InvokeAzMiArmRequestCommand : ArmCmdlet
         InvokeArm(Path, (identity, cancel) =>
         {
             string json = NativeArm.Request(method, Path, string.IsNullOrEmpty(ApiVersion) ? null : ApiVersion, body, identity, cancel);
-            WriteVerbose($"{method} {Path}: {json.Length} characters of JSON.");
+            if (VerboseShown)
+            {
+                WriteVerbose($"{method} {Path}: {json.Length} characters of JSON.");
+            }
+
             object? parsed = Json.Parse(this, json);
             if (parsed is not null)
             {

@@ -60,7 +60,11 @@ public sealed class NewAzMiStorageAccountSasTokenCommand : StorageSasCmdlet
         {
             string sas = NativeArm.ListAccountSas(SubscriptionId, ResourceGroupName, StorageAccountName, body.ToString(), identity, cancel);
             // Never the token: only what it allows.
-            WriteVerbose($"Account SAS for {StorageAccountName}: services {services}, resource types {resourceTypes}, permissions {permission}, expires {expiry:u}.");
+            if (VerboseShown)
+            {
+                WriteVerbose($"Account SAS for {StorageAccountName}: services {services}, resource types {resourceTypes}, permissions {permission}, expires {expiry:u}.");
+            }
+
             WriteObject(sas);
         });
     }

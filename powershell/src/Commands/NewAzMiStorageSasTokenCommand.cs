@@ -59,7 +59,11 @@ public sealed class NewAzMiStorageSasTokenCommand : StorageSasCmdlet
         {
             string sas = NativeArm.ListServiceSas(SubscriptionId, ResourceGroupName, StorageAccountName, body.ToString(), identity, cancel);
             // Never the token: only what it allows.
-            WriteVerbose($"SAS for {resource}: permissions {permission}, expires {expiry:u}.");
+            if (VerboseShown)
+            {
+                WriteVerbose($"SAS for {resource}: permissions {permission}, expires {expiry:u}.");
+            }
+
             WriteObject(sas);
         });
     }

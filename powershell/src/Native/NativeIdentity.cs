@@ -3,76 +3,74 @@ using System;
 namespace AzMi.Native;
 
 /// <summary>
-/// One <c>azmi_identity</c>: the identity selection and the endpoint its requests go to.
-/// Owned by one cmdlet call and freed by <see cref="Dispose"/> (use it in a using block).
+/// One <c>azmi_identity</c>: the identity selection and the endpoint its requests go to, with
+/// its description and endpoint read once. Cmdlets get one from <see cref="IdentityCache"/>
+/// (a lease), never build their own: building one costs several native calls per cmdlet call.
 /// </summary>
-internal sealed class NativeIdentity : IDisposable
+/// <remarks>
+/// azmi allows an identity to be used from any number of threads once its endpoint is set, so
+/// one instance serves every runspace. Its lease count is guarded by the cache's lock: it is
+/// freed only when it has left the cache and no call holds it.
+/// </remarks>
+internal sealed class NativeIdentity
 {
     private IntPtr _handle;
 
-    private NativeIdentity(IntPtr handle) => _handle = handle;
-
-    /// <summary>
-    /// azmi_identity_new: at most one id (azmi itself rejects more than one, or a malformed one,
-    /// with InvalidArgument and its own message); all null is the system-assigned identity.
-    /// </summary>
-    internal static NativeIdentity Create(string? clientId, string? objectId, string? resourceId)
+    private NativeIdentity(IntPtr handle, string description, string endpoint)
     {
-        byte[]? client = Utf8.Encode(clientId, "The client id");
-        byte[]? obj = Utf8.Encode(objectId, "The object id");
-        byte[]? resource = Utf8.Encode(resourceId, "The resource id");
-        uint status = NativeMethods.azmi_identity_new(client, obj, resource, out IntPtr handle, out IntPtr err);
-        NativeError.ThrowIfFailed(status, err);
-        return new NativeIdentity(handle);
+        _handle = handle;
+        Description = description;
+        Endpoint = endpoint;
     }
 
+    /// <summary>Calls holding this identity (guarded by <see cref="IdentityCache"/>'s lock).</summary>
+    internal int Leases { get; set; }
+
+    /// <summary>Out of the cache: freed when the last lease ends (guarded likewise).</summary>
+    internal bool Retired { get; set; }
+
+    /// <summary>For passing to azmi calls (which copy what they keep) while a lease is held.</summary>
+    internal IntPtr Handle => _handle;
+
+    /// <summary>The identity, described for people, e.g. "the system-assigned identity".</summary>
+    internal string Description { get; }
+
+    /// <summary>The token URL this identity's requests go to.</summary>
+    internal string Endpoint { get; }
+
     /// <summary>
-    /// <see cref="Create"/>, with the token endpoint PowerShell's environment names
-    /// (<see cref="TokenEndpointEnvironment"/>) set explicitly: the variable's, or IMDS itself.
-    /// Every cmdlet builds its identity here. <paramref name="verbose"/> receives the endpoint
-    /// and the identity, for -Verbose.
+    /// azmi_identity_new then azmi_identity_set_endpoint: at most one id (azmi itself rejects
+    /// more than one, or a malformed one, with InvalidArgument and its own message; all null is
+    /// the system-assigned identity), its requests sent to <paramref name="tokenUrl"/> (a full
+    /// token URL), or to IMDS itself when null, whatever the native environment says.
     /// </summary>
     /// <remarks>
     /// PowerShell's environment is the one users change ($env:…); the process's native copy may
     /// be stale (Remove-Item env:AZMI_IMDS_ENDPOINT does not reach it on Linux), so the endpoint
     /// is never left to azmi's getenv.
     /// </remarks>
-    internal static NativeIdentity CreateFromEnvironment(string? clientId, string? objectId, string? resourceId, Action<string> verbose)
+    internal static NativeIdentity Create(string? clientId, string? objectId, string? resourceId, string? tokenUrl)
     {
-        NativeIdentity identity = Create(clientId, objectId, resourceId);
+        byte[]? client = Utf8.Encode(clientId, "The client id");
+        byte[]? obj = Utf8.Encode(objectId, "The object id");
+        byte[]? resource = Utf8.Encode(resourceId, "The resource id");
+        byte[]? url = Utf8.Encode(tokenUrl, "The token endpoint");
+        uint status = NativeMethods.azmi_identity_new(client, obj, resource, out IntPtr handle, out IntPtr err);
+        NativeError.ThrowIfFailed(status, err);
         try
         {
-            TokenEndpointEnvironment? endpoint = TokenEndpointEnvironment.Read();
-            identity.SetEndpoint(endpoint?.TokenUrl);
-            verbose($"Token endpoint: {identity.Endpoint} ({(endpoint is null ? "IMDS, no endpoint variable set" : "from $env:" + endpoint.Source)}).");
-            verbose($"Identity: {identity.Description}.");
-            return identity;
+            status = NativeMethods.azmi_identity_set_endpoint(handle, url, out err);
+            NativeError.ThrowIfFailed(status, err);
+            return new NativeIdentity(
+                handle,
+                Utf8.ReadLent(NativeMethods.azmi_identity_description(handle)) ?? string.Empty,
+                Utf8.ReadLent(NativeMethods.azmi_identity_endpoint(handle)) ?? string.Empty);
         }
         catch
         {
-            identity.Dispose();
+            NativeMethods.azmi_identity_free(handle);
             throw;
         }
-    }
-
-    /// <summary>For passing to azmi calls (which copy what they keep) while this object lives.</summary>
-    internal IntPtr Handle => _handle;
-
-    /// <summary>The identity, described for people, e.g. "the system-assigned identity".</summary>
-    internal string Description => Utf8.ReadLent(NativeMethods.azmi_identity_description(_handle)) ?? string.Empty;
-
-    /// <summary>The token URL this identity's requests go to.</summary>
-    internal string Endpoint => Utf8.ReadLent(NativeMethods.azmi_identity_endpoint(_handle)) ?? string.Empty;
-
-    /// <summary>
-    /// Sends this identity's requests to <paramref name="tokenUrl"/> (a full token URL), or to
-    /// IMDS itself when null, whatever the native environment says.
-    /// </summary>
-    internal void SetEndpoint(string? tokenUrl)
-    {
-        byte[]? url = Utf8.Encode(tokenUrl, "The token endpoint");
-        uint status = NativeMethods.azmi_identity_set_endpoint(_handle, url, out IntPtr err);
-        NativeError.ThrowIfFailed(status, err);
     }
 
     /// <summary>
@@ -89,22 +87,18 @@ internal sealed class NativeIdentity : IDisposable
         NativeError.ThrowIfFailed(status, err);
         try
         {
-            ulong length = NativeMethods.azmi_token_access_token_len(token).ToUInt64();
-            if (length > int.MaxValue)
-            {
-                throw new InvalidOperationException("azmi returned a token too long to handle.");
-            }
-
+            // The length azmi gives, not a scan for the NUL: one pass over the text, in the copy.
+            int length = Utf8.CheckedLength(NativeMethods.azmi_token_access_token_len(token), "a token");
             IntPtr text = NativeMethods.azmi_token_access_token(token);
             object tokenValue = asPlainText
-                ? Utf8.ReadAsciiPlain(text, (int)length)
-                : Utf8.ReadAsciiSecure(text, (int)length);
+                ? Utf8.ReadAsciiPlain(text, length)
+                : Utf8.ReadAsciiSecure(text, length);
             fromCache = NativeMethods.azmi_token_from_cache(token);
             return new AccessToken(
                 tokenValue,
                 DateTimeOffset.FromUnixTimeSeconds(NativeMethods.azmi_token_expires_on(token)),
-                Utf8.ReadLent(NativeMethods.azmi_token_resource(token)) ?? string.Empty,
-                Utf8.ReadLent(NativeMethods.azmi_token_type(token)) ?? string.Empty,
+                Utf8.ReadLent(NativeMethods.azmi_token_resource(token), resource),
+                Utf8.ReadLent(NativeMethods.azmi_token_type(token), BearerType),
                 Description);
         }
         finally
@@ -113,9 +107,12 @@ internal sealed class NativeIdentity : IDisposable
         }
     }
 
-    public void Dispose()
+    /// <summary>azmi_identity_free; only by the cache, once no lease is held.</summary>
+    internal void Free()
     {
         NativeMethods.azmi_identity_free(_handle);
         _handle = IntPtr.Zero;
     }
+
+    private const string BearerType = "Bearer";
 }

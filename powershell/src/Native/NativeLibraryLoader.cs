@@ -23,7 +23,7 @@ internal static class NativeLibraryLoader
 {
     private static readonly object Gate = new object();
     private static bool _resolverRegistered;
-    private static bool _loaded;
+    private static volatile bool _loaded;
     private static Func<string, IntPtr>? _nativeLibraryLoad;
 
     /// <summary>
@@ -37,27 +37,34 @@ internal static class NativeLibraryLoader
         "native",
         RuntimePlatform.NativeLibraryFileName);
 
-    /// <summary>Called on Import-Module (see ModuleInitializer); cheap, loads nothing yet.</summary>
-    internal static void RegisterResolver()
+    /// <summary>
+    /// Registers the resolver, once. Called by <see cref="EnsureLoaded"/>, not on
+    /// Import-Module: the reflection it takes is paid by the first cmdlet call instead of by
+    /// every import (Get-Help and Get-Command never need it).
+    /// </summary>
+    private static void RegisterResolverLocked()
     {
-        lock (Gate)
+        if (_resolverRegistered)
         {
-            if (_resolverRegistered)
-            {
-                return;
-            }
-
-            _resolverRegistered = true;
-            RegisterDotNetResolver();
+            return;
         }
+
+        _resolverRegistered = true;
+        RegisterDotNetResolver();
     }
 
     /// <summary>
     /// Loads the native library now, or throws <see cref="FileNotFoundException"/> naming the
-    /// path looked at. Every cmdlet calls this before its first azmi call.
+    /// path looked at. Every cmdlet calls this before its first azmi call (no DllImport of
+    /// "azmi" may run before it: the resolver is registered here).
     /// </summary>
     internal static void EnsureLoaded()
     {
+        if (_loaded)
+        {
+            return; // Every call after the first: no lock.
+        }
+
         lock (Gate)
         {
             if (_loaded)
@@ -65,6 +72,7 @@ internal static class NativeLibraryLoader
                 return;
             }
 
+            RegisterResolverLocked();
             if (!File.Exists(LibraryPath))
             {
                 throw new FileNotFoundException(

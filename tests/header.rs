@@ -56,9 +56,11 @@ fn c_name(csharp: &str) -> String {
     name
 }
 
-/// The C# copies of `enum azmi_status`: the module's and the .NET consumer tests'.
-const CSHARP_STATUS_ENUMS: [&str; 2] = [
+/// The C# copies of `enum azmi_status`: the module's, the .NET package's (public) and the .NET
+/// consumer tests' (the raw-ABI sample, which stands alone on purpose).
+const CSHARP_STATUS_ENUMS: [&str; 3] = [
     "powershell/src/Native/AzMiStatus.cs",
+    "dotnet/AzMi/AzMiStatus.cs",
     "tests/dotnet/AzMi.Interop.Tests/Native/AzMiStatus.cs",
 ];
 

@@ -25,7 +25,7 @@ internal static class NativeLibraryLoader
 {
     private static readonly object Gate = new object();
     private static bool _resolverRegistered;
-    private static bool _loaded;
+    private static volatile bool _loaded;
     private static Func<string, IntPtr>? _nativeLibraryLoad;
 
     /// <summary>
@@ -40,8 +40,10 @@ internal static class NativeLibraryLoader
         RuntimePlatform.NativeLibraryFileName);
 
     /// <summary>
-    /// Called on Import-Module (the module's ModuleInitializer) and by the package before its
-    /// first call; cheap, loads nothing yet.
+    /// Registers the resolver, once: by the package before its first call, and by
+    /// <see cref="EnsureLoaded"/> (the module's first cmdlet call, not Import-Module: the
+    /// reflection it takes is then paid by the first call instead of by every import; Get-Help
+    /// and Get-Command never need it). Cheap; loads nothing yet.
     /// </summary>
     internal static void RegisterResolver()
     {
@@ -64,6 +66,12 @@ internal static class NativeLibraryLoader
     /// </summary>
     internal static void EnsureLoaded()
     {
+        if (_loaded)
+        {
+            return; // Every call after the first: no lock.
+        }
+
+        RegisterResolver();
         lock (Gate)
         {
             if (_loaded)

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use crate::config::IdentityConfig;
+use crate::common::managed_identity::IdentityConfig;
 
 /// Default subscription id.
 pub const DEFAULT_SUBSCRIPTION_ID: &str = "00000000-0000-0000-0000-000000000000";
@@ -384,58 +384,6 @@ pub(crate) struct Cloud {
 }
 
 impl Cloud {
-    pub(crate) fn new(config: &crate::config::EmulatorConfig, started: u64) -> Cloud {
-        let secrets = config
-            .secrets
-            .iter()
-            .map(|s| {
-                let all = s.all_versions();
-                let n = all.len() as u64;
-                let versions = all
-                    .into_iter()
-                    .enumerate()
-                    .map(|(i, v)| {
-                        let created = v
-                            .created
-                            .unwrap_or_else(|| started.saturating_sub(86_400 * (n - i as u64)));
-                        SecretVersion {
-                            version: v
-                                .version
-                                .unwrap_or_else(|| derived_version(&s.name, i))
-                                .to_ascii_lowercase(),
-                            value: v.value,
-                            content_type: v.content_type,
-                            tags: v.tags,
-                            enabled: v.enabled,
-                            created,
-                            updated: created,
-                            not_before: v.not_before,
-                            expires: v.expires,
-                        }
-                    })
-                    .collect();
-                Secret {
-                    name: s.name.clone(),
-                    versions,
-                }
-            })
-            .collect();
-        Cloud {
-            tenant_id: config.tenant_id.clone(),
-            vault_name: config.vault_name.clone(),
-            vault_resource_group: config.vault_resource_group.clone(),
-            secrets,
-            subscription_id: config.subscription_id.clone(),
-            resource_groups: config.resource_groups.clone(),
-            storage_accounts: config.storage_accounts.clone(),
-            role_assignments: config.role_assignments.clone(),
-            arm_page_size: config.arm_page_size.max(1),
-            started,
-            keyvault_url: String::new(),
-            arm_url: String::new(),
-        }
-    }
-
     /// `/subscriptions/<id>/resourceGroups/<rg>/providers/Microsoft.KeyVault/vaults/<name>`.
     pub(crate) fn vault_id(&self) -> String {
         format!(

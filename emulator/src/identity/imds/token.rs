@@ -10,53 +10,16 @@ use hyper::http::request::Parts;
 use hyper::{Method, Response, StatusCode};
 use serde_json::{json, Value};
 
-use crate::config::{IdentityConfig, ResponseStyle};
-use crate::faults::Fault;
-use crate::jwt::{self, TokenRequest};
-use crate::response::{self, Body};
-use crate::state::{RecordedRequest, Settings, Shared};
-use crate::util::{ordered_object, random_guid};
+use super::request::{api_version_refusal, has_metadata_header};
+use crate::common::config::ResponseStyle;
+use crate::common::faults::Fault;
+use crate::common::jwt::{self, TokenRequest};
+use crate::common::managed_identity::IdentityConfig;
+use crate::common::response::{self, Body};
+use crate::common::state::{RecordedRequest, Settings, Shared};
+use crate::common::util::{ordered_object, random_guid};
 
 pub(crate) const TOKEN_PATH: &str = "/metadata/identity/oauth2/token";
-
-/// Versions IMDS lists as newest when a request has none or an unknown one.
-const NEWEST_VERSIONS: [&str; 3] = ["2023-07-01", "2021-12-13", "2021-11-15"];
-
-/// Generally available IMDS api-versions. The identity category accepts the same set; SDKs use
-/// 2018-02-01.
-pub(crate) const SUPPORTED_VERSIONS: &[&str] = &[
-    "2017-03-01",
-    "2017-04-02",
-    "2017-08-01",
-    "2017-10-01",
-    "2017-12-01",
-    "2018-02-01",
-    "2018-04-02",
-    "2018-10-01",
-    "2019-02-01",
-    "2019-03-11",
-    "2019-04-30",
-    "2019-06-01",
-    "2019-06-04",
-    "2019-08-01",
-    "2019-08-15",
-    "2019-11-01",
-    "2020-06-01",
-    "2020-07-15",
-    "2020-09-01",
-    "2020-10-01",
-    "2020-12-01",
-    "2021-01-01",
-    "2021-02-01",
-    "2021-03-01",
-    "2021-05-01",
-    "2021-08-01",
-    "2021-10-01",
-    "2021-11-01",
-    "2021-11-15",
-    "2021-12-13",
-    "2023-07-01",
-];
 
 /// Query names that select a user-assigned identity; at most one may be given.
 const IDENTITY_SELECTORS: [&str; 4] = ["client_id", "object_id", "msi_res_id", "mi_res_id"];
@@ -123,16 +86,8 @@ fn answer(shared: &Shared, parts: &Parts) -> Response<Body> {
     };
 
     // Rule 4.
-    match first("api-version") {
-        None => {
-            return api_version_error(
-                "Bad request. api-version was not specified in the request. For more information refer to aka.ms/azureimds",
-            )
-        }
-        Some(v) if !SUPPORTED_VERSIONS.contains(&v) => {
-            return api_version_error("Bad request. api-version is invalid.")
-        }
-        Some(_) => {}
+    if let Some(refusal) = api_version_refusal(first("api-version")) {
+        return refusal;
     }
 
     // Rule 5: repeated names are ambiguous, and IMDS refuses to guess.
@@ -178,15 +133,6 @@ fn answer(shared: &Shared, parts: &Parts) -> Response<Body> {
     let response = token_response(shared, &shared.settings(), identity, resource);
     shared.token_issued();
     response
-}
-
-/// Whether the request carries `Metadata: true`, which every IMDS category requires (it guards
-/// against SSRF; only `true` counts).
-pub(crate) fn has_metadata_header(parts: &Parts) -> bool {
-    parts.headers.get_all("metadata").iter().any(|v| {
-        v.to_str()
-            .is_ok_and(|v| v.trim().eq_ignore_ascii_case("true"))
-    })
 }
 
 fn record(parts: &Parts) -> RecordedRequest {
@@ -296,13 +242,6 @@ pub(crate) fn date_style(epoch: u64) -> String {
 
 fn invalid_request(description: &str) -> Response<Body> {
     response::error(StatusCode::BAD_REQUEST, "invalid_request", description)
-}
-
-pub(crate) fn api_version_error(message: &str) -> Response<Body> {
-    response::json(
-        StatusCode::BAD_REQUEST,
-        &json!({ "error": message, "newest-versions": NEWEST_VERSIONS }),
-    )
 }
 
 /// Entra ID's answer for an unknown resource, as IMDS relays it.

@@ -7,6 +7,9 @@
 //! `AuthorizationFailed`, before existence, so a caller without access cannot probe), then the
 //! resource. Lists are paged with absolute `nextLink`s carrying `%24skiptoken`.
 
+pub(crate) mod sas;
+mod state;
+
 use std::sync::Arc;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -20,15 +23,16 @@ use hyper::{Method, Request, Response, StatusCode};
 use percent_encoding::percent_decode_str;
 use serde_json::{json, Value};
 
-use crate::arm_state::{Account, Group, Live, Pacing, Progress, Work};
-use crate::auth::{self, AuthFailure, Caller};
-use crate::body::{self, RequestBody, SvcBody};
-use crate::cloud::{actions, derived_key2, Cloud, StorageAccountConfig};
-use crate::config::is_guid;
-use crate::response::DropConnection;
-use crate::sas;
-use crate::service::Ctx;
-use crate::util::{now_secs, ordered_object, random_guid};
+use self::state::{Account, Group, Live, Pacing, Progress, Work};
+use crate::common::auth::{self, AuthFailure, Caller};
+use crate::common::body::{self, RequestBody, SvcBody};
+use crate::common::cloud::{actions, derived_key2, Cloud, StorageAccountConfig};
+use crate::common::config::is_guid;
+use crate::common::response::DropConnection;
+
+pub(crate) use self::state::ArmState;
+use crate::common::service::{self, Service};
+use crate::common::util::{now_secs, ordered_object, random_guid};
 
 /// Audiences ARM accepts (with and without the trailing slash, both hosts).
 const AUDIENCES: &[&str] = &[
@@ -285,11 +289,40 @@ fn auth_error(failure: AuthFailure, parts: &Parts, tenant: &str) -> ArmError {
     }
 }
 
+/// The Resource Manager service: the subscription's groups and storage accounts as requests
+/// change them, and its long-running operations.
+pub(crate) struct ResourceManager {
+    pub cloud: Arc<Cloud>,
+    pub arm: ArmState,
+}
+
+/// What a Resource Manager handler gets.
+type Ctx = service::Ctx<ResourceManager>;
+
+impl Service for ResourceManager {
+    async fn handle(
+        ctx: &Ctx,
+        req: Request<Incoming>,
+    ) -> Result<Response<SvcBody>, DropConnection> {
+        handle(ctx, req).await
+    }
+
+    fn fault_response(
+        ctx: &Ctx,
+        status: u16,
+        retry_after: Option<u64>,
+        parts: &Parts,
+    ) -> Response<SvcBody> {
+        fault_response(status, retry_after, parts, &ctx.svc.cloud.subscription_id)
+    }
+
+    fn malformed(_ctx: &Ctx, parts: &Parts) -> Response<SvcBody> {
+        malformed(parts)
+    }
+}
+
 /// Answers one Resource Manager request.
-pub(crate) async fn handle(
-    ctx: &Ctx,
-    req: Request<Incoming>,
-) -> Result<Response<SvcBody>, DropConnection> {
+async fn handle(ctx: &Ctx, req: Request<Incoming>) -> Result<Response<SvcBody>, DropConnection> {
     let (parts, incoming) = req.into_parts();
     let cloud = Arc::clone(&ctx.svc.cloud);
     let mut request_body = RequestBody::new(incoming, Arc::clone(&ctx.shared));
@@ -838,7 +871,7 @@ impl Arm<'_> {
             "Succeeded"
         };
         let blob = a.blob_endpoint.clone().unwrap_or_else(|| {
-            if a.name == crate::cloud::AZURITE_ACCOUNT {
+            if a.name == crate::common::cloud::AZURITE_ACCOUNT {
                 format!("http://127.0.0.1:10000/{}/", a.name)
             } else {
                 format!("https://{}.blob.core.windows.net/", a.name)
@@ -1207,7 +1240,7 @@ fn account_request(body: &[u8]) -> Result<AccountRequest, ArmError> {
 }
 
 /// A scripted status fault, with ARM's error body (429 `SubscriptionRequestsThrottled`).
-pub(crate) fn fault_response(
+fn fault_response(
     status: u16,
     retry_after: Option<u64>,
     parts: &Parts,
@@ -1244,7 +1277,7 @@ pub(crate) fn fault_response(
 }
 
 /// A 200 whose JSON is cut off.
-pub(crate) fn malformed(parts: &Parts) -> Response<SvcBody> {
+fn malformed(parts: &Parts) -> Response<SvcBody> {
     base_response(
         StatusCode::OK,
         "{\"value\":[{\"id\":\"/subscr".into(),

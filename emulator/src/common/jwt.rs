@@ -11,7 +11,7 @@ use hmac::{Hmac, Mac};
 use serde::Serialize;
 use sha2::Sha256;
 
-use crate::config::IdentityConfig;
+use crate::common::managed_identity::IdentityConfig;
 
 /// Written literally so the header's key order is the conventional one.
 const HEADER: &str = r#"{"typ":"JWT","alg":"HS256","kid":"azmi-emulator"}"#;

@@ -21,16 +21,19 @@ use hyper::{HeaderMap, Method, Request, Response, StatusCode};
 use percent_encoding::percent_decode_str;
 use serde_json::{json, Map, Value};
 
-use crate::auth::{self, Access, AuthFailure};
-use crate::body::{self, RequestBody, SvcBody};
-use crate::config::is_valid_filesystem_name;
-use crate::fs::{
+use crate::common::auth::{self, Access, AuthFailure};
+use crate::common::body::{self, RequestBody, SvcBody};
+use crate::common::config::is_valid_filesystem_name;
+use crate::common::response::DropConnection;
+use crate::common::util::{
+    filetime, http_date, now_secs, parse_bool, random_guid, storage_timestamp,
+};
+use crate::storage::context::Ctx;
+use crate::storage::file_body;
+use crate::storage::store::{
     self, etag_text, FileData, Filesystem, FlushError, Key, Node, ReadSource, ReceiveError,
     DIR_PERMISSIONS, FILE_PERMISSIONS,
 };
-use crate::response::DropConnection;
-use crate::service::Ctx;
-use crate::util::{filetime, http_date, now_secs, parse_bool, random_guid, storage_timestamp};
 
 /// Both spellings Entra ID issues Storage tokens for.
 const AUDIENCES: &[&str] = &["https://storage.azure.com/", "https://storage.azure.com"];
@@ -591,7 +594,7 @@ fn parse_target(raw_path: &str) -> Result<Target, StorageError> {
     if !is_valid_filesystem_name(fs_name) {
         return Err(INVALID_RESOURCE_NAME);
     }
-    let key = fs::parse_path(rest).ok_or(INVALID_URI)?;
+    let key = store::parse_path(rest).ok_or(INVALID_URI)?;
     if key.is_empty() {
         Ok(Target::Filesystem(fs_name.to_string()))
     } else {
@@ -608,7 +611,7 @@ fn parse_rename_source(value: &HeaderValue) -> Result<(String, Key), StorageErro
         .map_err(|_| INVALID_SOURCE_URI)?;
     let rest = decoded.strip_prefix('/').ok_or(INVALID_SOURCE_URI)?;
     let (fs_name, path) = rest.split_once('/').ok_or(INVALID_SOURCE_URI)?;
-    let key = fs::parse_path(path).ok_or(INVALID_SOURCE_URI)?;
+    let key = store::parse_path(path).ok_or(INVALID_SOURCE_URI)?;
     if key.is_empty() {
         return Err(INVALID_SOURCE_URI);
     }
@@ -690,7 +693,7 @@ fn check_conditions(
 }
 
 fn filesystem<'i>(
-    inner: &'i mut fs::Inner,
+    inner: &'i mut store::Inner,
     name: &str,
 ) -> Result<&'i mut Filesystem, StorageError> {
     inner.filesystems.get_mut(name).ok_or(FILESYSTEM_NOT_FOUND)
@@ -841,7 +844,7 @@ async fn append(
         }
         (file.id, file.content.sink())
     };
-    let received = fs::receive(&sink, body, position, MAX_APPEND)
+    let received = store::receive(&sink, body, position, MAX_APPEND)
         .await
         .map_err(|e| match e {
             ReceiveError::TooLarge => Failure::Storage(BODY_TOO_LARGE),
@@ -1017,7 +1020,7 @@ fn read(ctx: &Ctx, exchange: &Exchange, headers: &HeaderMap, fs_name: &str, key:
     let body = match source {
         ReadSource::Memory(chunks) => body::chunks(chunks, true),
         ReadSource::Disk { file, len, blob } => {
-            body::file(tokio::fs::File::from_std(file), len, true, blob)
+            file_body::file(tokio::fs::File::from_std(file), len, true, blob)
         }
     };
     let mut response = exchange.response(status, body);
@@ -1160,7 +1163,7 @@ fn decode_token(token: &str) -> Option<Key> {
     let bytes = STANDARD.decode(token).ok()?;
     let text = String::from_utf8(bytes).ok()?;
     let path = text.strip_prefix(TOKEN_PREFIX)?;
-    fs::parse_path(path)
+    store::parse_path(path)
 }
 
 fn max_results(params: &Params) -> Result<usize, StorageError> {
@@ -1200,7 +1203,7 @@ fn list_paths(
     let limit = max_results(params)?;
     let directory = match params.get("directory") {
         None => Vec::new(),
-        Some(d) => fs::parse_path(d).ok_or(INVALID_QUERY)?,
+        Some(d) => store::parse_path(d).ok_or(INVALID_QUERY)?,
     };
     let after = match params.get("continuation") {
         None | Some("") => None,
@@ -1347,7 +1350,7 @@ mod tests {
 
     #[test]
     fn tokens_round_trip() {
-        let key = fs::parse_path("a b/c+d/é").unwrap();
+        let key = store::parse_path("a b/c+d/é").unwrap();
         assert_eq!(decode_token(&encode_token(&key)), Some(key));
         assert_eq!(decode_token("not base64!"), None);
         assert_eq!(decode_token(&STANDARD.encode("other")), None);

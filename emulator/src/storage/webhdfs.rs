@@ -18,15 +18,16 @@ use hyper::{HeaderMap, Method, Request, Response, StatusCode};
 use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, CONTROLS};
 use serde_json::json;
 
-use crate::auth::{self, Access, AuthFailure, Caller};
-use crate::body::{self, RequestBody, SvcBody};
-use crate::fs::{
-    self, display_path, FileData, Key, Node, ReadSource, ReceiveError, Sink, GEN1_PERMISSION,
-};
-use crate::response::DropConnection;
-use crate::service::Ctx;
-use crate::util::{
+use crate::common::auth::{self, Access, AuthFailure, Caller};
+use crate::common::body::{self, RequestBody, SvcBody};
+use crate::common::response::DropConnection;
+use crate::common::util::{
     epoch_millis, gen1_timestamp, now_secs, ordered_object, parse_bool, random_guid,
+};
+use crate::storage::context::Ctx;
+use crate::storage::file_body;
+use crate::storage::store::{
+    self, display_path, FileData, Key, Node, ReadSource, ReceiveError, Sink, GEN1_PERMISSION,
 };
 
 pub(crate) const PREFIX: &str = "/webhdfs/v1";
@@ -321,7 +322,7 @@ async fn dispatch(
     let key = percent_decode_str(raw_path)
         .decode_utf8()
         .ok()
-        .and_then(|p| fs::parse_path(&p))
+        .and_then(|p| store::parse_path(&p))
         .ok_or_else(|| Remote::illegal(format!("Invalid path: {raw_path}")))?;
     let raw_query = parts.uri.query().unwrap_or("");
     let params = Params::parse(raw_query);
@@ -394,7 +395,7 @@ async fn dispatch(
                 .get("destination")
                 .ok_or_else(|| Remote::illegal("Required parameter \"destination\" is missing"))?;
             // Clients send the destination with or without a leading slash; both are absolute.
-            let to = fs::parse_path(destination)
+            let to = store::parse_path(destination)
                 .ok_or_else(|| Remote::illegal(format!("Invalid destination: {destination}")))?;
             check(&key, Access::Write)?;
             check(&to, Access::Write)?;
@@ -647,7 +648,7 @@ fn open(ctx: &Ctx, exchange: &Exchange, key: &Key, params: &Params) -> Outcome {
     let body = match source {
         ReadSource::Memory(chunks) => body::chunks(chunks, false),
         ReadSource::Disk { file, len, blob } => {
-            body::file(tokio::fs::File::from_std(file), len, false, blob)
+            file_body::file(tokio::fs::File::from_std(file), len, false, blob)
         }
     };
     let mut response = exchange.response(StatusCode::OK, body);
@@ -659,7 +660,7 @@ fn open(ctx: &Ctx, exchange: &Exchange, key: &Key, params: &Params) -> Outcome {
 }
 
 /// Why a file cannot be created at `key` now.
-fn create_blocker(tree: &fs::Tree, key: &Key, overwrite: bool) -> Option<Remote> {
+fn create_blocker(tree: &store::Tree, key: &Key, overwrite: bool) -> Option<Remote> {
     if let Some(ancestor) = tree.file_ancestor(key) {
         return Some(Remote::new(
             StatusCode::FORBIDDEN,
@@ -729,7 +730,7 @@ async fn create(
     }
     let store = &ctx.svc.store;
     let content = store.new_content().map_err(Remote::runtime)?;
-    let received = fs::receive(&content.sink(), body, 0, MAX_BODY)
+    let received = store::receive(&content.sink(), body, 0, MAX_BODY)
         .await
         .map_err(receive_failure)?;
 
@@ -784,7 +785,7 @@ async fn append(
         None => None,
     };
     let start = appendable(&store.lock().gen1, key, offset, Some(id))?.len;
-    let received = fs::receive(&sink, body, start, MAX_BODY)
+    let received = store::receive(&sink, body, start, MAX_BODY)
         .await
         .map_err(receive_failure)?;
 
@@ -806,7 +807,7 @@ async fn append(
 
 /// The file at `key` if an append with `offset` may go to it (and it is still version `id`).
 fn appendable<'t>(
-    tree: &'t fs::Tree,
+    tree: &'t store::Tree,
     key: &Key,
     offset: Option<u64>,
     id: Option<u64>,

@@ -346,7 +346,7 @@ mod tests {
 
     #[test]
     fn service_sas_checks_the_resource() {
-        let key = crate::cloud::AZURITE_KEY;
+        let key = crate::common::cloud::AZURITE_KEY;
         let ok = json!({"canonicalizedResource":"/blob/acct/c","signedResource":"c",
                         "signedPermission":"rcw","signedExpiry":"2030-01-01T00:00:00Z"});
         let token = service_sas("acct", key, &ok).unwrap().token;

@@ -11,16 +11,11 @@ use bytes::Bytes;
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Empty, Full};
 use hyper::body::{Body, Frame, Incoming, SizeHint};
-use tokio::io::{AsyncRead, ReadBuf};
 
-use crate::fs::DiskBlob;
-use crate::state::Shared;
+use crate::common::state::Shared;
 
 /// Body of every service response.
 pub(crate) type SvcBody = UnsyncBoxBody<Bytes, io::Error>;
-
-/// Size of each read from a file being served.
-const READ_CHUNK: usize = 64 * 1024;
 
 pub(crate) fn empty() -> SvcBody {
     Empty::<Bytes>::new()
@@ -42,19 +37,6 @@ pub(crate) fn chunks(chunks: Vec<Bytes>, sized: bool) -> SvcBody {
         chunks: chunks.into(),
         remaining,
         sized,
-    }
-    .boxed_unsync()
-}
-
-/// `len` bytes of an open file, read as the connection drains them. Holding the blob keeps its
-/// file from being deleted while it is served.
-pub(crate) fn file(file: tokio::fs::File, len: u64, sized: bool, blob: Arc<DiskBlob>) -> SvcBody {
-    FileBody {
-        file,
-        remaining: len,
-        sized,
-        buf: Vec::new(),
-        _blob: blob,
     }
     .boxed_unsync()
 }
@@ -93,66 +75,6 @@ impl Body for ChunksBody {
 
     fn is_end_stream(&self) -> bool {
         self.sized && self.chunks.is_empty()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        if self.sized {
-            SizeHint::with_exact(self.remaining)
-        } else {
-            SizeHint::default()
-        }
-    }
-}
-
-struct FileBody {
-    file: tokio::fs::File,
-    remaining: u64,
-    sized: bool,
-    buf: Vec<u8>,
-    _blob: Arc<DiskBlob>,
-}
-
-impl Body for FileBody {
-    type Data = Bytes;
-    type Error = io::Error;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
-        if self.remaining == 0 {
-            return Poll::Ready(None);
-        }
-        let this = &mut *self;
-        let want = usize::try_from(this.remaining)
-            .unwrap_or(usize::MAX)
-            .min(READ_CHUNK);
-        if this.buf.len() < want {
-            this.buf.resize(want, 0);
-        }
-        let mut read_buf = ReadBuf::new(&mut this.buf[..want]);
-        match Pin::new(&mut this.file).poll_read(cx, &mut read_buf) {
-            Poll::Pending => Poll::Pending,
-            Poll::Ready(Err(e)) => Poll::Ready(Some(Err(e))),
-            Poll::Ready(Ok(())) => {
-                let filled = read_buf.filled();
-                if filled.is_empty() {
-                    // The file is shorter than promised: fail the body, so the connection is
-                    // closed rather than a short response passed off as complete.
-                    return Poll::Ready(Some(Err(io::Error::new(
-                        io::ErrorKind::UnexpectedEof,
-                        "file ended early",
-                    ))));
-                }
-                let chunk = Bytes::copy_from_slice(filled);
-                this.remaining -= chunk.len() as u64;
-                Poll::Ready(Some(Ok(Frame::data(chunk))))
-            }
-        }
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.remaining == 0
     }
 
     fn size_hint(&self) -> SizeHint {

@@ -6,9 +6,9 @@ use std::sync::{Mutex, MutexGuard};
 
 use tokio::sync::watch;
 
-use crate::config::{EmulatorConfig, IdentityConfig, ResponseStyle};
-use crate::faults::{Fault, FaultQueue};
-use crate::instance::VirtualMachine;
+use crate::common::config::{EmulatorConfig, ResponseStyle};
+use crate::common::faults::{Fault, FaultQueue};
+use crate::common::managed_identity::IdentityConfig;
 
 /// How many token requests `GET /admin/requests` remembers.
 pub(crate) const REQUEST_LOG_CAPACITY: usize = 100;
@@ -68,6 +68,16 @@ pub(crate) struct Mutable {
     pub service_faults: FaultQueue,
 }
 
+/// The virtual machine the emulator plays.
+#[derive(Clone, Debug)]
+pub(crate) struct VirtualMachine {
+    pub subscription_id: String,
+    pub resource_group: String,
+    pub location: String,
+    /// Stable for the emulator's lifetime, like a real VM's.
+    pub vm_id: String,
+}
+
 /// Fixed identity data plus the mutable parts behind one lock (contention is irrelevant here).
 pub(crate) struct Shared {
     pub tenant_id: String,
@@ -103,7 +113,7 @@ impl Shared {
                     .iter()
                     .find(|g| g.name == config.vault_resource_group)
                     .map_or_else(|| "eastus".to_owned(), |g| g.location.clone()),
-                vm_id: crate::util::random_guid(),
+                vm_id: crate::common::util::random_guid(),
             },
             settings: Mutex::new(Settings {
                 token_lifetime_secs: config.token_lifetime_secs,

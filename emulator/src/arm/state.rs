@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 
-use crate::cloud::{ResourceGroupConfig, StorageAccountConfig};
-use crate::util::random_guid;
+use crate::common::cloud::{ResourceGroupConfig, StorageAccountConfig};
+use crate::common::util::random_guid;
 
 /// A resource group; `deleting` from the DELETE until its operation completes (real Resource
 /// Manager shows `provisioningState` `Deleting` meanwhile).
@@ -263,7 +263,7 @@ impl ArmState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cloud::{default_resource_groups, default_storage_accounts};
+    use crate::common::cloud::{default_resource_groups, default_storage_accounts};
 
     fn state() -> ArmState {
         ArmState::new(&default_resource_groups(), &default_storage_accounts())

@@ -7,6 +7,8 @@
 //! `Forbidden` with `innererror` `SecretDisabled` / `ForbiddenByRbac`, integer timestamps, and
 //! absolute `nextLink`s (`null` on the last page).
 
+use std::sync::Arc;
+
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use hyper::body::Incoming;
@@ -16,12 +18,12 @@ use hyper::{Method, Request, Response, StatusCode};
 use percent_encoding::percent_decode_str;
 use serde_json::{json, Value};
 
-use crate::auth::{self, AuthFailure, Caller};
-use crate::body::{self, SvcBody};
-use crate::cloud::{actions, is_valid_secret_name, Cloud, Secret, SecretVersion};
-use crate::response::DropConnection;
-use crate::service::Ctx;
-use crate::util::{now_secs, ordered_object, random_guid};
+use crate::common::auth::{self, AuthFailure, Caller};
+use crate::common::body::{self, SvcBody};
+use crate::common::cloud::{actions, is_valid_secret_name, Cloud, Secret, SecretVersion};
+use crate::common::response::DropConnection;
+use crate::common::service::{self, Service};
+use crate::common::util::{now_secs, ordered_object, random_guid};
 
 /// The audience Key Vault tokens carry (Entra ID's resource has no trailing slash; the service
 /// accepts both spellings).
@@ -162,11 +164,38 @@ fn auth_message(failure: AuthFailure, parts: &Parts, tenant: &str) -> String {
     }
 }
 
+/// The Key Vault service: the one vault's secrets, guarded by the role assignments.
+pub(crate) struct KeyVault {
+    pub cloud: Arc<Cloud>,
+}
+
+/// What a Key Vault handler gets.
+type Ctx = service::Ctx<KeyVault>;
+
+impl Service for KeyVault {
+    async fn handle(
+        ctx: &Ctx,
+        req: Request<Incoming>,
+    ) -> Result<Response<SvcBody>, DropConnection> {
+        handle(ctx, req).await
+    }
+
+    fn fault_response(
+        _ctx: &Ctx,
+        status: u16,
+        retry_after: Option<u64>,
+        parts: &Parts,
+    ) -> Response<SvcBody> {
+        fault_response(status, retry_after, parts)
+    }
+
+    fn malformed(_ctx: &Ctx, parts: &Parts) -> Response<SvcBody> {
+        malformed(parts)
+    }
+}
+
 /// Answers one Key Vault request.
-pub(crate) async fn handle(
-    ctx: &Ctx,
-    req: Request<Incoming>,
-) -> Result<Response<SvcBody>, DropConnection> {
+async fn handle(ctx: &Ctx, req: Request<Incoming>) -> Result<Response<SvcBody>, DropConnection> {
     let (parts, _body) = req.into_parts();
     let cloud = &ctx.svc.cloud;
     Ok(match serve(cloud, &parts) {
@@ -512,11 +541,7 @@ fn decode_skiptoken(token: &str) -> Option<String> {
 }
 
 /// A scripted status fault, with Key Vault's error body.
-pub(crate) fn fault_response(
-    status: u16,
-    retry_after: Option<u64>,
-    parts: &Parts,
-) -> Response<SvcBody> {
+fn fault_response(status: u16, retry_after: Option<u64>, parts: &Parts) -> Response<SvcBody> {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let (code, message) = match status.as_u16() {
         400 => ("BadParameter", "The request is invalid."),
@@ -540,7 +565,7 @@ pub(crate) fn fault_response(
 }
 
 /// A 200 whose JSON is cut off.
-pub(crate) fn malformed(parts: &Parts) -> Response<SvcBody> {
+fn malformed(parts: &Parts) -> Response<SvcBody> {
     base_response(StatusCode::OK, "{\"value\":\"trunc".into(), parts)
 }
 

@@ -1,36 +1,23 @@
-//! The [`Emulator`] handle, its dedicated server threads (IMDS over HTTP, the services over
-//! HTTPS) and the IMDS HTTP/1.1 connection loop.
+//! The [`Emulator`] handle and its dedicated server threads: IMDS and the admin API over HTTP
+//! (`http.rs`), the services over HTTPS (`https.rs`).
+
+mod http;
+mod https;
 
 use std::io;
 use std::net::{IpAddr, SocketAddr, TcpListener as StdTcpListener};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::Duration;
 
-use hyper::body::Incoming;
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper::{Request, Response};
-use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::net::TcpListener;
-use tokio::task::JoinSet;
-
-use crate::admin;
-use crate::arm_state::ArmState;
-use crate::cloud::Cloud;
-use crate::config::{check_loopback, EmulatorConfig, ResponseStyle};
-use crate::faults::Fault;
-use crate::fs::Store;
-use crate::imds::{self, Outcome, TOKEN_PATH};
-use crate::instance;
-use crate::response::{self, Body, DropConnection};
-use crate::service::{self, Endpoint, Services};
-use crate::state::{Counters, RecordedRequest, ServiceCounters, Shared};
-use crate::tls::{self, Tls};
-
-/// How long a stopping server lets in-flight responses finish before closing sockets.
-const GRACEFUL_SHUTDOWN: Duration = Duration::from_secs(2);
+use crate::arm::{ArmState, ResourceManager};
+use crate::common::config::{check_loopback, EmulatorConfig, ResponseStyle};
+use crate::common::faults::Fault;
+use crate::common::state::{Counters, RecordedRequest, ServiceCounters, Shared};
+use crate::common::tls::{self, Tls};
+use crate::identity::imds::TOKEN_PATH;
+use crate::keyvault::KeyVault;
+use crate::storage::{Storage, Store};
 
 /// A running emulator. IMDS and the HTTPS services each serve on their own thread and tokio
 /// runtime, so it works the same from synchronous tests and from inside another runtime (and a
@@ -58,28 +45,34 @@ impl Emulator {
         let listener = StdTcpListener::bind((config.bind, config.port))?;
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
-        let https_listener = service::bind(config.bind, config.https_port)?;
+        let https_listener = https::bind(config.bind, config.https_port)?;
         let https_addr = https_listener.local_addr()?;
-        let keyvault_listener = service::bind(config.bind, config.keyvault_port)?;
+        let keyvault_listener = https::bind(config.bind, config.keyvault_port)?;
         let keyvault_addr = keyvault_listener.local_addr()?;
-        let arm_listener = service::bind(config.bind, config.arm_port)?;
+        let arm_listener = https::bind(config.bind, config.arm_port)?;
         let arm_addr = arm_listener.local_addr()?;
 
-        let mut cloud = Cloud::new(&config, crate::util::now_secs());
+        let mut cloud = config.cloud(crate::common::util::now_secs());
         cloud.keyvault_url = https_url(keyvault_addr);
         cloud.arm_url = https_url(arm_addr);
 
         let tls = tls::setup(config.ca_dir.as_deref())?;
         let acceptor = tokio_rustls::TlsAcceptor::from(Arc::clone(&tls.server_config));
-        let services = Arc::new(Services {
+        let storage = Arc::new(Storage {
             store: Store::new(config.data_dir.as_deref(), &config.filesystems)?,
             acl: config.acl.clone(),
             redirect_host: config.redirect_host.clone(),
             redirect_requires_auth: config.redirect_requires_auth,
             ip: https_addr.ip(),
             port: https_addr.port(),
+        });
+        let cloud = Arc::new(cloud);
+        let keyvault = Arc::new(KeyVault {
+            cloud: Arc::clone(&cloud),
+        });
+        let arm = Arc::new(ResourceManager {
             arm: ArmState::new(&cloud.resource_groups, &cloud.storage_accounts),
-            cloud: Arc::new(cloud),
+            cloud,
         });
 
         let runtime = new_runtime()?;
@@ -88,34 +81,26 @@ impl Emulator {
         let thread_shared = Arc::clone(&shared);
         let imds_thread = std::thread::Builder::new()
             .name(format!("azmi-emulator-{}", addr.port()))
-            .spawn(move || runtime.block_on(serve(listener, thread_shared)))?;
+            .spawn(move || runtime.block_on(http::serve(listener, thread_shared)))?;
         let thread_shared = Arc::clone(&shared);
         let https_thread = std::thread::Builder::new()
             .name(format!("azmi-emulator-https-{}", https_addr.port()))
             .spawn(move || {
                 https_runtime.block_on(async move {
                     tokio::join!(
-                        service::serve(
+                        https::serve(
                             https_listener,
                             acceptor.clone(),
                             Arc::clone(&thread_shared),
-                            Arc::clone(&services),
-                            Endpoint::Storage,
+                            storage,
                         ),
-                        service::serve(
+                        https::serve(
                             keyvault_listener,
                             acceptor.clone(),
                             Arc::clone(&thread_shared),
-                            Arc::clone(&services),
-                            Endpoint::KeyVault,
+                            keyvault,
                         ),
-                        service::serve(
-                            arm_listener,
-                            acceptor,
-                            thread_shared,
-                            services,
-                            Endpoint::Arm,
-                        ),
+                        https::serve(arm_listener, acceptor, thread_shared, arm),
                     );
                 })
             });
@@ -321,81 +306,4 @@ fn new_runtime() -> io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-}
-
-/// Accept loop: one task per connection until shutdown, then a bounded graceful drain.
-async fn serve(listener: StdTcpListener, shared: Arc<Shared>) {
-    let listener = match TcpListener::from_std(listener) {
-        Ok(listener) => listener,
-        Err(e) => {
-            eprintln!("azmi-emulator: cannot register listener: {e}");
-            return;
-        }
-    };
-    let mut connections = JoinSet::new();
-    loop {
-        tokio::select! {
-            _ = shared.stop_requested() => break,
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _peer)) => {
-                    // Responses are tiny; don't let Nagle hold them back on keep-alive.
-                    let _ = stream.set_nodelay(true);
-                    connections.spawn(connection(stream, Arc::clone(&shared)));
-                }
-                // Transient accept errors (EMFILE, aborted handshakes) must not end the server.
-                Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
-            },
-            // Reap finished connections so the set does not grow for the emulator's lifetime.
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
-        }
-    }
-    drop(listener);
-    let drain = async { while connections.join_next().await.is_some() {} };
-    if tokio::time::timeout(GRACEFUL_SHUTDOWN, drain)
-        .await
-        .is_err()
-    {
-        connections.abort_all();
-    }
-}
-
-async fn connection(stream: tokio::net::TcpStream, shared: Arc<Shared>) {
-    let service_shared = Arc::clone(&shared);
-    let service = service_fn(move |req| route(Arc::clone(&service_shared), req));
-    let conn = http1::Builder::new()
-        .timer(TokioTimer::new())
-        .keep_alive(true)
-        // Real IMDS writes `Content-Type`, not `content-type`; some clients log headers verbatim.
-        .title_case_headers(true)
-        .serve_connection(TokioIo::new(stream), service);
-    tokio::pin!(conn);
-    // Connection errors (including our own DropConnection) only end this connection.
-    tokio::select! {
-        _ = conn.as_mut() => {}
-        _ = shared.stop_requested() => {
-            conn.as_mut().graceful_shutdown();
-            let _ = conn.await;
-        }
-    }
-}
-
-async fn route(
-    shared: Arc<Shared>,
-    req: Request<Incoming>,
-) -> Result<Response<Body>, DropConnection> {
-    let path = req.uri().path();
-    if path == TOKEN_PATH {
-        let (parts, _body) = req.into_parts();
-        match imds::handle(&shared, &parts).await {
-            Outcome::Respond(response) => Ok(response),
-            Outcome::Drop => Err(DropConnection),
-        }
-    } else if path == instance::COMPUTE_PATH || path == instance::INSTANCE_PATH {
-        let (parts, _body) = req.into_parts();
-        Ok(instance::handle(&shared, &parts))
-    } else if path.starts_with("/admin/") {
-        Ok(admin::handle(&shared, req).await)
-    } else {
-        Ok(response::not_found())
-    }
 }

@@ -1,5 +1,5 @@
 //! The HTTPS listener of the service endpoints: TLS, HTTP/1.1, then per request the service
-//! fault script, counting and logging, and dispatch to Gen1 (`/webhdfs/v1/…`) or Gen2.
+//! fault script, counting and logging, and the [`Service`] that listener serves.
 
 use std::io;
 use std::net::{IpAddr, TcpListener as StdTcpListener};
@@ -16,15 +16,11 @@ use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 
-use crate::arm_state::ArmState;
-use crate::auth::AclRule;
-use crate::body::{self, RequestBody, SvcBody};
-use crate::cloud::Cloud;
-use crate::faults::Fault;
-use crate::fs::Store;
-use crate::response::DropConnection;
-use crate::state::{RecordedRequest, Shared};
-use crate::{arm, dfs, keyvault, webhdfs};
+use crate::common::body::{self, RequestBody, SvcBody};
+use crate::common::faults::Fault;
+use crate::common::response::DropConnection;
+use crate::common::service::{Ctx, Service};
+use crate::common::state::{RecordedRequest, Shared};
 
 /// How long a stopping server lets in-flight responses finish before closing sockets.
 const GRACEFUL_SHUTDOWN: Duration = Duration::from_secs(2);
@@ -33,53 +29,12 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How much of a request body a status fault reads before answering, to keep the connection.
 const FAULT_DRAIN_LIMIT: u64 = 16 * 1024 * 1024;
 
-/// Everything the service handlers share besides [`Shared`].
-pub(crate) struct Services {
-    pub store: Store,
-    pub acl: Vec<AclRule>,
-    pub redirect_host: Option<String>,
-    pub redirect_requires_auth: bool,
-    pub ip: IpAddr,
-    pub port: u16,
-    /// Key Vault and Resource Manager data.
-    pub cloud: Arc<Cloud>,
-    /// Resource Manager's groups and accounts as requests change them, and its operations.
-    pub arm: ArmState,
-}
-
-impl Services {
-    /// `127.0.0.1:<port>` (or `[::1]:<port>`): where a request without `Host` is redirected.
-    pub(crate) fn default_authority(&self) -> String {
-        match self.ip {
-            IpAddr::V4(ip) => format!("{ip}:{}", self.port),
-            IpAddr::V6(ip) => format!("[{ip}]:{}", self.port),
-        }
-    }
-}
-
-/// What a handler gets.
-pub(crate) struct Ctx {
-    pub shared: Arc<Shared>,
-    pub svc: Arc<Services>,
-    /// Which service this listener serves.
-    pub endpoint: Endpoint,
-}
-
-/// The HTTPS listeners: Data Lake (Gen1 and Gen2 share one), Key Vault, Resource Manager.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Endpoint {
-    Storage,
-    KeyVault,
-    Arm,
-}
-
 /// Accept loop: TLS handshake and one task per connection until shutdown, then a bounded drain.
-pub(crate) async fn serve(
+pub(crate) async fn serve<S: Service>(
     listener: StdTcpListener,
     acceptor: TlsAcceptor,
     shared: Arc<Shared>,
-    services: Arc<Services>,
-    endpoint: Endpoint,
+    service: Arc<S>,
 ) {
     let listener = match TcpListener::from_std(listener) {
         Ok(listener) => listener,
@@ -97,8 +52,7 @@ pub(crate) async fn serve(
                     let _ = stream.set_nodelay(true);
                     let ctx = Arc::new(Ctx {
                         shared: Arc::clone(&shared),
-                        svc: Arc::clone(&services),
-                        endpoint,
+                        svc: Arc::clone(&service),
                     });
                     connections.spawn(connection(stream, acceptor.clone(), ctx));
                 }
@@ -118,7 +72,11 @@ pub(crate) async fn serve(
     }
 }
 
-async fn connection(stream: tokio::net::TcpStream, acceptor: TlsAcceptor, ctx: Arc<Ctx>) {
+async fn connection<S: Service>(
+    stream: tokio::net::TcpStream,
+    acceptor: TlsAcceptor,
+    ctx: Arc<Ctx<S>>,
+) {
     let handshake = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream));
     let tls = tokio::select! {
         done = handshake => match done {
@@ -145,31 +103,20 @@ async fn connection(stream: tokio::net::TcpStream, acceptor: TlsAcceptor, ctx: A
     }
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Api {
-    Gen1,
-    Gen2,
-    KeyVault,
-    Arm,
-}
-
-async fn route(ctx: Arc<Ctx>, req: Request<Incoming>) -> Result<Response<SvcBody>, DropConnection> {
-    let api = match ctx.endpoint {
-        Endpoint::KeyVault => Api::KeyVault,
-        Endpoint::Arm => Api::Arm,
-        Endpoint::Storage if webhdfs::is_gen1(req.uri().path()) => Api::Gen1,
-        Endpoint::Storage => Api::Gen2,
-    };
+async fn route<S: Service>(
+    ctx: Arc<Ctx<S>>,
+    req: Request<Incoming>,
+) -> Result<Response<SvcBody>, DropConnection> {
     let fault = ctx.shared.begin_service_request(record(&req));
     let response = match fault {
-        None => dispatch(&ctx, api, req).await?,
+        None => S::handle(&ctx, req).await?,
         Some(Fault::Delay { ms, .. }) => {
             // Stopping the emulator must not wait out a long scripted delay.
             tokio::select! {
                 _ = tokio::time::sleep(Duration::from_millis(ms)) => {}
                 _ = ctx.shared.stop_requested() => return Err(DropConnection),
             }
-            dispatch(&ctx, api, req).await?
+            S::handle(&ctx, req).await?
         }
         Some(Fault::Drop { .. }) => return Err(DropConnection),
         Some(Fault::DropAfterBytes { bytes, .. }) => {
@@ -189,41 +136,14 @@ async fn route(ctx: Arc<Ctx>, req: Request<Incoming>) -> Result<Response<SvcBody
             let (parts, incoming) = req.into_parts();
             let mut body = RequestBody::new(incoming, Arc::clone(&ctx.shared));
             let _ = body.drain(FAULT_DRAIN_LIMIT).await;
-            match api {
-                Api::Gen1 => webhdfs::fault_response(status, retry_after),
-                Api::Gen2 => {
-                    dfs::fault_response(status, retry_after, &parts, &ctx.shared.tenant_id)
-                }
-                Api::KeyVault => keyvault::fault_response(status, retry_after, &parts),
-                Api::Arm => {
-                    arm::fault_response(status, retry_after, &parts, &ctx.svc.cloud.subscription_id)
-                }
-            }
+            S::fault_response(&ctx, status, retry_after, &parts)
         }
         Some(Fault::Malformed { .. }) => {
             let (parts, _) = req.into_parts();
-            match api {
-                Api::Gen1 => webhdfs::malformed(),
-                Api::Gen2 => dfs::malformed(&parts, &ctx.shared.tenant_id),
-                Api::KeyVault => keyvault::malformed(&parts),
-                Api::Arm => arm::malformed(&parts),
-            }
+            S::malformed(&ctx, &parts)
         }
     };
     Ok(response.map(|b| body::counted(b, Arc::clone(&ctx.shared))))
-}
-
-async fn dispatch(
-    ctx: &Ctx,
-    api: Api,
-    req: Request<Incoming>,
-) -> Result<Response<SvcBody>, DropConnection> {
-    match api {
-        Api::Gen1 => webhdfs::handle(ctx, req).await,
-        Api::Gen2 => dfs::handle(ctx, req).await,
-        Api::KeyVault => keyvault::handle(ctx, req).await,
-        Api::Arm => arm::handle(ctx, req).await,
-    }
 }
 
 /// The request as received; the token itself is not kept, only that one was sent.

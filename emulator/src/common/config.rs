@@ -6,13 +6,15 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Deserializer};
 
-use crate::auth::AclRule;
-use crate::cloud::{
+use crate::common::auth::AclRule;
+use crate::common::cloud::{
     default_resource_groups, default_role_assignments, default_secrets, default_storage_accounts,
     is_valid_secret_name, ResourceGroupConfig, RoleAssignment, SecretConfig, StorageAccountConfig,
     DEFAULT_ARM_PAGE_SIZE, DEFAULT_SUBSCRIPTION_ID, DEFAULT_VAULT_NAME,
 };
-use crate::faults::Fault;
+use crate::common::cloud::{derived_version, Cloud, Secret, SecretVersion};
+use crate::common::faults::Fault;
+use crate::common::managed_identity::IdentityConfig;
 
 /// Tenant written into tokens unless configured otherwise.
 pub const DEFAULT_TENANT_ID: &str = "aaaabbbb-0000-cccc-1111-dddd2222eeee";
@@ -38,39 +40,6 @@ pub const DEFAULT_RESOURCES: &[&str] = &[
     "https://database.windows.net/",
     "https://database.windows.net",
 ];
-
-/// One managed identity assigned to the emulated machine.
-#[derive(Clone, Debug)]
-pub struct IdentityConfig {
-    /// Display name (`system-assigned` for the system identity).
-    pub name: String,
-    pub client_id: String,
-    pub object_id: String,
-    /// ARM resource id (`msi_res_id` / `mi_res_id`, and the token's `xms_mirid`).
-    pub resource_id: String,
-}
-
-impl IdentityConfig {
-    /// The built-in system-assigned identity.
-    pub fn default_system_assigned() -> Self {
-        IdentityConfig {
-            name: "system-assigned".into(),
-            client_id: "5b0f4c8e-0d2a-4c43-9a37-1a6f3a7c0001".into(),
-            object_id: "5b0f4c8e-0d2a-4c43-9a37-1a6f3a7c0002".into(),
-            resource_id: "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/azmi-rg/providers/Microsoft.Compute/virtualMachines/azmi-vm".into(),
-        }
-    }
-
-    /// The built-in user-assigned identity `azmi-uami`.
-    pub fn default_user_assigned() -> Self {
-        IdentityConfig {
-            name: "azmi-uami".into(),
-            client_id: "00001111-aaaa-2222-bbbb-3333cccc4444".into(),
-            object_id: "aaaaaaaa-0000-1111-2222-bbbbbbbbbbbb".into(),
-            resource_id: "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/azmi-rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/azmi-uami".into(),
-        }
-    }
-}
 
 /// Shape of the token response body (`--response-style`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -225,6 +194,60 @@ impl Default for EmulatorConfig {
 }
 
 impl EmulatorConfig {
+    /// What Key Vault and Resource Manager serve, fixed at start (their URLs are set once the
+    /// listeners are bound).
+    pub(crate) fn cloud(&self, started: u64) -> Cloud {
+        let secrets = self
+            .secrets
+            .iter()
+            .map(|s| {
+                let all = s.all_versions();
+                let n = all.len() as u64;
+                let versions = all
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, v)| {
+                        let created = v
+                            .created
+                            .unwrap_or_else(|| started.saturating_sub(86_400 * (n - i as u64)));
+                        SecretVersion {
+                            version: v
+                                .version
+                                .unwrap_or_else(|| derived_version(&s.name, i))
+                                .to_ascii_lowercase(),
+                            value: v.value,
+                            content_type: v.content_type,
+                            tags: v.tags,
+                            enabled: v.enabled,
+                            created,
+                            updated: created,
+                            not_before: v.not_before,
+                            expires: v.expires,
+                        }
+                    })
+                    .collect();
+                Secret {
+                    name: s.name.clone(),
+                    versions,
+                }
+            })
+            .collect();
+        Cloud {
+            tenant_id: self.tenant_id.clone(),
+            vault_name: self.vault_name.clone(),
+            vault_resource_group: self.vault_resource_group.clone(),
+            secrets,
+            subscription_id: self.subscription_id.clone(),
+            resource_groups: self.resource_groups.clone(),
+            storage_accounts: self.storage_accounts.clone(),
+            role_assignments: self.role_assignments.clone(),
+            arm_page_size: self.arm_page_size.max(1),
+            started,
+            keyvault_url: String::new(),
+            arm_url: String::new(),
+        }
+    }
+
     /// Reads the config file described in `docs/emulator.md` and merges it over the defaults:
     /// every key is optional and a given key replaces the default wholesale.
     pub fn from_json_file(path: impl AsRef<Path>) -> Result<Self, String> {

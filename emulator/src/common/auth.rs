@@ -10,7 +10,7 @@ use hyper::header::AUTHORIZATION;
 use hyper::HeaderMap;
 use serde::Deserialize;
 
-use crate::jwt;
+use crate::common::jwt;
 
 /// Allows or denies one identity access below a path.
 ///
@@ -179,8 +179,8 @@ pub(crate) fn unverified_claims(headers: &HeaderMap) -> Option<serde_json::Value
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::IdentityConfig;
-    use crate::jwt::TokenRequest;
+    use crate::common::jwt::TokenRequest;
+    use crate::common::managed_identity::IdentityConfig;
 
     fn rule(oid: &str, prefix: &str, read: bool, write: bool) -> AclRule {
         AclRule {

@@ -15,7 +15,7 @@ use std::time::SystemTime;
 use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncSeekExt, AsyncWriteExt};
 
-use crate::body::RequestBody;
+use crate::common::body::RequestBody;
 
 /// A path inside a tree, as its segments; the root is the empty key. Ordering keys segment by
 /// segment sorts a tree in pre-order with siblings by name, which is the listing order of both
@@ -73,7 +73,7 @@ impl Store {
             None => None,
         };
         // Etags look like Storage's (`0x8DB…`) and only ever grow.
-        let etag_base = crate::util::epoch_duration(SystemTime::now()).as_micros() as u64;
+        let etag_base = crate::common::util::epoch_duration(SystemTime::now()).as_micros() as u64;
         let store = Store {
             inner: Mutex::new(Inner {
                 gen1: Tree::new(Node::dir("$superuser", "$superuser", GEN1_PERMISSION, 0)),

@@ -8,22 +8,12 @@ use hyper::http::request::Parts;
 use hyper::{Method, Response, StatusCode};
 use serde_json::{json, Value};
 
-use crate::imds::{api_version_error, has_metadata_header, SUPPORTED_VERSIONS};
-use crate::response::{self, Body};
-use crate::state::Shared;
+use super::request::{api_version_refusal, has_metadata_header};
+use crate::common::response::{self, Body};
+use crate::common::state::{Shared, VirtualMachine};
 
 pub(crate) const INSTANCE_PATH: &str = "/metadata/instance";
 pub(crate) const COMPUTE_PATH: &str = "/metadata/instance/compute";
-
-/// The virtual machine the emulator plays.
-#[derive(Clone, Debug)]
-pub(crate) struct VirtualMachine {
-    pub subscription_id: String,
-    pub resource_group: String,
-    pub location: String,
-    /// Stable for the emulator's lifetime, like a real VM's.
-    pub vm_id: String,
-}
 
 const VM_NAME: &str = "azmi-emulator-vm";
 
@@ -41,16 +31,8 @@ pub(crate) fn handle(shared: &Shared, parts: &Parts) -> Response<Body> {
     let api_version = form_urlencoded::parse(query.as_bytes())
         .find(|(k, _)| k == "api-version")
         .map(|(_, v)| v.into_owned());
-    match api_version {
-        None => {
-            return api_version_error(
-                "Bad request. api-version was not specified in the request. For more information refer to aka.ms/azureimds",
-            )
-        }
-        Some(v) if !SUPPORTED_VERSIONS.contains(&v.as_str()) => {
-            return api_version_error("Bad request. api-version is invalid.")
-        }
-        Some(_) => {}
+    if let Some(refusal) = api_version_refusal(api_version.as_deref()) {
+        return refusal;
     }
     let compute = compute(&shared.vm);
     if parts.uri.path() == COMPUTE_PATH {

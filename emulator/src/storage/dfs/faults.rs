@@ -1,0 +1,65 @@
+//! The answers to scripted faults: a status with the Storage error the service sends for it,
+//! and a 200 whose JSON is cut off.
+
+use hyper::header::{HeaderValue, CONTENT_TYPE, RETRY_AFTER};
+use hyper::http::request::Parts;
+use hyper::{Response, StatusCode};
+
+use super::errors::{
+    AUTH_FAILED_401, CONDITION_NOT_MET, INTERNAL_ERROR, PATH_CONFLICT, PATH_NOT_FOUND,
+    PERMISSION_MISMATCH,
+};
+use super::response::{Exchange, JSON};
+use crate::common::body::{self, SvcBody};
+
+/// A status fault: that status with the Storage error the service sends for it.
+pub(crate) fn fault_response(
+    status: u16,
+    retry_after: Option<u64>,
+    parts: &Parts,
+    tenant: &str,
+) -> Response<SvcBody> {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let (code, message) = match status.as_u16() {
+        400 => ("InvalidInput", "One of the request inputs is not valid."),
+        401 => ("InvalidAuthenticationInfo", AUTH_FAILED_401),
+        403 => (PERMISSION_MISMATCH.code, PERMISSION_MISMATCH.message),
+        404 => (PATH_NOT_FOUND.code, PATH_NOT_FOUND.message),
+        409 => (PATH_CONFLICT.code, PATH_CONFLICT.message),
+        412 => (CONDITION_NOT_MET.code, CONDITION_NOT_MET.message),
+        429 => (
+            "ServerBusy",
+            "Operations per second is over the account limit.",
+        ),
+        503 => (
+            "ServerBusy",
+            "The server is currently unable to receive requests. Please retry your request.",
+        ),
+        500 => (INTERNAL_ERROR.code, INTERNAL_ERROR.message),
+        504 | 408 => (
+            "OperationTimedOut",
+            "Operation could not be completed within the specified time.",
+        ),
+        _ => (
+            "InternalError",
+            status.canonical_reason().unwrap_or("Error"),
+        ),
+    };
+    let mut response = Exchange::new(parts, tenant).error_text(status, code, message);
+    if let Some(secs) = retry_after {
+        response
+            .headers_mut()
+            .insert(RETRY_AFTER, HeaderValue::from(secs));
+    }
+    response
+}
+
+/// The `malformed` fault: a 200 whose JSON is cut off.
+pub(crate) fn malformed(parts: &Parts, tenant: &str) -> Response<SvcBody> {
+    let exchange = Exchange::new(parts, tenant);
+    let mut response = exchange.response(StatusCode::OK, body::full(r#"{"paths":[{"name":"#));
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(JSON));
+    response
+}

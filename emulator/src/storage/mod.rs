@@ -3,6 +3,7 @@
 
 mod context;
 mod dfs;
+mod exchange;
 mod file_body;
 mod store;
 mod webhdfs;
@@ -36,7 +37,7 @@ impl Service for Storage {
         parts: &Parts,
     ) -> Response<SvcBody> {
         if webhdfs::is_gen1(parts.uri.path()) {
-            webhdfs::fault_response(status, retry_after)
+            webhdfs::fault_response(status, retry_after, parts, &ctx.shared.tenant_id)
         } else {
             dfs::fault_response(status, retry_after, parts, &ctx.shared.tenant_id)
         }
@@ -44,7 +45,7 @@ impl Service for Storage {
 
     fn malformed(ctx: &Ctx, parts: &Parts) -> Response<SvcBody> {
         if webhdfs::is_gen1(parts.uri.path()) {
-            webhdfs::malformed()
+            webhdfs::malformed(parts, &ctx.shared.tenant_id)
         } else {
             dfs::malformed(parts, &ctx.shared.tenant_id)
         }

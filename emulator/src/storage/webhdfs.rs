@@ -14,6 +14,7 @@ use hyper::header::{
     HeaderValue, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, EXPIRES, HOST, LOCATION, PRAGMA,
     RETRY_AFTER, WWW_AUTHENTICATE,
 };
+use hyper::http::request::Parts;
 use hyper::{HeaderMap, Method, Request, Response, StatusCode};
 use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, CONTROLS};
 use serde_json::json;
@@ -21,10 +22,9 @@ use serde_json::json;
 use crate::common::auth::{self, Access, AuthFailure, Caller};
 use crate::common::body::{self, RequestBody, SvcBody};
 use crate::common::response::DropConnection;
-use crate::common::util::{
-    epoch_millis, gen1_timestamp, now_secs, ordered_object, parse_bool, random_guid,
-};
+use crate::common::util::{epoch_millis, gen1_timestamp, now_secs, ordered_object, parse_bool};
 use crate::storage::context::Ctx;
+use crate::storage::exchange::Exchange;
 use crate::storage::file_body;
 use crate::storage::store::{
     self, display_path, FileData, Key, Node, ReadSource, ReceiveError, Sink, GEN1_PERMISSION,
@@ -121,12 +121,15 @@ fn java_class(exception: &str) -> &'static str {
     }
 }
 
-/// Per-request facts every response needs.
-struct Exchange {
-    request_id: String,
+/// How Gen1 answers: its headers, JSON bodies and `RemoteException` errors.
+trait Gen1Response {
+    fn response(&self, status: StatusCode, body: SvcBody) -> Response<SvcBody>;
+    fn json(&self, status: StatusCode, text: String) -> Response<SvcBody>;
+    fn boolean(&self, value: bool) -> Response<SvcBody>;
+    fn error(&self, e: Remote) -> Response<SvcBody>;
 }
 
-impl Exchange {
+impl Gen1Response for Exchange {
     fn response(&self, status: StatusCode, body: SvcBody) -> Response<SvcBody> {
         let mut response = Response::new(body);
         *response.status_mut() = status;
@@ -185,7 +188,12 @@ impl Exchange {
 }
 
 /// A status fault: that status with the `RemoteException` Gen1 sends for it.
-pub(crate) fn fault_response(status: u16, retry_after: Option<u64>) -> Response<SvcBody> {
+pub(crate) fn fault_response(
+    status: u16,
+    retry_after: Option<u64>,
+    parts: &Parts,
+    tenant: &str,
+) -> Response<SvcBody> {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let (exception, message) = match status.as_u16() {
         400 => ("IllegalArgumentException", "Invalid request"),
@@ -206,9 +214,7 @@ pub(crate) fn fault_response(status: u16, retry_after: Option<u64>) -> Response<
         500..=599 => ("RuntimeException", "Internal server error"),
         _ => ("IOException", status.canonical_reason().unwrap_or("Error")),
     };
-    let exchange = Exchange {
-        request_id: random_guid(),
-    };
+    let exchange = Exchange::new(parts, tenant);
     let mut response = exchange.error(Remote::new(status, exception, message));
     if let Some(secs) = retry_after {
         response
@@ -219,11 +225,8 @@ pub(crate) fn fault_response(status: u16, retry_after: Option<u64>) -> Response<
 }
 
 /// The `malformed` fault: a 200 whose JSON is cut off.
-pub(crate) fn malformed() -> Response<SvcBody> {
-    Exchange {
-        request_id: random_guid(),
-    }
-    .json(
+pub(crate) fn malformed(parts: &Parts, tenant: &str) -> Response<SvcBody> {
+    Exchange::new(parts, tenant).json(
         StatusCode::OK,
         r#"{"FileStatuses":{"FileStatus":[{"length":"#.to_string(),
     )
@@ -276,10 +279,8 @@ pub(crate) async fn handle(
     ctx: &Ctx,
     req: Request<Incoming>,
 ) -> Result<Response<SvcBody>, DropConnection> {
-    let exchange = Exchange {
-        request_id: random_guid(),
-    };
     let (parts, incoming) = req.into_parts();
+    let exchange = Exchange::new(&parts, &ctx.shared.tenant_id);
     let mut body = RequestBody::new(incoming, Arc::clone(&ctx.shared));
     let outcome = dispatch(ctx, &exchange, &parts, &mut body).await;
     let headers = parts.headers;

@@ -9,8 +9,9 @@ use super::errors::{
     AUTH_FAILED_401, CONDITION_NOT_MET, INTERNAL_ERROR, PATH_CONFLICT, PATH_NOT_FOUND,
     PERMISSION_MISMATCH,
 };
-use super::response::{Exchange, JSON};
+use super::response::{Gen2Response, JSON};
 use crate::common::body::{self, SvcBody};
+use crate::storage::exchange::Exchange;
 
 /// A status fault: that status with the Storage error the service sends for it.
 pub(crate) fn fault_response(

@@ -11,10 +11,11 @@ use super::errors::{
 };
 use super::handlers::filesystem;
 use super::operation::{acl_path, decode_token, encode_token, max_results, Params};
-use super::response::{filesystem_headers, insert, Exchange};
+use super::response::{filesystem_headers, insert, Gen2Response};
 use crate::common::auth::Access;
 use crate::common::util::{filetime, http_date};
 use crate::storage::context::Ctx;
+use crate::storage::exchange::Exchange;
 use crate::storage::store::{self, etag_text, Filesystem, Key, Node};
 
 fn path_entry(key: &[String], node: &Node) -> Value {

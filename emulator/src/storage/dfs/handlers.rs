@@ -12,9 +12,10 @@ use super::errors::{
     SOURCE_PATH_NOT_FOUND,
 };
 use super::operation::{content_length, header_text, parse_mode, parse_range, symbolic, Params};
-use super::response::{describe, insert, with_version, Exchange};
+use super::response::{describe, insert, with_version, Gen2Response};
 use crate::common::body::{self, RequestBody};
 use crate::storage::context::Ctx;
+use crate::storage::exchange::Exchange;
 use crate::storage::file_body;
 use crate::storage::store::{
     self, etag_text, FileData, Filesystem, FlushError, Key, Node, ReadSource, ReceiveError,

@@ -23,10 +23,11 @@ use hyper::{Request, Response, StatusCode};
 use crate::common::body::{RequestBody, SvcBody};
 use crate::common::response::DropConnection;
 use crate::storage::context::Ctx;
+use crate::storage::exchange::Exchange;
 use errors::Failure;
 pub(super) use faults::{fault_response, malformed};
 use operation::content_length;
-use response::{insert, quoted, Exchange};
+use response::{insert, quoted, Gen2Response};
 use route::dispatch;
 
 /// How much of an unused request body is read so the connection can be kept alive.

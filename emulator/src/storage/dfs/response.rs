@@ -6,40 +6,30 @@ use hyper::header::{
     HeaderName, HeaderValue, ACCEPT_RANGES, CONTENT_LENGTH, CONTENT_TYPE, ETAG, LAST_MODIFIED,
     SERVER, WWW_AUTHENTICATE,
 };
-use hyper::http::request::Parts;
-use hyper::{HeaderMap, Method, Response, StatusCode};
+use hyper::{HeaderMap, Response, StatusCode};
 use serde_json::{json, Value};
 
 use super::errors::StorageError;
 use crate::common::body::{self, SvcBody};
-use crate::common::util::{http_date, random_guid, storage_timestamp};
+use crate::common::util::{http_date, storage_timestamp};
+use crate::storage::exchange::Exchange;
 use crate::storage::store::{etag_text, Filesystem, Node};
 
 pub(super) const JSON: &str = "application/json;charset=utf-8";
 
 const SERVER_NAME: &str = "Windows-Azure-HDFS/1.0 Microsoft-HTTPAPI/2.0";
 
-/// Per-request facts every response carries.
-pub(super) struct Exchange {
-    request_id: String,
-    version: Option<HeaderValue>,
-    client_request_id: Option<HeaderValue>,
-    head: bool,
-    tenant: String,
+/// How Gen2 answers: its headers, JSON and Storage errors (only the headers for HEAD).
+pub(super) trait Gen2Response {
+    fn response(&self, status: StatusCode, body: SvcBody) -> Response<SvcBody>;
+    fn empty(&self, status: StatusCode) -> Response<SvcBody>;
+    fn json(&self, status: StatusCode, value: &Value) -> Response<SvcBody>;
+    fn error_text(&self, status: StatusCode, code: &str, message: &str) -> Response<SvcBody>;
+    fn error(&self, e: StorageError) -> Response<SvcBody>;
 }
 
-impl Exchange {
-    pub(super) fn new(parts: &Parts, tenant: &str) -> Exchange {
-        Exchange {
-            request_id: random_guid(),
-            version: parts.headers.get("x-ms-version").cloned(),
-            client_request_id: parts.headers.get("x-ms-client-request-id").cloned(),
-            head: parts.method == Method::HEAD,
-            tenant: tenant.to_string(),
-        }
-    }
-
-    pub(super) fn response(&self, status: StatusCode, body: SvcBody) -> Response<SvcBody> {
+impl Gen2Response for Exchange {
+    fn response(&self, status: StatusCode, body: SvcBody) -> Response<SvcBody> {
         let mut response = Response::new(body);
         *response.status_mut() = status;
         let h = response.headers_mut();
@@ -56,11 +46,11 @@ impl Exchange {
         response
     }
 
-    pub(super) fn empty(&self, status: StatusCode) -> Response<SvcBody> {
+    fn empty(&self, status: StatusCode) -> Response<SvcBody> {
         self.response(status, body::empty())
     }
 
-    pub(super) fn json(&self, status: StatusCode, value: &Value) -> Response<SvcBody> {
+    fn json(&self, status: StatusCode, value: &Value) -> Response<SvcBody> {
         let mut response = self.response(status, body::full(value.to_string()));
         response
             .headers_mut()
@@ -69,12 +59,7 @@ impl Exchange {
     }
 
     /// The Storage error body, or only its headers for HEAD (which has no body).
-    pub(super) fn error_text(
-        &self,
-        status: StatusCode,
-        code: &str,
-        message: &str,
-    ) -> Response<SvcBody> {
+    fn error_text(&self, status: StatusCode, code: &str, message: &str) -> Response<SvcBody> {
         let full = format!(
             "{message}\nRequestId:{}\nTime:{}",
             self.request_id,
@@ -104,7 +89,7 @@ impl Exchange {
         response
     }
 
-    pub(super) fn error(&self, e: StorageError) -> Response<SvcBody> {
+    fn error(&self, e: StorageError) -> Response<SvcBody> {
         self.error_text(e.status, e.code, e.message)
     }
 }

@@ -13,11 +13,11 @@ use super::filesystems::{
 };
 use super::handlers::{append, create, delete, flush, properties, read, rename, set_properties};
 use super::operation::{acl_path, is_version, parse_rename_source, parse_target, Params, Target};
-use super::response::Exchange;
 use crate::common::auth::{self, Access, AuthFailure};
 use crate::common::body::RequestBody;
 use crate::common::util::now_secs;
 use crate::storage::context::Ctx;
+use crate::storage::exchange::Exchange;
 
 /// Both spellings Entra ID issues Storage tokens for.
 const AUDIENCES: &[&str] = &["https://storage.azure.com/", "https://storage.azure.com"];

@@ -12,71 +12,39 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::net::TcpListener;
-use tokio::task::JoinSet;
+use tokio::net::TcpStream;
 use tokio_rustls::TlsAcceptor;
 
+use super::accept::{accept_loop, serve_until_stopped};
 use crate::common::body::{self, RequestBody, SvcBody};
 use crate::common::faults::Fault;
 use crate::common::response::DropConnection;
 use crate::common::service::{Ctx, Service};
 use crate::common::state::{RecordedRequest, Shared};
 
-/// How long a stopping server lets in-flight responses finish before closing sockets.
-const GRACEFUL_SHUTDOWN: Duration = Duration::from_secs(2);
 /// A client that connects but never completes the handshake is dropped after this.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How much of a request body a status fault reads before answering, to keep the connection.
 const FAULT_DRAIN_LIMIT: u64 = 16 * 1024 * 1024;
 
-/// Accept loop: TLS handshake and one task per connection until shutdown, then a bounded drain.
+/// Serves `service` over TLS until a stop is requested.
 pub(crate) async fn serve<S: Service>(
     listener: StdTcpListener,
     acceptor: TlsAcceptor,
     shared: Arc<Shared>,
     service: Arc<S>,
 ) {
-    let listener = match TcpListener::from_std(listener) {
-        Ok(listener) => listener,
-        Err(e) => {
-            eprintln!("azmi-emulator: cannot register HTTPS listener: {e}");
-            return;
-        }
-    };
-    let mut connections = JoinSet::new();
-    loop {
-        tokio::select! {
-            _ = shared.stop_requested() => break,
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _peer)) => {
-                    let _ = stream.set_nodelay(true);
-                    let ctx = Arc::new(Ctx {
-                        shared: Arc::clone(&shared),
-                        svc: Arc::clone(&service),
-                    });
-                    connections.spawn(connection(stream, acceptor.clone(), ctx));
-                }
-                // Transient accept errors (EMFILE, aborted handshakes) must not end the server.
-                Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
-            },
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
-        }
-    }
-    drop(listener);
-    let drain = async { while connections.join_next().await.is_some() {} };
-    if tokio::time::timeout(GRACEFUL_SHUTDOWN, drain)
-        .await
-        .is_err()
-    {
-        connections.abort_all();
-    }
+    accept_loop(listener, "HTTPS listener", &shared, |stream| {
+        let ctx = Arc::new(Ctx {
+            shared: Arc::clone(&shared),
+            svc: Arc::clone(&service),
+        });
+        connection(stream, acceptor.clone(), ctx)
+    })
+    .await;
 }
 
-async fn connection<S: Service>(
-    stream: tokio::net::TcpStream,
-    acceptor: TlsAcceptor,
-    ctx: Arc<Ctx<S>>,
-) {
+async fn connection<S: Service>(stream: TcpStream, acceptor: TlsAcceptor, ctx: Arc<Ctx<S>>) {
     let handshake = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream));
     let tls = tokio::select! {
         done = handshake => match done {
@@ -93,14 +61,7 @@ async fn connection<S: Service>(
         .timer(TokioTimer::new())
         .keep_alive(true)
         .serve_connection(TokioIo::new(tls), service);
-    tokio::pin!(conn);
-    tokio::select! {
-        _ = conn.as_mut() => {}
-        _ = ctx.shared.stop_requested() => {
-            conn.as_mut().graceful_shutdown();
-            let _ = conn.await;
-        }
-    }
+    serve_until_stopped(conn, &ctx.shared).await;
 }
 
 async fn route<S: Service>(

@@ -1,6 +1,7 @@
 //! The [`Emulator`] handle and its dedicated server threads: IMDS and the admin API over HTTP
 //! (`http.rs`), the services over HTTPS (`https.rs`).
 
+mod accept;
 mod http;
 mod https;
 

@@ -2,7 +2,7 @@
 //! and rename, with their conditional headers.
 
 use hyper::header::{HeaderName, HeaderValue, CONTENT_RANGE, IF_MATCH, IF_NONE_MATCH, RANGE};
-use hyper::{HeaderMap, StatusCode};
+use hyper::{HeaderMap, Response, StatusCode};
 
 use super::errors::{
     Failure, Outcome, StorageError, BODY_TOO_LARGE, CONDITION_NOT_MET, DIRECTORY_NOT_EMPTY,
@@ -13,7 +13,7 @@ use super::errors::{
 };
 use super::operation::{content_length, header_text, parse_mode, parse_range, symbolic, Params};
 use super::response::{describe, insert, with_version, Gen2Response};
-use crate::common::body::{self, RequestBody};
+use crate::common::body::{self, RequestBody, SvcBody};
 use crate::storage::context::Ctx;
 use crate::storage::exchange::Exchange;
 use crate::storage::file_body;
@@ -151,12 +151,7 @@ pub(super) fn create(
     // A replaced file's content is released here; on disk that deletes one file.
     drop(tree.insert(key.clone(), node));
     tree.touch_parent(key, etag);
-    let mut response = response;
-    response.headers_mut().insert(
-        "x-ms-request-server-encrypted",
-        HeaderValue::from_static("true"),
-    );
-    Ok(response)
+    Ok(encrypted(response))
 }
 
 pub(super) async fn append(
@@ -217,12 +212,7 @@ pub(super) async fn append(
             .map_err(|_| INVALID_FLUSH_POSITION)?;
         node.touch(etag);
     }
-    let mut response = exchange.empty(StatusCode::ACCEPTED);
-    response.headers_mut().insert(
-        "x-ms-request-server-encrypted",
-        HeaderValue::from_static("true"),
-    );
-    Ok(response)
+    Ok(encrypted(exchange.empty(StatusCode::ACCEPTED)))
 }
 
 pub(super) fn flush(
@@ -236,26 +226,20 @@ pub(super) fn flush(
     let position = params.required_number("position")?;
     let retain = params.flag("retainUncommittedData")?.unwrap_or(false);
     params.flag("close")?;
-    let store = &ctx.svc.store;
-    let etag = store.next_etag();
-    let mut inner = store.lock();
-    let tree = &mut filesystem(&mut inner, fs_name)?.tree;
-    check_conditions(headers, tree.get(key), false, false)?;
-    let node = tree.get_mut(key).ok_or(PATH_NOT_FOUND)?;
-    let file = node.file_mut().ok_or(RESOURCE_TYPE_MISMATCH)?;
-    file.content
-        .flush(&mut file.len, position, retain)
-        .map_err(|_: FlushError| INVALID_FLUSH_POSITION)?;
-    node.touch(etag);
-    if let Some(content_type) = header_text(headers, "x-ms-content-type") {
-        node.content_type = Some(content_type.to_string());
-    }
-    let mut response = with_version(exchange.empty(StatusCode::OK), node);
-    response.headers_mut().insert(
-        "x-ms-request-server-encrypted",
-        HeaderValue::from_static("true"),
-    );
-    Ok(response)
+    update(ctx, headers, fs_name, key, |node, etag| {
+        let file = node.file_mut().ok_or(RESOURCE_TYPE_MISMATCH)?;
+        file.content
+            .flush(&mut file.len, position, retain)
+            .map_err(|_: FlushError| INVALID_FLUSH_POSITION)?;
+        node.touch(etag);
+        if let Some(content_type) = header_text(headers, "x-ms-content-type") {
+            node.content_type = Some(content_type.to_string());
+        }
+        Ok(encrypted(with_version(
+            exchange.empty(StatusCode::OK),
+            node,
+        )))
+    })
 }
 
 /// `setProperties` (accepted, nothing stored but the change) and `setAccessControl` (owner,
@@ -268,27 +252,50 @@ pub(super) fn set_properties(
     key: &Key,
     access_control: bool,
 ) -> Outcome {
+    update(ctx, headers, fs_name, key, |node, etag| {
+        if access_control {
+            if let Some(owner) = header_text(headers, "x-ms-owner") {
+                node.owner = owner.to_string();
+            }
+            if let Some(group) = header_text(headers, "x-ms-group") {
+                node.group = group.to_string();
+            }
+            if let Some(p) = header_text(headers, "x-ms-permissions") {
+                node.permissions = symbolic(parse_mode(p).ok_or(INVALID_HEADER)?);
+            }
+        } else if let Some(content_type) = header_text(headers, "x-ms-content-type") {
+            node.content_type = Some(content_type.to_string());
+        }
+        node.touch(etag);
+        Ok(with_version(exchange.empty(StatusCode::OK), node))
+    })
+}
+
+/// Changes the node at `key` once the request's conditional headers hold; `change` gets the
+/// node and a fresh etag for it.
+fn update(
+    ctx: &Ctx,
+    headers: &HeaderMap,
+    fs_name: &str,
+    key: &Key,
+    change: impl FnOnce(&mut Node, u64) -> Outcome,
+) -> Outcome {
     let store = &ctx.svc.store;
     let etag = store.next_etag();
     let mut inner = store.lock();
     let tree = &mut filesystem(&mut inner, fs_name)?.tree;
     check_conditions(headers, tree.get(key), false, false)?;
     let node = tree.get_mut(key).ok_or(PATH_NOT_FOUND)?;
-    if access_control {
-        if let Some(owner) = header_text(headers, "x-ms-owner") {
-            node.owner = owner.to_string();
-        }
-        if let Some(group) = header_text(headers, "x-ms-group") {
-            node.group = group.to_string();
-        }
-        if let Some(p) = header_text(headers, "x-ms-permissions") {
-            node.permissions = symbolic(parse_mode(p).ok_or(INVALID_HEADER)?);
-        }
-    } else if let Some(content_type) = header_text(headers, "x-ms-content-type") {
-        node.content_type = Some(content_type.to_string());
-    }
-    node.touch(etag);
-    Ok(with_version(exchange.empty(StatusCode::OK), node))
+    change(node, etag)
+}
+
+/// Gen2 stores everything encrypted at rest, and says so on each write.
+fn encrypted(mut response: Response<SvcBody>) -> Response<SvcBody> {
+    response.headers_mut().insert(
+        "x-ms-request-server-encrypted",
+        HeaderValue::from_static("true"),
+    );
+    response
 }
 
 pub(super) fn read(

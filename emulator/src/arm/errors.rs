@@ -1,7 +1,6 @@
 //! The error catalogue: ARM's error body, its 401 codes and messages, and the answers to scripted
 //! faults.
 
-use hyper::header::{HeaderValue, RETRY_AFTER};
 use hyper::http::request::Parts;
 use hyper::{Response, StatusCode};
 use serde_json::{json, Value};
@@ -120,13 +119,7 @@ pub(super) fn fault_response(
         504 => ("GatewayTimeout", "The gateway did not receive a response within the specified time period.".to_string()),
         _ => ("InternalServerError", "Encountered internal server error.".to_string()),
     };
-    let mut response = error_response(&arm_error(status, code, message), parts);
-    if let Some(secs) = retry_after {
-        response
-            .headers_mut()
-            .insert(RETRY_AFTER, HeaderValue::from(secs));
-    }
-    response
+    error_response(&arm_error(status, code, message), parts)
 }
 
 /// A 200 whose JSON is cut off.

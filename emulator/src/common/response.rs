@@ -3,7 +3,7 @@
 
 use bytes::Bytes;
 use http_body_util::Full;
-use hyper::header::{HeaderValue, CONTENT_TYPE};
+use hyper::header::{HeaderValue, CONTENT_TYPE, RETRY_AFTER};
 use hyper::{Response, StatusCode};
 
 /// Every response body is small and fully buffered.
@@ -65,3 +65,16 @@ impl std::fmt::Display for DropConnection {
 }
 
 impl std::error::Error for DropConnection {}
+
+/// Adds `Retry-After` when a scripted status fault gives one.
+pub(crate) fn with_retry_after<B>(
+    mut response: Response<B>,
+    retry_after: Option<u64>,
+) -> Response<B> {
+    if let Some(secs) = retry_after {
+        response
+            .headers_mut()
+            .insert(RETRY_AFTER, HeaderValue::from(secs));
+    }
+    response
+}

@@ -28,7 +28,8 @@ pub(crate) trait Service: Send + Sync + Sized + 'static {
         req: Request<Incoming>,
     ) -> impl Future<Output = Result<Response<SvcBody>, DropConnection>> + Send;
 
-    /// A status fault: that status, with the error body and headers this service sends for it.
+    /// A status fault: that status, with the error body and headers this service sends for it
+    /// (the listener adds `Retry-After`).
     fn fault_response(
         ctx: &Ctx<Self>,
         status: u16,

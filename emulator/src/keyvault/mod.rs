@@ -12,7 +12,7 @@ use std::sync::Arc;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use hyper::body::Incoming;
-use hyper::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
+use hyper::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE, WWW_AUTHENTICATE};
 use hyper::http::request::Parts;
 use hyper::{Method, Request, Response, StatusCode};
 use percent_encoding::percent_decode_str;
@@ -183,10 +183,10 @@ impl Service for KeyVault {
     fn fault_response(
         _ctx: &Ctx,
         status: u16,
-        retry_after: Option<u64>,
+        _retry_after: Option<u64>,
         parts: &Parts,
     ) -> Response<SvcBody> {
-        fault_response(status, retry_after, parts)
+        fault_response(status, parts)
     }
 
     fn malformed(_ctx: &Ctx, parts: &Parts) -> Response<SvcBody> {
@@ -541,7 +541,7 @@ fn decode_skiptoken(token: &str) -> Option<String> {
 }
 
 /// A scripted status fault, with Key Vault's error body.
-fn fault_response(status: u16, retry_after: Option<u64>, parts: &Parts) -> Response<SvcBody> {
+fn fault_response(status: u16, parts: &Parts) -> Response<SvcBody> {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let (code, message) = match status.as_u16() {
         400 => ("BadParameter", "The request is invalid."),
@@ -555,13 +555,7 @@ fn fault_response(status: u16, retry_after: Option<u64>, parts: &Parts) -> Respo
         503 => ("ServiceUnavailable", "The service is temporarily unavailable."),
         _ => ("InternalServerError", "An internal server error occurred."),
     };
-    let mut response = error_response(kv_error(status, code, message), parts);
-    if let Some(secs) = retry_after {
-        response
-            .headers_mut()
-            .insert(RETRY_AFTER, HeaderValue::from(secs));
-    }
-    response
+    error_response(kv_error(status, code, message), parts)
 }
 
 /// A 200 whose JSON is cut off.

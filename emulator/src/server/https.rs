@@ -18,7 +18,7 @@ use tokio_rustls::TlsAcceptor;
 use super::accept::{accept_loop, serve_until_stopped};
 use crate::common::body::{self, RequestBody, SvcBody};
 use crate::common::faults::Fault;
-use crate::common::response::DropConnection;
+use crate::common::response::{with_retry_after, DropConnection};
 use crate::common::service::{Ctx, Service};
 use crate::common::state::{RecordedRequest, Shared};
 
@@ -97,7 +97,10 @@ async fn route<S: Service>(
             let (parts, incoming) = req.into_parts();
             let mut body = RequestBody::new(incoming, Arc::clone(&ctx.shared));
             let _ = body.drain(FAULT_DRAIN_LIMIT).await;
-            S::fault_response(&ctx, status, retry_after, &parts)
+            with_retry_after(
+                S::fault_response(&ctx, status, retry_after, &parts),
+                retry_after,
+            )
         }
         Some(Fault::Malformed { .. }) => {
             let (parts, _) = req.into_parts();

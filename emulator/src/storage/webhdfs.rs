@@ -9,13 +9,12 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use hyper::body::Incoming;
 use hyper::header::{
     HeaderValue, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, EXPIRES, HOST, LOCATION, PRAGMA,
-    RETRY_AFTER, WWW_AUTHENTICATE,
+    WWW_AUTHENTICATE,
 };
 use hyper::http::request::Parts;
-use hyper::{HeaderMap, Method, Request, Response, StatusCode};
+use hyper::{HeaderMap, Method, Response, StatusCode};
 use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, CONTROLS};
 use serde_json::json;
 
@@ -188,12 +187,7 @@ impl Gen1Response for Exchange {
 }
 
 /// A status fault: that status with the `RemoteException` Gen1 sends for it.
-pub(crate) fn fault_response(
-    status: u16,
-    retry_after: Option<u64>,
-    parts: &Parts,
-    tenant: &str,
-) -> Response<SvcBody> {
+pub(crate) fn fault_response(status: u16, exchange: &Exchange) -> Response<SvcBody> {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let (exception, message) = match status.as_u16() {
         400 => ("IllegalArgumentException", "Invalid request"),
@@ -214,19 +208,12 @@ pub(crate) fn fault_response(
         500..=599 => ("RuntimeException", "Internal server error"),
         _ => ("IOException", status.canonical_reason().unwrap_or("Error")),
     };
-    let exchange = Exchange::new(parts, tenant);
-    let mut response = exchange.error(Remote::new(status, exception, message));
-    if let Some(secs) = retry_after {
-        response
-            .headers_mut()
-            .insert(RETRY_AFTER, HeaderValue::from(secs));
-    }
-    response
+    exchange.error(Remote::new(status, exception, message))
 }
 
 /// The `malformed` fault: a 200 whose JSON is cut off.
-pub(crate) fn malformed(parts: &Parts, tenant: &str) -> Response<SvcBody> {
-    Exchange::new(parts, tenant).json(
+pub(crate) fn malformed(exchange: &Exchange) -> Response<SvcBody> {
+    exchange.json(
         StatusCode::OK,
         r#"{"FileStatuses":{"FileStatus":[{"length":"#.to_string(),
     )
@@ -277,20 +264,19 @@ impl Params {
 
 pub(crate) async fn handle(
     ctx: &Ctx,
-    req: Request<Incoming>,
+    exchange: &Exchange,
+    parts: &Parts,
+    mut body: RequestBody,
 ) -> Result<Response<SvcBody>, DropConnection> {
-    let (parts, incoming) = req.into_parts();
-    let exchange = Exchange::new(&parts, &ctx.shared.tenant_id);
-    let mut body = RequestBody::new(incoming, Arc::clone(&ctx.shared));
-    let outcome = dispatch(ctx, &exchange, &parts, &mut body).await;
-    let headers = parts.headers;
+    let outcome = dispatch(ctx, exchange, parts, &mut body).await;
+    let headers = &parts.headers;
     match outcome {
         Ok(response) => Ok(response),
         Err(Failure::Drop) => Err(DropConnection),
         Err(Failure::Remote(e)) => {
             // Read what the client sent so the connection stays usable for its next request
             // (unless it announced more than is worth reading).
-            let announced = parts_content_length(&headers).unwrap_or(0);
+            let announced = parts_content_length(headers).unwrap_or(0);
             if announced <= DRAIN_LIMIT {
                 let _ = body.drain(DRAIN_LIMIT).await;
             }

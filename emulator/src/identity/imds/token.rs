@@ -5,7 +5,6 @@ use std::collections::HashSet;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use chrono::{DateTime, Utc};
-use hyper::header::{HeaderValue, RETRY_AFTER};
 use hyper::http::request::Parts;
 use hyper::{Method, Response, StatusCode};
 use serde_json::{json, Value};
@@ -15,7 +14,7 @@ use crate::common::config::ResponseStyle;
 use crate::common::faults::Fault;
 use crate::common::jwt::{self, TokenRequest};
 use crate::common::managed_identity::IdentityConfig;
-use crate::common::response::{self, Body};
+use crate::common::response::{self, with_retry_after, Body};
 use crate::common::state::{RecordedRequest, Settings, Shared};
 use crate::common::util::{ordered_object, random_guid};
 
@@ -284,13 +283,7 @@ fn status_fault(status: u16, retry_after: Option<u64>) -> Response<Body> {
         504 => ("gateway_timeout", "Timed out waiting for Entra ID"),
         _ => ("unknown", status.canonical_reason().unwrap_or("Error")),
     };
-    let mut response = response::error(status, code, description);
-    if let Some(secs) = retry_after {
-        response
-            .headers_mut()
-            .insert(RETRY_AFTER, HeaderValue::from(secs));
-    }
-    response
+    with_retry_after(response::error(status, code, description), retry_after)
 }
 
 /// A 200 that is not a token: JSON cut off mid-value, labelled as JSON like a real answer.

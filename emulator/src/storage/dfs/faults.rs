@@ -1,8 +1,7 @@
 //! The answers to scripted faults: a status with the Storage error the service sends for it,
 //! and a 200 whose JSON is cut off.
 
-use hyper::header::{HeaderValue, CONTENT_TYPE, RETRY_AFTER};
-use hyper::http::request::Parts;
+use hyper::header::{HeaderValue, CONTENT_TYPE};
 use hyper::{Response, StatusCode};
 
 use super::errors::{
@@ -14,12 +13,7 @@ use crate::common::body::{self, SvcBody};
 use crate::storage::exchange::Exchange;
 
 /// A status fault: that status with the Storage error the service sends for it.
-pub(crate) fn fault_response(
-    status: u16,
-    retry_after: Option<u64>,
-    parts: &Parts,
-    tenant: &str,
-) -> Response<SvcBody> {
+pub(crate) fn fault_response(status: u16, exchange: &Exchange) -> Response<SvcBody> {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let (code, message) = match status.as_u16() {
         400 => ("InvalidInput", "One of the request inputs is not valid."),
@@ -46,18 +40,11 @@ pub(crate) fn fault_response(
             status.canonical_reason().unwrap_or("Error"),
         ),
     };
-    let mut response = Exchange::new(parts, tenant).error_text(status, code, message);
-    if let Some(secs) = retry_after {
-        response
-            .headers_mut()
-            .insert(RETRY_AFTER, HeaderValue::from(secs));
-    }
-    response
+    exchange.error_text(status, code, message)
 }
 
 /// The `malformed` fault: a 200 whose JSON is cut off.
-pub(crate) fn malformed(parts: &Parts, tenant: &str) -> Response<SvcBody> {
-    let exchange = Exchange::new(parts, tenant);
+pub(crate) fn malformed(exchange: &Exchange) -> Response<SvcBody> {
     let mut response = exchange.response(StatusCode::OK, body::full(r#"{"paths":[{"name":"#));
     response
         .headers_mut()

@@ -2,7 +2,7 @@
 //! and listing a filesystem's paths.
 
 use hyper::header::HeaderName;
-use hyper::StatusCode;
+use hyper::{Response, StatusCode};
 use serde_json::{json, Map, Value};
 
 use super::errors::{
@@ -13,6 +13,7 @@ use super::handlers::filesystem;
 use super::operation::{acl_path, decode_token, encode_token, max_results, Params};
 use super::response::{filesystem_headers, insert, Gen2Response};
 use crate::common::auth::Access;
+use crate::common::body::SvcBody;
 use crate::common::util::{filetime, http_date};
 use crate::storage::context::Ctx;
 use crate::storage::exchange::Exchange;
@@ -79,15 +80,7 @@ pub(super) fn list_paths(
         // A file as `directory` lists the file itself.
         page.push(path_entry(&directory, node));
     }
-    let mut response = exchange.json(StatusCode::OK, &json!({ "paths": page }));
-    if let Some(token) = next {
-        insert(
-            response.headers_mut(),
-            HeaderName::from_static("x-ms-continuation"),
-            &token,
-        );
-    }
-    Ok(response)
+    Ok(page_response(exchange, json!({ "paths": page }), next))
 }
 
 pub(super) fn list_filesystems(ctx: &Ctx, exchange: &Exchange, params: &Params) -> Outcome {
@@ -117,15 +110,11 @@ pub(super) fn list_filesystems(ctx: &Ctx, exchange: &Exchange, params: &Params) 
         }));
         last = Some(name);
     }
-    let mut response = exchange.json(StatusCode::OK, &json!({ "filesystems": page }));
-    if let Some(token) = next {
-        insert(
-            response.headers_mut(),
-            HeaderName::from_static("x-ms-continuation"),
-            &token,
-        );
-    }
-    Ok(response)
+    Ok(page_response(
+        exchange,
+        json!({ "filesystems": page }),
+        next,
+    ))
 }
 
 pub(super) fn create_filesystem(ctx: &Ctx, exchange: &Exchange, name: &str) -> Outcome {
@@ -158,4 +147,17 @@ pub(super) fn filesystem_properties(ctx: &Ctx, exchange: &Exchange, name: &str) 
     let mut inner = ctx.svc.store.lock();
     let fs = filesystem(&mut inner, name)?;
     Ok(filesystem_headers(exchange.empty(StatusCode::OK), fs))
+}
+
+/// One page of a list, with the token of the next page (if any) in `x-ms-continuation`.
+fn page_response(exchange: &Exchange, page: Value, next: Option<String>) -> Response<SvcBody> {
+    let mut response = exchange.json(StatusCode::OK, &page);
+    if let Some(token) = next {
+        insert(
+            response.headers_mut(),
+            HeaderName::from_static("x-ms-continuation"),
+            &token,
+        );
+    }
+    response
 }

@@ -14,11 +14,9 @@ mod operation;
 mod response;
 mod route;
 
-use std::sync::Arc;
-
-use hyper::body::Incoming;
 use hyper::header::ETAG;
-use hyper::{Request, Response, StatusCode};
+use hyper::http::request::Parts;
+use hyper::{Response, StatusCode};
 
 use crate::common::body::{RequestBody, SvcBody};
 use crate::common::response::DropConnection;
@@ -35,12 +33,11 @@ const DRAIN_LIMIT: u64 = 16 * 1024 * 1024;
 
 pub(super) async fn handle(
     ctx: &Ctx,
-    req: Request<Incoming>,
+    exchange: &Exchange,
+    parts: &Parts,
+    mut body: RequestBody,
 ) -> Result<Response<SvcBody>, DropConnection> {
-    let (parts, incoming) = req.into_parts();
-    let exchange = Exchange::new(&parts, &ctx.shared.tenant_id);
-    let mut body = RequestBody::new(incoming, Arc::clone(&ctx.shared));
-    match dispatch(ctx, &exchange, &parts, &mut body).await {
+    match dispatch(ctx, exchange, parts, &mut body).await {
         Ok(response) => Ok(response),
         Err(Failure::Drop) => Err(DropConnection),
         Err(Failure::NotModified(etag)) => {

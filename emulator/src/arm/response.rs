@@ -1,23 +1,17 @@
 //! The headers every Resource Manager answer carries, and a successful answer (200, or an
 //! operation's 202 with the URL to poll).
 
-use hyper::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE, LOCATION, RETRY_AFTER};
+use hyper::header::{HeaderValue, CONTENT_TYPE, LOCATION, RETRY_AFTER};
 use hyper::http::request::Parts;
 use hyper::{Method, Response, StatusCode};
 
-use crate::common::body::{self, SvcBody};
+use crate::common::azure_response;
+use crate::common::body::SvcBody;
 use crate::common::util::random_guid;
 
-const JSON: &str = "application/json; charset=utf-8";
-
 pub(super) fn base_response(status: StatusCode, body: String, parts: &Parts) -> Response<SvcBody> {
-    let mut response = Response::new(body::full(body));
-    *response.status_mut() = status;
+    let mut response = azure_response::uncached_json(status, body);
     let h = response.headers_mut();
-    h.insert(CONTENT_TYPE, HeaderValue::from_static(JSON));
-    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    h.insert("pragma", HeaderValue::from_static("no-cache"));
-    h.insert("expires", HeaderValue::from_static("-1"));
     let request_id = random_guid();
     for name in [
         "x-ms-request-id",
@@ -42,17 +36,7 @@ pub(super) fn base_response(status: StatusCode, body: String, parts: &Parts) -> 
         "x-ms-ratelimit-remaining-subscription-writes"
     };
     h.insert(limit, HeaderValue::from_static("11999"));
-    if let Some(client) = parts.headers.get("x-ms-client-request-id") {
-        h.insert("x-ms-client-request-id", client.clone());
-    }
-    h.insert(
-        "strict-transport-security",
-        HeaderValue::from_static("max-age=31536000; includeSubDomains"),
-    );
-    h.insert(
-        "x-content-type-options",
-        HeaderValue::from_static("nosniff"),
-    );
+    azure_response::close(h, parts, "max-age=31536000; includeSubDomains");
     response
 }
 

@@ -3,6 +3,7 @@
 //! [`service::Service`] trait each HTTPS service implements. Nothing here depends on a service.
 
 pub(crate) mod auth;
+pub(crate) mod azure_response;
 pub(crate) mod body;
 pub(crate) mod cloud;
 pub(crate) mod config;

@@ -372,7 +372,7 @@ pub(crate) struct Cloud {
     pub vault_resource_group: String,
     pub secrets: Vec<Secret>,
     pub subscription_id: String,
-    /// Groups and accounts at start; requests change the live copy (`Services::arm`).
+    /// Groups and accounts at start; requests change the live copy (`ResourceManager::arm`).
     pub resource_groups: Vec<ResourceGroupConfig>,
     pub storage_accounts: Vec<StorageAccountConfig>,
     pub role_assignments: Vec<RoleAssignment>,

@@ -50,6 +50,15 @@ pub(crate) fn counted(body: SvcBody, shared: Arc<Shared>) -> SvcBody {
     .boxed_unsync()
 }
 
+/// The size a body announces: exactly what is left when `sized`, else nothing (chunked).
+pub(crate) fn remaining_hint(sized: bool, remaining: u64) -> SizeHint {
+    if sized {
+        SizeHint::with_exact(remaining)
+    } else {
+        SizeHint::default()
+    }
+}
+
 struct ChunksBody {
     chunks: VecDeque<Bytes>,
     remaining: u64,
@@ -78,11 +87,7 @@ impl Body for ChunksBody {
     }
 
     fn size_hint(&self) -> SizeHint {
-        if self.sized {
-            SizeHint::with_exact(self.remaining)
-        } else {
-            SizeHint::default()
-        }
+        remaining_hint(self.sized, self.remaining)
     }
 }
 

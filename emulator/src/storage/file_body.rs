@@ -11,7 +11,7 @@ use http_body_util::BodyExt;
 use hyper::body::{Body, Frame, SizeHint};
 use tokio::io::{AsyncRead, ReadBuf};
 
-use crate::common::body::SvcBody;
+use crate::common::body::{remaining_hint, SvcBody};
 use crate::storage::store::DiskBlob;
 
 /// Size of each read from a file being served.
@@ -82,10 +82,6 @@ impl Body for FileBody {
     }
 
     fn size_hint(&self) -> SizeHint {
-        if self.sized {
-            SizeHint::with_exact(self.remaining)
-        } else {
-            SizeHint::default()
-        }
+        remaining_hint(self.sized, self.remaining)
     }
 }

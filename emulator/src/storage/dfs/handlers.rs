@@ -40,6 +40,17 @@ fn etag_listed(value: &str, etag: u64) -> bool {
     })
 }
 
+/// What every handler of one path gets: the request's context, its exchange and headers, and
+/// the path (filesystem and key) it addresses.
+#[derive(Clone, Copy)]
+pub(super) struct PathRequest<'a> {
+    pub ctx: &'a Ctx,
+    pub exchange: &'a Exchange,
+    pub headers: &'a HeaderMap,
+    pub fs_name: &'a str,
+    pub key: &'a Key,
+}
+
 /// Conditional headers against the current item (`None`: it does not exist). `creating`: an
 /// existing path under `If-None-Match: *` is the service's 409 `PathAlreadyExists`, not 412.
 fn check_conditions(
@@ -95,17 +106,9 @@ fn new_permissions(headers: &HeaderMap, directory: bool) -> Result<String, Stora
     })
 }
 
-pub(super) fn create(
-    ctx: &Ctx,
-    exchange: &Exchange,
-    headers: &HeaderMap,
-    fs_name: &str,
-    key: &Key,
-    directory: bool,
-    owner: &str,
-) -> Outcome {
-    let permissions = new_permissions(headers, directory)?;
-    let store = &ctx.svc.store;
+pub(super) fn create(at: PathRequest<'_>, directory: bool, owner: &str) -> Outcome {
+    let permissions = new_permissions(at.headers, directory)?;
+    let store = &at.ctx.svc.store;
     let content = if directory {
         None
     } else {
@@ -113,19 +116,19 @@ pub(super) fn create(
     };
     let etag = store.next_etag();
     let mut inner = store.lock();
-    let tree = &mut filesystem(&mut inner, fs_name)?.tree;
-    if tree.file_ancestor(key).is_some() {
+    let tree = &mut filesystem(&mut inner, at.fs_name)?.tree;
+    if tree.file_ancestor(at.key).is_some() {
         return Err(PATH_CONFLICT.into());
     }
-    let existing = tree.get(key);
-    check_conditions(headers, existing, true, false)?;
+    let existing = tree.get(at.key);
+    check_conditions(at.headers, existing, true, false)?;
     match existing {
         Some(node) if node.is_dir() != directory => return Err(PATH_CONFLICT.into()),
         Some(_) if directory => {
             // Creating an existing directory succeeds and keeps what is in it.
-            let node = tree.get_mut(key).ok_or(PATH_NOT_FOUND)?;
+            let node = tree.get_mut(at.key).ok_or(PATH_NOT_FOUND)?;
             node.touch(etag);
-            return Ok(with_version(exchange.empty(StatusCode::CREATED), node));
+            return Ok(with_version(at.exchange.empty(StatusCode::CREATED), node));
         }
         _ => {}
     }
@@ -143,41 +146,37 @@ pub(super) fn create(
             },
         ),
     };
-    node.content_type = header_text(headers, "x-ms-content-type").map(str::to_string);
-    let response = with_version(exchange.empty(StatusCode::CREATED), &node);
-    tree.make_parents(key, || {
+    node.content_type = header_text(at.headers, "x-ms-content-type").map(str::to_string);
+    let response = with_version(at.exchange.empty(StatusCode::CREATED), &node);
+    tree.make_parents(at.key, || {
         Node::dir(owner, DEFAULT_GROUP, DIR_PERMISSIONS, etag)
     });
     // A replaced file's content is released here; on disk that deletes one file.
-    drop(tree.insert(key.clone(), node));
-    tree.touch_parent(key, etag);
+    drop(tree.insert(at.key.clone(), node));
+    tree.touch_parent(at.key, etag);
     Ok(encrypted(response))
 }
 
 pub(super) async fn append(
-    ctx: &Ctx,
-    exchange: &Exchange,
-    headers: &HeaderMap,
+    at: PathRequest<'_>,
     body: &mut RequestBody,
-    fs_name: &str,
-    key: &Key,
     params: &Params,
 ) -> Outcome {
     let position = params.required_number("position")?;
     let flush_now = params.flag("flush")?.unwrap_or(false);
     // Storage takes no chunked uploads: the length must be announced.
-    let announced = content_length(headers).ok_or(MISSING_CONTENT_LENGTH)?;
+    let announced = content_length(at.headers).ok_or(MISSING_CONTENT_LENGTH)?;
     if announced > MAX_APPEND {
         return Err(BODY_TOO_LARGE.into());
     }
     if position.checked_add(announced).is_none() {
         return Err(INVALID_QUERY.into());
     }
-    let store = &ctx.svc.store;
+    let store = &at.ctx.svc.store;
     let (id, sink) = {
         let mut inner = store.lock();
-        let tree = &filesystem(&mut inner, fs_name)?.tree;
-        let node = tree.get(key).ok_or(PATH_NOT_FOUND)?;
+        let tree = &filesystem(&mut inner, at.fs_name)?.tree;
+        let node = tree.get(at.key).ok_or(PATH_NOT_FOUND)?;
         let file = node.file().ok_or(RESOURCE_TYPE_MISMATCH)?;
         if position < file.len {
             return Err(INVALID_FLUSH_POSITION.into());
@@ -195,8 +194,8 @@ pub(super) async fn append(
 
     let etag = store.next_etag();
     let mut inner = store.lock();
-    let tree = &mut filesystem(&mut inner, fs_name)?.tree;
-    let node = tree.get_mut(key).ok_or(PATH_NOT_FOUND)?;
+    let tree = &mut filesystem(&mut inner, at.fs_name)?.tree;
+    let node = tree.get_mut(at.key).ok_or(PATH_NOT_FOUND)?;
     let file = node.file_mut().ok_or(RESOURCE_TYPE_MISMATCH)?;
     // Replaced or flushed past this position while the body was arriving.
     if file.id != id {
@@ -212,31 +211,24 @@ pub(super) async fn append(
             .map_err(|_| INVALID_FLUSH_POSITION)?;
         node.touch(etag);
     }
-    Ok(encrypted(exchange.empty(StatusCode::ACCEPTED)))
+    Ok(encrypted(at.exchange.empty(StatusCode::ACCEPTED)))
 }
 
-pub(super) fn flush(
-    ctx: &Ctx,
-    exchange: &Exchange,
-    headers: &HeaderMap,
-    fs_name: &str,
-    key: &Key,
-    params: &Params,
-) -> Outcome {
+pub(super) fn flush(at: PathRequest<'_>, params: &Params) -> Outcome {
     let position = params.required_number("position")?;
     let retain = params.flag("retainUncommittedData")?.unwrap_or(false);
     params.flag("close")?;
-    update(ctx, headers, fs_name, key, |node, etag| {
+    update(at, |node, etag| {
         let file = node.file_mut().ok_or(RESOURCE_TYPE_MISMATCH)?;
         file.content
             .flush(&mut file.len, position, retain)
             .map_err(|_: FlushError| INVALID_FLUSH_POSITION)?;
         node.touch(etag);
-        if let Some(content_type) = header_text(headers, "x-ms-content-type") {
+        if let Some(content_type) = header_text(at.headers, "x-ms-content-type") {
             node.content_type = Some(content_type.to_string());
         }
         Ok(encrypted(with_version(
-            exchange.empty(StatusCode::OK),
+            at.exchange.empty(StatusCode::OK),
             node,
         )))
     })
@@ -244,48 +236,35 @@ pub(super) fn flush(
 
 /// `setProperties` (accepted, nothing stored but the change) and `setAccessControl` (owner,
 /// group and permissions from their headers).
-pub(super) fn set_properties(
-    ctx: &Ctx,
-    exchange: &Exchange,
-    headers: &HeaderMap,
-    fs_name: &str,
-    key: &Key,
-    access_control: bool,
-) -> Outcome {
-    update(ctx, headers, fs_name, key, |node, etag| {
+pub(super) fn set_properties(at: PathRequest<'_>, access_control: bool) -> Outcome {
+    update(at, |node, etag| {
         if access_control {
-            if let Some(owner) = header_text(headers, "x-ms-owner") {
+            if let Some(owner) = header_text(at.headers, "x-ms-owner") {
                 node.owner = owner.to_string();
             }
-            if let Some(group) = header_text(headers, "x-ms-group") {
+            if let Some(group) = header_text(at.headers, "x-ms-group") {
                 node.group = group.to_string();
             }
-            if let Some(p) = header_text(headers, "x-ms-permissions") {
+            if let Some(p) = header_text(at.headers, "x-ms-permissions") {
                 node.permissions = symbolic(parse_mode(p).ok_or(INVALID_HEADER)?);
             }
-        } else if let Some(content_type) = header_text(headers, "x-ms-content-type") {
+        } else if let Some(content_type) = header_text(at.headers, "x-ms-content-type") {
             node.content_type = Some(content_type.to_string());
         }
         node.touch(etag);
-        Ok(with_version(exchange.empty(StatusCode::OK), node))
+        Ok(with_version(at.exchange.empty(StatusCode::OK), node))
     })
 }
 
 /// Changes the node at `key` once the request's conditional headers hold; `change` gets the
 /// node and a fresh etag for it.
-fn update(
-    ctx: &Ctx,
-    headers: &HeaderMap,
-    fs_name: &str,
-    key: &Key,
-    change: impl FnOnce(&mut Node, u64) -> Outcome,
-) -> Outcome {
-    let store = &ctx.svc.store;
+fn update(at: PathRequest<'_>, change: impl FnOnce(&mut Node, u64) -> Outcome) -> Outcome {
+    let store = &at.ctx.svc.store;
     let etag = store.next_etag();
     let mut inner = store.lock();
-    let tree = &mut filesystem(&mut inner, fs_name)?.tree;
-    check_conditions(headers, tree.get(key), false, false)?;
-    let node = tree.get_mut(key).ok_or(PATH_NOT_FOUND)?;
+    let tree = &mut filesystem(&mut inner, at.fs_name)?.tree;
+    check_conditions(at.headers, tree.get(at.key), false, false)?;
+    let node = tree.get_mut(at.key).ok_or(PATH_NOT_FOUND)?;
     change(node, etag)
 }
 
@@ -298,23 +277,17 @@ fn encrypted(mut response: Response<SvcBody>) -> Response<SvcBody> {
     response
 }
 
-pub(super) fn read(
-    ctx: &Ctx,
-    exchange: &Exchange,
-    headers: &HeaderMap,
-    fs_name: &str,
-    key: &Key,
-) -> Outcome {
+pub(super) fn read(at: PathRequest<'_>) -> Outcome {
     // `x-ms-range` wins over `Range` when both are sent.
-    let range = header_text(headers, "x-ms-range")
-        .or_else(|| header_text(headers, RANGE.as_str()))
+    let range = header_text(at.headers, "x-ms-range")
+        .or_else(|| header_text(at.headers, RANGE.as_str()))
         .and_then(parse_range);
-    let mut inner = ctx.svc.store.lock();
-    let tree = &filesystem(&mut inner, fs_name)?.tree;
-    let node = tree.get(key).ok_or(PATH_NOT_FOUND)?;
-    check_conditions(headers, Some(node), false, true)?;
+    let mut inner = at.ctx.svc.store.lock();
+    let tree = &filesystem(&mut inner, at.fs_name)?.tree;
+    let node = tree.get(at.key).ok_or(PATH_NOT_FOUND)?;
+    check_conditions(at.headers, Some(node), false, true)?;
     let Some(file) = node.file() else {
-        let mut response = exchange.response(StatusCode::OK, body::empty());
+        let mut response = at.exchange.response(StatusCode::OK, body::empty());
         describe(&mut response, node, 0);
         return Ok(response);
     };
@@ -339,7 +312,7 @@ pub(super) fn read(
             file_body::file(tokio::fs::File::from_std(file), len, true, blob)
         }
     };
-    let mut response = exchange.response(status, body);
+    let mut response = at.exchange.response(status, body);
     describe(&mut response, node, count);
     if status == StatusCode::PARTIAL_CONTENT {
         insert(
@@ -351,18 +324,12 @@ pub(super) fn read(
     Ok(response)
 }
 
-pub(super) fn properties(
-    ctx: &Ctx,
-    exchange: &Exchange,
-    headers: &HeaderMap,
-    fs_name: &str,
-    key: &Key,
-) -> Outcome {
-    let mut inner = ctx.svc.store.lock();
-    let tree = &filesystem(&mut inner, fs_name)?.tree;
-    let node = tree.get(key).ok_or(PATH_NOT_FOUND)?;
-    check_conditions(headers, Some(node), false, true)?;
-    let mut response = exchange.empty(StatusCode::OK);
+pub(super) fn properties(at: PathRequest<'_>) -> Outcome {
+    let mut inner = at.ctx.svc.store.lock();
+    let tree = &filesystem(&mut inner, at.fs_name)?.tree;
+    let node = tree.get(at.key).ok_or(PATH_NOT_FOUND)?;
+    check_conditions(at.headers, Some(node), false, true)?;
+    let mut response = at.exchange.empty(StatusCode::OK);
     describe(&mut response, node, node.len());
     let h = response.headers_mut();
     insert(h, HeaderName::from_static("x-ms-owner"), &node.owner);
@@ -384,32 +351,25 @@ pub(super) fn properties(
     Ok(response)
 }
 
-pub(super) fn delete(
-    ctx: &Ctx,
-    exchange: &Exchange,
-    headers: &HeaderMap,
-    fs_name: &str,
-    key: &Key,
-    params: &Params,
-) -> Outcome {
+pub(super) fn delete(at: PathRequest<'_>, params: &Params) -> Outcome {
     let recursive = params.flag("recursive")?.unwrap_or(false);
-    let store = &ctx.svc.store;
+    let store = &at.ctx.svc.store;
     let etag = store.next_etag();
     let removed = {
         let mut inner = store.lock();
-        let tree = &mut filesystem(&mut inner, fs_name)?.tree;
-        let node = tree.get(key).ok_or(PATH_NOT_FOUND)?;
-        check_conditions(headers, Some(node), false, false)?;
-        if node.is_dir() && !recursive && tree.has_children(key) {
+        let tree = &mut filesystem(&mut inner, at.fs_name)?.tree;
+        let node = tree.get(at.key).ok_or(PATH_NOT_FOUND)?;
+        check_conditions(at.headers, Some(node), false, false)?;
+        if node.is_dir() && !recursive && tree.has_children(at.key) {
             return Err(DIRECTORY_NOT_EMPTY.into());
         }
-        let removed = tree.remove_subtree(key);
-        tree.touch_parent(key, etag);
+        let removed = tree.remove_subtree(at.key);
+        tree.touch_parent(at.key, etag);
         removed
     };
     // Dropped outside the lock: on disk this deletes files.
     drop(removed);
-    Ok(exchange.empty(StatusCode::OK))
+    Ok(at.exchange.empty(StatusCode::OK))
 }
 
 pub(super) fn rename(

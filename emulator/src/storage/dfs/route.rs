@@ -11,7 +11,9 @@ use super::errors::{
 use super::filesystems::{
     create_filesystem, delete_filesystem, filesystem_properties, list_filesystems, list_paths,
 };
-use super::handlers::{append, create, delete, flush, properties, read, rename, set_properties};
+use super::handlers::{
+    append, create, delete, flush, properties, read, rename, set_properties, PathRequest,
+};
 use super::operation::{acl_path, is_version, parse_rename_source, parse_target, Params, Target};
 use crate::common::auth::{self, Access, AuthFailure};
 use crate::common::body::RequestBody;
@@ -106,73 +108,68 @@ pub(super) async fn dispatch(
                 _ => Err(UNSUPPORTED_VERB.into()),
             }
         }
-        Target::Path(fs_name, key) => match *method {
-            Method::PUT => {
-                if let Some(source) = parts.headers.get("x-ms-rename-source") {
-                    let (src_fs, src_key) = parse_rename_source(source)?;
-                    if src_fs != fs_name {
-                        return Err(err(
+        Target::Path(fs_name, key) => {
+            let at = PathRequest {
+                ctx,
+                exchange,
+                headers: &parts.headers,
+                fs_name: &fs_name,
+                key: &key,
+            };
+            match *method {
+                Method::PUT => {
+                    if let Some(source) = parts.headers.get("x-ms-rename-source") {
+                        let (src_fs, src_key) = parse_rename_source(source)?;
+                        if src_fs != fs_name {
+                            return Err(err(
                             StatusCode::BAD_REQUEST,
                             "InvalidRenameSourcePath",
                             "The source path must be in the same filesystem as the destination.",
                         )
                         .into());
+                        }
+                        check(acl_path(&fs_name, &src_key), Access::Write)?;
+                        check(acl_path(&fs_name, &key), Access::Write)?;
+                        return rename(ctx, exchange, &parts.headers, &fs_name, &src_key, &key);
                     }
-                    check(acl_path(&fs_name, &src_key), Access::Write)?;
                     check(acl_path(&fs_name, &key), Access::Write)?;
-                    return rename(ctx, exchange, &parts.headers, &fs_name, &src_key, &key);
+                    let directory = match params.get("resource") {
+                        Some("file") => false,
+                        Some("directory") => true,
+                        None => return Err(MISSING_QUERY.into()),
+                        Some(_) => return Err(INVALID_QUERY.into()),
+                    };
+                    create(at, directory, owner)
                 }
-                check(acl_path(&fs_name, &key), Access::Write)?;
-                let directory = match params.get("resource") {
-                    Some("file") => false,
-                    Some("directory") => true,
-                    None => return Err(MISSING_QUERY.into()),
-                    Some(_) => return Err(INVALID_QUERY.into()),
-                };
-                create(
-                    ctx,
-                    exchange,
-                    &parts.headers,
-                    &fs_name,
-                    &key,
-                    directory,
-                    owner,
-                )
-            }
-            Method::PATCH => {
-                check(acl_path(&fs_name, &key), Access::Write)?;
-                match params.get("action") {
-                    Some("append") => {
-                        append(ctx, exchange, &parts.headers, body, &fs_name, &key, &params).await
+                Method::PATCH => {
+                    check(acl_path(&fs_name, &key), Access::Write)?;
+                    match params.get("action") {
+                        Some("append") => append(at, body, &params).await,
+                        Some("flush") => flush(at, &params),
+                        Some("setProperties") => set_properties(at, false),
+                        Some("setAccessControl") => set_properties(at, true),
+                        None => Err(MISSING_QUERY.into()),
+                        Some(_) => Err(INVALID_QUERY.into()),
                     }
-                    Some("flush") => flush(ctx, exchange, &parts.headers, &fs_name, &key, &params),
-                    Some("setProperties") => {
-                        set_properties(ctx, exchange, &parts.headers, &fs_name, &key, false)
-                    }
-                    Some("setAccessControl") => {
-                        set_properties(ctx, exchange, &parts.headers, &fs_name, &key, true)
-                    }
-                    None => Err(MISSING_QUERY.into()),
-                    Some(_) => Err(INVALID_QUERY.into()),
                 }
-            }
-            Method::GET => {
-                check(acl_path(&fs_name, &key), Access::Read)?;
-                read(ctx, exchange, &parts.headers, &fs_name, &key)
-            }
-            Method::HEAD => {
-                check(acl_path(&fs_name, &key), Access::Read)?;
-                match params.get("action") {
-                    None | Some("getStatus") | Some("getAccessControl") => {}
-                    Some(_) => return Err(INVALID_QUERY.into()),
+                Method::GET => {
+                    check(acl_path(&fs_name, &key), Access::Read)?;
+                    read(at)
                 }
-                properties(ctx, exchange, &parts.headers, &fs_name, &key)
+                Method::HEAD => {
+                    check(acl_path(&fs_name, &key), Access::Read)?;
+                    match params.get("action") {
+                        None | Some("getStatus") | Some("getAccessControl") => {}
+                        Some(_) => return Err(INVALID_QUERY.into()),
+                    }
+                    properties(at)
+                }
+                Method::DELETE => {
+                    check(acl_path(&fs_name, &key), Access::Write)?;
+                    delete(at, &params)
+                }
+                _ => Err(UNSUPPORTED_VERB.into()),
             }
-            Method::DELETE => {
-                check(acl_path(&fs_name, &key), Access::Write)?;
-                delete(ctx, exchange, &parts.headers, &fs_name, &key, &params)
-            }
-            _ => Err(UNSUPPORTED_VERB.into()),
-        },
+        }
     }
 }

@@ -299,6 +299,14 @@ impl From<Remote> for Failure {
 
 type Outcome = Result<Response<SvcBody>, Failure>;
 
+/// What every handler of one Gen1 path gets: the request's context and exchange, and the path.
+#[derive(Clone, Copy)]
+struct Gen1Path<'a> {
+    ctx: &'a Ctx,
+    exchange: &'a Exchange,
+    key: &'a Key,
+}
+
 async fn dispatch(
     ctx: &Ctx,
     exchange: &Exchange,
@@ -337,21 +345,26 @@ async fn dispatch(
         .map(|c| c.object_id.clone())
         .unwrap_or_else(|| "anonymous".to_string());
 
+    let at = Gen1Path {
+        ctx,
+        exchange,
+        key: &key,
+    };
     match (&parts.method, op.as_str()) {
         (&Method::GET, "LISTSTATUS") => {
             check(&key, Access::Read)?;
-            list_status(ctx, exchange, &key, &params)
+            list_status(at, &params)
         }
         (&Method::GET, "GETFILESTATUS") => {
             check(&key, Access::Read)?;
-            get_file_status(ctx, exchange, &key)
+            get_file_status(at)
         }
         (&Method::GET, "OPEN") => {
             check(&key, Access::Read)?;
             if params.flag("read")? != Some(true) {
                 return Ok(redirect(ctx, exchange, parts, &key, raw_query, "read"));
             }
-            open(ctx, exchange, &key, &params)
+            open(at, &params)
         }
         (&Method::PUT, "CREATE") => {
             check(&key, Access::Write)?;
@@ -359,7 +372,7 @@ async fn dispatch(
                 let _ = body.drain(DRAIN_LIMIT).await;
                 return Ok(redirect(ctx, exchange, parts, &key, raw_query, "write"));
             }
-            create(ctx, exchange, &parts.headers, body, &key, &params, &owner).await
+            create(at, &parts.headers, body, &params, &owner).await
         }
         (&Method::POST, "APPEND") => {
             check(&key, Access::Write)?;
@@ -367,15 +380,15 @@ async fn dispatch(
                 let _ = body.drain(DRAIN_LIMIT).await;
                 return Ok(redirect(ctx, exchange, parts, &key, raw_query, "append"));
             }
-            append(ctx, exchange, &parts.headers, body, &key, &params).await
+            append(at, &parts.headers, body, &params).await
         }
         (&Method::PUT, "MKDIRS") => {
             check(&key, Access::Write)?;
-            mkdirs(ctx, exchange, &key, &owner)
+            mkdirs(at, &owner)
         }
         (&Method::DELETE, "DELETE") => {
             check(&key, Access::Write)?;
-            delete(ctx, exchange, &key, &params)
+            delete(at, &params)
         }
         (&Method::PUT, "RENAME") => {
             let destination = params
@@ -553,10 +566,13 @@ fn file_status(node: &Node, suffix: &str) -> String {
     ])
 }
 
-fn get_file_status(ctx: &Ctx, exchange: &Exchange, key: &Key) -> Outcome {
-    let store = ctx.svc.store.lock();
-    let node = store.gen1.get(key).ok_or_else(|| Remote::not_found(key))?;
-    Ok(exchange.json(
+fn get_file_status(at: Gen1Path<'_>) -> Outcome {
+    let store = at.ctx.svc.store.lock();
+    let node = store
+        .gen1
+        .get(at.key)
+        .ok_or_else(|| Remote::not_found(at.key))?;
+    Ok(at.exchange.json(
         StatusCode::OK,
         format!("{{\"FileStatus\":{}}}", file_status(node, "")),
     ))
@@ -565,7 +581,7 @@ fn get_file_status(ctx: &Ctx, exchange: &Exchange, key: &Key) -> Outcome {
 /// One page of a directory: names after `listAfter` (and before `listBefore`), at most
 /// `listSize`. The token is the last name of a full page and empty otherwise, so a listing
 /// that fills its last page exactly ends with an empty page, as the service's does.
-fn list_status(ctx: &Ctx, exchange: &Exchange, key: &Key, params: &Params) -> Outcome {
+fn list_status(at: Gen1Path<'_>, params: &Params) -> Outcome {
     let size = match params.number("listsize")? {
         None => 4000,
         Some(0) => return Err(Remote::illegal("listSize must be greater than 0").into()),
@@ -573,12 +589,15 @@ fn list_status(ctx: &Ctx, exchange: &Exchange, key: &Key, params: &Params) -> Ou
     };
     let after = params.get("listafter").filter(|s| !s.is_empty());
     let before = params.get("listbefore").filter(|s| !s.is_empty());
-    let store = ctx.svc.store.lock();
-    let node = store.gen1.get(key).ok_or_else(|| Remote::not_found(key))?;
+    let store = at.ctx.svc.store.lock();
+    let node = store
+        .gen1
+        .get(at.key)
+        .ok_or_else(|| Remote::not_found(at.key))?;
     let mut entries = Vec::new();
     let mut last = String::new();
     if node.is_dir() {
-        for (child, node) in store.gen1.children(key) {
+        for (child, node) in store.gen1.children(at.key) {
             let name = child.last().map(String::as_str).unwrap_or_default();
             if after.is_some_and(|a| name <= a) {
                 continue;
@@ -598,7 +617,7 @@ fn list_status(ctx: &Ctx, exchange: &Exchange, key: &Key, params: &Params) -> Ou
     } else {
         String::new()
     };
-    Ok(exchange.json(
+    Ok(at.exchange.json(
         StatusCode::OK,
         format!(
             "{{\"FileStatuses\":{{\"continuationToken\":{},\"FileStatus\":[{}]}}}}",
@@ -608,17 +627,20 @@ fn list_status(ctx: &Ctx, exchange: &Exchange, key: &Key, params: &Params) -> Ou
     ))
 }
 
-fn open(ctx: &Ctx, exchange: &Exchange, key: &Key, params: &Params) -> Outcome {
+fn open(at: Gen1Path<'_>, params: &Params) -> Outcome {
     let offset = params.number("offset")?.unwrap_or(0);
     let length = params.number("length")?;
     let source = {
-        let store = ctx.svc.store.lock();
-        let node = store.gen1.get(key).ok_or_else(|| Remote::not_found(key))?;
+        let store = at.ctx.svc.store.lock();
+        let node = store
+            .gen1
+            .get(at.key)
+            .ok_or_else(|| Remote::not_found(at.key))?;
         let file = node.file().ok_or_else(|| {
             Remote::new(
                 StatusCode::NOT_FOUND,
                 "FileNotFoundException",
-                format!("Path is not a file: {}", display_path(key)),
+                format!("Path is not a file: {}", display_path(at.key)),
             )
         })?;
         if offset > file.len {
@@ -638,7 +660,7 @@ fn open(ctx: &Ctx, exchange: &Exchange, key: &Key, params: &Params) -> Outcome {
             file_body::file(tokio::fs::File::from_std(file), len, false, blob)
         }
     };
-    let mut response = exchange.response(StatusCode::OK, body);
+    let mut response = at.exchange.response(StatusCode::OK, body);
     response.headers_mut().insert(
         CONTENT_TYPE,
         HeaderValue::from_static("application/octet-stream"),
@@ -697,11 +719,9 @@ fn receive_failure(e: ReceiveError) -> Failure {
 }
 
 async fn create(
-    ctx: &Ctx,
-    exchange: &Exchange,
+    at: Gen1Path<'_>,
     headers: &HeaderMap,
     body: &mut RequestBody,
-    key: &Key,
     params: &Params,
     owner: &str,
 ) -> Outcome {
@@ -709,13 +729,13 @@ async fn create(
     if body_too_large(headers) {
         return Err(too_large().into());
     }
-    if key.is_empty() {
+    if at.key.is_empty() {
         return Err(Remote::exists("/ already exists as a directory").into());
     }
-    if let Some(e) = create_blocker(&ctx.svc.store.lock().gen1, key, overwrite) {
+    if let Some(e) = create_blocker(&at.ctx.svc.store.lock().gen1, at.key, overwrite) {
         return Err(e.into());
     }
-    let store = &ctx.svc.store;
+    let store = &at.ctx.svc.store;
     let content = store.new_content().map_err(Remote::runtime)?;
     let received = store::receive(&content.sink(), body, 0, MAX_BODY)
         .await
@@ -723,7 +743,7 @@ async fn create(
 
     let mut inner = store.lock();
     // Checked again: the tree may have changed while the body was arriving.
-    if let Some(e) = create_blocker(&inner.gen1, key, overwrite) {
+    if let Some(e) = create_blocker(&inner.gen1, at.key, overwrite) {
         return Err(e.into());
     }
     let mut data = FileData {
@@ -735,31 +755,29 @@ async fn create(
     let etag = store.next_etag();
     inner
         .gen1
-        .make_parents(key, || Node::dir(owner, owner, GEN1_PERMISSION, etag));
+        .make_parents(at.key, || Node::dir(owner, owner, GEN1_PERMISSION, etag));
     inner.gen1.insert(
-        key.clone(),
+        at.key.clone(),
         Node::new_file(owner, owner, GEN1_PERMISSION, etag, data),
     );
-    inner.gen1.touch_parent(key, etag);
-    Ok(exchange.response(StatusCode::CREATED, body::empty()))
+    inner.gen1.touch_parent(at.key, etag);
+    Ok(at.exchange.response(StatusCode::CREATED, body::empty()))
 }
 
 async fn append(
-    ctx: &Ctx,
-    exchange: &Exchange,
+    at: Gen1Path<'_>,
     headers: &HeaderMap,
     body: &mut RequestBody,
-    key: &Key,
     params: &Params,
 ) -> Outcome {
     let offset = params.number("offset")?;
     if body_too_large(headers) {
         return Err(too_large().into());
     }
-    let store = &ctx.svc.store;
+    let store = &at.ctx.svc.store;
     let (id, sink) = {
         let inner = store.lock();
-        let file = appendable(&inner.gen1, key, offset, None)?;
+        let file = appendable(&inner.gen1, at.key, offset, None)?;
         (file.id, file.content.sink())
     };
     let blob = match &sink {
@@ -771,7 +789,7 @@ async fn append(
         Some(blob) => Some(blob.write_lock.lock().await),
         None => None,
     };
-    let start = appendable(&store.lock().gen1, key, offset, Some(id))?.len;
+    let start = appendable(&store.lock().gen1, at.key, offset, Some(id))?.len;
     let received = store::receive(&sink, body, start, MAX_BODY)
         .await
         .map_err(receive_failure)?;
@@ -779,17 +797,17 @@ async fn append(
     let etag = store.next_etag();
     let mut inner = store.lock();
     // Checked again: the file may have been replaced, deleted or appended to meanwhile.
-    let len = appendable(&inner.gen1, key, offset, Some(id))?.len;
+    let len = appendable(&inner.gen1, at.key, offset, Some(id))?.len;
     if blob.is_some() && len != start {
         return Err(Remote::runtime("the file changed during the append").into());
     }
-    if let Some(node) = inner.gen1.get_mut(key) {
+    if let Some(node) = inner.gen1.get_mut(at.key) {
         node.touch(etag);
         if let Some(file) = node.file_mut() {
             file.content.commit_append(&mut file.len, received);
         }
     }
-    Ok(exchange.response(StatusCode::OK, body::empty()))
+    Ok(at.exchange.response(StatusCode::OK, body::empty()))
 }
 
 /// The file at `key` if an append with `offset` may go to it (and it is still version `id`).
@@ -822,11 +840,11 @@ fn appendable<'t>(
     }
 }
 
-fn mkdirs(ctx: &Ctx, exchange: &Exchange, key: &Key, owner: &str) -> Outcome {
-    let store = &ctx.svc.store;
+fn mkdirs(at: Gen1Path<'_>, owner: &str) -> Outcome {
+    let store = &at.ctx.svc.store;
     let etag = store.next_etag();
     let mut inner = store.lock();
-    if let Some(ancestor) = inner.gen1.file_ancestor(key) {
+    if let Some(ancestor) = inner.gen1.file_ancestor(at.key) {
         return Err(Remote::new(
             StatusCode::FORBIDDEN,
             "ParentNotDirectoryException",
@@ -837,53 +855,55 @@ fn mkdirs(ctx: &Ctx, exchange: &Exchange, key: &Key, owner: &str) -> Outcome {
         )
         .into());
     }
-    match inner.gen1.get(key) {
-        Some(node) if node.is_dir() => return Ok(exchange.boolean(true)),
+    match inner.gen1.get(at.key) {
+        Some(node) if node.is_dir() => return Ok(at.exchange.boolean(true)),
         Some(_) => {
-            return Err(
-                Remote::exists(format!("Path is not a directory: {}", display_path(key))).into(),
-            )
+            return Err(Remote::exists(format!(
+                "Path is not a directory: {}",
+                display_path(at.key)
+            ))
+            .into())
         }
         None => {}
     }
     let template = || Node::dir(owner, owner, GEN1_PERMISSION, etag);
-    inner.gen1.make_parents(key, template);
-    inner.gen1.insert(key.clone(), template());
-    inner.gen1.touch_parent(key, etag);
-    Ok(exchange.boolean(true))
+    inner.gen1.make_parents(at.key, template);
+    inner.gen1.insert(at.key.clone(), template());
+    inner.gen1.touch_parent(at.key, etag);
+    Ok(at.exchange.boolean(true))
 }
 
-fn delete(ctx: &Ctx, exchange: &Exchange, key: &Key, params: &Params) -> Outcome {
+fn delete(at: Gen1Path<'_>, params: &Params) -> Outcome {
     let recursive = params.flag("recursive")?.unwrap_or(false);
-    let store = &ctx.svc.store;
+    let store = &at.ctx.svc.store;
     let etag = store.next_etag();
     let removed = {
         let mut inner = store.lock();
-        let Some(node) = inner.gen1.get(key) else {
-            return Ok(exchange.boolean(false));
+        let Some(node) = inner.gen1.get(at.key) else {
+            return Ok(at.exchange.boolean(false));
         };
         // Like HDFS, the root itself is never deleted.
-        if key.is_empty() {
-            return Ok(exchange.boolean(false));
+        if at.key.is_empty() {
+            return Ok(at.exchange.boolean(false));
         }
-        if node.is_dir() && !recursive && inner.gen1.has_children(key) {
+        if node.is_dir() && !recursive && inner.gen1.has_children(at.key) {
             return Err(Remote::new(
                 StatusCode::FORBIDDEN,
                 "IOException",
                 format!(
                     "`{} is non empty': Directory is not empty",
-                    display_path(key)
+                    display_path(at.key)
                 ),
             )
             .into());
         }
-        let removed = inner.gen1.remove_subtree(key);
-        inner.gen1.touch_parent(key, etag);
+        let removed = inner.gen1.remove_subtree(at.key);
+        inner.gen1.touch_parent(at.key, etag);
         removed
     };
     // Dropped outside the lock: on disk this deletes files.
     drop(removed);
-    Ok(exchange.boolean(true))
+    Ok(at.exchange.boolean(true))
 }
 
 /// HDFS rename semantics: into an existing directory, `false` (not an error) when the source is

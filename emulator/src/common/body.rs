@@ -17,6 +17,9 @@ use crate::common::state::Shared;
 /// Body of every service response.
 pub(crate) type SvcBody = UnsyncBoxBody<Bytes, io::Error>;
 
+/// What polling a response body for its next frame gives.
+pub(crate) type PolledFrame = Poll<Option<Result<Frame<Bytes>, io::Error>>>;
+
 pub(crate) fn empty() -> SvcBody {
     Empty::<Bytes>::new()
         .map_err(|never| match never {})
@@ -69,10 +72,7 @@ impl Body for ChunksBody {
     type Data = Bytes;
     type Error = io::Error;
 
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        _cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
+    fn poll_frame(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> PolledFrame {
         match self.chunks.pop_front() {
             Some(chunk) => {
                 self.remaining = self.remaining.saturating_sub(chunk.len() as u64);
@@ -100,10 +100,7 @@ impl Body for Counted {
     type Data = Bytes;
     type Error = io::Error;
 
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> PolledFrame {
         let polled = Pin::new(&mut self.inner).poll_frame(cx);
         if let Poll::Ready(Some(Ok(frame))) = &polled {
             if let Some(data) = frame.data_ref() {

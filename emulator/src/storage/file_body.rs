@@ -11,7 +11,7 @@ use http_body_util::BodyExt;
 use hyper::body::{Body, Frame, SizeHint};
 use tokio::io::{AsyncRead, ReadBuf};
 
-use crate::common::body::{remaining_hint, SvcBody};
+use crate::common::body::{remaining_hint, PolledFrame, SvcBody};
 use crate::storage::store::DiskBlob;
 
 /// Size of each read from a file being served.
@@ -42,10 +42,7 @@ impl Body for FileBody {
     type Data = Bytes;
     type Error = io::Error;
 
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> PolledFrame {
         if self.remaining == 0 {
             return Poll::Ready(None);
         }

@@ -24,6 +24,9 @@ const VALUE: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'_')
     .remove(b'~');
 
+/// The field of a service SAS request that names the container (or share) and item.
+const CR: &str = "canonicalizedResource";
+
 /// A request parameter that failed validation (the name the service reports).
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct Invalid(pub &'static str);
@@ -149,7 +152,6 @@ fn query(pairs: &[(&str, Option<&str>)]) -> String {
 /// `listServiceSas`: validates `body` (the `ServiceSasParameters` of the REST spec) for
 /// `account` and signs it with `key`.
 pub(crate) fn service_sas(account: &str, key: &str, body: &Value) -> Result<Signed, Invalid> {
-    const CR: &str = "canonicalizedResource";
     let resource = text(body, CR)?.ok_or(Invalid(CR))?;
     // `/<service>/<account>[/<container or share>[/<path>]]`
     let mut parts = resource
@@ -166,23 +168,11 @@ pub(crate) fn service_sas(account: &str, key: &str, body: &Value) -> Result<Sign
     let sr = text(body, "signedResource")?;
     let allowed = match service {
         "blob" => {
-            match sr {
-                Some("c") if !container_name.is_empty() && path.is_empty() => {}
-                Some("b") if !container_name.is_empty() && !path.is_empty() => {}
-                None if !container_name.is_empty() => {}
-                Some("c" | "b") => return Err(Invalid(CR)),
-                _ => return Err(Invalid("signedResource")),
-            }
+            check_resource(sr, ("c", "b"), container_name, path)?;
             "racwdl"
         }
         "file" => {
-            match sr {
-                Some("s") if !container_name.is_empty() && path.is_empty() => {}
-                Some("f") if !container_name.is_empty() && !path.is_empty() => {}
-                None if !container_name.is_empty() => {}
-                Some("s" | "f") => return Err(Invalid(CR)),
-                _ => return Err(Invalid("signedResource")),
-            }
+            check_resource(sr, ("s", "f"), container_name, path)?;
             "rcwdl"
         }
         "queue" | "table" if sr.is_none() && !container_name.is_empty() => {
@@ -244,6 +234,23 @@ pub(crate) fn service_sas(account: &str, key: &str, body: &Value) -> Result<Sign
         ("sig", Some(&sig)),
     ]);
     Ok(Signed { token })
+}
+
+/// `signedResource` of a blob or file SAS: `whole` (a container or share) when `path` is empty,
+/// `item` (a blob or file) otherwise, or absent (taken from the path).
+fn check_resource(
+    sr: Option<&str>,
+    (whole, item): (&str, &str),
+    container_name: &str,
+    path: &str,
+) -> Result<(), Invalid> {
+    match sr {
+        Some(r) if r == whole && !container_name.is_empty() && path.is_empty() => Ok(()),
+        Some(r) if r == item && !container_name.is_empty() && !path.is_empty() => Ok(()),
+        None if !container_name.is_empty() => Ok(()),
+        Some(r) if r == whole || r == item => Err(Invalid(CR)),
+        _ => Err(Invalid("signedResource")),
+    }
 }
 
 pub(crate) struct ServiceFields<'a> {

@@ -47,22 +47,22 @@ pub(crate) fn filetime(t: SystemTime) -> String {
 /// `2018-10-16T22:42:24.2261417+00:00`: the timestamp Data Lake Gen1 appends to error messages
 /// (seven fractional digits, which chrono has no specifier for).
 pub(crate) fn gen1_timestamp(t: SystemTime) -> String {
-    let d = epoch_duration(t);
-    let secs = i64::try_from(d.as_secs()).unwrap_or(0);
-    let base = DateTime::<Utc>::from_timestamp(secs, 0)
-        .map(|t| t.format("%Y-%m-%dT%H:%M:%S").to_string())
-        .unwrap_or_default();
-    format!("{base}.{:07}+00:00", d.subsec_nanos() / 100)
+    seven_digit_timestamp(t, "+00:00")
 }
 
 /// `2023-02-22T02:41:28.1234567Z`: the `Time:` line of Storage error messages.
 pub(crate) fn storage_timestamp(t: SystemTime) -> String {
+    seven_digit_timestamp(t, "Z")
+}
+
+/// `YYYY-MM-DDTHH:MM:SS.fffffff` in UTC, then `zone`.
+fn seven_digit_timestamp(t: SystemTime, zone: &str) -> String {
     let d = epoch_duration(t);
     let secs = i64::try_from(d.as_secs()).unwrap_or(0);
     let base = DateTime::<Utc>::from_timestamp(secs, 0)
         .map(|t| t.format("%Y-%m-%dT%H:%M:%S").to_string())
         .unwrap_or_default();
-    format!("{base}.{:07}Z", d.subsec_nanos() / 100)
+    format!("{base}.{:07}{zone}", d.subsec_nanos() / 100)
 }
 
 /// Writes a JSON object with its members in the given order. serde_json's map sorts keys, and

@@ -128,16 +128,7 @@ impl Arm<'_> {
         match route {
             Route::Subscriptions => Ok(self.subscriptions()),
             Route::Subscription(s) => {
-                self.subscription(&s)?;
-                if !self
-                    .cloud
-                    .has_any_assignment_within(&self.caller.object_id, &self.sub_scope())
-                {
-                    return Err(self.forbidden(
-                        "Microsoft.Resources/subscriptions/read",
-                        &format!("/subscriptions/{s}"),
-                    ));
-                }
+                self.visible_subscription(&s, "Microsoft.Resources/subscriptions/read")?;
                 Ok(self.subscription_body())
             }
             Route::ResourceGroups(s) => {
@@ -364,10 +355,24 @@ impl Arm<'_> {
             })
     }
 
+    /// Subscription `s` exists and the caller holds some role in it (else 403 for `action`, as
+    /// the service answers a caller who cannot see the subscription).
+    pub(super) fn visible_subscription(&self, s: &str, action: &str) -> Result<(), ArmError> {
+        self.subscription(s)?;
+        if !self.sees_subscription() {
+            return Err(self.forbidden(action, &format!("/subscriptions/{s}")));
+        }
+        Ok(())
+    }
+
+    /// Whether the caller holds any role in (or below) the subscription.
+    fn sees_subscription(&self) -> bool {
+        self.cloud
+            .has_any_assignment_within(&self.caller.object_id, &self.sub_scope())
+    }
+
     fn subscriptions(&self) -> String {
-        let visible = self
-            .cloud
-            .has_any_assignment_within(&self.caller.object_id, &self.sub_scope());
+        let visible = self.sees_subscription();
         let values = if visible {
             vec![self.subscription_body()]
         } else {

@@ -102,16 +102,7 @@ impl Arm<'_> {
 
     /// One poll of operation `id` at the monitor URL `at`.
     pub(super) fn poll(&mut self, s: &str, id: &str, at: PolledAt) -> Result<Answer, ArmError> {
-        self.subscription(s)?;
-        if !self
-            .cloud
-            .has_any_assignment_within(&self.caller.object_id, &self.sub_scope())
-        {
-            return Err(self.forbidden(
-                "Microsoft.Resources/subscriptions/operationresults/read",
-                &format!("/subscriptions/{s}"),
-            ));
-        }
+        self.visible_subscription(s, "Microsoft.Resources/subscriptions/operationresults/read")?;
         let not_found = || {
             arm_error(
                 StatusCode::NOT_FOUND,

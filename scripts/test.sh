@@ -49,6 +49,7 @@ stage "build (release + module)" bash scripts/build.sh
 if [ "$failed" -gt 0 ]; then summary; exit 1; fi
 
 stage "cargo fmt --check" cargo fmt --all -- --check
+stage "emulator: no import cycle" python3 scripts/check-emulator-cycles.py
 stage "cargo clippy -D warnings" cargo clippy --locked --workspace --all-targets -- -D warnings
 stage "cargo test (unit, integration, header drift)" cargo test --locked --workspace
 stage "C tests under valgrind" bash tests/c/run.sh

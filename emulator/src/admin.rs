@@ -8,10 +8,10 @@ use hyper::{Method, Request, Response, StatusCode};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use crate::config::ResponseStyle;
-use crate::faults::Fault;
-use crate::response::{self, Body};
-use crate::state::{RecordedRequest, Settings, Shared};
+use crate::common::config::ResponseStyle;
+use crate::common::faults::Fault;
+use crate::common::response::{self, Body};
+use crate::common::state::{RecordedRequest, Settings, Shared};
 
 /// Admin bodies are a few hundred bytes; anything near this is a mistake.
 const MAX_BODY_BYTES: usize = 64 * 1024;

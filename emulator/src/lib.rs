@@ -12,44 +12,30 @@
 
 mod admin;
 mod arm;
-mod arm_state;
-mod auth;
-mod body;
-mod cloud;
-mod config;
-mod dfs;
-mod faults;
-mod fs;
-mod imds;
-mod instance;
-mod jwt;
+mod common;
+mod identity;
 mod keyvault;
-mod response;
-mod sas;
 mod server;
-mod service;
-mod state;
-mod tls;
-mod util;
-mod webhdfs;
+mod storage;
 
-pub use auth::AclRule;
-pub use cloud::{
+pub use arm::sas::{signature as sas_signature, SAS_VERSION};
+pub use common::auth::AclRule;
+pub use common::cloud::{
     default_role_assignments, default_secrets, ResourceGroupConfig, Role, RoleAssignment,
     SecretConfig, SecretVersionConfig, StorageAccountConfig, AZURITE_ACCOUNT, AZURITE_KEY,
     DEFAULT_ARM_PAGE_SIZE, DEFAULT_SUBSCRIPTION_ID, DEFAULT_VAULT_NAME,
 };
-pub use config::{
-    check_loopback, EmulatorConfig, IdentityConfig, ResponseStyle, DEFAULT_ARM_OPERATION_POLLS,
+pub use common::config::{
+    check_loopback, EmulatorConfig, ResponseStyle, DEFAULT_ARM_OPERATION_POLLS,
     DEFAULT_ARM_RETRY_AFTER_SECS, DEFAULT_RESOURCES, DEFAULT_TENANT_ID,
     DEFAULT_TOKEN_LIFETIME_SECS,
 };
-pub use faults::Fault;
-pub use jwt::verify_signature;
-pub use sas::{signature as sas_signature, SAS_VERSION};
+pub use common::faults::Fault;
+pub use common::jwt::verify_signature;
+pub use common::managed_identity::IdentityConfig;
+pub use common::state::{Counters, RecordedRequest, ServiceCounters};
+pub use common::tls::CA_FILE_NAME;
 pub use server::Emulator;
-pub use state::{Counters, RecordedRequest, ServiceCounters};
-pub use tls::CA_FILE_NAME;
 
 /// Path of the IMDS token endpoint.
-pub const TOKEN_PATH: &str = imds::TOKEN_PATH;
+pub const TOKEN_PATH: &str = identity::imds::TOKEN_PATH;

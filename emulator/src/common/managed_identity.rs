@@ -1,0 +1,35 @@
+//! The managed identities assigned to the emulated machine: what tokens are issued for, what
+//! role assignments name, and what the services' access checks recognise.
+
+/// One managed identity assigned to the emulated machine.
+#[derive(Clone, Debug)]
+pub struct IdentityConfig {
+    /// Display name (`system-assigned` for the system identity).
+    pub name: String,
+    pub client_id: String,
+    pub object_id: String,
+    /// ARM resource id (`msi_res_id` / `mi_res_id`, and the token's `xms_mirid`).
+    pub resource_id: String,
+}
+
+impl IdentityConfig {
+    /// The built-in system-assigned identity.
+    pub fn default_system_assigned() -> Self {
+        IdentityConfig {
+            name: "system-assigned".into(),
+            client_id: "5b0f4c8e-0d2a-4c43-9a37-1a6f3a7c0001".into(),
+            object_id: "5b0f4c8e-0d2a-4c43-9a37-1a6f3a7c0002".into(),
+            resource_id: "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/azmi-rg/providers/Microsoft.Compute/virtualMachines/azmi-vm".into(),
+        }
+    }
+
+    /// The built-in user-assigned identity `azmi-uami`.
+    pub fn default_user_assigned() -> Self {
+        IdentityConfig {
+            name: "azmi-uami".into(),
+            client_id: "00001111-aaaa-2222-bbbb-3333cccc4444".into(),
+            object_id: "aaaaaaaa-0000-1111-2222-bbbbbbbbbbbb".into(),
+            resource_id: "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/azmi-rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/azmi-uami".into(),
+        }
+    }
+}

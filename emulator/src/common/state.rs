@@ -1,0 +1,233 @@
+//! State shared by the HTTP handlers and the [`crate::Emulator`] handle.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard};
+
+use tokio::sync::watch;
+
+use crate::common::config::{EmulatorConfig, ResponseStyle};
+use crate::common::faults::{Fault, FaultQueue};
+use crate::common::managed_identity::IdentityConfig;
+
+/// How many token requests `GET /admin/requests` remembers.
+pub(crate) const REQUEST_LOG_CAPACITY: usize = 100;
+/// How many service requests `GET /admin/service-requests` remembers.
+pub(crate) const SERVICE_LOG_CAPACITY: usize = 200;
+
+/// Request and issuance counts since start (or the last reset).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counters {
+    /// Every request to the token path, whatever its outcome (faults and drops included).
+    pub token_requests: u64,
+    /// Successful token responses.
+    pub tokens_issued: u64,
+}
+
+/// Traffic on the HTTPS service endpoints since start (or the last reset).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ServiceCounters {
+    /// Every service request, whatever its outcome (faults and drops included).
+    pub requests: u64,
+    /// Request body bytes read.
+    pub bytes_received: u64,
+    /// Response body bytes handed to the connection.
+    pub bytes_sent: u64,
+}
+
+/// A request as received, for tests to assert what the client sent.
+#[derive(Clone, Debug)]
+pub struct RecordedRequest {
+    pub method: String,
+    pub path: String,
+    /// The raw query string, exactly as received (not decoded).
+    pub query: String,
+    /// Header names are lower-case (HTTP/1 names are case-insensitive), in received order.
+    pub headers: Vec<(String, String)>,
+}
+
+/// Settings that may change while running (`POST /admin/config`).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Settings {
+    pub token_lifetime_secs: u64,
+    pub refresh_in_secs: Option<u64>,
+    pub response_style: ResponseStyle,
+    /// Polls of a Resource Manager long-running operation that answer 202 (fixed per
+    /// operation when it starts).
+    pub arm_operation_polls: u32,
+    /// `Retry-After` of Resource Manager's 202 answers.
+    pub arm_retry_after_secs: u64,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Mutable {
+    pub counters: Counters,
+    pub requests: VecDeque<RecordedRequest>,
+    pub faults: FaultQueue,
+    pub service_requests: VecDeque<RecordedRequest>,
+    pub service_faults: FaultQueue,
+}
+
+/// The virtual machine the emulator plays.
+#[derive(Clone, Debug)]
+pub(crate) struct VirtualMachine {
+    pub subscription_id: String,
+    pub resource_group: String,
+    pub location: String,
+    /// Stable for the emulator's lifetime, like a real VM's.
+    pub vm_id: String,
+}
+
+/// Fixed identity data plus the mutable parts behind one lock (contention is irrelevant here).
+pub(crate) struct Shared {
+    pub tenant_id: String,
+    pub system_assigned: Option<IdentityConfig>,
+    pub user_assigned: Vec<IdentityConfig>,
+    pub resources: Vec<String>,
+    /// What `/metadata/instance` describes.
+    pub vm: VirtualMachine,
+    settings: Mutex<Settings>,
+    mutable: Mutex<Mutable>,
+    // Byte counts change on every body chunk, so they are atomics rather than behind the lock.
+    service_request_count: AtomicU64,
+    service_bytes_received: AtomicU64,
+    service_bytes_sent: AtomicU64,
+    /// Flipped to `true` once to stop the server (admin endpoint, `shutdown`, or drop).
+    pub shutdown: watch::Sender<bool>,
+}
+
+impl Shared {
+    pub(crate) fn new(config: &EmulatorConfig) -> Self {
+        let mut faults = FaultQueue::default();
+        faults.replace(config.faults.clone());
+        Shared {
+            tenant_id: config.tenant_id.clone(),
+            system_assigned: config.system_assigned.clone(),
+            user_assigned: config.user_assigned.clone(),
+            resources: config.resources.clone(),
+            vm: VirtualMachine {
+                subscription_id: config.subscription_id.clone(),
+                resource_group: config.vault_resource_group.clone(),
+                location: config
+                    .resource_groups
+                    .iter()
+                    .find(|g| g.name == config.vault_resource_group)
+                    .map_or_else(|| "eastus".to_owned(), |g| g.location.clone()),
+                vm_id: crate::common::util::random_guid(),
+            },
+            settings: Mutex::new(Settings {
+                token_lifetime_secs: config.token_lifetime_secs,
+                refresh_in_secs: config.refresh_in_secs,
+                response_style: config.response_style,
+                arm_operation_polls: config.arm_operation_polls,
+                arm_retry_after_secs: config.arm_retry_after_secs,
+            }),
+            mutable: Mutex::new(Mutable {
+                faults,
+                ..Mutable::default()
+            }),
+            service_request_count: AtomicU64::new(0),
+            service_bytes_received: AtomicU64::new(0),
+            service_bytes_sent: AtomicU64::new(0),
+            shutdown: watch::Sender::new(false),
+        }
+    }
+
+    pub(crate) fn settings(&self) -> Settings {
+        *lock(&self.settings)
+    }
+
+    pub(crate) fn update_settings(&self, f: impl FnOnce(&mut Settings)) -> Settings {
+        let mut settings = lock(&self.settings);
+        f(&mut settings);
+        *settings
+    }
+
+    pub(crate) fn mutable(&self) -> MutexGuard<'_, Mutable> {
+        lock(&self.mutable)
+    }
+
+    /// Counts and logs a token request, then takes the fault (if any) that applies to it.
+    pub(crate) fn begin_token_request(&self, recorded: RecordedRequest) -> Option<Fault> {
+        let mut m = self.mutable();
+        m.counters.token_requests += 1;
+        if m.requests.len() == REQUEST_LOG_CAPACITY {
+            m.requests.pop_front();
+        }
+        m.requests.push_back(recorded);
+        m.faults.next()
+    }
+
+    pub(crate) fn token_issued(&self) {
+        self.mutable().counters.tokens_issued += 1;
+    }
+
+    pub(crate) fn set_faults(&self, faults: Vec<Fault>) {
+        self.mutable().faults.replace(faults);
+    }
+
+    /// Counts and logs a service request, then takes the service fault (if any) for it.
+    pub(crate) fn begin_service_request(&self, recorded: RecordedRequest) -> Option<Fault> {
+        self.service_request_count.fetch_add(1, Ordering::Relaxed);
+        let mut m = self.mutable();
+        if m.service_requests.len() == SERVICE_LOG_CAPACITY {
+            m.service_requests.pop_front();
+        }
+        m.service_requests.push_back(recorded);
+        m.service_faults.next()
+    }
+
+    pub(crate) fn add_bytes_received(&self, n: usize) {
+        self.service_bytes_received
+            .fetch_add(n as u64, Ordering::Relaxed);
+    }
+
+    pub(crate) fn add_bytes_sent(&self, n: usize) {
+        self.service_bytes_sent
+            .fetch_add(n as u64, Ordering::Relaxed);
+    }
+
+    pub(crate) fn service_counters(&self) -> ServiceCounters {
+        ServiceCounters {
+            requests: self.service_request_count.load(Ordering::Relaxed),
+            bytes_received: self.service_bytes_received.load(Ordering::Relaxed),
+            bytes_sent: self.service_bytes_sent.load(Ordering::Relaxed),
+        }
+    }
+
+    pub(crate) fn set_service_faults(&self, faults: Vec<Fault>) {
+        self.mutable().service_faults.replace(faults);
+    }
+
+    /// Clears counters, request logs and fault queues of IMDS and the services (stored files
+    /// and settings are kept).
+    pub(crate) fn reset(&self) {
+        let mut m = self.mutable();
+        m.counters = Counters::default();
+        m.requests.clear();
+        m.faults.clear();
+        m.service_requests.clear();
+        m.service_faults.clear();
+        self.service_request_count.store(0, Ordering::Relaxed);
+        self.service_bytes_received.store(0, Ordering::Relaxed);
+        self.service_bytes_sent.store(0, Ordering::Relaxed);
+    }
+
+    pub(crate) fn request_shutdown(&self) {
+        self.shutdown.send_replace(true);
+    }
+
+    /// Resolves once a stop was requested. Returns `()` rather than the watch guard so that
+    /// callers' futures stay `Send`.
+    pub(crate) async fn stop_requested(&self) {
+        let mut rx = self.shutdown.subscribe();
+        // The sender lives in `self`, so it cannot be dropped while we wait.
+        let _ = rx.wait_for(|stopping| *stopping).await;
+    }
+}
+
+/// A handler that panicked while holding the lock leaves consistent data behind (every update
+/// is a single assignment), so poisoning is ignored rather than propagated as a second panic.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}

@@ -1,0 +1,14 @@
+//! What the Key Vault handlers get.
+
+use std::sync::Arc;
+
+use crate::common::cloud::Cloud;
+use crate::common::service;
+
+/// The Key Vault service: the one vault's secrets, guarded by the role assignments.
+pub(crate) struct KeyVault {
+    pub cloud: Arc<Cloud>,
+}
+
+/// What a Key Vault handler gets.
+pub(crate) type Ctx = service::Ctx<KeyVault>;

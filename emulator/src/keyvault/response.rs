@@ -1,0 +1,28 @@
+//! The headers every Key Vault answer carries.
+
+use hyper::header::HeaderValue;
+use hyper::http::request::Parts;
+use hyper::{Response, StatusCode};
+
+use crate::common::azure_response;
+use crate::common::body::SvcBody;
+use crate::common::util::random_guid;
+
+pub(super) fn base_response(status: StatusCode, body: String, parts: &Parts) -> Response<SvcBody> {
+    let mut response = azure_response::uncached_json(status, body);
+    let h = response.headers_mut();
+    h.insert("x-ms-keyvault-region", HeaderValue::from_static("eastus"));
+    h.insert(
+        "x-ms-keyvault-service-version",
+        HeaderValue::from_static("1.9.2164.1"),
+    );
+    h.insert(
+        "x-ms-keyvault-network-info",
+        HeaderValue::from_static("conn_type=Ipv4;addr=127.0.0.1;act_addr_fam=InterNetwork;"),
+    );
+    if let Ok(id) = HeaderValue::from_str(&random_guid()) {
+        h.insert("x-ms-request-id", id);
+    }
+    azure_response::close(h, parts, "max-age=31536000;includeSubDomains");
+    response
+}

@@ -1,0 +1,310 @@
+//! The [`Emulator`] handle and its dedicated server threads: IMDS and the admin API over HTTP
+//! (`http.rs`), the services over HTTPS (`https.rs`).
+
+mod accept;
+mod http;
+mod https;
+
+use std::io;
+use std::net::{IpAddr, SocketAddr, TcpListener as StdTcpListener};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use crate::arm::{ArmState, ResourceManager};
+use crate::common::config::{check_loopback, EmulatorConfig, ResponseStyle};
+use crate::common::faults::Fault;
+use crate::common::state::{Counters, RecordedRequest, ServiceCounters, Shared};
+use crate::common::tls::{self, Tls};
+use crate::identity::imds::TOKEN_PATH;
+use crate::keyvault::KeyVault;
+use crate::storage::{Storage, Store};
+
+/// A running emulator. IMDS and the HTTPS services each serve on their own thread and tokio
+/// runtime, so it works the same from synchronous tests and from inside another runtime (and a
+/// large upload does not slow token requests down). Dropping it stops both.
+pub struct Emulator {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    https_addr: SocketAddr,
+    keyvault_addr: SocketAddr,
+    arm_addr: SocketAddr,
+    threads: Vec<JoinHandle<()>>,
+    /// Dropped after the threads have stopped: removes a temporary CA folder.
+    tls: Option<Tls>,
+}
+
+impl Emulator {
+    /// Binds both listeners (synchronously, so the ports are known and connectable on return),
+    /// writes the CA file and starts serving.
+    pub fn start(config: EmulatorConfig) -> io::Result<Emulator> {
+        check_loopback(config.bind).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+        config
+            .validate()
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+
+        let listener = StdTcpListener::bind((config.bind, config.port))?;
+        listener.set_nonblocking(true)?;
+        let addr = listener.local_addr()?;
+        let https_listener = https::bind(config.bind, config.https_port)?;
+        let https_addr = https_listener.local_addr()?;
+        let keyvault_listener = https::bind(config.bind, config.keyvault_port)?;
+        let keyvault_addr = keyvault_listener.local_addr()?;
+        let arm_listener = https::bind(config.bind, config.arm_port)?;
+        let arm_addr = arm_listener.local_addr()?;
+
+        let mut cloud = config.cloud(crate::common::util::now_secs());
+        cloud.keyvault_url = https_url(keyvault_addr);
+        cloud.arm_url = https_url(arm_addr);
+
+        let tls = tls::setup(config.ca_dir.as_deref())?;
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::clone(&tls.server_config));
+        let storage = Arc::new(Storage {
+            store: Store::new(config.data_dir.as_deref(), &config.filesystems)?,
+            acl: config.acl.clone(),
+            redirect_host: config.redirect_host.clone(),
+            redirect_requires_auth: config.redirect_requires_auth,
+            ip: https_addr.ip(),
+            port: https_addr.port(),
+        });
+        let cloud = Arc::new(cloud);
+        let keyvault = Arc::new(KeyVault {
+            cloud: Arc::clone(&cloud),
+        });
+        let arm = Arc::new(ResourceManager {
+            arm: ArmState::new(&cloud.resource_groups, &cloud.storage_accounts),
+            cloud,
+        });
+
+        let runtime = new_runtime()?;
+        let https_runtime = new_runtime()?;
+        let shared = Arc::new(Shared::new(&config));
+        let thread_shared = Arc::clone(&shared);
+        let imds_thread = std::thread::Builder::new()
+            .name(format!("azmi-emulator-{}", addr.port()))
+            .spawn(move || runtime.block_on(http::serve(listener, thread_shared)))?;
+        let thread_shared = Arc::clone(&shared);
+        let https_thread = std::thread::Builder::new()
+            .name(format!("azmi-emulator-https-{}", https_addr.port()))
+            .spawn(move || {
+                https_runtime.block_on(async move {
+                    tokio::join!(
+                        https::serve(
+                            https_listener,
+                            acceptor.clone(),
+                            Arc::clone(&thread_shared),
+                            storage,
+                        ),
+                        https::serve(
+                            keyvault_listener,
+                            acceptor.clone(),
+                            Arc::clone(&thread_shared),
+                            keyvault,
+                        ),
+                        https::serve(arm_listener, acceptor, thread_shared, arm),
+                    );
+                })
+            });
+        let https_thread = match https_thread {
+            Ok(thread) => thread,
+            Err(e) => {
+                shared.request_shutdown();
+                let _ = imds_thread.join();
+                return Err(e);
+            }
+        };
+
+        Ok(Emulator {
+            shared,
+            addr,
+            https_addr,
+            keyvault_addr,
+            arm_addr,
+            threads: vec![imds_thread, https_thread],
+            tls: Some(tls),
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    /// `http://127.0.0.1:PORT` (or `http://[::1]:PORT` when bound to IPv6 loopback).
+    pub fn base_url(&self) -> String {
+        match self.addr.ip() {
+            IpAddr::V4(ip) => format!("http://{ip}:{}", self.addr.port()),
+            IpAddr::V6(ip) => format!("http://[{ip}]:{}", self.addr.port()),
+        }
+    }
+
+    /// The IMDS token endpoint URL (what `AZMI_IMDS_ENDPOINT` should be set to).
+    pub fn token_url(&self) -> String {
+        format!("{}{TOKEN_PATH}", self.base_url())
+    }
+
+    pub fn https_port(&self) -> u16 {
+        self.https_addr.port()
+    }
+
+    /// `https://127.0.0.1:PORT`: Gen1 is at `/webhdfs/v1/…`, Gen2 at `/<filesystem>/…`.
+    pub fn https_base_url(&self) -> String {
+        https_url(self.https_addr)
+    }
+
+    pub fn keyvault_port(&self) -> u16 {
+        self.keyvault_addr.port()
+    }
+
+    /// `https://127.0.0.1:PORT`, the vault URL (what `AZMI_KEYVAULT_URL` is set to).
+    pub fn keyvault_url(&self) -> String {
+        https_url(self.keyvault_addr)
+    }
+
+    pub fn arm_port(&self) -> u16 {
+        self.arm_addr.port()
+    }
+
+    /// `https://127.0.0.1:PORT`, the Resource Manager endpoint (`AZMI_ARM_ENDPOINT`).
+    pub fn arm_url(&self) -> String {
+        https_url(self.arm_addr)
+    }
+
+    /// The CA certificate file (`<ca_dir>/azmi-emulator-ca.pem`), what `AZMI_CA_FILE` is set to.
+    pub fn ca_file(&self) -> PathBuf {
+        self.tls
+            .as_ref()
+            .map(|t| t.ca_file.clone())
+            .unwrap_or_default()
+    }
+
+    /// The CA certificate, PEM-encoded.
+    pub fn ca_pem(&self) -> String {
+        self.tls
+            .as_ref()
+            .map(|t| t.ca_pem.clone())
+            .unwrap_or_default()
+    }
+
+    /// Replaces the service fault queue (applied to the next service requests).
+    pub fn set_service_faults(&self, faults: Vec<Fault>) {
+        self.shared.set_service_faults(faults);
+    }
+
+    pub fn service_counters(&self) -> ServiceCounters {
+        self.shared.service_counters()
+    }
+
+    /// The last 200 service requests, oldest first (`Authorization` shown as
+    /// `Bearer <redacted>`).
+    pub fn service_requests(&self) -> Vec<RecordedRequest> {
+        self.shared
+            .mutable()
+            .service_requests
+            .iter()
+            .cloned()
+            .collect()
+    }
+
+    pub fn counters(&self) -> Counters {
+        self.shared.mutable().counters
+    }
+
+    /// The last 100 token requests, oldest first.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.shared.mutable().requests.iter().cloned().collect()
+    }
+
+    /// Replaces the fault queue.
+    pub fn set_faults(&self, faults: Vec<Fault>) {
+        self.shared.set_faults(faults);
+    }
+
+    /// Clears counters, request logs and fault queues of IMDS and the services (settings and
+    /// stored files are kept).
+    pub fn reset(&self) {
+        self.shared.reset();
+    }
+
+    pub fn set_token_lifetime(&self, secs: u64) {
+        self.shared
+            .update_settings(|s| s.token_lifetime_secs = secs);
+    }
+
+    pub fn set_refresh_in(&self, secs: Option<u64>) {
+        self.shared.update_settings(|s| s.refresh_in_secs = secs);
+    }
+
+    pub fn set_response_style(&self, style: ResponseStyle) {
+        self.shared.update_settings(|s| s.response_style = style);
+    }
+
+    /// How many polls of a Resource Manager long-running operation started from now on answer
+    /// 202 before it completes.
+    pub fn set_arm_operation_polls(&self, polls: u32) {
+        self.shared
+            .update_settings(|s| s.arm_operation_polls = polls);
+    }
+
+    /// The `Retry-After` (seconds) of Resource Manager's 202 answers from now on.
+    pub fn set_arm_retry_after(&self, secs: u64) {
+        self.shared
+            .update_settings(|s| s.arm_retry_after_secs = secs);
+    }
+
+    /// Whether a stop was requested (`POST /admin/shutdown`, or [`Emulator::shutdown`]).
+    pub fn is_stopping(&self) -> bool {
+        *self.shared.shutdown.borrow()
+    }
+
+    /// Resolves once a stop was requested, e.g. by `POST /admin/shutdown`. Works from any
+    /// runtime (the binary awaits it next to its signal handlers).
+    pub async fn stopped(&self) {
+        self.shared.stop_requested().await;
+    }
+
+    /// Stops serving, lets in-flight responses finish briefly, and joins the server threads.
+    pub fn shutdown(mut self) {
+        self.stop();
+    }
+
+    fn stop(&mut self) {
+        self.shared.request_shutdown();
+        for thread in self.threads.drain(..) {
+            // A thread only returns after closing its sockets; a panic there is already
+            // reported on stderr by the panic hook, so it is not re-raised here (this also runs
+            // from Drop, where a second panic would abort).
+            let _ = thread.join();
+        }
+        self.tls = None;
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+impl std::fmt::Debug for Emulator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Emulator")
+            .field("addr", &self.addr)
+            .field("https_addr", &self.https_addr)
+            .field("keyvault_addr", &self.keyvault_addr)
+            .field("arm_addr", &self.arm_addr)
+            .finish()
+    }
+}
+
+fn https_url(addr: SocketAddr) -> String {
+    match addr.ip() {
+        IpAddr::V4(ip) => format!("https://{ip}:{}", addr.port()),
+        IpAddr::V6(ip) => format!("https://[{ip}]:{}", addr.port()),
+    }
+}
+
+fn new_runtime() -> io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+}

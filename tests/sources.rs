@@ -1098,3 +1098,60 @@ fn workload_identity_authority_must_be_https_off_loopback() {
         format!("https://login.microsoftonline.com/{TENANT}/oauth2/v2.0/token")
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// What stays IMDS's own.
+
+#[tokio::test]
+async fn imds_tokens_say_so_and_only_imds_probes() {
+    let fake = Fake::start(|_, _| ok_token()).await;
+    let mi = ManagedIdentity::with_endpoint(
+        IdentityId::SystemAssigned,
+        &fake.url("/metadata/identity/oauth2/token"),
+    )
+    .unwrap();
+    let g = Azmi::new()
+        .unwrap()
+        .get_token(&mi, ARM, false)
+        .await
+        .unwrap();
+    assert_eq!(g.source(), Source::Imds);
+    assert_eq!(fake.seen()[0].header("metadata"), Some("true"));
+
+    // An App Service endpoint that takes no connection is retried within the budget as a
+    // network failure (its host named it), not reported at once as "no managed identity".
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let env = env()
+        .set(
+            "IDENTITY_ENDPOINT",
+            &format!("http://127.0.0.1:{port}/msi/token"),
+        )
+        .set("IDENTITY_HEADER", SECRET);
+    let mi = ManagedIdentity::detect(IdentityId::SystemAssigned, &env)
+        .unwrap()
+        .with_options(TokenOptions {
+            retry: RetryPolicy {
+                budget: Duration::from_millis(300),
+                initial_delay: Duration::from_millis(20),
+                max_delay: Duration::from_millis(50),
+            },
+            ..TokenOptions::default()
+        });
+    let start = Instant::now();
+    let e = Azmi::new()
+        .unwrap()
+        .get_token(&mi, ARM, false)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::NetworkError, "{e}");
+    assert!(e.to_string().contains("App Service token request"), "{e}");
+    assert!(
+        start.elapsed() >= Duration::from_millis(250),
+        "retried until the budget was spent"
+    );
+    assert_no_secret(&e.to_string());
+}

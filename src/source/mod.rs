@@ -2,7 +2,7 @@
 //! the environment the way the Azure SDKs do it ([`SourceEnv::detect`]), or chosen explicitly.
 //!
 //! Each source's protocol lives in its own module; they share one request, bounded-read and
-//! retry loop ([`exchange`]). Only IMDS probes whether its endpoint is there at all (it is the
+//! retry loop (`exchange.rs`). Only IMDS probes whether its endpoint is there at all (it is the
 //! default, so off Azure it must fail fast); the others are named by their host's environment
 //! and get ordinary timeouts. Secrets (`IDENTITY_HEADER`, `MSI_SECRET`, Arc key files,
 //! federated tokens) are kept as [`SecretString`]s or wiped buffers and never appear in

@@ -1155,3 +1155,26 @@ async fn imds_tokens_say_so_and_only_imds_probes() {
     );
     assert_no_secret(&e.to_string());
 }
+
+#[tokio::test]
+async fn an_unassigned_user_identity_is_identity_not_found() {
+    let fake = Fake::start(|_, _| {
+        reply(
+            400,
+            r#"{"statusCode":400,"message":"No Managed Identity found for specified ClientId/ResourceId/PrincipalId."}"#,
+        )
+    })
+    .await;
+    let e = Azmi::new()
+        .unwrap()
+        .get_token(
+            &app_service(&fake, IdentityId::ClientId(CLIENT_ID.into())),
+            ARM,
+            false,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::IdentityNotFound);
+    assert!(e.to_string().contains(CLIENT_ID), "{e}");
+    assert_eq!(fake.seen().len(), 1);
+}

@@ -9,7 +9,8 @@ use arc_swap::ArcSwap;
 use crate::cache::{now_secs, Entry, TokenCache};
 use crate::error::Result;
 use crate::identity::{normalize_resource, ManagedIdentity};
-use crate::imds::{request_token, EndpointProbes};
+use crate::imds::EndpointProbes;
+use crate::source::{request_token, PinnedClients, Source, Transport};
 use crate::token::AccessToken;
 
 /// A token and where it came from.
@@ -20,10 +21,19 @@ pub struct TokenGrant {
     pub from_cache: bool,
 }
 
+impl TokenGrant {
+    /// The managed identity source that issued the token.
+    pub fn source(&self) -> Source {
+        self.token.source()
+    }
+}
+
 struct Inner {
     /// Swapped whole when the trusted CAs change; requests in flight keep the old one.
     http: ArcSwap<reqwest::Client>,
     probes: EndpointProbes,
+    /// HTTP clients pinned to Service Fabric endpoint certificates, by thumbprint.
+    pinned: PinnedClients,
     cache: TokenCache,
     /// The token resource each Key Vault (by origin) named in its 401 challenge, so that later
     /// requests need not ask again (the SDKs keep the same cache).
@@ -56,6 +66,7 @@ impl Azmi {
             inner: Arc::new(Inner {
                 http: ArcSwap::from_pointee(crate::http::build_client(extra_ca)?),
                 probes: EndpointProbes::default(),
+                pinned: PinnedClients::default(),
                 cache: TokenCache::default(),
                 challenges: Default::default(),
                 spawner,
@@ -169,7 +180,12 @@ impl Azmi {
         entry.join_or_start(accept_cached, move || {
             Box::pin(async move {
                 let http = inner.http.load_full();
-                request_token(&http, &inner.probes, &mi, &resource).await
+                let transport = Transport {
+                    http: &http,
+                    probes: &inner.probes,
+                    pinned: &inner.pinned,
+                };
+                request_token(&transport, &mi, &resource).await
             })
         })
     }

@@ -69,6 +69,12 @@ pub(crate) fn build_client(extra_ca: Option<&Path>) -> Result<reqwest::Client> {
         .map_err(|e| Error::Internal(format!("TLS set-up failed: {e}")))?
         .with_root_certificates(roots)
         .with_no_client_auth();
+    build_client_with_tls(tls)
+}
+
+/// The client with azmi's settings over the given TLS configuration (Service Fabric pins its
+/// endpoint's certificate this way).
+pub(crate) fn build_client_with_tls(tls: rustls::ClientConfig) -> Result<reqwest::Client> {
     reqwest::Client::builder()
         .tls_backend_preconfigured(tls)
         .no_proxy()

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use crate::error::{Error, Result};
 use crate::retry::RetryPolicy;
+use crate::source::{Source, SourceConfig, SourceEnv};
 
 /// The IMDS token URL on every Azure VM. Plain HTTP by design: it is link-local and never
 /// leaves the host.
@@ -81,7 +82,7 @@ impl fmt::Display for IdentityId {
     }
 }
 
-fn validate_guid(what: &str, value: &str) -> Result<String> {
+pub(crate) fn validate_guid(what: &str, value: &str) -> Result<String> {
     let v = value.trim();
     let ok = v.len() == 36
         && v.char_indices().all(|(i, c)| match i {
@@ -183,32 +184,60 @@ impl Default for TokenOptions {
     }
 }
 
-/// A managed identity: which one, the endpoint that issues its tokens, and how to ask.
+/// A managed identity: which one, the source that issues its tokens, and how to ask.
+///
+/// [`ManagedIdentity::new`] detects the source from the environment (see [`SourceEnv::detect`]:
+/// `AZMI_IMDS_ENDPOINT` and `AZURE_POD_IDENTITY_AUTHORITY_HOST` first, then Service Fabric, App
+/// Service, Azure ML, Cloud Shell, Arc, AKS workload identity, and IMDS otherwise);
+/// [`ManagedIdentity::with_source`] takes an explicit choice instead, for hosts that set the
+/// variables of several; [`ManagedIdentity::with_endpoint`] is IMDS at a given URL.
 #[derive(Clone, Debug)]
 pub struct ManagedIdentity {
     pub(crate) identity: IdentityId,
-    pub(crate) endpoint: url::Url,
-    /// Identifies endpoint and identity in the token cache.
+    pub(crate) config: Arc<SourceConfig>,
+    /// Identifies source, endpoint and identity in the token cache.
     pub(crate) cache_key: Arc<str>,
     pub(crate) options: TokenOptions,
 }
 
 impl ManagedIdentity {
-    /// The identity at the endpoint the environment names (see [`endpoint_from_env`]).
+    /// The identity at the source this process's environment selects.
     pub fn new(identity: IdentityId) -> Result<ManagedIdentity> {
-        Self::with_endpoint(identity, &endpoint_from_env()?)
+        Self::detect(identity, &SourceEnv::from_process())
     }
 
-    /// The identity at an explicit token URL.
-    pub fn with_endpoint(identity: IdentityId, token_url: &str) -> Result<ManagedIdentity> {
-        let endpoint = parse_endpoint(token_url, "the token endpoint")?;
-        let cache_key = format!("{endpoint}\n{identity:?}").into();
+    /// The identity at the source the variables of `env` select.
+    pub fn detect(identity: IdentityId, env: &SourceEnv) -> Result<ManagedIdentity> {
+        Self::with_source(identity, env.detect(), env)
+    }
+
+    /// The identity at an explicitly chosen source, configured from the variables of `env`
+    /// (an error names the variable the source needs and `env` lacks).
+    pub fn with_source(
+        identity: IdentityId,
+        source: Source,
+        env: &SourceEnv,
+    ) -> Result<ManagedIdentity> {
+        Self::with_config(identity, env.config_for(source)?)
+    }
+
+    /// The identity at a source configured by hand. A source that cannot give `identity`
+    /// (e.g. a user-assigned identity of Cloud Shell or Arc) is an error here, before anything
+    /// is sent.
+    pub fn with_config(identity: IdentityId, config: SourceConfig) -> Result<ManagedIdentity> {
+        config.source().check_identity(&identity)?;
+        let cache_key = config.cache_key(&identity).into();
         Ok(ManagedIdentity {
             identity,
-            endpoint,
+            config: Arc::new(config),
             cache_key,
             options: TokenOptions::default(),
         })
+    }
+
+    /// The identity at an explicit token URL speaking the IMDS protocol.
+    pub fn with_endpoint(identity: IdentityId, token_url: &str) -> Result<ManagedIdentity> {
+        Self::with_config(identity, SourceConfig::imds(token_url)?)
     }
 
     /// Replaces the timeouts and retry policy.
@@ -221,9 +250,19 @@ impl ManagedIdentity {
         &self.identity
     }
 
+    /// The source that issues this identity's tokens.
+    pub fn source(&self) -> Source {
+        self.config.source()
+    }
+
+    /// The source's settings.
+    pub fn config(&self) -> &SourceConfig {
+        &self.config
+    }
+
     /// The token URL requests go to.
     pub fn endpoint(&self) -> &str {
-        self.endpoint.as_str()
+        self.config.endpoint().as_str()
     }
 
     pub fn options(&self) -> &TokenOptions {
@@ -231,8 +270,9 @@ impl ManagedIdentity {
     }
 }
 
-/// The token URL from the environment: `AZMI_IMDS_ENDPOINT` (a full token URL), else
-/// `AZURE_POD_IDENTITY_AUTHORITY_HOST` (a host, as the Azure SDKs read it), else IMDS.
+/// The IMDS token URL from the environment: `AZMI_IMDS_ENDPOINT` (a full token URL), else
+/// `AZURE_POD_IDENTITY_AUTHORITY_HOST` (a host, as the Azure SDKs read it), else IMDS. Other
+/// sources are not considered (see [`ManagedIdentity::new`] for detection).
 pub fn endpoint_from_env() -> Result<String> {
     let var = |name| {
         std::env::var(name)
@@ -253,7 +293,7 @@ pub fn token_url_from_authority_host(host: &str) -> String {
     format!("{}{}", host.trim_end_matches('/'), IMDS_TOKEN_PATH)
 }
 
-fn parse_endpoint(value: &str, what: &str) -> Result<url::Url> {
+pub(crate) fn parse_endpoint(value: &str, what: &str) -> Result<url::Url> {
     let url = url::Url::parse(value.trim()).map_err(|e| {
         Error::InvalidArgument(format!(
             "{what} '{}' is not a URL ({e}); give it as http://host[:port]/path",

@@ -1,24 +1,29 @@
 //! Token requests to the IMDS endpoint (and endpoints that speak its protocol), with the
-//! retries Microsoft recommends and a fast failure when no endpoint is there at all.
+//! retries Microsoft recommends and a fast failure when no endpoint is there at all. The request
+//! and retry loop are shared with the other sources (`crate::source::exchange`); what is IMDS's
+//! own is the connection probe and the check that the first answer comes from an IMDS.
 
 use std::collections::HashSet;
-use std::error::Error as _;
-use std::time::{Duration, Instant};
+#[cfg(test)]
+use std::time::Duration;
 
 use parking_lot::RwLock;
 use serde_json::Value;
 
-use crate::error::{shorten, Error, ErrorCode, Result, ServiceFailure};
+use crate::error::{Error, Result};
+#[cfg(test)]
+use crate::error::{ErrorCode, ServiceFailure};
 use crate::identity::ManagedIdentity;
-use crate::retry::parse_retry_after;
-use crate::token::{parse_token_response, AccessToken};
+#[cfg(test)]
+use crate::source::exchange::service_failure;
+use crate::source::exchange::{self, Attempt, Ctx, SendError};
+use crate::source::Source;
+use crate::token::AccessToken;
+
+pub(crate) use crate::source::exchange::describe_transport_error;
 
 /// The API version every IMDS deployment serves for tokens.
 pub const API_VERSION: &str = "2018-02-01";
-/// The most azmi reads of a token endpoint's answer. A token answer is a few KiB (a JWT with
-/// every group claim stays far below this); anything longer is not a token answer, and is not
-/// read into memory.
-pub const MAX_TOKEN_ANSWER: usize = 64 * 1024;
 
 /// Endpoints that have answered at least once. Until one has, its first request gets the short
 /// probe timeout and no retries. Failures are not recorded, so a later call probes again.
@@ -38,17 +43,6 @@ impl EndpointProbes {
     }
 }
 
-/// What one attempt came to.
-enum Attempt {
-    Done(AccessToken),
-    Fatal(Error),
-    Transient {
-        error: Error,
-        retry_after: Option<Duration>,
-        gone: bool,
-    },
-}
-
 /// Gets a token from the identity's endpoint, retrying transient failures within the budget.
 /// Dropping the future stops at once (that is how cancellation works).
 pub(crate) async fn request_token(
@@ -58,72 +52,48 @@ pub(crate) async fn request_token(
     resource: &str,
 ) -> Result<AccessToken> {
     let url = token_url(mi, resource);
-    let policy = &mi.options.retry;
-    let start = Instant::now();
-    let mut seen_gone = false;
-    let mut attempt = 0u32;
-    loop {
-        // Until the endpoint has answered once, its first answer is checked to come from a
-        // managed identity endpoint (not a proxy that answers for the address).
-        let probing = !probes.has_answered(mi.endpoint());
-        if probing && attempt == 0 {
-            // The short window decides only whether an endpoint is there: a machine without a
-            // managed identity fails within it, but a present IMDS that takes seconds to
-            // fetch the first token of a VM is waited for like any other request.
-            if let Err(detail) = probe_connection(mi).await {
-                return Err(Error::ManagedIdentityUnavailable {
-                    endpoint: mi.endpoint().to_owned(),
-                    detail,
-                });
+    let ctx = Ctx {
+        source: Source::Imds,
+        endpoint: mi.endpoint(),
+        identity: &mi.identity,
+        resource,
+        timeout: mi.options.request_timeout,
+    };
+    exchange::with_retries(&mi.options.retry, |attempt| {
+        let (ctx, url) = (&ctx, &url);
+        async move {
+            // Until the endpoint has answered once, its first answer is checked to come from a
+            // managed identity endpoint (not a proxy that answers for the address).
+            let probing = !probes.has_answered(mi.endpoint());
+            if probing && attempt == 0 {
+                // The short window decides only whether an endpoint is there: a machine
+                // without a managed identity fails within it, but a present IMDS that takes
+                // seconds to fetch the first token of a VM is waited for like any other
+                // request.
+                if let Err(detail) = probe_connection(mi).await {
+                    return Attempt::Fatal(Error::ManagedIdentityUnavailable {
+                        endpoint: mi.endpoint().to_owned(),
+                        detail,
+                    });
+                }
             }
+            log::debug!(
+                "token request #{} for {resource} ({}) to {}",
+                attempt + 1,
+                mi.identity,
+                mi.endpoint()
+            );
+            attempt_once(http, probes, mi, ctx, url, probing).await
         }
-        let timeout = mi.options.request_timeout;
-        log::debug!(
-            "token request #{} for {resource} ({}) to {}",
-            attempt + 1,
-            mi.identity,
-            mi.endpoint()
-        );
-        let (error, retry_after, gone) =
-            match attempt_once(http, probes, mi, &url, resource, timeout, probing).await {
-                Attempt::Done(token) => return Ok(token),
-                Attempt::Fatal(e) => return Err(e),
-                Attempt::Transient {
-                    error,
-                    retry_after,
-                    gone,
-                } => (error, retry_after, gone),
-            };
-        seen_gone |= gone;
-        let budget = if seen_gone {
-            policy.budget_after_gone()
-        } else {
-            policy.budget
-        };
-        let left = budget.saturating_sub(start.elapsed());
-        let delay = match retry_after {
-            // The service said when to come back; if that is past the budget, stop now rather
-            // than sleep for nothing.
-            Some(d) if d > left => return Err(error),
-            Some(d) => d,
-            // Backoff is cut to what is left so that the last try happens at the deadline
-            // (410 must keep trying for the whole 70 s).
-            None => policy.backoff(attempt).min(left),
-        };
-        if left.is_zero() {
-            return Err(error);
-        }
-        log::debug!("retrying in {delay:?} after: {error}");
-        tokio::time::sleep(delay).await;
-        attempt += 1;
-    }
+    })
+    .await
 }
 
 /// Opens (and closes) a TCP connection to the endpoint within the probe timeout: whether
 /// anything is there at all. Failing here is "no managed identity", at once or after the
 /// timeout where nothing answers the connection.
 async fn probe_connection(mi: &ManagedIdentity) -> std::result::Result<(), String> {
-    let url = &mi.endpoint;
+    let url = mi.config.endpoint();
     let port = url
         .port_or_known_default()
         .ok_or_else(|| "the endpoint URL has no port".to_owned())?;
@@ -150,7 +120,7 @@ async fn probe_connection(mi: &ManagedIdentity) -> std::result::Result<(), Strin
 }
 
 fn token_url(mi: &ManagedIdentity, resource: &str) -> url::Url {
-    let mut url = mi.endpoint.clone();
+    let mut url = mi.config.endpoint().clone();
     {
         let mut q = url.query_pairs_mut();
         q.append_pair("api-version", API_VERSION);
@@ -166,90 +136,33 @@ async fn attempt_once(
     http: &reqwest::Client,
     probes: &EndpointProbes,
     mi: &ManagedIdentity,
+    ctx: &Ctx<'_>,
     url: &url::Url,
-    resource: &str,
-    timeout: Duration,
     probing: bool,
 ) -> Attempt {
     let sent_at = chrono::Utc::now().timestamp();
-    let response = http
+    let request = http
         .get(url.clone())
         .header("Metadata", "true")
-        .timeout(timeout)
-        .send()
-        .await;
-    let response = match response {
-        Ok(r) => r,
-        Err(e) => return transport_failure(mi, &e, timeout, probing),
+        .timeout(ctx.timeout);
+    let answer = match exchange::send(request).await {
+        Ok(answer) => answer,
+        Err(SendError::TooLong) => return Attempt::Fatal(exchange::too_long(ctx)),
+        Err(SendError::Transport(e)) => return transport_failure(mi, ctx, &e, probing),
     };
-    let status = response.status().as_u16();
-    let retry_after = response
-        .headers()
-        .get(reqwest::header::RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(parse_retry_after);
-    let body = match read_bounded(response, MAX_TOKEN_ANSWER).await {
-        Ok(Some(b)) => b,
-        Ok(None) => {
-            // Not retried: an endpoint that answers this way will do it again.
-            return Attempt::Fatal(Error::Protocol(format!(
-                "the token answer from {} is longer than {MAX_TOKEN_ANSWER} bytes, the most azmi reads for a token; nothing more was read (is the endpoint a managed identity endpoint?)",
-                mi.endpoint()
-            )));
-        }
-        Err(e) => return transport_failure(mi, &e, timeout, probing),
-    };
-    if probing && !answers_like_imds(status, &body) {
+    if probing && !answers_like_imds(answer.status, &answer.body) {
         // Off Azure, a proxy or firewall may answer for 169.254.169.254 (403, 407, …): that is
         // no managed identity, not a service error to report as such.
         return Attempt::Fatal(Error::ManagedIdentityUnavailable {
             endpoint: mi.endpoint().to_owned(),
             detail: format!(
-                "something answered HTTP {status}, but not as a managed identity endpoint (a proxy or firewall in the way?)"
+                "something answered HTTP {}, but not as a managed identity endpoint (a proxy or firewall in the way?)",
+                answer.status
             ),
         });
     }
     probes.mark_answered(mi.endpoint());
-    if status == 200 {
-        return match parse_token_response(&body, resource, sent_at) {
-            Ok(token) => Attempt::Done(token),
-            Err(e) => Attempt::Fatal(e),
-        };
-    }
-    let failure = service_failure(status, &body);
-    classify_failure(mi, resource, failure, retry_after)
-}
-
-/// Reads a body of at most `limit` bytes into memory that is wiped when dropped (it holds the
-/// token). `None` when the answer is longer, said by its `Content-Length` (then nothing is read)
-/// or found while reading (then reading stops there).
-async fn read_bounded(
-    mut response: reqwest::Response,
-    limit: usize,
-) -> std::result::Result<Option<zeroize::Zeroizing<Vec<u8>>>, reqwest::Error> {
-    let declared = response.content_length();
-    if declared.is_some_and(|len| len > limit as u64) {
-        return Ok(None);
-    }
-    // Reserve what was declared (or a typical answer) so that no growth leaves a copy behind.
-    let capacity = declared.map_or(8 * 1024, |len| len as usize);
-    let mut body = zeroize::Zeroizing::new(Vec::with_capacity(capacity));
-    while let Some(chunk) = response.chunk().await? {
-        if body.len() + chunk.len() > limit {
-            return Ok(None);
-        }
-        if body.capacity() < body.len() + chunk.len() {
-            let mut bigger = zeroize::Zeroizing::new(Vec::with_capacity(
-                (body.len() + chunk.len())
-                    .max(body.capacity() * 2)
-                    .min(limit),
-            ));
-            bigger.extend_from_slice(&body);
-            body = bigger;
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(Some(body))
+    exchange::finish(ctx, &answer, sent_at)
 }
 
 /// Whether a response comes from a managed identity endpoint: a 200, a status IMDS uses while
@@ -264,135 +177,38 @@ fn answers_like_imds(status: u16, body: &[u8]) -> bool {
 }
 
 /// Maps an error status to the library's errors and decides whether to retry.
+#[cfg(test)]
 fn classify_failure(
     mi: &ManagedIdentity,
     resource: &str,
     failure: ServiceFailure,
     retry_after: Option<Duration>,
 ) -> Attempt {
-    let status = failure.status;
-    let context = format!(
-        "the token request for '{resource}' ({}) to {} failed",
-        mi.identity,
-        mi.endpoint()
-    );
-    if matches!(status, 404 | 408 | 410 | 429) || status >= 500 {
-        let code = if status == 429 {
-            ErrorCode::Throttled
-        } else {
-            ErrorCode::ServiceError
-        };
-        return Attempt::Transient {
-            error: Error::Service {
-                code,
-                context,
-                failure,
-            },
-            retry_after,
-            gone: status == 410,
-        };
-    }
-    let says = |text: &str| failure.description.to_ascii_lowercase().contains(text);
-    if status == 400 && says("identity not found") {
-        return Attempt::Fatal(Error::IdentityNotFound {
-            identity: mi.identity.to_string(),
-            failure,
-        });
-    }
-    if status == 400 && (failure.code.as_deref() == Some("invalid_resource") || says("aadsts50001"))
-    {
-        return Attempt::Fatal(Error::InvalidResource {
-            resource: resource.to_owned(),
-            failure,
-        });
-    }
-    let code = match status {
-        401 => ErrorCode::AuthenticationFailed,
-        403 => ErrorCode::PermissionDenied,
-        _ => ErrorCode::ServiceError,
+    let ctx = Ctx {
+        source: Source::Imds,
+        endpoint: mi.endpoint(),
+        identity: &mi.identity,
+        resource,
+        timeout: mi.options.request_timeout,
     };
-    Attempt::Fatal(Error::Service {
-        code,
-        context,
-        failure,
-    })
-}
-
-/// Reads `{"error":"…","error_description":"…"}`. IMDS sometimes puts a sentence in `error`
-/// (no api-version); then it is the description, not a code.
-fn service_failure(status: u16, body: &[u8]) -> ServiceFailure {
-    let text = String::from_utf8_lossy(body);
-    let json: Option<Value> = serde_json::from_slice(body).ok();
-    let get = |k: &str| {
-        json.as_ref()
-            .and_then(|j| j.get(k))
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-    };
-    let error = get("error");
-    let description = get("error_description");
-    let (code, description) = match (error, description) {
-        (Some(e), Some(d)) => (Some(e), d),
-        (Some(e), None) if e.contains(' ') => (None, e),
-        (Some(e), None) => (Some(e), String::new()),
-        (None, Some(d)) => (None, d),
-        (None, None) => (None, text.into_owned()),
-    };
-    let description = if description.trim().is_empty() {
-        format!("HTTP {status} with no description")
-    } else {
-        shorten(&description)
-    };
-    ServiceFailure {
-        status,
-        code,
-        description,
-    }
+    exchange::classify(&ctx, failure, retry_after)
 }
 
 fn transport_failure(
     mi: &ManagedIdentity,
+    ctx: &Ctx<'_>,
     e: &reqwest::Error,
-    timeout: Duration,
     probing: bool,
 ) -> Attempt {
-    let detail = if e.is_timeout() {
-        format!("no answer within {} ms", timeout.as_millis())
-    } else {
-        describe_transport_error(e)
-    };
     if probing && e.is_connect() {
         // The endpoint took a connection a moment ago and now refuses one: it is not there
         // (the next call probes again).
         return Attempt::Fatal(Error::ManagedIdentityUnavailable {
             endpoint: mi.endpoint().to_owned(),
-            detail,
+            detail: describe_transport_error(e),
         });
     }
-    let message = format!("the token request to {} failed: {detail}", mi.endpoint());
-    Attempt::Transient {
-        error: if e.is_timeout() {
-            Error::Timeout(message)
-        } else {
-            Error::Network(message)
-        },
-        retry_after: None,
-        gone: false,
-    }
-}
-
-/// The innermost causes of a transport error, without the URL (it is named separately).
-pub(crate) fn describe_transport_error(e: &reqwest::Error) -> String {
-    let mut parts = Vec::new();
-    let mut source = e.source();
-    while let Some(s) = source {
-        parts.push(s.to_string());
-        source = s.source();
-    }
-    match parts.last() {
-        Some(last) => last.clone(),
-        None => e.to_string(),
-    }
+    exchange::transport_failure(ctx, e)
 }
 
 #[cfg(test)]

@@ -23,6 +23,7 @@ pub mod keyvault;
 pub mod retry;
 pub mod runtime;
 mod service;
+pub mod source;
 pub mod token;
 mod transfer;
 
@@ -34,6 +35,7 @@ pub use error::{Error, ErrorCode, Result, ServiceFailure};
 pub use identity::{normalize_resource, IdentityId, ManagedIdentity, TokenOptions};
 pub use keyvault::{KeyVault, Secret, SecretProperties, VaultAddress};
 pub use retry::RetryPolicy;
+pub use source::{Source, SourceConfig, SourceEnv};
 pub use token::AccessToken;
 
 /// Where `ResourceTypeName`-style names point in the public cloud.

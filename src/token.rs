@@ -8,6 +8,7 @@ use serde_json::Value;
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
+use crate::source::Source;
 
 /// Values below this are relative seconds, above it epoch seconds (MSAL.NET's rule: it is the
 /// epoch value of 2001-01-01, earlier than any real expiry).
@@ -51,6 +52,8 @@ pub struct AccessToken {
     pub(crate) expires_on: i64,
     /// Unix seconds at which a background refresh should start, if the token warrants one.
     pub(crate) refresh_at: Option<i64>,
+    /// The managed identity source that issued it.
+    pub(crate) source: Source,
 }
 
 impl AccessToken {
@@ -70,7 +73,19 @@ impl AccessToken {
             resource: NulString::new(resource),
             expires_on,
             refresh_at,
+            source: Source::Imds,
         }
+    }
+
+    /// The same token, said to come from `source`.
+    pub(crate) fn with_source(mut self, source: Source) -> AccessToken {
+        self.source = source;
+        self
+    }
+
+    /// The managed identity source that issued the token.
+    pub fn source(&self) -> Source {
+        self.source
     }
 
     /// The bearer token text. Handle with care: never log it.
@@ -112,6 +127,7 @@ impl fmt::Debug for AccessToken {
             .field("token_type", &self.token_type)
             .field("resource", &self.resource)
             .field("expires_on", &self.expires_on)
+            .field("source", &self.source)
             .finish()
     }
 }

@@ -1,0 +1,490 @@
+//! Managed identity sources: where a token comes from on each kind of Azure host, detected from
+//! the environment the way the Azure SDKs do it ([`SourceEnv::detect`]), or chosen explicitly.
+//!
+//! Each source's protocol lives in its own module; they share one request, bounded-read and
+//! retry loop (`exchange.rs`). Only IMDS probes whether its endpoint is there at all (it is the
+//! default, so off Azure it must fail fast); the others are named by their host's environment
+//! and get ordinary timeouts. Secrets (`IDENTITY_HEADER`, `MSI_SECRET`, Arc key files,
+//! federated tokens) are kept as [`SecretString`]s or wiped buffers and never appear in
+//! `Debug` output, logs or messages.
+
+mod app_service;
+mod arc;
+mod azure_ml;
+mod cloud_shell;
+mod detect;
+pub(crate) mod exchange;
+mod service_fabric;
+mod workload_identity;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use secrecy::{ExposeSecret, SecretString};
+
+pub use detect::*;
+pub use exchange::MAX_TOKEN_ANSWER;
+pub(crate) use service_fabric::PinnedClients;
+
+use crate::error::{Error, Result};
+use crate::identity::{parse_endpoint, IdentityId, ManagedIdentity};
+use crate::imds::EndpointProbes;
+use crate::token::AccessToken;
+
+/// Where a managed identity's tokens come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Source {
+    /// The Instance Metadata Service of VMs and scale sets (and anything speaking its protocol).
+    Imds,
+    /// App Service, Azure Functions, Azure Automation cloud jobs (`IDENTITY_ENDPOINT` +
+    /// `IDENTITY_HEADER`).
+    AppService,
+    /// Service Fabric applications (`IDENTITY_ENDPOINT` + `IDENTITY_HEADER` +
+    /// `IDENTITY_SERVER_THUMBPRINT`).
+    ServiceFabric,
+    /// Azure Machine Learning compute (`MSI_ENDPOINT` + `MSI_SECRET`).
+    AzureMl,
+    /// Azure Cloud Shell (`MSI_ENDPOINT` alone).
+    CloudShell,
+    /// Azure Arc-enabled servers (`IDENTITY_ENDPOINT` + `IMDS_ENDPOINT`, or the agent on disk).
+    Arc,
+    /// AKS workload identity: a federated token exchanged at Entra ID
+    /// (`AZURE_FEDERATED_TOKEN_FILE` + `AZURE_CLIENT_ID` + `AZURE_TENANT_ID`).
+    WorkloadIdentity,
+}
+
+impl Source {
+    /// Every source, in detection order (IMDS, the default, last).
+    pub const ALL: [Source; 7] = [
+        Source::ServiceFabric,
+        Source::AppService,
+        Source::AzureMl,
+        Source::CloudShell,
+        Source::Arc,
+        Source::WorkloadIdentity,
+        Source::Imds,
+    ];
+
+    /// The name people know it by, used in messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Source::Imds => "IMDS",
+            Source::AppService => "App Service",
+            Source::ServiceFabric => "Service Fabric",
+            Source::AzureMl => "Azure ML",
+            Source::CloudShell => "Cloud Shell",
+            Source::Arc => "Azure Arc",
+            Source::WorkloadIdentity => "AKS workload identity",
+        }
+    }
+
+    /// A stable identifier without spaces (`imds`, `app_service`, `service_fabric`,
+    /// `azure_ml`, `cloud_shell`, `arc`, `workload_identity`) for settings and other languages.
+    pub fn id(self) -> &'static str {
+        match self {
+            Source::Imds => "imds",
+            Source::AppService => "app_service",
+            Source::ServiceFabric => "service_fabric",
+            Source::AzureMl => "azure_ml",
+            Source::CloudShell => "cloud_shell",
+            Source::Arc => "arc",
+            Source::WorkloadIdentity => "workload_identity",
+        }
+    }
+
+    /// The source with this [`Source::id`] or [`Source::name`], ignoring case, spaces, `-`
+    /// and `_` (`AppService`, `app-service`, `App Service` all work).
+    pub fn from_name(text: &str) -> Option<Source> {
+        let squash = |s: &str| {
+            s.chars()
+                .filter(|c| !matches!(c, ' ' | '-' | '_'))
+                .flat_map(char::to_lowercase)
+                .collect::<String>()
+        };
+        let wanted = squash(text);
+        Source::ALL
+            .into_iter()
+            .find(|s| squash(s.id()) == wanted || squash(s.name()) == wanted)
+            .or(match wanted.as_str() {
+                "azurearc" => Some(Source::Arc),
+                "workloadidentity" | "aks" => Some(Source::WorkloadIdentity),
+                "functions" | "automation" => Some(Source::AppService),
+                _ => None,
+            })
+    }
+
+    /// Whether this source can give a token for `identity`, said before anything is sent.
+    pub(crate) fn check_identity(self, identity: &IdentityId) -> Result<()> {
+        let why = match (self, identity) {
+            (_, IdentityId::SystemAssigned) | (Source::Imds | Source::AppService, _) => {
+                return Ok(())
+            }
+            (Source::AzureMl | Source::WorkloadIdentity, IdentityId::ClientId(_)) => return Ok(()),
+            (Source::AzureMl, _) => "Azure ML selects a user-assigned identity by its client id only",
+            (Source::WorkloadIdentity, _) => {
+                "AKS workload identity selects an identity by its client id only (AZURE_CLIENT_ID or the client id given)"
+            }
+            (Source::ServiceFabric, _) => {
+                "Service Fabric gives the identity its application manifest names; it cannot be chosen at run time"
+            }
+            (Source::CloudShell, _) => "Cloud Shell gives only the signed-in user's identity",
+            (Source::Arc, _) => "Azure Arc serves only the machine's system-assigned identity",
+        };
+        Err(Error::InvalidArgument(format!(
+            "{why}, so {identity} cannot be asked of it (nothing was sent); leave the id out, or choose another source"
+        )))
+    }
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One source's settings: its endpoint and what it needs to ask. Built from the environment
+/// ([`SourceEnv::config_for`]) or by hand. `Debug` never shows a secret.
+pub struct SourceConfig {
+    kind: Kind,
+}
+
+enum Kind {
+    Imds {
+        endpoint: url::Url,
+    },
+    AppService {
+        endpoint: url::Url,
+        secret: SecretString,
+    },
+    ServiceFabric {
+        endpoint: url::Url,
+        secret: SecretString,
+        thumbprint: service_fabric::Thumbprint,
+    },
+    AzureMl {
+        endpoint: url::Url,
+        secret: SecretString,
+        default_client_id: Option<String>,
+    },
+    CloudShell {
+        endpoint: url::Url,
+    },
+    Arc {
+        endpoint: url::Url,
+        tokens_dir: Option<PathBuf>,
+    },
+    WorkloadIdentity {
+        token_url: url::Url,
+        client_id: String,
+        token_file: PathBuf,
+    },
+}
+
+impl SourceConfig {
+    /// IMDS (or anything speaking its protocol) at a full token URL.
+    pub fn imds(token_url: &str) -> Result<SourceConfig> {
+        let endpoint = parse_endpoint(token_url, "the token endpoint")?;
+        Ok(SourceConfig {
+            kind: Kind::Imds { endpoint },
+        })
+    }
+
+    /// App Service / Functions / Automation: `IDENTITY_ENDPOINT` and `IDENTITY_HEADER`.
+    pub fn app_service(endpoint: &str, identity_header: SecretString) -> Result<SourceConfig> {
+        let endpoint = parse_endpoint(endpoint, "IDENTITY_ENDPOINT")?;
+        check_secret("IDENTITY_HEADER", &identity_header)?;
+        Ok(SourceConfig {
+            kind: Kind::AppService {
+                endpoint,
+                secret: identity_header,
+            },
+        })
+    }
+
+    /// Service Fabric: `IDENTITY_ENDPOINT` (HTTPS), `IDENTITY_HEADER` and
+    /// `IDENTITY_SERVER_THUMBPRINT` (the SHA-1 of the endpoint's certificate, in hex).
+    pub fn service_fabric(
+        endpoint: &str,
+        identity_header: SecretString,
+        thumbprint: &str,
+    ) -> Result<SourceConfig> {
+        let endpoint = parse_endpoint(endpoint, "IDENTITY_ENDPOINT")?;
+        if endpoint.scheme() != "https" {
+            return Err(Error::Insecure(format!(
+                "the Service Fabric endpoint {endpoint} is not HTTPS; its secret is sent only over TLS to the certificate IDENTITY_SERVER_THUMBPRINT names"
+            )));
+        }
+        check_secret("IDENTITY_HEADER", &identity_header)?;
+        let thumbprint = service_fabric::Thumbprint::parse(thumbprint)?;
+        Ok(SourceConfig {
+            kind: Kind::ServiceFabric {
+                endpoint,
+                secret: identity_header,
+                thumbprint,
+            },
+        })
+    }
+
+    /// Azure ML: `MSI_ENDPOINT`, `MSI_SECRET`, and `DEFAULT_IDENTITY_CLIENT_ID` (the identity
+    /// asked for when no client id is given).
+    pub fn azure_ml(
+        endpoint: &str,
+        secret: SecretString,
+        default_client_id: Option<&str>,
+    ) -> Result<SourceConfig> {
+        let endpoint = parse_endpoint(endpoint, "MSI_ENDPOINT")?;
+        check_secret("MSI_SECRET", &secret)?;
+        let default_client_id = default_client_id
+            .map(|id| crate::identity::validate_guid("DEFAULT_IDENTITY_CLIENT_ID", id))
+            .transpose()?;
+        Ok(SourceConfig {
+            kind: Kind::AzureMl {
+                endpoint,
+                secret,
+                default_client_id,
+            },
+        })
+    }
+
+    /// Cloud Shell: `MSI_ENDPOINT`.
+    pub fn cloud_shell(endpoint: &str) -> Result<SourceConfig> {
+        let endpoint = parse_endpoint(endpoint, "MSI_ENDPOINT")?;
+        Ok(SourceConfig {
+            kind: Kind::CloudShell { endpoint },
+        })
+    }
+
+    /// Azure Arc at `endpoint`, taking key files only from `tokens_dir` (`None`: the agent's
+    /// folder, `/var/opt/azcmagent/tokens` or `%ProgramData%\AzureConnectedMachineAgent\Tokens`).
+    pub fn arc(endpoint: &str, tokens_dir: Option<&Path>) -> Result<SourceConfig> {
+        let endpoint = parse_endpoint(endpoint, "IDENTITY_ENDPOINT")?;
+        Ok(SourceConfig {
+            kind: Kind::Arc {
+                endpoint,
+                tokens_dir: tokens_dir.map(Path::to_owned),
+            },
+        })
+    }
+
+    /// AKS workload identity: the federated token in `token_file` exchanged at
+    /// `authority_host` (default `https://login.microsoftonline.com/`) for `client_id` in
+    /// `tenant_id`.
+    pub fn workload_identity(
+        authority_host: Option<&str>,
+        tenant_id: &str,
+        client_id: &str,
+        token_file: &Path,
+    ) -> Result<SourceConfig> {
+        let token_url = workload_identity::token_url(authority_host, tenant_id)?;
+        let client_id = crate::identity::validate_guid("client id (AZURE_CLIENT_ID)", client_id)?;
+        Ok(SourceConfig {
+            kind: Kind::WorkloadIdentity {
+                token_url,
+                client_id,
+                token_file: token_file.to_owned(),
+            },
+        })
+    }
+
+    /// Which source this is.
+    pub fn source(&self) -> Source {
+        match self.kind {
+            Kind::Imds { .. } => Source::Imds,
+            Kind::AppService { .. } => Source::AppService,
+            Kind::ServiceFabric { .. } => Source::ServiceFabric,
+            Kind::AzureMl { .. } => Source::AzureMl,
+            Kind::CloudShell { .. } => Source::CloudShell,
+            Kind::Arc { .. } => Source::Arc,
+            Kind::WorkloadIdentity { .. } => Source::WorkloadIdentity,
+        }
+    }
+
+    /// The URL token requests go to.
+    pub fn endpoint(&self) -> &url::Url {
+        match &self.kind {
+            Kind::Imds { endpoint }
+            | Kind::AppService { endpoint, .. }
+            | Kind::ServiceFabric { endpoint, .. }
+            | Kind::AzureMl { endpoint, .. }
+            | Kind::CloudShell { endpoint }
+            | Kind::Arc { endpoint, .. } => endpoint,
+            Kind::WorkloadIdentity { token_url, .. } => token_url,
+        }
+    }
+
+    /// What, besides source, endpoint and identity, tells tokens of this source apart in the
+    /// cache (the workload identity's client).
+    pub(crate) fn cache_key(&self, identity: &IdentityId) -> String {
+        let extra = match &self.kind {
+            Kind::WorkloadIdentity { client_id, .. } => client_id.as_str(),
+            Kind::AzureMl {
+                default_client_id: Some(id),
+                ..
+            } => id.as_str(),
+            _ => "",
+        };
+        format!(
+            "{}\n{}\n{identity:?}\n{extra}",
+            self.source().id(),
+            self.endpoint()
+        )
+    }
+}
+
+impl fmt::Debug for SourceConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("SourceConfig");
+        d.field("source", &self.source())
+            .field("endpoint", &self.endpoint().as_str());
+        match &self.kind {
+            Kind::ServiceFabric { thumbprint, .. } => {
+                d.field("thumbprint", thumbprint);
+            }
+            Kind::AzureMl {
+                default_client_id, ..
+            } => {
+                d.field("default_client_id", default_client_id);
+            }
+            Kind::Arc { tokens_dir, .. } => {
+                d.field("tokens_dir", tokens_dir);
+            }
+            Kind::WorkloadIdentity {
+                client_id,
+                token_file,
+                ..
+            } => {
+                d.field("client_id", client_id)
+                    .field("token_file", token_file);
+            }
+            _ => {}
+        }
+        // Secrets (IDENTITY_HEADER, MSI_SECRET) are left out, not even redacted.
+        d.finish_non_exhaustive()
+    }
+}
+
+/// A secret as a header value marked sensitive, so that the HTTP stack never shows it. Its
+/// characters were checked when the configuration was made ([`check_secret`]).
+pub(crate) fn secret_header(secret: &SecretString) -> reqwest::header::HeaderValue {
+    let mut value = reqwest::header::HeaderValue::from_str(secret.expose_secret())
+        .unwrap_or_else(|_| reqwest::header::HeaderValue::from_static(""));
+    value.set_sensitive(true);
+    value
+}
+
+/// Refuses a secret that a header cannot carry, saying which variable holds it (not its value).
+fn check_secret(name: &str, secret: &SecretString) -> Result<()> {
+    let value = secret.expose_secret();
+    if value.is_empty() || reqwest::header::HeaderValue::from_str(value).is_err() {
+        return Err(Error::InvalidArgument(format!(
+            "{name} is empty or holds characters an HTTP header cannot carry"
+        )));
+    }
+    Ok(())
+}
+
+/// What token requests are sent with.
+pub(crate) struct Transport<'a> {
+    pub http: &'a reqwest::Client,
+    pub probes: &'a EndpointProbes,
+    pub pinned: &'a PinnedClients,
+}
+
+/// Gets a token from the identity's source, retrying transient failures within its budget.
+pub(crate) async fn request_token(
+    transport: &Transport<'_>,
+    mi: &ManagedIdentity,
+    resource: &str,
+) -> Result<AccessToken> {
+    // Checked when the identity was made too; said again here so that no path sends first.
+    mi.source().check_identity(&mi.identity)?;
+    let endpoint = exchange::shown(mi.config.endpoint());
+    let ctx = exchange::Ctx {
+        source: mi.source(),
+        endpoint: &endpoint,
+        identity: &mi.identity,
+        resource,
+        timeout: mi.options.request_timeout,
+    };
+    log::debug!(
+        "token request for {resource} ({}) from {} at {endpoint}",
+        mi.identity,
+        mi.source().name()
+    );
+    let policy = &mi.options.retry;
+    match &mi.config.kind {
+        Kind::Imds { .. } => {
+            crate::imds::request_token(transport.http, transport.probes, mi, resource).await
+        }
+        Kind::AppService { endpoint, secret } => {
+            exchange::with_retries(policy, |_| {
+                exchange::attempt(
+                    &ctx,
+                    app_service::request(transport.http, endpoint, secret, &mi.identity, resource),
+                )
+            })
+            .await
+        }
+        Kind::ServiceFabric {
+            endpoint,
+            secret,
+            thumbprint,
+        } => {
+            let http = transport.pinned.client(thumbprint)?;
+            exchange::with_retries(policy, |_| {
+                service_fabric::attempt(&ctx, &http, endpoint, secret, thumbprint)
+            })
+            .await
+        }
+        Kind::AzureMl {
+            endpoint,
+            secret,
+            default_client_id,
+        } => {
+            let client_id = match &mi.identity {
+                IdentityId::ClientId(id) => Some(id.as_str()),
+                _ => default_client_id.as_deref(),
+            };
+            exchange::with_retries(policy, |_| {
+                exchange::attempt(
+                    &ctx,
+                    azure_ml::request(transport.http, endpoint, secret, client_id, resource),
+                )
+            })
+            .await
+        }
+        Kind::CloudShell { endpoint } => {
+            exchange::with_retries(policy, |_| {
+                exchange::attempt(
+                    &ctx,
+                    cloud_shell::request(transport.http, endpoint, resource),
+                )
+            })
+            .await
+        }
+        Kind::Arc {
+            endpoint,
+            tokens_dir,
+        } => {
+            let dir = tokens_dir.clone().or_else(default_arc_tokens_dir);
+            exchange::with_retries(policy, |_| {
+                arc::attempt(&ctx, transport.http, endpoint, dir.as_deref())
+            })
+            .await
+        }
+        Kind::WorkloadIdentity {
+            token_url,
+            client_id,
+            token_file,
+        } => {
+            let client_id = match &mi.identity {
+                IdentityId::ClientId(id) => id.as_str(),
+                _ => client_id.as_str(),
+            };
+            exchange::with_retries(policy, |_| {
+                workload_identity::attempt(&ctx, transport.http, token_url, client_id, token_file)
+            })
+            .await
+        }
+    }
+}

@@ -17,9 +17,11 @@
  *   soak --vault <url> [--seconds 120] [--threads 32] [--budget-ms 10000]
  *        [--initial-delay-ms 200] [--window 5] [--warmup 20] [--rss-tolerance-kib 4096]
  *        [--token-think-us 1000] [--kv-think-us 20000] [--faults 1] [--seed 1]
+ *        [--min-token-left 295]
  *
  * --window is the token's life in the cache (the emulator's token lifetime minus the 5-minute
- * margin); --warmup the seconds before the RSS baseline is taken. The token endpoint and CA come
+ * margin); --warmup the seconds before the RSS baseline is taken; --min-token-left the fewest
+ * seconds a returned token may have left (the cache's margin, less 5 s of slack). The token endpoint and CA come
  * from the environment (AZMI_IMDS_ENDPOINT, AZMI_CA_FILE); the emulator's admin endpoints are on
  * the token endpoint's host and port. Tokens and secret values are never printed.
  */
@@ -45,8 +47,8 @@
 static struct {
     const char *vault;
     long seconds, threads, budget_ms, initial_delay_ms, window, warmup, rss_tolerance_kib;
-    long token_think_us, kv_think_us, faults, seed;
-} cfg = {NULL, 120, 32, 10000, 200, 5, 20, 4096, 1000, 20000, 1, 1};
+    long token_think_us, kv_think_us, faults, seed, min_token_left;
+} cfg = {NULL, 120, 32, 10000, 200, 5, 20, 4096, 1000, 20000, 1, 1, 295};
 
 static const char *const SECRET_NAME = "mi-test";
 static const char *const SECRET_VALUE = "Hello from Key Vault";
@@ -189,9 +191,9 @@ static int has_claim(const char *payload, const char *name, const char *value) {
 static const char *check_token(const azmi_token *t, const char *resource, int id) {
     if (strcmp(azmi_token_type(t), "Bearer") != 0) return "token type is not Bearer";
     if (strcmp(azmi_token_resource(t), resource) != 0) return "token for another resource";
-    /* The cache serves a token only while it has more than 5 minutes left; allow 5 s for the
-     * time between the check and here on a loaded machine. */
-    if (azmi_token_expires_on(t) - (int64_t)time(NULL) < 300 - 5) return "token served with under 5 minutes left";
+    /* The cache serves a token only while it has more than 5 minutes left; the default 295
+     * allows 5 s for the time between the cache's check and this one on a loaded machine. */
+    if (azmi_token_expires_on(t) - (int64_t)time(NULL) < cfg.min_token_left) return "token served with under 5 minutes left";
     const char *jwt = azmi_token_access_token(t);
     if (strlen(jwt) != azmi_token_access_token_len(t)) return "token length disagrees";
     char payload[4096];
@@ -472,7 +474,8 @@ static void parse_args(int argc, char **argv) {
                  {"--token-think-us", &cfg.token_think_us},
                  {"--kv-think-us", &cfg.kv_think_us},
                  {"--faults", &cfg.faults},
-                 {"--seed", &cfg.seed}};
+                 {"--seed", &cfg.seed},
+                 {"--min-token-left", &cfg.min_token_left}};
     for (int i = 1; i < argc; i += 2) {
         if (i + 1 >= argc) {
             fprintf(stderr, "soak: %s wants a value\n", argv[i]);

@@ -29,6 +29,9 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -396,6 +399,10 @@ static void *chaos_main(void *arg) {
 
 enum { MAX_SAMPLES = 4096 };
 static long rss_kib[MAX_SAMPLES];
+/* Bytes malloc has handed out and not had back (glibc's mallinfo2, every arena; -1 elsewhere):
+ * growing RSS with a flat heap is the allocator keeping freed pages, a growing heap is memory
+ * the program holds. */
+static long heap_kib[MAX_SAMPLES];
 static double rss_at[MAX_SAMPLES];
 static int rss_samples;
 
@@ -416,6 +423,11 @@ static void *rss_main(void *arg) {
     while (!atomic_load(&stop) && rss_samples < MAX_SAMPLES) {
         rss_at[rss_samples] = elapsed_s();
         rss_kib[rss_samples] = read_rss_kib();
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 33)
+        heap_kib[rss_samples] = (long)(mallinfo2().uordblks / 1024);
+#else
+        heap_kib[rss_samples] = -1;
+#endif
         rss_samples++;
         sleep_us(1000000);
     }
@@ -671,15 +683,21 @@ int main(int argc, char **argv) {
            (unsigned long long)waited, issued ? (double)waited / (double)issued : 0.0);
 
     /* RSS. */
-    printf("\nRSS (VmRSS of this process, KiB) every second:\n");
-    long baseline = -1, peak_after = 0, last = 0;
+    printf("\nRSS (VmRSS of this process) and heap in use (malloc, every arena), KiB, sampled every second:\n");
+    long baseline = -1, peak_after = 0, last = 0, heap_baseline = -1;
     for (int i = 0; i < rss_samples; i++) {
-        if (baseline < 0 && rss_at[i] >= (double)cfg.warmup) baseline = rss_kib[i];
+        if (baseline < 0 && rss_at[i] >= (double)cfg.warmup) {
+            baseline = rss_kib[i];
+            heap_baseline = heap_kib[i];
+        }
         if (baseline >= 0 && rss_kib[i] > peak_after) peak_after = rss_kib[i];
         last = rss_kib[i];
     }
-    for (int i = 0; i < rss_samples; i += 10) printf("  %5.0f s %8ld\n", rss_at[i], rss_kib[i]);
-    if (rss_samples) printf("  %5.0f s %8ld (last)\n", rss_at[rss_samples - 1], last);
+    int step = rss_samples > 200 ? 30 : 10; /* about 20 lines for a 10-minute run */
+    for (int i = 0; i < rss_samples; i += step)
+        printf("  %5.0f s  RSS %8ld  heap %8ld\n", rss_at[i], rss_kib[i], heap_kib[i]);
+    if (rss_samples)
+        printf("  %5.0f s  RSS %8ld  heap %8ld (last)\n", rss_at[rss_samples - 1], last, heap_kib[rss_samples - 1]);
     /* Least-squares slope after warm-up, KiB per minute. */
     double sx = 0, sy = 0, sxx = 0, sxy = 0;
     int m = 0;
@@ -692,8 +710,10 @@ int main(int argc, char **argv) {
         m++;
     }
     double slope = m > 1 ? ((double)m * sxy - sx * sy) / ((double)m * sxx - sx * sx) * 60.0 : 0.0;
-    printf("after warm-up (%ld s): baseline %ld KiB, peak %ld KiB (+%ld), last %ld KiB (%+ld), trend %+.0f KiB/min\n",
-           cfg.warmup, baseline, peak_after, peak_after - baseline, last, last - baseline, slope);
+    printf("after warm-up (%ld s): RSS baseline %ld KiB, peak %ld KiB (+%ld), last %ld KiB (%+ld), trend %+.0f "
+           "KiB/min; heap in use %ld KiB at the baseline, %ld KiB last (%+ld)\n",
+           cfg.warmup, baseline, peak_after, peak_after - baseline, last, last - baseline, slope, heap_baseline,
+           rss_samples ? heap_kib[rss_samples - 1] : -1, rss_samples ? heap_kib[rss_samples - 1] - heap_baseline : 0);
 
     printf("\nchecks:\n");
     char line[256];
@@ -711,6 +731,12 @@ int main(int argc, char **argv) {
     snprintf(line, sizeof line, "RSS flat after warm-up: peak %+ld KiB over the baseline (tolerance %ld KiB)",
              peak_after - baseline, cfg.rss_tolerance_kib);
     check(baseline > 0 && peak_after - baseline <= cfg.rss_tolerance_kib, line);
+    if (heap_baseline >= 0) {
+        long heap_growth = heap_kib[rss_samples - 1] - heap_baseline;
+        snprintf(line, sizeof line, "heap in use flat after warm-up: %+ld KiB (tolerance %ld KiB)", heap_growth,
+                 cfg.rss_tolerance_kib);
+        check(heap_growth <= cfg.rss_tolerance_kib, line);
+    }
     snprintf(line, sizeof line, "single-flight: %llu tokens issued <= %llu (%d entries, one per window)",
              (unsigned long long)issued, (unsigned long long)allowed, ENTRIES);
     check(issued <= allowed, line);

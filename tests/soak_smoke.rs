@@ -2,8 +2,10 @@
 //! `azmi_get_token` and `azmi_keyvault_get` through the C ABI for a few seconds while the
 //! emulator injects 429 with Retry-After, 5xx, dropped connections and slow answers, and its
 //! tokens go stale in the cache every 3 seconds. No call may fail (every fault is one the retries
-//! absorb), return a wrong token or secret, or take longer than its budget; and the emulator
-//! must issue about one token per cache entry per window, not one per waiting caller.
+//! absorb; a call that ran out of its retry budget would fail) or return a wrong token or
+//! secret; and the emulator must issue about one token per cache entry per window, not one per
+//! waiting caller. (Latencies against the budget are the soak's figures, not asserted here:
+//! tests assert no timings.)
 
 use std::ffi::{CStr, CString};
 use std::ptr;
@@ -18,7 +20,6 @@ use azmi_emulator::{Emulator, EmulatorConfig, Fault};
 const RUN: Duration = Duration::from_secs(5);
 /// Seconds a token stays in the cache: the emulator's lifetime minus azmi's 5-minute margin.
 const WINDOW_SECS: u64 = 3;
-const BUDGET: Duration = Duration::from_secs(5);
 const RESOURCES: [&str; 2] = ["https://management.azure.com/", "https://vault.azure.net"];
 /// Object ids of the emulator's system- and user-assigned identities (docs/emulator.md).
 const OIDS: [&str; 2] = [
@@ -59,7 +60,7 @@ fn identities(emu: &Emulator) -> Identities {
                 azmi_identity_set_endpoint(*slot, url.as_ptr(), ptr::null_mut()),
                 azmi_status::AZMI_OK
             );
-            // Budget 5 s, first backoff 100 ms.
+            // Retry budget 5 s, first backoff 100 ms.
             assert_eq!(
                 azmi_identity_set_timeouts(*slot, 1000, 5000, 100, ptr::null_mut()),
                 azmi_status::AZMI_OK
@@ -74,7 +75,6 @@ struct Tally {
     calls: u64,
     errors: Vec<String>,
     wrong: Vec<String>,
-    slowest: Duration,
 }
 
 fn now_secs() -> i64 {
@@ -242,6 +242,7 @@ fn eight_threads_under_faults_get_right_answers_within_budget_with_single_flight
         assert_eq!(keyvault_call(&vault, &ids, n), Ok(None));
     }
     let before = emu.counters();
+    let service_before = emu.service_counters().requests;
 
     let stop = Arc::new(AtomicBool::new(false));
     let chaos = {
@@ -271,13 +272,11 @@ fn eight_threads_under_faults_get_right_answers_within_budget_with_single_flight
                 let mut tally = Tally::default();
                 let mut n = t;
                 while !stop.load(Ordering::Relaxed) {
-                    let t0 = Instant::now();
                     let result = if t % 2 == 0 {
                         token_call(&ids, n)
                     } else {
                         keyvault_call(&vault, &ids, n)
                     };
-                    tally.slowest = tally.slowest.max(t0.elapsed());
                     tally.calls += 1;
                     match result {
                         Ok(None) => {}
@@ -295,16 +294,15 @@ fn eight_threads_under_faults_get_right_answers_within_budget_with_single_flight
     stop.store(true, Ordering::Relaxed);
     let tallies: Vec<Tally> = workers.into_iter().map(|w| w.join().unwrap()).collect();
     let elapsed = start.elapsed();
-    let rearms = chaos.join().unwrap();
+    chaos.join().unwrap();
     let after = emu.counters();
 
     let calls: u64 = tallies.iter().map(|t| t.calls).sum();
     let errors: Vec<&String> = tallies.iter().flat_map(|t| &t.errors).collect();
     let wrong: Vec<&String> = tallies.iter().flat_map(|t| &t.wrong).collect();
-    let slowest = tallies.iter().map(|t| t.slowest).max().unwrap();
     let issued = after.tokens_issued - before.tokens_issued;
     let requests = after.token_requests - before.token_requests;
-    let service = emu.service_counters();
+    let service_requests = emu.service_counters().requests - service_before;
     assert!(
         errors.is_empty(),
         "{} errors, e.g. {:?}",
@@ -317,9 +315,12 @@ fn eight_threads_under_faults_get_right_answers_within_budget_with_single_flight
         wrong.len(),
         wrong[0]
     );
-    assert!(slowest <= BUDGET, "a call took {slowest:?}");
-    assert!(calls > 100, "only {calls} calls in {elapsed:?}");
-    assert!(rearms > 10);
+    // Threads 0, 2, 4, 6 call for tokens, the others Key Vault.
+    let keyvault_calls: u64 = tallies.iter().skip(1).step_by(2).map(|t| t.calls).sum();
+    assert!(
+        keyvault_calls > 0 && calls > keyvault_calls,
+        "{calls} calls"
+    );
     // 4 cache entries (2 identities × 2 resources). A window lasts at least WINDOW_SECS - 1
     // seconds (whole-second expiry), so each entry needs at most elapsed / 2 + 2 tokens; without
     // single-flight every caller waiting on a stale entry would fetch its own.
@@ -332,5 +333,8 @@ fn eight_threads_under_faults_get_right_answers_within_budget_with_single_flight
         requests > issued,
         "the token endpoint's faults were met ({requests} requests, {issued} tokens)"
     );
-    assert!(service.requests > 0);
+    assert!(
+        service_requests > keyvault_calls,
+        "Key Vault's faults were met ({service_requests} requests for {keyvault_calls} calls)"
+    );
 }

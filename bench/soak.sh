@@ -11,7 +11,8 @@
 #
 # Environment (all optional): SECONDS_TO_RUN=120 THREADS=32 WINDOW=5 BUDGET_MS=10000
 # INITIAL_DELAY_MS=200 WARMUP=20 RSS_TOLERANCE_KIB=4096 TOKEN_THINK_US=1000 KV_THINK_US=20000
-# FAULTS=1 SEED=1.
+# FAULTS=1 SEED=1. GLIBC_TUNABLES=glibc.malloc.tcache_count=0 makes the "heap in use" figure
+# count live allocations only (glibc counts its per-thread caches as in use).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"

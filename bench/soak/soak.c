@@ -401,7 +401,9 @@ enum { MAX_SAMPLES = 4096 };
 static long rss_kib[MAX_SAMPLES];
 /* Bytes malloc has handed out and not had back (glibc's mallinfo2, every arena; -1 elsewhere):
  * growing RSS with a flat heap is the allocator keeping freed pages, a growing heap is memory
- * the program holds. */
+ * the program holds. glibc counts the chunks kept in its per-thread caches (tcache, up to 7 per
+ * size class per thread) as in use, so with many threads this creeps up as rarer sizes get
+ * freed on more threads; GLIBC_TUNABLES=glibc.malloc.tcache_count=0 leaves live memory only. */
 static long heap_kib[MAX_SAMPLES];
 static double rss_at[MAX_SAMPLES];
 static int rss_samples;
@@ -710,6 +712,9 @@ int main(int argc, char **argv) {
         m++;
     }
     double slope = m > 1 ? ((double)m * sxy - sx * sy) / ((double)m * sxx - sx * sx) * 60.0 : 0.0;
+    if (!getenv("GLIBC_TUNABLES"))
+        printf("(heap in use includes glibc's per-thread caches; GLIBC_TUNABLES=glibc.malloc.tcache_count=0 "
+               "counts live allocations only)\n");
     printf("after warm-up (%ld s): RSS baseline %ld KiB, peak %ld KiB (+%ld), last %ld KiB (%+ld), trend %+.0f "
            "KiB/min; heap in use %ld KiB at the baseline, %ld KiB last (%+ld)\n",
            cfg.warmup, baseline, peak_after, peak_after - baseline, last, last - baseline, slope, heap_baseline,

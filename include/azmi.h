@@ -256,6 +256,8 @@ typedef void (*azmi_progress_callback)(void *userdata, uint64_t done, int64_t to
  */
 typedef bool (*azmi_secret_callback)(void *userdata, const azmi_secret *secret);
 
+
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -796,12 +798,20 @@ void azmi_error_free(azmi_error *err);
  * (`/subscriptions/…/userAssignedIdentities/<name>`); all NULL selects the system-assigned
  * identity. More than one, or a malformed id, is `AZMI_INVALID_ARGUMENT`.
  *
- * The token endpoint is read from the environment now: `AZMI_IMDS_ENDPOINT` (a full token
- * URL), else `AZURE_POD_IDENTITY_AUTHORITY_HOST` (a host), else IMDS
- * (`http://169.254.169.254/metadata/identity/oauth2/token`). Hosts whose runtime keeps its own
- * copy of the environment (.NET on Linux and macOS: `Environment.SetEnvironmentVariable` does
- * not reach the native environment) should read the variables themselves and call
- * `azmi_identity_set_endpoint`.
+ * The managed identity source is detected from the environment now, in the order the Azure
+ * SDKs use: `AZMI_IMDS_ENDPOINT` (a full IMDS-protocol token URL) or
+ * `AZURE_POD_IDENTITY_AUTHORITY_HOST` (a host) first, then Service Fabric
+ * (`IDENTITY_ENDPOINT` + `IDENTITY_HEADER` + `IDENTITY_SERVER_THUMBPRINT`), App Service /
+ * Functions / Automation (`IDENTITY_ENDPOINT` + `IDENTITY_HEADER`), Azure ML (`MSI_ENDPOINT` +
+ * `MSI_SECRET`), Cloud Shell (`MSI_ENDPOINT`), Azure Arc (`IDENTITY_ENDPOINT` +
+ * `IMDS_ENDPOINT`, or the agent installed), AKS workload identity
+ * (`AZURE_FEDERATED_TOKEN_FILE` + `AZURE_CLIENT_ID` + `AZURE_TENANT_ID`), else IMDS
+ * (`http://169.254.169.254/metadata/identity/oauth2/token`). A source that cannot serve the
+ * selection (e.g. a user-assigned identity on Cloud Shell or Arc) is `AZMI_INVALID_ARGUMENT`
+ * here, naming the source. `azmi_identity_set_source` overrides the detection. Hosts whose
+ * runtime keeps its own copy of the environment (.NET on Linux and macOS:
+ * `Environment.SetEnvironmentVariable` does not reach the native environment) should read
+ * the variables themselves and call `azmi_identity_set_endpoint`.
  *
  * On success `*identity_out` receives a new identity (free with `azmi_identity_free`).
  */
@@ -820,6 +830,25 @@ azmi_status azmi_identity_new(const char *client_id,
 azmi_status azmi_identity_set_endpoint(azmi_identity *identity,
                                        const char *token_url,
                                        azmi_error **err_out);
+
+/**
+ * Uses the managed identity source `source` for this identity instead of the detected one, with
+ * that source's settings read from the environment now (for hosts that set the variables of
+ * several sources). `source`: "imds", "app_service", "service_fabric", "azure_ml",
+ * "cloud_shell", "arc" or "workload_identity" (case, spaces, `-` and `_` ignored; names such as
+ * "App Service" work too); NULL detects again. An unknown name, a source whose variables are
+ * not set, or one that cannot serve this identity is `AZMI_INVALID_ARGUMENT`. Keeps the
+ * timeouts. Not thread-safe: call before the identity is shared.
+ */
+azmi_status azmi_identity_set_source(azmi_identity *identity,
+                                     const char *source,
+                                     azmi_error **err_out);
+
+/**
+ * The managed identity source this identity's tokens come from ("imds", "app_service", …; see
+ * `azmi_token_source`). Static: do not free. "" for NULL.
+ */
+const char *azmi_identity_source(const azmi_identity *identity);
 
 /**
  * Sets the timeouts and retries of this identity's token requests:
@@ -1051,6 +1080,13 @@ const char *azmi_token_resource(const azmi_token *token);
  * Whether the token came from the cache rather than a request (false for NULL).
  */
 bool azmi_token_from_cache(const azmi_token *token);
+
+/**
+ * The managed identity source that issued the token: "imds", "app_service",
+ * "service_fabric", "azure_ml", "cloud_shell", "arc" or "workload_identity" ("" for NULL).
+ * Static: do not free.
+ */
+const char *azmi_token_source(const azmi_token *token);
 
 /**
  * Wipes the token text from memory and frees the token. NULL is ignored.

@@ -101,7 +101,11 @@ impl Engine {
         })
     }
 
-    /// The system-assigned identity at the endpoint the environment names now.
+    /// The system-assigned identity of the managed identity source the environment names. The
+    /// source is detected at the first call, and again when the IMDS endpoint variables
+    /// (`AZMI_IMDS_ENDPOINT`, `AZURE_POD_IDENTITY_AUTHORITY_HOST`) change: checking those two is
+    /// cheap enough for every call, while the other sources' variables are set by the platform
+    /// before the process starts.
     pub(crate) fn default_identity(&self) -> Result<Arc<ManagedIdentity>> {
         let endpoint = endpoint_from_env()?;
         if let Some((e, mi)) = &*self.default_identity.read() {
@@ -109,10 +113,7 @@ impl Engine {
                 return Ok(Arc::clone(mi));
             }
         }
-        let mi = Arc::new(ManagedIdentity::with_endpoint(
-            IdentityId::SystemAssigned,
-            &endpoint,
-        )?);
+        let mi = Arc::new(ManagedIdentity::new(IdentityId::SystemAssigned)?);
         *self.default_identity.write() = Some((endpoint, Arc::clone(&mi)));
         Ok(mi)
     }

@@ -9,13 +9,14 @@ namespace AzMi;
 /// </summary>
 public sealed class AccessToken
 {
-    internal AccessToken(object token, DateTimeOffset expiresOn, string resource, string type, string identity)
+    internal AccessToken(object token, DateTimeOffset expiresOn, string resource, string type, string identity, string source)
     {
         Token = token;
         ExpiresOn = expiresOn;
         Resource = resource;
         Type = type;
         Identity = identity;
+        Source = source;
     }
 
     /// <summary>The access token: a read-only SecureString, or a String with -AsPlainText.</summary>
@@ -32,6 +33,12 @@ public sealed class AccessToken
 
     /// <summary>The managed identity the token belongs to, described for people.</summary>
     public string Identity { get; }
+
+    /// <summary>
+    /// Where the token came from: Imds, AppService, ServiceFabric, AzureML, CloudShell, Arc or
+    /// WorkloadIdentity (detected from the environment).
+    /// </summary>
+    public string Source { get; }
 
     /// <summary>Never the token text: this is what string interpolation and logs would show.</summary>
     public override string ToString() => $"{Type} token for {Resource}, expires {ExpiresOn:u}";

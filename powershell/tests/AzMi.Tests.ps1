@@ -82,11 +82,13 @@ Describe 'Get-AzMiToken with the system-assigned identity' {
         $secondsLeft | Should -BeLessThan 3660
     }
 
-    It 'sets Type to Bearer and Identity to the system-assigned identity' {
+    It 'sets Type to Bearer, Identity to the system-assigned identity and Source to Imds' {
         $token = Get-AzMiToken -Resource https://management.azure.com/
 
         $token.Type | Should -BeExactly 'Bearer'
         $token.Identity | Should -Match 'system-assigned'
+        $token.Source | Should -BeExactly 'Imds'
+        ($token | Format-List | Out-String) | Should -Match 'Source\s*:\s*Imds'
     }
 
     It 'echoes the resource exactly: <Resource>' -ForEach @(

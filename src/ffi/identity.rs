@@ -10,7 +10,21 @@ use super::error::azmi_error;
 use super::handle::{free, lend_str, try_borrow_mut, Out};
 use super::status::azmi_status;
 use crate::error::{Error, Result};
-use crate::identity::{endpoint_from_env, IdentityId, ManagedIdentity, IMDS_TOKEN_URL};
+use crate::identity::{IdentityId, ManagedIdentity, IMDS_TOKEN_URL};
+use crate::source::{Source, SourceEnv};
+
+/// The stable id of a source as a static C string (see `azmi_token_source`).
+pub(crate) fn source_id(source: Source) -> &'static std::ffi::CStr {
+    match source {
+        Source::Imds => c"imds",
+        Source::AppService => c"app_service",
+        Source::ServiceFabric => c"service_fabric",
+        Source::AzureMl => c"azure_ml",
+        Source::CloudShell => c"cloud_shell",
+        Source::Arc => c"arc",
+        Source::WorkloadIdentity => c"workload_identity",
+    }
+}
 
 /// A managed identity selection: system-assigned, or user-assigned by client id, object id or
 /// resource id; with the token endpoint (from the environment unless set) and its timeouts.
@@ -41,12 +55,20 @@ impl azmi_identity {
 /// (`/subscriptions/…/userAssignedIdentities/<name>`); all NULL selects the system-assigned
 /// identity. More than one, or a malformed id, is `AZMI_INVALID_ARGUMENT`.
 ///
-/// The token endpoint is read from the environment now: `AZMI_IMDS_ENDPOINT` (a full token
-/// URL), else `AZURE_POD_IDENTITY_AUTHORITY_HOST` (a host), else IMDS
-/// (`http://169.254.169.254/metadata/identity/oauth2/token`). Hosts whose runtime keeps its own
-/// copy of the environment (.NET on Linux and macOS: `Environment.SetEnvironmentVariable` does
-/// not reach the native environment) should read the variables themselves and call
-/// `azmi_identity_set_endpoint`.
+/// The managed identity source is detected from the environment now, in the order the Azure
+/// SDKs use: `AZMI_IMDS_ENDPOINT` (a full IMDS-protocol token URL) or
+/// `AZURE_POD_IDENTITY_AUTHORITY_HOST` (a host) first, then Service Fabric
+/// (`IDENTITY_ENDPOINT` + `IDENTITY_HEADER` + `IDENTITY_SERVER_THUMBPRINT`), App Service /
+/// Functions / Automation (`IDENTITY_ENDPOINT` + `IDENTITY_HEADER`), Azure ML (`MSI_ENDPOINT` +
+/// `MSI_SECRET`), Cloud Shell (`MSI_ENDPOINT`), Azure Arc (`IDENTITY_ENDPOINT` +
+/// `IMDS_ENDPOINT`, or the agent installed), AKS workload identity
+/// (`AZURE_FEDERATED_TOKEN_FILE` + `AZURE_CLIENT_ID` + `AZURE_TENANT_ID`), else IMDS
+/// (`http://169.254.169.254/metadata/identity/oauth2/token`). A source that cannot serve the
+/// selection (e.g. a user-assigned identity on Cloud Shell or Arc) is `AZMI_INVALID_ARGUMENT`
+/// here, naming the source. `azmi_identity_set_source` overrides the detection. Hosts whose
+/// runtime keeps its own copy of the environment (.NET on Linux and macOS:
+/// `Environment.SetEnvironmentVariable` does not reach the native environment) should read
+/// the variables themselves and call `azmi_identity_set_endpoint`.
 ///
 /// On success `*identity_out` receives a new identity (free with `azmi_identity_free`).
 #[no_mangle]
@@ -68,7 +90,7 @@ pub unsafe extern "C" fn azmi_identity_new(
             )
         };
         let id = IdentityId::from_parts(c, o, r)?;
-        let mi = ManagedIdentity::with_endpoint(id, &endpoint_from_env()?)?;
+        let mi = ManagedIdentity::new(id)?;
         identity_out.set(azmi_identity::new(mi));
         Ok(())
     })
@@ -93,6 +115,50 @@ pub unsafe extern "C" fn azmi_identity_set_endpoint(
             Ok(ManagedIdentity::with_endpoint(mi.identity().clone(), url)?.with_options(options))
         })
     })
+}
+
+/// Uses the managed identity source `source` for this identity instead of the detected one, with
+/// that source's settings read from the environment now (for hosts that set the variables of
+/// several sources). `source`: "imds", "app_service", "service_fabric", "azure_ml",
+/// "cloud_shell", "arc" or "workload_identity" (case, spaces, `-` and `_` ignored; names such as
+/// "App Service" work too); NULL detects again. An unknown name, a source whose variables are
+/// not set, or one that cannot serve this identity is `AZMI_INVALID_ARGUMENT`. Keeps the
+/// timeouts. Not thread-safe: call before the identity is shared.
+#[no_mangle]
+pub unsafe extern "C" fn azmi_identity_set_source(
+    identity: *mut azmi_identity,
+    source: *const c_char,
+    err_out: *mut *mut azmi_error,
+) -> azmi_status {
+    guard(err_out, || {
+        let identity = try_borrow_mut(identity)?;
+        // SAFETY: NULL or a NUL-terminated string.
+        let name = unsafe { opt_str_arg(source, "source")? };
+        let env = SourceEnv::from_process();
+        let source = match name {
+            None => env.detect(),
+            Some(n) => Source::from_name(n).ok_or_else(|| {
+                Error::InvalidArgument(format!(
+                    "'{}' is not a managed identity source; give one of imds, app_service, service_fabric, azure_ml, cloud_shell, arc, workload_identity",
+                    crate::identity::printable(n)
+                ))
+            })?,
+        };
+        identity.update(|mi| {
+            let options = mi.options().clone();
+            Ok(
+                ManagedIdentity::with_source(mi.identity().clone(), source, &env)?
+                    .with_options(options),
+            )
+        })
+    })
+}
+
+/// The managed identity source this identity's tokens come from ("imds", "app_service", …; see
+/// `azmi_token_source`). Static: do not free. "" for NULL.
+#[no_mangle]
+pub unsafe extern "C" fn azmi_identity_source(identity: *const azmi_identity) -> *const c_char {
+    super::handle::borrow(identity).map_or(c"".as_ptr(), |i| source_id(i.mi.source()).as_ptr())
 }
 
 /// Sets the timeouts and retries of this identity's token requests:

@@ -30,6 +30,7 @@ pub struct azmi_token {
     resource: CString,
     expires_on: i64,
     from_cache: bool,
+    source: crate::Source,
 }
 
 impl azmi_token {
@@ -40,6 +41,7 @@ impl azmi_token {
             resource: token.resource.as_c_str().to_owned(),
             expires_on: token.expires_on(),
             from_cache,
+            source: token.source(),
         }
     }
 }
@@ -163,6 +165,16 @@ pub unsafe extern "C" fn azmi_token_resource(token: *const azmi_token) -> *const
 #[no_mangle]
 pub unsafe extern "C" fn azmi_token_from_cache(token: *const azmi_token) -> bool {
     borrow(token).is_some_and(|t| t.from_cache)
+}
+
+/// The managed identity source that issued the token: "imds", "app_service",
+/// "service_fabric", "azure_ml", "cloud_shell", "arc" or "workload_identity" ("" for NULL).
+/// Static: do not free.
+#[no_mangle]
+pub unsafe extern "C" fn azmi_token_source(token: *const azmi_token) -> *const c_char {
+    borrow(token).map_or(c"".as_ptr(), |t| {
+        super::identity::source_id(t.source).as_ptr()
+    })
 }
 
 /// Wipes the token text from memory and frees the token. NULL is ignored.

@@ -195,6 +195,21 @@ internal static class NativeMethods
     [return: MarshalAs(UnmanagedType.U1)]
     internal static extern bool azmi_token_from_cache(IntPtr token);
 
+    /// <summary>The source that issued the token ("imds", "app_service", …). Static.</summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    internal static extern IntPtr azmi_token_source(IntPtr token);
+
+    /// <summary>The identity's managed identity source ("imds", "app_service", …). Static.</summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    internal static extern IntPtr azmi_identity_source(IntPtr identity);
+
+    /// <summary>
+    /// Uses the named source (null: detect again) with its settings from the native
+    /// environment. Not thread-safe: before sharing.
+    /// </summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    internal static extern uint azmi_identity_set_source(IntPtr identity, byte[]? source, out IntPtr err);
+
     /// <summary>Wipes the token text and frees the token.</summary>
     [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
     internal static extern void azmi_token_free(IntPtr token);

@@ -93,7 +93,11 @@ internal static class IdentityCache
         if (verbose is not null)
         {
             NativeIdentity identity = lease.Identity;
-            verbose($"Token endpoint: {identity.Endpoint} ({(endpoint is null ? "IMDS, no endpoint variable set" : "from $env:" + endpoint.Source)}).");
+            verbose(endpoint is not null
+                ? $"Token endpoint: {identity.Endpoint} (from $env:{endpoint.Source})."
+                : identity.Source == "Imds"
+                    ? $"Token endpoint: {identity.Endpoint} (IMDS, no endpoint variable set)."
+                    : $"Token endpoint: {identity.Endpoint} (managed identity source {identity.Source}, detected from the environment).");
             verbose($"Identity: {identity.Description}.");
         }
 

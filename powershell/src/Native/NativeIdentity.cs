@@ -16,11 +16,12 @@ internal sealed class NativeIdentity
 {
     private IntPtr _handle;
 
-    private NativeIdentity(IntPtr handle, string description, string endpoint)
+    private NativeIdentity(IntPtr handle, string description, string endpoint, string source)
     {
         _handle = handle;
         Description = description;
         Endpoint = endpoint;
+        Source = source;
     }
 
     /// <summary>Calls holding this identity (guarded by <see cref="IdentityCache"/>'s lock).</summary>
@@ -37,6 +38,12 @@ internal sealed class NativeIdentity
 
     /// <summary>The token URL this identity's requests go to.</summary>
     internal string Endpoint { get; }
+
+    /// <summary>
+    /// The managed identity source, as the token's <c>Source</c> shows it: Imds, AppService,
+    /// ServiceFabric, AzureML, CloudShell, Arc or WorkloadIdentity.
+    /// </summary>
+    internal string Source { get; }
 
     /// <summary>
     /// azmi_identity_new then azmi_identity_set_endpoint: at most one id (azmi itself rejects
@@ -59,12 +66,19 @@ internal sealed class NativeIdentity
         NativeError.ThrowIfFailed(status, err);
         try
         {
-            status = NativeMethods.azmi_identity_set_endpoint(handle, url, out err);
+            // No IMDS endpoint variable in PowerShell's environment: where the platform set
+            // another source's variables (App Service, Arc, …; set before the process started,
+            // so the native environment has them too) azmi detects that source; else IMDS
+            // itself, whatever a stale native copy of the endpoint variables says.
+            status = tokenUrl is null && SourceEnvironment.NamesAnotherSource()
+                ? NativeMethods.azmi_identity_set_source(handle, null, out err)
+                : NativeMethods.azmi_identity_set_endpoint(handle, url, out err);
             NativeError.ThrowIfFailed(status, err);
             return new NativeIdentity(
                 handle,
                 Utf8.ReadLent(NativeMethods.azmi_identity_description(handle)) ?? string.Empty,
-                Utf8.ReadLent(NativeMethods.azmi_identity_endpoint(handle)) ?? string.Empty);
+                Utf8.ReadLent(NativeMethods.azmi_identity_endpoint(handle)) ?? string.Empty,
+                SourceEnvironment.DisplayName(Utf8.ReadLent(NativeMethods.azmi_identity_source(handle))));
         }
         catch
         {
@@ -99,7 +113,8 @@ internal sealed class NativeIdentity
                 DateTimeOffset.FromUnixTimeSeconds(NativeMethods.azmi_token_expires_on(token)),
                 Utf8.ReadLent(NativeMethods.azmi_token_resource(token), resource),
                 Utf8.ReadLent(NativeMethods.azmi_token_type(token), BearerType),
-                Description);
+                Description,
+                Source);
         }
         finally
         {

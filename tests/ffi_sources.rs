@@ -16,7 +16,10 @@ const SECRET: &str = "app-service-identity-header-secret";
 
 /// A fake App Service identity endpoint on 127.0.0.1 that records each request line and the
 /// `X-IDENTITY-HEADER` it carried, and answers with a token as App Service does.
-fn fake_app_service() -> (String, Arc<Mutex<Vec<(String, Option<String>)>>>) {
+/// Each request's path and query, with the `X-IDENTITY-HEADER` it carried.
+type Seen = Arc<Mutex<Vec<(String, Option<String>)>>>;
+
+fn fake_app_service() -> (String, Seen) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let seen = Arc::new(Mutex::new(Vec::new()));

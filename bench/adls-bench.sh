@@ -3,7 +3,7 @@
 # a test: nothing here passes or fails on a number.
 #
 #   - upload and download of a 1 GiB random file against azmi-emulator on loopback (HTTPS), for
-#     Gen2 (DFS) and Gen1 (WebHDFS): azmi (bench/adls/adls_bench.c through azmi_adls_upload /
+#     Gen2 (DFS) and Gen1 (WebHDFS): azmi (bench/c/adls_bench.c through azmi_adls_upload /
 #     azmi_adls_download) beside curl doing the same transfer to the same endpoint with the same
 #     requests; seconds, MiB/s and the peak RSS of the client process (GNU time's maxrss);
 #     every download is compared with the source (cmp);
@@ -47,7 +47,7 @@ fi
 # Programs linked with -lazmi load libazmi.so by its SONAME, libazmi.so.<abi> (docs/abi.md).
 ln -sf libazmi.so "$root/target/release/libazmi.so.$(bash "$root/scripts/version.sh" --abi)"
 mkdir -p "$(dirname "$bench_bin")"
-"${CC:-cc}" -std=c11 -O2 -Wall -Wextra -Werror -pedantic -I "$root/include" "$root/bench/adls/adls_bench.c" \
+"${CC:-cc}" -std=c11 -O2 -Wall -Wextra -Werror -pedantic -I "$root/include" "$root/bench/c/adls_bench.c" \
   -L "$root/target/release" -Wl,-rpath,"$root/target/release" -lazmi -lpthread -o "$bench_bin"
 
 work="${BENCH_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/azmi-adls-bench.XXXXXX")}"

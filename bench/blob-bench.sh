@@ -4,9 +4,9 @@
 #
 # Upload and download of a 1 GiB random file to/from Azurite (HTTPS, --oauth basic, on
 # loopback), three clients, one process per transfer:
-#   - azmi:  bench/blob/blob_bench.c through azmi_blob_upload / azmi_blob_download
+#   - azmi:  bench/c/blob_bench.c through azmi_blob_upload / azmi_blob_download
 #            (8 MiB blocks + Put Block List; one GET), token from azmi-emulator's IMDS;
-#   - .NET:  bench/dotnet-blob, Azure.Storage.Blobs 12.30.1 BlobClient.UploadAsync(path) /
+#   - .NET:  bench/dotnet/blob, Azure.Storage.Blobs 12.30.1 BlobClient.UploadAsync(path) /
 #            DownloadToAsync(path) with default transfer options, ManagedIdentityCredential
 #            (system-assigned) from the same IMDS;
 #   - curl:  one Put Blob of the whole file (x-ms-blob-type: BlockBlob, -T) and one GET, bearer
@@ -56,11 +56,11 @@ fi
 # Programs linked with -lazmi load libazmi.so by its SONAME, libazmi.so.<abi> (docs/abi.md).
 ln -sf libazmi.so "$root/target/release/libazmi.so.$(bash "$root/scripts/version.sh" --abi)"
 mkdir -p "$(dirname "$bench_bin")"
-"${CC:-cc}" -std=c11 -O2 -Wall -Wextra -Werror -pedantic -I "$root/include" "$root/bench/blob/blob_bench.c" \
+"${CC:-cc}" -std=c11 -O2 -Wall -Wextra -Werror -pedantic -I "$root/include" "$root/bench/c/blob_bench.c" \
   -L "$root/target/release" -Wl,-rpath,"$root/target/release" -lazmi -o "$bench_bin"
-echo "building bench/dotnet-blob"
+echo "building bench/dotnet/blob"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
-dotnet build -c Release -nologo -v quiet -o "$dotnet_out" "$root/bench/dotnet-blob/BlobBench.csproj" >/dev/null
+dotnet build -c Release -nologo -v quiet -o "$dotnet_out" "$root/bench/dotnet/blob/BlobBench.csproj" >/dev/null
 
 work="${BENCH_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/azmi-blob-bench.XXXXXX")}"
 mkdir -p "$work"

@@ -4,10 +4,10 @@
 # KeyVault.Secrets' SecretClient, both against azmi-emulator's Key Vault (HTTPS on loopback).
 # Figures, not a test: nothing here passes or fails on a number.
 #
-#   - azmi-c:       bench/keyvault/keyvault_bench.c, azmi_keyvault_get in a loop;
-#   - azmi-dotnet:  bench/dotnet-keyvault (KeyVaultBench azmi), azmi_keyvault_get through
+#   - azmi-c:       bench/c/keyvault_bench.c, azmi_keyvault_get in a loop;
+#   - azmi-dotnet:  bench/dotnet/keyvault (KeyVaultBench azmi), azmi_keyvault_get through
 #                   DllImport from .NET, the value copied into a string;
-#   - secretclient: bench/dotnet-keyvault (KeyVaultBench sdk), SecretClient.GetSecret (4.12.0)
+#   - secretclient: bench/dotnet/keyvault (KeyVaultBench sdk), SecretClient.GetSecret (4.12.0)
 #                   with ManagedIdentityCredential (system-assigned) from the emulator's IMDS.
 #
 # Each process makes WARMUP calls first (the vault's 401 challenge, the token from IMDS, the TLS
@@ -40,10 +40,10 @@ fi
 # Programs linked with -lazmi load libazmi.so by its SONAME, libazmi.so.<abi> (docs/abi.md).
 ln -sf libazmi.so "$root/target/release/libazmi.so.$(bash "$root/scripts/version.sh" --abi)"
 mkdir -p "$(dirname "$bench_bin")"
-"${CC:-cc}" -std=c11 -O2 -Wall -Wextra -Werror -pedantic -I "$root/include" "$root/bench/keyvault/keyvault_bench.c" \
+"${CC:-cc}" -std=c11 -O2 -Wall -Wextra -Werror -pedantic -I "$root/include" "$root/bench/c/keyvault_bench.c" \
   -L "$root/target/release" -Wl,-rpath,"$root/target/release" -lazmi -o "$bench_bin"
-echo "building bench/dotnet-keyvault"
-dotnet build -c Release -nologo -v quiet -o "$dotnet_out" "$root/bench/dotnet-keyvault/KeyVaultBench.csproj" >/dev/null
+echo "building bench/dotnet/keyvault"
+dotnet build -c Release -nologo -v quiet -o "$dotnet_out" "$root/bench/dotnet/keyvault/KeyVaultBench.csproj" >/dev/null
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/azmi-keyvault-bench.XXXXXX")"
 emulator_pid=""

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Soak test for BENCHMARKS.md (issue 11, "Soak"): a bounded load test that stops by itself.
-# Builds bench/soak/soak.c against include/azmi.h and target/release/libazmi.so, starts
+# Builds bench/c/soak.c against include/azmi.h and target/release/libazmi.so, starts
 # azmi-emulator with tokens that go stale in the cache every WINDOW seconds (token lifetime
 # 300 + WINDOW: azmi serves a cached token until 5 minutes before it expires), and runs THREADS
 # threads calling azmi_get_token and azmi_keyvault_get for SECONDS seconds while the soak
@@ -30,7 +30,7 @@ if [ ! -f "$lib" ] || [ ! -x "$emulator_bin" ]; then
   cargo build --release -p azmi -p azmi-emulator
 fi
 mkdir -p "$(dirname "$soak_bin")"
-"${CC:-cc}" -std=c11 -O2 -Wall -Wextra -Werror -pedantic -I "$root/include" "$root/bench/soak/soak.c" \
+"${CC:-cc}" -std=c11 -O2 -Wall -Wextra -Werror -pedantic -I "$root/include" "$root/bench/c/soak.c" \
   -L "$root/target/release" -Wl,-rpath,"$root/target/release" -lazmi -lpthread -o "$soak_bin"
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/azmi-soak.XXXXXX")"

@@ -14,7 +14,7 @@ pwsh="$HOME/.dotnet/tools/pwsh"
 echo "## azmi_get_token, warm cache, through the C ABI (cargo bench --bench token_cache)"
 cargo bench --quiet --bench token_cache 2>/dev/null | grep -E "^azmi_get_token|time:|thrpt:"
 
-dotnet publish bench/azure-identity -c Release -o target/bench/azure-identity >/dev/null
+dotnet publish bench/dotnet/azure-identity -c Release -o target/bench/azure-identity >/dev/null
 log="$(mktemp)"
 target/release/azmi-emulator --port 0 >"$log" 2>&1 &
 emulator=$!
@@ -24,11 +24,11 @@ for _ in $(seq 1 100); do grep -q '^export AZMI_ARM_ENDPOINT' "$log" && break; s
 eval "$(grep '^export ' "$log")"
 
 echo
-echo "## Per call in one pwsh $("$pwsh" -NoProfile -Command '$PSVersionTable.PSVersion.ToString()') process (bench/token-bench.ps1)"
-"$pwsh" -NoProfile -NonInteractive -File bench/token-bench.ps1 -AzureIdentityDir "$root/target/bench/azure-identity"
+echo "## Per call in one pwsh $("$pwsh" -NoProfile -Command '$PSVersionTable.PSVersion.ToString()') process (bench/powershell/token-bench.ps1)"
+"$pwsh" -NoProfile -NonInteractive -File bench/powershell/token-bench.ps1 -AzureIdentityDir "$root/target/bench/azure-identity"
 if [ -n "${BASELINE:-}" ]; then
-  "$pwsh" -NoProfile -NonInteractive -File bench/token-bench.ps1 -ModulePath "$BASELINE/AzMi.psd1" -Label baseline
+  "$pwsh" -NoProfile -NonInteractive -File bench/powershell/token-bench.ps1 -ModulePath "$BASELINE/AzMi.psd1" -Label baseline
 fi
 
-echo "## Import-Module cost (bench/import-bench.sh)"
-bash bench/import-bench.sh
+echo "## Import-Module cost (bench/powershell/import-bench.sh)"
+bash bench/powershell/import-bench.sh

@@ -1,6 +1,6 @@
 # Per-call cost of AzMi's cmdlets in one PowerShell process, side by side with their floors:
 #   - Get-FloorToken: a trivial compiled cmdlet with Get-AzMiToken's parameters returning a
-#     cached object (bench/floor/FloorCmdlets.cs, compiled here with Add-Type, not in the module);
+#     cached object (bench/powershell/floor/FloorCmdlets.cs, compiled here with Add-Type, not in the module);
 #   - Get-AzMiToken (warm cache), with and without -AsPlainText; ratio to the floor;
 #   - Invoke-RestMethod to the endpoint (the tutorials' way, no cache) and, with
 #     -AzureIdentityDir, Azure.Identity's ManagedIdentityCredential.GetToken (warm cache);
@@ -16,7 +16,7 @@ param(
     [int] $ServiceCalls = 500,
     [int] $Rounds = 5,
     [string] $AzureIdentityDir,
-    [string] $ModulePath = (Join-Path $PSScriptRoot '../out/AzMi/AzMi.psd1'),
+    [string] $ModulePath = (Join-Path $PSScriptRoot '../../out/AzMi/AzMi.psd1'),
     [string] $Label = 'AzMi'
 )
 $ErrorActionPreference = 'Stop'

@@ -13,7 +13,7 @@
 # Environment: RUNS (rounds, default 20), PWSH, BASELINE; AZMI_IMDS_ENDPOINT must name
 # azmi-emulator (scripts/bench.sh sets it) for the first-token variant.
 set -euo pipefail
-root="$(cd "$(dirname "$0")/.." && pwd)"
+root="$(cd "$(dirname "$0")/../.." && pwd)"
 pwsh="${PWSH:-$HOME/.dotnet/tools/pwsh}"
 runs="${RUNS:-20}"
 baseline="${BASELINE:-}"

@@ -1,4 +1,4 @@
-// The floors of bench/token-bench.ps1, compiled there with Add-Type (never part of the module):
+// The floors of bench/powershell/token-bench.ps1, compiled there with Add-Type (never part of the module):
 //   - trivial compiled cmdlets with exactly the parameters (sets, positions, aliases,
 //     validation) of Get-AzMiToken and Get-AzMiKeyVaultSecret, each returning a cached object:
 //     what any compiled cmdlet with those parameters costs in PowerShell;

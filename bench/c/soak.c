@@ -507,7 +507,7 @@ static void parse_args(int argc, char **argv) {
             }
         }
         if (k == sizeof longs / sizeof longs[0]) {
-            fprintf(stderr, "soak: unknown option %s (see the comment at the top of bench/soak/soak.c)\n", argv[i]);
+            fprintf(stderr, "soak: unknown option %s (see the comment at the top of bench/c/soak.c)\n", argv[i]);
             exit(2);
         }
     }

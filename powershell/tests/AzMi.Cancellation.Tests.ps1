@@ -239,7 +239,7 @@ Describe 'Ctrl+C on a pending Blob transfer' {
         $gets = $Stall.Gets
         $run = Invoke-InNewRunspace -ModulePath $ModulePath -Script {
             param($Account, $Sas, $Target)
-            Get-AzMiBlobContent -StorageAccountName $Account -Container c -Blob data.bin -SasToken $Sas -Destination $Target -Force
+            Get-AzMiBlobContent -StorageAccountName $Account -Container ctr -Blob data.bin -SasToken $Sas -Destination $Target -Force
         } -Arguments $Account, $Sas, $target
         try {
             # Half the blob has arrived and some of it is in the temporary file next to the target.
@@ -259,7 +259,7 @@ Describe 'Ctrl+C on a pending Blob transfer' {
         $puts = $Stall.Puts
         $run = Invoke-InNewRunspace -ModulePath $ModulePath -Script {
             param($Account, $Sas, $File)
-            Set-AzMiBlobContent -File $File -StorageAccountName $Account -Container c -Blob upload.bin -SasToken $Sas -Force
+            Set-AzMiBlobContent -File $File -StorageAccountName $Account -Container ctr -Blob upload.bin -SasToken $Sas -Force
         } -Arguments $Account, $Sas, $Upload
         try {
             Wait-Until { $Stall.Puts -gt $puts } | Should -BeTrue -Because 'the upload reaches the endpoint'
@@ -274,12 +274,12 @@ Describe 'Ctrl+C on a pending Blob transfer' {
         # Each with a user-assigned identity of its own, so that no cached storage token skips IMDS.
         @{ Name = 'Set-AzMiBlobContent'; Call = {
                 param($Account, $File, $Target, $Known)
-                Set-AzMiBlobContent -File $File -StorageAccountName $Account -Container c -Blob upload.bin -Force -ClientId $Known.UserAssigned.ClientId
+                Set-AzMiBlobContent -File $File -StorageAccountName $Account -Container ctr -Blob upload.bin -Force -ClientId $Known.UserAssigned.ClientId
             }
         }
         @{ Name = 'Get-AzMiBlobContent'; Call = {
                 param($Account, $File, $Target, $Known)
-                Get-AzMiBlobContent -StorageAccountName $Account -Container c -Blob data.bin -Destination $Target -Force -ObjectId $Known.UserAssigned.ObjectId
+                Get-AzMiBlobContent -StorageAccountName $Account -Container ctr -Blob data.bin -Destination $Target -Force -ObjectId $Known.UserAssigned.ObjectId
             }
         }
     ) {

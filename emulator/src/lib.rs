@@ -32,7 +32,7 @@ pub use common::config::{
 };
 pub use common::faults::Fault;
 pub use common::jwt::verify_signature;
-pub use common::managed_identity::IdentityConfig;
+pub use common::managed_identity::{IdentityConfig, IdentitySource};
 pub use common::state::{Counters, RecordedRequest, ServiceCounters};
 pub use common::tls::CA_FILE_NAME;
 pub use server::Emulator;

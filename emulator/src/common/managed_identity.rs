@@ -33,3 +33,55 @@ impl IdentityConfig {
         }
     }
 }
+
+/// Which managed-identity token source the emulator plays on its HTTP listener: the VM's IMDS
+/// (the default) or one of the other hosts' protocols (`docs/emulator.md`, "Managed identity
+/// sources").
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum IdentitySource {
+    #[default]
+    Imds,
+    AppService,
+    AzureMl,
+    CloudShell,
+    Arc,
+}
+
+impl IdentitySource {
+    /// Every source, in the order of `--source`'s help.
+    pub const ALL: [IdentitySource; 5] = [
+        IdentitySource::Imds,
+        IdentitySource::AppService,
+        IdentitySource::AzureMl,
+        IdentitySource::CloudShell,
+        IdentitySource::Arc,
+    ];
+
+    /// The name `--source` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            IdentitySource::Imds => "imds",
+            IdentitySource::AppService => "app-service",
+            IdentitySource::AzureMl => "azure-ml",
+            IdentitySource::CloudShell => "cloud-shell",
+            IdentitySource::Arc => "arc",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Result<Self, String> {
+        Self::ALL
+            .into_iter()
+            .find(|s| s.name() == name)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Self::ALL.iter().map(|s| s.name()).collect();
+                format!("unknown source '{name}' (one of {})", names.join(", "))
+            })
+    }
+}
+
+impl std::str::FromStr for IdentitySource {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Self::from_name(s)
+    }
+}

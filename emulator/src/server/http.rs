@@ -1,4 +1,5 @@
-//! The plain-HTTP listener: the IMDS endpoints (as a VM sees them at 169.254.169.254) and the
+//! The plain-HTTP listener: the IMDS endpoints (as a VM sees them at 169.254.169.254), or the
+//! token endpoint of the other managed-identity source the emulator was started as, and the
 //! admin API, one HTTP/1.1 connection loop.
 
 use std::net::TcpListener as StdTcpListener;
@@ -13,9 +14,10 @@ use tokio::net::TcpStream;
 
 use super::accept::{accept_loop, serve_until_stopped};
 use crate::admin;
+use crate::common::managed_identity::IdentitySource;
 use crate::common::response::{self, Body, DropConnection};
 use crate::common::state::Shared;
-use crate::identity::imds;
+use crate::identity::{app_service, arc, azure_ml, cloud_shell, imds};
 
 /// Serves IMDS and the admin API until a stop is requested.
 pub(crate) async fn serve(listener: StdTcpListener, shared: Arc<Shared>) {
@@ -42,9 +44,22 @@ async fn route(
     req: Request<Incoming>,
 ) -> Result<Response<Body>, DropConnection> {
     let path = req.uri().path();
-    if imds::serves(path) {
-        imds::handle(&shared, req).await
-    } else if path.starts_with("/admin/") {
+    // The token path is the started source's; the admin API is there whatever the source.
+    match shared.source {
+        IdentitySource::Imds if imds::serves(path) => return imds::handle(&shared, req).await,
+        IdentitySource::AppService if path == app_service::TOKEN_PATH => {
+            return app_service::handle(&shared, req).await
+        }
+        IdentitySource::AzureMl if path == azure_ml::TOKEN_PATH => {
+            return azure_ml::handle(&shared, req).await
+        }
+        IdentitySource::CloudShell if path == cloud_shell::TOKEN_PATH => {
+            return cloud_shell::handle(&shared, req).await
+        }
+        IdentitySource::Arc if path == imds::TOKEN_PATH => return arc::handle(&shared, req).await,
+        _ => {}
+    }
+    if path.starts_with("/admin/") {
         Ok(admin::handle(&shared, req).await)
     } else {
         Ok(response::not_found())

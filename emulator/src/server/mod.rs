@@ -14,9 +14,11 @@ use std::thread::JoinHandle;
 use crate::arm::{ArmState, ResourceManager};
 use crate::common::config::{check_loopback, EmulatorConfig, ResponseStyle};
 use crate::common::faults::Fault;
+use crate::common::managed_identity::IdentitySource;
 use crate::common::state::{Counters, RecordedRequest, ServiceCounters, Shared};
 use crate::common::tls::{self, Tls};
 use crate::identity::imds::TOKEN_PATH;
+use crate::identity::{app_service, arc, azure_ml, cloud_shell};
 use crate::keyvault::KeyVault;
 use crate::storage::{Storage, Store};
 
@@ -32,6 +34,8 @@ pub struct Emulator {
     threads: Vec<JoinHandle<()>>,
     /// Dropped after the threads have stopped: removes a temporary CA folder.
     tls: Option<Tls>,
+    /// Arc: the temporary tokens folder holding the challenge's key file, removed on stop.
+    arc_tokens: Option<tempfile::TempDir>,
 }
 
 impl Emulator {
@@ -78,7 +82,17 @@ impl Emulator {
 
         let runtime = new_runtime()?;
         let https_runtime = new_runtime()?;
-        let shared = Arc::new(Shared::new(&config));
+        let mut shared = Shared::new(&config);
+        let arc_tokens = if config.source == IdentitySource::Arc {
+            let dir = tempfile::Builder::new()
+                .prefix("azmi-emulator-arc-tokens-")
+                .tempdir()?;
+            shared.arc_key_file = Some(arc::write_key_file(dir.path(), &shared.source_secret)?);
+            Some(dir)
+        } else {
+            None
+        };
+        let shared = Arc::new(shared);
         let thread_shared = Arc::clone(&shared);
         let imds_thread = std::thread::Builder::new()
             .name(format!("azmi-emulator-{}", addr.port()))
@@ -122,6 +136,7 @@ impl Emulator {
             arm_addr,
             threads: vec![imds_thread, https_thread],
             tls: Some(tls),
+            arc_tokens,
         })
     }
 
@@ -140,6 +155,66 @@ impl Emulator {
     /// The IMDS token endpoint URL (what `AZMI_IMDS_ENDPOINT` should be set to).
     pub fn token_url(&self) -> String {
         format!("{}{TOKEN_PATH}", self.base_url())
+    }
+
+    /// The managed-identity source the HTTP listener speaks.
+    pub fn source(&self) -> IdentitySource {
+        self.shared.source
+    }
+
+    /// The environment variables a client must set to get tokens from this source, in the
+    /// order `azmi-emulator` prints them (`docs/emulator.md`, "Managed identity sources").
+    /// Values include the source's secret: print them for a shell, never log them.
+    pub fn environment(&self) -> Vec<(String, String)> {
+        let base = self.base_url();
+        let secret = self.shared.source_secret.clone();
+        let pairs: Vec<(&str, String)> = match self.shared.source {
+            IdentitySource::Imds => vec![
+                ("AZMI_IMDS_ENDPOINT", self.token_url()),
+                ("AZURE_POD_IDENTITY_AUTHORITY_HOST", base),
+            ],
+            IdentitySource::AppService => vec![
+                (
+                    "IDENTITY_ENDPOINT",
+                    format!("{base}{}", app_service::TOKEN_PATH),
+                ),
+                ("IDENTITY_HEADER", secret),
+            ],
+            IdentitySource::AzureMl => {
+                let mut pairs = vec![
+                    ("MSI_ENDPOINT", format!("{base}{}", azure_ml::TOKEN_PATH)),
+                    ("MSI_SECRET", secret),
+                ];
+                // Azure ML computes set the compute's own identity; SDKs send it as `clientid`.
+                if let Some(identity) = self
+                    .shared
+                    .system_assigned
+                    .as_ref()
+                    .or(self.shared.user_assigned.first())
+                {
+                    pairs.push(("DEFAULT_IDENTITY_CLIENT_ID", identity.client_id.clone()));
+                }
+                pairs
+            }
+            IdentitySource::CloudShell => {
+                vec![("MSI_ENDPOINT", format!("{base}{}", cloud_shell::TOKEN_PATH))]
+            }
+            IdentitySource::Arc => vec![
+                ("IDENTITY_ENDPOINT", self.token_url()),
+                ("IMDS_ENDPOINT", base),
+            ],
+        };
+        pairs
+            .into_iter()
+            .map(|(name, value)| (name.to_string(), value))
+            .collect()
+    }
+
+    /// Arc: the temporary tokens folder the challenge's key file is in (a client only reads
+    /// key files under the agent's tokens folder; tests point it here). `None` for other
+    /// sources.
+    pub fn arc_tokens_dir(&self) -> Option<PathBuf> {
+        self.arc_tokens.as_ref().map(|d| d.path().to_path_buf())
     }
 
     pub fn https_port(&self) -> u16 {
@@ -276,6 +351,7 @@ impl Emulator {
             let _ = thread.join();
         }
         self.tls = None;
+        self.arc_tokens = None;
     }
 }
 

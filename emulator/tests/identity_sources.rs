@@ -1,0 +1,393 @@
+//! The managed-identity sources other than IMDS (`--source`, docs/emulator.md "Managed identity
+//! sources"): each protocol's secret, challenge, api-version and error bodies, over real HTTP,
+//! with the variables `environment()` tells a client to set.
+
+mod common;
+
+use azmi_emulator::{Emulator, EmulatorConfig, Fault, IdentitySource};
+use common::*;
+use serde_json::Value;
+
+fn start(source: IdentitySource) -> Emulator {
+    Emulator::start(EmulatorConfig {
+        source,
+        ..EmulatorConfig::default()
+    })
+    .expect("start emulator")
+}
+
+fn env(emu: &Emulator, name: &str) -> String {
+    emu.environment()
+        .into_iter()
+        .find(|(n, _)| n == name)
+        .unwrap_or_else(|| panic!("{name} not in the environment"))
+        .1
+}
+
+/// The path and query of an endpoint variable, for the raw client.
+fn target(endpoint: &str, query: &str) -> String {
+    let path = endpoint
+        .split_once("://")
+        .and_then(|(_, rest)| rest.find('/').map(|i| &rest[i..]))
+        .unwrap_or("/");
+    format!("{path}?{query}")
+}
+
+fn get(emu: &Emulator, target: &str, headers: &[(&str, &str)]) -> HttpResponse {
+    request(emu.port(), "GET", target, headers, None).expect("request")
+}
+
+fn assert_token(body: &Value, resource: &str, client_id: Option<&str>) {
+    let token = field(body, "access_token");
+    let (_, claims) = jwt_parts(token);
+    assert_eq!(claims["aud"], resource);
+    assert_eq!(field(body, "resource"), resource);
+    assert_eq!(field(body, "token_type"), "Bearer");
+    let expires_on: u64 = field(body, "expires_on").parse().expect("epoch string");
+    assert!(expires_on > now_secs() + 3000, "{expires_on}");
+    if let Some(client_id) = client_id {
+        assert_eq!(claims["appid"], client_id);
+        assert_eq!(field(body, "client_id"), client_id);
+    }
+}
+
+/// App Service's `{"statusCode","message","correlationId"}`.
+fn assert_app_service_error(resp: &HttpResponse, status: u16, message_part: &str) {
+    assert_eq!(resp.status, status, "{}", resp.text());
+    let body = resp.json();
+    assert_eq!(body["statusCode"], status, "{body}");
+    assert!(field(&body, "message").contains(message_part), "{body}");
+    assert_eq!(field(&body, "correlationId").len(), 36, "{body}");
+}
+
+fn app_service_query(resource: &str, extra: &str) -> String {
+    let mut q = format!("api-version=2019-08-01&resource={}", encode(resource));
+    if !extra.is_empty() {
+        q.push('&');
+        q.push_str(extra);
+    }
+    q
+}
+
+#[test]
+fn imds_is_the_default_and_names_its_endpoint() {
+    let emu = Emulator::start(EmulatorConfig::default()).unwrap();
+    assert_eq!(emu.source(), IdentitySource::Imds);
+    assert_eq!(env(&emu, "AZMI_IMDS_ENDPOINT"), emu.token_url());
+    assert!(emu.arc_tokens_dir().is_none());
+}
+
+#[test]
+fn source_names_round_trip() {
+    for source in IdentitySource::ALL {
+        assert_eq!(IdentitySource::from_name(source.name()), Ok(source));
+    }
+    assert!(IdentitySource::from_name("vm").is_err());
+}
+
+#[test]
+fn app_service_issues_tokens_with_the_identity_header() {
+    let emu = start(IdentitySource::AppService);
+    let endpoint = env(&emu, "IDENTITY_ENDPOINT");
+    assert_eq!(endpoint, format!("{}/msi/token", emu.base_url()));
+    let secret = env(&emu, "IDENTITY_HEADER");
+    assert_eq!(secret.len(), 64);
+
+    let resp = get(
+        &emu,
+        &target(&endpoint, &app_service_query(ARM, "")),
+        &[("X-IDENTITY-HEADER", &secret)],
+    );
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    let body = resp.json();
+    assert_token(&body, ARM, Some(SYSTEM_CLIENT_ID));
+    // Keys sorted (serde_json's map); exactly App Service's five.
+    let keys: Vec<&String> = body.as_object().unwrap().keys().collect();
+    assert_eq!(
+        keys,
+        [
+            "access_token",
+            "client_id",
+            "expires_on",
+            "resource",
+            "token_type"
+        ]
+    );
+
+    // User-assigned by each of the three selectors App Service accepts.
+    for selector in [
+        format!("client_id={UAMI_CLIENT_ID}"),
+        format!("object_id={UAMI_OBJECT_ID}"),
+        format!("mi_res_id={}", encode(UAMI_RESOURCE_ID)),
+    ] {
+        let resp = get(
+            &emu,
+            &target(&endpoint, &app_service_query(ARM, &selector)),
+            &[("X-IDENTITY-HEADER", &secret)],
+        );
+        assert_eq!(resp.status, 200, "{selector}: {}", resp.text());
+        assert_token(&resp.json(), ARM, Some(UAMI_CLIENT_ID));
+    }
+    assert_eq!(emu.counters().tokens_issued, 4);
+    // The secret is never recorded.
+    assert!(emu
+        .requests()
+        .iter()
+        .all(|r| r.headers.iter().all(|(_, v)| !v.contains(&secret))));
+}
+
+#[test]
+fn app_service_refuses_a_missing_or_wrong_header_and_bad_requests() {
+    let emu = start(IdentitySource::AppService);
+    let endpoint = env(&emu, "IDENTITY_ENDPOINT");
+    let secret = env(&emu, "IDENTITY_HEADER");
+    let ok = target(&endpoint, &app_service_query(ARM, ""));
+
+    assert_app_service_error(&get(&emu, &ok, &[]), 400, "X-IDENTITY-HEADER");
+    assert_app_service_error(
+        &get(&emu, &ok, &[("X-IDENTITY-HEADER", "not-the-secret")]),
+        401,
+        "X-IDENTITY-HEADER",
+    );
+    // IMDS's header is not App Service's.
+    assert_app_service_error(
+        &get(&emu, &ok, &[("Metadata", "true")]),
+        400,
+        "X-IDENTITY-HEADER",
+    );
+
+    let with_secret = [("X-IDENTITY-HEADER", secret.as_str())];
+    let wrong_version = target(
+        &endpoint,
+        &format!("api-version=2017-09-01&resource={}", encode(ARM)),
+    );
+    assert_app_service_error(&get(&emu, &wrong_version, &with_secret), 400, "2019-08-01");
+    let no_version = target(&endpoint, &format!("resource={}", encode(ARM)));
+    assert_app_service_error(&get(&emu, &no_version, &with_secret), 400, "api-version");
+    let no_resource = target(&endpoint, "api-version=2019-08-01");
+    assert_app_service_error(&get(&emu, &no_resource, &with_secret), 400, "resource");
+    let unknown_identity = target(
+        &endpoint,
+        &app_service_query(ARM, "client_id=00000000-0000-0000-0000-000000000009"),
+    );
+    assert_app_service_error(
+        &get(&emu, &unknown_identity, &with_secret),
+        400,
+        "Managed Identity",
+    );
+    let unknown_resource = target(&endpoint, &app_service_query("https://nope.example/", ""));
+    assert_app_service_error(
+        &get(&emu, &unknown_resource, &with_secret),
+        400,
+        "AADSTS500011",
+    );
+    // The IMDS path is not served by an App Service.
+    let imds = get(
+        &emu,
+        &format!("{TOKEN_PATH}?{}", query(ARM, "")),
+        &[("Metadata", "true")],
+    );
+    assert_eq!(imds.status, 404);
+    assert_eq!(emu.counters().tokens_issued, 0);
+    assert_eq!(emu.counters().token_requests, 8);
+}
+
+#[test]
+fn app_service_applies_the_fault_script() {
+    let emu = start(IdentitySource::AppService);
+    let endpoint = env(&emu, "IDENTITY_ENDPOINT");
+    let secret = env(&emu, "IDENTITY_HEADER");
+    emu.set_faults(vec![Fault::Status {
+        status: 503,
+        retry_after: Some(2),
+        count: 1,
+    }]);
+    let ok = target(&endpoint, &app_service_query(ARM, ""));
+    let resp = get(&emu, &ok, &[("X-IDENTITY-HEADER", &secret)]);
+    assert_eq!(resp.status, 503);
+    assert_eq!(resp.header("retry-after"), Some("2"));
+    let resp = get(&emu, &ok, &[("X-IDENTITY-HEADER", &secret)]);
+    assert_eq!(resp.status, 200, "{}", resp.text());
+}
+
+#[test]
+fn azure_ml_issues_tokens_with_the_secret_header_and_clientid() {
+    let emu = start(IdentitySource::AzureMl);
+    let endpoint = env(&emu, "MSI_ENDPOINT");
+    let secret = env(&emu, "MSI_SECRET");
+    assert_eq!(env(&emu, "DEFAULT_IDENTITY_CLIENT_ID"), SYSTEM_CLIENT_ID);
+    let q = |extra: &str| {
+        target(
+            &endpoint,
+            &format!("api-version=2017-09-01&resource={}{extra}", encode(ARM)),
+        )
+    };
+
+    let resp = get(
+        &emu,
+        &q(&format!("&clientid={SYSTEM_CLIENT_ID}")),
+        &[("secret", &secret)],
+    );
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    assert_token(&resp.json(), ARM, Some(SYSTEM_CLIENT_ID));
+    let resp = get(
+        &emu,
+        &q(&format!("&clientid={UAMI_CLIENT_ID}")),
+        &[("secret", &secret)],
+    );
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    assert_token(&resp.json(), ARM, Some(UAMI_CLIENT_ID));
+
+    // A wrong or missing secret is answered in plain text, without echoing it.
+    for headers in [&[("secret", "wrong")][..], &[][..]] {
+        let resp = get(&emu, &q(""), headers);
+        assert_eq!(resp.status, 401);
+        assert_eq!(resp.text(), "Invalid secret token header: .");
+    }
+    // App Service's newer header is not accepted by the 2017 protocol.
+    let resp = get(&emu, &q(""), &[("X-IDENTITY-HEADER", &secret)]);
+    assert_eq!(resp.status, 401);
+
+    let wrong_version = target(
+        &endpoint,
+        &format!("api-version=2019-08-01&resource={}", encode(ARM)),
+    );
+    let resp = get(&emu, &wrong_version, &[("secret", &secret)]);
+    assert_eq!(resp.status, 400);
+    assert!(field(&resp.json(), "message").contains("2017-09-01"));
+    let resp = get(
+        &emu,
+        &q("&clientid=00000000-0000-0000-0000-000000000009"),
+        &[("secret", &secret)],
+    );
+    assert_eq!(resp.status, 400);
+    assert_eq!(emu.counters().tokens_issued, 2);
+}
+
+fn cloud_shell_post(emu: &Emulator, headers: &[(&str, &str)], body: &str) -> HttpResponse {
+    let path = target(&env(emu, "MSI_ENDPOINT"), "");
+    let path = path.trim_end_matches('?');
+    let mut all = vec![("Content-Type", "application/x-www-form-urlencoded")];
+    all.extend_from_slice(headers);
+    request(emu.port(), "POST", path, &all, Some(body)).expect("request")
+}
+
+#[test]
+fn cloud_shell_posts_a_form_with_the_metadata_header() {
+    let emu = start(IdentitySource::CloudShell);
+    assert_eq!(
+        env(&emu, "MSI_ENDPOINT"),
+        format!("{}/oauth2/token", emu.base_url())
+    );
+    assert_eq!(emu.environment().len(), 1, "Cloud Shell has no secret");
+    let form = format!("resource={}", encode(ARM));
+
+    let resp = cloud_shell_post(&emu, &[("Metadata", "true")], &form);
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    let body = resp.json();
+    assert_token(&body, ARM, None);
+    assert_eq!(
+        jwt_parts(field(&body, "access_token")).1["appid"],
+        SYSTEM_CLIENT_ID
+    );
+    assert_eq!(field(&body, "expires_in"), "3600");
+
+    let resp = cloud_shell_post(&emu, &[], &form);
+    assert_eq!(resp.status, 400);
+    assert_eq!(resp.json()["error"], "bad_request_102");
+    let resp = cloud_shell_post(&emu, &[("Metadata", "true")], "");
+    assert_eq!(resp.status, 400);
+    assert_eq!(resp.json()["error"], "invalid_request");
+    // No user-assigned identities in Cloud Shell.
+    let resp = cloud_shell_post(
+        &emu,
+        &[("Metadata", "true")],
+        &format!("{form}&client_id={UAMI_CLIENT_ID}"),
+    );
+    assert_eq!(resp.status, 400);
+    assert!(field(&resp.json(), "error_description").contains("user-assigned"));
+    // GET is the IMDS habit, not Cloud Shell's protocol.
+    let resp = get(
+        &emu,
+        &format!("/oauth2/token?{form}"),
+        &[("Metadata", "true")],
+    );
+    assert_eq!(resp.status, 405);
+    assert_eq!(emu.counters().tokens_issued, 1);
+}
+
+fn arc_get(emu: &Emulator, query: &str, authorization: Option<&str>) -> HttpResponse {
+    let target = target(&env(emu, "IDENTITY_ENDPOINT"), query);
+    let mut headers = vec![("Metadata", "true")];
+    if let Some(a) = authorization {
+        headers.push(("Authorization", a));
+    }
+    get(emu, &target, &headers)
+}
+
+fn arc_query(resource: &str) -> String {
+    format!("api-version=2020-06-01&resource={}", encode(resource))
+}
+
+#[test]
+fn arc_challenges_with_a_key_file_then_issues_tokens() {
+    let emu = start(IdentitySource::Arc);
+    assert_eq!(env(&emu, "IDENTITY_ENDPOINT"), emu.token_url());
+    assert_eq!(env(&emu, "IMDS_ENDPOINT"), emu.base_url());
+    let tokens_dir = emu.arc_tokens_dir().expect("tokens folder");
+
+    let challenge = arc_get(&emu, &arc_query(ARM), None);
+    assert_eq!(challenge.status, 401, "{}", challenge.text());
+    let realm = challenge
+        .header("www-authenticate")
+        .and_then(|v| v.strip_prefix("Basic realm="))
+        .expect("Basic challenge")
+        .to_string();
+    let key_file = std::path::PathBuf::from(&realm);
+    assert_eq!(key_file.parent(), Some(tokens_dir.as_path()));
+    assert_eq!(key_file.extension().and_then(|e| e.to_str()), Some("key"));
+    let key = std::fs::read_to_string(&key_file).expect("key file");
+    assert!(key.len() <= 4096);
+
+    let resp = arc_get(&emu, &arc_query(ARM), Some(&format!("Basic {key}")));
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    let body = resp.json();
+    assert_token(&body, ARM, None);
+    assert_eq!(
+        jwt_parts(field(&body, "access_token")).1["appid"],
+        SYSTEM_CLIENT_ID
+    );
+
+    // A wrong key is challenged again.
+    let resp = arc_get(&emu, &arc_query(ARM), Some("Basic not-the-key"));
+    assert_eq!(resp.status, 401);
+    assert_eq!(
+        resp.header("www-authenticate"),
+        Some(format!("Basic realm={realm}").as_str())
+    );
+    // Metadata is required, and only api-version 2020-06-01.
+    let resp = get(
+        &emu,
+        &target(&env(&emu, "IDENTITY_ENDPOINT"), &arc_query(ARM)),
+        &[],
+    );
+    assert_eq!(resp.status, 400);
+    let resp = arc_get(
+        &emu,
+        &format!("api-version=2018-02-01&resource={}", encode(ARM)),
+        Some(&format!("Basic {key}")),
+    );
+    assert_eq!(resp.status, 400);
+    // Arc has no user-assigned identities.
+    let resp = arc_get(
+        &emu,
+        &format!("{}&client_id={UAMI_CLIENT_ID}", arc_query(ARM)),
+        Some(&format!("Basic {key}")),
+    );
+    assert_eq!(resp.status, 400);
+    assert_eq!(emu.counters().tokens_issued, 1);
+
+    // The folder goes with the emulator.
+    drop(emu);
+    assert!(!tokens_dir.exists());
+}

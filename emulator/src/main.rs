@@ -37,7 +37,7 @@ struct Args {
     #[arg(long, value_name = "STYLE", default_value = "imds")]
     response_style: ResponseStyle,
     /// Managed-identity protocol of the HTTP listener: imds, app-service, azure-ml,
-    /// cloud-shell or arc (docs/emulator.md, "Managed identity sources")
+    /// cloud-shell, arc or service-fabric (docs/emulator.md, "Managed identity sources")
     #[arg(long, value_name = "NAME", default_value = "imds")]
     source: IdentitySource,
     /// Initial fault script (same JSON as POST /admin/faults)

@@ -391,3 +391,218 @@ fn arc_challenges_with_a_key_file_then_issues_tokens() {
     drop(emu);
     assert!(!tokens_dir.exists());
 }
+
+/// A TLS client that trusts exactly the certificate whose SHA-1 thumbprint is `thumbprint`,
+/// whatever its issuer and names, as the SDKs' Service Fabric sources do.
+mod pinned {
+    use std::sync::Arc;
+
+    use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+    use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
+    use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+    use rustls::{ClientConfig, DigitallySignedStruct, Error, SignatureScheme};
+
+    #[derive(Debug)]
+    struct Pinned {
+        thumbprint: String,
+        provider: Arc<CryptoProvider>,
+    }
+
+    impl ServerCertVerifier for Pinned {
+        fn verify_server_cert(
+            &self,
+            end_entity: &CertificateDer<'_>,
+            _intermediates: &[CertificateDer<'_>],
+            _server_name: &ServerName<'_>,
+            _ocsp: &[u8],
+            _now: UnixTime,
+        ) -> Result<ServerCertVerified, Error> {
+            let digest = ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, end_entity);
+            let hex: String = digest.as_ref().iter().map(|b| format!("{b:02X}")).collect();
+            if hex == self.thumbprint {
+                Ok(ServerCertVerified::assertion())
+            } else {
+                Err(Error::General("thumbprint mismatch".into()))
+            }
+        }
+
+        fn verify_tls12_signature(
+            &self,
+            message: &[u8],
+            cert: &CertificateDer<'_>,
+            dss: &DigitallySignedStruct,
+        ) -> Result<HandshakeSignatureValid, Error> {
+            verify_tls12_signature(
+                message,
+                cert,
+                dss,
+                &self.provider.signature_verification_algorithms,
+            )
+        }
+
+        fn verify_tls13_signature(
+            &self,
+            message: &[u8],
+            cert: &CertificateDer<'_>,
+            dss: &DigitallySignedStruct,
+        ) -> Result<HandshakeSignatureValid, Error> {
+            verify_tls13_signature(
+                message,
+                cert,
+                dss,
+                &self.provider.signature_verification_algorithms,
+            )
+        }
+
+        fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+            self.provider
+                .signature_verification_algorithms
+                .supported_schemes()
+        }
+    }
+
+    pub fn config(thumbprint: &str) -> Arc<ClientConfig> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let verifier = Arc::new(Pinned {
+            thumbprint: thumbprint.to_string(),
+            provider: Arc::clone(&provider),
+        });
+        Arc::new(
+            ClientConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .unwrap()
+                .dangerous()
+                .with_custom_certificate_verifier(verifier)
+                .with_no_client_auth(),
+        )
+    }
+}
+
+fn service_fabric_get(
+    emu: &Emulator,
+    query: &str,
+    headers: &[(&str, &str)],
+) -> std::io::Result<HttpResponse> {
+    let endpoint = env(emu, "IDENTITY_ENDPOINT");
+    let port: u16 = endpoint
+        .trim_start_matches("https://127.0.0.1:")
+        .split('/')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .expect("port in IDENTITY_ENDPOINT");
+    let config = pinned::config(&env(emu, "IDENTITY_SERVER_THUMBPRINT"));
+    common::https::TlsConn::open(&config, port, "localhost")?.request(
+        "GET",
+        &target(&endpoint, query),
+        headers,
+        None,
+    )
+}
+
+fn service_fabric_query(resource: &str) -> String {
+    format!(
+        "api-version=2019-07-01-preview&resource={}",
+        encode(resource)
+    )
+}
+
+fn assert_service_fabric_error(resp: &HttpResponse, status: u16, code: &str) {
+    assert_eq!(resp.status, status, "{}", resp.text());
+    let body = resp.json();
+    assert_eq!(body["error"]["code"], code, "{body}");
+    assert_eq!(field(&body["error"], "correlationId").len(), 36, "{body}");
+    assert!(body["error"]["message"].is_string(), "{body}");
+}
+
+#[test]
+fn service_fabric_serves_https_pinned_by_thumbprint() {
+    let emu = start(IdentitySource::ServiceFabric);
+    let thumbprint = emu.service_fabric_thumbprint().expect("thumbprint");
+    assert_eq!(env(&emu, "IDENTITY_SERVER_THUMBPRINT"), thumbprint);
+    assert_eq!(thumbprint.len(), 40);
+    assert!(thumbprint
+        .chars()
+        .all(|c| c.is_ascii_digit() || ('A'..='F').contains(&c)));
+    let endpoint = env(&emu, "IDENTITY_ENDPOINT");
+    assert!(endpoint.starts_with("https://127.0.0.1:"), "{endpoint}");
+    assert!(
+        endpoint.ends_with("/metadata/identity/oauth2/token"),
+        "{endpoint}"
+    );
+    let secret = env(&emu, "IDENTITY_HEADER");
+
+    let resp =
+        service_fabric_get(&emu, &service_fabric_query(ARM), &[("Secret", &secret)]).unwrap();
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    let body = resp.json();
+    assert_eq!(field(&body, "token_type"), "Bearer");
+    assert_eq!(field(&body, "resource"), ARM);
+    let expires_on = body["expires_on"].as_u64().expect("expires_on is a number");
+    assert!(expires_on > now_secs() + 3000);
+    let (_, claims) = jwt_parts(field(&body, "access_token"));
+    assert_eq!(claims["aud"], ARM);
+    assert_eq!(claims["appid"], SYSTEM_CLIENT_ID);
+
+    // The certificate is self-signed: the emulator's CA does not vouch for it.
+    let port: u16 = endpoint
+        .trim_start_matches("https://127.0.0.1:")
+        .split('/')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let ca_trust = common::https::trusting(&emu.ca_pem());
+    assert!(common::https::TlsConn::open(&ca_trust, port, "localhost").is_err());
+    assert_eq!(emu.counters().tokens_issued, 1);
+}
+
+#[test]
+fn service_fabric_errors_have_its_shape() {
+    let emu = start(IdentitySource::ServiceFabric);
+    let secret = env(&emu, "IDENTITY_HEADER");
+    let with_secret = [("Secret", secret.as_str())];
+    let get = |query: &str, headers: &[(&str, &str)]| {
+        service_fabric_get(&emu, query, headers).expect("request")
+    };
+
+    assert_service_fabric_error(
+        &get(&service_fabric_query(ARM), &[]),
+        401,
+        "SecretHeaderNotFound",
+    );
+    assert_service_fabric_error(
+        &get(&service_fabric_query(ARM), &[("Secret", "wrong")]),
+        404,
+        "ManagedIdentityNotFound",
+    );
+    assert_service_fabric_error(
+        &get(
+            &format!("api-version=2019-08-01&resource={}", encode(ARM)),
+            &with_secret,
+        ),
+        400,
+        "InvalidApiVersion",
+    );
+    assert_service_fabric_error(
+        &get("api-version=2019-07-01-preview", &with_secret),
+        400,
+        "ArgumentNullOrEmpty",
+    );
+    assert_service_fabric_error(
+        &get(&service_fabric_query("https://nope.example/"), &with_secret),
+        500,
+        "InternalServerError",
+    );
+    // The plain listener keeps the admin API but serves no token path.
+    let plain = request(
+        emu.port(),
+        "GET",
+        &format!("{TOKEN_PATH}?{}", service_fabric_query(ARM)),
+        &with_secret,
+        None,
+    )
+    .unwrap();
+    assert_eq!(plain.status, 404);
+    assert_eq!(emu.counters().token_requests, 5);
+    assert_eq!(emu.counters().tokens_issued, 0);
+}

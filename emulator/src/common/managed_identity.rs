@@ -45,16 +45,18 @@ pub enum IdentitySource {
     AzureMl,
     CloudShell,
     Arc,
+    ServiceFabric,
 }
 
 impl IdentitySource {
     /// Every source, in the order of `--source`'s help.
-    pub const ALL: [IdentitySource; 5] = [
+    pub const ALL: [IdentitySource; 6] = [
         IdentitySource::Imds,
         IdentitySource::AppService,
         IdentitySource::AzureMl,
         IdentitySource::CloudShell,
         IdentitySource::Arc,
+        IdentitySource::ServiceFabric,
     ];
 
     /// The name `--source` takes.
@@ -65,6 +67,7 @@ impl IdentitySource {
             IdentitySource::AzureMl => "azure-ml",
             IdentitySource::CloudShell => "cloud-shell",
             IdentitySource::Arc => "arc",
+            IdentitySource::ServiceFabric => "service-fabric",
         }
     }
 

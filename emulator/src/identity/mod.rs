@@ -10,3 +10,4 @@ pub(crate) mod azure_ml;
 pub(crate) mod cloud_shell;
 pub(crate) mod imds;
 mod issue;
+pub(crate) mod service_fabric;

@@ -11,18 +11,63 @@ use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpStream;
+use tokio_rustls::TlsAcceptor;
+
+/// A client that connects but never completes the handshake is dropped after this.
+const HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 use super::accept::{accept_loop, serve_until_stopped};
 use crate::admin;
 use crate::common::managed_identity::IdentitySource;
 use crate::common::response::{self, Body, DropConnection};
 use crate::common::state::Shared;
-use crate::identity::{app_service, arc, azure_ml, cloud_shell, imds};
+use crate::identity::{app_service, arc, azure_ml, cloud_shell, imds, service_fabric};
 
 /// Serves IMDS and the admin API until a stop is requested.
 pub(crate) async fn serve(listener: StdTcpListener, shared: Arc<Shared>) {
     accept_loop(listener, "listener", &shared, |stream| {
         connection(stream, Arc::clone(&shared))
+    })
+    .await;
+}
+
+/// Serves Service Fabric's token endpoint over TLS with its pinned certificate until a stop is
+/// requested (only that path: the admin API stays on the plain listener).
+pub(crate) async fn serve_service_fabric(
+    listener: StdTcpListener,
+    acceptor: TlsAcceptor,
+    shared: Arc<Shared>,
+) {
+    accept_loop(listener, "Service Fabric listener", &shared, |stream| {
+        let shared = Arc::clone(&shared);
+        let acceptor = acceptor.clone();
+        async move {
+            let handshake = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream));
+            let tls = tokio::select! {
+                done = handshake => match done {
+                    Ok(Ok(tls)) => tls,
+                    // A client that rejects the certificate only ends this connection.
+                    _ => return,
+                },
+                _ = shared.stop_requested() => return,
+            };
+            let service_shared = Arc::clone(&shared);
+            let service = service_fn(move |req: Request<Incoming>| {
+                let shared = Arc::clone(&service_shared);
+                async move {
+                    if req.uri().path() == service_fabric::TOKEN_PATH {
+                        service_fabric::handle(&shared, req).await
+                    } else {
+                        Ok(response::not_found())
+                    }
+                }
+            });
+            let conn = http1::Builder::new()
+                .timer(TokioTimer::new())
+                .keep_alive(true)
+                .serve_connection(TokioIo::new(tls), service);
+            serve_until_stopped(conn, &shared).await;
+        }
     })
     .await;
 }

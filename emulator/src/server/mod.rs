@@ -18,7 +18,7 @@ use crate::common::managed_identity::IdentitySource;
 use crate::common::state::{Counters, RecordedRequest, ServiceCounters, Shared};
 use crate::common::tls::{self, Tls};
 use crate::identity::imds::TOKEN_PATH;
-use crate::identity::{app_service, arc, azure_ml, cloud_shell};
+use crate::identity::{app_service, arc, azure_ml, cloud_shell, service_fabric};
 use crate::keyvault::KeyVault;
 use crate::storage::{Storage, Store};
 
@@ -36,6 +36,8 @@ pub struct Emulator {
     tls: Option<Tls>,
     /// Arc: the temporary tokens folder holding the challenge's key file, removed on stop.
     arc_tokens: Option<tempfile::TempDir>,
+    /// Service Fabric: the HTTPS token listener and its certificate's thumbprint.
+    service_fabric: Option<(SocketAddr, String)>,
 }
 
 impl Emulator {
@@ -93,10 +95,34 @@ impl Emulator {
             None
         };
         let shared = Arc::new(shared);
+        let service_fabric = if config.source == IdentitySource::ServiceFabric {
+            let listener = https::bind(config.bind, 0)?;
+            let pinned = tls::self_signed()?;
+            let acceptor = tokio_rustls::TlsAcceptor::from(pinned.server_config);
+            Some((listener, acceptor, pinned.thumbprint))
+        } else {
+            None
+        };
+        let service_fabric_info = match &service_fabric {
+            Some((listener, _, thumbprint)) => Some((listener.local_addr()?, thumbprint.clone())),
+            None => None,
+        };
         let thread_shared = Arc::clone(&shared);
         let imds_thread = std::thread::Builder::new()
             .name(format!("azmi-emulator-{}", addr.port()))
-            .spawn(move || runtime.block_on(http::serve(listener, thread_shared)))?;
+            .spawn(move || {
+                runtime.block_on(async move {
+                    match service_fabric {
+                        Some((sf_listener, acceptor, _)) => {
+                            tokio::join!(
+                                http::serve(listener, Arc::clone(&thread_shared)),
+                                http::serve_service_fabric(sf_listener, acceptor, thread_shared),
+                            );
+                        }
+                        None => http::serve(listener, thread_shared).await,
+                    }
+                })
+            })?;
         let thread_shared = Arc::clone(&shared);
         let https_thread = std::thread::Builder::new()
             .name(format!("azmi-emulator-https-{}", https_addr.port()))
@@ -137,6 +163,7 @@ impl Emulator {
             threads: vec![imds_thread, https_thread],
             tls: Some(tls),
             arc_tokens,
+            service_fabric: service_fabric_info,
         })
     }
 
@@ -199,6 +226,20 @@ impl Emulator {
             IdentitySource::CloudShell => {
                 vec![("MSI_ENDPOINT", format!("{base}{}", cloud_shell::TOKEN_PATH))]
             }
+            IdentitySource::ServiceFabric => {
+                let (addr, thumbprint) = self
+                    .service_fabric
+                    .clone()
+                    .unwrap_or_else(|| (self.addr, String::new()));
+                vec![
+                    (
+                        "IDENTITY_ENDPOINT",
+                        format!("{}{}", https_url(addr), service_fabric::TOKEN_PATH),
+                    ),
+                    ("IDENTITY_HEADER", secret),
+                    ("IDENTITY_SERVER_THUMBPRINT", thumbprint),
+                ]
+            }
             IdentitySource::Arc => vec![
                 ("IDENTITY_ENDPOINT", self.token_url()),
                 ("IMDS_ENDPOINT", base),
@@ -215,6 +256,13 @@ impl Emulator {
     /// sources.
     pub fn arc_tokens_dir(&self) -> Option<PathBuf> {
         self.arc_tokens.as_ref().map(|d| d.path().to_path_buf())
+    }
+
+    /// Service Fabric: the SHA-1 thumbprint (upper-case hex) of the token endpoint's
+    /// self-signed certificate, what `IDENTITY_SERVER_THUMBPRINT` is set to. `None` for other
+    /// sources.
+    pub fn service_fabric_thumbprint(&self) -> Option<String> {
+        self.service_fabric.as_ref().map(|(_, t)| t.clone())
     }
 
     pub fn https_port(&self) -> u16 {

@@ -32,7 +32,9 @@ pub use common::config::{
 };
 pub use common::faults::Fault;
 pub use common::jwt::verify_signature;
-pub use common::managed_identity::{IdentityConfig, IdentitySource};
+pub use common::managed_identity::{
+    FederationConfig, IdentityConfig, IdentitySource, FEDERATION_AUDIENCE,
+};
 pub use common::state::{Counters, RecordedRequest, ServiceCounters};
 pub use common::tls::CA_FILE_NAME;
 pub use server::Emulator;

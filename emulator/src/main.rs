@@ -37,9 +37,19 @@ struct Args {
     #[arg(long, value_name = "STYLE", default_value = "imds")]
     response_style: ResponseStyle,
     /// Managed-identity protocol of the HTTP listener: imds, app-service, azure-ml,
-    /// cloud-shell, arc or service-fabric (docs/emulator.md, "Managed identity sources")
+    /// cloud-shell, arc, service-fabric or workload-identity (docs/emulator.md, "Managed
+    /// identity sources")
     #[arg(long, value_name = "NAME", default_value = "imds")]
     source: IdentitySource,
+    /// Workload identity: the federated credential's issuer (the assertion's `iss`)
+    #[arg(long, value_name = "URL")]
+    federation_issuer: Option<String>,
+    /// Workload identity: the federated credential's subject (the assertion's `sub`)
+    #[arg(long, value_name = "SUBJECT")]
+    federation_subject: Option<String>,
+    /// Workload identity: the client id of the identity federated with the issuer
+    #[arg(long, value_name = "GUID")]
+    federation_client_id: Option<String>,
     /// Initial fault script (same JSON as POST /admin/faults)
     #[arg(long, value_name = "JSON")]
     faults: Option<String>,
@@ -169,6 +179,15 @@ fn build_config(args: &Args) -> Result<EmulatorConfig, String> {
     }
     config.response_style = args.response_style;
     config.source = args.source;
+    if let Some(issuer) = &args.federation_issuer {
+        config.federation.issuer = issuer.clone();
+    }
+    if let Some(subject) = &args.federation_subject {
+        config.federation.subject = subject.clone();
+    }
+    if let Some(client_id) = &args.federation_client_id {
+        config.federation.client_id = client_id.clone();
+    }
     if let Some(faults) = &args.faults {
         config.faults = Fault::parse_script(faults).map_err(|e| format!("--faults: {e}"))?;
     }

@@ -606,3 +606,234 @@ fn service_fabric_errors_have_its_shape() {
     assert_eq!(emu.counters().token_requests, 5);
     assert_eq!(emu.counters().tokens_issued, 0);
 }
+
+const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+/// An unsigned-looking assertion with these claims (the emulator, like any test double of
+/// Entra ID without the issuer's keys, checks claims, not the signature).
+fn assertion(claims: Value) -> String {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+    format!(
+        "{}.{}.c2ln",
+        URL_SAFE_NO_PAD.encode(r#"{"alg":"RS256","typ":"JWT"}"#),
+        URL_SAFE_NO_PAD.encode(claims.to_string())
+    )
+}
+
+fn federated_claims(federation: &azmi_emulator::FederationConfig) -> Value {
+    let now = now_secs();
+    serde_json::json!({
+        "iss": federation.issuer,
+        "sub": federation.subject,
+        "aud": ["api://AzureADTokenExchange"],
+        "iat": now,
+        "nbf": now,
+        "exp": now + 600,
+    })
+}
+
+fn entra_post(emu: &Emulator, tenant: &str, fields: &[(&str, &str)]) -> HttpResponse {
+    let body: String = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(fields)
+        .finish();
+    request(
+        emu.port(),
+        "POST",
+        &format!("/{tenant}/oauth2/v2.0/token"),
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        Some(&body),
+    )
+    .expect("request")
+}
+
+fn exchange(emu: &Emulator, client_assertion: &str, scope: &str) -> HttpResponse {
+    let client_id = env(emu, "AZURE_CLIENT_ID");
+    entra_post(
+        emu,
+        TENANT,
+        &[
+            ("client_id", &client_id),
+            ("grant_type", "client_credentials"),
+            ("client_assertion_type", JWT_BEARER),
+            ("client_assertion", client_assertion),
+            ("scope", scope),
+        ],
+    )
+}
+
+/// Entra ID's error body, with the `AADSTS` code in both places.
+fn assert_entra_error(resp: &HttpResponse, status: u16, error: &str, code: u64) {
+    assert_eq!(resp.status, status, "{}", resp.text());
+    let body = resp.json();
+    assert_eq!(body["error"], error, "{body}");
+    assert_eq!(body["error_codes"], serde_json::json!([code]), "{body}");
+    assert!(
+        field(&body, "error_description").starts_with(&format!("AADSTS{code}: ")),
+        "{body}"
+    );
+    for key in ["timestamp", "trace_id", "correlation_id", "error_uri"] {
+        assert!(body[key].is_string(), "{key} in {body}");
+    }
+}
+
+#[test]
+fn workload_identity_exchanges_the_federated_token() {
+    let emu = start(IdentitySource::WorkloadIdentity);
+    assert_eq!(
+        env(&emu, "AZURE_AUTHORITY_HOST"),
+        format!("{}/", emu.base_url())
+    );
+    assert_eq!(env(&emu, "AZURE_TENANT_ID"), TENANT);
+    assert_eq!(env(&emu, "AZURE_CLIENT_ID"), UAMI_CLIENT_ID);
+    let file = env(&emu, "AZURE_FEDERATED_TOKEN_FILE");
+    let federated = std::fs::read_to_string(&file).expect("federated token file");
+    let (_, claims) = jwt_parts(&federated);
+    assert_eq!(
+        claims["aud"],
+        serde_json::json!(["api://AzureADTokenExchange"])
+    );
+
+    let resp = exchange(&emu, &federated, "https://management.azure.com/.default");
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    let body = resp.json();
+    assert_eq!(field(&body, "token_type"), "Bearer");
+    assert_eq!(body["expires_in"], 3600);
+    let (_, claims) = jwt_parts(field(&body, "access_token"));
+    assert_eq!(claims["aud"], ARM);
+    assert_eq!(claims["appid"], UAMI_CLIENT_ID);
+    assert_eq!(emu.counters().tokens_issued, 1);
+
+    // A token the test writes for itself works the same; the file is removed with the emulator.
+    let own = tempfile::tempdir().unwrap();
+    let path = own.path().join("token");
+    emu.write_federated_token(&path, 60).unwrap();
+    let resp = exchange(
+        &emu,
+        &std::fs::read_to_string(&path).unwrap(),
+        "https://vault.azure.net/.default",
+    );
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    drop(emu);
+    assert!(!std::path::Path::new(&file).exists());
+}
+
+#[test]
+fn workload_identity_refuses_assertions_outside_the_federation() {
+    let emu = start(IdentitySource::WorkloadIdentity);
+    let federation = azmi_emulator::FederationConfig::default();
+    let scope = "https://management.azure.com/.default";
+    let with = |key: &str, value: Value| {
+        let mut claims = federated_claims(&federation);
+        claims[key] = value;
+        assertion(claims)
+    };
+
+    let expired = with("exp", serde_json::json!(now_secs() - 3600));
+    let resp = exchange(&emu, &expired, scope);
+    assert_entra_error(&resp, 401, "invalid_client", 700024);
+    assert!(field(&resp.json(), "error_description")
+        .contains("Client assertion is not within its valid time range"));
+    let not_yet = with("nbf", serde_json::json!(now_secs() + 3600));
+    assert_entra_error(
+        &exchange(&emu, &not_yet, scope),
+        401,
+        "invalid_client",
+        700024,
+    );
+
+    let wrong_audience = with("aud", serde_json::json!("api://SomethingElse"));
+    let resp = exchange(&emu, &wrong_audience, scope);
+    assert_entra_error(&resp, 400, "invalid_request", 700212);
+    assert!(field(&resp.json(), "error_description").contains("api://SomethingElse"));
+    let wrong_issuer = with("iss", serde_json::json!("https://issuer.example/"));
+    assert_entra_error(
+        &exchange(&emu, &wrong_issuer, scope),
+        400,
+        "invalid_request",
+        700211,
+    );
+    let wrong_subject = with("sub", serde_json::json!("system:serviceaccount:other:app"));
+    let resp = exchange(&emu, &wrong_subject, scope);
+    assert_entra_error(&resp, 400, "invalid_request", 70021);
+    assert!(field(&resp.json(), "error_description").contains("system:serviceaccount:other:app"));
+    assert_entra_error(
+        &exchange(&emu, "not-a-jwt", scope),
+        400,
+        "invalid_request",
+        50027,
+    );
+
+    let good = assertion(federated_claims(&federation));
+    // Scope without /.default, and a resource the tenant does not know.
+    assert_entra_error(
+        &exchange(&emu, &good, "https://management.azure.com/"),
+        400,
+        "invalid_scope",
+        1002012,
+    );
+    assert_entra_error(
+        &exchange(&emu, &good, "https://nope.example/.default"),
+        400,
+        "invalid_resource",
+        500011,
+    );
+    // The system-assigned identity exists but is not federated with this issuer.
+    let resp = entra_post(
+        &emu,
+        TENANT,
+        &[
+            ("client_id", SYSTEM_CLIENT_ID),
+            ("grant_type", "client_credentials"),
+            ("client_assertion_type", JWT_BEARER),
+            ("client_assertion", &good),
+            ("scope", scope),
+        ],
+    );
+    assert_entra_error(&resp, 400, "invalid_request", 70021);
+    let resp = entra_post(
+        &emu,
+        "00000000-0000-0000-0000-000000000009",
+        &[("grant_type", "client_credentials")],
+    );
+    assert_entra_error(&resp, 400, "invalid_request", 90002);
+    let resp = entra_post(
+        &emu,
+        TENANT,
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_id", UAMI_CLIENT_ID),
+            ("scope", scope),
+        ],
+    );
+    assert_entra_error(&resp, 400, "invalid_request", 900144);
+    let resp = entra_post(&emu, TENANT, &[("grant_type", "password")]);
+    assert_entra_error(&resp, 400, "unsupported_grant_type", 70003);
+    assert_eq!(emu.counters().tokens_issued, 0);
+}
+
+#[test]
+fn workload_identity_serves_msal_discovery() {
+    let emu = start(IdentitySource::WorkloadIdentity);
+    let resp = get(
+        &emu,
+        "/common/discovery/instance?api-version=1.1&authorization_endpoint=x",
+        &[],
+    );
+    assert_eq!(resp.status, 200);
+    let body = resp.json();
+    let tenant_discovery = field(&body, "tenant_discovery_endpoint").to_string();
+    assert_eq!(
+        tenant_discovery,
+        format!(
+            "{}/{TENANT}/v2.0/.well-known/openid-configuration",
+            emu.base_url()
+        )
+    );
+    let resp = get(&emu, &target(&tenant_discovery, ""), &[]);
+    assert_eq!(resp.status, 200);
+    assert_eq!(
+        field(&resp.json(), "token_endpoint"),
+        format!("{}/{TENANT}/oauth2/v2.0/token", emu.base_url())
+    );
+}

@@ -14,7 +14,7 @@ use crate::common::cloud::{
 };
 use crate::common::cloud::{derived_version, Cloud, Secret, SecretVersion};
 use crate::common::faults::Fault;
-use crate::common::managed_identity::{IdentityConfig, IdentitySource};
+use crate::common::managed_identity::{FederationConfig, IdentityConfig, IdentitySource};
 
 /// Tenant written into tokens unless configured otherwise.
 pub const DEFAULT_TENANT_ID: &str = "aaaabbbb-0000-cccc-1111-dddd2222eeee";
@@ -153,6 +153,8 @@ pub struct EmulatorConfig {
     pub arm_retry_after_secs: u64,
     /// The managed-identity protocol the HTTP listener speaks (IMDS unless set).
     pub source: IdentitySource,
+    /// The federated credential the workload identity source accepts assertions for.
+    pub federation: FederationConfig,
 }
 
 impl Default for EmulatorConfig {
@@ -192,6 +194,7 @@ impl Default for EmulatorConfig {
             arm_operation_polls: DEFAULT_ARM_OPERATION_POLLS,
             arm_retry_after_secs: DEFAULT_ARM_RETRY_AFTER_SECS,
             source: IdentitySource::Imds,
+            federation: FederationConfig::default(),
         }
     }
 }

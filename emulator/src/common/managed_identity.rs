@@ -46,17 +46,19 @@ pub enum IdentitySource {
     CloudShell,
     Arc,
     ServiceFabric,
+    WorkloadIdentity,
 }
 
 impl IdentitySource {
     /// Every source, in the order of `--source`'s help.
-    pub const ALL: [IdentitySource; 6] = [
+    pub const ALL: [IdentitySource; 7] = [
         IdentitySource::Imds,
         IdentitySource::AppService,
         IdentitySource::AzureMl,
         IdentitySource::CloudShell,
         IdentitySource::Arc,
         IdentitySource::ServiceFabric,
+        IdentitySource::WorkloadIdentity,
     ];
 
     /// The name `--source` takes.
@@ -68,6 +70,7 @@ impl IdentitySource {
             IdentitySource::CloudShell => "cloud-shell",
             IdentitySource::Arc => "arc",
             IdentitySource::ServiceFabric => "service-fabric",
+            IdentitySource::WorkloadIdentity => "workload-identity",
         }
     }
 
@@ -86,5 +89,30 @@ impl std::str::FromStr for IdentitySource {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
         Self::from_name(s)
+    }
+}
+
+/// The audience every federated credential is for (Entra ID's token exchange).
+pub const FEDERATION_AUDIENCE: &str = "api://AzureADTokenExchange";
+
+/// One federated identity credential: Entra ID exchanges a token from `issuer` about `subject`
+/// for a token of the application (here: the managed identity) `client_id`, as AKS workload
+/// identity does.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FederationConfig {
+    pub issuer: String,
+    pub subject: String,
+    pub client_id: String,
+}
+
+impl Default for FederationConfig {
+    /// An AKS-like issuer and service account, federated with the built-in `azmi-uami`.
+    fn default() -> Self {
+        FederationConfig {
+            issuer: "https://oidc.azmi-emulator.localhost/aaaabbbb-0000-cccc-1111-dddd2222eeee/"
+                .into(),
+            subject: "system:serviceaccount:default:azmi".into(),
+            client_id: IdentityConfig::default_user_assigned().client_id,
+        }
     }
 }

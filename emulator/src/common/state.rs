@@ -8,7 +8,7 @@ use tokio::sync::watch;
 
 use crate::common::config::{EmulatorConfig, ResponseStyle};
 use crate::common::faults::{Fault, FaultQueue};
-use crate::common::managed_identity::{IdentityConfig, IdentitySource};
+use crate::common::managed_identity::{FederationConfig, IdentityConfig, IdentitySource};
 
 /// How many token requests `GET /admin/requests` remembers.
 pub(crate) const REQUEST_LOG_CAPACITY: usize = 100;
@@ -93,6 +93,11 @@ pub(crate) struct Shared {
     pub source_secret: String,
     /// Arc: the `.key` file the 401 challenge names (in a temporary tokens folder).
     pub arc_key_file: Option<std::path::PathBuf>,
+    /// `http://host:port` of the HTTP listener (set once bound), for the URLs discovery
+    /// documents give.
+    pub http_base: String,
+    /// Workload identity: the federated credential assertions are checked against.
+    pub federation: FederationConfig,
     settings: Mutex<Settings>,
     mutable: Mutex<Mutable>,
     // Byte counts change on every body chunk, so they are atomics rather than behind the lock.
@@ -125,6 +130,8 @@ impl Shared {
             source: config.source,
             source_secret: crate::common::util::random_secret(),
             arc_key_file: None,
+            federation: config.federation.clone(),
+            http_base: String::new(),
             settings: Mutex::new(Settings {
                 token_lifetime_secs: config.token_lifetime_secs,
                 refresh_in_secs: config.refresh_in_secs,

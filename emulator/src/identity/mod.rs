@@ -11,3 +11,4 @@ pub(crate) mod cloud_shell;
 pub(crate) mod imds;
 mod issue;
 pub(crate) mod service_fabric;
+pub(crate) mod workload_identity;

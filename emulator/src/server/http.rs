@@ -21,7 +21,9 @@ use crate::admin;
 use crate::common::managed_identity::IdentitySource;
 use crate::common::response::{self, Body, DropConnection};
 use crate::common::state::Shared;
-use crate::identity::{app_service, arc, azure_ml, cloud_shell, imds, service_fabric};
+use crate::identity::{
+    app_service, arc, azure_ml, cloud_shell, imds, service_fabric, workload_identity,
+};
 
 /// Serves IMDS and the admin API until a stop is requested.
 pub(crate) async fn serve(listener: StdTcpListener, shared: Arc<Shared>) {
@@ -102,6 +104,9 @@ async fn route(
             return cloud_shell::handle(&shared, req).await
         }
         IdentitySource::Arc if path == imds::TOKEN_PATH => return arc::handle(&shared, req).await,
+        IdentitySource::WorkloadIdentity if workload_identity::serves(path) => {
+            return workload_identity::handle(&shared, req).await
+        }
         _ => {}
     }
     if path.starts_with("/admin/") {

@@ -18,9 +18,14 @@ use crate::common::managed_identity::IdentitySource;
 use crate::common::state::{Counters, RecordedRequest, ServiceCounters, Shared};
 use crate::common::tls::{self, Tls};
 use crate::identity::imds::TOKEN_PATH;
-use crate::identity::{app_service, arc, azure_ml, cloud_shell, service_fabric};
+use crate::identity::{app_service, arc, azure_ml, cloud_shell, service_fabric, workload_identity};
 use crate::keyvault::KeyVault;
 use crate::storage::{Storage, Store};
+
+/// The federated token file's name in the workload identity source's folder.
+const FEDERATED_TOKEN_FILE: &str = "azure-identity-token";
+/// Lifetime of the federated token written at start (a projected token's default is an hour).
+const FEDERATED_TOKEN_LIFETIME_SECS: u64 = 3600;
 
 /// A running emulator. IMDS and the HTTPS services each serve on their own thread and tokio
 /// runtime, so it works the same from synchronous tests and from inside another runtime (and a
@@ -34,8 +39,9 @@ pub struct Emulator {
     threads: Vec<JoinHandle<()>>,
     /// Dropped after the threads have stopped: removes a temporary CA folder.
     tls: Option<Tls>,
-    /// Arc: the temporary tokens folder holding the challenge's key file, removed on stop.
-    arc_tokens: Option<tempfile::TempDir>,
+    /// Arc: the temporary tokens folder holding the challenge's key file; workload identity:
+    /// the folder of the federated token file. Removed on stop.
+    source_dir: Option<tempfile::TempDir>,
     /// Service Fabric: the HTTPS token listener and its certificate's thumbprint.
     service_fabric: Option<(SocketAddr, String)>,
 }
@@ -85,14 +91,27 @@ impl Emulator {
         let runtime = new_runtime()?;
         let https_runtime = new_runtime()?;
         let mut shared = Shared::new(&config);
-        let arc_tokens = if config.source == IdentitySource::Arc {
-            let dir = tempfile::Builder::new()
-                .prefix("azmi-emulator-arc-tokens-")
-                .tempdir()?;
-            shared.arc_key_file = Some(arc::write_key_file(dir.path(), &shared.source_secret)?);
-            Some(dir)
-        } else {
-            None
+        shared.http_base = base_url(addr);
+        let source_dir = match config.source {
+            IdentitySource::Arc => {
+                let dir = tempfile::Builder::new()
+                    .prefix("azmi-emulator-arc-tokens-")
+                    .tempdir()?;
+                shared.arc_key_file = Some(arc::write_key_file(dir.path(), &shared.source_secret)?);
+                Some(dir)
+            }
+            IdentitySource::WorkloadIdentity => {
+                let dir = tempfile::Builder::new()
+                    .prefix("azmi-emulator-federation-")
+                    .tempdir()?;
+                let token = workload_identity::federated_token(
+                    &config.federation,
+                    FEDERATED_TOKEN_LIFETIME_SECS,
+                );
+                std::fs::write(dir.path().join(FEDERATED_TOKEN_FILE), token)?;
+                Some(dir)
+            }
+            _ => None,
         };
         let shared = Arc::new(shared);
         let service_fabric = if config.source == IdentitySource::ServiceFabric {
@@ -162,7 +181,7 @@ impl Emulator {
             arm_addr,
             threads: vec![imds_thread, https_thread],
             tls: Some(tls),
-            arc_tokens,
+            source_dir,
             service_fabric: service_fabric_info,
         })
     }
@@ -173,10 +192,7 @@ impl Emulator {
 
     /// `http://127.0.0.1:PORT` (or `http://[::1]:PORT` when bound to IPv6 loopback).
     pub fn base_url(&self) -> String {
-        match self.addr.ip() {
-            IpAddr::V4(ip) => format!("http://{ip}:{}", self.addr.port()),
-            IpAddr::V6(ip) => format!("http://[{ip}]:{}", self.addr.port()),
-        }
+        base_url(self.addr)
     }
 
     /// The IMDS token endpoint URL (what `AZMI_IMDS_ENDPOINT` should be set to).
@@ -240,6 +256,18 @@ impl Emulator {
                     ("IDENTITY_SERVER_THUMBPRINT", thumbprint),
                 ]
             }
+            IdentitySource::WorkloadIdentity => vec![
+                ("AZURE_AUTHORITY_HOST", self.authority_host()),
+                ("AZURE_TENANT_ID", self.shared.tenant_id.clone()),
+                ("AZURE_CLIENT_ID", self.shared.federation.client_id.clone()),
+                (
+                    "AZURE_FEDERATED_TOKEN_FILE",
+                    self.federated_token_file()
+                        .unwrap_or_default()
+                        .display()
+                        .to_string(),
+                ),
+            ],
             IdentitySource::Arc => vec![
                 ("IDENTITY_ENDPOINT", self.token_url()),
                 ("IMDS_ENDPOINT", base),
@@ -255,7 +283,42 @@ impl Emulator {
     /// key files under the agent's tokens folder; tests point it here). `None` for other
     /// sources.
     pub fn arc_tokens_dir(&self) -> Option<PathBuf> {
-        self.arc_tokens.as_ref().map(|d| d.path().to_path_buf())
+        match self.shared.source {
+            IdentitySource::Arc => self.source_dir.as_ref().map(|d| d.path().to_path_buf()),
+            _ => None,
+        }
+    }
+
+    /// Workload identity: the federated token file the emulator wrote at start (valid for an
+    /// hour), what `AZURE_FEDERATED_TOKEN_FILE` is set to. `None` for other sources.
+    pub fn federated_token_file(&self) -> Option<PathBuf> {
+        match self.shared.source {
+            IdentitySource::WorkloadIdentity => self
+                .source_dir
+                .as_ref()
+                .map(|d| d.path().join(FEDERATED_TOKEN_FILE)),
+            _ => None,
+        }
+    }
+
+    /// Writes a federated token for the configured federation (issuer, subject, and Entra ID's
+    /// token-exchange audience) valid for `lifetime_secs` from now, as the cluster would
+    /// project it. Any source may write one; only workload identity accepts it.
+    pub fn write_federated_token(
+        &self,
+        path: impl AsRef<std::path::Path>,
+        lifetime_secs: u64,
+    ) -> io::Result<()> {
+        std::fs::write(
+            path,
+            workload_identity::federated_token(&self.shared.federation, lifetime_secs),
+        )
+    }
+
+    /// `http://127.0.0.1:PORT/`: the authority host of the workload identity source's Entra ID
+    /// endpoints (`AZURE_AUTHORITY_HOST`).
+    pub fn authority_host(&self) -> String {
+        format!("{}/", self.base_url())
     }
 
     /// Service Fabric: the SHA-1 thumbprint (upper-case hex) of the token endpoint's
@@ -399,7 +462,7 @@ impl Emulator {
             let _ = thread.join();
         }
         self.tls = None;
-        self.arc_tokens = None;
+        self.source_dir = None;
     }
 }
 
@@ -417,6 +480,13 @@ impl std::fmt::Debug for Emulator {
             .field("keyvault_addr", &self.keyvault_addr)
             .field("arm_addr", &self.arm_addr)
             .finish()
+    }
+}
+
+fn base_url(addr: SocketAddr) -> String {
+    match addr.ip() {
+        IpAddr::V4(ip) => format!("http://{ip}:{}", addr.port()),
+        IpAddr::V6(ip) => format!("http://[{ip}]:{}", addr.port()),
     }
 }
 

@@ -680,9 +680,11 @@ fn assert_entra_error(resp: &HttpResponse, status: u16, error: &str, code: u64) 
 #[test]
 fn workload_identity_exchanges_the_federated_token() {
     let emu = start(IdentitySource::WorkloadIdentity);
-    assert_eq!(
-        env(&emu, "AZURE_AUTHORITY_HOST"),
-        format!("{}/", emu.base_url())
+    // Azure.Identity refuses an authority host that is not https: the emulator's CA vouches.
+    let authority = env(&emu, "AZURE_AUTHORITY_HOST");
+    assert!(
+        authority.starts_with("https://127.0.0.1:") && authority.ends_with('/'),
+        "{authority}"
     );
     assert_eq!(env(&emu, "AZURE_TENANT_ID"), TENANT);
     assert_eq!(env(&emu, "AZURE_CLIENT_ID"), UAMI_CLIENT_ID);
@@ -823,17 +825,45 @@ fn workload_identity_serves_msal_discovery() {
     assert_eq!(resp.status, 200);
     let body = resp.json();
     let tenant_discovery = field(&body, "tenant_discovery_endpoint").to_string();
+    let authority = env(&emu, "AZURE_AUTHORITY_HOST");
     assert_eq!(
         tenant_discovery,
-        format!(
-            "{}/{TENANT}/v2.0/.well-known/openid-configuration",
-            emu.base_url()
-        )
+        format!("{authority}{TENANT}/v2.0/.well-known/openid-configuration")
     );
     let resp = get(&emu, &target(&tenant_discovery, ""), &[]);
     assert_eq!(resp.status, 200);
+    let token_endpoint = field(&resp.json(), "token_endpoint").to_string();
     assert_eq!(
-        field(&resp.json(), "token_endpoint"),
-        format!("{}/{TENANT}/oauth2/v2.0/token", emu.base_url())
+        token_endpoint,
+        format!("{authority}{TENANT}/oauth2/v2.0/token")
     );
+
+    // The authority answers over TLS with a certificate of the emulator's CA.
+    let port: u16 = authority
+        .trim_start_matches("https://127.0.0.1:")
+        .trim_end_matches('/')
+        .parse()
+        .unwrap();
+    let federated = std::fs::read_to_string(env(&emu, "AZURE_FEDERATED_TOKEN_FILE")).unwrap();
+    let body: String = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs([
+            ("client_id", UAMI_CLIENT_ID),
+            ("grant_type", "client_credentials"),
+            ("client_assertion_type", JWT_BEARER),
+            ("client_assertion", &federated),
+            ("scope", "https://vault.azure.net/.default"),
+        ])
+        .finish();
+    let config = common::https::trusting(&emu.ca_pem());
+    let resp = common::https::TlsConn::open(&config, port, "127.0.0.1")
+        .unwrap()
+        .request(
+            "POST",
+            &target(&token_endpoint, ""),
+            &[("Content-Type", "application/x-www-form-urlencoded")],
+            Some(body.as_bytes()),
+        )
+        .unwrap();
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    assert_eq!(emu.counters().tokens_issued, 1);
 }

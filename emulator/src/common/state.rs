@@ -93,9 +93,9 @@ pub(crate) struct Shared {
     pub source_secret: String,
     /// Arc: the `.key` file the 401 challenge names (in a temporary tokens folder).
     pub arc_key_file: Option<std::path::PathBuf>,
-    /// `http://host:port` of the HTTP listener (set once bound), for the URLs discovery
+    /// `scheme://host:port` of the Entra ID endpoints (set once bound): the URLs discovery
     /// documents give.
-    pub http_base: String,
+    pub authority_base: String,
     /// Workload identity: the federated credential assertions are checked against.
     pub federation: FederationConfig,
     settings: Mutex<Settings>,
@@ -131,7 +131,7 @@ impl Shared {
             source_secret: crate::common::util::random_secret(),
             arc_key_file: None,
             federation: config.federation.clone(),
-            http_base: String::new(),
+            authority_base: String::new(),
             settings: Mutex::new(Settings {
                 token_lifetime_secs: config.token_lifetime_secs,
                 refresh_in_secs: config.refresh_in_secs,

@@ -33,14 +33,15 @@ pub(crate) async fn serve(listener: StdTcpListener, shared: Arc<Shared>) {
     .await;
 }
 
-/// Serves Service Fabric's token endpoint over TLS with its pinned certificate until a stop is
-/// requested (only that path: the admin API stays on the plain listener).
-pub(crate) async fn serve_service_fabric(
+/// Serves the token endpoints of Service Fabric (with its pinned certificate) or workload
+/// identity over TLS until a stop is requested (only those: the admin API stays on the plain
+/// listener).
+pub(crate) async fn serve_tls_source(
     listener: StdTcpListener,
     acceptor: TlsAcceptor,
     shared: Arc<Shared>,
 ) {
-    accept_loop(listener, "Service Fabric listener", &shared, |stream| {
+    accept_loop(listener, "token source TLS listener", &shared, |stream| {
         let shared = Arc::clone(&shared);
         let acceptor = acceptor.clone();
         async move {
@@ -57,10 +58,15 @@ pub(crate) async fn serve_service_fabric(
             let service = service_fn(move |req: Request<Incoming>| {
                 let shared = Arc::clone(&service_shared);
                 async move {
-                    if req.uri().path() == service_fabric::TOKEN_PATH {
-                        service_fabric::handle(&shared, req).await
-                    } else {
-                        Ok(response::not_found())
+                    let path = req.uri().path();
+                    match shared.source {
+                        IdentitySource::ServiceFabric if path == service_fabric::TOKEN_PATH => {
+                            service_fabric::handle(&shared, req).await
+                        }
+                        IdentitySource::WorkloadIdentity if workload_identity::serves(path) => {
+                            workload_identity::handle(&shared, req).await
+                        }
+                        _ => Ok(response::not_found()),
                     }
                 }
             });

@@ -42,8 +42,9 @@ pub struct Emulator {
     /// Arc: the temporary tokens folder holding the challenge's key file; workload identity:
     /// the folder of the federated token file. Removed on stop.
     source_dir: Option<tempfile::TempDir>,
-    /// Service Fabric: the HTTPS token listener and its certificate's thumbprint.
-    service_fabric: Option<(SocketAddr, String)>,
+    /// Service Fabric and workload identity: the HTTPS token listener, and Service Fabric's
+    /// certificate thumbprint.
+    source_https: Option<(SocketAddr, Option<String>)>,
 }
 
 impl Emulator {
@@ -91,7 +92,7 @@ impl Emulator {
         let runtime = new_runtime()?;
         let https_runtime = new_runtime()?;
         let mut shared = Shared::new(&config);
-        shared.http_base = base_url(addr);
+        shared.authority_base = base_url(addr);
         let source_dir = match config.source {
             IdentitySource::Arc => {
                 let dir = tempfile::Builder::new()
@@ -113,29 +114,43 @@ impl Emulator {
             }
             _ => None,
         };
-        let shared = Arc::new(shared);
-        let service_fabric = if config.source == IdentitySource::ServiceFabric {
-            let listener = https::bind(config.bind, 0)?;
-            let pinned = tls::self_signed()?;
-            let acceptor = tokio_rustls::TlsAcceptor::from(pinned.server_config);
-            Some((listener, acceptor, pinned.thumbprint))
-        } else {
-            None
+        // Service Fabric and workload identity also answer over TLS: Service Fabric with a
+        // self-signed certificate clients pin by thumbprint, Entra ID with the emulator's CA
+        // (Azure.Identity refuses an authority host that is not https).
+        let source_tls = match config.source {
+            IdentitySource::ServiceFabric => {
+                let pinned = tls::self_signed()?;
+                Some((
+                    https::bind(config.bind, 0)?,
+                    tokio_rustls::TlsAcceptor::from(pinned.server_config),
+                    Some(pinned.thumbprint),
+                ))
+            }
+            IdentitySource::WorkloadIdentity => Some((
+                https::bind(config.bind, 0)?,
+                tokio_rustls::TlsAcceptor::from(Arc::clone(&tls.server_config)),
+                None,
+            )),
+            _ => None,
         };
-        let service_fabric_info = match &service_fabric {
+        let source_https = match &source_tls {
             Some((listener, _, thumbprint)) => Some((listener.local_addr()?, thumbprint.clone())),
             None => None,
         };
+        if let Some((addr, _)) = &source_https {
+            shared.authority_base = https_url(*addr);
+        }
+        let shared = Arc::new(shared);
         let thread_shared = Arc::clone(&shared);
         let imds_thread = std::thread::Builder::new()
             .name(format!("azmi-emulator-{}", addr.port()))
             .spawn(move || {
                 runtime.block_on(async move {
-                    match service_fabric {
-                        Some((sf_listener, acceptor, _)) => {
+                    match source_tls {
+                        Some((tls_listener, acceptor, _)) => {
                             tokio::join!(
                                 http::serve(listener, Arc::clone(&thread_shared)),
-                                http::serve_service_fabric(sf_listener, acceptor, thread_shared),
+                                http::serve_tls_source(tls_listener, acceptor, thread_shared),
                             );
                         }
                         None => http::serve(listener, thread_shared).await,
@@ -182,7 +197,7 @@ impl Emulator {
             threads: vec![imds_thread, https_thread],
             tls: Some(tls),
             source_dir,
-            service_fabric: service_fabric_info,
+            source_https,
         })
     }
 
@@ -243,10 +258,8 @@ impl Emulator {
                 vec![("MSI_ENDPOINT", format!("{base}{}", cloud_shell::TOKEN_PATH))]
             }
             IdentitySource::ServiceFabric => {
-                let (addr, thumbprint) = self
-                    .service_fabric
-                    .clone()
-                    .unwrap_or_else(|| (self.addr, String::new()));
+                let (addr, thumbprint) = self.source_https.clone().unwrap_or((self.addr, None));
+                let thumbprint = thumbprint.unwrap_or_default();
                 vec![
                     (
                         "IDENTITY_ENDPOINT",
@@ -315,17 +328,19 @@ impl Emulator {
         )
     }
 
-    /// `http://127.0.0.1:PORT/`: the authority host of the workload identity source's Entra ID
-    /// endpoints (`AZURE_AUTHORITY_HOST`).
+    /// Workload identity: `https://127.0.0.1:PORT/`, the authority host of the Entra ID
+    /// endpoints (`AZURE_AUTHORITY_HOST`; trust the emulator's CA, [`Emulator::ca_file`]). The
+    /// plain listener answers them too, at [`Emulator::base_url`]. Other sources: the plain
+    /// listener's URL.
     pub fn authority_host(&self) -> String {
-        format!("{}/", self.base_url())
+        format!("{}/", self.shared.authority_base)
     }
 
     /// Service Fabric: the SHA-1 thumbprint (upper-case hex) of the token endpoint's
     /// self-signed certificate, what `IDENTITY_SERVER_THUMBPRINT` is set to. `None` for other
     /// sources.
     pub fn service_fabric_thumbprint(&self) -> Option<String> {
-        self.service_fabric.as_ref().map(|(_, t)| t.clone())
+        self.source_https.as_ref().and_then(|(_, t)| t.clone())
     }
 
     pub fn https_port(&self) -> u16 {

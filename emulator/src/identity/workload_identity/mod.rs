@@ -46,7 +46,7 @@ pub(crate) async fn handle(
     req: Request<Incoming>,
 ) -> Result<Response<Body>, DropConnection> {
     let path = req.uri().path().to_string();
-    let base = shared.http_base.as_str();
+    let base = shared.authority_base.as_str();
     if path == INSTANCE_DISCOVERY {
         return Ok(instance_discovery(shared, base));
     }
@@ -127,7 +127,7 @@ fn token(
 }
 
 fn instance_discovery(shared: &Shared, base: &str) -> Response<Body> {
-    let host = base.trim_start_matches("http://");
+    let host = base.split_once("://").map_or(base, |(_, host)| host);
     response::json(
         StatusCode::OK,
         &json!({

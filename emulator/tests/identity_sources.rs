@@ -543,6 +543,15 @@ fn service_fabric_serves_https_pinned_by_thumbprint() {
     assert_eq!(claims["aud"], ARM);
     assert_eq!(claims["appid"], SYSTEM_CLIENT_ID);
 
+    // 2020-05-01, what MSAL sends, is accepted too.
+    let resp = service_fabric_get(
+        &emu,
+        &format!("api-version=2020-05-01&resource={}", encode(ARM)),
+        &[("Secret", &secret)],
+    )
+    .unwrap();
+    assert_eq!(resp.status, 200, "{}", resp.text());
+
     // The certificate is self-signed: the emulator's CA does not vouch for it.
     let port: u16 = endpoint
         .trim_start_matches("https://127.0.0.1:")
@@ -553,7 +562,7 @@ fn service_fabric_serves_https_pinned_by_thumbprint() {
         .unwrap();
     let ca_trust = common::https::trusting(&emu.ca_pem());
     assert!(common::https::TlsConn::open(&ca_trust, port, "localhost").is_err());
-    assert_eq!(emu.counters().tokens_issued, 1);
+    assert_eq!(emu.counters().tokens_issued, 2);
 }
 
 #[test]

@@ -43,6 +43,8 @@ public sealed class AppServiceEmulator() : SourceEmulator("app-service", "IDENTI
 
 public sealed class AzureMlEmulator() : SourceEmulator("azure-ml", "MSI_ENDPOINT", "MSI_SECRET", "DEFAULT_IDENTITY_CLIENT_ID");
 
+public sealed class ServiceFabricEmulator() : SourceEmulator("service-fabric", "IDENTITY_ENDPOINT", "IDENTITY_HEADER", "IDENTITY_SERVER_THUMBPRINT");
+
 public sealed class CloudShellEmulator() : SourceEmulator("cloud-shell", "MSI_ENDPOINT");
 
 public sealed class WorkloadIdentityEmulator() : SourceEmulator(
@@ -177,6 +179,26 @@ public sealed class AzureMlSourceTests(AzureMlEmulator emulator)
             new ManagedIdentityCredential(ManagedIdentityId.FromUserAssignedClientId(KnownIdentities.UamiClientId)));
 
         Assert.Equal(KnownIdentities.UamiClientId, Jwt.Claim(token.Token, "appid"));
+    }
+}
+
+[Collection(ProcessEnvironment.Collection)]
+public sealed class ServiceFabricSourceTests(ServiceFabricEmulator emulator)
+    : SourceTests<ServiceFabricEmulator>(emulator, "https://datalake.azure.net/"), IClassFixture<ServiceFabricEmulator>
+{
+    [Fact]
+    public async Task SystemAssigned_TrustsTheCertificateByItsThumbprint()
+    {
+        // No CA is trusted here: MSAL accepts the self-signed certificate because its SHA-1
+        // thumbprint is IDENTITY_SERVER_THUMBPRINT.
+        AccessToken token = await GetTokenAsync(new ManagedIdentityCredential(ManagedIdentityId.SystemAssigned));
+
+        Assert.Equal(Resource, Jwt.Claim(token.Token, "aud"));
+        Assert.Equal(KnownIdentities.SystemClientId, Jwt.Claim(token.Token, "appid"));
+        RecordedRequest sent = await LastRequestAsync();
+        // The version current clusters announce (IDENTITY_API_VERSION), not the documented preview.
+        Assert.Equal(["2020-05-01"], sent.QueryValues("api-version"));
+        Assert.Equal("<redacted>", sent.Header("secret"));
     }
 }
 

@@ -1,4 +1,5 @@
-//! Service Fabric's managed identity token service (api-version 2019-07-01-preview), over HTTPS
+//! Service Fabric's managed identity token service (api-version 2019-07-01-preview or
+//! 2020-05-01), over HTTPS
 //! with a self-signed certificate that clients pin by `IDENTITY_SERVER_THUMBPRINT`:
 //! `GET $IDENTITY_ENDPOINT` with the `Secret: $IDENTITY_HEADER` header and `resource`. Errors
 //! are Service Fabric's `{"error":{"correlationId","code","message"}}`; `expires_on` is a
@@ -14,7 +15,9 @@ use crate::common::state::Shared;
 use crate::common::util::{ordered_object, random_guid};
 
 pub(crate) const TOKEN_PATH: &str = "/metadata/identity/oauth2/token";
-pub(crate) const API_VERSION: &str = "2019-07-01-preview";
+/// The versions the token service accepts: the documented preview, and the one current
+/// clusters announce in `IDENTITY_API_VERSION` (which MSAL sends).
+pub(crate) const API_VERSIONS: [&str; 2] = ["2019-07-01-preview", "2020-05-01"];
 
 pub(crate) async fn handle(
     shared: &Shared,
@@ -41,12 +44,13 @@ pub(crate) async fn handle(
     }
     let query = query_pairs(&parts);
     let api_version = first(&query, "api-version").unwrap_or("");
-    if api_version != API_VERSION {
+    if !API_VERSIONS.contains(&api_version) {
         return Ok(error(
             StatusCode::BAD_REQUEST,
             "InvalidApiVersion",
             &format!(
-                "The api-version '{api_version}' is not supported. Supported version is '{API_VERSION}'."
+                "The api-version '{api_version}' is not supported. Supported versions are '{}'.",
+                API_VERSIONS.join("', '")
             ),
         ));
     }

@@ -358,6 +358,14 @@ fn arc_challenges_with_a_key_file_then_issues_tokens() {
         SYSTEM_CLIENT_ID
     );
 
+    // MSAL's 2019-11-01 is accepted too.
+    let resp = arc_get(
+        &emu,
+        &format!("api-version=2019-11-01&resource={}", encode(VAULT)),
+        Some(&format!("Basic {key}")),
+    );
+    assert_eq!(resp.status, 200, "{}", resp.text());
+
     // A wrong key is challenged again.
     let resp = arc_get(&emu, &arc_query(ARM), Some("Basic not-the-key"));
     assert_eq!(resp.status, 401);
@@ -385,7 +393,7 @@ fn arc_challenges_with_a_key_file_then_issues_tokens() {
         Some(&format!("Basic {key}")),
     );
     assert_eq!(resp.status, 400);
-    assert_eq!(emu.counters().tokens_issued, 1);
+    assert_eq!(emu.counters().tokens_issued, 2);
 
     // The folder goes with the emulator.
     drop(emu);

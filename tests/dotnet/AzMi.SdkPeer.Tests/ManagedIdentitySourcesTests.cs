@@ -45,6 +45,8 @@ public sealed class AzureMlEmulator() : SourceEmulator("azure-ml", "MSI_ENDPOINT
 
 public sealed class ServiceFabricEmulator() : SourceEmulator("service-fabric", "IDENTITY_ENDPOINT", "IDENTITY_HEADER", "IDENTITY_SERVER_THUMBPRINT");
 
+public sealed class ArcEmulator() : SourceEmulator("arc", "IDENTITY_ENDPOINT", "IMDS_ENDPOINT");
+
 public sealed class CloudShellEmulator() : SourceEmulator("cloud-shell", "MSI_ENDPOINT");
 
 public sealed class WorkloadIdentityEmulator() : SourceEmulator(
@@ -199,6 +201,32 @@ public sealed class ServiceFabricSourceTests(ServiceFabricEmulator emulator)
         // The version current clusters announce (IDENTITY_API_VERSION), not the documented preview.
         Assert.Equal(["2020-05-01"], sent.QueryValues("api-version"));
         Assert.Equal("<redacted>", sent.Header("secret"));
+    }
+}
+
+[Collection(ProcessEnvironment.Collection)]
+public sealed class ArcSourceTests(ArcEmulator emulator)
+    : SourceTests<ArcEmulator>(emulator, "https://database.windows.net/"), IClassFixture<ArcEmulator>
+{
+    [Fact]
+    public async Task Challenge_IsParsedButTheKeyFileOutsideTheAgentsFolderIsRefused()
+    {
+        // MSAL reads the key file only under the agent's tokens folder (on Linux
+        // /var/opt/azcmagent/tokens, fixed, root-owned): the emulator's temporary folder is
+        // refused, after MSAL parsed the 401's WWW-Authenticate. The full exchange is covered by
+        // the emulator's own tests.
+        var credential = new ManagedIdentityCredential(ManagedIdentityId.SystemAssigned);
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+
+        var error = await Assert.ThrowsAsync<AuthenticationFailedException>(
+            async () => await credential.GetTokenAsync(new TokenRequestContext([Resource + "/.default"]), cts.Token));
+
+        // MSAL's words for a realm outside the agent's folder: the challenge itself was accepted.
+        Assert.Contains("The file on the file path in the WWW-Authenticate header is not secure", error.Message, StringComparison.Ordinal);
+        RecordedRequest sent = await LastRequestAsync();
+        Assert.Equal("/metadata/identity/oauth2/token", sent.Path);
+        Assert.Equal("true", sent.Header("Metadata"));
+        Assert.Null(sent.Header("Authorization"));
     }
 }
 

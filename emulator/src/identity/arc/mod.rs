@@ -1,4 +1,4 @@
-//! Azure Arc's himds agent (api-version 2020-06-01): `GET $IDENTITY_ENDPOINT` with
+//! Azure Arc's himds agent (api-version 2020-06-01 or 2019-11-01): `GET $IDENTITY_ENDPOINT` with
 //! `Metadata: true` is first answered 401 with `WWW-Authenticate: Basic realm=<file>.key`, a
 //! file only a privileged local user could read on a real machine; the client proves it can by
 //! resending with `Authorization: Basic <file contents>`. The emulator writes that file into a
@@ -17,7 +17,9 @@ use crate::common::response::{self, Body, DropConnection};
 use crate::common::state::Shared;
 use crate::common::util::{ordered_object, random_guid};
 
-pub(crate) const API_VERSION: &str = "2020-06-01";
+/// The versions the agent accepts: the documented one, and 2019-11-01, which MSAL (and so
+/// Azure.Identity) sends.
+pub(crate) const API_VERSIONS: [&str; 2] = ["2020-06-01", "2019-11-01"];
 
 /// Writes a fresh key file (named like the agent's, a GUID with `.key`) holding `secret` in
 /// `dir`, readable by the owner only as the agent's are.
@@ -52,13 +54,11 @@ pub(crate) async fn handle(
         ));
     }
     let query = query_pairs(&parts);
-    match first(&query, "api-version") {
-        Some(API_VERSION) => {}
-        _ => {
-            return Ok(invalid_request(&format!(
-                "Invalid api-version; the supported version is {API_VERSION}"
-            )))
-        }
+    if !first(&query, "api-version").is_some_and(|v| API_VERSIONS.contains(&v)) {
+        return Ok(invalid_request(&format!(
+            "Invalid api-version; the supported versions are {}",
+            API_VERSIONS.join(", ")
+        )));
     }
 
     // The challenge comes before any other check, as the agent's does: every first request

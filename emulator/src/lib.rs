@@ -1,4 +1,6 @@
-//! `azmi-emulator`: the Azure IMDS managed-identity token endpoint, and over HTTPS Data Lake
+//! `azmi-emulator`: the Azure IMDS managed-identity token endpoint (or, with
+//! [`EmulatorConfig::source`], App Service's, Azure ML's, Cloud Shell's, Arc's, Service Fabric's
+//! or workload identity's Entra ID endpoint instead), and over HTTPS Data Lake
 //! Storage Gen1 (WebHDFS) and Gen2 (DFS), Key Vault secrets and Resource Manager, served on
 //! loopback for tests and offline use. The contract is `docs/emulator.md`.
 //!
@@ -32,7 +34,9 @@ pub use common::config::{
 };
 pub use common::faults::Fault;
 pub use common::jwt::verify_signature;
-pub use common::managed_identity::IdentityConfig;
+pub use common::managed_identity::{
+    FederationConfig, IdentityConfig, IdentitySource, FEDERATION_AUDIENCE,
+};
 pub use common::state::{Counters, RecordedRequest, ServiceCounters};
 pub use common::tls::CA_FILE_NAME;
 pub use server::Emulator;

@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use azmi_emulator::{Emulator, EmulatorConfig, Fault, ResponseStyle};
+use azmi_emulator::{Emulator, EmulatorConfig, Fault, IdentitySource, ResponseStyle};
 use clap::Parser;
 
 /// Serves the Azure IMDS managed-identity token endpoint, and Data Lake Storage Gen1 and Gen2
@@ -36,6 +36,20 @@ struct Args {
     /// imds | numbers | date | expires-in-only
     #[arg(long, value_name = "STYLE", default_value = "imds")]
     response_style: ResponseStyle,
+    /// Managed-identity protocol of the HTTP listener: imds, app-service, azure-ml,
+    /// cloud-shell, arc, service-fabric or workload-identity (docs/emulator.md, "Managed
+    /// identity sources")
+    #[arg(long, value_name = "NAME", default_value = "imds")]
+    source: IdentitySource,
+    /// Workload identity: the federated credential's issuer (the assertion's `iss`)
+    #[arg(long, value_name = "URL")]
+    federation_issuer: Option<String>,
+    /// Workload identity: the federated credential's subject (the assertion's `sub`)
+    #[arg(long, value_name = "SUBJECT")]
+    federation_subject: Option<String>,
+    /// Workload identity: the client id of the identity federated with the issuer
+    #[arg(long, value_name = "GUID")]
+    federation_client_id: Option<String>,
     /// Initial fault script (same JSON as POST /admin/faults)
     #[arg(long, value_name = "JSON")]
     faults: Option<String>,
@@ -124,6 +138,23 @@ fn print_banner(emulator: &Emulator) -> std::io::Result<()> {
         emulator.keyvault_url(),
         emulator.arm_url(),
     );
+    let mut banner = banner;
+    // A non-IMDS source's variables follow the seven fixed lines (the IMDS ones are in them).
+    if emulator.source() != IdentitySource::Imds {
+        banner.push_str(&format!(
+            "azmi-emulator managed identity source {}\n",
+            emulator.source().name()
+        ));
+        if let Some(dir) = emulator.arc_tokens_dir() {
+            banner.push_str(&format!(
+                "azmi-emulator arc tokens folder {}\n",
+                dir.display()
+            ));
+        }
+        for (name, value) in emulator.environment() {
+            banner.push_str(&format!("export {name}={value}\n"));
+        }
+    }
     let mut out = std::io::stdout().lock();
     out.write_all(banner.as_bytes())?;
     out.flush()
@@ -147,6 +178,16 @@ fn build_config(args: &Args) -> Result<EmulatorConfig, String> {
         config.refresh_in_secs = args.refresh_in;
     }
     config.response_style = args.response_style;
+    config.source = args.source;
+    if let Some(issuer) = &args.federation_issuer {
+        config.federation.issuer = issuer.clone();
+    }
+    if let Some(subject) = &args.federation_subject {
+        config.federation.subject = subject.clone();
+    }
+    if let Some(client_id) = &args.federation_client_id {
+        config.federation.client_id = client_id.clone();
+    }
     if let Some(faults) = &args.faults {
         config.faults = Fault::parse_script(faults).map_err(|e| format!("--faults: {e}"))?;
     }

@@ -3,7 +3,7 @@
 mod common;
 
 use std::io::{BufRead, BufReader, Read};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -18,6 +18,8 @@ struct Running {
     port: u16,
     https_port: u16,
     lines: Vec<String>,
+    /// Kept for the lines after the banner (a `--source` emulator's exports).
+    reader: BufReader<ChildStdout>,
 }
 
 impl Running {
@@ -52,7 +54,15 @@ impl Running {
             port,
             https_port,
             lines,
+            reader,
         }
+    }
+
+    fn read_line(&mut self) -> String {
+        let mut line = String::new();
+        self.reader.read_line(&mut line).expect("read stdout");
+        assert!(line.ends_with('\n'), "incomplete line {line:?}");
+        line.trim_end().to_string()
     }
 
     fn wait(&mut self, timeout: Duration) -> ExitStatus {
@@ -306,4 +316,43 @@ fn bad_options_are_refused() {
         assert!(!status.success(), "{args:?}");
         assert!(!stderr.is_empty(), "{args:?}");
     }
+}
+
+#[test]
+fn source_prints_the_variables_of_its_protocol() {
+    let mut emu = Running::spawn(&["--source", "app-service"]);
+    let port = emu.port;
+    // The seven banner lines are unchanged; the source's follow.
+    assert!(emu.lines[1].starts_with("export AZMI_IMDS_ENDPOINT="));
+    assert_eq!(
+        emu.read_line(),
+        "azmi-emulator managed identity source app-service"
+    );
+    assert_eq!(
+        emu.read_line(),
+        format!("export IDENTITY_ENDPOINT=http://127.0.0.1:{port}/msi/token")
+    );
+    let secret = emu
+        .read_line()
+        .strip_prefix("export IDENTITY_HEADER=")
+        .expect("IDENTITY_HEADER line")
+        .to_string();
+    let resp = request(
+        port,
+        "GET",
+        &format!("/msi/token?api-version=2019-08-01&resource={}", encode(ARM)),
+        &[("X-IDENTITY-HEADER", &secret)],
+        None,
+    )
+    .unwrap();
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    assert_eq!(admin_post(port, "/admin/shutdown", "").status, 200);
+    assert!(emu.wait(Duration::from_secs(10)).success());
+}
+
+#[test]
+fn unknown_source_is_refused() {
+    let (status, stderr) = run_to_failure(&["--source", "vm"]);
+    assert!(!status.success());
+    assert!(stderr.contains("unknown source 'vm'"), "{stderr}");
 }

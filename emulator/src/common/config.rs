@@ -14,7 +14,7 @@ use crate::common::cloud::{
 };
 use crate::common::cloud::{derived_version, Cloud, Secret, SecretVersion};
 use crate::common::faults::Fault;
-use crate::common::managed_identity::IdentityConfig;
+use crate::common::managed_identity::{FederationConfig, IdentityConfig, IdentitySource};
 
 /// Tenant written into tokens unless configured otherwise.
 pub const DEFAULT_TENANT_ID: &str = "aaaabbbb-0000-cccc-1111-dddd2222eeee";
@@ -151,6 +151,10 @@ pub struct EmulatorConfig {
     pub arm_operation_polls: u32,
     /// `Retry-After` (seconds) of the 202 answers of long-running operations.
     pub arm_retry_after_secs: u64,
+    /// The managed-identity protocol the HTTP listener speaks (IMDS unless set).
+    pub source: IdentitySource,
+    /// The federated credential the workload identity source accepts assertions for.
+    pub federation: FederationConfig,
 }
 
 impl Default for EmulatorConfig {
@@ -189,6 +193,8 @@ impl Default for EmulatorConfig {
             arm_page_size: DEFAULT_ARM_PAGE_SIZE,
             arm_operation_polls: DEFAULT_ARM_OPERATION_POLLS,
             arm_retry_after_secs: DEFAULT_ARM_RETRY_AFTER_SECS,
+            source: IdentitySource::Imds,
+            federation: FederationConfig::default(),
         }
     }
 }

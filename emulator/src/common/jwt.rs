@@ -83,6 +83,32 @@ pub(crate) fn issue(req: &TokenRequest<'_>) -> String {
     format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature))
 }
 
+/// Signs arbitrary claims with this process's key (the federated tokens the emulator writes for
+/// workload identity: an OIDC issuer's token, not an access token).
+pub(crate) fn sign_claims(claims: &serde_json::Value) -> String {
+    let signing_input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(HEADER),
+        URL_SAFE_NO_PAD.encode(claims.to_string())
+    );
+    let signature = sign(signing_input.as_bytes());
+    format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature))
+}
+
+/// The payload of a JWT, unverified; `None` when it is not `header.payload.signature` with a
+/// base64url JSON object in the middle.
+pub(crate) fn unverified_payload(token: &str) -> Option<serde_json::Value> {
+    let mut parts = token.split('.');
+    let (_header, payload, _signature) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() {
+        return None;
+    }
+    let bytes = URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
+    serde_json::from_slice::<serde_json::Value>(&bytes)
+        .ok()
+        .filter(serde_json::Value::is_object)
+}
+
 /// Checks a token's signature against this process's key (for tests and diagnostics).
 pub fn verify_signature(token: &str) -> bool {
     let Some((signing_input, signature)) = token.rsplit_once('.') else {

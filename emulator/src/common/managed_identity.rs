@@ -33,3 +33,86 @@ impl IdentityConfig {
         }
     }
 }
+
+/// Which managed-identity token source the emulator plays on its HTTP listener: the VM's IMDS
+/// (the default) or one of the other hosts' protocols (`docs/emulator.md`, "Managed identity
+/// sources").
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum IdentitySource {
+    #[default]
+    Imds,
+    AppService,
+    AzureMl,
+    CloudShell,
+    Arc,
+    ServiceFabric,
+    WorkloadIdentity,
+}
+
+impl IdentitySource {
+    /// Every source, in the order of `--source`'s help.
+    pub const ALL: [IdentitySource; 7] = [
+        IdentitySource::Imds,
+        IdentitySource::AppService,
+        IdentitySource::AzureMl,
+        IdentitySource::CloudShell,
+        IdentitySource::Arc,
+        IdentitySource::ServiceFabric,
+        IdentitySource::WorkloadIdentity,
+    ];
+
+    /// The name `--source` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            IdentitySource::Imds => "imds",
+            IdentitySource::AppService => "app-service",
+            IdentitySource::AzureMl => "azure-ml",
+            IdentitySource::CloudShell => "cloud-shell",
+            IdentitySource::Arc => "arc",
+            IdentitySource::ServiceFabric => "service-fabric",
+            IdentitySource::WorkloadIdentity => "workload-identity",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Result<Self, String> {
+        Self::ALL
+            .into_iter()
+            .find(|s| s.name() == name)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Self::ALL.iter().map(|s| s.name()).collect();
+                format!("unknown source '{name}' (one of {})", names.join(", "))
+            })
+    }
+}
+
+impl std::str::FromStr for IdentitySource {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Self::from_name(s)
+    }
+}
+
+/// The audience every federated credential is for (Entra ID's token exchange).
+pub const FEDERATION_AUDIENCE: &str = "api://AzureADTokenExchange";
+
+/// One federated identity credential: Entra ID exchanges a token from `issuer` about `subject`
+/// for a token of the application (here: the managed identity) `client_id`, as AKS workload
+/// identity does.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FederationConfig {
+    pub issuer: String,
+    pub subject: String,
+    pub client_id: String,
+}
+
+impl Default for FederationConfig {
+    /// An AKS-like issuer and service account, federated with the built-in `azmi-uami`.
+    fn default() -> Self {
+        FederationConfig {
+            issuer: "https://oidc.azmi-emulator.localhost/aaaabbbb-0000-cccc-1111-dddd2222eeee/"
+                .into(),
+            subject: "system:serviceaccount:default:azmi".into(),
+            client_id: IdentityConfig::default_user_assigned().client_id,
+        }
+    }
+}

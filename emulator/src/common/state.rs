@@ -8,7 +8,7 @@ use tokio::sync::watch;
 
 use crate::common::config::{EmulatorConfig, ResponseStyle};
 use crate::common::faults::{Fault, FaultQueue};
-use crate::common::managed_identity::IdentityConfig;
+use crate::common::managed_identity::{FederationConfig, IdentityConfig, IdentitySource};
 
 /// How many token requests `GET /admin/requests` remembers.
 pub(crate) const REQUEST_LOG_CAPACITY: usize = 100;
@@ -86,6 +86,18 @@ pub(crate) struct Shared {
     pub resources: Vec<String>,
     /// What `/metadata/instance` describes.
     pub vm: VirtualMachine,
+    /// The token protocol the HTTP listener speaks.
+    pub source: IdentitySource,
+    /// The secret a non-IMDS source requires in its header (App Service's `IDENTITY_HEADER`,
+    /// Azure ML's `MSI_SECRET`) or, for Arc, in its key file. Random per start.
+    pub source_secret: String,
+    /// Arc: the `.key` file the 401 challenge names (in a temporary tokens folder).
+    pub arc_key_file: Option<std::path::PathBuf>,
+    /// `scheme://host:port` of the Entra ID endpoints (set once bound): the URLs discovery
+    /// documents give.
+    pub authority_base: String,
+    /// Workload identity: the federated credential assertions are checked against.
+    pub federation: FederationConfig,
     settings: Mutex<Settings>,
     mutable: Mutex<Mutable>,
     // Byte counts change on every body chunk, so they are atomics rather than behind the lock.
@@ -115,6 +127,11 @@ impl Shared {
                     .map_or_else(|| "eastus".to_owned(), |g| g.location.clone()),
                 vm_id: crate::common::util::random_guid(),
             },
+            source: config.source,
+            source_secret: crate::common::util::random_secret(),
+            arc_key_file: None,
+            federation: config.federation.clone(),
+            authority_base: String::new(),
             settings: Mutex::new(Settings {
                 token_lifetime_secs: config.token_lifetime_secs,
                 refresh_in_secs: config.refresh_in_secs,

@@ -51,6 +51,52 @@ pub(crate) fn setup(ca_dir: Option<&Path>) -> io::Result<Tls> {
     let ca_file = dir.join(CA_FILE_NAME);
     write_atomically(&ca_file, ca_pem.as_bytes())?;
 
+    Ok(Tls {
+        ca_pem,
+        ca_file,
+        server_config: server_config(chain, key)?,
+        _temp_dir: temp_dir,
+    })
+}
+
+/// A self-signed server certificate that clients trust by its thumbprint, not through a CA (as
+/// Service Fabric's managed identity token service is pinned by `IDENTITY_SERVER_THUMBPRINT`).
+pub(crate) struct PinnedTls {
+    pub server_config: Arc<ServerConfig>,
+    /// SHA-1 of the certificate's DER, upper-case hex (what Windows and the SDKs call the
+    /// thumbprint).
+    pub thumbprint: String,
+}
+
+pub(crate) fn self_signed() -> io::Result<PinnedTls> {
+    let year = chrono::Utc::now().year();
+    let names: Vec<String> = SERVER_NAMES.iter().map(|n| n.to_string()).collect();
+    let mut params = CertificateParams::new(names).map_err(io::Error::other)?;
+    params
+        .distinguished_name
+        .push(DnType::CommonName, "azmi-emulator service fabric");
+    params.not_before = rcgen::date_time_ymd(year - 1, 1, 1);
+    params.not_after = rcgen::date_time_ymd(year + 10, 1, 1);
+    let key = KeyPair::generate().map_err(io::Error::other)?;
+    let cert = params.self_signed(&key).map_err(io::Error::other)?;
+    let thumbprint = thumbprint(cert.der());
+    let key_der = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
+    Ok(PinnedTls {
+        server_config: server_config(vec![cert.der().clone()], key_der)?,
+        thumbprint,
+    })
+}
+
+/// Upper-case hex SHA-1 of a certificate's DER.
+pub(crate) fn thumbprint(der: &[u8]) -> String {
+    ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, der)
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect()
+}
+
+fn server_config(chain: Chain, key: PrivateKeyDer<'static>) -> io::Result<Arc<ServerConfig>> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut server_config = ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
@@ -60,13 +106,7 @@ pub(crate) fn setup(ca_dir: Option<&Path>) -> io::Result<Tls> {
         .map_err(io::Error::other)?;
     // HTTP/1.1 only, like the hyper server behind it; announcing it keeps ALPN clients happy.
     server_config.alpn_protocols = vec![b"http/1.1".to_vec()];
-
-    Ok(Tls {
-        ca_pem,
-        ca_file,
-        server_config: Arc::new(server_config),
-        _temp_dir: temp_dir,
-    })
+    Ok(Arc::new(server_config))
 }
 
 type Chain = Vec<rustls::pki_types::CertificateDer<'static>>;
@@ -138,6 +178,17 @@ mod tests {
         let written = std::fs::read_to_string(&tls.ca_file).unwrap();
         assert_eq!(written, tls.ca_pem);
         assert!(written.starts_with("-----BEGIN CERTIFICATE-----"));
+    }
+
+    #[test]
+    fn thumbprint_is_upper_case_sha1_hex() {
+        // SHA-1("abc"), FIPS 180 test vector.
+        assert_eq!(
+            thumbprint(b"abc"),
+            "A9993E364706816ABA3E25717850C26C9CD0D89D"
+        );
+        let pinned = self_signed().unwrap();
+        assert_eq!(pinned.thumbprint.len(), 40);
     }
 
     #[test]

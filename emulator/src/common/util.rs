@@ -19,6 +19,14 @@ pub(crate) fn random_guid() -> String {
 }
 
 /// Seconds since the Unix epoch (0 if the clock is before 1970).
+/// 32 random bytes as lower-case hex: the shared secrets of the non-IMDS token sources. The
+/// emulator's secrets guard nothing real, so a non-cryptographic RNG is enough.
+pub(crate) fn random_secret() -> String {
+    (0..32)
+        .map(|_| format!("{:02x}", fastrand::u8(..)))
+        .collect()
+}
+
 pub(crate) fn now_secs() -> u64 {
     epoch_duration(SystemTime::now()).as_secs()
 }

@@ -1,6 +1,14 @@
-//! Where a managed identity gets its tokens: one module per token-source protocol. Today that
-//! is IMDS (`imds/`, what an Azure VM uses); another source (App Service, Azure Arc, Service
-//! Fabric, Cloud Shell…) belongs here as a sibling of `imds/`, sharing the token minting of
-//! `common::jwt` and the identities of `common::managed_identity`.
+//! Where a managed identity gets its tokens: one module per token-source protocol, `imds/` (an
+//! Azure VM) and its siblings for the other hosts, all sharing `issue.rs` (request counting,
+//! faults, identity choice and token minting over `common::jwt` and
+//! `common::managed_identity`). The HTTP listener serves the one source the emulator was
+//! started as ([`crate::common::managed_identity::IdentitySource`]).
 
+pub(crate) mod app_service;
+pub(crate) mod arc;
+pub(crate) mod azure_ml;
+pub(crate) mod cloud_shell;
 pub(crate) mod imds;
+mod issue;
+pub(crate) mod service_fabric;
+pub(crate) mod workload_identity;

@@ -14,11 +14,18 @@ use std::thread::JoinHandle;
 use crate::arm::{ArmState, ResourceManager};
 use crate::common::config::{check_loopback, EmulatorConfig, ResponseStyle};
 use crate::common::faults::Fault;
+use crate::common::managed_identity::IdentitySource;
 use crate::common::state::{Counters, RecordedRequest, ServiceCounters, Shared};
 use crate::common::tls::{self, Tls};
 use crate::identity::imds::TOKEN_PATH;
+use crate::identity::{app_service, arc, azure_ml, cloud_shell, service_fabric, workload_identity};
 use crate::keyvault::KeyVault;
 use crate::storage::{Storage, Store};
+
+/// The federated token file's name in the workload identity source's folder.
+const FEDERATED_TOKEN_FILE: &str = "azure-identity-token";
+/// Lifetime of the federated token written at start (a projected token's default is an hour).
+const FEDERATED_TOKEN_LIFETIME_SECS: u64 = 3600;
 
 /// A running emulator. IMDS and the HTTPS services each serve on their own thread and tokio
 /// runtime, so it works the same from synchronous tests and from inside another runtime (and a
@@ -32,6 +39,12 @@ pub struct Emulator {
     threads: Vec<JoinHandle<()>>,
     /// Dropped after the threads have stopped: removes a temporary CA folder.
     tls: Option<Tls>,
+    /// Arc: the temporary tokens folder holding the challenge's key file; workload identity:
+    /// the folder of the federated token file. Removed on stop.
+    source_dir: Option<tempfile::TempDir>,
+    /// Service Fabric and workload identity: the HTTPS token listener, and Service Fabric's
+    /// certificate thumbprint.
+    source_https: Option<(SocketAddr, Option<String>)>,
 }
 
 impl Emulator {
@@ -78,11 +91,72 @@ impl Emulator {
 
         let runtime = new_runtime()?;
         let https_runtime = new_runtime()?;
-        let shared = Arc::new(Shared::new(&config));
+        let mut shared = Shared::new(&config);
+        shared.authority_base = base_url(addr);
+        let source_dir = match config.source {
+            IdentitySource::Arc => {
+                let dir = tempfile::Builder::new()
+                    .prefix("azmi-emulator-arc-tokens-")
+                    .tempdir()?;
+                shared.arc_key_file = Some(arc::write_key_file(dir.path(), &shared.source_secret)?);
+                Some(dir)
+            }
+            IdentitySource::WorkloadIdentity => {
+                let dir = tempfile::Builder::new()
+                    .prefix("azmi-emulator-federation-")
+                    .tempdir()?;
+                let token = workload_identity::federated_token(
+                    &config.federation,
+                    FEDERATED_TOKEN_LIFETIME_SECS,
+                );
+                std::fs::write(dir.path().join(FEDERATED_TOKEN_FILE), token)?;
+                Some(dir)
+            }
+            _ => None,
+        };
+        // Service Fabric and workload identity also answer over TLS: Service Fabric with a
+        // self-signed certificate clients pin by thumbprint, Entra ID with the emulator's CA
+        // (Azure.Identity refuses an authority host that is not https).
+        let source_tls = match config.source {
+            IdentitySource::ServiceFabric => {
+                let pinned = tls::self_signed()?;
+                Some((
+                    https::bind(config.bind, 0)?,
+                    tokio_rustls::TlsAcceptor::from(pinned.server_config),
+                    Some(pinned.thumbprint),
+                ))
+            }
+            IdentitySource::WorkloadIdentity => Some((
+                https::bind(config.bind, 0)?,
+                tokio_rustls::TlsAcceptor::from(Arc::clone(&tls.server_config)),
+                None,
+            )),
+            _ => None,
+        };
+        let source_https = match &source_tls {
+            Some((listener, _, thumbprint)) => Some((listener.local_addr()?, thumbprint.clone())),
+            None => None,
+        };
+        if let Some((addr, _)) = &source_https {
+            shared.authority_base = https_url(*addr);
+        }
+        let shared = Arc::new(shared);
         let thread_shared = Arc::clone(&shared);
         let imds_thread = std::thread::Builder::new()
             .name(format!("azmi-emulator-{}", addr.port()))
-            .spawn(move || runtime.block_on(http::serve(listener, thread_shared)))?;
+            .spawn(move || {
+                runtime.block_on(async move {
+                    match source_tls {
+                        Some((tls_listener, acceptor, _)) => {
+                            tokio::join!(
+                                http::serve(listener, Arc::clone(&thread_shared)),
+                                http::serve_tls_source(tls_listener, acceptor, thread_shared),
+                            );
+                        }
+                        None => http::serve(listener, thread_shared).await,
+                    }
+                })
+            })?;
         let thread_shared = Arc::clone(&shared);
         let https_thread = std::thread::Builder::new()
             .name(format!("azmi-emulator-https-{}", https_addr.port()))
@@ -122,6 +196,8 @@ impl Emulator {
             arm_addr,
             threads: vec![imds_thread, https_thread],
             tls: Some(tls),
+            source_dir,
+            source_https,
         })
     }
 
@@ -131,15 +207,140 @@ impl Emulator {
 
     /// `http://127.0.0.1:PORT` (or `http://[::1]:PORT` when bound to IPv6 loopback).
     pub fn base_url(&self) -> String {
-        match self.addr.ip() {
-            IpAddr::V4(ip) => format!("http://{ip}:{}", self.addr.port()),
-            IpAddr::V6(ip) => format!("http://[{ip}]:{}", self.addr.port()),
-        }
+        base_url(self.addr)
     }
 
     /// The IMDS token endpoint URL (what `AZMI_IMDS_ENDPOINT` should be set to).
     pub fn token_url(&self) -> String {
         format!("{}{TOKEN_PATH}", self.base_url())
+    }
+
+    /// The managed-identity source the HTTP listener speaks.
+    pub fn source(&self) -> IdentitySource {
+        self.shared.source
+    }
+
+    /// The environment variables a client must set to get tokens from this source, in the
+    /// order `azmi-emulator` prints them (`docs/emulator.md`, "Managed identity sources").
+    /// Values include the source's secret: print them for a shell, never log them.
+    pub fn environment(&self) -> Vec<(String, String)> {
+        let base = self.base_url();
+        let secret = self.shared.source_secret.clone();
+        let pairs: Vec<(&str, String)> = match self.shared.source {
+            IdentitySource::Imds => vec![
+                ("AZMI_IMDS_ENDPOINT", self.token_url()),
+                ("AZURE_POD_IDENTITY_AUTHORITY_HOST", base),
+            ],
+            IdentitySource::AppService => vec![
+                (
+                    "IDENTITY_ENDPOINT",
+                    format!("{base}{}", app_service::TOKEN_PATH),
+                ),
+                ("IDENTITY_HEADER", secret),
+            ],
+            IdentitySource::AzureMl => {
+                let mut pairs = vec![
+                    ("MSI_ENDPOINT", format!("{base}{}", azure_ml::TOKEN_PATH)),
+                    ("MSI_SECRET", secret),
+                ];
+                // Azure ML computes set the compute's own identity; SDKs send it as `clientid`.
+                if let Some(identity) = self
+                    .shared
+                    .system_assigned
+                    .as_ref()
+                    .or(self.shared.user_assigned.first())
+                {
+                    pairs.push(("DEFAULT_IDENTITY_CLIENT_ID", identity.client_id.clone()));
+                }
+                pairs
+            }
+            IdentitySource::CloudShell => {
+                vec![("MSI_ENDPOINT", format!("{base}{}", cloud_shell::TOKEN_PATH))]
+            }
+            IdentitySource::ServiceFabric => {
+                let (addr, thumbprint) = self.source_https.clone().unwrap_or((self.addr, None));
+                let thumbprint = thumbprint.unwrap_or_default();
+                vec![
+                    (
+                        "IDENTITY_ENDPOINT",
+                        format!("{}{}", https_url(addr), service_fabric::TOKEN_PATH),
+                    ),
+                    ("IDENTITY_HEADER", secret),
+                    ("IDENTITY_SERVER_THUMBPRINT", thumbprint),
+                ]
+            }
+            IdentitySource::WorkloadIdentity => vec![
+                ("AZURE_AUTHORITY_HOST", self.authority_host()),
+                ("AZURE_TENANT_ID", self.shared.tenant_id.clone()),
+                ("AZURE_CLIENT_ID", self.shared.federation.client_id.clone()),
+                (
+                    "AZURE_FEDERATED_TOKEN_FILE",
+                    self.federated_token_file()
+                        .unwrap_or_default()
+                        .display()
+                        .to_string(),
+                ),
+            ],
+            IdentitySource::Arc => vec![
+                ("IDENTITY_ENDPOINT", self.token_url()),
+                ("IMDS_ENDPOINT", base),
+            ],
+        };
+        pairs
+            .into_iter()
+            .map(|(name, value)| (name.to_string(), value))
+            .collect()
+    }
+
+    /// Arc: the temporary tokens folder the challenge's key file is in (a client only reads
+    /// key files under the agent's tokens folder; tests point it here). `None` for other
+    /// sources.
+    pub fn arc_tokens_dir(&self) -> Option<PathBuf> {
+        match self.shared.source {
+            IdentitySource::Arc => self.source_dir.as_ref().map(|d| d.path().to_path_buf()),
+            _ => None,
+        }
+    }
+
+    /// Workload identity: the federated token file the emulator wrote at start (valid for an
+    /// hour), what `AZURE_FEDERATED_TOKEN_FILE` is set to. `None` for other sources.
+    pub fn federated_token_file(&self) -> Option<PathBuf> {
+        match self.shared.source {
+            IdentitySource::WorkloadIdentity => self
+                .source_dir
+                .as_ref()
+                .map(|d| d.path().join(FEDERATED_TOKEN_FILE)),
+            _ => None,
+        }
+    }
+
+    /// Writes a federated token for the configured federation (issuer, subject, and Entra ID's
+    /// token-exchange audience) valid for `lifetime_secs` from now, as the cluster would
+    /// project it. Any source may write one; only workload identity accepts it.
+    pub fn write_federated_token(
+        &self,
+        path: impl AsRef<std::path::Path>,
+        lifetime_secs: u64,
+    ) -> io::Result<()> {
+        std::fs::write(
+            path,
+            workload_identity::federated_token(&self.shared.federation, lifetime_secs),
+        )
+    }
+
+    /// Workload identity: `https://127.0.0.1:PORT/`, the authority host of the Entra ID
+    /// endpoints (`AZURE_AUTHORITY_HOST`; trust the emulator's CA, [`Emulator::ca_file`]). The
+    /// plain listener answers them too, at [`Emulator::base_url`]. Other sources: the plain
+    /// listener's URL.
+    pub fn authority_host(&self) -> String {
+        format!("{}/", self.shared.authority_base)
+    }
+
+    /// Service Fabric: the SHA-1 thumbprint (upper-case hex) of the token endpoint's
+    /// self-signed certificate, what `IDENTITY_SERVER_THUMBPRINT` is set to. `None` for other
+    /// sources.
+    pub fn service_fabric_thumbprint(&self) -> Option<String> {
+        self.source_https.as_ref().and_then(|(_, t)| t.clone())
     }
 
     pub fn https_port(&self) -> u16 {
@@ -276,6 +477,7 @@ impl Emulator {
             let _ = thread.join();
         }
         self.tls = None;
+        self.source_dir = None;
     }
 }
 
@@ -293,6 +495,13 @@ impl std::fmt::Debug for Emulator {
             .field("keyvault_addr", &self.keyvault_addr)
             .field("arm_addr", &self.arm_addr)
             .finish()
+    }
+}
+
+fn base_url(addr: SocketAddr) -> String {
+    match addr.ip() {
+        IpAddr::V4(ip) => format!("http://{ip}:{}", addr.port()),
+        IpAddr::V6(ip) => format!("http://[{ip}]:{}", addr.port()),
     }
 }
 

@@ -31,6 +31,17 @@ public partial class EmulatorFixture : IDisposable
     /// defaults), for a fixture that needs other resources than the built-in ones.
     /// </summary>
     protected EmulatorFixture(string? configJson)
+        : this(configJson, source: null, sourceVariables: [])
+    {
+    }
+
+    /// <summary>
+    /// An emulator started with <c>--source</c> (docs/emulator.md, "Managed identity sources"):
+    /// after the banner it prints the <c>export</c> lines of the variables a client of that
+    /// source sets; <paramref name="sourceVariables"/> names those to wait for, and
+    /// <see cref="SourceEnvironment"/> holds them.
+    /// </summary>
+    protected EmulatorFixture(string? configJson, string? source, IReadOnlyCollection<string> sourceVariables)
     {
         string exe = RepoPaths.Artifact("AZMI_EMULATOR", "azmi-emulator");
         var psi = new ProcessStartInfo(exe)
@@ -40,6 +51,11 @@ public partial class EmulatorFixture : IDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        if (source is not null)
+        {
+            psi.ArgumentList.Add("--source");
+            psi.ArgumentList.Add(source);
+        }
         string? configFile = null;
         if (configJson is not null)
         {
@@ -69,6 +85,7 @@ public partial class EmulatorFixture : IDisposable
         try
         {
             (Port, TokenUrl, AuthorityHost, CaFile, ServicesUrl, KeyVaultUrl, ArmEndpoint) = ReadBanner();
+            SourceEnvironment = ReadExports(sourceVariables);
         }
         catch
         {
@@ -85,6 +102,9 @@ public partial class EmulatorFixture : IDisposable
         _ = _process.StandardOutput.ReadToEndAsync();
         _admin = new HttpClient { BaseAddress = new Uri(AuthorityHost), Timeout = TimeSpan.FromSeconds(10) };
     }
+
+    /// <summary>The variables the <c>--source</c> banner lines export (empty for IMDS).</summary>
+    public IReadOnlyDictionary<string, string> SourceEnvironment { get; }
 
     /// <summary>The port the emulator bound.</summary>
     public int Port { get; }
@@ -273,6 +293,29 @@ public partial class EmulatorFixture : IDisposable
             throw new FormatException($"unexpected AZMI_IMDS_ENDPOINT in the banner: {tokenUrl}");
         }
         return (int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture), tokenUrl, authorityHost, caFile, servicesUrl, keyVaultUrl, armEndpoint);
+    }
+
+    private Dictionary<string, string> ReadExports(IReadOnlyCollection<string> names)
+    {
+        var found = new Dictionary<string, string>(StringComparer.Ordinal);
+        var deadline = Stopwatch.StartNew();
+        while (!names.All(found.ContainsKey))
+        {
+            Task<string?> next = _process.StandardOutput.ReadLineAsync();
+            TimeSpan left = StartTimeout - deadline.Elapsed;
+            if (left <= TimeSpan.Zero || !next.Wait(left) || next.Result is null)
+            {
+                throw new TimeoutException($"azmi-emulator did not export {string.Join(", ", names)}. stderr:\n{Stderr}");
+            }
+            string line = next.Result;
+            const string export = "export ";
+            int eq = line.IndexOf('=', StringComparison.Ordinal);
+            if (line.StartsWith(export, StringComparison.Ordinal) && eq > export.Length)
+            {
+                found[line[export.Length..eq]] = line[(eq + 1)..].Trim();
+            }
+        }
+        return found;
     }
 
     private static void DeleteQuietly(string? file)

@@ -17,6 +17,7 @@ use crate::common::managed_identity::IdentityConfig;
 use crate::common::response::{self, with_retry_after, Body};
 use crate::common::state::{RecordedRequest, Settings, Shared};
 use crate::common::util::{ordered_object, random_guid};
+use crate::identity::issue::{self, Selector};
 
 pub(crate) const TOKEN_PATH: &str = "/metadata/identity/oauth2/token";
 
@@ -152,31 +153,17 @@ fn record(parts: &Parts) -> RecordedRequest {
     }
 }
 
-/// No selector: the system-assigned identity, or else the only user-assigned one. With a
-/// selector: the identity whose id matches (GUIDs and ARM ids compare case-insensitively).
+/// The identity a selector names (`issue::select_identity`'s rules).
 fn select_identity<'a>(
     shared: &'a Shared,
     selector: Option<(&str, &str)>,
 ) -> Option<&'a IdentityConfig> {
-    match selector {
-        None => match (&shared.system_assigned, shared.user_assigned.as_slice()) {
-            (Some(system), _) => Some(system),
-            (None, [only]) => Some(only),
-            (None, _) => None,
-        },
-        Some((name, value)) => shared
-            .system_assigned
-            .iter()
-            .chain(&shared.user_assigned)
-            .find(|identity| {
-                let id = match name {
-                    "client_id" => &identity.client_id,
-                    "object_id" => &identity.object_id,
-                    _ => &identity.resource_id,
-                };
-                id.eq_ignore_ascii_case(value)
-            }),
-    }
+    let selector = selector.map(|(name, value)| match name {
+        "client_id" => Selector::Client(value),
+        "object_id" => Selector::Object(value),
+        _ => Selector::Resource(value),
+    });
+    issue::select_identity(shared, selector)
 }
 
 fn token_response(

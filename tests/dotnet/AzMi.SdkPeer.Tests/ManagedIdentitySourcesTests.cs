@@ -1,0 +1,306 @@
+using Azure.Core;
+using Azure.Identity;
+using AzMi.Testing;
+
+namespace AzMi.SdkPeer.Tests;
+
+/// <summary>An emulator started with <c>--source</c>, exporting the variables it names.</summary>
+public abstract class SourceEmulator(string source, params string[] variables)
+    : EmulatorFixture(configJson: null, source, variables)
+{
+    /// <summary>
+    /// Every variable that selects a managed identity source or workload identity in
+    /// Azure.Identity: cleared before and after each test, so that no source leaks into another
+    /// test (or in from the machine).
+    /// </summary>
+    public static readonly string[] AllSourceVariables =
+    [
+        "IDENTITY_ENDPOINT", "IDENTITY_HEADER", "IDENTITY_SERVER_THUMBPRINT", "IMDS_ENDPOINT",
+        "MSI_ENDPOINT", "MSI_SECRET", "DEFAULT_IDENTITY_CLIENT_ID",
+        "AZURE_FEDERATED_TOKEN_FILE", "AZURE_AUTHORITY_HOST", "AZURE_TENANT_ID", "AZURE_CLIENT_ID",
+    ];
+
+    /// <summary>Clears every source variable, then sets this emulator's.</summary>
+    public void Apply()
+    {
+        Clear();
+        foreach ((string name, string value) in SourceEnvironment)
+        {
+            Environment.SetEnvironmentVariable(name, value);
+        }
+    }
+
+    public static void Clear()
+    {
+        foreach (string name in AllSourceVariables)
+        {
+            Environment.SetEnvironmentVariable(name, null);
+        }
+    }
+}
+
+public sealed class AppServiceEmulator() : SourceEmulator("app-service", "IDENTITY_ENDPOINT", "IDENTITY_HEADER");
+
+public sealed class AzureMlEmulator() : SourceEmulator("azure-ml", "MSI_ENDPOINT", "MSI_SECRET", "DEFAULT_IDENTITY_CLIENT_ID");
+
+public sealed class ServiceFabricEmulator() : SourceEmulator("service-fabric", "IDENTITY_ENDPOINT", "IDENTITY_HEADER", "IDENTITY_SERVER_THUMBPRINT");
+
+public sealed class ArcEmulator() : SourceEmulator("arc", "IDENTITY_ENDPOINT", "IMDS_ENDPOINT");
+
+public sealed class CloudShellEmulator() : SourceEmulator("cloud-shell", "MSI_ENDPOINT");
+
+public sealed class WorkloadIdentityEmulator() : SourceEmulator(
+    "workload-identity", "AZURE_AUTHORITY_HOST", "AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_FEDERATED_TOKEN_FILE")
+{
+    /// <summary>A handler trusting this emulator's CA for one client (its Entra ID is https).</summary>
+    public System.Net.Http.HttpClientHandler TrustingHandler()
+    {
+        var ca = System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPem(File.ReadAllText(CaFile));
+        return new System.Net.Http.HttpClientHandler
+        {
+            ServerCertificateCustomValidationCallback = (_, certificate, _, errors) =>
+            {
+                // Only the chain may be in question (the CA is not in the machine's store).
+                if (certificate is null || (errors & ~System.Net.Security.SslPolicyErrors.RemoteCertificateChainErrors) != System.Net.Security.SslPolicyErrors.None)
+                {
+                    return false;
+                }
+                using var chain = new System.Security.Cryptography.X509Certificates.X509Chain();
+                chain.ChainPolicy.TrustMode = System.Security.Cryptography.X509Certificates.X509ChainTrustMode.CustomRootTrust;
+                chain.ChainPolicy.CustomTrustStore.Add(ca);
+                chain.ChainPolicy.RevocationMode = System.Security.Cryptography.X509Certificates.X509RevocationMode.NoCheck;
+                return chain.Build(certificate);
+            },
+        };
+    }
+}
+
+/// <summary>
+/// The base of the per-source classes: the source's variables are set for the test (Azure.Identity
+/// reads them with Environment.GetEnvironmentVariable) and cleared afterwards. The classes share
+/// the process-environment collection with the IMDS tests, so they never run at the same time.
+/// </summary>
+public abstract class SourceTests<TEmulator> : IDisposable
+    where TEmulator : SourceEmulator
+{
+    private static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(30);
+
+    /// <param name="resource">
+    /// A resource no other class asks for: MSAL caches managed-identity tokens process-wide by
+    /// identity and resource, whatever the source, so a shared resource could be answered from
+    /// another test's token without reaching this emulator.
+    /// </param>
+    protected SourceTests(TEmulator emulator, string resource)
+    {
+        Resource = resource;
+        Emulator = emulator;
+        Environment.SetEnvironmentVariable("AZURE_POD_IDENTITY_AUTHORITY_HOST", null);
+        emulator.Apply();
+    }
+
+    protected TEmulator Emulator { get; }
+
+    protected string Resource { get; }
+
+    /// <summary>A token for <see cref="Resource"/>, checking it came from this emulator.</summary>
+    protected async Task<AccessToken> GetTokenAsync(TokenCredential credential)
+    {
+        long before = (await Emulator.GetCountersAsync()).TokensIssued;
+        using var cts = new CancellationTokenSource(CallTimeout);
+        AccessToken token = await credential.GetTokenAsync(new TokenRequestContext([Resource + "/.default"]), cts.Token);
+        Assert.Equal(before + 1, (await Emulator.GetCountersAsync()).TokensIssued);
+        return token;
+    }
+
+    /// <summary>The last token request the emulator received.</summary>
+    protected async Task<RecordedRequest> LastRequestAsync() => (await Emulator.GetRequestsAsync())[^1];
+
+    public void Dispose() => SourceEmulator.Clear();
+}
+
+[Collection(ProcessEnvironment.Collection)]
+public sealed class AppServiceSourceTests(AppServiceEmulator emulator)
+    : SourceTests<AppServiceEmulator>(emulator, "https://database.windows.net"), IClassFixture<AppServiceEmulator>
+{
+    [Fact]
+    public async Task SystemAssigned_GetsATokenWithTheIdentityHeader()
+    {
+        AccessToken token = await GetTokenAsync(new ManagedIdentityCredential(ManagedIdentityId.SystemAssigned));
+
+        Assert.Equal(Resource, Jwt.Claim(token.Token, "aud"));
+        Assert.Equal(KnownIdentities.SystemClientId, Jwt.Claim(token.Token, "appid"));
+        RecordedRequest sent = await LastRequestAsync();
+        Assert.Equal("/msi/token", sent.Path);
+        Assert.Equal(["2019-08-01"], sent.QueryValues("api-version"));
+        // Sent, and recorded redacted: the secret never reaches the log.
+        Assert.Equal("<redacted>", sent.Header("X-IDENTITY-HEADER"));
+    }
+
+    [Fact]
+    public async Task UserAssignedByResourceId_SendsMiResId()
+    {
+        AccessToken token = await GetTokenAsync(
+            new ManagedIdentityCredential(ManagedIdentityId.FromUserAssignedResourceId(new ResourceIdentifier(KnownIdentities.UamiResourceId))));
+
+        Assert.Equal(KnownIdentities.UamiClientId, Jwt.Claim(token.Token, "appid"));
+        RecordedRequest sent = await LastRequestAsync();
+        Assert.Equal([KnownIdentities.UamiResourceId], sent.QueryValues("mi_res_id"));
+    }
+
+    [Fact]
+    public async Task UserAssignedByClientId_GetsTheUamisToken()
+    {
+        AccessToken token = await GetTokenAsync(
+            new ManagedIdentityCredential(ManagedIdentityId.FromUserAssignedClientId(KnownIdentities.UamiClientId)));
+
+        Assert.Equal(KnownIdentities.UamiClientId, Jwt.Claim(token.Token, "appid"));
+    }
+}
+
+[Collection(ProcessEnvironment.Collection)]
+public sealed class AzureMlSourceTests(AzureMlEmulator emulator)
+    : SourceTests<AzureMlEmulator>(emulator, "https://storage.azure.com"), IClassFixture<AzureMlEmulator>
+{
+    [Fact]
+    public async Task SystemAssigned_SendsTheSecretAndDefaultClientId()
+    {
+        AccessToken token = await GetTokenAsync(new ManagedIdentityCredential(ManagedIdentityId.SystemAssigned));
+
+        Assert.Equal(Resource, Jwt.Claim(token.Token, "aud"));
+        Assert.Equal(KnownIdentities.SystemClientId, Jwt.Claim(token.Token, "appid"));
+        RecordedRequest sent = await LastRequestAsync();
+        Assert.Equal(["2017-09-01"], sent.QueryValues("api-version"));
+        Assert.Equal([KnownIdentities.SystemClientId], sent.QueryValues("clientid"));
+        Assert.Equal("<redacted>", sent.Header("secret"));
+    }
+
+    [Fact]
+    public async Task UserAssignedByClientId_GetsTheUamisToken()
+    {
+        AccessToken token = await GetTokenAsync(
+            new ManagedIdentityCredential(ManagedIdentityId.FromUserAssignedClientId(KnownIdentities.UamiClientId)));
+
+        Assert.Equal(KnownIdentities.UamiClientId, Jwt.Claim(token.Token, "appid"));
+    }
+}
+
+[Collection(ProcessEnvironment.Collection)]
+public sealed class ServiceFabricSourceTests(ServiceFabricEmulator emulator)
+    : SourceTests<ServiceFabricEmulator>(emulator, "https://datalake.azure.net/"), IClassFixture<ServiceFabricEmulator>
+{
+    [Fact]
+    public async Task SystemAssigned_TrustsTheCertificateByItsThumbprint()
+    {
+        // No CA is trusted here: MSAL accepts the self-signed certificate because its SHA-1
+        // thumbprint is IDENTITY_SERVER_THUMBPRINT.
+        AccessToken token = await GetTokenAsync(new ManagedIdentityCredential(ManagedIdentityId.SystemAssigned));
+
+        Assert.Equal(Resource, Jwt.Claim(token.Token, "aud"));
+        Assert.Equal(KnownIdentities.SystemClientId, Jwt.Claim(token.Token, "appid"));
+        RecordedRequest sent = await LastRequestAsync();
+        // The version current clusters announce (IDENTITY_API_VERSION), not the documented preview.
+        Assert.Equal(["2020-05-01"], sent.QueryValues("api-version"));
+        Assert.Equal("<redacted>", sent.Header("secret"));
+    }
+}
+
+[Collection(ProcessEnvironment.Collection)]
+public sealed class ArcSourceTests(ArcEmulator emulator)
+    : SourceTests<ArcEmulator>(emulator, "https://database.windows.net/"), IClassFixture<ArcEmulator>
+{
+    [Fact]
+    public async Task Challenge_IsParsedButTheKeyFileOutsideTheAgentsFolderIsRefused()
+    {
+        // MSAL reads the key file only under the agent's tokens folder (on Linux
+        // /var/opt/azcmagent/tokens, fixed, root-owned): the emulator's temporary folder is
+        // refused, after MSAL parsed the 401's WWW-Authenticate. The full exchange is covered by
+        // the emulator's own tests.
+        var credential = new ManagedIdentityCredential(ManagedIdentityId.SystemAssigned);
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+
+        var error = await Assert.ThrowsAsync<AuthenticationFailedException>(
+            async () => await credential.GetTokenAsync(new TokenRequestContext([Resource + "/.default"]), cts.Token));
+
+        // MSAL's words for a realm outside the agent's folder: the challenge itself was accepted.
+        Assert.Contains("The file on the file path in the WWW-Authenticate header is not secure", error.Message, StringComparison.Ordinal);
+        RecordedRequest sent = await LastRequestAsync();
+        Assert.Equal("/metadata/identity/oauth2/token", sent.Path);
+        Assert.Equal("true", sent.Header("Metadata"));
+        Assert.Null(sent.Header("Authorization"));
+    }
+}
+
+[Collection(ProcessEnvironment.Collection)]
+public sealed class CloudShellSourceTests(CloudShellEmulator emulator)
+    : SourceTests<CloudShellEmulator>(emulator, "https://management.core.windows.net/"), IClassFixture<CloudShellEmulator>
+{
+    [Fact]
+    public async Task SystemAssigned_PostsTheResourceForm()
+    {
+        AccessToken token = await GetTokenAsync(new ManagedIdentityCredential(ManagedIdentityId.SystemAssigned));
+
+        Assert.Equal(Resource, Jwt.Claim(token.Token, "aud"));
+        Assert.Equal(KnownIdentities.SystemClientId, Jwt.Claim(token.Token, "appid"));
+        RecordedRequest sent = await LastRequestAsync();
+        Assert.Equal("POST", sent.Method);
+        Assert.Equal("/oauth2/token", sent.Path);
+        Assert.Equal("true", sent.Header("Metadata"));
+    }
+}
+
+[Collection(ProcessEnvironment.Collection)]
+public sealed class WorkloadIdentitySourceTests(WorkloadIdentityEmulator emulator)
+    : SourceTests<WorkloadIdentityEmulator>(emulator, "https://vault.azure.net"), IClassFixture<WorkloadIdentityEmulator>
+{
+    [Fact]
+    public async Task WorkloadIdentityCredential_ExchangesTheFederatedToken()
+    {
+        // Everything else (tenant, client id, token file, https authority) from the environment.
+        var credential = new WorkloadIdentityCredential(Options());
+
+        AccessToken token = await GetTokenAsync(credential);
+
+        Assert.Equal(Resource, Jwt.Claim(token.Token, "aud"));
+        Assert.Equal(KnownIdentities.UamiClientId, Jwt.Claim(token.Token, "appid"));
+        RecordedRequest sent = await LastRequestAsync();
+        Assert.Equal("POST", sent.Method);
+        Assert.Equal($"/{KnownIdentities.TenantId}/oauth2/v2.0/token", sent.Path);
+    }
+
+    [Fact]
+    public async Task ExpiredFederatedToken_IsRefusedWithEntrasError()
+    {
+        string file = Path.Combine(Path.GetTempPath(), $"azmi-expired-{Guid.NewGuid():N}");
+        try
+        {
+            // iss and sub as federated, but expired an hour ago (beyond Entra's 5 minutes of skew).
+            long now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+            string claims = $$"""{"iss":"https://oidc.azmi-emulator.localhost/{{KnownIdentities.TenantId}}/","sub":"system:serviceaccount:default:azmi","aud":["api://AzureADTokenExchange"],"iat":{{now - 7200}},"nbf":{{now - 7200}},"exp":{{now - 3600}}}""";
+            File.WriteAllText(file, $"{Base64Url("""{"alg":"RS256","typ":"JWT"}""")}.{Base64Url(claims)}.c2ln");
+            WorkloadIdentityCredentialOptions options = Options();
+            options.TokenFilePath = file;
+            var credential = new WorkloadIdentityCredential(options);
+
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            var error = await Assert.ThrowsAsync<AuthenticationFailedException>(
+                async () => await credential.GetTokenAsync(new TokenRequestContext([Resource + "/.default"]), cts.Token));
+
+            Assert.Contains("AADSTS700024", error.ToString(), StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    /// <summary>Options whose transport trusts the emulator's CA (the authority is https).</summary>
+    private WorkloadIdentityCredentialOptions Options() => new()
+    {
+        Transport = new Azure.Core.Pipeline.HttpClientTransport(Emulator.TrustingHandler()),
+        // MSAL would otherwise ask login.microsoftonline.com whether the authority is known.
+        DisableInstanceDiscovery = true,
+    };
+
+    private static string Base64Url(string text) =>
+        Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(text)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+}

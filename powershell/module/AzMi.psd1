@@ -22,6 +22,7 @@
     # Explicit lists: PowerShell then knows the commands without loading the module.
     CmdletsToExport      = @(
         'Get-AzMiToken'
+        'Get-AzMiManagedIdentity'
         'Get-AzMiDataLakeChildItem'
         'Get-AzMiDataLakeItem'
         'New-AzMiDataLakeItem'

@@ -33,6 +33,36 @@ internal static class SourceEnvironment
         _ => id,
     };
 
+    /// <summary>The -Source values, in the order azmi detects them (IMDS last).</summary>
+    internal static readonly string[] Names = { "AppService", "ServiceFabric", "AzureML", "CloudShell", "Arc", "WorkloadIdentity", "Imds" };
+
+    /// <summary>A -Source value ("AppService") as azmi's source id ("app_service"); null stays null.</summary>
+    internal static string? ToId(string? name) => name?.ToLowerInvariant() switch
+    {
+        null => null,
+        "imds" => "imds",
+        "appservice" => "app_service",
+        "servicefabric" => "service_fabric",
+        "azureml" => "azure_ml",
+        "cloudshell" => "cloud_shell",
+        "arc" => "arc",
+        "workloadidentity" => "workload_identity",
+        _ => name,
+    };
+
+    /// <summary>
+    /// Which identity options a source serves: IMDS and App Service every one; Azure ML and
+    /// workload identity a client id; Cloud Shell, Arc and Service Fabric the system-assigned
+    /// identity only.
+    /// </summary>
+    internal static string[] IdentityOptions(string displayName) => displayName switch
+    {
+        "Imds" or "AppService" => new[] { "SystemAssigned", "ClientId", "ObjectId", "ResourceId" },
+        "AzureML" => new[] { "SystemAssigned", "ClientId" },
+        "WorkloadIdentity" => new[] { "ClientId" },
+        _ => new[] { "SystemAssigned" },
+    };
+
     private static bool IsSet(string name) => !string.IsNullOrEmpty(Environment.GetEnvironmentVariable(name));
 
     private static bool ArcAgentInstalled()

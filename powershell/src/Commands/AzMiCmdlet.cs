@@ -33,6 +33,14 @@ public abstract class AzMiCmdlet : PSCmdlet
     public string? ResourceId { get; set; }
 
     /// <summary>
+    /// The managed identity source to use instead of the detected one (hosts that set the
+    /// variables of several sources). Imds keeps the endpoint variables' logic.
+    /// </summary>
+    [Parameter]
+    [ValidateSet("Imds", "AppService", "ServiceFabric", "AzureML", "CloudShell", "Arc", "WorkloadIdentity")]
+    public string? Source { get; set; }
+
+    /// <summary>
     /// Whether WriteVerbose output is shown (or recorded): build verbose text only then. Asked
     /// once per command, as PowerShell itself does.
     /// </summary>
@@ -63,7 +71,7 @@ public abstract class AzMiCmdlet : PSCmdlet
             NativeLibraryLoader.EnsureLoaded();
             Action<string>? verbose = VerboseShown ? WriteVerbose : null;
             CaFileEnvironment.Apply(SessionState, verbose);
-            using IdentityCache.Lease lease = IdentityCache.AcquireFromEnvironment(ClientId, ObjectId, ResourceId, verbose);
+            using IdentityCache.Lease lease = IdentityCache.AcquireFromEnvironment(ClientId, ObjectId, ResourceId, verbose, Source);
 
             using CancelHandle cancel = new CancelHandle();
             lock (_stopGate)

@@ -46,6 +46,14 @@ public sealed class GetAzMiTokenCommand : PSCmdlet
     [Parameter]
     public string? ResourceId { get; set; }
 
+    /// <summary>
+    /// The managed identity source to use instead of the detected one (hosts that set the
+    /// variables of several sources). Imds keeps the endpoint variables' logic.
+    /// </summary>
+    [Parameter]
+    [ValidateSet("Imds", "AppService", "ServiceFabric", "AzureML", "CloudShell", "Arc", "WorkloadIdentity")]
+    public string? Source { get; set; }
+
     /// <summary>Return Token as a String instead of a SecureString.</summary>
     [Parameter]
     public SwitchParameter AsPlainText { get; set; }
@@ -100,7 +108,7 @@ public sealed class GetAzMiTokenCommand : PSCmdlet
     {
         // Asked once per command, as PowerShell itself does: verbose text is built only when shown.
         bool verbose = _verboseShown ??= VerbosePreferenceCheck.IsVerboseShown(this);
-        using IdentityCache.Lease lease = IdentityCache.AcquireFromEnvironment(ClientId, ObjectId, ResourceId, verbose ? WriteVerbose : null);
+        using IdentityCache.Lease lease = IdentityCache.AcquireFromEnvironment(ClientId, ObjectId, ResourceId, verbose ? WriteVerbose : null, Source);
 
         using CancelHandle cancel = new CancelHandle();
         lock (_stopGate)

@@ -35,9 +35,9 @@ internal static class IdentityCache
     /// created when not cached. Dispose the lease when the call that uses it has returned.
     /// Invalid options throw <see cref="AzMiException"/> (InvalidArgument) and cache nothing.
     /// </summary>
-    internal static Lease Acquire(string? clientId, string? objectId, string? resourceId, string? tokenUrl)
+    internal static Lease Acquire(string? clientId, string? objectId, string? resourceId, string? tokenUrl, string? source = null)
     {
-        var key = new Key(clientId, objectId, resourceId, tokenUrl);
+        var key = new Key(clientId, objectId, resourceId, tokenUrl, source);
         lock (Gate)
         {
             if (Entries.TryGetValue(key, out Entry? entry))
@@ -47,7 +47,7 @@ internal static class IdentityCache
         }
 
         // Built outside the lock (native calls); another thread may build the same meanwhile.
-        NativeIdentity created = NativeIdentity.Create(clientId, objectId, resourceId, tokenUrl);
+        NativeIdentity created = NativeIdentity.Create(clientId, objectId, resourceId, tokenUrl, source);
         NativeIdentity? unused = null;
         NativeIdentity? evicted = null;
         Lease lease;
@@ -86,15 +86,22 @@ internal static class IdentityCache
     /// The environment is read on every call, so a changed <c>$env:AZMI_IMDS_ENDPOINT</c> takes
     /// effect at once (it selects another cache entry).
     /// </remarks>
-    internal static Lease AcquireFromEnvironment(string? clientId, string? objectId, string? resourceId, Action<string>? verbose)
+    /// <para>
+    /// <paramref name="source"/> (-Source, e.g. "AppService"; null: detect) other than Imds
+    /// picks that source over the detection; Imds keeps the endpoint logic above.
+    /// </para>
+    internal static Lease AcquireFromEnvironment(string? clientId, string? objectId, string? resourceId, Action<string>? verbose, string? source = null)
     {
-        TokenEndpointEnvironment? endpoint = TokenEndpointEnvironment.Read();
-        Lease lease = Acquire(clientId, objectId, resourceId, endpoint?.TokenUrl);
+        string? sourceId = SourceEnvironment.ToId(source);
+        TokenEndpointEnvironment? endpoint = sourceId is null || sourceId == "imds" ? TokenEndpointEnvironment.Read() : null;
+        Lease lease = Acquire(clientId, objectId, resourceId, endpoint?.TokenUrl, sourceId);
         if (verbose is not null)
         {
             NativeIdentity identity = lease.Identity;
             verbose(endpoint is not null
                 ? $"Token endpoint: {identity.Endpoint} (from $env:{endpoint.Source})."
+                : sourceId is not null && sourceId != "imds"
+                ? $"Token endpoint: {identity.Endpoint} (managed identity source {identity.Source}, chosen by -Source)."
                 : identity.Source == "Imds"
                     ? $"Token endpoint: {identity.Endpoint} (IMDS, no endpoint variable set)."
                     : $"Token endpoint: {identity.Endpoint} (managed identity source {identity.Source}, detected from the environment).");
@@ -231,9 +238,11 @@ internal static class IdentityCache
         private readonly string? _objectId;
         private readonly string? _resourceId;
         private readonly string? _tokenUrl;
+        private readonly string? _source;
 
-        internal Key(string? clientId, string? objectId, string? resourceId, string? tokenUrl)
+        internal Key(string? clientId, string? objectId, string? resourceId, string? tokenUrl, string? source)
         {
+            _source = source;
             _clientId = clientId;
             _objectId = objectId;
             _resourceId = resourceId;
@@ -244,7 +253,8 @@ internal static class IdentityCache
             string.Equals(_clientId, other._clientId, StringComparison.Ordinal)
             && string.Equals(_objectId, other._objectId, StringComparison.Ordinal)
             && string.Equals(_resourceId, other._resourceId, StringComparison.Ordinal)
-            && string.Equals(_tokenUrl, other._tokenUrl, StringComparison.Ordinal);
+            && string.Equals(_tokenUrl, other._tokenUrl, StringComparison.Ordinal)
+            && string.Equals(_source, other._source, StringComparison.Ordinal);
 
         public override bool Equals(object? obj) => obj is Key other && Equals(other);
 
@@ -253,6 +263,7 @@ internal static class IdentityCache
             unchecked
             {
                 int hash = Hash(_tokenUrl);
+                hash = (hash * 397) ^ Hash(_source);
                 hash = (hash * 397) ^ Hash(_clientId);
                 hash = (hash * 397) ^ Hash(_objectId);
                 return (hash * 397) ^ Hash(_resourceId);

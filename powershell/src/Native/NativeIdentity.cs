@@ -56,7 +56,11 @@ internal sealed class NativeIdentity
     /// be stale (Remove-Item env:AZMI_IMDS_ENDPOINT does not reach it on Linux), so the endpoint
     /// is never left to azmi's getenv.
     /// </remarks>
-    internal static NativeIdentity Create(string? clientId, string? objectId, string? resourceId, string? tokenUrl)
+    /// <para>
+    /// <paramref name="sourceId"/> (azmi's id, e.g. "app_service"; null or "imds": the logic
+    /// above) is set with azmi_identity_set_source instead: that source, whatever is detected.
+    /// </para>
+    internal static NativeIdentity Create(string? clientId, string? objectId, string? resourceId, string? tokenUrl, string? sourceId = null)
     {
         byte[]? client = Utf8.Encode(clientId, "The client id");
         byte[]? obj = Utf8.Encode(objectId, "The object id");
@@ -70,7 +74,10 @@ internal sealed class NativeIdentity
             // another source's variables (App Service, Arc, …; set before the process started,
             // so the native environment has them too) azmi detects that source; else IMDS
             // itself, whatever a stale native copy of the endpoint variables says.
-            status = tokenUrl is null && SourceEnvironment.NamesAnotherSource()
+            bool chosen = sourceId is not null && sourceId != "imds";
+            status = chosen
+                ? NativeMethods.azmi_identity_set_source(handle, Utf8.Encode(sourceId, "The source"), out err)
+                : sourceId is null && tokenUrl is null && SourceEnvironment.NamesAnotherSource()
                 ? NativeMethods.azmi_identity_set_source(handle, null, out err)
                 : NativeMethods.azmi_identity_set_endpoint(handle, url, out err);
             NativeError.ThrowIfFailed(status, err);

@@ -121,6 +121,7 @@ function Test-Check([string] $Name, [scriptblock] $Check) {
             UserAssignedSource  = "(Get-AzMiToken -ResourceTypeName Arm -ClientId '$uaClientId').Source"
             Override            = '(Get-AzMiToken -ResourceTypeName Arm -Source CloudShell).Source'
             OverrideIdentity    = 'Get-AzMiManagedIdentity -Source CloudShell | Select-Object Source, Endpoint, Available'
+            Formatted           = 'Get-AzMiManagedIdentity | Format-List | Out-String -Width 200'
             OverrideUserAssigned = "Get-AzMiToken -ResourceTypeName Arm -Source CloudShell -ClientId '$uaClientId'"
             SourceNotSet        = 'Get-AzMiToken -ResourceTypeName Arm -Source WorkloadIdentity'
             ServiceCmdlet       = "Get-AzMiKeyVaultSecret -VaultName 'https://127.0.0.1:1' -Name x -Source CloudShell -ClientId '$uaClientId'"
@@ -179,6 +180,13 @@ Describe 'Managed identity sources' {
             $Both.Identity.Value.IdentityOptions | Should -Be @('SystemAssigned', 'ClientId', 'ObjectId', 'ResourceId')
             $Both.Identity.Value.Available | Should -BeTrue
             $Both.Identity.Value.Detail | Should -BeNullOrEmpty
+        }
+
+        It 'Get-AzMiManagedIdentity is displayed as a list of its properties' {
+            $Both.Formatted.Ok | Should -BeTrue -Because $Both.Formatted.Message
+            foreach ($line in 'Source\s*:\s*AppService', 'Endpoint\s*:\s*http://', 'IdentityOptions\s*:\s*\{SystemAssigned, ClientId, ObjectId, ResourceId\}', 'Available\s*:\s*True') {
+                $Both.Formatted.Value | Should -Match $line
+            }
         }
 
         It '-Source CloudShell overrides the detection' {
@@ -283,6 +291,40 @@ Describe 'Managed identity sources' {
             $Workload.Token.Value | Should -BeExactly 'WorkloadIdentity'
             $Workload.Identity.Value.Source | Should -BeExactly 'WorkloadIdentity'
             $Workload.Identity.Value.Available | Should -BeTrue
+        }
+    }
+
+    Context 'The module' {
+        BeforeAll {
+            Import-Module $ModulePath -Force -ErrorAction Stop
+        }
+
+        AfterAll {
+            Remove-Module AzMi -ErrorAction SilentlyContinue
+        }
+
+        It '<_> takes -Source (the seven sources) and its help describes it' -ForEach @(
+            'Get-AzMiToken', 'Get-AzMiManagedIdentity', 'Get-AzMiKeyVaultSecret', 'Get-AzMiResourceGroup', 'Invoke-AzMiArmRequest',
+            'New-AzMiStorageSasToken', 'New-AzMiStorageAccountSasToken', 'Get-AzMiBlobContent', 'Set-AzMiBlobContent',
+            'Get-AzMiDataLakeItem', 'Get-AzMiDataLakeChildItem', 'New-AzMiDataLakeItem', 'Remove-AzMiDataLakeItem',
+            'Move-AzMiDataLakeItem', 'Add-AzMiDataLakeItemContent', 'Get-AzMiDataLakeItemContent', 'Import-AzMiDataLakeItem',
+            'Export-AzMiDataLakeItem') {
+            $parameter = (Get-Command $_ -Module AzMi).Parameters['Source']
+            $parameter | Should -Not -BeNullOrEmpty
+            $set = $parameter.Attributes | Where-Object { $_ -is [System.Management.Automation.ValidateSetAttribute] }
+            $set.ValidValues | Should -Be @('Imds', 'AppService', 'ServiceFabric', 'AzureML', 'CloudShell', 'Arc', 'WorkloadIdentity')
+            $help = Get-Help $_ -Full
+            ($help.Parameters.Parameter | Where-Object Name -eq 'Source').Description | Should -Not -BeNullOrEmpty
+        }
+
+        It 'Get-AzMiManagedIdentity has help with examples' {
+            $help = Get-Help Get-AzMiManagedIdentity -Full
+            $help.Synopsis | Should -BeLike '*managed identity source*'
+            @($help.Examples.Example).Count | Should -BeGreaterOrEqual 2
+        }
+
+        It 'an unknown -Source is refused by PowerShell before azmi is called' {
+            { Get-AzMiToken -ResourceTypeName Arm -Source Nowhere } | Should -Throw -ErrorId 'ParameterArgumentValidationError,AzMi.Commands.GetAzMiTokenCommand'
         }
     }
 }

@@ -371,6 +371,18 @@ fn an_explicit_source_overrides_detection_and_names_what_it_lacks() {
         ManagedIdentity::with_source(IdentityId::SystemAssigned, Source::WorkloadIdentity, &env)
             .unwrap_err();
     assert!(e.to_string().contains("AZURE_TENANT_ID"), "{e}");
+    // IDENTITY_ENDPOINT alone is App Service's: Arc chosen there is refused, not sent to it.
+    let app_service_only = self::env()
+        .set("IDENTITY_ENDPOINT", "http://127.0.0.1:5/msi/token")
+        .set("IDENTITY_HEADER", SECRET);
+    let e =
+        ManagedIdentity::with_source(IdentityId::SystemAssigned, Source::Arc, &app_service_only)
+            .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::InvalidArgument);
+    assert!(
+        e.to_string().contains("Azure Arc") && e.to_string().contains("IMDS_ENDPOINT"),
+        "{e}"
+    );
     // Names for settings and other languages.
     for s in Source::ALL {
         assert_eq!(Source::from_name(s.id()), Some(s));

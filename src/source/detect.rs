@@ -210,9 +210,18 @@ impl SourceEnv {
                 SourceConfig::cloud_shell(self.required(ENV_MSI_ENDPOINT, source)?)
             }
             Source::Arc => {
-                let endpoint = self
-                    .get(ENV_IDENTITY_ENDPOINT)
-                    .unwrap_or(ARC_DEFAULT_ENDPOINT);
+                // Arc's variables come as a pair; IDENTITY_ENDPOINT alone is App Service's, and
+                // an Arc request (with its key-file challenge) must not go there.
+                let endpoint = match (self.get(ENV_IDENTITY_ENDPOINT), self.has(ENV_IMDS_ENDPOINT_ARC)) {
+                    (Some(endpoint), true) => endpoint,
+                    _ if self.arc_agent_installed() => ARC_DEFAULT_ENDPOINT,
+                    _ => {
+                        return Err(Error::InvalidArgument(format!(
+                            "{} was chosen as the managed identity source, but neither {ENV_IDENTITY_ENDPOINT} with {ENV_IMDS_ENDPOINT_ARC} is set nor the Arc agent installed",
+                            source.name()
+                        )))
+                    }
+                };
                 let dir = self
                     .arc_tokens_dir
                     .clone()

@@ -222,7 +222,7 @@ int main(int argc, char **argv) {
     }
     /* Stops azmi's engine so that valgrind sees every allocation freed. */
     CHECK(azmi_shutdown(NULL) == AZMI_OK, "shutdown");
-    printf("C sources_test (%s%s%s): %d passed, %d failed\n", expected, *mode ? " " : "", mode,
-           passes, failures);
+    printf("C sources_test: %d passed, %d failed (%s%s%s)\n", passes, failures, expected,
+           *mode ? " " : "", mode);
     return failures == 0 ? 0 : 1;
 }

@@ -30,9 +30,11 @@ log="$build/emulator.log"
 "$lib/azmi-emulator" --port 0 >"$log" 2>&1 &
 emulator=$!
 azurite=""
+source_emulators=()
 scratch="$(mktemp -d "${TMPDIR:-/tmp}/azmi-c-tests.XXXXXX")"
 cleanup() {
   kill "$emulator" 2>/dev/null || true
+  for pid in "${source_emulators[@]}"; do kill "$pid" 2>/dev/null || true; done
   if [ -n "$azurite" ]; then kill "$azurite" 2>/dev/null || true; wait "$azurite" 2>/dev/null || true; fi
   rm -rf "$scratch"
 }
@@ -94,6 +96,8 @@ export AZMI_BLOB_ACCOUNT="https://127.0.0.1:$azurite_port/devstoreaccount1"
 status=0
 for src in "$root"/tests/c/*.c; do
   name=$(basename "$src" .c)
+  # sources_test runs below, once per managed identity source.
+  [ "$name" = sources_test ] && continue
   echo "== $name under valgrind"
   valgrind --quiet --error-exitcode=99 --leak-check=full \
     --suppressions="$root/tests/c/valgrind.supp" --num-callers=40 \
@@ -101,4 +105,64 @@ for src in "$root"/tests/c/*.c; do
     --errors-for-leak-kinds=definite,indirect,possible \
     --fair-sched=yes "$build/$name" || status=1
 done
+
+# sources_test: one emulator per managed identity source (`--source`); the program runs with
+# only that source's variables (the lines after the banner's "managed identity source" line;
+# for IMDS its AZMI_IMDS_ENDPOINT), none of the IMDS variables exported above, the emulator's CA
+# (workload identity's authority is HTTPS) and, for Arc, the emulator's key folder as the
+# agent's (AZMI_ARC_TOKENS_DIR). Arguments: --source name, the id azmi must detect, the
+# program's mode ("" or wrong-secret), then NAME=value overrides of the source's variables.
+run_sources_test() {
+  local source=$1 expected=$2 mode=$3
+  shift 3
+  local slog="$build/emulator-$source.log" last pid
+  case $source in
+    imds) last=AZMI_ARM_ENDPOINT ;;
+    app-service) last=IDENTITY_HEADER ;;
+    azure-ml) last=DEFAULT_IDENTITY_CLIENT_ID ;;
+    cloud-shell) last=MSI_ENDPOINT ;;
+    arc) last=IMDS_ENDPOINT ;;
+    service-fabric) last=IDENTITY_SERVER_THUMBPRINT ;;
+    workload-identity) last=AZURE_FEDERATED_TOKEN_FILE ;;
+  esac
+  "$lib/azmi-emulator" --port 0 --source "$source" >"$slog" 2>&1 &
+  pid=$!
+  source_emulators+=("$pid")
+  for _ in $(seq 1 600); do
+    grep -q "^export $last=" "$slog" && break
+    sleep 0.1
+  done
+  grep -q "^export $last=" "$slog" || {
+    echo "azmi-emulator --source $source did not start:" >&2
+    sed 's/\(HEADER\|SECRET\)=.*/\1=<redacted>/' "$slog" >&2; status=1; return; }
+  local vars=()
+  if [ "$source" = imds ]; then
+    vars+=("AZMI_IMDS_ENDPOINT=$(sed -n 's/^export AZMI_IMDS_ENDPOINT=//p' "$slog")")
+  else
+    while IFS= read -r line; do vars+=("$line"); done < <(
+      sed -n '/^azmi-emulator managed identity source /,$ s/^export //p' "$slog")
+  fi
+  vars+=("AZMI_CA_FILE=$(sed -n 's/^export AZMI_CA_FILE=//p' "$slog")")
+  local arc_dir
+  arc_dir=$(sed -n 's/^azmi-emulator arc tokens folder //p' "$slog")
+  [ -n "$arc_dir" ] && vars+=("AZMI_ARC_TOKENS_DIR=$arc_dir")
+  echo "== sources_test $source ${mode:-} under valgrind"
+  env -u AZMI_IMDS_ENDPOINT -u AZURE_POD_IDENTITY_AUTHORITY_HOST -u AZMI_CA_FILE \
+    "${vars[@]}" "$@" valgrind --quiet --error-exitcode=99 --leak-check=full \
+    --suppressions="$root/tests/c/valgrind.supp" --num-callers=40 \
+    --show-leak-kinds=definite,indirect,possible \
+    --errors-for-leak-kinds=definite,indirect,possible \
+    --fair-sched=yes "$build/sources_test" "$expected" $mode || status=1
+  kill "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+run_sources_test imds imds ""
+run_sources_test app-service app_service ""
+run_sources_test app-service app_service wrong-secret IDENTITY_HEADER=wrong-secret-value
+run_sources_test azure-ml azure_ml ""
+run_sources_test azure-ml azure_ml wrong-secret MSI_SECRET=wrong-secret-value
+run_sources_test cloud-shell cloud_shell ""
+run_sources_test arc arc ""
+run_sources_test service-fabric service_fabric ""
+run_sources_test workload-identity workload_identity ""
 exit $status

@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# Managed identity source figures for BENCHMARKS.md (issue 9, performance): the time of one cold
+# token (AZMI_FLAG_FORCE_REFRESH: a request to the source every time) per source, through the C
+# ABI, against azmi-emulator started with `--source`; and what detecting the source costs the
+# first azmi_identity_new of a process, with no source variable set and with App Service's
+# IDENTITY_ENDPOINT + IDENTITY_HEADER set. Figures, not a test: nothing here passes or fails on
+# a number.
+#
+#   - tokens: bench/c/sources_bench.c `tokens N`, one process per source and round, with only
+#     that source's variables (as tests/c/run.sh sets them), one warm-up token, then N timed;
+#   - detect: bench/c/sources_bench.c `detect N`, the first azmi_identity_new of a fresh process
+#     and the mean of N more, ROUNDS processes per case (the table gives the medians).
+#
+# Environment (all optional): TOKENS=200 DETECTS=1000 ROUNDS=3.
+# Needs: target/release/libazmi.so and azmi-emulator (built when missing), a C compiler.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+
+tokens="${TOKENS:-200}"
+detects="${DETECTS:-1000}"
+rounds="${ROUNDS:-3}"
+
+lib="$root/target/release/libazmi.so"
+emulator_bin="$root/target/release/azmi-emulator"
+bench_bin="$root/target/bench/sources_bench"
+
+if [ ! -f "$lib" ] || [ ! -x "$emulator_bin" ]; then
+  echo "building the release library and emulator"
+  cargo build --release -p azmi -p azmi-emulator
+fi
+# Programs linked with -lazmi load libazmi.so by its SONAME, libazmi.so.<abi> (docs/abi.md).
+ln -sf libazmi.so "$root/target/release/libazmi.so.$(bash "$root/scripts/version.sh" --abi)"
+mkdir -p "$(dirname "$bench_bin")"
+"${CC:-cc}" -std=c11 -O2 -Wall -Wextra -Werror -pedantic -I "$root/include" \
+  "$root/bench/c/sources_bench.c" -L "$root/target/release" -Wl,-rpath,"$root/target/release" \
+  -lazmi -o "$bench_bin"
+
+work="$(mktemp -d "${TMPDIR:-/tmp}/azmi-sources-bench.XXXXXX")"
+emulator_pid=""
+cleanup() {
+  if [ -n "$emulator_pid" ]; then kill "$emulator_pid" 2>/dev/null || true; wait "$emulator_pid" 2>/dev/null || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# Every variable that selects a source: unset for each run, so only the chosen ones count.
+source_vars=(AZMI_IMDS_ENDPOINT AZURE_POD_IDENTITY_AUTHORITY_HOST IDENTITY_ENDPOINT IDENTITY_HEADER
+  IDENTITY_SERVER_THUMBPRINT MSI_ENDPOINT MSI_SECRET DEFAULT_IDENTITY_CLIENT_ID IMDS_ENDPOINT
+  AZURE_FEDERATED_TOKEN_FILE AZURE_CLIENT_ID AZURE_TENANT_ID AZURE_AUTHORITY_HOST
+  AZMI_ARC_TOKENS_DIR AZMI_CA_FILE)
+unset_args=()
+for v in "${source_vars[@]}"; do unset_args+=(-u "$v"); done
+
+median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+printf '| source | cold token mean (µs) | median (µs) | p99 (µs) |\n|---|---|---|---|\n'
+for source in imds app-service azure-ml cloud-shell arc service-fabric workload-identity; do
+  case $source in
+    imds) last=AZMI_ARM_ENDPOINT ;;
+    app-service) last=IDENTITY_HEADER ;;
+    azure-ml) last=DEFAULT_IDENTITY_CLIENT_ID ;;
+    cloud-shell) last=MSI_ENDPOINT ;;
+    arc) last=IMDS_ENDPOINT ;;
+    service-fabric) last=IDENTITY_SERVER_THUMBPRINT ;;
+    workload-identity) last=AZURE_FEDERATED_TOKEN_FILE ;;
+  esac
+  log="$work/emulator-$source.log"
+  "$emulator_bin" --port 0 --source "$source" >"$log" 2>&1 &
+  emulator_pid=$!
+  for _ in $(seq 1 600); do
+    grep -q "^export $last=" "$log" && break
+    sleep 0.1
+  done
+  vars=()
+  if [ "$source" = imds ]; then
+    vars+=("AZMI_IMDS_ENDPOINT=$(sed -n 's/^export AZMI_IMDS_ENDPOINT=//p' "$log")")
+  else
+    while IFS= read -r line; do vars+=("$line"); done < <(
+      sed -n '/^azmi-emulator managed identity source /,$ s/^export //p' "$log")
+  fi
+  vars+=("AZMI_CA_FILE=$(sed -n 's/^export AZMI_CA_FILE=//p' "$log")")
+  arc_dir=$(sed -n 's/^azmi-emulator arc tokens folder //p' "$log")
+  [ -n "$arc_dir" ] && vars+=("AZMI_ARC_TOKENS_DIR=$arc_dir")
+  : >"$work/rounds"
+  for _ in $(seq 1 "$rounds"); do
+    env "${unset_args[@]}" "${vars[@]}" "$bench_bin" tokens "$tokens" >>"$work/rounds"
+  done
+  id=$(awk 'NR==1 {print $1}' "$work/rounds")
+  printf '| %s | %s | %s | %s |\n' "$id" \
+    "$(awk '{print $4}' "$work/rounds" | median)" \
+    "$(awk '{print $5}' "$work/rounds" | median)" \
+    "$(awk '{print $6}' "$work/rounds" | median)"
+  kill "$emulator_pid" 2>/dev/null || true
+  wait "$emulator_pid" 2>/dev/null || true
+  emulator_pid=""
+done
+
+echo
+printf '| detection | first azmi_identity_new (µs) | mean of %s more (µs) |\n|---|---|---|\n' "$detects"
+detect_case() {
+  local label=$1
+  shift
+  : >"$work/detect"
+  for _ in $(seq 1 "$rounds"); do
+    env "${unset_args[@]}" "$@" "$bench_bin" detect "$detects" >>"$work/detect"
+  done
+  printf '| %s | %s | %s |\n' "$label" \
+    "$(awk '{print $3}' "$work/detect" | median)" \
+    "$(awk '{print $4}' "$work/detect" | median)"
+}
+detect_case "no source variable (IMDS)"
+detect_case "IDENTITY_ENDPOINT + IDENTITY_HEADER (App Service)" \
+  IDENTITY_ENDPOINT=http://127.0.0.1:9/msi/token IDENTITY_HEADER=bench-header

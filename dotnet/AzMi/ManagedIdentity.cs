@@ -71,4 +71,20 @@ public static class ManagedIdentity
     /// <exception cref="AzMiException">InvalidArgument: not such a resource id.</exception>
     public static AzMiIdentity ForResourceId(string resourceId) =>
         AzMiIdentity.Create(null, null, resourceId ?? throw new ArgumentNullException(nameof(resourceId)), endpoint: null, shared: false);
+
+    /// <summary>
+    /// An identity whose tokens come from <paramref name="source"/> rather than the detected
+    /// source, with its settings read from the process's native environment (variables set
+    /// before the process started: on Linux and macOS
+    /// <see cref="Environment.SetEnvironmentVariable(string, string)"/> does not reach it).
+    /// </summary>
+    /// <param name="source">The managed identity source.</param>
+    /// <param name="clientId">A user-assigned identity's client id (GUID), or null for the system-assigned one.</param>
+    /// <returns>The identity. Dispose it when done.</returns>
+    /// <exception cref="AzMiException">
+    /// InvalidArgument: the source's variables are not set, or it cannot serve the identity
+    /// (a client id on Cloud Shell or Arc); the message names the source.
+    /// </exception>
+    public static AzMiIdentity ForSource(ManagedIdentitySource source, string? clientId = null) =>
+        AzMiIdentity.CreateWithSource(clientId, null, null, source);
 }

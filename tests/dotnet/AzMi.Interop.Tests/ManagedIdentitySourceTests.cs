@@ -99,9 +99,17 @@ public sealed class ManagedIdentitySourceTests(
         ProbeResult result = Probe(environment, SystemAssigned).Single();
 
         Assert.Equal("service_fabric", result.IdentitySource);
-        Assert.Equal("get_token", result.Step);
-        Assert.NotEqual("Ok", result.Status);
-        Assert.Null(result.TokenSource);
+        AssertFailed(result, "get_token", "InsecureRequest");
+        Assert.Contains("IDENTITY_SERVER_THUMBPRINT", result.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ServiceFabric_UserAssigned_IsInvalidArgumentNamingTheSource()
+    {
+        ProbeResult result = Probe(serviceFabric.SourceEnvironment, UamiByClientId).Single();
+
+        AssertFailed(result, "new", "InvalidArgument");
+        Assert.Contains("Service Fabric", result.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -118,13 +126,22 @@ public sealed class ManagedIdentitySourceTests(
     [Fact]
     public void Arc_KeyFileOutsideTheTokensFolder_IsRefused()
     {
-        // Without AZMI_ARC_TOKENS_DIR the folder is the agent's, and the emulator's key file is outside it.
-        ProbeResult result = Probe(arc.SourceEnvironment, SystemAssigned).Single();
+        // The emulator's key file is in its own folder, not in the one azmi trusts.
+        string otherFolder = Directory.CreateTempSubdirectory("azmi-arc-other-").FullName;
+        try
+        {
+            var environment = new Dictionary<string, string>(arc.SourceEnvironment) { ["AZMI_ARC_TOKENS_DIR"] = otherFolder };
 
-        Assert.Equal("arc", result.IdentitySource);
-        Assert.Equal("get_token", result.Step);
-        Assert.NotEqual("Ok", result.Status);
-        Assert.Null(result.TokenSource);
+            ProbeResult result = Probe(environment, SystemAssigned).Single();
+
+            Assert.Equal("arc", result.IdentitySource);
+            AssertFailed(result, "get_token", "InsecureRequest");
+            Assert.Contains("not in the agent's key folder", result.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(otherFolder, recursive: true);
+        }
     }
 
     [Fact]
@@ -160,6 +177,49 @@ public sealed class ManagedIdentitySourceTests(
     }
 
     [Fact]
+    public void WorkloadIdentity_UserAssignedByTheFederatedClientId_ReportsTheSource()
+    {
+        var environment = new Dictionary<string, string>(workload.SourceEnvironment) { ["AZMI_CA_FILE"] = workload.CaFile };
+
+        AssertToken(Probe(environment, environment["AZURE_CLIENT_ID"] + "/-").Single(), "workload_identity");
+    }
+
+    [Fact]
+    public void WorkloadIdentity_ExpiredFederatedAssertion_IsAuthenticationFailed()
+    {
+        // The emulator checks the assertion's times, not its signature: the same claims with
+        // exp an hour ago (beyond the 5 minutes of skew).
+        string assertion = File.ReadAllText(workload.SourceEnvironment["AZURE_FEDERATED_TOKEN_FILE"]).Trim();
+        string[] parts = assertion.Split('.');
+        var payload = System.Text.Json.Nodes.JsonNode.Parse(Base64UrlDecode(parts[1]))!.AsObject();
+        long past = DateTimeOffset.UtcNow.AddHours(-1).ToUnixTimeSeconds();
+        payload["exp"] = past;
+        payload["nbf"] = past - 3600;
+        payload["iat"] = past - 3600;
+        string expired = $"{parts[0]}.{Base64UrlEncode(payload.ToJsonString())}.{parts[2]}";
+        string file = Path.Combine(Path.GetTempPath(), $"azmi-expired-assertion-{Guid.NewGuid():N}");
+        File.WriteAllText(file, expired);
+        try
+        {
+            var environment = new Dictionary<string, string>(workload.SourceEnvironment)
+            {
+                ["AZMI_CA_FILE"] = workload.CaFile,
+                ["AZURE_FEDERATED_TOKEN_FILE"] = file,
+            };
+
+            ProbeResult result = Probe(environment, SystemAssigned).Single();
+
+            Assert.Equal("workload_identity", result.IdentitySource);
+            AssertFailed(result, "get_token", "AuthenticationFailed");
+            Assert.Contains("700024", result.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
     public void SeveralSources_AppServiceIsDetectedFirst_AndSetSourceOverridesIt()
     {
         var environment = new Dictionary<string, string>(appService.SourceEnvironment);
@@ -184,6 +244,16 @@ public sealed class ManagedIdentitySourceTests(
         AssertFailed(result, "set_source", "InvalidArgument");
         Assert.Contains("MSI_ENDPOINT", result.Message, StringComparison.Ordinal);
     }
+
+    private static string Base64UrlDecode(string text)
+    {
+        string padded = text.Replace('-', '+').Replace('_', '/');
+        padded += new string('=', (4 - (padded.Length % 4)) % 4);
+        return System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(padded));
+    }
+
+    private static string Base64UrlEncode(string text) =>
+        Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(text)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 
     private static void AssertToken(ProbeResult result, string source)
     {

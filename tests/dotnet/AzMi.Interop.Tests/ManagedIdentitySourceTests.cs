@@ -62,6 +62,25 @@ public sealed class ManagedIdentitySourceTests(
     }
 
     [Fact]
+    public void Package_AppService_DetectsAndReportsTheSource_WithSourceOverrides()
+    {
+        var environment = new Dictionary<string, string>(appService.SourceEnvironment);
+        foreach ((string name, string value) in cloudShell.SourceEnvironment)
+        {
+            environment[name] = value;
+        }
+
+        ProbeResult[] results = Probe(environment, "pkg:-/-", "pkg:" + UamiByClientId, "pkg:-/CloudShell", "pkg:" + KnownIdentities.UamiClientId + "/CloudShell");
+
+        AssertToken(results[0], "AppService");
+        AssertToken(results[1], "AppService"); // WithTimeouts keeps the detected source
+        Assert.Equal("AppService", results[2].DetectedSource);
+        AssertToken(results[2], "CloudShell");
+        AssertFailed(results[3], "set_source", "InvalidArgument");
+        Assert.Contains("Cloud Shell", results[3].Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void AppService_WrongSecretHeader_IsAuthenticationFailed()
     {
         var environment = new Dictionary<string, string>(appService.SourceEnvironment) { ["IDENTITY_HEADER"] = "not-the-secret" };
@@ -292,6 +311,8 @@ public sealed class ManagedIdentitySourceTests(
             psi.Environment[name] = value;
         }
         psi.Environment["AZMI_NATIVE_LIB"] = AzMiNativeLibrary.Path;
+        // The AzMi package (pkg: checks) finds the library by the runtime's probing.
+        psi.Environment["LD_LIBRARY_PATH"] = Path.GetDirectoryName(AzMiNativeLibrary.Path);
 
         using Process process = Process.Start(psi) ?? throw new InvalidOperationException("could not start the probe");
         Task<string> stderr = process.StandardError.ReadToEndAsync();

@@ -22,7 +22,7 @@ internal static class Program
         var results = new List<Dictionary<string, object?>>();
         foreach (string check in args)
         {
-            results.Add(Run(check));
+            results.Add(check.StartsWith("pkg:", StringComparison.Ordinal) ? RunPackage(check) : Run(check));
         }
         Console.WriteLine(JsonSerializer.Serialize(results));
         return 0;
@@ -78,6 +78,41 @@ internal static class Program
         finally
         {
             Native.azmi_identity_free(identity);
+        }
+        return result;
+    }
+
+    /// <summary>
+    /// The same check through the AzMi package: ManagedIdentity.CreateSystemAssigned or
+    /// ForClientId, then WithSource when a source (a <see cref="AzMi.ManagedIdentitySource"/>
+    /// name) is given, then GetTokenAsync.
+    /// </summary>
+    private static Dictionary<string, object?> RunPackage(string check)
+    {
+        var result = new Dictionary<string, object?> { ["check"] = check };
+        string[] parts = check["pkg:".Length..].Split('/', 2);
+        string? clientId = parts[0] == "-" ? null : parts[0];
+        string? source = parts.Length < 2 || parts[1] == "-" ? null : parts[1];
+        string step = "new";
+        try
+        {
+            using AzMi.AzMiIdentity detected = clientId is null ? AzMi.ManagedIdentity.CreateSystemAssigned() : AzMi.ManagedIdentity.ForClientId(clientId);
+            result["detectedSource"] = detected.Source.ToString();
+            step = "set_source";
+            using AzMi.AzMiIdentity identity = source is null ? detected.WithTimeouts(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(5), TimeSpan.FromMilliseconds(200))
+                : detected.WithSource(Enum.Parse<AzMi.ManagedIdentitySource>(source));
+            result["identitySource"] = identity.Source.ToString();
+            step = "get_token";
+            using AzMi.AccessToken token = identity.GetTokenAsync(Resource, forceRefresh: true).GetAwaiter().GetResult();
+            result["tokenSource"] = token.Source.ToString();
+            result["tokenLength"] = (long)token.Length;
+            result["status"] = "Ok";
+        }
+        catch (AzMi.AzMiException e)
+        {
+            result["step"] = step;
+            result["status"] = e.Status.ToString();
+            result["message"] = e.Message;
         }
         return result;
     }

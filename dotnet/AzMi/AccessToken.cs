@@ -18,11 +18,6 @@ public sealed class AccessToken : IDisposable
     private readonly object _gate = new object();
     private char[]? _chars;
 
-    internal AccessToken(char[] chars, DateTimeOffset expiresOn, string resource, string tokenType, bool fromCache)
-        : this(chars, expiresOn, resource, tokenType, fromCache, ManagedIdentitySource.Imds)
-    {
-    }
-
     internal AccessToken(char[] chars, DateTimeOffset expiresOn, string resource, string tokenType, bool fromCache, ManagedIdentitySource source)
     {
         Source = source;

@@ -20,8 +20,11 @@ namespace AzMi;
 /// <remarks>
 /// The token endpoint is taken from <see cref="Environment"/> when an identity is created:
 /// <c>AZMI_IMDS_ENDPOINT</c> (a full token URL), else <c>AZURE_POD_IDENTITY_AUTHORITY_HOST</c>
-/// (a host), else IMDS; <see cref="AzMiIdentity.WithEndpoint"/> sets it explicitly. (azmi's
-/// own getenv would not see variables set by .NET on Linux and macOS.) Tokens are cached by
+/// (a host), else the managed identity source azmi detects from the native environment (App
+/// Service, Service Fabric, Azure ML, Cloud Shell, Arc, workload identity, else IMDS; see
+/// <see cref="AzMiIdentity.Source"/> and <see cref="ForSource"/>);
+/// <see cref="AzMiIdentity.WithEndpoint"/> sets it explicitly. (azmi's own getenv would not
+/// see variables set by .NET on Linux and macOS.) Tokens are cached by
 /// the native library, process-wide, per endpoint, identity and resource.
 /// </remarks>
 public static class ManagedIdentity

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the .NET tests against the release build of libazmi and azmi-emulator:
 #   tests/dotnet/AzMi.Interop.Tests  the C ABI through DllImport, as a .NET developer uses it
+#                                    (builds tests/dotnet/AzMi.SourceProbe, run in child processes)
 #   tests/dotnet/AzMi.SdkPeer.Tests  Azure.Identity's ManagedIdentityCredential vs the emulator
 # Builds the Rust artifacts first when they are missing. Both projects always run; the script
 # fails if either fails, and ends with one "dotnet <project>: N passed, M failed" line each.

@@ -18,8 +18,9 @@ public sealed class AccessToken : IDisposable
     private readonly object _gate = new object();
     private char[]? _chars;
 
-    internal AccessToken(char[] chars, DateTimeOffset expiresOn, string resource, string tokenType, bool fromCache)
+    internal AccessToken(char[] chars, DateTimeOffset expiresOn, string resource, string tokenType, bool fromCache, ManagedIdentitySource source)
     {
+        Source = source;
         _chars = chars;
         ExpiresOn = expiresOn;
         Resource = resource;
@@ -57,6 +58,9 @@ public sealed class AccessToken : IDisposable
 
     /// <summary>Whether the token came from azmi's cache rather than a request.</summary>
     public bool FromCache { get; }
+
+    /// <summary>The managed identity source that issued the token (IMDS, App Service, …).</summary>
+    public ManagedIdentitySource Source { get; }
 
     private char[] Chars => _chars ?? throw new ObjectDisposedException(nameof(AccessToken));
 

@@ -70,6 +70,35 @@ public sealed class AzMiIdentity : IDisposable
         }
     }
 
+    /// <summary>
+    /// The managed identity source this identity's tokens come from: detected from the native
+    /// environment when the identity was created, IMDS when an endpoint was given, or the one
+    /// named by <see cref="WithSource"/>.
+    /// </summary>
+    public ManagedIdentitySource Source
+    {
+        get
+        {
+            using HandleLease lease = _handle.Lease();
+            return ManagedIdentitySourceNames.FromNative(NativeText.ReadLentOrEmpty(NativeMethods.azmi_identity_source(lease.Pointer)));
+        }
+    }
+
+    /// <summary>
+    /// The same identity with its tokens from <paramref name="source"/> instead of the detected
+    /// one, with that source's settings read from the process's native environment now (for
+    /// hosts that set the variables of several sources). On Linux and macOS,
+    /// <see cref="Environment.SetEnvironmentVariable(string, string)"/> does not reach the native
+    /// environment: the variables must be set when the process starts.
+    /// </summary>
+    /// <param name="source">The source to use.</param>
+    /// <returns>A new identity (dispose it when done); this one is unchanged.</returns>
+    /// <exception cref="AzMiException">
+    /// InvalidArgument: the source's variables are not set, or the source cannot serve this
+    /// identity (e.g. a user-assigned identity on Cloud Shell or Arc); the message names the source.
+    /// </exception>
+    public AzMiIdentity WithSource(ManagedIdentitySource source) => CreateWithSource(_clientId, _objectId, _resourceId, source);
+
     /// <summary>Resource Manager requests with this identity's tokens.</summary>
     public ResourceManagerClient Arm => new ResourceManagerClient(this);
 
@@ -94,7 +123,7 @@ public sealed class AzMiIdentity : IDisposable
     /// <returns>A new identity (dispose it when done).</returns>
     public AzMiIdentity WithTimeouts(TimeSpan probeTimeout, TimeSpan retryBudget, TimeSpan retryInitialDelay)
     {
-        AzMiIdentity copy = Create(_clientId, _objectId, _resourceId, Endpoint.OriginalString, shared: false);
+        AzMiIdentity copy = Copy();
         try
         {
             using HandleLease lease = copy._handle.Lease();
@@ -216,8 +245,14 @@ public sealed class AzMiIdentity : IDisposable
         try
         {
             string? url = endpoint is null ? EndpointFromEnvironment() : endpoint.Length == 0 ? null : endpoint;
-            status = NativeMethods.azmi_identity_set_endpoint(pointer, NativeText.Encode(url, nameof(endpoint)), out err);
-            NativeErrors.ThrowIfFailed(status, err);
+            if (url is not null || endpoint is not null)
+            {
+                // An endpoint (given, or named by the variables .NET sees) means IMDS's protocol
+                // there; with none, the source azmi detected stays (App Service, Arc, …).
+                status = NativeMethods.azmi_identity_set_endpoint(pointer, NativeText.Encode(url, nameof(endpoint)), out err);
+                NativeErrors.ThrowIfFailed(status, err);
+            }
+
             return new AzMiIdentity(handle, clientId, objectId, resourceId, shared);
         }
         catch
@@ -225,6 +260,42 @@ public sealed class AzMiIdentity : IDisposable
             handle.Dispose();
             throw;
         }
+    }
+
+    /// <summary>azmi_identity_new (which detects the source), then azmi_identity_set_source.</summary>
+    internal static AzMiIdentity CreateWithSource(string? clientId, string? objectId, string? resourceId, ManagedIdentitySource source)
+    {
+        AzMiLibrary.EnsureInitialized();
+        byte[] name = NativeText.EncodeRequired(ManagedIdentitySourceNames.ToNative(source), nameof(source));
+        uint status = NativeMethods.azmi_identity_new(
+            NativeText.Encode(clientId, nameof(clientId)),
+            NativeText.Encode(objectId, nameof(objectId)),
+            NativeText.Encode(resourceId, nameof(resourceId)),
+            out IntPtr pointer,
+            out IntPtr err);
+        NativeErrors.ThrowIfFailed(status, err);
+        var handle = new SafeIdentityHandle();
+        handle.Own(pointer);
+        try
+        {
+            status = NativeMethods.azmi_identity_set_source(pointer, name, out err);
+            NativeErrors.ThrowIfFailed(status, err);
+            return new AzMiIdentity(handle, clientId, objectId, resourceId, shared: false);
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>A new identity like this one: same selection, same source and endpoint.</summary>
+    private AzMiIdentity Copy()
+    {
+        ManagedIdentitySource source = Source;
+        return source == ManagedIdentitySource.Imds
+            ? Create(_clientId, _objectId, _resourceId, Endpoint.OriginalString, shared: false)
+            : CreateWithSource(_clientId, _objectId, _resourceId, source);
     }
 
     /// <summary>AZMI_IMDS_ENDPOINT, else AZURE_POD_IDENTITY_AUTHORITY_HOST + the token path, else null (IMDS).</summary>
@@ -279,6 +350,7 @@ public sealed class AzMiIdentity : IDisposable
             DateTimeOffset.FromUnixTimeSeconds(NativeMethods.azmi_token_expires_on(pointer)),
             NativeText.ReadLentOrEmpty(NativeMethods.azmi_token_resource(pointer)),
             NativeText.ReadLentOrEmpty(NativeMethods.azmi_token_type(pointer)),
-            NativeMethods.azmi_token_from_cache(pointer));
+            NativeMethods.azmi_token_from_cache(pointer),
+            ManagedIdentitySourceNames.FromNative(NativeText.ReadLentOrEmpty(NativeMethods.azmi_token_source(pointer))));
     }
 }

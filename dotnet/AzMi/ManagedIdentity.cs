@@ -20,8 +20,11 @@ namespace AzMi;
 /// <remarks>
 /// The token endpoint is taken from <see cref="Environment"/> when an identity is created:
 /// <c>AZMI_IMDS_ENDPOINT</c> (a full token URL), else <c>AZURE_POD_IDENTITY_AUTHORITY_HOST</c>
-/// (a host), else IMDS; <see cref="AzMiIdentity.WithEndpoint"/> sets it explicitly. (azmi's
-/// own getenv would not see variables set by .NET on Linux and macOS.) Tokens are cached by
+/// (a host), else the managed identity source azmi detects from the native environment (App
+/// Service, Service Fabric, Azure ML, Cloud Shell, Arc, workload identity, else IMDS; see
+/// <see cref="AzMiIdentity.Source"/> and <see cref="ForSource"/>);
+/// <see cref="AzMiIdentity.WithEndpoint"/> sets it explicitly. (azmi's own getenv would not
+/// see variables set by .NET on Linux and macOS.) Tokens are cached by
 /// the native library, process-wide, per endpoint, identity and resource.
 /// </remarks>
 public static class ManagedIdentity
@@ -71,4 +74,20 @@ public static class ManagedIdentity
     /// <exception cref="AzMiException">InvalidArgument: not such a resource id.</exception>
     public static AzMiIdentity ForResourceId(string resourceId) =>
         AzMiIdentity.Create(null, null, resourceId ?? throw new ArgumentNullException(nameof(resourceId)), endpoint: null, shared: false);
+
+    /// <summary>
+    /// An identity whose tokens come from <paramref name="source"/> rather than the detected
+    /// source, with its settings read from the process's native environment (variables set
+    /// before the process started: on Linux and macOS
+    /// <see cref="Environment.SetEnvironmentVariable(string, string)"/> does not reach it).
+    /// </summary>
+    /// <param name="source">The managed identity source.</param>
+    /// <param name="clientId">A user-assigned identity's client id (GUID), or null for the system-assigned one.</param>
+    /// <returns>The identity. Dispose it when done.</returns>
+    /// <exception cref="AzMiException">
+    /// InvalidArgument: the source's variables are not set, or it cannot serve the identity
+    /// (a client id on Cloud Shell or Arc); the message names the source.
+    /// </exception>
+    public static AzMiIdentity ForSource(ManagedIdentitySource source, string? clientId = null) =>
+        AzMiIdentity.CreateWithSource(clientId, null, null, source);
 }

@@ -106,6 +106,12 @@ public partial class EmulatorFixture : IDisposable
     /// <summary>The variables the <c>--source</c> banner lines export (empty for IMDS).</summary>
     public IReadOnlyDictionary<string, string> SourceEnvironment { get; }
 
+    /// <summary>
+    /// The <c>--source arc</c> emulator's tokens folder (the banner's <c>arc tokens folder</c>
+    /// line), for azmi's <c>AZMI_ARC_TOKENS_DIR</c>; null for other sources.
+    /// </summary>
+    public string? ArcTokensDir { get; private set; }
+
     /// <summary>The port the emulator bound.</summary>
     public int Port { get; }
 
@@ -313,6 +319,11 @@ public partial class EmulatorFixture : IDisposable
             if (line.StartsWith(export, StringComparison.Ordinal) && eq > export.Length)
             {
                 found[line[export.Length..eq]] = line[(eq + 1)..].Trim();
+            }
+            const string arcFolder = "azmi-emulator arc tokens folder ";
+            if (line.StartsWith(arcFolder, StringComparison.Ordinal))
+            {
+                ArcTokensDir = line[arcFolder.Length..].Trim();
             }
         }
         return found;

@@ -126,6 +126,21 @@ internal static class NativeMethods
     [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
     public static extern IntPtr azmi_identity_endpoint(AzMiIdentityHandle identity);
 
+    /// <summary>
+    /// Uses the named managed identity source ("imds", "app_service", "service_fabric",
+    /// "azure_ml", "cloud_shell", "arc", "workload_identity"; null detects again) with its
+    /// settings from the NATIVE environment. Not thread-safe: call before the identity is shared.
+    /// </summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    public static extern AzMiStatus azmi_identity_set_source(
+        AzMiIdentityHandle identity,
+        [MarshalAs(UnmanagedType.LPUTF8Str)] string? source,
+        out AzMiErrorHandle err);
+
+    /// <summary>The identity's source id. Static: read with <see cref="Static"/>, never free.</summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    public static extern IntPtr azmi_identity_source(AzMiIdentityHandle identity);
+
     [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
     public static extern void azmi_identity_free(IntPtr identity);
 
@@ -189,6 +204,10 @@ internal static class NativeMethods
     [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
     [return: MarshalAs(UnmanagedType.U1)]
     public static extern bool azmi_token_from_cache(AzMiTokenHandle token);
+
+    /// <summary>The source that issued the token ("imds", "app_service", …). Static: never free.</summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    public static extern IntPtr azmi_token_source(AzMiTokenHandle token);
 
     [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
     public static extern void azmi_token_free(IntPtr token);

@@ -10,5 +10,6 @@ pub(crate) mod azure_ml;
 pub(crate) mod cloud_shell;
 pub(crate) mod imds;
 mod issue;
+mod protocol;
 pub(crate) mod service_fabric;
 pub(crate) mod workload_identity;

@@ -66,7 +66,17 @@ impl Outcome {
     }
 }
 
+/// The request as the log keeps it, the source's shared secret redacted.
 pub(crate) fn record(parts: &Parts) -> RecordedRequest {
+    record_redacting(parts, |name| SECRET_HEADERS.contains(&name))
+}
+
+/// The request with every header as sent (IMDS takes no secret to hide).
+pub(crate) fn record_as_sent(parts: &Parts) -> RecordedRequest {
+    record_redacting(parts, |_| false)
+}
+
+fn record_redacting(parts: &Parts, secret: impl Fn(&str) -> bool) -> RecordedRequest {
     RecordedRequest {
         method: parts.method.to_string(),
         path: parts.uri.path().to_string(),
@@ -75,7 +85,7 @@ pub(crate) fn record(parts: &Parts) -> RecordedRequest {
             .headers
             .iter()
             .map(|(name, value)| {
-                let value = if SECRET_HEADERS.contains(&name.as_str()) {
+                let value = if secret(name.as_str()) {
                     "<redacted>".to_string()
                 } else {
                     String::from_utf8_lossy(value.as_bytes()).into_owned()

@@ -9,13 +9,13 @@ use std::path::{Path, PathBuf};
 
 use hyper::body::Incoming;
 use hyper::header::{HeaderValue, WWW_AUTHENTICATE};
-use hyper::{Method, Request, Response, StatusCode};
-use serde_json::json;
+use hyper::{Request, Response, StatusCode};
 
-use super::issue::{self, first, query_pairs};
-use crate::common::response::{self, Body, DropConnection};
+use super::issue::{first, query_pairs};
+use super::protocol::{self, invalid_request, Handled, SystemAssignedHost};
+use crate::common::response::{self, Body};
 use crate::common::state::Shared;
-use crate::common::util::{ordered_object, random_guid};
+use crate::common::util::random_guid;
 
 /// The versions the agent accepts: the documented one, and 2019-11-01, which MSAL (and so
 /// Azure.Identity) sends.
@@ -34,24 +34,19 @@ pub(crate) fn write_key_file(dir: &Path, secret: &str) -> std::io::Result<PathBu
     Ok(path)
 }
 
-pub(crate) async fn handle(
-    shared: &Shared,
-    req: Request<Incoming>,
-) -> Result<Response<Body>, DropConnection> {
-    let (parts, _body) = req.into_parts();
-    if let Err(outcome) = issue::begin(shared, &parts).await {
-        return outcome.into_result();
-    }
-    if parts.method != Method::GET {
-        return Ok(response::method_not_allowed("GET"));
-    }
-    let metadata = parts.headers.get("metadata").and_then(|v| v.to_str().ok());
-    if !metadata.is_some_and(|v| v.trim().eq_ignore_ascii_case("true")) {
-        return Ok(response::error(
-            StatusCode::BAD_REQUEST,
-            "bad_request_102",
-            "Required metadata header not specified",
-        ));
+/// Arc's wording of the refusals every system-assigned-only host shares.
+const HOST: SystemAssignedHost = SystemAssignedHost {
+    missing_resource: "Required query variable 'resource' is missing",
+    user_assigned_refused: "Azure Arc supports only the system-assigned identity",
+};
+
+pub(crate) async fn handle(shared: &Shared, req: Request<Incoming>) -> Handled {
+    let (parts, _body) = match protocol::open(shared, req, "GET").await {
+        Ok(opened) => opened,
+        Err(done) => return done,
+    };
+    if let Some(refused) = protocol::metadata_refusal(&parts) {
+        return Ok(refused);
     }
     let query = query_pairs(&parts);
     if !first(&query, "api-version").is_some_and(|v| API_VERSIONS.contains(&v)) {
@@ -72,50 +67,7 @@ pub(crate) async fn handle(
     if !authorized {
         return Ok(challenge(shared));
     }
-
-    let resource = match first(&query, "resource") {
-        Some(r) if !r.is_empty() => r,
-        _ => {
-            return Ok(invalid_request(
-                "Required query variable 'resource' is missing",
-            ))
-        }
-    };
-    if ["client_id", "object_id", "msi_res_id", "mi_res_id"]
-        .iter()
-        .any(|name| first(&query, name).is_some())
-    {
-        return Ok(invalid_request(
-            "Azure Arc supports only the system-assigned identity",
-        ));
-    }
-    let Some(identity) = shared.system_assigned.as_ref() else {
-        return Ok(invalid_request("Identity not found"));
-    };
-    if !issue::knows_resource(shared, resource) {
-        return Ok(response::error(
-            StatusCode::BAD_REQUEST,
-            "invalid_resource",
-            &format!(
-                "AADSTS500011: The resource principal named {resource} was not found in the tenant named {}.",
-                shared.tenant_id
-            ),
-        ));
-    }
-
-    let minted = issue::mint(shared, identity, resource);
-    Ok(response::json_text(
-        StatusCode::OK,
-        ordered_object(&[
-            ("access_token", json!(minted.access_token)),
-            ("refresh_token", json!("")),
-            ("expires_in", json!(minted.lifetime.to_string())),
-            ("expires_on", json!(minted.expires_on.to_string())),
-            ("not_before", json!(minted.issued_at.to_string())),
-            ("resource", json!(resource)),
-            ("token_type", json!("Bearer")),
-        ]),
-    ))
+    Ok(HOST.token(shared, &query))
 }
 
 fn challenge(shared: &Shared) -> Response<Body> {
@@ -133,8 +85,4 @@ fn challenge(shared: &Shared) -> Response<Body> {
         response.headers_mut().insert(WWW_AUTHENTICATE, value);
     }
     response
-}
-
-fn invalid_request(description: &str) -> Response<Body> {
-    response::error(StatusCode::BAD_REQUEST, "invalid_request", description)
 }

@@ -5,28 +5,21 @@
 
 use hyper::body::Incoming;
 use hyper::header::{HeaderValue, CONTENT_TYPE};
-use hyper::{Method, Request, Response, StatusCode};
-use serde_json::json;
+use hyper::{Request, Response, StatusCode};
 
-use super::issue::{self, first, query_pairs, Selector};
-use crate::common::response::{self, Body, DropConnection};
+use super::issue::{first, query_pairs, Selector};
+use super::protocol::{self, app_service_error as error, Handled};
+use crate::common::response::Body;
 use crate::common::state::Shared;
-use crate::common::util::{ordered_object, random_guid};
 
 pub(crate) const TOKEN_PATH: &str = "/msi/token";
 pub(crate) const API_VERSION: &str = "2017-09-01";
 
-pub(crate) async fn handle(
-    shared: &Shared,
-    req: Request<Incoming>,
-) -> Result<Response<Body>, DropConnection> {
-    let (parts, _body) = req.into_parts();
-    if let Err(outcome) = issue::begin(shared, &parts).await {
-        return outcome.into_result();
-    }
-    if parts.method != Method::GET {
-        return Ok(response::method_not_allowed("GET"));
-    }
+pub(crate) async fn handle(shared: &Shared, req: Request<Incoming>) -> Handled {
+    let (parts, _body) = match protocol::open(shared, req, "GET").await {
+        Ok(opened) => opened,
+        Err(done) => return done,
+    };
 
     let secret = parts
         .headers
@@ -54,56 +47,11 @@ pub(crate) async fn handle(
             ))
         }
     }
-    let resource = match first(&query, "resource") {
-        Some(r) if !r.is_empty() => r,
-        _ => {
-            return Ok(error(
-                StatusCode::BAD_REQUEST,
-                "The resource query parameter is required",
-            ))
-        }
-    };
-    let selector = first(&query, "clientid")
-        .filter(|id| !id.is_empty())
-        .map(Selector::Client);
-    let Some(identity) = issue::select_identity(shared, selector) else {
-        return Ok(error(
-            StatusCode::BAD_REQUEST,
-            "Unable to load the proper Managed Identity.",
-        ));
-    };
-    if !issue::knows_resource(shared, resource) {
-        return Ok(error(
-            StatusCode::BAD_REQUEST,
-            &format!(
-                "AADSTS500011: The resource principal named {resource} was not found in the tenant named {}.",
-                shared.tenant_id
-            ),
-        ));
-    }
-
-    let minted = issue::mint(shared, identity, resource);
-    Ok(response::json_text(
-        StatusCode::OK,
-        ordered_object(&[
-            ("access_token", json!(minted.access_token)),
-            ("expires_on", json!(minted.expires_on.to_string())),
-            ("resource", json!(resource)),
-            ("token_type", json!("Bearer")),
-            ("client_id", json!(identity.client_id)),
-        ]),
-    ))
-}
-
-fn error(status: StatusCode, message: &str) -> Response<Body> {
-    response::json(
-        status,
-        &json!({
-            "statusCode": status.as_u16(),
-            "message": message,
-            "correlationId": random_guid(),
-        }),
-    )
+    Ok(protocol::app_service_token(shared, &query, |query| {
+        Ok(first(query, "clientid")
+            .filter(|id| !id.is_empty())
+            .map(Selector::Client))
+    }))
 }
 
 fn plain_text(status: StatusCode, text: &'static str) -> Response<Body> {

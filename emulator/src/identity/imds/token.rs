@@ -15,7 +15,7 @@ use crate::common::faults::Fault;
 use crate::common::jwt::{self, TokenRequest};
 use crate::common::managed_identity::IdentityConfig;
 use crate::common::response::{self, with_retry_after, Body};
-use crate::common::state::{RecordedRequest, Settings, Shared};
+use crate::common::state::{Settings, Shared};
 use crate::common::util::{ordered_object, random_guid};
 use crate::identity::issue::{self, Selector};
 
@@ -33,7 +33,7 @@ pub(crate) enum Outcome {
 
 pub(crate) async fn handle(shared: &Shared, parts: &Parts) -> Outcome {
     // Rule 1: count and record every request, then apply the queued fault, if any.
-    match shared.begin_token_request(record(parts)) {
+    match shared.begin_token_request(issue::record_as_sent(parts)) {
         None => {}
         Some(Fault::Status {
             status,
@@ -133,24 +133,6 @@ fn answer(shared: &Shared, parts: &Parts) -> Response<Body> {
     let response = token_response(shared, &shared.settings(), identity, resource);
     shared.token_issued();
     response
-}
-
-fn record(parts: &Parts) -> RecordedRequest {
-    RecordedRequest {
-        method: parts.method.to_string(),
-        path: parts.uri.path().to_string(),
-        query: parts.uri.query().unwrap_or("").to_string(),
-        headers: parts
-            .headers
-            .iter()
-            .map(|(name, value)| {
-                (
-                    name.as_str().to_string(),
-                    String::from_utf8_lossy(value.as_bytes()).into_owned(),
-                )
-            })
-            .collect(),
-    }
 }
 
 /// The identity a selector names (`issue::select_identity`'s rules).

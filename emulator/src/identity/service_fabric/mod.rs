@@ -6,11 +6,12 @@
 //! number.
 
 use hyper::body::Incoming;
-use hyper::{Method, Request, Response, StatusCode};
+use hyper::{Request, Response, StatusCode};
 use serde_json::json;
 
 use super::issue::{self, first, query_pairs, Selector};
-use crate::common::response::{self, Body, DropConnection};
+use super::protocol::{self, Handled};
+use crate::common::response::{self, Body};
 use crate::common::state::Shared;
 use crate::common::util::{ordered_object, random_guid};
 
@@ -19,17 +20,11 @@ pub(crate) const TOKEN_PATH: &str = "/metadata/identity/oauth2/token";
 /// clusters announce in `IDENTITY_API_VERSION` (which MSAL sends).
 pub(crate) const API_VERSIONS: [&str; 2] = ["2019-07-01-preview", "2020-05-01"];
 
-pub(crate) async fn handle(
-    shared: &Shared,
-    req: Request<Incoming>,
-) -> Result<Response<Body>, DropConnection> {
-    let (parts, _body) = req.into_parts();
-    if let Err(outcome) = issue::begin(shared, &parts).await {
-        return outcome.into_result();
-    }
-    if parts.method != Method::GET {
-        return Ok(response::method_not_allowed("GET"));
-    }
+pub(crate) async fn handle(shared: &Shared, req: Request<Incoming>) -> Handled {
+    let (parts, _body) = match protocol::open(shared, req, "GET").await {
+        Ok(opened) => opened,
+        Err(done) => return done,
+    };
 
     let Some(secret) = parts.headers.get("secret") else {
         return Ok(error(
@@ -82,8 +77,8 @@ pub(crate) async fn handle(
             StatusCode::INTERNAL_SERVER_ERROR,
             "InternalServerError",
             &format!(
-                "An error occurred. AADSTS500011: The resource principal named {resource} was not found in the tenant named {}.",
-                shared.tenant_id
+                "An error occurred. {}",
+                protocol::unknown_resource(shared, resource)
             ),
         ));
     }

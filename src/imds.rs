@@ -52,13 +52,7 @@ pub(crate) async fn request_token(
     resource: &str,
 ) -> Result<AccessToken> {
     let url = token_url(mi, resource);
-    let ctx = Ctx {
-        source: Source::Imds,
-        endpoint: mi.endpoint(),
-        identity: &mi.identity,
-        resource,
-        timeout: mi.options.request_timeout,
-    };
+    let ctx = imds_ctx(mi, resource);
     exchange::with_retries(&mi.options.retry, |attempt| {
         let (ctx, url) = (&ctx, &url);
         async move {
@@ -116,6 +110,17 @@ async fn probe_connection(mi: &ManagedIdentity) -> std::result::Result<(), Strin
             "nothing accepted a connection within {} ms",
             window.as_millis()
         )),
+    }
+}
+
+/// What the shared exchange needs to know of an IMDS request.
+fn imds_ctx<'a>(mi: &'a ManagedIdentity, resource: &'a str) -> Ctx<'a> {
+    Ctx {
+        source: Source::Imds,
+        endpoint: mi.endpoint(),
+        identity: &mi.identity,
+        resource,
+        timeout: mi.options.request_timeout,
     }
 }
 
@@ -184,13 +189,7 @@ fn classify_failure(
     failure: ServiceFailure,
     retry_after: Option<Duration>,
 ) -> Attempt {
-    let ctx = Ctx {
-        source: Source::Imds,
-        endpoint: mi.endpoint(),
-        identity: &mi.identity,
-        resource,
-        timeout: mi.options.request_timeout,
-    };
+    let ctx = imds_ctx(mi, resource);
     exchange::classify(&ctx, failure, retry_after)
 }
 
@@ -261,12 +260,7 @@ mod tests {
 
     #[test]
     fn error_bodies_give_code_and_description() {
-        let f = service_failure(
-            400,
-            br#"{"error":"invalid_request","error_description":"Identity not found"}"#,
-        );
-        assert_eq!(f.code.as_deref(), Some("invalid_request"));
-        assert_eq!(f.description, "Identity not found");
+        // The OAuth shape is tested with every source's in source::exchange; these are IMDS's own.
         let f = service_failure(
             400,
             br#"{"error":"Bad request. api-version was not specified in the request.","newest-versions":["2023-07-01"]}"#,

@@ -23,6 +23,7 @@ public sealed class BlobTests : IClassFixture<EmulatorFixture>, IClassFixture<Az
     {
         _azurite = azurite;
         EmulatorCa.Trust(emulator);
+        EmulatorCa.Trust(azurite.CertFile);
         AzMiArm.SetEndpoint(emulator.ArmEndpoint);
         _system = Native.Identity(emulator);
     }

@@ -1,16 +1,15 @@
 using System.Diagnostics;
 using System.Net.Sockets;
 using System.Text;
-using AzMi.Testing;
 
-namespace AzMi.Interop.Tests;
+namespace AzMi.Testing;
 
 /// <summary>
 /// Azurite's blob service (npm <c>azurite</c>, installed under tools/azurite by scripts/setup.sh),
 /// started like tests/common/mod.rs does: HTTPS with a fresh certificate for 127.0.0.1 (openssl),
 /// <c>--oauth basic</c> (it checks the emulator's bearer tokens), a free port and an empty
-/// workspace; killed and removed on dispose. Its certificate is added to the process's CA
-/// bundle (<see cref="EmulatorCa"/>), next to the emulators' CAs. One per test class
+/// workspace; killed and removed on dispose. The test class adds <see cref="CertFile"/> to the
+/// CA bundle azmi trusts (each project has its own way). One per test class
 /// (IClassFixture), shared by every class that needs blobs.
 /// </summary>
 public sealed class AzuriteFixture : IDisposable
@@ -71,7 +70,7 @@ public sealed class AzuriteFixture : IDisposable
             Dispose();
             throw;
         }
-        EmulatorCa.Trust(CertFile);
+        
     }
 
     /// <summary>The blob service's port.</summary>

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "azmi.h"
+#include "check.h"
 
 #define ARM "https://management.azure.com/"
 #define VAULT "https://vault.azure.net"
@@ -22,61 +23,6 @@
 #define UAMI_RESOURCE_ID                                                                   \
     "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/azmi-rg/providers/" \
     "Microsoft.ManagedIdentity/userAssignedIdentities/azmi-uami"
-
-static int failures = 0;
-static int passes = 0;
-
-#define CHECK(cond, what)                                              \
-    do {                                                               \
-        if (cond) {                                                    \
-            passes++;                                                  \
-        } else {                                                       \
-            failures++;                                                \
-            fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, what); \
-        }                                                              \
-    } while (0)
-
-/* Decodes the JWT payload (base64url) into a new string the caller frees. */
-static char *jwt_payload(const char *jwt) {
-    const char *start = strchr(jwt, '.');
-    const char *end;
-    size_t n, i, o = 0;
-    unsigned int acc = 0;
-    int bits = 0;
-    char *out;
-    if (start == NULL) return NULL;
-    start++;
-    end = strchr(start, '.');
-    if (end == NULL) return NULL;
-    n = (size_t)(end - start);
-    out = malloc(n + 1);
-    if (out == NULL) return NULL;
-    for (i = 0; i < n; i++) {
-        char c = start[i];
-        int v;
-        if (c >= 'A' && c <= 'Z') v = c - 'A';
-        else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
-        else if (c >= '0' && c <= '9') v = c - '0' + 52;
-        else if (c == '-') v = 62;
-        else if (c == '_') v = 63;
-        else break;
-        acc = (acc << 6) | (unsigned int)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out[o++] = (char)((acc >> bits) & 0xFF);
-        }
-    }
-    out[o] = '\0';
-    return out;
-}
-
-static int payload_contains(const azmi_token *token, const char *needle) {
-    char *payload = jwt_payload(azmi_token_access_token(token));
-    int found = payload != NULL && strstr(payload, needle) != NULL;
-    free(payload);
-    return found;
-}
 
 static azmi_identity *identity(const char *client_id, const char *object_id,
                                const char *resource_id) {

@@ -50,7 +50,9 @@ done
 
 # The package is useless without its native library: check it is where the runtime looks.
 package="$out/AzMi.$version.nupkg"
-if ! unzip -l "$package" | grep -q ' runtimes/linux-x64/native/libazmi.so$'; then
+# (python3's zipfile, not unzip: a new machine has python3 but not always unzip.)
+if ! python3 -c 'import sys, zipfile; sys.exit(sys.argv[2] not in zipfile.ZipFile(sys.argv[1]).namelist())' \
+  "$package" runtimes/linux-x64/native/libazmi.so; then
   echo "error: $package has no runtimes/linux-x64/native/libazmi.so" >&2
   exit 1
 fi

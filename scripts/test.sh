@@ -50,6 +50,7 @@ if [ "$failed" -gt 0 ]; then summary; exit 1; fi
 
 stage "cargo fmt --check" cargo fmt --all -- --check
 stage "emulator: no import cycle" python3 scripts/check-emulator-cycles.py
+stage "CI scripts: no tool a new machine lacks" python3 scripts/check-ci-tools.py
 stage "cargo clippy -D warnings" cargo clippy --locked --workspace --all-targets -- -D warnings
 stage "cargo test (unit, integration, header drift)" cargo test --locked --workspace
 stage "C tests under valgrind" bash tests/c/run.sh

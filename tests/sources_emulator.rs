@@ -126,6 +126,63 @@ async fn arc_system_assigned() {
     system_token(IdentitySource::Arc, Source::Arc).await;
 }
 
+/// The folders of the Arc agent's tokens folder this test created, removed (when empty) on drop.
+struct AgentTokensFolder(Vec<PathBuf>);
+
+impl AgentTokensFolder {
+    const PATH: &'static str = "/var/opt/azcmagent/tokens";
+
+    fn create() -> AgentTokensFolder {
+        let mut created = Vec::new();
+        for folder in ["/var/opt", "/var/opt/azcmagent", Self::PATH] {
+            let folder = Path::new(folder);
+            if !folder.exists() {
+                std::fs::create_dir(folder).unwrap_or_else(|e| {
+                    panic!(
+                        "cannot create {} ({e}): this test needs the Arc agent's own tokens \
+                         folder; run the tests as root (CI does) or create it writable",
+                        folder.display()
+                    )
+                });
+                created.push(folder.to_owned());
+            }
+        }
+        AgentTokensFolder(created)
+    }
+}
+
+impl Drop for AgentTokensFolder {
+    fn drop(&mut self) {
+        for folder in self.0.iter().rev() {
+            let _ = std::fs::remove_dir(folder); // only succeeds when empty
+        }
+    }
+}
+
+/// With no override, azmi takes Arc key files from the agent's own folder, as on a real Arc
+/// machine: the emulator writes its key file there (`--arc-tokens-dir`).
+#[tokio::test]
+async fn arc_reads_the_key_file_from_the_agents_folder_by_default() {
+    let _folder = AgentTokensFolder::create();
+    let emu = Emulator::start(EmulatorConfig {
+        source: IdentitySource::Arc,
+        arc_tokens_dir: Some(PathBuf::from(AgentTokensFolder::PATH)),
+        ..EmulatorConfig::default()
+    })
+    .expect("emulator starts");
+    // The emulator's variables, and no tokens folder of the test's.
+    let mut env = SourceEnv::empty().arc_agent_path(Path::new("/nonexistent/azcmagent"));
+    for (name, value) in emu.environment() {
+        env = env.set(&name, &value);
+    }
+    let mi = ManagedIdentity::detect(IdentityId::SystemAssigned, &env).unwrap();
+    assert_eq!(mi.source(), Source::Arc);
+
+    let grant = client(&emu).get_token(&mi, ARM, false).await.unwrap();
+    assert_eq!(claims(grant.token.secret())["aud"], ARM);
+    assert_eq!(emu.counters().tokens_issued, 1);
+}
+
 #[tokio::test]
 async fn service_fabric_system_assigned() {
     system_token(IdentitySource::ServiceFabric, Source::ServiceFabric).await;

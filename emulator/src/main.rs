@@ -50,6 +50,11 @@ struct Args {
     /// Workload identity: the client id of the identity federated with the issuer
     #[arg(long, value_name = "GUID")]
     federation_client_id: Option<String>,
+    /// Arc: write the key file into this folder (created if missing) instead of a temporary
+    /// one, e.g. the agent's /var/opt/azcmagent/tokens, the only folder Microsoft's clients
+    /// read key files from; only the emulator's key file is removed on exit
+    #[arg(long, value_name = "DIR")]
+    arc_tokens_dir: Option<PathBuf>,
     /// Initial fault script (same JSON as POST /admin/faults)
     #[arg(long, value_name = "JSON")]
     faults: Option<String>,
@@ -179,6 +184,7 @@ fn build_config(args: &Args) -> Result<EmulatorConfig, String> {
     }
     config.response_style = args.response_style;
     config.source = args.source;
+    config.arc_tokens_dir = args.arc_tokens_dir.clone();
     if let Some(issuer) = &args.federation_issuer {
         config.federation.issuer = issuer.clone();
     }

@@ -400,6 +400,55 @@ fn arc_challenges_with_a_key_file_then_issues_tokens() {
     assert!(!tokens_dir.exists());
 }
 
+#[test]
+fn arc_writes_its_key_file_into_a_given_tokens_folder_and_removes_only_that_file() {
+    // As with --arc-tokens-dir /var/opt/azcmagent/tokens, the agent's folder (which MSAL
+    // insists on): a folder that is not the emulator's own, with a file of someone else's.
+    let parent = tempfile::tempdir().expect("temp dir");
+    let folder = parent.path().join("azcmagent").join("tokens");
+    let emu = Emulator::start(EmulatorConfig {
+        source: IdentitySource::Arc,
+        arc_tokens_dir: Some(folder.clone()),
+        ..EmulatorConfig::default()
+    })
+    .expect("start emulator");
+    assert_eq!(emu.arc_tokens_dir().as_deref(), Some(folder.as_path()));
+    let other = folder.join("other.key");
+    std::fs::write(&other, "not the emulator's").expect("write");
+
+    let challenge = arc_get(&emu, &arc_query(ARM), None);
+    assert_eq!(challenge.status, 401, "{}", challenge.text());
+    let realm = challenge
+        .header("www-authenticate")
+        .and_then(|v| v.strip_prefix("Basic realm="))
+        .expect("Basic challenge")
+        .to_string();
+    let key_file = std::path::PathBuf::from(&realm);
+    assert_eq!(key_file.parent(), Some(folder.as_path()));
+    let key = std::fs::read_to_string(&key_file).expect("key file");
+    let resp = arc_get(&emu, &arc_query(ARM), Some(&format!("Basic {key}")));
+    assert_eq!(resp.status, 200, "{}", resp.text());
+
+    drop(emu);
+    assert!(!key_file.exists(), "the emulator's key file is removed");
+    assert!(other.exists(), "nothing else in the folder is touched");
+}
+
+#[test]
+fn an_arc_tokens_folder_is_refused_for_another_source() {
+    let err = Emulator::start(EmulatorConfig {
+        source: IdentitySource::AppService,
+        arc_tokens_dir: Some(std::env::temp_dir()),
+        ..EmulatorConfig::default()
+    })
+    .expect_err("refused");
+    assert!(
+        err.to_string()
+            .contains("Arc tokens folder is only used with the arc source, not app-service"),
+        "{err}"
+    );
+}
+
 /// A TLS client that trusts exactly the certificate whose SHA-1 thumbprint is `thumbprint`,
 /// whatever its issuer and names, as the SDKs' Service Fabric sources do.
 mod pinned {

@@ -155,6 +155,10 @@ pub struct EmulatorConfig {
     pub source: IdentitySource,
     /// The federated credential the workload identity source accepts assertions for.
     pub federation: FederationConfig,
+    /// Arc: the folder to write the challenge's key file into, created if missing (default: a
+    /// new temporary folder). Microsoft's clients read key files only from the agent's own
+    /// folder (`/var/opt/azcmagent/tokens` on Linux); the emulator removes only its key file.
+    pub arc_tokens_dir: Option<PathBuf>,
 }
 
 impl Default for EmulatorConfig {
@@ -195,6 +199,7 @@ impl Default for EmulatorConfig {
             arm_retry_after_secs: DEFAULT_ARM_RETRY_AFTER_SECS,
             source: IdentitySource::Imds,
             federation: FederationConfig::default(),
+            arc_tokens_dir: None,
         }
     }
 }
@@ -359,6 +364,12 @@ impl EmulatorConfig {
     /// Rejects configurations the emulator cannot serve faithfully.
     pub fn validate(&self) -> Result<(), String> {
         check_loopback(self.bind)?;
+        if self.arc_tokens_dir.is_some() && self.source != IdentitySource::Arc {
+            return Err(format!(
+                "an Arc tokens folder is only used with the arc source, not {}",
+                self.source.name()
+            ));
+        }
         if self.tenant_id.trim().is_empty() {
             return Err("tenant id must not be empty".into());
         }

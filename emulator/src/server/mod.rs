@@ -7,7 +7,7 @@ mod https;
 
 use std::io;
 use std::net::{IpAddr, SocketAddr, TcpListener as StdTcpListener};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
@@ -39,9 +39,9 @@ pub struct Emulator {
     threads: Vec<JoinHandle<()>>,
     /// Dropped after the threads have stopped: removes a temporary CA folder.
     tls: Option<Tls>,
-    /// Arc: the temporary tokens folder holding the challenge's key file; workload identity:
-    /// the folder of the federated token file. Removed on stop.
-    source_dir: Option<tempfile::TempDir>,
+    /// Arc: the tokens folder holding the challenge's key file; workload identity: the folder
+    /// of the federated token file. Removed on stop.
+    source_dir: Option<SourceFiles>,
     /// Service Fabric and workload identity: the HTTPS token listener, and Service Fabric's
     /// certificate thumbprint.
     source_https: Option<(SocketAddr, Option<String>)>,
@@ -94,13 +94,27 @@ impl Emulator {
         let mut shared = Shared::new(&config);
         shared.authority_base = base_url(addr);
         let source_dir = match config.source {
-            IdentitySource::Arc => {
-                let dir = tempfile::Builder::new()
-                    .prefix("azmi-emulator-arc-tokens-")
-                    .tempdir()?;
-                shared.arc_key_file = Some(arc::write_key_file(dir.path(), &shared.source_secret)?);
-                Some(dir)
-            }
+            IdentitySource::Arc => match &config.arc_tokens_dir {
+                // A folder given (the agent's own, which Microsoft's clients insist on): only
+                // the key file written there is the emulator's, and only it is removed.
+                Some(dir) => {
+                    std::fs::create_dir_all(dir)?;
+                    let file = arc::write_key_file(dir, &shared.source_secret)?;
+                    shared.arc_key_file = Some(file.clone());
+                    Some(SourceFiles::KeyFile {
+                        dir: dir.clone(),
+                        file,
+                    })
+                }
+                None => {
+                    let dir = tempfile::Builder::new()
+                        .prefix("azmi-emulator-arc-tokens-")
+                        .tempdir()?;
+                    shared.arc_key_file =
+                        Some(arc::write_key_file(dir.path(), &shared.source_secret)?);
+                    Some(SourceFiles::TempDir(dir))
+                }
+            },
             IdentitySource::WorkloadIdentity => {
                 let dir = tempfile::Builder::new()
                     .prefix("azmi-emulator-federation-")
@@ -110,7 +124,7 @@ impl Emulator {
                     FEDERATED_TOKEN_LIFETIME_SECS,
                 );
                 std::fs::write(dir.path().join(FEDERATED_TOKEN_FILE), token)?;
-                Some(dir)
+                Some(SourceFiles::TempDir(dir))
             }
             _ => None,
         };
@@ -292,12 +306,12 @@ impl Emulator {
             .collect()
     }
 
-    /// Arc: the temporary tokens folder the challenge's key file is in (a client only reads
-    /// key files under the agent's tokens folder; tests point it here). `None` for other
-    /// sources.
+    /// Arc: the tokens folder the challenge's key file is in (a temporary one, or
+    /// [`EmulatorConfig::arc_tokens_dir`]; a client only reads key files under the agent's
+    /// tokens folder, so tests point it here). `None` for other sources.
     pub fn arc_tokens_dir(&self) -> Option<PathBuf> {
         match self.shared.source {
-            IdentitySource::Arc => self.source_dir.as_ref().map(|d| d.path().to_path_buf()),
+            IdentitySource::Arc => self.source_dir.as_ref().map(|d| d.dir().to_path_buf()),
             _ => None,
         }
     }
@@ -309,7 +323,7 @@ impl Emulator {
             IdentitySource::WorkloadIdentity => self
                 .source_dir
                 .as_ref()
-                .map(|d| d.path().join(FEDERATED_TOKEN_FILE)),
+                .map(|d| d.dir().join(FEDERATED_TOKEN_FILE)),
             _ => None,
         }
     }
@@ -478,6 +492,31 @@ impl Emulator {
         }
         self.tls = None;
         self.source_dir = None;
+    }
+}
+
+/// The files a source's protocol needs on disk, removed when the emulator stops.
+enum SourceFiles {
+    /// A temporary folder of the emulator's own, removed whole.
+    TempDir(tempfile::TempDir),
+    /// Arc's key file in a tokens folder the emulator was given: only the file is removed.
+    KeyFile { dir: PathBuf, file: PathBuf },
+}
+
+impl SourceFiles {
+    fn dir(&self) -> &Path {
+        match self {
+            SourceFiles::TempDir(dir) => dir.path(),
+            SourceFiles::KeyFile { dir, .. } => dir,
+        }
+    }
+}
+
+impl Drop for SourceFiles {
+    fn drop(&mut self) {
+        if let SourceFiles::KeyFile { file, .. } = self {
+            let _ = std::fs::remove_file(file);
+        }
     }
 }
 

@@ -5,9 +5,20 @@ using AzMi.Testing;
 namespace AzMi.SdkPeer.Tests;
 
 /// <summary>An emulator started with <c>--source</c>, exporting the variables it names.</summary>
-public abstract class SourceEmulator(string source, params string[] variables)
-    : EmulatorFixture(configJson: null, source, variables)
+public abstract class SourceEmulator : EmulatorFixture
 {
+    protected SourceEmulator(string source, params string[] variables)
+        : this(source, configJson: null, [], variables)
+    {
+    }
+
+    /// <param name="configJson">The emulator's configuration file, or null for its defaults.</param>
+    /// <param name="arguments">More emulator options, passed on as they are.</param>
+    protected SourceEmulator(string source, string? configJson, string[] arguments, params string[] variables)
+        : base(configJson, source, variables, arguments)
+    {
+    }
+
     /// <summary>
     /// Every variable that selects a managed identity source or workload identity in
     /// Azure.Identity: cleared before and after each test, so that no source leaks into another
@@ -46,6 +57,68 @@ public sealed class AzureMlEmulator() : SourceEmulator("azure-ml", "MSI_ENDPOINT
 public sealed class ServiceFabricEmulator() : SourceEmulator("service-fabric", "IDENTITY_ENDPOINT", "IDENTITY_HEADER", "IDENTITY_SERVER_THUMBPRINT");
 
 public sealed class ArcEmulator() : SourceEmulator("arc", "IDENTITY_ENDPOINT", "IMDS_ENDPOINT");
+
+/// <summary>
+/// An Arc emulator writing its key file into the agent's own tokens folder,
+/// <c>/var/opt/azcmagent/tokens</c>: the only folder MSAL reads key files from on Linux. Writing
+/// there needs root (CI runs as root) or write access to <c>/var/opt</c>; the emulator removes its
+/// key file when it stops, and this fixture the folders it created.
+/// </summary>
+public sealed class ArcAgentFolderEmulator : SourceEmulator
+{
+    public const string TokensFolder = "/var/opt/azcmagent/tokens";
+
+    /// <summary>
+    /// The resource of these tests, served by this emulator alone: MSAL caches tokens by identity
+    /// and resource, whatever the source, so no other class may get one for it first.
+    /// </summary>
+    public const string Resource = "https://ossrdbms-aad.database.windows.net";
+
+    // A field initializer runs before the base constructor starts the emulator.
+    private readonly List<string> _created = CreateAgentFolders();
+
+    public ArcAgentFolderEmulator()
+        : base("arc", $$"""{"resources": ["{{Resource}}"]}""", ["--arc-tokens-dir", TokensFolder], "IDENTITY_ENDPOINT", "IMDS_ENDPOINT")
+    {
+    }
+
+    private static List<string> CreateAgentFolders()
+    {
+        var created = new List<string>();
+        foreach (string folder in new[] { "/var/opt", "/var/opt/azcmagent", TokensFolder })
+        {
+            if (Directory.Exists(folder))
+            {
+                continue;
+            }
+            try
+            {
+                Directory.CreateDirectory(folder);
+            }
+            catch (UnauthorizedAccessException ex)
+            {
+                throw new InvalidOperationException(
+                    $"The Arc peer test needs {TokensFolder}, the only folder MSAL reads Arc key files from, " +
+                    "and cannot create it: run the tests as root (CI does) or create it writable for this user.", ex);
+            }
+            created.Add(folder);
+        }
+        return created;
+    }
+
+    public override void Dispose()
+    {
+        base.Dispose();
+        // Deepest first, and only when empty: nothing this fixture did not make is removed.
+        foreach (string folder in Enumerable.Reverse(_created))
+        {
+            if (Directory.Exists(folder) && !Directory.EnumerateFileSystemEntries(folder).Any())
+            {
+                Directory.Delete(folder);
+            }
+        }
+    }
+}
 
 public sealed class CloudShellEmulator() : SourceEmulator("cloud-shell", "MSI_ENDPOINT");
 
@@ -227,6 +300,50 @@ public sealed class ArcSourceTests(ArcEmulator emulator)
         Assert.Equal("/metadata/identity/oauth2/token", sent.Path);
         Assert.Equal("true", sent.Header("Metadata"));
         Assert.Null(sent.Header("Authorization"));
+    }
+}
+
+[Collection(ProcessEnvironment.Collection)]
+public sealed class ArcAgentFolderSourceTests(ArcAgentFolderEmulator emulator)
+    : SourceTests<ArcAgentFolderEmulator>(emulator, ArcAgentFolderEmulator.Resource), IClassFixture<ArcAgentFolderEmulator>
+{
+    [Fact]
+    public async Task SystemAssigned_AnswersTheChallengeWithTheAgentsKeyFile()
+    {
+        // The key file is in the agent's folder, so MSAL reads it and resends with it.
+        Assert.Equal(ArcAgentFolderEmulator.TokensFolder, Emulator.ArcTokensDir);
+        AccessToken token = await GetTokenAsync(new ManagedIdentityCredential(ManagedIdentityId.SystemAssigned));
+
+        Assert.Equal(Resource, Jwt.Claim(token.Token, "aud"));
+        Assert.Equal(KnownIdentities.SystemClientId, Jwt.Claim(token.Token, "appid"));
+        IReadOnlyList<RecordedRequest> requests = await Emulator.GetRequestsAsync();
+        RecordedRequest challenged = requests[^2];
+        RecordedRequest answered = requests[^1];
+        Assert.Equal("/metadata/identity/oauth2/token", challenged.Path);
+        Assert.Null(challenged.Header("Authorization"));
+        Assert.Equal("/metadata/identity/oauth2/token", answered.Path);
+        Assert.Equal("true", answered.Header("Metadata"));
+        // Sent, and recorded redacted: the key never reaches the log.
+        Assert.Equal("<redacted>", answered.Header("Authorization"));
+        Assert.Equal([Resource], answered.QueryValues("resource"));
+    }
+
+    [Fact]
+    public async Task UserAssigned_IsRefusedByTheAgentAfterTheChallenge()
+    {
+        long before = (await Emulator.GetCountersAsync()).TokensIssued;
+        var credential = new ManagedIdentityCredential(ManagedIdentityId.FromUserAssignedClientId(KnownIdentities.UamiClientId));
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+
+        var error = await Assert.ThrowsAnyAsync<AuthenticationFailedException>(
+            async () => await credential.GetTokenAsync(new TokenRequestContext([Resource + "/.default"]), cts.Token));
+
+        // The agent's answer reaches the caller: MSAL sent the key, then the client id.
+        Assert.Contains("Azure Arc supports only the system-assigned identity", error.Message, StringComparison.Ordinal);
+        Assert.Equal(before, (await Emulator.GetCountersAsync()).TokensIssued);
+        RecordedRequest sent = await LastRequestAsync();
+        Assert.Equal("<redacted>", sent.Header("Authorization"));
+        Assert.Equal([KnownIdentities.UamiClientId], sent.QueryValues("client_id"));
     }
 }
 

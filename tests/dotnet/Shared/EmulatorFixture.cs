@@ -39,9 +39,11 @@ public partial class EmulatorFixture : IDisposable
     /// An emulator started with <c>--source</c> (docs/emulator.md, "Managed identity sources"):
     /// after the banner it prints the <c>export</c> lines of the variables a client of that
     /// source sets; <paramref name="sourceVariables"/> names those to wait for, and
-    /// <see cref="SourceEnvironment"/> holds them.
+    /// <see cref="SourceEnvironment"/> holds them. <paramref name="arguments"/> are passed on
+    /// as they are (e.g. <c>--arc-tokens-dir</c>).
     /// </summary>
-    protected EmulatorFixture(string? configJson, string? source, IReadOnlyCollection<string> sourceVariables)
+    protected EmulatorFixture(
+        string? configJson, string? source, IReadOnlyCollection<string> sourceVariables, IReadOnlyCollection<string>? arguments = null)
     {
         string exe = RepoPaths.Artifact("AZMI_EMULATOR", "azmi-emulator");
         var psi = new ProcessStartInfo(exe)
@@ -55,6 +57,10 @@ public partial class EmulatorFixture : IDisposable
         {
             psi.ArgumentList.Add("--source");
             psi.ArgumentList.Add(source);
+        }
+        foreach (string argument in arguments ?? [])
+        {
+            psi.ArgumentList.Add(argument);
         }
         string? configFile = null;
         if (configJson is not null)
@@ -216,7 +222,7 @@ public partial class EmulatorFixture : IDisposable
         return list.Select(RecordedRequest.From).ToList();
     }
 
-    public void Dispose()
+    public virtual void Dispose()
     {
         // A clean stop first: the emulator then removes its temporary folders (the CA, and file
         // contents with --data-dir), which a kill would leave behind in /tmp.

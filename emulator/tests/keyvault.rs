@@ -435,10 +435,10 @@ fn configured_vault_name_and_secrets() {
         ..Default::default()
     };
     let mut secret = SecretConfig::new("json-secret", "{\"a\":1}");
-    secret.version = Some("00000000000000000000000000000001".into());
-    secret.content_type = Some("application/json".into());
-    secret.expires = Some(4_000_000_000);
-    secret.not_before = Some(1_000_000_000);
+    secret.current.version = Some("00000000000000000000000000000001".into());
+    secret.current.content_type = Some("application/json".into());
+    secret.current.expires = Some(4_000_000_000);
+    secret.current.not_before = Some(1_000_000_000);
     config.secrets = vec![secret];
     let kv = Kv::start(config);
     let resp = kv.get("/secrets/json-secret?api-version=7.5");

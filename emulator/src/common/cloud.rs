@@ -46,30 +46,58 @@ pub struct SecretVersionConfig {
     pub expires: Option<u64>,
 }
 
-/// A secret: the top-level fields describe the current (latest) version, `versions` the older
-/// ones, oldest first.
+impl SecretVersionConfig {
+    /// A plain enabled version holding `value`.
+    pub fn new(value: &str) -> Self {
+        SecretVersionConfig {
+            version: None,
+            value: value.into(),
+            content_type: None,
+            tags: BTreeMap::new(),
+            enabled: true,
+            created: None,
+            not_before: None,
+            expires: None,
+        }
+    }
+}
+
+/// A secret: `current` is its latest version, whose fields stand at the top level of the JSON
+/// object beside `name`; `versions` are the older ones, oldest first.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(try_from = "SecretJson")]
 pub struct SecretConfig {
     pub name: String,
-    pub value: String,
-    #[serde(default)]
-    pub version: Option<String>,
-    #[serde(default)]
-    pub content_type: Option<String>,
-    #[serde(default)]
-    pub tags: BTreeMap<String, String>,
-    #[serde(default = "yes")]
-    pub enabled: bool,
-    #[serde(default)]
-    pub created: Option<u64>,
-    #[serde(default)]
-    pub not_before: Option<u64>,
-    #[serde(default)]
-    pub expires: Option<u64>,
-    /// Older versions, oldest first.
-    #[serde(default)]
+    pub current: SecretVersionConfig,
     pub versions: Vec<SecretVersionConfig>,
+}
+
+/// A secret as written in JSON. serde's `deny_unknown_fields` does not work beside `flatten`,
+/// so the fields no part claims are collected (after `current` took its own) and refused.
+#[derive(Deserialize)]
+struct SecretJson {
+    name: String,
+    #[serde(flatten)]
+    current: SecretVersionConfig,
+    #[serde(default)]
+    versions: Vec<SecretVersionConfig>,
+    #[serde(flatten)]
+    unknown: BTreeMap<String, serde::de::IgnoredAny>,
+}
+
+impl TryFrom<SecretJson> for SecretConfig {
+    type Error = String;
+
+    fn try_from(json: SecretJson) -> Result<Self, String> {
+        if let Some(field) = json.unknown.keys().next() {
+            return Err(format!("secret {:?}: unknown field `{field}`", json.name));
+        }
+        Ok(SecretConfig {
+            name: json.name,
+            current: json.current,
+            versions: json.versions,
+        })
+    }
 }
 
 impl SecretConfig {
@@ -77,14 +105,7 @@ impl SecretConfig {
     pub fn new(name: &str, value: &str) -> Self {
         SecretConfig {
             name: name.into(),
-            value: value.into(),
-            version: None,
-            content_type: None,
-            tags: BTreeMap::new(),
-            enabled: true,
-            created: None,
-            not_before: None,
-            expires: None,
+            current: SecretVersionConfig::new(value),
             versions: Vec::new(),
         }
     }
@@ -92,16 +113,7 @@ impl SecretConfig {
     /// Every version, oldest first (the current one last).
     pub fn all_versions(&self) -> Vec<SecretVersionConfig> {
         let mut all = self.versions.clone();
-        all.push(SecretVersionConfig {
-            version: self.version.clone(),
-            value: self.value.clone(),
-            content_type: self.content_type.clone(),
-            tags: self.tags.clone(),
-            enabled: self.enabled,
-            created: self.created,
-            not_before: self.not_before,
-            expires: self.expires,
-        });
+        all.push(self.current.clone());
         all
     }
 }
@@ -258,20 +270,15 @@ pub fn default_secrets() -> Vec<SecretConfig> {
     let mut tags = BTreeMap::new();
     tags.insert("purpose".to_string(), "azmi-tests".to_string());
     let mut mi_test = SecretConfig::new("mi-test", "Hello from Key Vault");
-    mi_test.content_type = Some("text/plain".into());
-    mi_test.tags = tags.clone();
+    mi_test.current.content_type = Some("text/plain".into());
+    mi_test.current.tags = tags.clone();
     mi_test.versions = vec![SecretVersionConfig {
-        version: None,
-        value: "Hello from Key Vault (version 1)".into(),
         content_type: Some("text/plain".into()),
         tags,
-        enabled: true,
-        created: None,
-        not_before: None,
-        expires: None,
+        ..SecretVersionConfig::new("Hello from Key Vault (version 1)")
     }];
     let mut disabled = SecretConfig::new("mi-disabled", "you cannot read this");
-    disabled.enabled = false;
+    disabled.current.enabled = false;
     let mut out = vec![mi_test, disabled];
     for i in 1..=30 {
         out.push(SecretConfig::new(
@@ -394,21 +401,21 @@ impl Cloud {
 
     /// Whether `object_id` may perform `action` at `scope` (an ARM resource id).
     pub(crate) fn permits(&self, object_id: &str, action: &str, scope: &str) -> bool {
-        let vault_id = self.vault_id();
-        self.role_assignments.iter().any(|a| {
-            let assigned = if a.scope.eq_ignore_ascii_case("keyvault") {
-                vault_id.as_str()
-            } else {
-                a.scope.as_str()
-            };
-            a.object_id.eq_ignore_ascii_case(object_id)
-                && scope_covers(assigned, scope)
-                && a.role.allows(action)
+        self.assignments_of(object_id, |role, assigned| {
+            scope_covers(assigned, scope) && role.allows(action)
         })
     }
 
     /// Whether `object_id` has any role assignment at or below `scope`, or above it.
     pub(crate) fn has_any_assignment_within(&self, object_id: &str, scope: &str) -> bool {
+        self.assignments_of(object_id, |_, assigned| {
+            scope_covers(assigned, scope) || scope_covers(scope, assigned)
+        })
+    }
+
+    /// Whether any role assignment of `object_id` passes `test(role, scope)`, with the scope
+    /// "keyvault" standing for the vault's resource id.
+    fn assignments_of(&self, object_id: &str, test: impl Fn(Role, &str) -> bool) -> bool {
         let vault_id = self.vault_id();
         self.role_assignments.iter().any(|a| {
             let assigned = if a.scope.eq_ignore_ascii_case("keyvault") {
@@ -416,8 +423,7 @@ impl Cloud {
             } else {
                 a.scope.as_str()
             };
-            a.object_id.eq_ignore_ascii_case(object_id)
-                && (scope_covers(assigned, scope) || scope_covers(scope, assigned))
+            a.object_id.eq_ignore_ascii_case(object_id) && test(a.role, assigned)
         })
     }
 

@@ -670,6 +670,39 @@ mod tests {
     }
 
     #[test]
+    fn secret_fields_are_checked_at_the_top_and_in_versions() {
+        let mut config = EmulatorConfig::default();
+        config
+            .merge_json(
+                r#"{"secrets":[{"name":"a","value":"x","contentType":"text/plain","enabled":false,
+                    "tags":{"k":"v"},"expires":4000000000}]}"#,
+            )
+            .unwrap();
+        let current = &config.secrets[0].current;
+        assert_eq!(current.content_type.as_deref(), Some("text/plain"));
+        assert!(!current.enabled);
+        assert_eq!(current.tags["k"], "v");
+        assert_eq!(current.expires, Some(4_000_000_000));
+
+        // A misspelt field is refused, not ignored: at the top, and in an older version.
+        let err = config
+            .merge_json(r#"{"secrets":[{"name":"a","value":"x","contentTyp":"text/plain"}]}"#)
+            .unwrap_err();
+        assert!(
+            err.contains("secret \"a\": unknown field `contentTyp`"),
+            "{err}"
+        );
+        let err = config
+            .merge_json(r#"{"secrets":[{"name":"a","value":"x","versions":[{"value":"o","enable":true}]}]}"#)
+            .unwrap_err();
+        assert!(err.contains("unknown field `enable`"), "{err}");
+        let err = config
+            .merge_json(r#"{"secrets":[{"name":"a"}]}"#)
+            .unwrap_err();
+        assert!(err.contains("missing field `value`"), "{err}");
+    }
+
+    #[test]
     fn cloud_keys() {
         let mut config = EmulatorConfig::default();
         config
@@ -683,6 +716,8 @@ mod tests {
             .unwrap();
         assert_eq!(config.vault_name, "v1");
         assert_eq!(config.secrets[0].all_versions().len(), 2);
+        assert_eq!(config.secrets[0].current.value, "x");
+        assert_eq!(config.secrets[0].versions[0].value, "old");
         assert_eq!(config.resource_groups[0].location, "eastus");
         assert_eq!(config.arm_page_size, 5);
         assert_eq!(config.arm_operation_polls, DEFAULT_ARM_OPERATION_POLLS);

@@ -329,14 +329,10 @@ fn arc_query(resource: &str) -> String {
     format!("api-version=2020-06-01&resource={}", encode(resource))
 }
 
-#[test]
-fn arc_challenges_with_a_key_file_then_issues_tokens() {
-    let emu = start(IdentitySource::Arc);
-    assert_eq!(env(&emu, "IDENTITY_ENDPOINT"), emu.token_url());
-    assert_eq!(env(&emu, "IMDS_ENDPOINT"), emu.base_url());
-    let tokens_dir = emu.arc_tokens_dir().expect("tokens folder");
-
-    let challenge = arc_get(&emu, &arc_query(ARM), None);
+/// The 401 challenge of a request without the key: the key file it names (checked to be a
+/// `.key` file of at most 4096 bytes in `tokens_dir`) and the key read from it.
+fn arc_challenge(emu: &Emulator, tokens_dir: &std::path::Path) -> (String, String) {
+    let challenge = arc_get(emu, &arc_query(ARM), None);
     assert_eq!(challenge.status, 401, "{}", challenge.text());
     let realm = challenge
         .header("www-authenticate")
@@ -344,10 +340,21 @@ fn arc_challenges_with_a_key_file_then_issues_tokens() {
         .expect("Basic challenge")
         .to_string();
     let key_file = std::path::PathBuf::from(&realm);
-    assert_eq!(key_file.parent(), Some(tokens_dir.as_path()));
+    assert_eq!(key_file.parent(), Some(tokens_dir));
     assert_eq!(key_file.extension().and_then(|e| e.to_str()), Some("key"));
     let key = std::fs::read_to_string(&key_file).expect("key file");
     assert!(key.len() <= 4096);
+    (realm, key)
+}
+
+#[test]
+fn arc_challenges_with_a_key_file_then_issues_tokens() {
+    let emu = start(IdentitySource::Arc);
+    assert_eq!(env(&emu, "IDENTITY_ENDPOINT"), emu.token_url());
+    assert_eq!(env(&emu, "IMDS_ENDPOINT"), emu.base_url());
+    let tokens_dir = emu.arc_tokens_dir().expect("tokens folder");
+
+    let (realm, key) = arc_challenge(&emu, &tokens_dir);
 
     let resp = arc_get(&emu, &arc_query(ARM), Some(&format!("Basic {key}")));
     assert_eq!(resp.status, 200, "{}", resp.text());
@@ -416,16 +423,8 @@ fn arc_writes_its_key_file_into_a_given_tokens_folder_and_removes_only_that_file
     let other = folder.join("other.key");
     std::fs::write(&other, "not the emulator's").expect("write");
 
-    let challenge = arc_get(&emu, &arc_query(ARM), None);
-    assert_eq!(challenge.status, 401, "{}", challenge.text());
-    let realm = challenge
-        .header("www-authenticate")
-        .and_then(|v| v.strip_prefix("Basic realm="))
-        .expect("Basic challenge")
-        .to_string();
+    let (realm, key) = arc_challenge(&emu, &folder);
     let key_file = std::path::PathBuf::from(&realm);
-    assert_eq!(key_file.parent(), Some(folder.as_path()));
-    let key = std::fs::read_to_string(&key_file).expect("key file");
     let resp = arc_get(&emu, &arc_query(ARM), Some(&format!("Basic {key}")));
     assert_eq!(resp.status, 200, "{}", resp.text());
 

@@ -26,7 +26,7 @@ NOT_ON_A_NEW_MACHINE = [
 
 # What CI runs: its entry point, the scripts the test command calls, the C test drivers and
 # the Pester tests (which call programs with `& name`).
-CI_FILES = ["scripts/*.sh", "tests/c/*.sh", "powershell/tests/*.ps1"]
+CI_FILES = ["scripts/*.sh", "scripts/lib/*.sh", "tests/c/*.sh", "powershell/tests/*.ps1"]
 
 
 def installed_by_setup():

@@ -10,14 +10,9 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
-target_dir="${CARGO_TARGET_DIR:-$root/target}"
-case "$target_dir" in /*) ;; *) target_dir="$root/$target_dir" ;; esac
-export AZMI_NATIVE_LIB="${AZMI_NATIVE_LIB:-$target_dir/release/libazmi.so}"
-export AZMI_EMULATOR="${AZMI_EMULATOR:-$target_dir/release/azmi-emulator}"
-if [ ! -f "$AZMI_NATIVE_LIB" ] || [ ! -x "$AZMI_EMULATOR" ]; then
-  echo "building the release library and emulator (missing: $AZMI_NATIVE_LIB or $AZMI_EMULATOR)"
-  cargo build --release -p azmi -p azmi-emulator
-fi
+# shellcheck source=lib/dotnet-test.sh
+source "$root/scripts/lib/dotnet-test.sh"
+azmi_release_artifacts
 
 version="${AZMI_PACKAGE_VERSION:-$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n 1)}"
 export AZMI_PACKAGE_VERSION="$version"
@@ -45,24 +40,8 @@ if [ "$rc" -eq 0 ]; then
     --results-directory "$results" || rc=$?
 fi
 
-trx="$results/$project.trx"
-counters="$( [ -f "$trx" ] && grep -o '<Counters [^>]*>' "$trx" || true)"
-if [ -n "$counters" ]; then
-  count() { sed -n "s/.* $1=\"\([0-9]*\)\".*/\1/p" <<<"$counters"; }
-  passed=$(count passed)
-  fail=$(($(count failed) + $(count error) + $(count timeout) + $(count aborted)))
-  skipped=$(($(count total) - $(count executed)))
-else
-  echo "error: dotnet test $project produced no results (exit code $rc)" >&2
-  passed=0 fail=1 skipped=0
-fi
-if [ "$rc" -ne 0 ] && [ "$fail" -eq 0 ]; then
-  echo "error: dotnet test $project exited with $rc" >&2
-  fail=1
-fi
-
-line="dotnet $project: $passed passed, $fail failed"
-[ "$skipped" -gt 0 ] && line="$line, $skipped skipped"
+failed=0
+line="$(dotnet_result_line "$project" "$results/$project.trx" "$rc")" || failed=1
 echo
 echo "$line"
-[ "$fail" -eq 0 ]
+[ "$failed" -eq 0 ]

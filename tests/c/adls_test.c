@@ -15,34 +15,9 @@
 #include <unistd.h>
 
 #include "azmi.h"
+#include "check.h"
 
 #define TEN_MB (10 * 1024 * 1024)
-
-static int failures = 0;
-static int passes = 0;
-
-#define CHECK(cond, what)                                                  \
-    do {                                                                   \
-        if (cond) {                                                        \
-            passes++;                                                      \
-        } else {                                                           \
-            failures++;                                                    \
-            fprintf(stderr, "FAIL %s:%d: %s: %s\n", __FILE__, __LINE__, label, what); \
-        }                                                                  \
-    } while (0)
-
-/* Which protocol the checks are about, for failure messages. */
-static const char *label = "";
-
-/* Reports and frees an error; returns its status. */
-static azmi_status report(azmi_status s, azmi_error *err, const char *what) {
-    if (s != AZMI_OK && err != NULL) {
-        fprintf(stderr, "  %s: %s: %s (%s)\n", label, what, azmi_error_message(err),
-                azmi_status_name(s));
-    }
-    azmi_error_free(err);
-    return s;
-}
 
 struct listing {
     int count;
@@ -246,9 +221,9 @@ int main(void) {
         perror("mkdtemp");
         return 2;
     }
-    label = "Gen1";
+    check_prefix = "Gen1: ";
     tutorial(base, AZMI_ADLS_WEBHDFS, tmpdir);
-    label = "Gen2";
+    check_prefix = "Gen2: ";
     snprintf(gen2, sizeof gen2, "%s/fs", base);
     tutorial(gen2, AZMI_ADLS_DFS, tmpdir);
     rmdir(tmpdir);

@@ -1,5 +1,5 @@
 /*
- * What the C tests share: pass/fail counting (CHECK) and reading a token's JWT claims without
+ * What the C tests share: pass/fail counting (CHECK), reporting an error (report) and reading a token's JWT claims without
  * printing the token. Included by one translation unit per test program.
  */
 #ifndef AZMI_TESTS_CHECK_H
@@ -14,15 +14,28 @@
 static int failures = 0;
 static int passes = 0;
 
-#define CHECK(cond, what)                                              \
-    do {                                                               \
-        if (cond) {                                                    \
-            passes++;                                                  \
-        } else {                                                       \
-            failures++;                                                \
-            fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, what); \
-        }                                                              \
+/* Put before every failure message, e.g. "Gen1: " while adls_test runs one protocol. */
+static const char *check_prefix = "";
+
+#define CHECK(cond, what)                                                                 \
+    do {                                                                                  \
+        if (cond) {                                                                       \
+            passes++;                                                                     \
+        } else {                                                                          \
+            failures++;                                                                   \
+            fprintf(stderr, "FAIL %s:%d: %s%s\n", __FILE__, __LINE__, check_prefix, what); \
+        }                                                                                 \
     } while (0)
+
+/* Reports (what, message, status name) and frees an error; returns its status. */
+static inline azmi_status report(azmi_status s, azmi_error *err, const char *what) {
+    if (s != AZMI_OK && err != NULL) {
+        fprintf(stderr, "  %s%s: %s (%s)\n", check_prefix, what, azmi_error_message(err),
+                azmi_status_name(s));
+    }
+    azmi_error_free(err);
+    return s;
+}
 
 /* Decodes the JWT payload (base64url) into a new string the caller frees. */
 static inline char *jwt_payload(const char *jwt) {

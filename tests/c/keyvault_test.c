@@ -15,28 +15,7 @@
 #include <string.h>
 
 #include "azmi.h"
-
-static int failures = 0;
-static int passes = 0;
-
-#define CHECK(cond, what)                                                  \
-    do {                                                                   \
-        if (cond) {                                                        \
-            passes++;                                                      \
-        } else {                                                           \
-            failures++;                                                    \
-            fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, what); \
-        }                                                                  \
-    } while (0)
-
-/* Reports and frees an error; returns its status. */
-static azmi_status report(azmi_status s, azmi_error *err, const char *what) {
-    if (s != AZMI_OK && err != NULL) {
-        fprintf(stderr, "  %s: %s (%s)\n", what, azmi_error_message(err), azmi_status_name(s));
-    }
-    azmi_error_free(err);
-    return s;
-}
+#include "check.h"
 
 struct listing {
     int count;

@@ -20,7 +20,8 @@
 #define UAMI_CLIENT_ID "00001111-aaaa-2222-bbbb-3333cccc4444"
 #define UAMI_OID "aaaaaaaa-0000-1111-2222-bbbbbbbbbbbb"
 
-static void report(const char *what, azmi_error *err) {
+/* Prints an error without freeing it (the caller still reads it or frees it). */
+static void print_error(const char *what, azmi_error *err) {
     if (err != NULL) fprintf(stderr, "  %s: %s\n", what, azmi_error_message(err));
 }
 
@@ -33,7 +34,7 @@ static void test_detected(const char *expected) {
     azmi_status s = azmi_identity_new(NULL, NULL, NULL, &id, &err);
     CHECK(s == AZMI_OK, "azmi_identity_new");
     if (s != AZMI_OK) {
-        report("azmi_identity_new", err);
+        print_error("azmi_identity_new", err);
         azmi_error_free(err);
         return;
     }
@@ -51,7 +52,7 @@ static void test_detected(const char *expected) {
             CHECK(payload_contains(token, "\"oid\":\"" SYSTEM_OID "\""), "system identity's oid");
         azmi_token_free(token);
     } else {
-        report("azmi_get_token", err);
+        print_error("azmi_get_token", err);
         azmi_error_free(err);
         err = NULL;
     }
@@ -69,7 +70,7 @@ static void test_detected(const char *expected) {
     s = azmi_identity_set_source(id, expected, &err);
     CHECK(s == AZMI_OK && strcmp(azmi_identity_source(id), expected) == 0, "explicit source");
     if (s != AZMI_OK) {
-        report("azmi_identity_set_source", err);
+        print_error("azmi_identity_set_source", err);
         azmi_error_free(err);
         err = NULL;
     }
@@ -97,7 +98,7 @@ static void test_app_service_user_assigned(void) {
     azmi_status s = azmi_identity_new(UAMI_CLIENT_ID, NULL, NULL, &id, &err);
     CHECK(s == AZMI_OK, "user-assigned identity");
     if (s != AZMI_OK) {
-        report("azmi_identity_new", err);
+        print_error("azmi_identity_new", err);
         azmi_error_free(err);
         return;
     }
@@ -108,7 +109,7 @@ static void test_app_service_user_assigned(void) {
         CHECK(payload_contains(token, "\"oid\":\"" UAMI_OID "\""), "user-assigned oid");
         azmi_token_free(token);
     } else {
-        report("azmi_get_token", err);
+        print_error("azmi_get_token", err);
         azmi_error_free(err);
     }
     azmi_identity_free(id);
@@ -133,7 +134,7 @@ static void test_wrong_secret(const char *expected) {
     azmi_status s = azmi_identity_new(NULL, NULL, NULL, &id, &err);
     CHECK(s == AZMI_OK, "azmi_identity_new");
     if (s != AZMI_OK) {
-        report("azmi_identity_new", err);
+        print_error("azmi_identity_new", err);
         azmi_error_free(err);
         return;
     }
@@ -144,7 +145,7 @@ static void test_wrong_secret(const char *expected) {
     CHECK(azmi_error_http_status(err) == 401, "HTTP 401");
     CHECK(err != NULL && strstr(azmi_error_message(err), "wrong-secret-value") == NULL,
           "the secret is not in the message");
-    if (s != AZMI_AUTHENTICATION_FAILED) report("azmi_get_token", err);
+    if (s != AZMI_AUTHENTICATION_FAILED) print_error("azmi_get_token", err);
     azmi_error_free(err);
     azmi_identity_free(id);
 }

@@ -21,32 +21,11 @@
 #include <unistd.h>
 
 #include "azmi.h"
+#include "check.h"
 
 #define SUBSCRIPTION "00000000-0000-0000-0000-000000000000"
 #define UAMI_CLIENT_ID "00001111-aaaa-2222-bbbb-3333cccc4444"
 #define HELLO "Hello world! :)"
-
-static int failures = 0;
-static int passes = 0;
-
-#define CHECK(cond, what)                                                  \
-    do {                                                                   \
-        if (cond) {                                                        \
-            passes++;                                                      \
-        } else {                                                           \
-            failures++;                                                    \
-            fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, what); \
-        }                                                                  \
-    } while (0)
-
-/* Reports and frees an error; returns its status. */
-static azmi_status report(azmi_status s, azmi_error *err, const char *what) {
-    if (s != AZMI_OK && err != NULL) {
-        fprintf(stderr, "  %s: %s (%s)\n", what, azmi_error_message(err), azmi_status_name(s));
-    }
-    azmi_error_free(err);
-    return s;
-}
 
 static char folder[] = "/tmp/azmi-storage-test-XXXXXX";
 

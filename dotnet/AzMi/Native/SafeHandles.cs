@@ -25,6 +25,15 @@ internal abstract class AzMiSafeHandle : SafeHandle
     /// <inheritdoc />
     public override bool IsInvalid => handle == IntPtr.Zero;
 
+    /// <summary>Frees the object with its own _free function (called once, by the SafeHandle).</summary>
+    protected abstract void Free(IntPtr pointer);
+
+    protected sealed override bool ReleaseHandle()
+    {
+        Free(handle);
+        return true;
+    }
+
     /// <summary>Takes ownership of a pointer azmi returned (IntPtr.Zero gives an invalid handle).</summary>
     internal void Own(IntPtr pointer) => SetHandle(pointer);
 
@@ -71,11 +80,7 @@ internal readonly struct HandleLease : IDisposable
 /// <summary><c>azmi_identity</c>, freed with azmi_identity_free.</summary>
 internal sealed class SafeIdentityHandle : AzMiSafeHandle
 {
-    protected override bool ReleaseHandle()
-    {
-        NativeMethods.azmi_identity_free(handle);
-        return true;
-    }
+    protected override void Free(IntPtr pointer) => NativeMethods.azmi_identity_free(pointer);
 }
 
 /// <summary><c>azmi_cancel</c>, freed with azmi_cancel_free; <see cref="Cancel"/> from any thread.</summary>
@@ -114,89 +119,53 @@ internal sealed class SafeCancelHandle : AzMiSafeHandle
         }
     }
 
-    protected override bool ReleaseHandle()
-    {
-        NativeMethods.azmi_cancel_free(handle);
-        return true;
-    }
+    protected override void Free(IntPtr pointer) => NativeMethods.azmi_cancel_free(pointer);
 }
 
 /// <summary><c>azmi_error</c>, freed with azmi_error_free.</summary>
 internal sealed class SafeErrorHandle : AzMiSafeHandle
 {
-    protected override bool ReleaseHandle()
-    {
-        NativeMethods.azmi_error_free(handle);
-        return true;
-    }
+    protected override void Free(IntPtr pointer) => NativeMethods.azmi_error_free(pointer);
 }
 
 /// <summary><c>azmi_token</c>, wiped and freed with azmi_token_free.</summary>
 internal sealed class SafeTokenHandle : AzMiSafeHandle
 {
-    protected override bool ReleaseHandle()
-    {
-        NativeMethods.azmi_token_free(handle);
-        return true;
-    }
+    protected override void Free(IntPtr pointer) => NativeMethods.azmi_token_free(pointer);
 }
 
 /// <summary><c>azmi_adls</c> (a Data Lake account), freed with azmi_adls_free.</summary>
 internal sealed class SafeDataLakeHandle : AzMiSafeHandle
 {
-    protected override bool ReleaseHandle()
-    {
-        NativeMethods.azmi_adls_free(handle);
-        return true;
-    }
+    protected override void Free(IntPtr pointer) => NativeMethods.azmi_adls_free(pointer);
 }
 
 /// <summary><c>azmi_adls_item</c> from azmi_adls_stat (never one lent to a callback), freed with azmi_adls_item_free.</summary>
 internal sealed class SafeDataLakeItemHandle : AzMiSafeHandle
 {
-    protected override bool ReleaseHandle()
-    {
-        NativeMethods.azmi_adls_item_free(handle);
-        return true;
-    }
+    protected override void Free(IntPtr pointer) => NativeMethods.azmi_adls_item_free(pointer);
 }
 
 /// <summary><c>azmi_blob</c> (a storage account's blobs), freed with azmi_blob_free.</summary>
 internal sealed class SafeBlobHandle : AzMiSafeHandle
 {
-    protected override bool ReleaseHandle()
-    {
-        NativeMethods.azmi_blob_free(handle);
-        return true;
-    }
+    protected override void Free(IntPtr pointer) => NativeMethods.azmi_blob_free(pointer);
 }
 
 /// <summary><c>azmi_secret</c> from azmi_keyvault_get, wiped and freed with azmi_secret_free.</summary>
 internal sealed class SafeSecretHandle : AzMiSafeHandle
 {
-    protected override bool ReleaseHandle()
-    {
-        NativeMethods.azmi_secret_free(handle);
-        return true;
-    }
+    protected override void Free(IntPtr pointer) => NativeMethods.azmi_secret_free(pointer);
 }
 
 /// <summary><c>azmi_bytes</c>, freed with azmi_bytes_free.</summary>
 internal sealed class SafeBytesHandle : AzMiSafeHandle
 {
-    protected override bool ReleaseHandle()
-    {
-        NativeMethods.azmi_bytes_free(handle);
-        return true;
-    }
+    protected override void Free(IntPtr pointer) => NativeMethods.azmi_bytes_free(pointer);
 }
 
 /// <summary><c>azmi_string</c> (JSON, a SAS token), wiped and freed with azmi_string_free.</summary>
 internal sealed class SafeStringHandle : AzMiSafeHandle
 {
-    protected override bool ReleaseHandle()
-    {
-        NativeMethods.azmi_string_free(handle);
-        return true;
-    }
+    protected override void Free(IntPtr pointer) => NativeMethods.azmi_string_free(pointer);
 }

@@ -1,4 +1,3 @@
-using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
 using AzMi.Testing;
 
@@ -73,30 +72,7 @@ public sealed class PackageEnvironment : IDisposable
         {
             roots.ImportFromPemFile(CaBundle);
         }
-        return new HttpClientHandler
-        {
-            ServerCertificateCustomValidationCallback = (_, certificate, _, errors) =>
-            {
-                if (certificate is null)
-                {
-                    return false;
-                }
-                if (errors == SslPolicyErrors.None)
-                {
-                    return true;
-                }
-                using var chain = new X509Chain();
-                chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-                chain.ChainPolicy.CustomTrustStore.AddRange(roots);
-                chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-                if (chain.Build(certificate))
-                {
-                    return true;
-                }
-                // A self-signed leaf (Azurite's): trusted when it is itself in the bundle.
-                return roots.Cast<X509Certificate2>().Any(r => r.Thumbprint == certificate.Thumbprint);
-            },
-        };
+        return CustomRootTrust.Handler(roots);
     }
 
     public void Dispose()

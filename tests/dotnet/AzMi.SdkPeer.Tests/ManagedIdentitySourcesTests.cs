@@ -123,30 +123,7 @@ public sealed class ArcAgentFolderEmulator : SourceEmulator
 public sealed class CloudShellEmulator() : SourceEmulator("cloud-shell", "MSI_ENDPOINT");
 
 public sealed class WorkloadIdentityEmulator() : SourceEmulator(
-    "workload-identity", "AZURE_AUTHORITY_HOST", "AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_FEDERATED_TOKEN_FILE")
-{
-    /// <summary>A handler trusting this emulator's CA for one client (its Entra ID is https).</summary>
-    public System.Net.Http.HttpClientHandler TrustingHandler()
-    {
-        var ca = System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPem(File.ReadAllText(CaFile));
-        return new System.Net.Http.HttpClientHandler
-        {
-            ServerCertificateCustomValidationCallback = (_, certificate, _, errors) =>
-            {
-                // Only the chain may be in question (the CA is not in the machine's store).
-                if (certificate is null || (errors & ~System.Net.Security.SslPolicyErrors.RemoteCertificateChainErrors) != System.Net.Security.SslPolicyErrors.None)
-                {
-                    return false;
-                }
-                using var chain = new System.Security.Cryptography.X509Certificates.X509Chain();
-                chain.ChainPolicy.TrustMode = System.Security.Cryptography.X509Certificates.X509ChainTrustMode.CustomRootTrust;
-                chain.ChainPolicy.CustomTrustStore.Add(ca);
-                chain.ChainPolicy.RevocationMode = System.Security.Cryptography.X509Certificates.X509RevocationMode.NoCheck;
-                return chain.Build(certificate);
-            },
-        };
-    }
-}
+    "workload-identity", "AZURE_AUTHORITY_HOST", "AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_FEDERATED_TOKEN_FILE");
 
 /// <summary>
 /// The base of the per-source classes: the source's variables are set for the test (Azure.Identity

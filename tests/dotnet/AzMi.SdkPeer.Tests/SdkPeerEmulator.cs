@@ -1,6 +1,3 @@
-using System.Net.Http;
-using System.Net.Security;
-using System.Security.Cryptography.X509Certificates;
 using AzMi.Testing;
 
 namespace AzMi.SdkPeer.Tests;
@@ -33,42 +30,8 @@ public sealed class SdkPeerEmulator : EmulatorFixture
         }
         """;
 
-    // Loaded once: the handlers of every client of this emulator trust it.
-    private readonly X509Certificate2 _ca;
-
     public SdkPeerEmulator()
         : base(Config)
     {
-        _ca = X509Certificate2.CreateFromPem(File.ReadAllText(CaFile));
-    }
-
-    /// <summary>
-    /// A handler that trusts the emulator's CA for one client only (not the machine's store),
-    /// for an Azure SDK client's <c>HttpClientTransport</c>.
-    /// </summary>
-    public HttpClientHandler TrustingHandler()
-    {
-        X509Certificate2 ca = _ca;
-        return new HttpClientHandler
-        {
-            ServerCertificateCustomValidationCallback = (_, certificate, _, errors) =>
-            {
-                if (certificate is null)
-                {
-                    return false;
-                }
-
-                if (errors == SslPolicyErrors.None)
-                {
-                    return true;
-                }
-
-                using var chain = new X509Chain();
-                chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-                chain.ChainPolicy.CustomTrustStore.Add(ca);
-                chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-                return (errors & ~SslPolicyErrors.RemoteCertificateChainErrors) == SslPolicyErrors.None && chain.Build(certificate);
-            },
-        };
     }
 }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net.Http.Json;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -104,10 +105,21 @@ public partial class EmulatorFixture : IDisposable
             DeleteQuietly(configFile);
         }
 
+        _caRoots = new Lazy<X509Certificate2Collection>(
+            () => new X509Certificate2Collection(X509Certificate2.CreateFromPem(File.ReadAllText(CaFile))));
+
         // Keep reading stdout so that a chatty emulator can never block on a full pipe.
         _ = _process.StandardOutput.ReadToEndAsync();
         _admin = new HttpClient { BaseAddress = new Uri(AuthorityHost), Timeout = TimeSpan.FromSeconds(10) };
     }
+
+    /// <summary>
+    /// A handler trusting this emulator's CA for one client only (<see cref="CustomRootTrust"/>),
+    /// for an Azure SDK client's <c>HttpClientTransport</c>. The CA is read once.
+    /// </summary>
+    public HttpClientHandler TrustingHandler() => CustomRootTrust.Handler(_caRoots.Value);
+
+    private readonly Lazy<X509Certificate2Collection> _caRoots;
 
     /// <summary>The variables the <c>--source</c> banner lines export (empty for IMDS).</summary>
     public IReadOnlyDictionary<string, string> SourceEnvironment { get; }

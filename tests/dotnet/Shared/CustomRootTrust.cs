@@ -1,0 +1,50 @@
+using System.Net.Http;
+using System.Net.Security;
+using System.Security.Cryptography.X509Certificates;
+
+namespace AzMi.Testing;
+
+/// <summary>
+/// Server certificate checks for one HttpClient that trust the test's own roots (the emulator's
+/// CA, Azurite's self-signed certificate) besides the machine's store, without touching the
+/// store: what an Azure SDK client's <c>HttpClientTransport</c> is given in the tests.
+/// </summary>
+public static class CustomRootTrust
+{
+    /// <summary>A handler accepting what <see cref="Accepts"/> accepts.</summary>
+    public static HttpClientHandler Handler(X509Certificate2Collection roots) => new()
+    {
+        ServerCertificateCustomValidationCallback = (_, certificate, _, errors) => Accepts(roots, certificate, errors),
+    };
+
+    /// <summary>
+    /// A certificate the machine trusts; otherwise one whose only fault is its chain and that
+    /// chains to one of <paramref name="roots"/>, or is itself one of them (a self-signed leaf).
+    /// A wrong name is never accepted.
+    /// </summary>
+    public static bool Accepts(X509Certificate2Collection roots, X509Certificate2? certificate, SslPolicyErrors errors)
+    {
+        if (certificate is null)
+        {
+            return false;
+        }
+        if (errors == SslPolicyErrors.None)
+        {
+            return true;
+        }
+        if ((errors & ~SslPolicyErrors.RemoteCertificateChainErrors) != SslPolicyErrors.None)
+        {
+            return false;
+        }
+        using var chain = new X509Chain();
+        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        chain.ChainPolicy.CustomTrustStore.AddRange(roots);
+        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        if (chain.Build(certificate))
+        {
+            return true;
+        }
+        // A self-signed leaf (Azurite's, CA:FALSE) does not chain even to itself.
+        return roots.Cast<X509Certificate2>().Any(r => r.Thumbprint == certificate.Thumbprint);
+    }
+}

@@ -18,7 +18,10 @@ use azmi::{
     TokenOptions,
 };
 use secrecy::SecretString;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+
+mod fake_http;
+use fake_http::{read_request, Seen};
 
 const ARM: &str = "https://management.azure.com/";
 const VAULT: &str = "https://vault.azure.net";
@@ -37,23 +40,9 @@ const TOKEN: &str = "eyJ0eXAiOiJKV1QifQ.eyJhdWQiOiJ4In0.dG9rZW4tc2lnbmF0dXJl";
 // ---------------------------------------------------------------------------------------------
 // A fake endpoint: HTTP/1.1, one request per connection, over TCP or TLS.
 
-/// One request as the fake received it.
-#[derive(Clone, Debug)]
-struct Seen {
-    method: String,
-    path: String,
-    query: HashMap<String, String>,
-    /// Lower-case names.
-    headers: HashMap<String, String>,
-    body: String,
-}
-
 impl Seen {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).map(String::as_str)
-    }
     fn form(&self) -> HashMap<String, String> {
-        url::form_urlencoded::parse(self.body.as_bytes())
+        url::form_urlencoded::parse(&self.body)
             .into_owned()
             .collect()
     }
@@ -150,44 +139,8 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
     log: Arc<Mutex<Vec<Seen>>>,
     answer: Answerer,
 ) {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 8192];
-    let head_end = loop {
-        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break i;
-        }
-        match stream.read(&mut chunk).await {
-            Ok(n) if n > 0 => buf.extend_from_slice(&chunk[..n]),
-            _ => return,
-        }
-    };
-    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
-    let mut lines = head.lines();
-    let request_line = lines.next().unwrap_or_default().to_owned();
-    let headers: HashMap<String, String> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
-        .collect();
-    let length: usize = headers
-        .get("content-length")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    let mut body = buf[head_end + 4..].to_vec();
-    while body.len() < length {
-        match stream.read(&mut chunk).await {
-            Ok(n) if n > 0 => body.extend_from_slice(&chunk[..n]),
-            _ => return,
-        }
-    }
-    let mut parts = request_line.split(' ');
-    let method = parts.next().unwrap_or_default().to_owned();
-    let target = url::Url::parse(&format!("http://x{}", parts.next().unwrap_or("/"))).unwrap();
-    let seen = Seen {
-        method,
-        path: target.path().to_owned(),
-        query: target.query_pairs().into_owned().collect(),
-        headers,
-        body: String::from_utf8_lossy(&body).into_owned(),
+    let Some(seen) = read_request(&mut stream).await else {
+        return;
     };
     let n = {
         let mut log = log.lock().unwrap();

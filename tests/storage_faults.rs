@@ -10,7 +10,6 @@
 //! no temporary file behind; a block upload that does not finish never commits a block list;
 //! cancellation through the C ABI returns promptly; progress never passes the total.
 
-use std::collections::HashMap;
 use std::ffi::{c_void, CStr, CString};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -25,8 +24,11 @@ use azmi_emulator::{Emulator, EmulatorConfig};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use md5::{Digest, Md5};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
+
+mod fake_http;
+use fake_http::{read_request, Seen};
 
 const KIB: usize = 1024;
 const MIB: usize = 1024 * KIB;
@@ -43,22 +45,7 @@ const BLOB: &str = "dir/data.bin";
 // ---------------------------------------------------------------------------------------------
 // The fake endpoint
 
-/// One request as the fake endpoint received it.
-#[derive(Clone, Debug)]
-struct Seen {
-    method: String,
-    path: String,
-    query: HashMap<String, String>,
-    /// Names in lower case.
-    headers: HashMap<String, String>,
-    body: Vec<u8>,
-}
-
 impl Seen {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).map(String::as_str)
-    }
-
     fn comp(&self) -> Option<&str> {
         self.query.get("comp").map(String::as_str)
     }
@@ -241,45 +228,6 @@ async fn answer(mut socket: TcpStream, log: Arc<Mutex<Vec<Seen>>>, script: Arc<S
         reply
     };
     reply.send(&mut socket).await;
-}
-
-/// Reads one request, body included; `None` when the client went away first.
-async fn read_request(socket: &mut TcpStream) -> Option<Seen> {
-    let mut buf = Vec::new();
-    let mut chunk = vec![0u8; 64 * KIB];
-    let head_end = loop {
-        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break i;
-        }
-        let n = socket.read(&mut chunk).await.ok().filter(|&n| n > 0)?;
-        buf.extend_from_slice(&chunk[..n]);
-    };
-    let head = std::str::from_utf8(&buf[..head_end]).ok()?;
-    let mut lines = head.split("\r\n");
-    let mut request_line = lines.next()?.split(' ');
-    let method = request_line.next()?.to_owned();
-    let target = request_line.next()?;
-    let headers: HashMap<String, String> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
-        .collect();
-    let length: usize = headers
-        .get("content-length")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    let mut body = buf[head_end + 4..].to_vec();
-    while body.len() < length {
-        let n = socket.read(&mut chunk).await.ok().filter(|&n| n > 0)?;
-        body.extend_from_slice(&chunk[..n]);
-    }
-    let url = url::Url::parse(&format!("http://fake{target}")).ok()?;
-    Some(Seen {
-        method,
-        path: url.path().to_owned(),
-        query: url.query_pairs().into_owned().collect(),
-        headers,
-        body,
-    })
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -230,43 +230,37 @@ public sealed class AzMiIdentity : IDisposable
     /// IMDS) or the environment's (see <see cref="ManagedIdentity"/>), so that azmi's stale
     /// native environment never decides.
     /// </summary>
-    internal static AzMiIdentity Create(string? clientId, string? objectId, string? resourceId, string? endpoint, bool shared)
-    {
-        AzMiLibrary.EnsureInitialized();
-        uint status = NativeMethods.azmi_identity_new(
-            NativeText.Encode(clientId, nameof(clientId)),
-            NativeText.Encode(objectId, nameof(objectId)),
-            NativeText.Encode(resourceId, nameof(resourceId)),
-            out IntPtr pointer,
-            out IntPtr err);
-        NativeErrors.ThrowIfFailed(status, err);
-        var handle = new SafeIdentityHandle();
-        handle.Own(pointer);
-        try
+    internal static AzMiIdentity Create(string? clientId, string? objectId, string? resourceId, string? endpoint, bool shared) =>
+        New(clientId, objectId, resourceId, shared, pointer =>
         {
             string? url = endpoint is null ? EndpointFromEnvironment() : endpoint.Length == 0 ? null : endpoint;
             if (url is not null || endpoint is not null)
             {
                 // An endpoint (given, or named by the variables .NET sees) means IMDS's protocol
                 // there; with none, the source azmi detected stays (App Service, Arc, …).
-                status = NativeMethods.azmi_identity_set_endpoint(pointer, NativeText.Encode(url, nameof(endpoint)), out err);
+                uint status = NativeMethods.azmi_identity_set_endpoint(pointer, NativeText.Encode(url, nameof(endpoint)), out IntPtr err);
                 NativeErrors.ThrowIfFailed(status, err);
             }
-
-            return new AzMiIdentity(handle, clientId, objectId, resourceId, shared);
-        }
-        catch
-        {
-            handle.Dispose();
-            throw;
-        }
-    }
+        });
 
     /// <summary>azmi_identity_new (which detects the source), then azmi_identity_set_source.</summary>
     internal static AzMiIdentity CreateWithSource(string? clientId, string? objectId, string? resourceId, ManagedIdentitySource source)
     {
-        AzMiLibrary.EnsureInitialized();
         byte[] name = NativeText.EncodeRequired(ManagedIdentitySourceNames.ToNative(source), nameof(source));
+        return New(clientId, objectId, resourceId, shared: false, pointer =>
+        {
+            uint status = NativeMethods.azmi_identity_set_source(pointer, name, out IntPtr err);
+            NativeErrors.ThrowIfFailed(status, err);
+        });
+    }
+
+    /// <summary>
+    /// azmi_identity_new, then <paramref name="configure"/> on the new native identity, which is
+    /// freed again when that throws.
+    /// </summary>
+    private static AzMiIdentity New(string? clientId, string? objectId, string? resourceId, bool shared, Action<IntPtr> configure)
+    {
+        AzMiLibrary.EnsureInitialized();
         uint status = NativeMethods.azmi_identity_new(
             NativeText.Encode(clientId, nameof(clientId)),
             NativeText.Encode(objectId, nameof(objectId)),
@@ -278,9 +272,8 @@ public sealed class AzMiIdentity : IDisposable
         handle.Own(pointer);
         try
         {
-            status = NativeMethods.azmi_identity_set_source(pointer, name, out err);
-            NativeErrors.ThrowIfFailed(status, err);
-            return new AzMiIdentity(handle, clientId, objectId, resourceId, shared: false);
+            configure(pointer);
+            return new AzMiIdentity(handle, clientId, objectId, resourceId, shared);
         }
         catch
         {

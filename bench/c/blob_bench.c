@@ -26,18 +26,8 @@
 
 #include "azmi.h"
 
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int fail(const char *what, azmi_status s, azmi_error *err) {
-    fprintf(stderr, "blob_bench: %s failed: %s: %s\n", what, azmi_status_name(s),
-            err ? azmi_error_message(err) : "");
-    azmi_error_free(err);
-    return 1;
-}
+#define BENCH_NAME "blob_bench"
+#include "bench.h"
 
 int main(int argc, char **argv) {
     if (argc < 4) {

@@ -23,6 +23,8 @@
 # jq, GNU time at /usr/bin/time (Debian: apt-get install time), ~3×SIZE_MIB of free disk.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
+# shellcheck source=../scripts/lib/emulator.sh
+source "$root/scripts/lib/emulator.sh"
 cd "$root"
 
 size_mib="${SIZE_MIB:-1024}"
@@ -63,12 +65,7 @@ trap cleanup EXIT
 mkdir -p "$work/emulator-data"
 "$emulator_bin" --port 0 --data-dir "$work/emulator-data" >"$work/emulator.log" 2>&1 &
 emulator_pid=$!
-for _ in $(seq 1 100); do
-  grep -q '^azmi-emulator services on ' "$work/emulator.log" 2>/dev/null && break
-  sleep 0.1
-done
-grep -q '^azmi-emulator services on ' "$work/emulator.log" || {
-  echo "error: azmi-emulator did not start:" >&2; cat "$work/emulator.log" >&2; exit 2; }
+emulator_wait "$work/emulator.log" AZMI_ARM_ENDPOINT || exit 2
 # The exports: AZMI_IMDS_ENDPOINT, AZURE_POD_IDENTITY_AUTHORITY_HOST, AZMI_CA_FILE (read by
 # adls_bench through azmi, as by any C program).
 eval "$(grep '^export ' "$work/emulator.log")"

@@ -31,6 +31,8 @@
 # free disk.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
+# shellcheck source=../scripts/lib/emulator.sh
+source "$root/scripts/lib/emulator.sh"
 cd "$root"
 
 size_mib="${SIZE_MIB:-1024}"
@@ -75,12 +77,7 @@ trap cleanup EXIT
 # ---- azmi-emulator (IMDS tokens) ------------------------------------------------------------
 "$emulator_bin" --port 0 >"$work/emulator.log" 2>&1 &
 emulator_pid=$!
-for _ in $(seq 1 100); do
-  grep -q '^azmi-emulator services on ' "$work/emulator.log" 2>/dev/null && break
-  sleep 0.1
-done
-grep -q '^azmi-emulator services on ' "$work/emulator.log" || {
-  echo "error: azmi-emulator did not start:" >&2; cat "$work/emulator.log" >&2; exit 2; }
+emulator_wait "$work/emulator.log" AZMI_ARM_ENDPOINT || exit 2
 eval "$(grep '^export ' "$work/emulator.log")"
 for other in IDENTITY_ENDPOINT IDENTITY_HEADER IDENTITY_SERVER_THUMBPRINT IMDS_ENDPOINT MSI_ENDPOINT MSI_SECRET; do
   unset "$other"

@@ -21,6 +21,8 @@
 # .NET 10 SDK (restores Azure.Identity 1.21.0 and Azure.Security.KeyVault.Secrets 4.12.0).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
+# shellcheck source=../scripts/lib/emulator.sh
+source "$root/scripts/lib/emulator.sh"
 cd "$root"
 
 calls="${CALLS:-5000}"
@@ -55,12 +57,7 @@ trap cleanup EXIT
 
 "$emulator_bin" --port 0 >"$work/emulator.log" 2>&1 &
 emulator_pid=$!
-for _ in $(seq 1 100); do
-  grep -q '^export AZMI_KEYVAULT_URL=' "$work/emulator.log" 2>/dev/null && break
-  sleep 0.1
-done
-grep -q '^export AZMI_KEYVAULT_URL=' "$work/emulator.log" || {
-  echo "error: azmi-emulator did not start:" >&2; cat "$work/emulator.log" >&2; exit 2; }
+emulator_wait "$work/emulator.log" AZMI_ARM_ENDPOINT || exit 2
 # AZMI_IMDS_ENDPOINT, AZURE_POD_IDENTITY_AUTHORITY_HOST (read by Azure.Identity), AZMI_CA_FILE,
 # AZMI_KEYVAULT_URL.
 eval "$(grep '^export ' "$work/emulator.log")"

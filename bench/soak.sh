@@ -15,6 +15,8 @@
 # count live allocations only (glibc counts its per-thread caches as in use).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
+# shellcheck source=../scripts/lib/emulator.sh
+source "$root/scripts/lib/emulator.sh"
 cd "$root"
 
 seconds="${SECONDS_TO_RUN:-120}"
@@ -43,12 +45,7 @@ trap cleanup EXIT
 
 "$emulator_bin" --port 0 --token-lifetime $((300 + window)) >"$work/emulator.log" 2>&1 &
 emulator_pid=$!
-for _ in $(seq 1 100); do
-  grep -q '^export AZMI_KEYVAULT_URL=' "$work/emulator.log" 2>/dev/null && break
-  sleep 0.1
-done
-grep -q '^export AZMI_KEYVAULT_URL=' "$work/emulator.log" || {
-  echo "error: azmi-emulator did not start:" >&2; cat "$work/emulator.log" >&2; exit 2; }
+emulator_wait "$work/emulator.log" AZMI_ARM_ENDPOINT || exit 2
 # AZMI_IMDS_ENDPOINT, AZMI_CA_FILE, AZMI_KEYVAULT_URL (and others the soak does not use).
 eval "$(grep '^export ' "$work/emulator.log")"
 for other in IDENTITY_ENDPOINT IDENTITY_HEADER IDENTITY_SERVER_THUMBPRINT IMDS_ENDPOINT MSI_ENDPOINT MSI_SECRET; do

@@ -15,6 +15,8 @@
 # Needs: target/release/libazmi.so and azmi-emulator (built when missing), a C compiler.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
+# shellcheck source=../scripts/lib/emulator.sh
+source "$root/scripts/lib/emulator.sh"
 cd "$root"
 
 tokens="${TOKENS:-200}"
@@ -57,32 +59,12 @@ median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '| source | cold token mean (µs) | median (µs) | p99 (µs) |\n|---|---|---|---|\n'
 for source in imds app-service azure-ml cloud-shell arc service-fabric workload-identity; do
-  case $source in
-    imds) last=AZMI_ARM_ENDPOINT ;;
-    app-service) last=IDENTITY_HEADER ;;
-    azure-ml) last=DEFAULT_IDENTITY_CLIENT_ID ;;
-    cloud-shell) last=MSI_ENDPOINT ;;
-    arc) last=IMDS_ENDPOINT ;;
-    service-fabric) last=IDENTITY_SERVER_THUMBPRINT ;;
-    workload-identity) last=AZURE_FEDERATED_TOKEN_FILE ;;
-  esac
   log="$work/emulator-$source.log"
   "$emulator_bin" --port 0 --source "$source" >"$log" 2>&1 &
   emulator_pid=$!
-  for _ in $(seq 1 600); do
-    grep -q "^export $last=" "$log" && break
-    sleep 0.1
-  done
+  emulator_wait "$log" "$(emulator_source_last "$source")" 60 || exit 2
   vars=()
-  if [ "$source" = imds ]; then
-    vars+=("AZMI_IMDS_ENDPOINT=$(sed -n 's/^export AZMI_IMDS_ENDPOINT=//p' "$log")")
-  else
-    while IFS= read -r line; do vars+=("$line"); done < <(
-      sed -n '/^azmi-emulator managed identity source /,$ s/^export //p' "$log")
-  fi
-  vars+=("AZMI_CA_FILE=$(sed -n 's/^export AZMI_CA_FILE=//p' "$log")")
-  arc_dir=$(sed -n 's/^azmi-emulator arc tokens folder //p' "$log")
-  [ -n "$arc_dir" ] && vars+=("AZMI_ARC_TOKENS_DIR=$arc_dir")
+  while IFS= read -r line; do vars+=("$line"); done < <(emulator_source_env "$log" "$source")
   : >"$work/rounds"
   for _ in $(seq 1 "$rounds"); do
     env "${unset_args[@]}" "${vars[@]}" "$bench_bin" tokens "$tokens" >>"$work/rounds"

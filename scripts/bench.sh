@@ -7,6 +7,8 @@
 # that module too, in the same run, for before/after figures.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
+# shellcheck source=lib/emulator.sh
+source "$root/scripts/lib/emulator.sh"
 cd "$root"
 bash scripts/build.sh >/dev/null
 pwsh="$HOME/.dotnet/tools/pwsh"
@@ -19,7 +21,7 @@ log="$(mktemp)"
 target/release/azmi-emulator --port 0 >"$log" 2>&1 &
 emulator=$!
 trap 'kill $emulator 2>/dev/null || true; rm -f "$log"' EXIT
-for _ in $(seq 1 100); do grep -q '^export AZMI_ARM_ENDPOINT' "$log" && break; sleep 0.1; done
+emulator_wait "$log" AZMI_ARM_ENDPOINT || exit 2
 # AZMI_IMDS_ENDPOINT, AZURE_POD_IDENTITY_AUTHORITY_HOST, AZMI_CA_FILE, AZMI_KEYVAULT_URL, AZMI_ARM_ENDPOINT.
 eval "$(grep '^export ' "$log")"
 

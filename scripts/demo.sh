@@ -4,6 +4,8 @@
 # PowerShell: tokens, Data Lake Storage Gen1 and Gen2, Key Vault, Resource Manager and SAS.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
+# shellcheck source=lib/emulator.sh
+source "$root/scripts/lib/emulator.sh"
 cd "$root"
 bash scripts/setup.sh
 bash scripts/build.sh
@@ -12,22 +14,13 @@ log="$(mktemp)"
 target/release/azmi-emulator --port 0 >"$log" 2>&1 &
 emulator=$!
 trap 'kill $emulator 2>/dev/null || true; rm -f "$log"' EXIT
-for _ in $(seq 1 100); do
-  grep -q '^export AZMI_IMDS_ENDPOINT=' "$log" && break
-  sleep 0.1
-done
-for _ in $(seq 1 100); do
-  grep -q '^export AZMI_ARM_ENDPOINT=' "$log" && break
-  sleep 0.1
-done
+emulator_wait "$log" AZMI_ARM_ENDPOINT || exit 1
 cat "$log"
-value() { sed -n "s/^export $1=//p" "$log"; }
-export AZMI_IMDS_ENDPOINT="$(value AZMI_IMDS_ENDPOINT)"
-export AZMI_CA_FILE="$(value AZMI_CA_FILE)"
-export AZMI_KEYVAULT_URL="$(value AZMI_KEYVAULT_URL)"
-export AZMI_ARM_ENDPOINT="$(value AZMI_ARM_ENDPOINT)"
-export AZMI_SERVICES_URL="$(sed -n 's/^azmi-emulator services on //p' "$log")"
-[ -n "$AZMI_IMDS_ENDPOINT" ] && [ -n "$AZMI_SERVICES_URL" ] || { cat "$log" >&2; exit 1; }
+export AZMI_IMDS_ENDPOINT="$(emulator_value "$log" AZMI_IMDS_ENDPOINT)"
+export AZMI_CA_FILE="$(emulator_value "$log" AZMI_CA_FILE)"
+export AZMI_KEYVAULT_URL="$(emulator_value "$log" AZMI_KEYVAULT_URL)"
+export AZMI_ARM_ENDPOINT="$(emulator_value "$log" AZMI_ARM_ENDPOINT)"
+export AZMI_SERVICES_URL="$(emulator_services_url "$log")"
 
 pwsh="$HOME/.dotnet/tools/pwsh"
 "$pwsh" -NoProfile -NonInteractive -File examples/token-flows.ps1

@@ -6,6 +6,8 @@
 # Azurite under tools/azurite (scripts/setup.sh).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
+# shellcheck source=../../scripts/lib/emulator.sh
+source "$root/scripts/lib/emulator.sh"
 lib="$root/target/release"
 build="$root/target/c-tests"
 mkdir -p "$build"
@@ -51,26 +53,12 @@ mkdir -p "$scratch/data"
   --skipApiVersionCheck --disableTelemetry --cert "$scratch/cert.pem" --key "$scratch/key.pem" \
   --location "$scratch/data" >"$build/azurite.log" 2>&1 &
 azurite=$!
-for _ in $(seq 1 100); do
-  grep -q '^export AZMI_IMDS_ENDPOINT=' "$log" && break
-  sleep 0.1
-done
-for _ in $(seq 1 100); do
-  grep -q '^azmi-emulator services on ' "$log" && break
-  sleep 0.1
-done
-endpoint=$(sed -n 's/^export AZMI_IMDS_ENDPOINT=//p' "$log")
-ca_file=$(sed -n 's/^export AZMI_CA_FILE=//p' "$log")
-adls_base=$(sed -n 's/^azmi-emulator services on //p' "$log")
-for _ in $(seq 1 100); do
-  grep -q '^export AZMI_ARM_ENDPOINT=' "$log" && break
-  sleep 0.1
-done
-keyvault_url=$(sed -n 's/^export AZMI_KEYVAULT_URL=//p' "$log")
-arm_endpoint=$(sed -n 's/^export AZMI_ARM_ENDPOINT=//p' "$log")
-[ -n "$endpoint" ] || { echo "azmi-emulator did not start:" >&2; cat "$log" >&2; exit 2; }
-[ -n "$ca_file" ] && [ -n "$adls_base" ] || {
-  echo "azmi-emulator did not print its CA file and services URL:" >&2; cat "$log" >&2; exit 2; }
+emulator_wait "$log" AZMI_ARM_ENDPOINT || exit 2
+endpoint=$(emulator_value "$log" AZMI_IMDS_ENDPOINT)
+ca_file=$(emulator_value "$log" AZMI_CA_FILE)
+adls_base=$(emulator_services_url "$log")
+keyvault_url=$(emulator_value "$log" AZMI_KEYVAULT_URL)
+arm_endpoint=$(emulator_value "$log" AZMI_ARM_ENDPOINT)
 export AZMI_IMDS_ENDPOINT="$endpoint"
 # The emulator's CA (for its HTTPS services) with Azurite's certificate, and the base URL of the
 # emulator's Data Lake endpoints.
@@ -115,37 +103,13 @@ done
 run_sources_test() {
   local source=$1 expected=$2 mode=$3
   shift 3
-  local slog="$build/emulator-$source.log" last pid
-  case $source in
-    imds) last=AZMI_ARM_ENDPOINT ;;
-    app-service) last=IDENTITY_HEADER ;;
-    azure-ml) last=DEFAULT_IDENTITY_CLIENT_ID ;;
-    cloud-shell) last=MSI_ENDPOINT ;;
-    arc) last=IMDS_ENDPOINT ;;
-    service-fabric) last=IDENTITY_SERVER_THUMBPRINT ;;
-    workload-identity) last=AZURE_FEDERATED_TOKEN_FILE ;;
-  esac
+  local slog="$build/emulator-$source.log" pid
   "$lib/azmi-emulator" --port 0 --source "$source" >"$slog" 2>&1 &
   pid=$!
   source_emulators+=("$pid")
-  for _ in $(seq 1 600); do
-    grep -q "^export $last=" "$slog" && break
-    sleep 0.1
-  done
-  grep -q "^export $last=" "$slog" || {
-    echo "azmi-emulator --source $source did not start:" >&2
-    sed 's/\(HEADER\|SECRET\)=.*/\1=<redacted>/' "$slog" >&2; status=1; return; }
+  emulator_wait "$slog" "$(emulator_source_last "$source")" 60 || { status=1; return; }
   local vars=()
-  if [ "$source" = imds ]; then
-    vars+=("AZMI_IMDS_ENDPOINT=$(sed -n 's/^export AZMI_IMDS_ENDPOINT=//p' "$slog")")
-  else
-    while IFS= read -r line; do vars+=("$line"); done < <(
-      sed -n '/^azmi-emulator managed identity source /,$ s/^export //p' "$slog")
-  fi
-  vars+=("AZMI_CA_FILE=$(sed -n 's/^export AZMI_CA_FILE=//p' "$slog")")
-  local arc_dir
-  arc_dir=$(sed -n 's/^azmi-emulator arc tokens folder //p' "$slog")
-  [ -n "$arc_dir" ] && vars+=("AZMI_ARC_TOKENS_DIR=$arc_dir")
+  while IFS= read -r line; do vars+=("$line"); done < <(emulator_source_env "$slog" "$source")
   echo "== sources_test $source ${mode:-} under valgrind"
   env -u AZMI_IMDS_ENDPOINT -u AZURE_POD_IDENTITY_AUTHORITY_HOST -u AZMI_CA_FILE \
     "${vars[@]}" "$@" valgrind --quiet --error-exitcode=99 --leak-check=full \

@@ -7,6 +7,8 @@
 # azmi-emulator for a token. Needs target/release/azmi-emulator (scripts/build.sh), pkg-config.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
+# shellcheck source=../../scripts/lib/emulator.sh
+source "$root/scripts/lib/emulator.sh"
 version="$(bash "$root/scripts/version.sh")"
 abi="$(bash "$root/scripts/version.sh" --abi)"
 case "$(uname -m)" in
@@ -99,12 +101,8 @@ echo "== running both against azmi-emulator"
 log="$scratch/emulator.log"
 "$emulator_bin" --port 0 >"$log" 2>&1 &
 emulator=$!
-for _ in $(seq 1 100); do
-  grep -q '^export AZMI_IMDS_ENDPOINT=' "$log" && break
-  sleep 0.1
-done
-endpoint="$(sed -n 's/^export AZMI_IMDS_ENDPOINT=//p' "$log")"
-[ -n "$endpoint" ] || { echo "azmi-emulator did not start:" >&2; cat "$log" >&2; exit 2; }
+emulator_wait "$log" AZMI_IMDS_ENDPOINT || exit 2
+endpoint="$(emulator_value "$log" AZMI_IMDS_ENDPOINT)"
 runner=()
 if command -v valgrind >/dev/null; then
   runner=(valgrind --quiet --error-exitcode=99 --leak-check=full

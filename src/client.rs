@@ -9,7 +9,7 @@ use arc_swap::ArcSwap;
 use crate::cache::{now_secs, Entry, TokenCache};
 use crate::error::Result;
 use crate::identity::{normalize_resource, ManagedIdentity};
-use crate::imds::EndpointProbes;
+use crate::source::imds::EndpointProbes;
 use crate::source::{request_token, PinnedClients, Source, Transport};
 use crate::token::AccessToken;
 

@@ -18,7 +18,6 @@ pub mod error;
 pub mod ffi;
 mod http;
 pub mod identity;
-mod imds;
 pub mod keyvault;
 pub mod retry;
 pub mod runtime;

@@ -32,8 +32,8 @@ use url::Url;
 use crate::client::Azmi;
 use crate::error::{shorten, Error, ErrorCode, Result, ServiceFailure};
 use crate::identity::{normalize_resource, ManagedIdentity};
-use crate::imds::describe_transport_error;
 use crate::retry::{parse_retry_after, RetryPolicy};
+use crate::source::exchange::describe_transport_error;
 
 /// The longest error body read from a failed response.
 const MAX_ERROR_BODY: usize = 64 * 1024;

@@ -65,7 +65,7 @@ pub(crate) async fn read_body(
             Ok(Err(e)) => {
                 return Err(Error::Network(format!(
                     "{what} failed while reading the answer: {}",
-                    crate::imds::describe_transport_error(&e)
+                    crate::source::exchange::describe_transport_error(&e)
                 )))
             }
             Ok(Ok(None)) => return Ok(body.freeze()),
@@ -344,7 +344,7 @@ where
                 Ok(Err(e)) => {
                     break Some(Error::Network(format!(
                         "the connection failed: {}",
-                        crate::imds::describe_transport_error(&e)
+                        crate::source::exchange::describe_transport_error(&e)
                     )))
                 }
                 Ok(Ok(None)) => break None,

@@ -14,6 +14,7 @@ mod azure_ml;
 mod cloud_shell;
 mod detect;
 pub(crate) mod exchange;
+pub(crate) mod imds;
 mod service_fabric;
 mod workload_identity;
 
@@ -28,8 +29,8 @@ pub(crate) use service_fabric::PinnedClients;
 
 use crate::error::{Error, Result};
 use crate::identity::{parse_endpoint, IdentityId, ManagedIdentity};
-use crate::imds::EndpointProbes;
 use crate::token::AccessToken;
+use imds::EndpointProbes;
 
 /// Where a managed identity's tokens come from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -414,7 +415,7 @@ pub(crate) async fn request_token(
     let policy = &mi.options.retry;
     match &mi.config.kind {
         Kind::Imds { .. } => {
-            crate::imds::request_token(transport.http, transport.probes, mi, resource).await
+            imds::request_token(transport.http, transport.probes, mi, resource).await
         }
         Kind::AppService { endpoint, secret } => {
             exchange::with_retries(policy, |_| {

@@ -16,11 +16,9 @@ use crate::error::{ErrorCode, ServiceFailure};
 use crate::identity::ManagedIdentity;
 #[cfg(test)]
 use crate::source::exchange::service_failure;
-use crate::source::exchange::{self, Attempt, Ctx, SendError};
+use crate::source::exchange::{self, describe_transport_error, Attempt, Ctx, SendError};
 use crate::source::Source;
 use crate::token::AccessToken;
-
-pub(crate) use crate::source::exchange::describe_transport_error;
 
 /// The API version every IMDS deployment serves for tokens.
 pub const API_VERSION: &str = "2018-02-01";

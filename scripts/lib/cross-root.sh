@@ -6,12 +6,17 @@
 # - bullseye: glibc 2.31, the C library the released Linux libraries are linked against (the
 #   glibc floor), with gcc to build and run the old-image test in it.
 #
-# Each root is made once under $AZMI_CROSS_DIR (default target/cross, outside git), and made
-# again when its package list changes (a stamp file records it). Commands run in a root through
-# cross_run, in a private mount namespace: the binds vanish with the command, whatever happens,
-# and two runs never unmount each other's.
+# Each root is made once under $AZMI_CROSS_ROOTS (default target/cross, outside git), and made
+# again when its package list changes (a stamp file records it); checkouts on one machine may
+# share them by pointing AZMI_CROSS_ROOTS at one folder. What a checkout builds and runs in them
+# (cargo's target folder, the Wine prefix, published test programs) stays in its own
+# $cross_dir, target/cross.
+#
+# Commands run in a root through cross_run (or cross_exec), in a private mount namespace: the
+# binds vanish with the command, whatever happens, and two runs never unmount each other's.
 
-cross_dir="${AZMI_CROSS_DIR:-$root/target/cross}"
+cross_dir="$root/target/cross"
+cross_roots="${AZMI_CROSS_ROOTS:-$cross_dir}"
 shared_dir="$(cd "${AZMI_SHARED_DIR:-$root/../shared}" && pwd)"
 
 # The rustc the standard library crates in shared/crates were locked for (windows.md).
@@ -25,7 +30,7 @@ trixie_packages=(
 )
 bullseye_packages=(gcc libc6-dev libc6-dev-arm64-cross libgcc-s1-arm64-cross)
 
-cross_root_path() { echo "$cross_dir/$1"; }
+cross_root_path() { echo "$cross_roots/$1"; }
 
 # cross_root_ensure NAME: makes root NAME (trixie or bullseye) unless it is there with the same
 # packages. Needs root and debootstrap (scripts/setup.sh installs it).
@@ -44,9 +49,9 @@ cross_root_ensure() {
   command -v debootstrap >/dev/null || { echo "debootstrap is missing: run scripts/setup.sh" >&2; return 1; }
   echo "==> making the Debian $suite root at $dir (once; about two minutes)"
   rm -rf "$dir.new"
-  mkdir -p "$cross_dir"
-  debootstrap --variant=minbase --include=ca-certificates "$suite" "$dir.new" >"$cross_dir/$name.debootstrap.log" 2>&1 || {
-    echo "debootstrap $suite failed; the end of its log:" >&2; tail -n 20 "$cross_dir/$name.debootstrap.log" >&2; return 1; }
+  mkdir -p "$cross_roots"
+  debootstrap --variant=minbase --include=ca-certificates "$suite" "$dir.new" >"$cross_roots/$name.debootstrap.log" 2>&1 || {
+    echo "debootstrap $suite failed; the end of its log:" >&2; tail -n 20 "$cross_roots/$name.debootstrap.log" >&2; return 1; }
   rm -rf "$dir"
   mv "$dir.new" "$dir"
   cross_run "$name" sh -c "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ${packages[*]} >/dev/null && apt-get clean" || {

@@ -3,8 +3,9 @@
 #   formatting, clippy, Rust unit and integration tests (with the header drift check),
 #   the C tests under valgrind, the packages (the C SDK archive built against with pkg-config;
 #   the module's .nupkg installed by PSResourceGet in the Pester stage), the C# consumer tests,
-#   the Azure SDK peer tests (Azure.Identity against azmi-emulator) and the Pester tests of the
-#   AzMi module.
+#   the Azure SDK peer tests (Azure.Identity against azmi-emulator), the JavaScript SDK peer
+#   tests (Microsoft's npm packages against azmi-emulator) and the Pester tests of the AzMi
+#   module.
 # Every stage runs even after a failure; a summary closes the run and the exit code is non-zero
 # if any stage failed.
 set -uo pipefail
@@ -60,6 +61,7 @@ stage "packages (scripts/package.sh)" bash scripts/package.sh
 stage "C SDK package (pkg-config, nm)" bash tests/c/sdk_test.sh
 stage "C# consumer + Azure SDK peer tests" bash scripts/test-dotnet.sh
 stage "C# AzMi NuGet package (local feed)" bash scripts/test-dotnet-package.sh
+stage "JavaScript SDK peer tests" bash scripts/test-js.sh
 stage "Pester (AzMi module)" bash scripts/test-pester.sh
 
 summary

@@ -1,0 +1,25 @@
+// @azure/identity on an Arc-enabled server: IDENTITY_ENDPOINT and IMDS_ENDPOINT (azmi-emulator
+// --source arc prints them), the key file in the agent's own folder /var/opt/azcmagent/tokens
+// (run.mjs starts the emulator with --arc-tokens-dir there; msal-node reads no other). No option.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { ManagedIdentityCredential } from "@azure/identity";
+import {
+  claims, lastTokenRequest, SYSTEM_CLIENT_ID, tokensIssued, useSource,
+} from "../lib/emulators.mjs";
+
+const emulator = useSource("arc");
+
+test("the machine's identity, after the key-file challenge", async () => {
+  const before = await tokensIssued(emulator);
+  const token = await new ManagedIdentityCredential().getToken(
+    "https://management.azure.com/.default",
+  );
+  const c = claims(token.token);
+  assert.equal(c.aud, "https://management.azure.com");
+  assert.equal(c.appid, SYSTEM_CLIENT_ID);
+  assert.equal(await tokensIssued(emulator), before + 1);
+  // The second request, the one that got the token, carried the key.
+  const sent = await lastTokenRequest(emulator);
+  assert.equal(sent.headers.authorization, "<redacted>");
+});

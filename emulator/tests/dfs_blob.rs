@@ -495,3 +495,36 @@ fn the_account_name_comes_from_the_config() {
     assert_eq!(resp.status, 404, "{}", resp.text());
     assert_eq!(resp.header("x-ms-error-code"), Some("FilesystemNotFound"));
 }
+
+/// The ACL applies to Blob calls as to DFS's, before existence, with the 403 in XML.
+#[test]
+fn blob_calls_follow_the_acl() {
+    let config = EmulatorConfig {
+        acl: vec![azmi_emulator::AclRule {
+            object_id: SYSTEM_OBJECT_ID.into(),
+            path_prefix: "/fs/locked".into(),
+            read: false,
+            write: false,
+        }],
+        ..EmulatorConfig::default()
+    };
+    let emu = Emulator::start(config).expect("start emulator");
+    let c = Client::new(&emu);
+    for (method, target, body) in [
+        ("GET", "/fs/locked/a", None),
+        ("HEAD", "/fs/locked/missing", None),
+        ("DELETE", "/fs/locked/a", None),
+    ] {
+        blob_error(
+            &blob(&c, method, target, &[], body),
+            403,
+            "AuthorizationPermissionMismatch",
+        );
+    }
+    blob_error(
+        &put_blob(&c, "/fs/locked/new", b"x"),
+        403,
+        "AuthorizationPermissionMismatch",
+    );
+    assert_eq!(put_blob(&c, "/fs/open/new", b"x").status, 201);
+}

@@ -54,6 +54,21 @@ export async function lastTokenRequest(emulator) {
   return requests[requests.length - 1];
 }
 
+/**
+ * Gets a token from `credential` for `scope`: its claims, how many tokens the emulator issued
+ * meanwhile (1 when the credential asked it, 0 from a cache) and the last request it received.
+ */
+export async function tokenFrom(emulator, credential, scope) {
+  const before = await tokensIssued(emulator);
+  const token = await credential.getToken(scope);
+  if (!(token.expiresOnTimestamp > Date.now())) throw new Error("the token has expired already");
+  return {
+    claims: claims(token.token),
+    issued: (await tokensIssued(emulator)) - before,
+    sent: await lastTokenRequest(emulator),
+  };
+}
+
 export const SYSTEM_CLIENT_ID = "5b0f4c8e-0d2a-4c43-9a37-1a6f3a7c0001";
 export const SYSTEM_OBJECT_ID = "5b0f4c8e-0d2a-4c43-9a37-1a6f3a7c0002";
 export const UAMI_CLIENT_ID = "00001111-aaaa-2222-bbbb-3333cccc4444";

@@ -4,21 +4,20 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { ManagedIdentityCredential } from "@azure/identity";
 import {
-  claims, lastTokenRequest, SYSTEM_CLIENT_ID, tokensIssued, UAMI_CLIENT_ID, useSource,
+  claims, SYSTEM_CLIENT_ID, tokenFrom, UAMI_CLIENT_ID, useSource,
 } from "../lib/emulators.mjs";
 
 const emulator = useSource("cloud-shell");
 
 test("the signed-in identity, by a POSTed form", async () => {
-  const before = await tokensIssued(emulator);
-  const token = await new ManagedIdentityCredential().getToken(
+  const { claims: c, issued, sent } = await tokenFrom(
+    emulator,
+    new ManagedIdentityCredential(),
     "https://management.core.windows.net//.default",
   );
-  const c = claims(token.token);
   assert.equal(c.aud, "https://management.core.windows.net/");
   assert.equal(c.appid, SYSTEM_CLIENT_ID);
-  assert.equal(await tokensIssued(emulator), before + 1);
-  const sent = await lastTokenRequest(emulator);
+  assert.equal(issued, 1);
   assert.equal(sent.method, "POST");
   assert.equal(sent.path, "/oauth2/token");
 });

@@ -13,22 +13,21 @@ import {
   DefaultAzureCredential, ManagedIdentityCredential, WorkloadIdentityCredential,
 } from "@azure/identity";
 import {
-  claims, lastTokenRequest, TENANT_ID, tokensIssued, UAMI_CLIENT_ID, useSource,
+  claims, TENANT_ID, tokenFrom, UAMI_CLIENT_ID, useSource,
 } from "../lib/emulators.mjs";
 
 const emulator = useSource("workload-identity");
 const offline = { disableInstanceDiscovery: true };
 
 test("WorkloadIdentityCredential: aud exactly as the scope named it", async () => {
-  const before = await tokensIssued(emulator);
-  const token = await new WorkloadIdentityCredential(offline).getToken(
+  const { claims: c, issued, sent } = await tokenFrom(
+    emulator,
+    new WorkloadIdentityCredential(offline),
     "https://storage.azure.com/.default",
   );
-  const c = claims(token.token);
   assert.equal(c.aud, "https://storage.azure.com");
   assert.equal(c.appid, UAMI_CLIENT_ID);
-  assert.equal(await tokensIssued(emulator), before + 1);
-  const sent = await lastTokenRequest(emulator);
+  assert.equal(issued, 1);
   assert.equal(sent.method, "POST");
   assert.equal(sent.path, `/${TENANT_ID}/oauth2/v2.0/token`);
 });

@@ -185,11 +185,7 @@ pub(super) async fn append(
     };
     let received = store::receive(&sink, body, position, MAX_APPEND)
         .await
-        .map_err(|e| match e {
-            ReceiveError::TooLarge => Failure::Storage(BODY_TOO_LARGE),
-            ReceiveError::Client => Failure::Drop,
-            ReceiveError::Storage(_) => Failure::Storage(INTERNAL_ERROR),
-        })?;
+        .map_err(receive_failure)?;
     let written = received.len;
 
     let etag = store.next_etag();
@@ -212,6 +208,15 @@ pub(super) async fn append(
         node.touch(etag);
     }
     Ok(encrypted(at.exchange.empty(StatusCode::ACCEPTED)))
+}
+
+/// How a body that could not be received fails the request.
+pub(super) fn receive_failure(e: ReceiveError) -> Failure {
+    match e {
+        ReceiveError::TooLarge => Failure::Storage(BODY_TOO_LARGE),
+        ReceiveError::Client => Failure::Drop,
+        ReceiveError::Storage(_) => Failure::Storage(INTERNAL_ERROR),
+    }
 }
 
 pub(super) fn flush(at: PathRequest<'_>, params: &Params) -> Outcome {

@@ -7,15 +7,14 @@ use super::super::errors::{
     Failure, Outcome, BODY_TOO_LARGE, INTERNAL_ERROR, MISSING_CONTENT_LENGTH, PATH_CONFLICT,
 };
 use super::super::handlers::{
-    check_conditions, delete, encrypted, filesystem, properties, read, PathRequest, DEFAULT_GROUP,
+    check_conditions, delete, encrypted, filesystem, properties, read, receive_failure,
+    PathRequest, DEFAULT_GROUP,
 };
 use super::super::operation::{content_length, header_text, Params};
 use super::super::response::{with_version, Gen2Response};
 use super::response::{as_blob, with_blob_headers};
 use crate::common::body::RequestBody;
-use crate::storage::store::{
-    self, FileData, Node, ReceiveError, Tree, DIR_PERMISSIONS, FILE_PERMISSIONS,
-};
+use crate::storage::store::{self, FileData, Node, Tree, DIR_PERMISSIONS, FILE_PERMISSIONS};
 
 /// Largest Put Blob (5000 MiB, from version 2019-12-12).
 const MAX_PUT_BLOB: u64 = 5000 * 1024 * 1024;
@@ -51,11 +50,7 @@ pub(super) async fn put_blob(at: PathRequest<'_>, body: &mut RequestBody, owner:
     let mut content = store.new_content().map_err(|_| INTERNAL_ERROR)?;
     let received = store::receive(&content.sink(), body, 0, MAX_PUT_BLOB)
         .await
-        .map_err(|e| match e {
-            ReceiveError::TooLarge => Failure::Storage(BODY_TOO_LARGE),
-            ReceiveError::Client => Failure::Drop,
-            ReceiveError::Storage(_) => Failure::Storage(INTERNAL_ERROR),
-        })?;
+        .map_err(receive_failure)?;
     let len = received.len;
     let mut committed = 0;
     content.stage(0, received);

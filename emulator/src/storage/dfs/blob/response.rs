@@ -1,18 +1,15 @@
 //! How the Blob calls answer: the Blob endpoint's `Server`, XML bodies, Storage errors in XML
 //! under the Blob API's codes, and the headers a blob's reads carry.
 
-use std::time::SystemTime;
-
-use hyper::header::{HeaderValue, CONTENT_TYPE, SERVER, WWW_AUTHENTICATE};
+use hyper::header::{HeaderValue, CONTENT_TYPE, SERVER};
 use hyper::{Response, StatusCode};
 
 use super::super::errors::{
     err, StorageError, FILESYSTEM_ALREADY_EXISTS, FILESYSTEM_NOT_FOUND, PATH_ALREADY_EXISTS,
     PATH_NOT_FOUND,
 };
-use super::super::response::Gen2Response;
+use super::super::response::{error_headers, full_message, Gen2Response};
 use crate::common::body::{self, SvcBody};
-use crate::common::util::storage_timestamp;
 use crate::storage::exchange::Exchange;
 use crate::storage::store::Node;
 
@@ -89,11 +86,6 @@ pub(crate) fn error_text(
     code: &str,
     message: &str,
 ) -> Response<SvcBody> {
-    let full = format!(
-        "{message}\nRequestId:{}\nTime:{}",
-        exchange.request_id,
-        storage_timestamp(SystemTime::now())
-    );
     let mut response = if exchange.head {
         blob_response(exchange, status, body::empty())
     } else {
@@ -103,23 +95,11 @@ pub(crate) fn error_text(
             format!(
                 "{XML_DECLARATION}<Error><Code>{}</Code><Message>{}</Message></Error>",
                 escape(code),
-                escape(&full)
+                escape(&full_message(exchange, message))
             ),
         )
     };
-    let h = response.headers_mut();
-    if let Ok(code) = HeaderValue::from_str(code) {
-        h.insert("x-ms-error-code", code);
-    }
-    if status == StatusCode::UNAUTHORIZED {
-        let challenge = format!(
-            "Bearer authorization_uri=https://login.microsoftonline.com/{}/oauth2/authorize resource_id=https://storage.azure.com",
-            exchange.tenant
-        );
-        if let Ok(v) = HeaderValue::from_str(&challenge) {
-            h.insert(WWW_AUTHENTICATE, v);
-        }
-    }
+    error_headers(response.headers_mut(), exchange, status, code);
     response
 }
 

@@ -381,7 +381,7 @@ fn blob_calls_are_checked_like_dfs() {
     blob_error(&resp, 403, "AuthenticationFailed");
     // Operations not served say so.
     blob_error(
-        &blob(&c, "PUT", "/fs/b?comp=block&blockid=AAAA", &[], Some(b"x")),
+        &blob(&c, "PUT", "/fs/b?comp=metadata", &[], Some(b"")),
         400,
         "InvalidQueryParameterValue",
     );
@@ -527,4 +527,164 @@ fn blob_calls_follow_the_acl() {
         "AuthorizationPermissionMismatch",
     );
     assert_eq!(put_blob(&c, "/fs/open/new", b"x").status, 201);
+}
+
+/// Put Block then Put Block List, as the Blob SDKs upload large data and streams.
+#[test]
+fn block_lists_make_a_file_of_their_blocks() {
+    let (_emu, c) = start();
+    let put_block = |path: &str, id: &str, data: &[u8]| {
+        blob(
+            &c,
+            "PUT",
+            &format!("{path}?comp=block&blockid={}", encode(id)),
+            &[],
+            Some(data),
+        )
+    };
+    let list = |ids: &[(&str, &str)]| {
+        let mut xml = String::from(r#"<?xml version="1.0" encoding="utf-8"?><BlockList>"#);
+        for (tag, id) in ids {
+            xml.push_str(&format!("<{tag}>{id}</{tag}>"));
+        }
+        xml.push_str("</BlockList>");
+        xml
+    };
+    assert_eq!(put_block("/fs/big/b.bin", "AAAA", b"hello ").status, 201);
+    assert_eq!(put_block("/fs/big/b.bin", "AAAB", b"blocks").status, 201);
+    assert_eq!(put_block("/fs/big/b.bin", "AAAC", b" unused").status, 201);
+    // Uncommitted blocks are not a file yet.
+    blob_error(
+        &blob(&c, "GET", "/fs/big/b.bin", &[], None),
+        404,
+        "BlobNotFound",
+    );
+    // Every id of a blob has the same length; ids are base64.
+    blob_error(
+        &put_block("/fs/big/b.bin", "AAAAAA==", b"x"),
+        400,
+        "InvalidBlobOrBlock",
+    );
+    blob_error(
+        &put_block("/fs/big/b.bin", "not base64!", b"x"),
+        400,
+        "InvalidQueryParameterValue",
+    );
+    // A list naming a block never put is refused, and changes nothing.
+    let resp = blob(
+        &c,
+        "PUT",
+        "/fs/big/b.bin?comp=blocklist",
+        &[("x-ms-blob-content-type", "text/plain")],
+        Some(list(&[("Latest", "AAAA"), ("Latest", "ZZZZ")]).as_bytes()),
+    );
+    blob_error(&resp, 400, "InvalidBlockList");
+    blob_error(
+        &blob(
+            &c,
+            "PUT",
+            "/fs/big/b.bin?comp=blocklist",
+            &[],
+            Some(b"<nope/>"),
+        ),
+        400,
+        "InvalidXmlDocument",
+    );
+    // The listed blocks, in order, an id repeated; the others are dropped.
+    let resp = blob(
+        &c,
+        "PUT",
+        "/fs/big/b.bin?comp=blocklist",
+        &[("x-ms-blob-content-type", "text/plain")],
+        Some(
+            list(&[
+                ("Latest", "AAAA"),
+                ("Uncommitted", "AAAB"),
+                ("Latest", "AAAB"),
+            ])
+            .as_bytes(),
+        ),
+    );
+    assert_eq!(resp.status, 201, "{}", resp.text());
+    assert!(resp.header("etag").is_some());
+    let resp = c.dfs("GET", "/fs/big/b.bin", &[], None);
+    assert_eq!(resp.body, b"hello blocksblocks");
+    assert_eq!(resp.header("content-type"), Some("text/plain"));
+    blob_error(
+        &blob(
+            &c,
+            "PUT",
+            "/fs/big/b.bin?comp=blocklist",
+            &[],
+            Some(list(&[("Latest", "AAAC")]).as_bytes()),
+        ),
+        400,
+        "InvalidBlockList",
+    );
+    // Blocks of a deleted file system go with it.
+    assert_eq!(
+        blob(&c, "PUT", "/gone?restype=container", &[], Some(b"")).status,
+        201
+    );
+    assert_eq!(put_block("/gone/f", "AAAA", b"x").status, 201);
+    assert_eq!(
+        blob(&c, "DELETE", "/gone?restype=container", &[], None).status,
+        202
+    );
+    assert_eq!(
+        blob(&c, "PUT", "/gone?restype=container", &[], Some(b"")).status,
+        201
+    );
+    blob_error(
+        &blob(
+            &c,
+            "PUT",
+            "/gone/f?comp=blocklist",
+            &[],
+            Some(list(&[("Latest", "AAAA")]).as_bytes()),
+        ),
+        400,
+        "InvalidBlockList",
+    );
+}
+
+/// With `data_dir`, blocks and the file made of them are on disk; the bytes are the same.
+#[test]
+fn block_lists_on_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = EmulatorConfig {
+        data_dir: Some(dir.path().to_path_buf()),
+        ..EmulatorConfig::default()
+    };
+    let emu = Emulator::start(config).expect("start emulator");
+    let c = Client::new(&emu);
+    let big: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+    for (id, part) in [("MDA=", &big[..150_000]), ("MDE=", &big[150_000..])] {
+        let resp = blob(
+            &c,
+            "PUT",
+            &format!("/fs/disk.bin?comp=block&blockid={}", encode(id)),
+            &[],
+            Some(part),
+        );
+        assert_eq!(resp.status, 201, "{}", resp.text());
+    }
+    let xml = "<BlockList><Latest>MDA=</Latest><Latest>MDE=</Latest></BlockList>";
+    let resp = blob(
+        &c,
+        "PUT",
+        "/fs/disk.bin?comp=blocklist",
+        &[],
+        Some(xml.as_bytes()),
+    );
+    assert_eq!(resp.status, 201, "{}", resp.text());
+    assert!(c.dfs("GET", "/fs/disk.bin", &[], None).body == big);
+    let resp = blob(
+        &c,
+        "GET",
+        "/fs/disk.bin",
+        &[("x-ms-range", "bytes=149990-150009")],
+        None,
+    );
+    assert!(resp.body == big[149_990..150_010]);
 }

@@ -5,6 +5,7 @@
 // account, serves the same data. No option beyond the URL: the SDKs' Data Lake calls go to DFS
 // and their file system, read and properties calls to the Blob API, both on that URL.
 import assert from "node:assert/strict";
+import { Readable } from "node:stream";
 import { test } from "node:test";
 import { ManagedIdentityCredential } from "@azure/identity";
 import { BlobServiceClient } from "@azure/storage-blob";
@@ -155,4 +156,30 @@ test("a container created by the Blob SDK is a file system", async () => {
     await container.deleteIfExists();
   }
   assert.equal(await dataLake.getFileSystemClient("js-from-blob").exists(), false);
+});
+
+test("uploads in blocks (uploadData, uploadStream) are files too", async () => {
+  const fileSystem = dataLake.getFileSystemClient("js-blocks");
+  await fileSystem.create();
+  try {
+    const container = blobs.getContainerClient("js-blocks");
+    const data = Buffer.alloc(3 * 1024 * 1024 + 5);
+    for (let i = 0; i < data.length; i++) data[i] = i % 251;
+    // Above maxSingleShotSize the SDK puts blocks in parallel, then the block list.
+    const big = container.getBlockBlobClient("big.bin");
+    await big.uploadData(data, {
+      blockSize: 1024 * 1024,
+      maxSingleShotSize: 1024 * 1024,
+      concurrency: 2,
+    });
+    assert.ok((await fileSystem.getFileClient("big.bin").readToBuffer()).equals(data));
+    // A stream always goes in blocks.
+    const streamed = container.getBlockBlobClient("dir/streamed.bin");
+    const parts = [data.subarray(0, 1000), data.subarray(1000, 5000)];
+    await streamed.uploadStream(Readable.from(parts), 1024, 2);
+    assert.ok((await streamed.downloadToBuffer()).equals(data.subarray(0, 5000)));
+    assert.equal(await fileSystem.getDirectoryClient("dir").exists(), true);
+  } finally {
+    await fileSystem.deleteIfExists();
+  }
 });

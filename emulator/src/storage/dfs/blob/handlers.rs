@@ -14,7 +14,9 @@ use super::super::operation::{content_length, header_text, Params};
 use super::super::response::{with_version, Gen2Response};
 use super::response::{as_blob, with_blob_headers};
 use crate::common::body::RequestBody;
-use crate::storage::store::{self, FileData, Node, Tree, DIR_PERMISSIONS, FILE_PERMISSIONS};
+use crate::storage::store::{
+    self, Content, FileData, Node, Tree, DIR_PERMISSIONS, FILE_PERMISSIONS,
+};
 
 /// Largest Put Blob (5000 MiB, from version 2019-12-12).
 const MAX_PUT_BLOB: u64 = 5000 * 1024 * 1024;
@@ -22,7 +24,7 @@ const MAX_PUT_BLOB: u64 = 5000 * 1024 * 1024;
 /// What must hold for a Put Blob at `at`, before its body is read and again when it is stored:
 /// no file in the way, no directory at the path, and the conditional headers (`If-None-Match:
 /// *` on an existing blob is `BlobAlreadyExists`).
-fn may_put(tree: &Tree, at: PathRequest<'_>) -> Result<(), Failure> {
+pub(super) fn may_put(tree: &Tree, at: PathRequest<'_>) -> Result<(), Failure> {
     if tree.file_ancestor(at.key).is_some() {
         return Err(PATH_CONFLICT.into());
     }
@@ -47,8 +49,19 @@ pub(super) async fn put_blob(at: PathRequest<'_>, body: &mut RequestBody, owner:
         let mut inner = store.lock();
         may_put(&filesystem(&mut inner, at.fs_name)?.tree, at)?;
     }
+    let (content, len) = receive_whole(at, body, MAX_PUT_BLOB).await?;
+    store_file(at, content, len, owner)
+}
+
+/// The request's body (at most `limit` bytes) as new content, all of it readable; its length.
+pub(super) async fn receive_whole(
+    at: PathRequest<'_>,
+    body: &mut RequestBody,
+    limit: u64,
+) -> Result<(Content, u64), Failure> {
+    let store = &at.ctx.svc.store;
     let mut content = store.new_content().map_err(|_| INTERNAL_ERROR)?;
-    let received = store::receive(&content.sink(), body, 0, MAX_PUT_BLOB)
+    let received = store::receive(&content.sink(), body, 0, limit)
         .await
         .map_err(receive_failure)?;
     let len = received.len;
@@ -57,7 +70,14 @@ pub(super) async fn put_blob(at: PathRequest<'_>, body: &mut RequestBody, owner:
     content
         .flush(&mut committed, len, false)
         .map_err(|_| INTERNAL_ERROR)?;
+    Ok((content, committed))
+}
 
+/// Makes `content` (`len` readable bytes) the file at `at` (Put Blob, Put Block List), once
+/// [`may_put`] still holds: replacing a file, creating missing parents, keeping
+/// `x-ms-blob-content-type`; the path's uncommitted blocks are dropped.
+pub(super) fn store_file(at: PathRequest<'_>, content: Content, len: u64, owner: &str) -> Outcome {
+    let store = &at.ctx.svc.store;
     let etag = store.next_etag();
     let mut inner = store.lock();
     let tree = &mut filesystem(&mut inner, at.fs_name)?.tree;
@@ -70,7 +90,7 @@ pub(super) async fn put_blob(at: PathRequest<'_>, body: &mut RequestBody, owner:
         etag,
         FileData {
             id: store.next_id(),
-            len: committed,
+            len,
             content,
         },
     );
@@ -86,6 +106,9 @@ pub(super) async fn put_blob(at: PathRequest<'_>, body: &mut RequestBody, owner:
     // A replaced file's content is released here; on disk that deletes one file.
     drop(tree.insert(at.key.clone(), node));
     tree.touch_parent(at.key, etag);
+    inner
+        .uncommitted
+        .remove(&(at.fs_name.to_string(), at.key.clone()));
     Ok(as_blob(encrypted(response)))
 }
 
@@ -117,6 +140,12 @@ fn with_node(
 /// a delete without `recursive`.
 pub(super) fn delete_blob(at: PathRequest<'_>) -> Outcome {
     let mut response = delete(at, &Params::parse(""))?;
+    at.ctx
+        .svc
+        .store
+        .lock()
+        .uncommitted
+        .remove(&(at.fs_name.to_string(), at.key.clone()));
     *response.status_mut() = StatusCode::ACCEPTED;
     Ok(as_blob(response))
 }

@@ -2,10 +2,12 @@
 //! the same data as DFS, and the Data Lake SDKs rely on it: they list, create, test and delete
 //! file systems as containers (`GET /?comp=list`, `PUT|GET|HEAD|DELETE /<fs>?restype=container`)
 //! and read files and their properties as blobs. Served here: those, a container's blob
-//! listing, Put Blob (block blobs), Get Blob, Get Blob Properties, Delete Blob and Get Account
-//! Information, with the Blob API's XML bodies and error codes. `operation.rs` tells a Blob
+//! listing, block blobs (Put Blob, or Put Block and Put Block List: `blocks.rs`), Get Blob, Get
+//! Blob Properties, Delete Blob and Get Account Information, with the Blob API's XML bodies and
+//! error codes. `operation.rs` tells a Blob
 //! call from a DFS one on the shared URL.
 
+mod blocks;
 mod containers;
 mod handlers;
 mod operation;
@@ -98,6 +100,15 @@ pub(super) async fn dispatch(
         Operation::PutBlob(fs, key) => {
             check(acl_path(&fs, &key), Access::Write)?;
             handlers::put_blob(at(ctx, exchange, parts, &fs, &key), body, &caller.object_id).await
+        }
+        Operation::PutBlock(fs, key, id) => {
+            check(acl_path(&fs, &key), Access::Write)?;
+            blocks::put_block(at(ctx, exchange, parts, &fs, &key), body, &id).await
+        }
+        Operation::PutBlockList(fs, key) => {
+            check(acl_path(&fs, &key), Access::Write)?;
+            blocks::put_block_list(at(ctx, exchange, parts, &fs, &key), body, &caller.object_id)
+                .await
         }
         Operation::GetBlob(fs, key) => {
             check(acl_path(&fs, &key), Access::Read)?;

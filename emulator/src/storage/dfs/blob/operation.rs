@@ -5,7 +5,7 @@ use hyper::http::request::Parts;
 use hyper::Method;
 
 use super::super::errors::{
-    StorageError, INVALID_HEADER, INVALID_QUERY, INVALID_URI, UNSUPPORTED_VERB,
+    StorageError, INVALID_HEADER, INVALID_QUERY, INVALID_URI, MISSING_QUERY, UNSUPPORTED_VERB,
 };
 use super::super::operation::{Params, Target};
 use crate::storage::store::Key;
@@ -59,6 +59,9 @@ pub(super) enum Operation {
     DeleteContainer(String),
     ListBlobs(String),
     PutBlob(String, Key),
+    /// Put Block: a block and its id, uncommitted.
+    PutBlock(String, Key, String),
+    PutBlockList(String, Key),
     GetBlob(String, Key),
     BlobProperties(String, Key),
     DeleteBlob(String, Key),
@@ -94,9 +97,17 @@ pub(super) fn parse(
             _ => return Err(INVALID_QUERY),
         },
         Target::Path(fs, key) => {
-            if restype.is_some() || comp.is_some() {
-                // Put Block, Put Block List, metadata, tags, leases…: not served.
-                return Err(INVALID_QUERY);
+            match (restype, comp, method) {
+                (None, Some("block"), &Method::PUT) => {
+                    let id = params.get("blockid").ok_or(MISSING_QUERY)?;
+                    return Ok(Operation::PutBlock(fs, key, id.to_string()));
+                }
+                (None, Some("blocklist"), &Method::PUT) => {
+                    return Ok(Operation::PutBlockList(fs, key))
+                }
+                (None, None, _) => {}
+                // Get Block List, metadata, tags, leases…: not served.
+                _ => return Err(INVALID_QUERY),
             }
             match *method {
                 Method::PUT => {

@@ -61,6 +61,15 @@ fn blob_error(resp: &HttpResponse, status: u16, code: &str) {
     }
 }
 
+/// The `<NextMarker>` of a list answer (empty on the last page).
+fn next_marker(text: &str) -> String {
+    text.split("<NextMarker>")
+        .nth(1)
+        .and_then(|s| s.split("</NextMarker>").next())
+        .expect("a NextMarker")
+        .to_string()
+}
+
 #[test]
 fn containers_are_the_file_systems() {
     let (_emu, c) = start();
@@ -118,12 +127,7 @@ fn containers_are_the_file_systems() {
     let resp = blob(&c, "GET", "/?comp=list&maxresults=2&prefix=", &[], None);
     let text = resp.text();
     assert!(text.contains("<MaxResults>2</MaxResults>"), "{text}");
-    let marker = text
-        .split("<NextMarker>")
-        .nth(1)
-        .and_then(|s| s.split("</NextMarker>").next())
-        .unwrap()
-        .to_string();
+    let marker = next_marker(&text);
     assert!(!marker.is_empty(), "{text}");
     let resp = blob(
         &c,
@@ -338,12 +342,7 @@ fn blob_list_shows_files_and_directories() {
                 .skip(1)
                 .map(|s| s.split("</Name>").next().unwrap().to_string()),
         );
-        marker = text
-            .split("<NextMarker>")
-            .nth(1)
-            .and_then(|s| s.split("</NextMarker>").next())
-            .unwrap()
-            .to_string();
+        marker = next_marker(&text);
         if marker.is_empty() {
             break;
         }

@@ -767,9 +767,29 @@ fn workload_identity_exchanges_the_federated_token() {
     assert_eq!(field(&body, "token_type"), "Bearer");
     assert_eq!(body["expires_in"], 3600);
     let (_, claims) = jwt_parts(field(&body, "access_token"));
-    assert_eq!(claims["aud"], ARM);
+    // Entra ID's v2 endpoint writes `aud` as the scope named the resource: no slash added.
+    assert_eq!(claims["aud"], "https://management.azure.com");
     assert_eq!(claims["appid"], UAMI_CLIENT_ID);
     assert_eq!(emu.counters().tokens_issued, 1);
+    for (scope, aud) in [
+        (
+            "https://storage.azure.com/.default",
+            "https://storage.azure.com",
+        ),
+        (
+            "https://datalake.azure.net//.default",
+            "https://datalake.azure.net/",
+        ),
+        (
+            "https://vault.azure.net/.default",
+            "https://vault.azure.net",
+        ),
+    ] {
+        let resp = exchange(&emu, &federated, scope);
+        assert_eq!(resp.status, 200, "{scope}: {}", resp.text());
+        let (_, claims) = jwt_parts(field(&resp.json(), "access_token"));
+        assert_eq!(claims["aud"], aud, "{scope}");
+    }
 
     // A token the test writes for itself works the same; the file is removed with the emulator.
     let own = tempfile::tempdir().unwrap();

@@ -16,6 +16,7 @@
 #include "check.h"
 
 #define ARM "https://management.azure.com/"
+#define ARM_AS_SCOPED "https://management.azure.com"
 #define SYSTEM_OID "5b0f4c8e-0d2a-4c43-9a37-1a6f3a7c0002"
 #define UAMI_CLIENT_ID "00001111-aaaa-2222-bbbb-3333cccc4444"
 #define UAMI_OID "aaaaaaaa-0000-1111-2222-bbbbbbbbbbbb"
@@ -47,7 +48,12 @@ static void test_detected(const char *expected) {
     if (s == AZMI_OK) {
         CHECK(strcmp(azmi_token_source(token), expected) == 0, "the token names the source");
         CHECK(strcmp(azmi_token_resource(token), ARM) == 0, "resource");
-        CHECK(payload_contains(token, "\"aud\":\"" ARM "\""), "audience is the resource");
+        /* Entra ID's v2 endpoint (workload identity) writes aud as the scope named the
+           resource (https://management.azure.com/.default); the other sources echo it. */
+        if (strcmp(expected, "workload_identity") == 0)
+            CHECK(payload_contains(token, "\"aud\":\"" ARM_AS_SCOPED "\""), "audience as scoped");
+        else
+            CHECK(payload_contains(token, "\"aud\":\"" ARM "\""), "audience is the resource");
         if (strcmp(expected, "workload_identity") != 0)
             CHECK(payload_contains(token, "\"oid\":\"" SYSTEM_OID "\""), "system identity's oid");
         azmi_token_free(token);

@@ -120,6 +120,10 @@ impl Arm<'_> {
             }
             Route::OperationResult(s, id) => self.poll(&s, &id, PolledAt::OperationResults),
             Route::StorageOperation(s, id) => self.poll(&s, &id, PolledAt::StorageAsyncOperations),
+            // ResourceGroups_CheckExistence: the read's checks, then 204 (or its 404), no body.
+            Route::ResourceGroup(s, rg) if method == Method::HEAD => self
+                .read(Route::ResourceGroup(s, rg), body)
+                .map(|_| Answer::no_content()),
             read => self.read(read, body).map(Answer::ok),
         }
     }

@@ -57,8 +57,14 @@ const RESOURCES_API_VERSIONS: &[&str] = &[
     "2014-04-01",
 ];
 
-/// Microsoft.Storage versions.
+/// Microsoft.Storage versions. The stable ones are those azure-rest-api-specs publishes (its `readme.md` tags); new ones
+/// appear several times a year and the SDKs send the newest (@azure/arm-storage 20.2.0:
+/// 2026-06-01), so add them as they are published.
 const STORAGE_API_VERSIONS: &[&str] = &[
+    "2026-09-01",
+    "2026-06-01",
+    "2026-04-01",
+    "2025-08-01",
     "2025-06-01",
     "2025-01-01",
     "2024-01-01",
@@ -209,7 +215,9 @@ pub(super) fn prepare(cloud: &Cloud, parts: &Parts) -> Result<(Caller, Route, St
     }
     let allowed = match route {
         Route::StorageAction(..) => parts.method == Method::POST,
-        Route::ResourceGroup(..) => matches!(parts.method, Method::GET | Method::DELETE),
+        Route::ResourceGroup(..) => {
+            matches!(parts.method, Method::GET | Method::HEAD | Method::DELETE)
+        }
         Route::StorageAccount(..) => matches!(parts.method, Method::GET | Method::PUT),
         _ => parts.method == Method::GET,
     };

@@ -77,6 +77,7 @@ impl Emulator {
             acl: config.acl.clone(),
             redirect_host: config.redirect_host.clone(),
             redirect_requires_auth: config.redirect_requires_auth,
+            account: config.data_lake_account.clone(),
             ip: https_addr.ip(),
             port: https_addr.port(),
         });

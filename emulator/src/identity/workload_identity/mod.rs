@@ -102,11 +102,16 @@ fn token(
     let resource = scope
         .strip_suffix("/.default")
         .ok_or_else(|| EntraError::ScopeNotDefault(scope.to_string()))?;
-    let resource = shared
+    // The application is found with or without its trailing slash, and the token's `aud` is
+    // the resource exactly as the scope named it (`https://storage.azure.com/.default` →
+    // `https://storage.azure.com`), as Entra ID's v2 endpoint writes it.
+    if !shared
         .resources
         .iter()
-        .find(|known| known.trim_end_matches('/') == resource.trim_end_matches('/'))
-        .ok_or_else(|| EntraError::UnknownResource(resource.to_string()))?;
+        .any(|known| known.trim_end_matches('/') == resource.trim_end_matches('/'))
+    {
+        return Err(EntraError::UnknownResource(resource.to_string()));
+    }
     let assertion_type = required("client_assertion_type")?;
     if assertion_type != JWT_BEARER {
         return Err(EntraError::AssertionType(assertion_type.to_string()));

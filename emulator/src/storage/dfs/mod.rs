@@ -5,7 +5,11 @@
 //! numbers and booleans as strings in list bodies, errors as `{"error":{"code","message"}}`
 //! with `x-ms-error-code`, appends at any position at or after the flushed length (clients
 //! upload in parallel) that a flush must find contiguous, and no chunked uploads.
+//!
+//! A hierarchical-namespace account also serves the Blob API over the same data, and the Data
+//! Lake SDKs make Blob calls (file systems, reads, properties): `blob/` answers those.
 
+mod blob;
 mod errors;
 mod faults;
 mod filesystems;
@@ -37,7 +41,13 @@ pub(super) async fn handle(
     parts: &Parts,
     mut body: RequestBody,
 ) -> Result<Response<SvcBody>, DropConnection> {
-    match dispatch(ctx, exchange, parts, &mut body).await {
+    let blob = blob::is_blob(parts);
+    let outcome = if blob {
+        blob::dispatch(ctx, exchange, parts, &mut body).await
+    } else {
+        dispatch(ctx, exchange, parts, &mut body).await
+    };
+    match outcome {
         Ok(response) => Ok(response),
         Err(Failure::Drop) => Err(DropConnection),
         Err(Failure::NotModified(etag)) => {
@@ -51,7 +61,11 @@ pub(super) async fn handle(
             if content_length(&parts.headers).unwrap_or(0) <= DRAIN_LIMIT {
                 let _ = body.drain(DRAIN_LIMIT).await;
             }
-            Ok(exchange.error(e))
+            Ok(if blob {
+                blob::error(exchange, e)
+            } else {
+                exchange.error(e)
+            })
         }
     }
 }

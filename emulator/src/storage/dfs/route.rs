@@ -15,7 +15,7 @@ use super::handlers::{
     append, create, delete, flush, properties, read, rename, set_properties, PathRequest,
 };
 use super::operation::{acl_path, is_version, parse_rename_source, parse_target, Params, Target};
-use crate::common::auth::{self, Access, AuthFailure};
+use crate::common::auth::{self, Access, AuthFailure, Caller};
 use crate::common::body::RequestBody;
 use crate::common::util::now_secs;
 use crate::storage::context::Ctx;
@@ -24,19 +24,16 @@ use crate::storage::exchange::Exchange;
 /// Both spellings Entra ID issues Storage tokens for.
 const AUDIENCES: &[&str] = &["https://storage.azure.com/", "https://storage.azure.com"];
 
-pub(super) async fn dispatch(
-    ctx: &Ctx,
-    exchange: &Exchange,
-    parts: &Parts,
-    body: &mut RequestBody,
-) -> Outcome {
+/// `x-ms-version` and the bearer token, checked before anything else by both of the account's
+/// APIs (DFS and Blob): the caller.
+pub(super) fn authenticate(ctx: &Ctx, parts: &Parts) -> Result<Caller, StorageError> {
     // Checked first: without a version the service cannot even choose how to authenticate.
     match parts.headers.get("x-ms-version") {
-        None => return Err(MISSING_HEADER.into()),
-        Some(v) if !is_version(v) => return Err(INVALID_HEADER.into()),
+        None => return Err(MISSING_HEADER),
+        Some(v) if !is_version(v) => return Err(INVALID_HEADER),
         Some(_) => {}
     }
-    let caller = auth::authenticate(
+    auth::authenticate(
         &parts.headers,
         &ctx.shared.tenant_id,
         AUDIENCES,
@@ -59,17 +56,33 @@ pub(super) async fn dispatch(
             "InvalidAuthenticationInfo",
             AUTH_FAILED_401,
         ),
-    })?;
+    })
+}
 
+/// Checks an ACL rule of the caller's: the service's 403 when it denies.
+pub(super) fn check_acl(
+    ctx: &Ctx,
+    caller: &Caller,
+    path: String,
+    access: Access,
+) -> Result<(), StorageError> {
+    if auth::permits(&ctx.svc.acl, &caller.object_id, &path, access) {
+        Ok(())
+    } else {
+        Err(PERMISSION_MISMATCH)
+    }
+}
+
+pub(super) async fn dispatch(
+    ctx: &Ctx,
+    exchange: &Exchange,
+    parts: &Parts,
+    body: &mut RequestBody,
+) -> Outcome {
+    let caller = authenticate(ctx, parts)?;
     let target = parse_target(parts.uri.path())?;
     let params = Params::parse(parts.uri.query().unwrap_or(""));
-    let check = |path: String, access: Access| -> Result<(), StorageError> {
-        if auth::permits(&ctx.svc.acl, &caller.object_id, &path, access) {
-            Ok(())
-        } else {
-            Err(PERMISSION_MISMATCH)
-        }
-    };
+    let check = |path: String, access: Access| check_acl(ctx, &caller, path, access);
     let owner = caller.object_id.as_str();
     let method = &parts.method;
 
@@ -119,7 +132,7 @@ pub(super) async fn dispatch(
             match *method {
                 Method::PUT => {
                     if let Some(source) = parts.headers.get("x-ms-rename-source") {
-                        let (src_fs, src_key) = parse_rename_source(source)?;
+                        let (src_fs, src_key) = parse_rename_source(source, &ctx.svc.account)?;
                         if src_fs != fs_name {
                             return Err(err(
                             StatusCode::BAD_REQUEST,

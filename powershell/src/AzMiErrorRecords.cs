@@ -28,6 +28,7 @@ internal static class AzMiErrorRecords
         AzMiStatus.IdentityNotFound => ErrorCategory.ObjectNotFound,
         AzMiStatus.InvalidResource => ErrorCategory.InvalidArgument,
         AzMiStatus.AuthenticationFailed => ErrorCategory.AuthenticationError,
+        AzMiStatus.ClaimsChallenge => ErrorCategory.AuthenticationError,
         AzMiStatus.PermissionDenied => ErrorCategory.PermissionDenied,
         AzMiStatus.NotFound => ErrorCategory.ObjectNotFound,
         AzMiStatus.Conflict => ErrorCategory.ResourceExists,

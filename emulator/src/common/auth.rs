@@ -11,6 +11,8 @@ use hyper::HeaderMap;
 use serde::Deserialize;
 
 use crate::common::jwt;
+use crate::common::state::Shared;
+use crate::common::util::now_secs;
 
 /// Allows or denies one identity access below a path.
 ///
@@ -71,6 +73,8 @@ pub(crate) struct Caller {
     pub client_id: String,
     /// The token's `iss`.
     pub issuer: String,
+    /// The token's serial (from its `uti`): which revocations it predates.
+    pub serial: Option<u64>,
 }
 
 /// Why a request was not authenticated; each API turns it into its own 401 body.
@@ -88,6 +92,11 @@ pub(crate) enum AuthFailure {
     NotYetValid,
     Issuer,
     Audience,
+    /// Minted before its identity's tokens were revoked at `at` (epoch seconds): answered
+    /// with a claims challenge (`common::cae`).
+    Revoked {
+        at: u64,
+    },
 }
 
 impl AuthFailure {
@@ -103,6 +112,9 @@ impl AuthFailure {
             AuthFailure::NotYetValid => "Lifetime validation failed. The token is not yet valid.",
             AuthFailure::Issuer => "Issuer validation failed. Issuer did not match.",
             AuthFailure::Audience => "Audience validation failed. Audience did not match.",
+            AuthFailure::Revoked { .. } => {
+                "The access token was revoked (continuous access evaluation); a new token with the claims of the challenge is required."
+            }
         }
     }
 }
@@ -163,7 +175,25 @@ pub(crate) fn authenticate(
         object_id,
         client_id: text("appid").unwrap_or_default().to_string(),
         issuer: text("iss").unwrap_or_default().to_string(),
+        serial: text("uti").and_then(jwt::serial_of),
     })
+}
+
+/// [`authenticate`] at the current time, then continuous access evaluation: a token minted
+/// before its identity's revocation is [`AuthFailure::Revoked`], which every service answers
+/// with a claims challenge (counted here, as a challenge served).
+pub(crate) fn authenticate_now(
+    shared: &Shared,
+    headers: &HeaderMap,
+    tenant: &str,
+    audiences: &[&str],
+) -> Result<Caller, AuthFailure> {
+    let caller = authenticate(headers, tenant, audiences, now_secs())?;
+    if let Some(revocation) = shared.revocation_of(&caller.object_id, caller.serial) {
+        shared.claims_challenge_served();
+        return Err(AuthFailure::Revoked { at: revocation.at });
+    }
+    Ok(caller)
 }
 
 /// The bearer token's claims, decoded without any check: for error messages that quote the
@@ -219,6 +249,7 @@ mod tests {
             tenant_id: tenant,
             issued_at: iat,
             expires_on: exp,
+            capabilities: &[],
         })
     }
 

@@ -1,7 +1,7 @@
 //! The answers to scripted faults: a status with the Storage error the service sends for it,
 //! and a 200 whose JSON is cut off.
 
-use hyper::header::{HeaderValue, CONTENT_TYPE};
+use hyper::header::{HeaderValue, CONTENT_TYPE, WWW_AUTHENTICATE};
 use hyper::{Response, StatusCode};
 
 use super::errors::{
@@ -10,6 +10,7 @@ use super::errors::{
 };
 use super::response::{Gen2Response, JSON};
 use crate::common::body::{self, SvcBody};
+use crate::common::cae;
 use crate::storage::exchange::Exchange;
 
 /// A status fault: that status with the Storage error the service sends for it.
@@ -41,6 +42,20 @@ pub(crate) fn fault_response(status: u16, exchange: &Exchange) -> Response<SvcBo
         ),
     };
     exchange.error_text(status, code, message)
+}
+
+/// A claims challenge (a revoked token, or the scripted fault): 401
+/// `InvalidAuthenticationInfo` with Entra ID's `insufficient_claims` challenge.
+pub(crate) fn claims_challenge(at: u64, exchange: &Exchange) -> Response<SvcBody> {
+    let mut response = exchange.error_text(
+        StatusCode::UNAUTHORIZED,
+        "InvalidAuthenticationInfo",
+        AUTH_FAILED_401,
+    );
+    if let Ok(value) = HeaderValue::from_str(&cae::insufficient_claims(at)) {
+        response.headers_mut().insert(WWW_AUTHENTICATE, value);
+    }
+    response
 }
 
 /// The `malformed` fault: a 200 whose JSON is cut off.

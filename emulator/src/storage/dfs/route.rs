@@ -5,8 +5,8 @@ use hyper::http::request::Parts;
 use hyper::{Method, StatusCode};
 
 use super::errors::{
-    err, Outcome, StorageError, AUTH_FAILED_401, INVALID_HEADER, INVALID_QUERY, MISSING_HEADER,
-    MISSING_QUERY, PERMISSION_MISMATCH, UNSUPPORTED_VERB,
+    err, Failure, Outcome, StorageError, AUTH_FAILED_401, INVALID_HEADER, INVALID_QUERY,
+    MISSING_HEADER, MISSING_QUERY, PERMISSION_MISMATCH, UNSUPPORTED_VERB,
 };
 use super::filesystems::{
     create_filesystem, delete_filesystem, filesystem_properties, list_filesystems, list_paths,
@@ -17,7 +17,6 @@ use super::handlers::{
 use super::operation::{acl_path, is_version, parse_rename_source, parse_target, Params, Target};
 use crate::common::auth::{self, Access, AuthFailure};
 use crate::common::body::RequestBody;
-use crate::common::util::now_secs;
 use crate::storage::context::Ctx;
 use crate::storage::exchange::Exchange;
 
@@ -36,29 +35,28 @@ pub(super) async fn dispatch(
         Some(v) if !is_version(v) => return Err(INVALID_HEADER.into()),
         Some(_) => {}
     }
-    let caller = auth::authenticate(
-        &parts.headers,
-        &ctx.shared.tenant_id,
-        AUDIENCES,
-        now_secs(),
-    )
+    let caller = auth::authenticate_now(&ctx.shared, &parts.headers, &ctx.shared.tenant_id, AUDIENCES)
     .map_err(|failure| match failure {
+        AuthFailure::Revoked { at } => Failure::Revoked(at),
         AuthFailure::Missing => err(
             StatusCode::UNAUTHORIZED,
             "NoAuthenticationInformation",
             AUTH_FAILED_401,
-        ),
+        )
+        .into(),
         // Another scheme (SharedKey, a SAS signature) failing is a 403 in Storage.
         AuthFailure::NotBearer => err(
             StatusCode::FORBIDDEN,
             "AuthenticationFailed",
             "Server failed to authenticate the request. Make sure the value of Authorization header is formed correctly including the signature.",
-        ),
+        )
+        .into(),
         _ => err(
             StatusCode::UNAUTHORIZED,
             "InvalidAuthenticationInfo",
             AUTH_FAILED_401,
-        ),
+        )
+        .into(),
     })?;
 
     let target = parse_target(parts.uri.path())?;

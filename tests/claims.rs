@@ -118,9 +118,10 @@ async fn a_revoked_token_is_recovered_with_exactly_one_new_token_on_every_source
         let issued = emu.counters().tokens_issued;
 
         emu.revoke_tokens(None).unwrap();
-        let secret = kv.get_secret("mi-test", None).await.unwrap_or_else(|e| {
-            panic!("{source:?}: the call after the revocation failed: {e}")
-        });
+        let secret = kv
+            .get_secret("mi-test", None)
+            .await
+            .unwrap_or_else(|e| panic!("{source:?}: the call after the revocation failed: {e}"));
         assert!(secret.expose_value() == "Hello from Key Vault");
         assert_eq!(
             emu.counters().tokens_issued,
@@ -129,7 +130,10 @@ async fn a_revoked_token_is_recovered_with_exactly_one_new_token_on_every_source
         );
         assert_eq!(emu.service_counters().claims_challenges, 1, "{source:?}");
         let renewed = service_token(&azmi, &mi, VAULT_RESOURCE).await;
-        assert!(renewed != revoked, "{source:?}: the cache holds the new token");
+        assert!(
+            renewed != revoked,
+            "{source:?}: the cache holds the new token"
+        );
 
         // What each source was told, in the token request that answered the challenge.
         let last = emu.requests().pop().expect("a token request");
@@ -234,7 +238,10 @@ async fn a_repeated_challenge_is_an_error_with_the_claims_after_two_requests() {
     let (azmi, mi) = client(&emu);
     let kv = vault(&emu, &azmi, &mi);
     kv.get_secret("mi-test", None).await.unwrap();
-    let (sent, issued) = (emu.service_counters().requests, emu.counters().tokens_issued);
+    let (sent, issued) = (
+        emu.service_counters().requests,
+        emu.counters().tokens_issued,
+    );
     emu.set_service_faults(vec![Fault::ClaimsChallenge { count: 5 }]);
 
     let e = kv.get_secret("mi-test", None).await.unwrap_err();
@@ -423,9 +430,15 @@ async fn blob_uploads_answer_one_challenge_and_send_the_same_body_again() {
     {
         let seen = seen.lock().unwrap();
         assert_eq!(seen.len(), 2, "the upload and its one retry");
-        assert!(seen.iter().all(|r| r.method == "PUT" && r.body == b"payload"));
+        assert!(seen
+            .iter()
+            .all(|r| r.method == "PUT" && r.body == b"payload"));
     }
-    assert_eq!(emu.counters().tokens_issued, 2, "the first token and one with the claims");
+    assert_eq!(
+        emu.counters().tokens_issued,
+        2,
+        "the first token and one with the claims"
+    );
 
     // A challenge that comes again: an error after two requests, nothing more sent.
     let (base, seen) = fake_blob(usize::MAX).await;

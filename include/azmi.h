@@ -16,6 +16,9 @@
  * - All functions may be called from any thread. Blocking calls made from inside azmi's own
  *   runtime (e.g. from a progress callback) fail with AZMI_RUNTIME_ERROR.
  * - No panic crosses the boundary; a bug is reported as AZMI_INTERNAL_ERROR.
+ * - Service calls (Key Vault, Blob, Data Lake, Resource Manager) answer a resource's claims
+ *   challenge (continuous access evaluation) once, with a new token carrying its claims; a
+ *   second one is AZMI_CLAIMS_CHALLENGE, whose azmi_error_claims gives the claims.
  */
 
 #ifndef AZMI_H

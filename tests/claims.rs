@@ -497,3 +497,44 @@ async fn a_call_dropped_during_the_retry_stops_and_the_next_one_works() {
     let secret = kv.get_secret("mi-test", None).await.unwrap();
     assert!(secret.expose_value() == "Hello from Key Vault");
 }
+
+#[tokio::test]
+async fn the_replaced_tokens_hash_never_appears_in_an_error() {
+    let emu = start(IdentitySource::AppService);
+    let (azmi, mi) = client(&emu);
+    let first = azmi.get_token(&mi, ARM, false).await.unwrap();
+    let hash = sha256_hex(first.token.secret());
+    let claims = Claims::parse(CLAIMS).unwrap();
+    for fault in [
+        Fault::Status {
+            status: 400,
+            retry_after: None,
+            count: 1,
+        },
+        Fault::Drop { count: 1000 },
+    ] {
+        emu.set_faults(vec![fault]);
+        let e = azmi
+            .get_token_with_claims(&mi, ARM, &claims)
+            .await
+            .unwrap_err();
+        let shown = format!("{e} {e:?}");
+        // Neither is printed, whatever the outcome.
+        assert!(
+            !shown.contains(&hash),
+            "the error shows the replaced token's hash"
+        );
+        assert!(
+            !shown.contains(first.token.secret()),
+            "the error shows a token"
+        );
+        assert!(
+            shown.contains("App Service token request"),
+            "the error names the request"
+        );
+    }
+    emu.set_faults(Vec::new());
+    // The query did carry the hash: it is kept out of messages, not left out of the request.
+    let sent = query_of(&emu.requests().pop().unwrap().query);
+    assert!(sent.get("token_sha256_to_refresh") == Some(&hash));
+}

@@ -7,7 +7,8 @@ use percent_encoding::percent_decode_str;
 use serde_json::Value;
 
 use super::errors::{arm_error, auth_error, ArmError};
-use crate::common::auth::{self, Caller};
+use crate::common::auth::Caller;
+use crate::common::cae;
 use crate::common::cloud::Cloud;
 use crate::common::state::Shared;
 
@@ -154,7 +155,7 @@ pub(super) fn prepare(
     cloud: &Cloud,
     parts: &Parts,
 ) -> Result<(Caller, Route, String), ArmError> {
-    let caller = auth::authenticate_now(shared, &parts.headers, &cloud.tenant_id, AUDIENCES)
+    let caller = cae::authenticate(shared, &parts.headers, &cloud.tenant_id, AUDIENCES)
         .map_err(|f| auth_error(f, parts, &cloud.tenant_id))?;
     let path = percent_decode_str(parts.uri.path())
         .decode_utf8_lossy()

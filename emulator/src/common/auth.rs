@@ -11,8 +11,6 @@ use hyper::HeaderMap;
 use serde::Deserialize;
 
 use crate::common::jwt;
-use crate::common::state::Shared;
-use crate::common::util::now_secs;
 
 /// Allows or denies one identity access below a path.
 ///
@@ -177,23 +175,6 @@ pub(crate) fn authenticate(
         issuer: text("iss").unwrap_or_default().to_string(),
         serial: text("uti").and_then(jwt::serial_of),
     })
-}
-
-/// [`authenticate`] at the current time, then continuous access evaluation: a token minted
-/// before its identity's revocation is [`AuthFailure::Revoked`], which every service answers
-/// with a claims challenge (counted here, as a challenge served).
-pub(crate) fn authenticate_now(
-    shared: &Shared,
-    headers: &HeaderMap,
-    tenant: &str,
-    audiences: &[&str],
-) -> Result<Caller, AuthFailure> {
-    let caller = authenticate(headers, tenant, audiences, now_secs())?;
-    if let Some(revocation) = shared.revocation_of(&caller.object_id, caller.serial) {
-        shared.claims_challenge_served();
-        return Err(AuthFailure::Revoked { at: revocation.at });
-    }
-    Ok(caller)
 }
 
 /// The bearer token's claims, decoded without any check: for error messages that quote the

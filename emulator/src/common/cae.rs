@@ -6,6 +6,28 @@
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
+use hyper::HeaderMap;
+
+use crate::common::auth::{self, AuthFailure, Caller};
+use crate::common::state::Shared;
+use crate::common::util::now_secs;
+
+/// [`auth::authenticate`] at the current time, then continuous access evaluation: a token
+/// minted before its identity's revocation is [`AuthFailure::Revoked`], which every service
+/// answers with a claims challenge (counted here, as a challenge served).
+pub(crate) fn authenticate(
+    shared: &Shared,
+    headers: &HeaderMap,
+    tenant: &str,
+    audiences: &[&str],
+) -> Result<Caller, AuthFailure> {
+    let caller = auth::authenticate(headers, tenant, audiences, now_secs())?;
+    if let Some(revocation) = shared.revocation_of(&caller.object_id, caller.serial) {
+        shared.claims_challenge_served();
+        return Err(AuthFailure::Revoked { at: revocation.at });
+    }
+    Ok(caller)
+}
 
 /// Where the challenges send clients (Entra ID's documented form).
 const AUTHORIZATION_URI: &str = "https://login.microsoftonline.com/common/oauth2/authorize";

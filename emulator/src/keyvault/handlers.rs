@@ -9,8 +9,9 @@ use serde_json::{json, Value};
 use super::errors::{auth_message, bad_parameter, not_found, KvError, Refusal};
 use super::operation::{encode_skiptoken, parse, Operation, Route};
 use super::response::base_response;
-use crate::common::auth::{self, AuthFailure, Caller};
+use crate::common::auth::{AuthFailure, Caller};
 use crate::common::body::SvcBody;
+use crate::common::cae;
 use crate::common::cloud::{actions, is_valid_secret_name, Cloud, Secret, SecretVersion};
 use crate::common::state::Shared;
 use crate::common::util::ordered_object;
@@ -24,11 +25,12 @@ pub(super) fn serve(
     cloud: &Cloud,
     parts: &Parts,
 ) -> Result<Response<SvcBody>, Refusal> {
-    let caller = auth::authenticate_now(shared, &parts.headers, &cloud.tenant_id, AUDIENCES)
-        .map_err(|f| match f {
+    let caller = cae::authenticate(shared, &parts.headers, &cloud.tenant_id, AUDIENCES).map_err(
+        |f| match f {
             AuthFailure::Revoked { at } => Refusal::Revoked(at),
             f => Refusal::Auth(auth_message(f, parts, &cloud.tenant_id)),
-        })?;
+        },
+    )?;
 
     let path = percent_decode_str(parts.uri.path())
         .decode_utf8_lossy()

@@ -492,7 +492,7 @@ fn authenticate(
     {
         return Ok(None);
     }
-    auth::authenticate_now(&ctx.shared, headers, &ctx.shared.tenant_id, AUDIENCES)
+    cae::authenticate(&ctx.shared, headers, &ctx.shared.tenant_id, AUDIENCES)
         .map(Some)
         .map_err(|failure| {
             let message = match failure {

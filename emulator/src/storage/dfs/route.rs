@@ -17,6 +17,7 @@ use super::handlers::{
 use super::operation::{acl_path, is_version, parse_rename_source, parse_target, Params, Target};
 use crate::common::auth::{self, Access, AuthFailure};
 use crate::common::body::RequestBody;
+use crate::common::cae;
 use crate::storage::context::Ctx;
 use crate::storage::exchange::Exchange;
 
@@ -35,7 +36,7 @@ pub(super) async fn dispatch(
         Some(v) if !is_version(v) => return Err(INVALID_HEADER.into()),
         Some(_) => {}
     }
-    let caller = auth::authenticate_now(&ctx.shared, &parts.headers, &ctx.shared.tenant_id, AUDIENCES)
+    let caller = cae::authenticate(&ctx.shared, &parts.headers, &ctx.shared.tenant_id, AUDIENCES)
     .map_err(|failure| match failure {
         AuthFailure::Revoked { at } => Failure::Revoked(at),
         AuthFailure::Missing => err(

@@ -7,9 +7,10 @@ use percent_encoding::percent_decode_str;
 use serde_json::Value;
 
 use super::errors::{arm_error, auth_error, ArmError};
-use crate::common::auth::{self, Caller};
+use crate::common::auth::Caller;
+use crate::common::cae;
 use crate::common::cloud::Cloud;
-use crate::common::util::now_secs;
+use crate::common::state::Shared;
 
 /// Audiences ARM accepts (with and without the trailing slash, both hosts).
 const AUDIENCES: &[&str] = &[
@@ -155,8 +156,12 @@ fn route(segments: &[&str]) -> Option<Route> {
 }
 
 /// Authentication, api-version and the route, in the front door's order.
-pub(super) fn prepare(cloud: &Cloud, parts: &Parts) -> Result<(Caller, Route, String), ArmError> {
-    let caller = auth::authenticate(&parts.headers, &cloud.tenant_id, AUDIENCES, now_secs())
+pub(super) fn prepare(
+    shared: &Shared,
+    cloud: &Cloud,
+    parts: &Parts,
+) -> Result<(Caller, Route, String), ArmError> {
+    let caller = cae::authenticate(shared, &parts.headers, &cloud.tenant_id, AUDIENCES)
         .map_err(|f| auth_error(f, parts, &cloud.tenant_id))?;
     let path = percent_decode_str(parts.uri.path())
         .decode_utf8_lossy()

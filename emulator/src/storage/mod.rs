@@ -55,6 +55,15 @@ impl Service for Storage {
         }
     }
 
+    fn claims_challenge(ctx: &Ctx, at: u64, parts: &Parts) -> Response<SvcBody> {
+        let exchange = Exchange::new(parts, &ctx.shared.tenant_id);
+        if webhdfs::is_gen1(parts.uri.path()) {
+            webhdfs::claims_challenge(at, &exchange)
+        } else {
+            dfs::claims_challenge(at, &exchange, parts)
+        }
+    }
+
     fn malformed(ctx: &Ctx, parts: &Parts) -> Response<SvcBody> {
         let exchange = Exchange::new(parts, &ctx.shared.tenant_id);
         let parts = &in_host_form(ctx, parts);

@@ -118,8 +118,13 @@ fn token(
     }
     let assertion = required("client_assertion")?;
     assertion::check(assertion, &shared.federation, client_id)?;
+    let capabilities = match first(form, "claims") {
+        Some(claims) => capabilities_in(claims)?,
+        None => Vec::new(),
+    };
 
-    let minted = issue::mint(shared, identity, resource);
+    // Entra ID keeps no cache a client must get past: every request mints a new token.
+    let minted = issue::mint(shared, identity, resource, &capabilities);
     Ok(response::json_text(
         StatusCode::OK,
         ordered_object(&[
@@ -129,6 +134,27 @@ fn token(
             ("access_token", json!(minted.access_token)),
         ]),
     ))
+}
+
+/// The client capabilities in a request's `claims` (`access_token.xms_cc.values`, where MSAL
+/// merges them); claims that are not a JSON object are refused as Entra ID refuses them.
+fn capabilities_in(claims: &str) -> Result<Vec<String>, EntraError> {
+    let value: serde_json::Value =
+        serde_json::from_str(claims).map_err(|_| EntraError::MalformedClaims)?;
+    if !value.is_object() {
+        return Err(EntraError::MalformedClaims);
+    }
+    Ok(value
+        .pointer("/access_token/xms_cc/values")
+        .and_then(serde_json::Value::as_array)
+        .map(|values| {
+            values
+                .iter()
+                .filter_map(serde_json::Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default())
 }
 
 fn instance_discovery(shared: &Shared, base: &str) -> Response<Body> {

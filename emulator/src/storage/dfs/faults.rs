@@ -1,7 +1,7 @@
 //! The answers to scripted faults: a status with the Storage error the service sends for it,
 //! and a 200 whose JSON is cut off.
 
-use hyper::header::{HeaderValue, CONTENT_TYPE};
+use hyper::header::{HeaderValue, CONTENT_TYPE, WWW_AUTHENTICATE};
 use hyper::http::request::Parts;
 use hyper::{Response, StatusCode};
 
@@ -12,6 +12,7 @@ use super::errors::{
 };
 use super::response::{Gen2Response, JSON};
 use crate::common::body::{self, SvcBody};
+use crate::common::cae;
 use crate::storage::exchange::Exchange;
 
 /// A status fault: that status with the Storage error the service sends for it (in XML when
@@ -48,6 +49,22 @@ pub(crate) fn fault_response(status: u16, exchange: &Exchange, parts: &Parts) ->
     } else {
         exchange.error_text(status, code, message)
     }
+}
+
+/// A claims challenge (a revoked token, or the scripted fault): 401
+/// `InvalidAuthenticationInfo` with Entra ID's `insufficient_claims` challenge (in XML when
+/// the request is one of the Blob calls).
+pub(crate) fn claims_challenge(at: u64, exchange: &Exchange, parts: &Parts) -> Response<SvcBody> {
+    let status = StatusCode::UNAUTHORIZED;
+    let mut response = if blob::is_blob(parts) {
+        blob::error_text(exchange, status, "InvalidAuthenticationInfo", AUTH_FAILED_401)
+    } else {
+        exchange.error_text(status, "InvalidAuthenticationInfo", AUTH_FAILED_401)
+    };
+    if let Ok(value) = HeaderValue::from_str(&cae::insufficient_claims(at)) {
+        response.headers_mut().insert(WWW_AUTHENTICATE, value);
+    }
+    response
 }
 
 /// The `malformed` fault: a 200 whose JSON (or, for the Blob calls, XML) is cut off.

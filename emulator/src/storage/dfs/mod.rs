@@ -27,7 +27,7 @@ use crate::common::response::DropConnection;
 use crate::storage::context::Ctx;
 use crate::storage::exchange::Exchange;
 use errors::Failure;
-pub(super) use faults::{fault_response, malformed};
+pub(super) use faults::{claims_challenge, fault_response, malformed};
 use operation::content_length;
 use response::{insert, quoted, Gen2Response};
 use route::dispatch;
@@ -56,16 +56,24 @@ pub(super) async fn handle(
             Ok(response)
         }
         Err(Failure::Storage(e)) => {
-            // Read what the client sent so the connection stays usable for its next request
-            // (unless it announced more than is worth reading).
-            if content_length(&parts.headers).unwrap_or(0) <= DRAIN_LIMIT {
-                let _ = body.drain(DRAIN_LIMIT).await;
-            }
+            drain(parts, &mut body).await;
             Ok(if blob {
                 blob::error(exchange, e)
             } else {
                 exchange.error(e)
             })
         }
+        Err(Failure::Revoked(at)) => {
+            drain(parts, &mut body).await;
+            Ok(claims_challenge(at, exchange, parts))
+        }
+    }
+}
+
+/// Reads what the client sent so the connection stays usable for its next request (unless it
+/// announced more than is worth reading).
+async fn drain(parts: &Parts, body: &mut RequestBody) {
+    if content_length(&parts.headers).unwrap_or(0) <= DRAIN_LIMIT {
+        let _ = body.drain(DRAIN_LIMIT).await;
     }
 }

@@ -5,8 +5,8 @@ use hyper::http::request::Parts;
 use hyper::{Method, StatusCode};
 
 use super::errors::{
-    err, Outcome, StorageError, AUTH_FAILED_401, INVALID_HEADER, INVALID_QUERY, MISSING_HEADER,
-    MISSING_QUERY, PERMISSION_MISMATCH, UNSUPPORTED_VERB,
+    err, Failure, Outcome, StorageError, AUTH_FAILED_401, INVALID_HEADER, INVALID_QUERY,
+    MISSING_HEADER, MISSING_QUERY, PERMISSION_MISMATCH, UNSUPPORTED_VERB,
 };
 use super::filesystems::{
     create_filesystem, delete_filesystem, filesystem_properties, list_filesystems, list_paths,
@@ -17,7 +17,7 @@ use super::handlers::{
 use super::operation::{acl_path, is_version, parse_rename_source, parse_target, Params, Target};
 use crate::common::auth::{self, Access, AuthFailure, Caller};
 use crate::common::body::RequestBody;
-use crate::common::util::now_secs;
+use crate::common::cae;
 use crate::storage::context::Ctx;
 use crate::storage::exchange::Exchange;
 
@@ -26,36 +26,35 @@ const AUDIENCES: &[&str] = &["https://storage.azure.com/", "https://storage.azur
 
 /// `x-ms-version` and the bearer token, checked before anything else by both of the account's
 /// APIs (DFS and Blob): the caller.
-pub(super) fn authenticate(ctx: &Ctx, parts: &Parts) -> Result<Caller, StorageError> {
+pub(super) fn authenticate(ctx: &Ctx, parts: &Parts) -> Result<Caller, Failure> {
     // Checked first: without a version the service cannot even choose how to authenticate.
     match parts.headers.get("x-ms-version") {
-        None => return Err(MISSING_HEADER),
-        Some(v) if !is_version(v) => return Err(INVALID_HEADER),
+        None => return Err(MISSING_HEADER.into()),
+        Some(v) if !is_version(v) => return Err(INVALID_HEADER.into()),
         Some(_) => {}
     }
-    auth::authenticate(
-        &parts.headers,
-        &ctx.shared.tenant_id,
-        AUDIENCES,
-        now_secs(),
-    )
+    cae::authenticate(&ctx.shared, &parts.headers, &ctx.shared.tenant_id, AUDIENCES)
     .map_err(|failure| match failure {
+        AuthFailure::Revoked { at } => Failure::Revoked(at),
         AuthFailure::Missing => err(
             StatusCode::UNAUTHORIZED,
             "NoAuthenticationInformation",
             AUTH_FAILED_401,
-        ),
+        )
+        .into(),
         // Another scheme (SharedKey, a SAS signature) failing is a 403 in Storage.
         AuthFailure::NotBearer => err(
             StatusCode::FORBIDDEN,
             "AuthenticationFailed",
             "Server failed to authenticate the request. Make sure the value of Authorization header is formed correctly including the signature.",
-        ),
+        )
+        .into(),
         _ => err(
             StatusCode::UNAUTHORIZED,
             "InvalidAuthenticationInfo",
             AUTH_FAILED_401,
-        ),
+        )
+        .into(),
     })
 }
 

@@ -77,7 +77,7 @@ cross_relative_links() {
       case $target in
         /*) ln -sfn "$(realpath -m --relative-to="$(dirname "$link")" "$dir$target")" "$link" ;;
       esac
-    done < <(find "$dir/$sub" -maxdepth 1 -type l)
+    done < <(find -H "$dir/$sub" -maxdepth 1 -type l)
   done
 }
 
@@ -87,8 +87,8 @@ cross_relative_links() {
 cross_passed_variables='^(AZMI_|AZURE_|IDENTITY_|MSI_|IMDS_|DEFAULT_IDENTITY_CLIENT_ID$|WINE|SSL_CERT_|XDG_RUNTIME_DIR$|[Hh][Tt][Tt][Pp][Ss]?_[Pp][Rr][Oo][Xx][Yy]$|[Nn][Oo]_[Pp][Rr][Oo][Xx][Yy]$|[Aa][Ll][Ll]_[Pp][Rr][Oo][Xx][Yy]$|ProgramData$|ProgramFiles$)'
 
 # cross_exec NAME CMD...: replaces this shell with CMD run in root NAME as root, with /proc,
-# /dev, /tmp, the checkout and shared/ at their own paths (so paths are the same inside and
-# out), the host's DNS, and the variables above. In the background (`cross_exec ... &`), $! is
+# /dev, /tmp, the checkout, shared/ and the roots' folder (bullseye's glibc, linked against from
+# trixie) at their own paths (so paths are the same inside and out), the host's DNS, and the variables above. In the background (`cross_exec ... &`), $! is
 # then CMD's own process: killing it stops CMD.
 cross_exec() {
   local name=$1 dir var
@@ -102,18 +102,18 @@ cross_exec() {
   done < <(compgen -e)
   exec unshare --mount --propagation private -- bash -c '
     set -e
-    dir=$1; checkout=$2; shared=$3; shift 3
+    dir=$1; checkout=$2; shared=$3; roots=$4; shift 4
     cp /etc/resolv.conf "$dir/etc/resolv.conf" 2>/dev/null || true
     mount -t proc proc "$dir/proc"
     mount --rbind /dev "$dir/dev"
     mount --bind /tmp "$dir/tmp"
-    for path in "$checkout" "$shared"; do
+    for path in "$checkout" "$shared" "$roots"; do
       mkdir -p "$dir$path"
       mount --bind "$path" "$dir$path"
     done
     exec chroot "$dir" /usr/bin/env -i HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
       LANG=C.UTF-8 TERM=dumb "$@"
-  ' cross-run "$dir" "$root" "$shared_dir" "${passed[@]}" "$@"
+  ' cross-run "$dir" "$root" "$shared_dir" "$(cd "$cross_roots" && pwd)" "${passed[@]}" "$@"
 }
 
 # cross_run NAME CMD...: runs CMD in root NAME (as cross_exec) and returns its status.

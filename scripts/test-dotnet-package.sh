@@ -4,11 +4,16 @@
 # nuget.config) and runs the tutorial flows against azmi-emulator and Azurite. Ends with the
 # line "dotnet AzMi.Package.Tests: N passed, M failed".
 #
-# Usage: scripts/test-dotnet-package.sh [win-x64]
+# Usage: scripts/test-dotnet-package.sh [win-x64 | linux-arm64]
 #   win-x64: the test program (xunit v3) published for win-x64, self-contained, and run under
 #   Wine in the cross root, against azmi-emulator.exe and one Azurite started here (Node does not
 #   run under Wine); the package's win-x64 libazmi.dll is the one tested
 #   (scripts/build-cross.sh win-x64 first).
+#   linux-arm64: the same program published for linux-arm64 and run under qemu-aarch64 in the
+#   cross root on glibc 2.31 (scripts/lib/qemu-arm64.sh), against this machine's azmi-emulator
+#   and one Azurite started here; the package's linux-arm64 libazmi.so is the one tested
+#   (scripts/build-cross.sh linux-arm64 first). Exit code 77, after saying so, when the .NET
+#   runtime does not run under qemu-user here (an emulator limit, not a test failure).
 # Environment: AZMI_NATIVE_LIB and AZMI_EMULATOR (full paths) override the artifacts tested;
 # AZMI_PACKAGE_VERSION the version packed (default: Cargo.toml's).
 set -euo pipefail
@@ -17,8 +22,8 @@ cd "$root"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 rid="${1:-}"
 case "$rid" in
-  ""|win-x64) ;;
-  *) echo "test-dotnet-package.sh: unknown rid '$rid' (none, or win-x64)" >&2; exit 2 ;;
+  ""|win-x64|linux-arm64) ;;
+  *) echo "test-dotnet-package.sh: unknown rid '$rid' (none, win-x64 or linux-arm64)" >&2; exit 2 ;;
 esac
 
 # shellcheck source=lib/dotnet-test.sh
@@ -34,36 +39,65 @@ bash "$root/scripts/pack-dotnet.sh"
 packages_cache="${NUGET_PACKAGES:-$HOME/.nuget/packages}"
 rm -rf "$packages_cache/azmi/$version" "$packages_cache/azmi.azure.core/$version"
 
-# The test program published for win-x64 and run under Wine (see Usage); prints the result line.
-run_under_wine() {
-  local csproj=$1 version=$2
+# The test program published for RID (self-contained) and run where that platform runs here:
+# under Wine (win-x64) or qemu-aarch64 (linux-arm64), both in the cross root (see Usage); prints
+# the result line.
+run_published() {
+  local csproj=$1 version=$2 rid=$3
   # shellcheck source=lib/cross-root.sh
   source "$root/scripts/lib/cross-root.sh"
-  local emulator_exe="$cross_dir/build/x86_64-pc-windows-gnu/release/azmi-emulator.exe"
-  [ -f "$emulator_exe" ] || { echo "missing $emulator_exe: run scripts/build-cross.sh win-x64" >&2; return 2; }
-  local out="$cross_dir/dotnet-package-tests-win-x64"
+  local out="$cross_dir/dotnet-package-tests-$rid" emulator native where
+  case $rid in
+    win-x64)
+      emulator="$cross_dir/build/x86_64-pc-windows-gnu/release/azmi-emulator.exe"
+      [ -f "$emulator" ] || { echo "missing $emulator: run scripts/build-cross.sh win-x64" >&2; return 2; }
+      native=libazmi.dll where="under Wine"
+      ;;
+    linux-arm64)
+      # This machine's emulator: the tests start it from under qemu-aarch64, as a host program.
+      emulator="$AZMI_EMULATOR"
+      native=libazmi.so where="under qemu-aarch64"
+      [ -f "$root/out/AzMi/runtimes/linux-arm64/native/libazmi.so" ] || {
+        echo "missing out/AzMi/runtimes/linux-arm64/native/libazmi.so: run scripts/build-cross.sh linux-arm64" >&2; return 2; }
+      ;;
+  esac
   echo
-  echo "==== dotnet publish $project -r win-x64 (AzMi $version from out/packages/nuget) ===="
+  echo "==== dotnet publish $project -r $rid (AzMi $version from out/packages/nuget) ===="
   rm -rf "$out"
   # --force: the packages were just dropped from NuGet's cache (above).
-  dotnet restore "$csproj" -r win-x64 --force "-p:AzMiPackageVersion=$version" --nologo -v quiet
-  dotnet publish "$csproj" --configuration Release -r win-x64 --self-contained --no-restore \
+  dotnet restore "$csproj" -r "$rid" --force "-p:AzMiPackageVersion=$version" --nologo -v quiet
+  dotnet publish "$csproj" --configuration Release -r "$rid" --self-contained --no-restore \
     "-p:AzMiPackageVersion=$version" -o "$out" --nologo -v quiet
-  [ -f "$out/libazmi.dll" ] || { echo "error: the win-x64 publish has no libazmi.dll: the package lacks runtimes/win-x64" >&2; return 1; }
+  [ -f "$out/$native" ] || { echo "error: the $rid publish has no $native: the package lacks runtimes/$rid" >&2; return 1; }
+  if [ "$rid" = linux-arm64 ] && ! cmp -s "$out/$native" "$root/out/AzMi/runtimes/linux-arm64/native/libazmi.so"; then
+    echo "error: the package's linux-arm64 libazmi.so is not out/AzMi/runtimes/linux-arm64/native/libazmi.so" >&2
+    return 1
+  fi
   # shellcheck source=lib/azurite.sh
   source "$root/scripts/lib/azurite.sh"
   azurite_start "$out/azurite"
   trap azurite_stop EXIT
-  export AZMI_EMULATOR="$emulator_exe" AZMI_TEST_AZURITE_PORT="$azurite_port" AZMI_TEST_AZURITE_CERT="$azurite_cert"
-  export WINEPREFIX="$cross_dir/wine-prefix" WINEDEBUG=-all XDG_RUNTIME_DIR="$cross_dir/xdg-runtime"
-  mkdir -p "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"
-  echo "==== $project.exe under Wine ===="
+  export AZMI_EMULATOR="$emulator" AZMI_TEST_AZURITE_PORT="$azurite_port" AZMI_TEST_AZURITE_CERT="$azurite_cert"
+  local run=()
+  if [ "$rid" = win-x64 ]; then
+    export WINEPREFIX="$cross_dir/wine-prefix" WINEDEBUG=-all XDG_RUNTIME_DIR="$cross_dir/xdg-runtime"
+    mkdir -p "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"
+    run=(cross_run trixie wine "$out/$project.exe")
+  else
+    # shellcheck source=lib/qemu-arm64.sh
+    source "$root/scripts/lib/qemu-arm64.sh"
+    qemu_arm64_script "$out/run-arm64" bullseye "$out/$project"
+    run=(cross_run trixie "$out/run-arm64")
+    # Listing the tests starts the runtime and loads the test assembly, and runs none.
+    qemu_arm64_probe "dotnet $project (linux-arm64)" "${run[@]}" -list classes || return
+  fi
+  echo "==== $project $where ===="
   local rc=0 log="$out/run.log"
-  cross_run trixie wine "$out/$project.exe" -noColor >"$log.raw" 2>&1 || rc=$?
+  "${run[@]}" -noColor >"$log.raw" 2>&1 || rc=$?
   # Windows' console output ends lines with CR LF.
   tr -d '\r' <"$log.raw" | grep -v 'XDG_RUNTIME_DIR' | tee "$log"
   local line
-  line="$(xunit_result_line "$project (win-x64, Wine)" "$log" "$rc")"
+  line="$(xunit_result_line "$project ($rid, ${where#under })" "$log" "$rc")"
   echo
   echo "$line"
   [[ $line == *" 0 failed"* ]]
@@ -75,8 +109,8 @@ results="$root/tests/dotnet/TestResults"
 mkdir -p "$results"
 rm -f "$results/$project.trx"
 
-if [ "$rid" = win-x64 ]; then
-  run_under_wine "$csproj" "$version"
+if [ -n "$rid" ]; then
+  run_published "$csproj" "$version" "$rid"
   exit
 fi
 

@@ -4,10 +4,12 @@
 # - trixie: Rust 1.96 with its standard library's source (-Zbuild-std), MinGW-w64, Wine, the
 #   aarch64 cross compiler and qemu-user. The host's Rust has no other target's std.
 # - bullseye: glibc 2.31, the C library the released Linux libraries are linked against (the
-#   glibc floor), with gcc to build and run the old-image test in it.
+#   glibc floor), with gcc to build and run the old-image test in it, and the arm64 libraries
+#   .NET needs to run under qemu-aarch64 on that glibc.
 #
-# Each root is made once under $AZMI_CROSS_ROOTS (default target/cross, outside git), and made
-# again when its package list changes (a stamp file records it); checkouts on one machine may
+# Each root is made once under $AZMI_CROSS_ROOTS (default target/cross, outside git); when its
+# package list only grows, the new packages are installed in it, and when the list otherwise
+# changes, it is made again (a stamp file records suite and list); checkouts on one machine may
 # share them by pointing AZMI_CROSS_ROOTS at one folder. What a checkout builds and runs in them
 # (cargo's target folder, the Wine prefix, published test programs) stays in its own
 # $cross_dir, target/cross.
@@ -28,7 +30,10 @@ trixie_packages=(
   wine64 wine
   gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
 )
-bullseye_packages=(gcc libc6-dev libc6-dev-arm64-cross libgcc-s1-arm64-cross)
+# libssl1.1, libicu67 and libstdc++6 for arm64 (dpkg's multiarch, under lib/aarch64-linux-gnu):
+# what the .NET runtime loads, for the .NET and PowerShell tests under qemu-aarch64 on glibc 2.31.
+bullseye_packages=(gcc libc6-dev libc6-dev-arm64-cross libgcc-s1-arm64-cross
+  libssl1.1:arm64 libicu67:arm64 libstdc++6:arm64)
 
 cross_root_path() { echo "$cross_roots/$1"; }
 
@@ -53,17 +58,55 @@ cross_root_ensure() {
   (
     flock 9
     if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then exit 0; fi
+    # The same suite with packages added: install those, do not make the root again.
+    local added
+    if added="$(cross_root_added "$(cat "$stamp" 2>/dev/null)" "$want")"; then
+      if [ -n "$added" ]; then
+        echo "==> adding $added to the Debian $suite root at $dir"
+        # shellcheck disable=SC2086 # $added: package names, one word each
+        cross_root_install "$name" $added || { echo "installing packages in the $name root failed" >&2; exit 1; }
+      fi
+      echo "$want" >"$stamp"
+      exit 0
+    fi
     echo "==> making the Debian $suite root at $dir (once; about two minutes)"
     rm -rf "$dir.new"
     debootstrap --variant=minbase --include=ca-certificates "$suite" "$dir.new" >"$cross_roots/$name.debootstrap.log" 2>&1 || {
       echo "debootstrap $suite failed; the end of its log:" >&2; tail -n 20 "$cross_roots/$name.debootstrap.log" >&2; exit 1; }
     rm -rf "$dir"
     mv "$dir.new" "$dir"
-    cross_run "$name" sh -c "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ${packages[*]} >/dev/null && apt-get clean" || {
-      echo "installing packages in the $name root failed" >&2; exit 1; }
-    if [ "$name" = bullseye ]; then cross_relative_links "$dir"; fi
+    cross_root_install "$name" "${packages[@]}" || { echo "installing packages in the $name root failed" >&2; exit 1; }
     echo "$want" >"$stamp"
   ) 9>"$cross_roots/$name.lock"
+}
+
+# cross_root_added STAMP WANT: prints the packages WANT adds to STAMP (both "suite package...";
+# none when only their order differs) and succeeds when the suite is the same and WANT keeps
+# every package of STAMP.
+cross_root_added() {
+  local have want
+  read -ra have <<<"$1"
+  read -ra want <<<"$2"
+  [ ${#have[@]} -gt 0 ] && [ "${have[0]}" = "${want[0]}" ] || return 1
+  local package added=()
+  for package in "${have[@]:1}"; do
+    [[ " ${want[*]:1} " == *" $package "* ]] || return 1
+  done
+  for package in "${want[@]:1}"; do
+    [[ " ${have[*]:1} " == *" $package "* ]] || added+=("$package")
+  done
+  echo "${added[*]}"
+}
+
+# cross_root_install NAME PACKAGE...: installs the packages in root NAME (arch-qualified ones,
+# name:arm64, after adding that architecture to dpkg).
+cross_root_install() {
+  local name=$1 archs
+  shift
+  archs="$(printf '%s\n' "$@" | sed -n 's/.*:\([a-z0-9]*\)$/\1/p' | sort -u | tr '\n' ' ')"
+  cross_run "$name" sh -c "for arch in $archs; do dpkg --add-architecture \$arch; done
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $* >/dev/null && apt-get clean" || return 1
+  if [ "$name" = bullseye ]; then cross_relative_links "$(cross_root_path "$name")"; fi
 }
 
 # bullseye's libc6-dev has absolute symlinks (libc.so.6 -> /lib/...); made relative, the
@@ -104,6 +147,9 @@ cross_exec() {
     set -e
     dir=$1; checkout=$2; shared=$3; roots=$4; shift 4
     cp /etc/resolv.conf "$dir/etc/resolv.conf" 2>/dev/null || true
+    # The root a mount point of its own, so that it is a mount in /proc/self/mountinfo: .NET
+    # lists drives from there, and PowerShell has no / drive (no location, no modules) without.
+    mount --bind "$dir" "$dir"
     mount -t proc proc "$dir/proc"
     mount --rbind /dev "$dir/dev"
     mount --bind /tmp "$dir/tmp"

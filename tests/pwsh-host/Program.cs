@@ -4,7 +4,8 @@
 // what the tests use (-NoProfile, -NonInteractive, -Command <script> and -File <path> [args]),
 // writes output, errors and host text as pwsh does to a redirected console, and exits with the
 // script's `exit` code (1 after an uncaught error). PowerShell's own console host
-// (UnmanagedPSEntry) fails under Wine at start, so this small host takes its place.
+// (UnmanagedPSEntry) fails under Wine at start, so this small host takes its place (also for
+// linux-arm64 under qemu-user, so both run the tests the same way).
 using System;
 using System.Collections.Generic;
 using System.Globalization;
@@ -55,7 +56,11 @@ internal static class Program
 
         var host = new TestHost();
         InitialSessionState state = InitialSessionState.CreateDefault2();
-        state.ExecutionPolicy = Microsoft.PowerShell.ExecutionPolicy.Bypass;
+        if (OperatingSystem.IsWindows())
+        {
+            // Execution policies exist on Windows only (pwsh elsewhere throws on setting one).
+            state.ExecutionPolicy = Microsoft.PowerShell.ExecutionPolicy.Bypass;
+        }
         using Runspace runspace = RunspaceFactory.CreateRunspace(host, state);
         runspace.Open();
         runspace.SessionStateProxy.SetVariable("args", fileArguments.ToArray());

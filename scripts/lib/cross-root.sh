@@ -44,7 +44,7 @@ cross_root_ensure() {
   dir="$(cross_root_path "$name")"
   stamp="$dir/.azmi-root"
   want="$suite ${packages[*]}"
-  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then return 0; fi
+  if [ -f "$stamp" ] && cross_root_holds "$(cat "$stamp")" "$want"; then return 0; fi
   [ "$(id -u)" = 0 ] || { echo "making the $name root needs root (debootstrap, chroot)" >&2; return 1; }
   command -v debootstrap >/dev/null || { echo "debootstrap is missing: run scripts/setup.sh" >&2; return 1; }
   mkdir -p "$cross_roots"
@@ -52,7 +52,7 @@ cross_root_ensure() {
   # (and then find it made) instead of deleting its half-made root.
   (
     flock 9
-    if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then exit 0; fi
+    if [ -f "$stamp" ] && cross_root_holds "$(cat "$stamp")" "$want"; then exit 0; fi
     echo "==> making the Debian $suite root at $dir (once; about two minutes)"
     rm -rf "$dir.new"
     debootstrap --variant=minbase --include=ca-certificates "$suite" "$dir.new" >"$cross_roots/$name.debootstrap.log" 2>&1 || {
@@ -64,6 +64,16 @@ cross_root_ensure() {
     if [ "$name" = bullseye ]; then cross_relative_links "$dir"; fi
     echo "$want" >"$stamp"
   ) 9>"$cross_roots/$name.lock"
+}
+
+# cross_root_holds STAMP WANT: the root a stamp describes (suite, then packages) is of the wanted
+# suite and has every wanted package; it may have more (a checkout that needs more added them).
+cross_root_holds() {
+  local have=($1) want=($2) package
+  [ "${have[0]:-}" = "${want[0]}" ] || return 1
+  for package in "${want[@]:1}"; do
+    [[ " ${have[*]:1} " == *" $package "* ]] || return 1
+  done
 }
 
 # bullseye's libc6-dev has absolute symlinks (libc.so.6 -> /lib/...); made relative, the

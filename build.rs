@@ -149,6 +149,9 @@ fn link_the_floor_shim() {
     for object in objects {
         println!("cargo:rustc-cdylib-link-arg={}", object.display());
     }
+    // libm again after the object: rustc's -lm comes first, and with --as-needed the linker has
+    // dropped it there when nothing but the wrapped pow needed it (arm64).
+    println!("cargo:rustc-cdylib-link-arg=-lm");
     println!("cargo:rustc-cdylib-link-arg=-Wl,--wrap=pow");
 }
 

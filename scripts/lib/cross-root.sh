@@ -49,7 +49,7 @@ cross_root_ensure() {
   dir="$(cross_root_path "$name")"
   stamp="$dir/.azmi-root"
   want="$suite ${packages[*]}"
-  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then return 0; fi
+  if [ -f "$stamp" ] && cross_root_holds "$(cat "$stamp")" "$want"; then return 0; fi
   [ "$(id -u)" = 0 ] || { echo "making the $name root needs root (debootstrap, chroot)" >&2; return 1; }
   command -v debootstrap >/dev/null || { echo "debootstrap is missing: run scripts/setup.sh" >&2; return 1; }
   mkdir -p "$cross_roots"
@@ -57,16 +57,15 @@ cross_root_ensure() {
   # (and then find it made) instead of deleting its half-made root.
   (
     flock 9
-    if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then exit 0; fi
-    # The same suite with packages added: install those, do not make the root again.
+    if [ -f "$stamp" ] && cross_root_holds "$(cat "$stamp")" "$want"; then exit 0; fi
+    # The same suite, lacking packages: install those, do not make the root again (the stamp
+    # keeps what other checkouts added).
     local added
-    if added="$(cross_root_added "$(cat "$stamp" 2>/dev/null)" "$want")"; then
-      if [ -n "$added" ]; then
-        echo "==> adding $added to the Debian $suite root at $dir"
-        # shellcheck disable=SC2086 # $added: package names, one word each
-        cross_root_install "$name" $added || { echo "installing packages in the $name root failed" >&2; exit 1; }
-      fi
-      echo "$want" >"$stamp"
+    if added="$(cross_root_missing "$(cat "$stamp" 2>/dev/null)" "$want")"; then
+      echo "==> adding $added to the Debian $suite root at $dir"
+      # shellcheck disable=SC2086 # $added: package names, one word each
+      cross_root_install "$name" $added || { echo "installing packages in the $name root failed" >&2; exit 1; }
+      echo "$(cat "$stamp") $added" >"$stamp"
       exit 0
     fi
     echo "==> making the Debian $suite root at $dir (once; about two minutes)"
@@ -80,22 +79,24 @@ cross_root_ensure() {
   ) 9>"$cross_roots/$name.lock"
 }
 
-# cross_root_added STAMP WANT: prints the packages WANT adds to STAMP (both "suite package...";
-# none when only their order differs) and succeeds when the suite is the same and WANT keeps
-# every package of STAMP.
-cross_root_added() {
-  local have want
+# cross_root_holds STAMP WANT: the root a stamp describes (suite, then packages) is of the wanted
+# suite and has every wanted package; it may have more (a checkout that needs more added them).
+cross_root_holds() {
+  local missing
+  missing="$(cross_root_missing "$1" "$2")" && [ -z "$missing" ]
+}
+
+# cross_root_missing STAMP WANT: prints the packages of WANT that STAMP lacks (both "suite
+# package..."); fails when the suites differ.
+cross_root_missing() {
+  local have want package missing=()
   read -ra have <<<"$1"
   read -ra want <<<"$2"
-  [ ${#have[@]} -gt 0 ] && [ "${have[0]}" = "${want[0]}" ] || return 1
-  local package added=()
-  for package in "${have[@]:1}"; do
-    [[ " ${want[*]:1} " == *" $package "* ]] || return 1
-  done
+  [ "${have[0]:-}" = "${want[0]}" ] || return 1
   for package in "${want[@]:1}"; do
-    [[ " ${have[*]:1} " == *" $package "* ]] || added+=("$package")
+    [[ " ${have[*]:1} " == *" $package "* ]] || missing+=("$package")
   done
-  echo "${added[*]}"
+  echo "${missing[*]}"
 }
 
 # cross_root_install NAME PACKAGE...: installs the packages in root NAME (arch-qualified ones,

@@ -130,6 +130,24 @@ impl Fast {
     }
 }
 
+/// The last 1 to 7 bytes as a word, read 4, 2 and 1 at a time (not through `memcpy`).
+#[inline]
+fn tail_word(rest: &[u8]) -> u64 {
+    let (mut word, mut at) = (0u64, 0);
+    if let Some(four) = rest.first_chunk::<4>() {
+        word = u64::from(u32::from_le_bytes(*four));
+        at = 4;
+    }
+    if let Some(two) = rest[at..].first_chunk::<2>() {
+        word |= u64::from(u16::from_le_bytes(*two)) << (8 * at);
+        at += 2;
+    }
+    if let Some(&one) = rest.get(at) {
+        word |= u64::from(one) << (8 * at);
+    }
+    word
+}
+
 impl Hasher for Fast {
     #[inline]
     fn write(&mut self, bytes: &[u8]) {
@@ -139,9 +157,7 @@ impl Hasher for Fast {
         }
         let rest = words.remainder();
         if !rest.is_empty() {
-            let mut last = [0u8; 8];
-            last[..rest.len()].copy_from_slice(rest);
-            self.add(u64::from_le_bytes(last) ^ ((rest.len() as u64) << 59));
+            self.add(tail_word(rest) ^ ((rest.len() as u64) << 59));
         }
     }
 
@@ -434,6 +450,28 @@ mod tests {
             e.fresh(now + BACKGROUND_RETRY_SECS)
                 .unwrap()
                 .start_background_refresh
+        );
+    }
+
+    #[test]
+    fn the_fast_hash_tells_short_strings_apart() {
+        let hash = |b: &[u8]| FastHash.hash_one(b);
+        let mut seen = std::collections::HashSet::new();
+        let text = b"https://management.azure.com/.default";
+        for len in 0..=text.len() {
+            assert!(seen.insert(hash(&text[..len])), "{len}");
+        }
+        // Each byte of the tail counts, wherever it is.
+        for len in 1..8 {
+            for at in 0..len {
+                let mut bytes = vec![b'a'; len];
+                bytes[at] = b'b';
+                assert!(seen.insert(hash(&bytes)), "{len} {at}");
+            }
+        }
+        assert_eq!(
+            tail_word(b"\x01\x02\x03\x04\x05\x06\x07"),
+            0x0007_0605_0403_0201
         );
     }
 

@@ -86,6 +86,7 @@ public sealed class GetAzMiTokenCommand : PSCmdlet
         try
         {
             NativeLibraryLoader.EnsureLoaded();
+            ModuleFormats.EnsureLoaded(this);
             WriteObject(GetToken(resource));
         }
         catch (AzMiException e) when (e.StatusCode == AzMiStatus.Cancelled && IsStopRequested())

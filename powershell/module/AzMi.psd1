@@ -18,7 +18,7 @@
     PowerShellVersion    = '5.1'
 
     # No FormatsToProcess: the views (AzMi.format.ps1xml) come with the first AzMi command of a
-    # session, through AzMi.Format.psd1, which keeps Import-Module fast (see that file).
+    # session, through Format/AzMi.Format.psd1, which keeps Import-Module fast (see that file).
 
     # Explicit lists: PowerShell then knows the commands without loading the module.
     CmdletsToExport      = @(

@@ -14,9 +14,10 @@ namespace AzMi;
 /// </summary>
 internal static class ModuleFormats
 {
-    /// <summary>The views' module, next to AzMi.dll.</summary>
+    /// <summary>The views' module, in Format/ next to AzMi.dll.</summary>
     private static readonly string FormatModulePath = Path.Combine(
         Path.GetDirectoryName(typeof(ModuleFormats).Assembly.Location) ?? string.Empty,
+        "Format",
         "AzMi.Format.psd1");
 
     /// <summary>The sessions (runspaces) that imported the views, and when (<see cref="s_generation"/>).</summary>
@@ -34,7 +35,7 @@ internal static class ModuleFormats
 
     /// <summary>
     /// Makes sure the session running <paramref name="cmdlet"/> has the views, importing
-    /// AzMi.Format.psd1 there the first time. A failure ends the command: its objects would
+    /// Format/AzMi.Format.psd1 there the first time. A failure ends the command: its objects would
     /// otherwise be shown without the views, which keep tokens and secret values off the screen.
     /// </summary>
     internal static void EnsureLoaded(PSCmdlet cmdlet)

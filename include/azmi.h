@@ -232,7 +232,9 @@ typedef struct azmi_string azmi_string;
 
 /**
  * An access token. Everything in it is the caller's own copy (so warm calls share nothing
- * with other threads); its text is wiped from memory by `azmi_token_free`.
+ * with other threads), in one allocation: this header, then the token text, its type and its
+ * resource, each with a NUL. `azmi_token_free` wipes the text from memory (see
+ * [`wipe`]).
  */
 typedef struct azmi_token azmi_token;
 
@@ -1065,13 +1067,17 @@ void azmi_secret_free(azmi_secret *secret);
  *   "https://management.azure.com/", "https://vault.azure.net"); a "/.default" scope suffix is
  *   removed. Required.
  * - `identity`: from `azmi_identity_new`, or NULL for the system-assigned identity at the
- *   endpoint the environment names.
+ *   endpoint the environment names when the call runs: `AZMI_IMDS_ENDPOINT`, else
+ *   `AZURE_POD_IDENTITY_AUTHORITY_HOST`, are read by every call (a change is seen by the next
+ *   one); the other sources' variables when the source is detected, at the first such call
+ *   and after a change of those two.
  * - `flags`: 0, or `AZMI_FLAG_FORCE_REFRESH` to bypass the cache.
  * - `cancel`: NULL, or a handle another thread may cancel to end the wait at once.
  * - `token_out`: receives a new `azmi_token` on success (free with `azmi_token_free`).
  *
  * Tokens are cached process-wide per endpoint, identity and resource, and served until 5
- * minutes before they expire; tokens living over 2 hours are renewed in the background. Many
+ * minutes before they expire (a warm call makes at most one allocation, the caller's copy,
+ * and checks `resource` only when it differs from the strings accepted before); tokens living over 2 hours are renewed in the background. Many
  * threads asking at once cause one request. Transient failures (404, 408, 410, 429, 5xx,
  * connection errors) are retried with backoff; a machine whose endpoint never answered fails
  * within about a second with `AZMI_MANAGED_IDENTITY_UNAVAILABLE`.

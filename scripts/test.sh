@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Runs every test of azmi on this machine, installing what they need first:
 #   formatting, clippy, Rust unit and integration tests (with the header drift check),
-#   the C tests under valgrind, the packages (the C SDK archive built against with pkg-config;
-#   the module's .nupkg installed by PSResourceGet in the Pester stage), the C# consumer tests,
+#   the C tests under valgrind, the instructions of a warm token call from C against their
+#   ceilings (bench/token-instructions.sh --check, under callgrind), the packages (the C SDK
+#   archive built against with pkg-config; the module's .nupkg installed by PSResourceGet in
+#   the Pester stage), the C# consumer tests,
 #   the Azure SDK peer tests (Azure.Identity against azmi-emulator), the JavaScript SDK peer
 #   tests (Microsoft's npm packages against azmi-emulator) and the Pester tests of the AzMi
 #   module; for Windows (win-x64), the same C, C SDK, NuGet package and Pester tests under Wine
@@ -62,6 +64,7 @@ stage "CI scripts: no tool a new machine lacks" python3 scripts/check-ci-tools.p
 stage "cargo clippy -D warnings" cargo clippy --locked --workspace --all-targets -- -D warnings
 stage "cargo test (unit, integration, header drift)" cargo test --locked --workspace
 stage "C tests under valgrind" bash tests/c/run.sh
+stage "C warm token: instructions under ceiling" bash bench/token-instructions.sh --check
 stage "win-x64: C tests under Wine" bash tests/c/run.sh win-x64
 stage "linux-arm64: C tests under qemu (glibc 2.31)" bash tests/c/run.sh linux-arm64
 # The packages of out/packages: the C SDK test here, the .NET packages' after the C# tests, the

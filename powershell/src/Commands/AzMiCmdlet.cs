@@ -69,6 +69,7 @@ public abstract class AzMiCmdlet : PSCmdlet
         try
         {
             NativeLibraryLoader.EnsureLoaded();
+            ModuleFormats.EnsureLoaded(this);
             Action<string>? verbose = VerboseShown ? WriteVerbose : null;
             CaFileEnvironment.Apply(SessionState, verbose);
             using IdentityCache.Lease lease = IdentityCache.AcquireFromEnvironment(ClientId, ObjectId, ResourceId, verbose, Source);

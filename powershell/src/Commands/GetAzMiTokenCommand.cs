@@ -86,6 +86,7 @@ public sealed class GetAzMiTokenCommand : PSCmdlet
         try
         {
             NativeLibraryLoader.EnsureLoaded();
+            ModuleFormats.EnsureLoaded(this);
             WriteObject(GetToken(resource));
         }
         catch (AzMiException e) when (e.StatusCode == AzMiStatus.Cancelled && IsStopRequested())
@@ -125,7 +126,7 @@ public sealed class GetAzMiTokenCommand : PSCmdlet
         bool verbose = _verboseShown ??= VerbosePreferenceCheck.IsVerboseShown(this);
         using IdentityCache.Lease lease = IdentityCache.AcquireFromEnvironment(ClientId, ObjectId, ResourceId, verbose ? WriteVerbose : null, Source, Capabilities());
 
-        using CancelHandle cancel = new CancelHandle();
+        CancelHandle cancel = CancelHandle.Rent();
         lock (_stopGate)
         {
             if (_stopRequested)
@@ -148,6 +149,9 @@ public sealed class GetAzMiTokenCommand : PSCmdlet
             {
                 _pendingCall = null;
             }
+
+            // StopProcessing cancels only the pending call: from here on no other thread can.
+            cancel.Return();
         }
 
         // Never the token itself: only where it came from and when it expires.

@@ -15,44 +15,31 @@ mkdir -p "$build"
 for f in "$lib/libazmi.so" "$lib/azmi-emulator"; do
   [ -e "$f" ] || { echo "missing $f: run scripts/build.sh first" >&2; exit 2; }
 done
-azurite_bin="$root/tools/azurite/node_modules/.bin/azurite-blob"
-[ -e "$azurite_bin" ] || {
-  echo "Azurite is not installed ($azurite_bin is missing): run scripts/setup.sh" >&2; exit 2; }
+# shellcheck source=../../scripts/lib/azurite.sh
+source "$root/scripts/lib/azurite.sh"
 
-# The test programs load libazmi.so by its SONAME, libazmi.so.<abi> (docs/abi.md).
-ln -sf libazmi.so "$lib/libazmi.so.$(bash "$root/scripts/version.sh" --abi)"
-cc=${CC:-gcc}
+# shellcheck source=../../scripts/lib/c-program.sh
+source "$root/scripts/lib/c-program.sh"
 for src in "$root"/tests/c/*.c; do
-  name=$(basename "$src" .c)
-  "$cc" -std=c11 -Wall -Wextra -Werror -pedantic -g -O1 -I "$root/include" "$src" \
-    -L "$lib" -Wl,-rpath,"$lib" -lazmi -lpthread -o "$build/$name"
+  c_program_build "$src" "$build/$(basename "$src" .c)" -g -O1
 done
 
 log="$build/emulator.log"
 "$lib/azmi-emulator" --port 0 >"$log" 2>&1 &
 emulator=$!
-azurite=""
+azurite_pid=""
 source_emulators=()
 scratch="$(mktemp -d "${TMPDIR:-/tmp}/azmi-c-tests.XXXXXX")"
 cleanup() {
   kill "$emulator" 2>/dev/null || true
   for pid in "${source_emulators[@]}"; do kill "$pid" 2>/dev/null || true; done
-  if [ -n "$azurite" ]; then kill "$azurite" 2>/dev/null || true; wait "$azurite" 2>/dev/null || true; fi
+  if [ -n "$azurite_pid" ]; then kill "$azurite_pid" 2>/dev/null || true; wait "$azurite_pid" 2>/dev/null || true; fi
   rm -rf "$scratch"
 }
 trap cleanup EXIT
 
-# Azurite's blob service: a fresh certificate for 127.0.0.1, a free port, an empty workspace.
-openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
-  -addext subjectAltName=IP:127.0.0.1 -addext basicConstraints=critical,CA:FALSE \
-  -keyout "$scratch/key.pem" -out "$scratch/cert.pem" >/dev/null 2>&1 \
-  || { echo "openssl could not make a certificate for Azurite" >&2; exit 2; }
-azurite_port=$(node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
-mkdir -p "$scratch/data"
-"$azurite_bin" --blobHost 127.0.0.1 --blobPort "$azurite_port" --oauth basic --silent \
-  --skipApiVersionCheck --disableTelemetry --cert "$scratch/cert.pem" --key "$scratch/key.pem" \
-  --location "$scratch/data" >"$build/azurite.log" 2>&1 &
-azurite=$!
+# Azurite's blob service (HTTPS, --oauth basic), for storage_test.
+azurite_start "$scratch/azurite" || exit 2
 emulator_wait "$log" AZMI_ARM_ENDPOINT || exit 2
 endpoint=$(emulator_value "$log" AZMI_IMDS_ENDPOINT)
 ca_file=$(emulator_value "$log" AZMI_CA_FILE)
@@ -62,7 +49,7 @@ arm_endpoint=$(emulator_value "$log" AZMI_ARM_ENDPOINT)
 export AZMI_IMDS_ENDPOINT="$endpoint"
 # The emulator's CA (for its HTTPS services) with Azurite's certificate, and the base URL of the
 # emulator's Data Lake endpoints.
-cat "$ca_file" "$scratch/cert.pem" >"$scratch/ca-bundle.pem"
+cat "$ca_file" "$azurite_cert" >"$scratch/ca-bundle.pem"
 export AZMI_CA_FILE="$scratch/ca-bundle.pem"
 export AZMI_ADLS_BASE="$adls_base"
 [ -n "$keyvault_url" ] && [ -n "$arm_endpoint" ] || {
@@ -71,15 +58,8 @@ export AZMI_ADLS_BASE="$adls_base"
 export AZMI_KEYVAULT_URL="$keyvault_url"
 export AZMI_ARM_ENDPOINT="$arm_endpoint"
 
-for _ in $(seq 1 600); do
-  (exec 3<>"/dev/tcp/127.0.0.1/$azurite_port") 2>/dev/null && break
-  kill -0 "$azurite" 2>/dev/null || { echo "Azurite exited:" >&2; cat "$build/azurite.log" >&2; exit 2; }
-  sleep 0.1
-done
-(exec 3<>"/dev/tcp/127.0.0.1/$azurite_port") 2>/dev/null || {
-  echo "Azurite did not listen on port $azurite_port within 60 s:" >&2; cat "$build/azurite.log" >&2; exit 2; }
 # Azurite's account, path-style, for storage_test.
-export AZMI_BLOB_ACCOUNT="https://127.0.0.1:$azurite_port/devstoreaccount1"
+export AZMI_BLOB_ACCOUNT="$azurite_account"
 
 status=0
 for src in "$root"/tests/c/*.c; do

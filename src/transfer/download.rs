@@ -1,0 +1,359 @@
+//! Downloads into a temporary file that replaces the destination only when complete and
+//! checked (see the module above).
+
+use std::future::Future;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use md5::{Digest, Md5};
+use tokio::task::JoinHandle;
+
+use super::{blocking, IDLE_TIMEOUT};
+use crate::error::{Error, Result};
+use crate::retry::RetryPolicy;
+
+/// Bytes gathered before a write to disk. Small enough to stay in the CPU caches: with 4 MiB,
+/// copying each buffer into the page cache cost more than the network and downloads ran at
+/// about half of curl's speed (BENCHMARKS.md).
+const WRITE_BUFFER: usize = 256 * 1024;
+/// Resumptions of a download in a row without progress before it fails.
+const MAX_RESUMES: u32 = 5;
+
+/// A write in progress; gives back the file and the emptied buffer.
+type PendingWrite = JoinHandle<std::io::Result<(std::fs::File, Vec<u8>)>>;
+
+/// Writes to the temporary file off the async threads, one buffer while the next fills.
+struct Writer {
+    file: Option<std::fs::File>,
+    buffer: Vec<u8>,
+    spare: Option<Vec<u8>>,
+    pending: Option<PendingWrite>,
+    what: String,
+}
+
+impl Writer {
+    fn io(&self, e: std::io::Error) -> Error {
+        Error::Io(format!(
+            "{} failed writing the temporary file: {e}",
+            self.what
+        ))
+    }
+
+    /// Adds data; returns whether a buffer went to disk.
+    async fn push(&mut self, data: &[u8]) -> Result<bool> {
+        self.buffer.extend_from_slice(data);
+        if self.buffer.len() < WRITE_BUFFER {
+            return Ok(false);
+        }
+        self.flush().await?;
+        Ok(true)
+    }
+
+    async fn wait(&mut self) -> Result<()> {
+        if let Some(pending) = self.pending.take() {
+            let (file, mut buf) = pending
+                .await
+                .map_err(|e| Error::Internal(format!("a file write did not finish: {e}")))?
+                .map_err(|e| self.io(e))?;
+            buf.clear();
+            self.file = Some(file);
+            self.spare = Some(buf);
+        }
+        Ok(())
+    }
+
+    async fn flush(&mut self) -> Result<()> {
+        self.wait().await?;
+        if self.buffer.is_empty() {
+            return Ok(());
+        }
+        let next = self
+            .spare
+            .take()
+            .unwrap_or_else(|| Vec::with_capacity(WRITE_BUFFER));
+        let buf = std::mem::replace(&mut self.buffer, next);
+        let mut file = self
+            .file
+            .take()
+            .ok_or_else(|| Error::Internal("the download's file was lost".into()))?;
+        self.pending = Some(tokio::task::spawn_blocking(move || {
+            file.write_all(&buf)?;
+            Ok((file, buf))
+        }));
+        Ok(())
+    }
+
+    /// Writes what is left, flushes it to disk and returns the file's length.
+    async fn finish(mut self) -> Result<u64> {
+        self.flush().await?;
+        self.wait().await?;
+        let file = self
+            .file
+            .take()
+            .ok_or_else(|| Error::Internal("the download's file was lost".into()))?;
+        let synced = blocking(move || {
+            file.sync_all()?;
+            Ok::<_, std::io::Error>(file.metadata()?.len())
+        })
+        .await?;
+        synced.map_err(|e| self.io(e))
+    }
+}
+
+/// Refuses a destination that is a folder, or that exists when not `overwrite`.
+pub(crate) async fn check_destination(local: &Path, overwrite: bool, what: &str) -> Result<()> {
+    let dest = local.to_path_buf();
+    let existing = blocking(move || std::fs::metadata(&dest).map(|m| m.is_dir())).await?;
+    match existing {
+        Ok(true) => Err(Error::InvalidArgument(format!(
+            "{what}: '{}' is a folder; give the file name to write",
+            local.display()
+        ))),
+        Ok(false) if !overwrite => Err(Error::AlreadyExists(format!(
+            "{what}: '{}' exists already; allow overwriting to replace it",
+            local.display()
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// What a download fetches and how it is checked.
+pub(crate) struct Incoming<'a> {
+    /// "downloading x to 'y'", for messages.
+    pub what: &'a str,
+    pub local: &'a Path,
+    pub overwrite: bool,
+    /// The remote length.
+    pub total: u64,
+    /// The MD5 of the whole content, when the service stores one.
+    pub md5: Option<[u8; 16]>,
+    /// Resumptions after a lost connection stop when this budget passes without progress.
+    pub retry: &'a RetryPolicy,
+}
+
+/// Receives `incoming.total` bytes into a temporary file next to `incoming.local` and renames
+/// it over the destination when complete and checked. `open(offset)` opens the remote data from
+/// byte `offset` (0 first, later offsets to resume after a lost connection). Call
+/// [`check_destination`] first: this refuses only a destination that appeared meanwhile.
+pub(crate) async fn receive<F, Fut>(
+    incoming: Incoming<'_>,
+    mut open: F,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<u64>
+where
+    F: FnMut(u64) -> Fut,
+    Fut: Future<Output = Result<reqwest::Response>>,
+{
+    let Incoming {
+        what,
+        local,
+        overwrite,
+        total,
+        md5,
+        retry,
+    } = incoming;
+    let folder = match local.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let prefix = format!(
+        ".{}.",
+        local
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    );
+    let created = blocking(move || {
+        tempfile::Builder::new()
+            .prefix(&prefix)
+            .suffix(".azmi-partial")
+            .tempfile_in(&folder)
+    })
+    .await?;
+    let temp = created.map_err(|e| {
+        Error::Io(format!(
+            "{what} failed: no temporary file could be created next to it: {e}"
+        ))
+    })?;
+    // The path deletes the file when dropped: on failure, and when the future is dropped
+    // (cancellation) while a write is still running.
+    let (file, temp_path) = temp.into_parts();
+    let mut writer = Writer {
+        file: Some(file),
+        buffer: Vec::with_capacity(WRITE_BUFFER.min(total as usize)),
+        spare: None,
+        pending: None,
+        what: what.to_owned(),
+    };
+    let mut hasher = md5.map(|_| Md5::new());
+
+    progress(0, total);
+    let mut done = 0u64;
+    let mut resumes = 0u32;
+    let mut since_progress = Instant::now();
+    while done < total {
+        let mut resp = open(done)
+            .await
+            .and_then(|resp| check_content_range(resp, done, total))
+            .map_err(|e| stopped(e, what, done, total))?;
+        let before = done;
+        let interrupted = loop {
+            match tokio::time::timeout(IDLE_TIMEOUT, resp.chunk()).await {
+                Err(_) => {
+                    break Some(Error::Timeout(format!(
+                        "no data arrived for {} s",
+                        IDLE_TIMEOUT.as_secs()
+                    )))
+                }
+                Ok(Err(e)) => {
+                    break Some(Error::Network(format!(
+                        "the connection failed: {}",
+                        crate::source::exchange::describe_transport_error(&e)
+                    )))
+                }
+                Ok(Ok(None)) => break None,
+                Ok(Ok(Some(chunk))) => {
+                    let n = chunk.len() as u64;
+                    if done + n > total {
+                        return Err(Error::Protocol(format!(
+                            "{what}: the service sent more than the file's {total} bytes; the file changed during the download"
+                        )));
+                    }
+                    done += n;
+                    if let Some(h) = hasher.as_mut() {
+                        h.update(&chunk);
+                    }
+                    if writer.push(&chunk).await? {
+                        progress(done, total);
+                    }
+                }
+            }
+        };
+        if done > before {
+            resumes = 0;
+            since_progress = Instant::now();
+        }
+        match interrupted {
+            None if done < total && done == before => {
+                return Err(Error::Protocol(format!(
+                    "{what}: the service sent no data from byte {done} of {total}"
+                )))
+            }
+            None => {}
+            Some(e) => {
+                resumes += 1;
+                let left = retry.budget.saturating_sub(since_progress.elapsed());
+                if resumes > MAX_RESUMES || left.is_zero() {
+                    return Err(stopped(e, what, done, total));
+                }
+                log::debug!("{what}: resuming at byte {done} after: {e}");
+                tokio::time::sleep(retry.backoff(resumes - 1).min(left)).await;
+            }
+        }
+    }
+    let written = writer.finish().await?;
+    if written != total {
+        return Err(Error::Protocol(format!(
+            "{what}: {written} bytes arrived but the file has {total}"
+        )));
+    }
+    if let (Some(expected), Some(h)) = (md5, hasher) {
+        if h.finalize()[..] != expected[..] {
+            return Err(Error::Protocol(format!(
+                "{what}: the data that arrived does not match the MD5 the service holds for it; the destination was left as it was"
+            )));
+        }
+    }
+    let dest = local.to_path_buf();
+    let persisted = blocking(move || {
+        let result = if overwrite {
+            temp_path.persist(&dest)
+        } else {
+            temp_path.persist_noclobber(&dest)
+        };
+        if result.is_ok() {
+            sync_folder(&dest);
+        }
+        result.map_err(|e| e.error)
+    })
+    .await?;
+    persisted.map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AlreadyExists {
+            Error::AlreadyExists(format!(
+                "{what}: '{}' appeared meanwhile; allow overwriting to replace it",
+                local.display()
+            ))
+        } else {
+            Error::Io(format!(
+                "{what} failed: the temporary file could not replace '{}': {e}",
+                local.display()
+            ))
+        }
+    })?;
+    progress(total, total);
+    Ok(total)
+}
+
+/// Refuses a ranged answer that does not start where the download stopped, or that is of a
+/// blob of another length: written at `done`, it would corrupt the file (the MD5, when there
+/// is one, would catch it only at the end; without one nothing would). An answer without
+/// `Content-Range` is taken as the data from `done` (WebHDFS's OPEN with an offset answers 200).
+fn check_content_range(
+    resp: reqwest::Response,
+    done: u64,
+    total: u64,
+) -> Result<reqwest::Response> {
+    let Some(value) = resp.headers().get(reqwest::header::CONTENT_RANGE) else {
+        if resp.status().as_u16() == 206 {
+            return Err(Error::Protocol(
+                "the service answered 206 Partial Content without a Content-Range".into(),
+            ));
+        }
+        return Ok(resp);
+    };
+    let text = value.to_str().unwrap_or("");
+    match parse_content_range(text) {
+        Some((start, length)) if start == done && length.is_none_or(|l| l == total) => Ok(resp),
+        Some((start, Some(length))) if start == done => Err(Error::Protocol(format!(
+            "the file is now {length} bytes, not {total}: it changed during the download; download it again"
+        ))),
+        _ => Err(Error::Protocol(format!(
+            "asked for the data from byte {done}, the service answered Content-Range '{text}'"
+        ))),
+    }
+}
+
+/// `bytes <start>-<end>/<length or *>` as (start, length).
+fn parse_content_range(text: &str) -> Option<(u64, Option<u64>)> {
+    let (range, length) = text.trim().strip_prefix("bytes ")?.split_once('/')?;
+    let (start, _end) = range.split_once('-')?;
+    let length = match length {
+        "*" => None,
+        l => Some(l.parse().ok()?),
+    };
+    Some((start.parse().ok()?, length))
+}
+
+fn stopped(e: Error, what: &str, done: u64, total: u64) -> Error {
+    e.within(&format!(
+        "{what} stopped after {done} of {total} bytes were received"
+    ))
+}
+
+/// Makes a rename durable (best effort: not every platform can sync a folder).
+fn sync_folder(file: &Path) {
+    #[cfg(unix)]
+    if let Some(parent) = file.parent() {
+        let parent = if parent.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            parent
+        };
+        if let Ok(dir) = std::fs::File::open(parent) {
+            let _ = dir.sync_all();
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = file;
+}

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use azmi::blob::UPLOAD_CONCURRENCY;
 use azmi::ffi::*;
-use azmi::{AdlsProtocol, ErrorCode, RetryPolicy};
+use azmi::{AdlsProtocol, ErrorCode};
 use azmi_emulator::{Emulator, EmulatorConfig};
 
 mod fake_http;
@@ -87,7 +87,9 @@ async fn a_streamed_put_blob_cut_by_a_lost_connection_is_sent_again_whole() {
     let data = pattern(STREAMED, 1);
     let (_dir, local) = folder_with("up.bin", &data);
 
+    // A patient budget: the quick one is spent before the retry when the first attempt is slow.
     client(&fake)
+        .with_retry(patient())
         .upload(&local, CONTAINER, BLOB, true, |_, _| {})
         .await
         .unwrap();
@@ -148,16 +150,10 @@ async fn a_file_that_shrinks_while_it_is_streamed_is_a_local_error_and_not_retri
     let fake = Fake::start(&tokio::runtime::Handle::current(), |seen, _| stored(seen));
     let data = pattern(STREAMED, 3);
     let (_dir, local) = folder_with("up.bin", &data);
-    let patient = RetryPolicy {
-        budget: Duration::from_secs(60),
-        initial_delay: Duration::from_millis(500),
-        max_delay: Duration::from_secs(5),
-    };
-    let started = Instant::now();
 
     // Cut the file to half after the upload measured it, before its data is read.
     let e = client(&fake)
-        .with_retry(patient)
+        .with_retry(patient())
         .upload(&local, CONTAINER, BLOB, true, |done, _| {
             if done == 0 {
                 let file = std::fs::OpenOptions::new()
@@ -176,11 +172,7 @@ async fn a_file_that_shrinks_while_it_is_streamed_is_a_local_error_and_not_retri
     assert_eq!(
         fake.connections.load(Ordering::SeqCst),
         1,
-        "and none retried"
-    );
-    assert!(
-        started.elapsed() < Duration::from_secs(30),
-        "ended without waiting for retries"
+        "and none retried, though the budget allowed it"
     );
 }
 

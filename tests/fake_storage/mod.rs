@@ -1,5 +1,5 @@
 //! A fake Blob endpoint for the tests of what users rely on when transfers meet faults that
-//! Azurite and azmi-emulator cannot inject (tests/storage_faults.rs, tests/blob_uploads.rs): a
+//! Azurite and azmi-emulator cannot inject (tests/storage_faults.rs, tests/uploads.rs): a
 //! loopback HTTP/1.1 server (one request per connection) that records every request and answers
 //! as each test scripts it. Blob requests carry a SAS. Also the helpers those tests share (files,
 //! progress checks, the C ABI calls). Included with `mod fake_storage;` after `mod fake_http;`.
@@ -349,6 +349,16 @@ pub fn pattern(len: usize, seed: u8) -> Vec<u8> {
 pub fn quick() -> RetryPolicy {
     RetryPolicy {
         budget: Duration::from_secs(1),
+        initial_delay: Duration::from_millis(10),
+        max_delay: Duration::from_millis(100),
+    }
+}
+
+/// Retries with room to spare, for tests that need a retry to happen: a budget far beyond the
+/// time a request may take on a loaded machine (the budget counts from the request's start).
+pub fn patient() -> RetryPolicy {
+    RetryPolicy {
+        budget: Duration::from_secs(60),
         initial_delay: Duration::from_millis(10),
         max_delay: Duration::from_millis(100),
     }

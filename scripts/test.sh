@@ -3,8 +3,9 @@
 #   formatting, clippy, Rust unit and integration tests (with the header drift check),
 #   the C tests under valgrind, the packages (the C SDK archive built against with pkg-config;
 #   the module's .nupkg installed by PSResourceGet in the Pester stage), the C# consumer tests,
-#   the Azure SDK peer tests (Azure.Identity against azmi-emulator) and the Pester tests of the
-#   AzMi module.
+#   the Azure SDK peer tests (Azure.Identity against azmi-emulator), the Pester tests of the
+#   AzMi module, and every benchmark run once at a smoke size (scripts/bench-smoke.sh: runs
+#   that must complete and print their figures, never timed assertions).
 # Every stage runs even after a failure; a summary closes the run and the exit code is non-zero
 # if any stage failed.
 set -uo pipefail
@@ -61,6 +62,7 @@ stage "C SDK package (pkg-config, nm)" bash tests/c/sdk_test.sh
 stage "C# consumer + Azure SDK peer tests" bash scripts/test-dotnet.sh
 stage "C# AzMi NuGet package (local feed)" bash scripts/test-dotnet-package.sh
 stage "Pester (AzMi module)" bash scripts/test-pester.sh
+stage "benchmarks (smoke size)" bash scripts/bench-smoke.sh
 
 summary
 [ "$failed" -eq 0 ]

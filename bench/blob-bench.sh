@@ -120,7 +120,7 @@ emulator_pid="" dotnet_emulator_pid="" azurite_pid=""
 cleanup() {
   local pid
   for pid in $emulator_pid $dotnet_emulator_pid; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
-  if [ -n "$azurite_pid" ]; then kill "$azurite_pid" 2>/dev/null || true; wait "$azurite_pid" 2>/dev/null || true; fi
+  azurite_stop
   [ "${KEEP:-0}" = 1 ] || rm -rf "$work"
 }
 trap cleanup EXIT
@@ -146,7 +146,7 @@ azurite_start "$work/azurite" || exit 2
 # The bundle every client trusts: azmi-emulator's CA and Azurite's certificate.
 cat "$AZMI_CA_FILE" "$azurite_cert" >"$work/ca-bundle.pem"
 export AZMI_CA_FILE="$work/ca-bundle.pem"
-account="$azurite_account"
+account="$azurite_url"
 url="$account/$container"
 
 bench_token_header "$AZMI_IMDS_ENDPOINT" "https://storage.azure.com/" "$work/storage.hdr"

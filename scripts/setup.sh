@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
 # Installs what building and testing azmi needs on a fresh machine; safe to run again.
 # - cargo pointed at the shared offline crate registry (crates.io is not reachable here)
-# - gcc, valgrind and pkg-config (C tests, C SDK test), from Debian's packages when missing
+# - gcc, valgrind and pkg-config (C tests, C SDK test), and debootstrap (the Debian roots of the
+#   cross builds and their Wine and qemu tests: scripts/lib/cross-root.sh), from Debian's packages
+#   when missing
 # - Azurite 3.37.0 (npm) under tools/azurite, the Blob storage peer of tests/blob.rs
+# - the JavaScript SDK peer tests' packages (npm ci from tests/js/package-lock.json)
 # - PowerShell 7.6.9 and Pester (scripts/setup-powershell.sh)
+# - as root: the Debian 11 root (glibc 2.31) that libazmi.so is linked against, so that it loads
+#   on older systems (build.rs; scripts/lib/cross-root.sh), under $AZMI_CROSS_ROOTS or target/cross
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 
@@ -18,6 +23,7 @@ missing=()
 command -v gcc >/dev/null || missing+=(gcc)
 command -v valgrind >/dev/null || missing+=(valgrind)
 command -v pkg-config >/dev/null || missing+=(pkg-config)
+command -v debootstrap >/dev/null || missing+=(debootstrap)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing ${missing[*]} from Debian's packages"
   if [ "$(id -u)" = 0 ]; then
@@ -42,4 +48,16 @@ if [ "$installed" != "$azurite_version" ]; then
   npm install --prefix "$azurite_dir" --no-audit --no-fund --loglevel=error "azurite@$azurite_version"
 fi
 
+bash "$root/scripts/setup-js.sh"
+
 bash "$root/scripts/setup-powershell.sh"
+
+# The glibc floor's root: made once (a few minutes), then only checked. Without root the build
+# links against this machine's glibc and says so.
+if [ "$(id -u)" = 0 ]; then
+  # shellcheck source=lib/cross-root.sh
+  source "$root/scripts/lib/cross-root.sh"
+  cross_root_ensure bullseye
+else
+  echo "note: not root, so no Debian 11 root: libazmi.so will need this machine's glibc" >&2
+fi

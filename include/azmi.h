@@ -326,10 +326,11 @@ azmi_status azmi_adls_new(const char *account,
                           azmi_error **err_out);
 
 /**
- * Sets the bytes sent per upload request: Gen2 appends (default 8 MiB); Gen1 sends at most
- * 4 MiB per request whatever this says. 1024 to 268435456 bytes, or 0 for the default; two
- * chunks are in memory during an upload. Out of range is `AZMI_INVALID_ARGUMENT`. Applies to
- * calls started afterwards.
+ * Sets the bytes sent per upload request: Gen2 appends of files over 256 MiB (default 8 MiB;
+ * once set, it is also the largest Gen2 upload sent as one append, so that no request carries
+ * more); Gen1 sends at most 4 MiB per request whatever this says. 1024 to 268435456 bytes, or
+ * 0 for the default. Uploads stream from the file: memory does not grow with it. Out of range
+ * is `AZMI_INVALID_ARGUMENT`. Applies to calls started afterwards.
  */
 azmi_status azmi_adls_set_chunk_size(azmi_adls *adls, uint32_t bytes, azmi_error **err_out);
 
@@ -483,11 +484,14 @@ azmi_status azmi_adls_read(const azmi_adls *adls,
                            azmi_error **err_out);
 
 /**
- * Uploads the local file `local_path` to `remote_path` in chunks (Gen1: CREATE then APPENDs
- * of at most 4 MiB; Gen2: create, appends of the chunk size, one flush), never holding the
- * file in memory. `flags`: 0 or `AZMI_ADLS_OVERWRITE` (else an existing remote file is
- * `AZMI_CONFLICT`). `progress` (may be NULL) gets `(userdata, bytes sent, total)` after each
- * chunk, on the calling thread. A failure's message says how many bytes had been sent.
+ * Uploads the local file `local_path` to `remote_path`, never holding the file in memory.
+ * Gen2: create, then up to 256 MiB one append streamed from the file, larger appends of the
+ * chunk size, four in flight at once, then one flush once every append has succeeded (the
+ * data is not readable before). Gen1: CREATE then APPENDs of at most 4 MiB, one after the
+ * other. `flags`: 0 or `AZMI_ADLS_OVERWRITE` (else an existing remote file is
+ * `AZMI_CONFLICT`). `progress` (may be NULL) gets `(userdata, bytes sent, total)` as the data
+ * goes (after each chunk, or as one request's data is sent), on the calling thread. A
+ * failure's message says how many bytes had been sent.
  * Errors as `azmi_adls_list`, plus `AZMI_CONFLICT` and `AZMI_IO_ERROR` (the local file).
  */
 azmi_status azmi_adls_upload(const azmi_adls *adls,
@@ -690,11 +694,16 @@ azmi_status azmi_blob_create_container(const azmi_blob *blob,
                                        azmi_error **err_out);
 
 /**
- * Uploads the local file `local_path` to the block blob `container/name`: up to 8 MiB as one
- * Put Blob, larger in 8 MiB blocks (two in memory at once) and one Put Block List, never
- * holding the file in memory. `flags`: 0 or `AZMI_BLOB_OVERWRITE` (else an existing blob is
- * `AZMI_CONFLICT`). `progress` (may be NULL) gets `(userdata, bytes sent, total)` after each
- * block, on the calling thread. A failure's message says how many bytes had been sent.
+ * Uploads the local file `local_path` to the block blob `container/name`, never holding the
+ * file in memory: up to 256 MiB (the Azure SDKs' initial transfer size) as one Put Blob
+ * streamed from the file, whose MD5 is checked against the one the service computed (a
+ * mismatch deletes the blob and is `AZMI_PROTOCOL_ERROR`); larger in 8 MiB blocks, four in
+ * flight at once, each checked by the service against its MD5, then one Put Block List, sent
+ * only when every block has succeeded. `flags`: 0 or `AZMI_BLOB_OVERWRITE` (else an existing
+ * blob is `AZMI_CONFLICT`). `progress` (may be NULL) gets `(userdata, bytes sent, total)` as
+ * the data goes (after each block, or as the one request's data is sent), on the calling
+ * thread. A failure's message says how many bytes had been sent; a failed or cancelled upload
+ * commits nothing.
  * Errors as `azmi_blob_create_container`, plus `AZMI_NOT_FOUND` (no such container),
  * `AZMI_CONFLICT` and `AZMI_IO_ERROR` (the local file).
  */

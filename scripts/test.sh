@@ -6,11 +6,13 @@
 #   archive built against with pkg-config; the module's .nupkg installed by PSResourceGet in
 #   the Pester stage), the C# consumer tests,
 #   the Azure SDK peer tests (Azure.Identity against azmi-emulator), the JavaScript SDK peer
-#   tests (Microsoft's npm packages against azmi-emulator) and the Pester tests of the AzMi
-#   module; for Windows (win-x64), the same C, C SDK, NuGet package and Pester tests under Wine
-#   against azmi.dll built in a Debian root (scripts/build-cross.sh); for linux-arm64, the C and
-#   C SDK tests under qemu-aarch64 on glibc 2.31; and the Linux libraries' glibc floor (their
-#   version needs, and the C tests in a Debian 11 root).
+#   tests (Microsoft's npm packages against azmi-emulator), the Pester tests of the AzMi
+#   module, and every benchmark run once at a smoke size (scripts/bench-smoke.sh: runs that
+#   must complete and print their figures, never timed assertions); for Windows (win-x64), the
+#   same C, C SDK, NuGet package and Pester tests under Wine against azmi.dll built in a Debian
+#   root (scripts/build-cross.sh); for linux-arm64, the C and C SDK tests under qemu-aarch64 on
+#   glibc 2.31; and the Linux libraries' glibc floor (their version needs, and the C tests in a
+#   Debian 11 root).
 # Every stage runs even after a failure; a summary closes the run and the exit code is non-zero
 # if any stage failed.
 set -uo pipefail
@@ -80,6 +82,7 @@ stage "win-x64: AzMi package under Wine" bash scripts/test-dotnet-package.sh win
 stage "JavaScript SDK peer tests" bash scripts/test-js.sh
 stage "Pester (AzMi module)" bash scripts/test-pester.sh
 stage "win-x64: Pester under Wine" bash scripts/test-pester.sh win-x64
+stage "benchmarks (smoke size)" bash scripts/bench-smoke.sh
 
 summary
 [ "$failed" -eq 0 ]

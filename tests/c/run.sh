@@ -37,11 +37,10 @@ case $rid in
     for f in "$lib/libazmi.so" "$lib/azmi-emulator"; do
       [ -e "$f" ] || { echo "missing $f: run scripts/build.sh first" >&2; exit 2; }
     done
-    # The test programs load libazmi.so by its SONAME, libazmi.so.<abi> (docs/abi.md).
-    ln -sf libazmi.so "$lib/libazmi.so.$(bash "$root/scripts/version.sh" --abi)"
-    compile() {
-      "${CC:-gcc}" "${cflags[@]}" "$1" -L "$lib" -Wl,-rpath,"$lib" -lazmi -lpthread -o "$2"
-    }
+    # Built as every C program against target/release is (the SONAME link made there too).
+    # shellcheck source=../../scripts/lib/c-program.sh
+    source "$root/scripts/lib/c-program.sh"
+    compile() { c_program_build "$1" "$2" -g -O1; }
     start_emulator() { local log=$1; shift; "$lib/azmi-emulator" --port 0 "$@" >"$log" 2>&1 & }
     run_program() { valgrind "${valgrind_args[@]}" "$@"; }
     host_path() { echo "$1"; }

@@ -109,6 +109,28 @@ pub(super) fn not_found(what: &str) -> KvError {
     )
 }
 
+/// A deleted secret's name asked for in the deleted store where it is not (the live service's
+/// words; the same code as a missing secret).
+pub(super) fn deleted_not_found(name: &str) -> KvError {
+    kv_error(
+        StatusCode::NOT_FOUND,
+        "SecretNotFound",
+        format!("Deleted Secret not found: {name}"),
+    )
+}
+
+/// A PUT to a name a deleted secret holds: 409 until it is recovered or purged.
+pub(super) fn deleted_but_recoverable(name: &str) -> KvError {
+    KvError {
+        status: StatusCode::CONFLICT,
+        code: "Conflict",
+        message: format!(
+            "Secret {name} is currently in a deleted but recoverable state, and its name cannot be reused; in this state, the secret can only be recovered or purged."
+        ),
+        inner: Some("ObjectIsDeletedButRecoverable"),
+    }
+}
+
 /// A scripted status fault, with Key Vault's error body.
 pub(super) fn fault_response(status: u16, parts: &Parts) -> Response<SvcBody> {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);

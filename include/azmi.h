@@ -64,6 +64,11 @@
 #define AZMI_BLOB_OVERWRITE 1
 
 /**
+ * `azmi_keyvault_set` flag: the new version is disabled (it cannot be read until enabled).
+ */
+#define AZMI_SECRET_DISABLED 1
+
+/**
  * `flags` bit of `azmi_get_token`: skip the cache and ask the endpoint for a new token.
  */
 #define AZMI_FLAG_FORCE_REFRESH 1
@@ -209,8 +214,9 @@ typedef struct azmi_error azmi_error;
 typedef struct azmi_identity azmi_identity;
 
 /**
- * A Key Vault secret: its value (from `azmi_keyvault_get` only) and its properties, like
- * `Get-AzKeyVaultSecret`'s output. From `azmi_keyvault_get` it is the caller's: free it with
+ * A Key Vault secret: its value (from `azmi_keyvault_get` and `azmi_keyvault_set` only) and
+ * its properties, like `Get-AzKeyVaultSecret`'s output; from `azmi_keyvault_delete`, also where
+ * the deleted secret waits. From those functions it is the caller's: free it with
  * `azmi_secret_free`, which wipes the value from memory. In an `azmi_secret_callback` it is
  * lent for the callback only and has no value. Immutable: may be read from any thread.
  */
@@ -923,6 +929,69 @@ azmi_status azmi_keyvault_get(const char *vault,
                               azmi_error **err_out);
 
 /**
+ * Sets a secret in a Key Vault: a new version of `name` holding `value`, the current version
+ * from now on (a new secret when the name is new). Every set writes exactly what it is given:
+ * nothing is inherited from the previous version.
+ *
+ * - `vault`, `name`, `api_version`, `identity`, `cancel`: as `azmi_keyvault_get`.
+ * - `value`, `value_len`: the value, UTF-8 (it may hold NUL bytes), at most 25 KiB; NULL only
+ *   with `value_len` 0 (an empty value). Read during the call only; the request body azmi
+ *   builds from it is wiped after the request.
+ * - `content_type`: e.g. "text/plain", or NULL for none.
+ * - `tags_json`: NULL, or a JSON object of string values, e.g. `{"owner":"ops"}` (at most 15
+ *   tags; names 1 to 512 characters, values at most 256).
+ * - `not_before`, `expires`: Unix seconds, or 0 for none (not-before must not be after expiry).
+ * - `flags`: 0, or `AZMI_SECRET_DISABLED` for a disabled version.
+ * - `secret_out`: receives the version as the vault stored it, value included (free with
+ *   `azmi_secret_free`, which wipes it).
+ *
+ * Everything is checked before a request is sent (`AZMI_INVALID_ARGUMENT`). A set is retried
+ * like a read (at worst a retry leaves one more version with the same value).
+ *
+ * Errors: as `azmi_keyvault_get`, and `AZMI_CONFLICT` (HTTP 409, service code `Conflict`)
+ * while the name is held by a deleted secret: the vault keeps it recoverable until it is
+ * recovered or purged (by the vault's owner), or give another name. Messages never hold the
+ * value.
+ */
+azmi_status azmi_keyvault_set(const char *vault,
+                              const char *name,
+                              const uint8_t *value,
+                              size_t value_len,
+                              const char *content_type,
+                              const char *tags_json,
+                              int64_t not_before,
+                              int64_t expires,
+                              uint32_t flags,
+                              const char *api_version,
+                              const azmi_identity *identity,
+                              const azmi_cancel *cancel,
+                              azmi_secret **secret_out,
+                              azmi_error **err_out);
+
+/**
+ * Deletes the secret `name` from a Key Vault, every version of it. The vault keeps it
+ * recoverable (soft delete) until its scheduled purge date, and its name cannot be set
+ * meanwhile (`AZMI_CONFLICT`); purging is the vault owner's business.
+ *
+ * - `vault`, `name`, `api_version`, `identity`, `cancel`: as `azmi_keyvault_get`.
+ * - `deleted_out`: NULL, or receives the deleted secret (free with `azmi_secret_free`): its
+ *   current version's properties (no value), `azmi_secret_recovery_id`,
+ *   `azmi_secret_deleted_on`, `azmi_secret_scheduled_purge`.
+ *
+ * A delete is not repeated once the vault may have acted on it: only throttling and refused
+ * connections are retried.
+ *
+ * Errors: as `azmi_keyvault_get` (`AZMI_NOT_FOUND`: no such secret, or already deleted).
+ */
+azmi_status azmi_keyvault_delete(const char *vault,
+                                 const char *name,
+                                 const char *api_version,
+                                 const azmi_identity *identity,
+                                 const azmi_cancel *cancel,
+                                 azmi_secret **deleted_out,
+                                 azmi_error **err_out);
+
+/**
  * Lists the secrets of `vault` (without values; the version is ""), following every page and
  * handing each to `callback` as its page arrives. `callback` is required; `userdata` is passed
  * to it as is. `api_version`, the other arguments and the errors as `azmi_keyvault_get`;
@@ -1013,8 +1082,27 @@ int64_t azmi_secret_not_before(const azmi_secret *secret);
 const char *azmi_secret_tags(const azmi_secret *secret);
 
 /**
- * Wipes the value from memory and frees a secret from `azmi_keyvault_get`. Never free a
- * secret lent to a callback. NULL is ignored.
+ * A deleted secret's recovery id, `https://<vault>/deletedsecrets/<name>` ("" for secrets that
+ * are not from `azmi_keyvault_delete`, and for NULL). Lent.
+ */
+const char *azmi_secret_recovery_id(const azmi_secret *secret);
+
+/**
+ * When the secret was deleted, Unix seconds (0 for secrets not from `azmi_keyvault_delete`,
+ * and for NULL).
+ */
+int64_t azmi_secret_deleted_on(const azmi_secret *secret);
+
+/**
+ * When the vault purges the deleted secret for good, Unix seconds (0 for secrets not from
+ * `azmi_keyvault_delete`, and for NULL).
+ */
+int64_t azmi_secret_scheduled_purge(const azmi_secret *secret);
+
+/**
+ * Wipes the value from memory and frees a secret from `azmi_keyvault_get`,
+ * `azmi_keyvault_set` or `azmi_keyvault_delete`. Never free a secret lent to a callback. NULL
+ * is ignored.
  */
 void azmi_secret_free(azmi_secret *secret);
 

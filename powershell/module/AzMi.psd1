@@ -33,6 +33,8 @@
         'Move-AzMiDataLakeItem'
         'Remove-AzMiDataLakeItem'
         'Get-AzMiKeyVaultSecret'
+        'Set-AzMiKeyVaultSecret'
+        'Remove-AzMiKeyVaultSecret'
         'Get-AzMiResourceGroup'
         'Invoke-AzMiArmRequest'
         'New-AzMiStorageSasToken'

@@ -573,6 +573,55 @@ internal static class NativeMethods
         IntPtr userdata,
         out IntPtr err);
 
+    /// <summary><c>azmi_keyvault_set</c> flag: the new version is disabled.</summary>
+    internal const uint AZMI_SECRET_DISABLED = 1;
+
+    /// <summary>
+    /// value/valueLen: UTF-8, read during the call only (pass memory the caller wipes);
+    /// contentType, tagsJson (a JSON object of strings) and apiVersion may be null; notBefore
+    /// and expires are Unix seconds, 0 for none. The secret (value included) is the caller's:
+    /// azmi_secret_free.
+    /// </summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    internal static extern uint azmi_keyvault_set(
+        byte[] vault,
+        byte[] name,
+        IntPtr value,
+        UIntPtr valueLen,
+        byte[]? contentType,
+        byte[]? tagsJson,
+        long notBefore,
+        long expires,
+        uint flags,
+        byte[]? apiVersion,
+        IntPtr identity,
+        IntPtr cancel,
+        out IntPtr secret,
+        out IntPtr err);
+
+    /// <summary>The deleted secret (no value) is the caller's: azmi_secret_free.</summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    internal static extern uint azmi_keyvault_delete(
+        byte[] vault,
+        byte[] name,
+        byte[]? apiVersion,
+        IntPtr identity,
+        IntPtr cancel,
+        out IntPtr deleted,
+        out IntPtr err);
+
+    /// <summary>Lent; "" unless the secret is from azmi_keyvault_delete.</summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    internal static extern IntPtr azmi_secret_recovery_id(IntPtr secret);
+
+    /// <summary>Unix seconds; 0 unless the secret is from azmi_keyvault_delete.</summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    internal static extern long azmi_secret_deleted_on(IntPtr secret);
+
+    /// <summary>Unix seconds; 0 unless the secret is from azmi_keyvault_delete.</summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    internal static extern long azmi_secret_scheduled_purge(IntPtr secret);
+
     /// <summary>Lent: valid until azmi_secret_free, which wipes it. Never log it; may hold NULs.</summary>
     [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
     internal static extern IntPtr azmi_secret_value(IntPtr secret);
@@ -620,7 +669,7 @@ internal static class NativeMethods
     [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
     internal static extern IntPtr azmi_secret_tags(IntPtr secret);
 
-    /// <summary>Wipes the value. Only secrets from azmi_keyvault_get, never one lent to a callback.</summary>
+    /// <summary>Wipes the value. Only secrets from azmi_keyvault_get, _set or _delete, never one lent to a callback.</summary>
     [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
     internal static extern void azmi_secret_free(IntPtr secret);
 }

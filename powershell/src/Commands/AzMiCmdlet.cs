@@ -128,6 +128,31 @@ public abstract class AzMiCmdlet : PSCmdlet
         }
     }
 
+    /// <summary>
+    /// ShouldProcess, except that <paramref name="force"/> (-Force without an explicit
+    /// -Confirm) skips the prompt that ConfirmImpact High brings; -WhatIf is honoured either way.
+    /// </summary>
+    private protected bool ConfirmedOrForced(string target, string action, bool force)
+    {
+        bool confirmGiven = MyInvocation.BoundParameters.ContainsKey("Confirm");
+        if (force && !confirmGiven && !IsWhatIf())
+        {
+            if (VerboseShown)
+            {
+                WriteVerbose($"Performing the operation \"{action}\" on target \"{target}\".");
+            }
+
+            return true;
+        }
+
+        return ShouldProcess(target, action);
+    }
+
+    private bool IsWhatIf() =>
+        MyInvocation.BoundParameters.TryGetValue("WhatIf", out object? whatIf)
+            ? LanguagePrimitives.IsTrue(whatIf)
+            : LanguagePrimitives.IsTrue(GetVariableValue("WhatIfPreference"));
+
     /// <summary>An argument error found before any request: ends the command (AzMi.InvalidArgument).</summary>
     private protected void ThrowInvalidArgument(string message, object? target) =>
         ThrowTerminatingError(AzMiErrorRecords.From(AzMiException.InvalidArgument(message), target));

@@ -48,7 +48,7 @@ const CLOUD_RESOURCES: &[&str] = &[
 /// The longest answer read (a secret is at most 25 KiB; a page of 25 items far less).
 const MAX_ANSWER: usize = 4 * 1024 * 1024;
 /// The longest value Key Vault stores (25 KiB, in UTF-8).
-pub const MAX_SECRET_VALUE: usize = 25 * 1024;
+const MAX_SECRET_VALUE: usize = 25 * 1024;
 /// Key Vault's (Azure's) tag limits: at most 15 tags, names 1 to 512 characters, values at
 /// most 256.
 const MAX_TAGS: usize = 15;
@@ -396,7 +396,10 @@ impl SecretSettings {
                 )));
             }
         }
-        for (what, time) in [("expiry", self.expires), ("not-before time", self.not_before)] {
+        for (what, time) in [
+            ("expiry", self.expires),
+            ("not-before time", self.not_before),
+        ] {
             if time.is_some_and(|t| t < 0) {
                 return Err(Error::InvalidArgument(format!(
                     "the {what} is before 1970; give a Unix time in seconds"
@@ -605,7 +608,9 @@ impl KeyVault {
             ),
             None => format!("getting secret '{name}' from vault {}", self.vault),
         };
-        let answer = self.call(Method::GET, self.url(&path)?, None, &what).await?;
+        let answer = self
+            .call(Method::GET, self.url(&path)?, None, &what)
+            .await?;
         secret_from(answer, &what)
     }
 
@@ -832,9 +837,7 @@ fn secret_from(mut answer: Value, what: &str) -> Result<Secret> {
 /// left behind by a reallocation.
 fn set_body(value: &str, settings: &SecretSettings) -> Bytes {
     let members = settings.json_members();
-    let mut body = Zeroizing::new(Vec::with_capacity(
-        value.len() * 6 + members.len() + 16,
-    ));
+    let mut body = Zeroizing::new(Vec::with_capacity(value.len() * 6 + members.len() + 16));
     body.extend_from_slice(b"{\"value\":");
     // Writing a string into a Vec cannot fail.
     let _ = serde_json::to_writer(&mut *body, value);
@@ -982,7 +985,8 @@ mod tests {
         assert_eq!(json["attributes"]["exp"], 4_000_000_000i64);
         assert_eq!(json["attributes"]["nbf"], 1_700_000_000i64);
         // Nothing given: the value and empty attributes only (the vault's defaults).
-        let plain: Value = serde_json::from_slice(&set_body("x", &SecretSettings::default())).unwrap();
+        let plain: Value =
+            serde_json::from_slice(&set_body("x", &SecretSettings::default())).unwrap();
         assert_eq!(plain, serde_json::json!({"value": "x", "attributes": {}}));
     }
 
@@ -1026,7 +1030,9 @@ mod tests {
             assert!(e.to_string().contains(needle), "{e}");
         }
         let fifteen = SecretSettings {
-            tags: (0..15).map(|i| (format!("t{i}"), "v".repeat(256))).collect(),
+            tags: (0..15)
+                .map(|i| (format!("t{i}"), "v".repeat(256)))
+                .collect(),
             ..Default::default()
         };
         assert!(fifteen.check().is_ok());

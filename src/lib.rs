@@ -32,7 +32,9 @@ pub use blob::{Blob, BlobAccount};
 pub use client::{Azmi, TokenGrant};
 pub use error::{Error, ErrorCode, Result, ServiceFailure};
 pub use identity::{normalize_resource, IdentityId, ManagedIdentity, TokenOptions};
-pub use keyvault::{DeletedSecret, KeyVault, Secret, SecretProperties, SecretSettings, VaultAddress};
+pub use keyvault::{
+    DeletedSecret, KeyVault, Secret, SecretProperties, SecretSettings, VaultAddress,
+};
 pub use retry::RetryPolicy;
 pub use source::{Source, SourceConfig, SourceEnv};
 pub use token::AccessToken;

@@ -318,7 +318,10 @@ async fn set_writes_a_new_version_with_its_settings() {
     assert_eq!(p.name, "written");
     assert_eq!(p.content_type.as_deref(), Some("application/json"));
     assert_eq!(p.tags.get("owner").map(String::as_str), Some("azmi"));
-    assert_eq!((p.expires, p.not_before), (Some(4_000_000_000), Some(1_700_000_000)));
+    assert_eq!(
+        (p.expires, p.not_before),
+        (Some(4_000_000_000), Some(1_700_000_000))
+    );
     assert!(p.enabled);
     let first = p.version.clone().unwrap();
 
@@ -388,7 +391,10 @@ async fn delete_is_soft_and_a_deleted_name_cannot_be_set() {
     assert_eq!(e.code(), ErrorCode::Conflict);
     assert_eq!(e.http_status(), Some(409));
     let message = e.to_string();
-    assert!(message.contains("setting secret 'mi-test' in vault"), "{message}");
+    assert!(
+        message.contains("setting secret 'mi-test' in vault"),
+        "{message}"
+    );
     assert!(message.contains("deleted but recoverable"), "{message}");
     assert!(!message.contains("again"), "{message}");
     let e = kv.delete_secret("mi-test").await.unwrap_err();

@@ -11,14 +11,6 @@ use crate::common::auth::{self, Caller};
 use crate::common::cloud::Cloud;
 use crate::common::util::now_secs;
 
-/// Audiences ARM accepts (with and without the trailing slash, both hosts).
-const AUDIENCES: &[&str] = &[
-    "https://management.azure.com/",
-    "https://management.azure.com",
-    "https://management.core.windows.net/",
-    "https://management.core.windows.net",
-];
-
 /// Microsoft.Resources versions (subscriptions, resource groups).
 const RESOURCES_API_VERSIONS: &[&str] = &[
     "2025-04-01",
@@ -150,8 +142,11 @@ fn route(segments: &[&str]) -> Option<Route> {
 
 /// Authentication, api-version and the route, in the front door's order.
 pub(super) fn prepare(cloud: &Cloud, parts: &Parts) -> Result<(Caller, Route, String), ArmError> {
-    let caller = auth::authenticate(&parts.headers, &cloud.tenant_id, AUDIENCES, now_secs())
-        .map_err(|f| auth_error(f, parts, &cloud.tenant_id))?;
+    // The cloud's audiences: both hosts, with and without the trailing slash.
+    let audiences = cloud.environment.arm_audiences();
+    let audiences: Vec<&str> = audiences.iter().map(String::as_str).collect();
+    let caller = auth::authenticate(&parts.headers, &cloud.tenant_id, &audiences, now_secs())
+        .map_err(|f| auth_error(f, parts, cloud))?;
     let path = percent_decode_str(parts.uri.path())
         .decode_utf8_lossy()
         .into_owned();

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
+use crate::common::environment::CloudEnvironment;
 use crate::common::managed_identity::IdentityConfig;
 
 /// Default subscription id.
@@ -411,6 +412,8 @@ pub(crate) struct Cloud {
     pub started: u64,
     pub keyvault_url: String,
     pub arm_url: String,
+    /// The cloud played.
+    pub environment: CloudEnvironment,
 }
 
 impl Cloud {

@@ -7,6 +7,7 @@ pub(crate) mod azure_response;
 pub(crate) mod body;
 pub(crate) mod cloud;
 pub(crate) mod config;
+pub(crate) mod environment;
 pub(crate) mod faults;
 pub(crate) mod jwt;
 pub(crate) mod managed_identity;

@@ -10,6 +10,7 @@ use super::response::base_response;
 use crate::common::auth::{self, AuthFailure};
 use crate::common::body::SvcBody;
 use crate::common::cloud::Cloud;
+use crate::common::environment::CloudEnvironment;
 use crate::common::util::ordered_object;
 
 const NOT_FOUND_HELP: &str = "If you recently deleted this secret you may be able to recover it using the correct recovery command. For help resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125182";
@@ -49,9 +50,11 @@ pub(super) fn error_response(e: KvError, parts: &Parts) -> Response<SvcBody> {
 }
 
 /// The challenge every 401 carries; SDKs take the tenant and resource from it.
-pub(super) fn challenge(tenant: &str) -> String {
+pub(super) fn challenge(tenant: &str, environment: CloudEnvironment) -> String {
     format!(
-        "Bearer authorization=\"https://login.windows.net/{tenant}\", resource=\"https://vault.azure.net\""
+        "Bearer authorization=\"{}/{tenant}\", resource=\"{}\"",
+        environment.login_host(),
+        environment.key_vault_resource()
     )
 }
 
@@ -60,14 +63,15 @@ pub(super) fn unauthorized(cloud: &Cloud, message: String, parts: &Parts) -> Res
         kv_error(StatusCode::UNAUTHORIZED, "Unauthorized", message),
         parts,
     );
-    if let Ok(value) = HeaderValue::from_str(&challenge(&cloud.tenant_id)) {
+    if let Ok(value) = HeaderValue::from_str(&challenge(&cloud.tenant_id, cloud.environment)) {
         response.headers_mut().insert(WWW_AUTHENTICATE, value);
     }
     response
 }
 
 /// The 401 message Key Vault gives for each reason.
-pub(super) fn auth_message(failure: AuthFailure, parts: &Parts, tenant: &str) -> String {
+pub(super) fn auth_message(failure: AuthFailure, parts: &Parts, cloud: &Cloud) -> String {
+    let tenant = &cloud.tenant_id;
     let claims = auth::unverified_claims(&parts.headers).unwrap_or(Value::Null);
     let claim = |name: &str| claims.get(name).and_then(Value::as_str).unwrap_or("");
     match failure {
@@ -75,7 +79,8 @@ pub(super) fn auth_message(failure: AuthFailure, parts: &Parts, tenant: &str) ->
             "AKV10000: Request is missing a Bearer or PoP token.".into()
         }
         AuthFailure::Audience => format!(
-            "AKV10022: Invalid audience. Expected https://vault.azure.net, found: {}.",
+            "AKV10022: Invalid audience. Expected {}, found: {}.",
+            cloud.environment.key_vault_resource(),
             claim("aud")
         ),
         AuthFailure::Issuer => format!(

@@ -19,15 +19,15 @@ use crate::common::body::SvcBody;
 use crate::common::cloud::{actions, is_valid_secret_name, Cloud, Secret, SecretVersion};
 use crate::common::util::{now_secs, ordered_object};
 
-/// The audience Key Vault tokens carry (Entra ID's resource has no trailing slash; the service
-/// accepts both spellings).
-const AUDIENCES: &[&str] = &["https://vault.azure.net", "https://vault.azure.net/"];
-
 /// Authenticates and parses a request, in the service's order: the token, then the
 /// api-version, the route and its method, the list parameters.
 pub(super) fn prepare(cloud: &Cloud, parts: &Parts) -> Result<(Caller, Operation), Refusal> {
-    let caller = auth::authenticate(&parts.headers, &cloud.tenant_id, AUDIENCES, now_secs())
-        .map_err(|f| Refusal::Auth(auth_message(f, parts, &cloud.tenant_id)))?;
+    // The cloud's resource; Entra ID's has no trailing slash, the service accepts both.
+    let resource = cloud.environment.key_vault_resource();
+    let with_slash = format!("{resource}/");
+    let audiences = [resource, with_slash.as_str()];
+    let caller = auth::authenticate(&parts.headers, &cloud.tenant_id, &audiences, now_secs())
+        .map_err(|f| Refusal::Auth(auth_message(f, parts, cloud)))?;
     let path = percent_decode_str(parts.uri.path())
         .decode_utf8_lossy()
         .into_owned();

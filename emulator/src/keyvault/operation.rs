@@ -320,6 +320,7 @@ fn decode_skiptoken(token: &str) -> Option<String> {
 mod tests {
     use super::super::errors::challenge;
     use super::*;
+    use crate::common::environment::CloudEnvironment;
 
     #[test]
     fn skiptokens_round_trip() {
@@ -331,8 +332,12 @@ mod tests {
     #[test]
     fn challenge_has_the_sdk_form() {
         assert_eq!(
-            challenge("t"),
+            challenge("t", CloudEnvironment::AzureCloud),
             r#"Bearer authorization="https://login.windows.net/t", resource="https://vault.azure.net""#
+        );
+        assert_eq!(
+            challenge("t", CloudEnvironment::AzureUSGovernment),
+            r#"Bearer authorization="https://login.microsoftonline.us/t", resource="https://vault.usgovcloudapi.net""#
         );
     }
 }

@@ -289,6 +289,21 @@ const char *azmi_status_name(uint32_t status);
 azmi_status azmi_set_ca_file(const char *pem_path, azmi_error **err_out);
 
 /**
+ * Names the Azure cloud of this process: "AzureCloud", "AzureUSGovernment" or
+ * "AzureChinaCloud" (letter case ignored; the Instance Metadata Service's "AzurePublicCloud"
+ * and "AzureUSGovernmentCloud" work too), or NULL to follow `AZMI_ENVIRONMENT` again (else the
+ * public cloud). It decides, for identities that name no cloud of their own
+ * (`azmi_identity_set_environment`, and NULL identities), what a vault or storage account
+ * *name* stands for (`contoso`: `https://contoso.vault.usgovcloudapi.net`,
+ * `https://contoso.blob.core.usgovcloudapi.net`), where Resource Manager is when no endpoint
+ * is set (`azmi_set_arm_endpoint`, `AZMI_ARM_ENDPOINT`), and the token resource of an endpoint
+ * azmi does not know. A URL given explicitly is always used as it is. An unknown name is
+ * `AZMI_INVALID_ARGUMENT` and changes nothing. Hosts whose runtime keeps its own environment
+ * (.NET on Linux) pass `AZMI_ENVIRONMENT` on here. Applies to calls started afterwards.
+ */
+azmi_status azmi_set_environment(const char *name, azmi_error **err_out);
+
+/**
  * Stops azmi's runtime and wipes every cached token, so that a host can unload the library.
  * Calls still running on other threads are cancelled (they return `AZMI_CANCELLED`) and have
  * returned when this returns; a later call starts azmi again. Fails with `AZMI_RUNTIME_ERROR`
@@ -300,7 +315,9 @@ azmi_status azmi_shutdown(azmi_error **err_out);
 /**
  * Opens a Data Lake account.
  *
- * - `account`: a Gen1 account name (`contoso` means `https://contoso.azuredatalakestore.net`),
+ * - `account`: a Gen1 account name (`contoso` means `https://contoso.azuredatalakestore.net`;
+ *   only in the public cloud, the one that had Gen1: a name in another environment is
+ *   `AZMI_INVALID_ARGUMENT`),
  *   or a URL: `https://contoso.azuredatalakestore.net`, `https://namenode:9871/webhdfs/v1`,
  *   `https://contoso.dfs.core.windows.net/<filesystem>`. Only `https://` (plain `http://` only
  *   to a loopback address: `AZMI_INSECURE_REQUEST` otherwise). Required.
@@ -538,12 +555,14 @@ azmi_status azmi_adls_remove(const azmi_adls *adls,
 /**
  * Sends the Resource Manager requests of this process to `url` (`https://host[:port]`, e.g.
  * `https://management.usgovcloudapi.net` or a test endpoint; plain `http://` only to
- * loopback), or with NULL to the public `https://management.azure.com`, whatever the
- * environment says. Without this call azmi reads `AZMI_ARM_ENDPOINT` at each call; hosts whose
- * runtime keeps its own environment (.NET on Linux) pass it on here. Tokens are for the
- * endpoint's cloud (the public `https://management.azure.com/` for endpoints azmi does not
- * know). A malformed URL is `AZMI_INVALID_ARGUMENT` (`AZMI_INSECURE_REQUEST` for plain HTTP)
- * and changes nothing. Applies to calls started afterwards.
+ * loopback), or with NULL to the endpoint of the identity's cloud
+ * (`https://management.azure.com` unless an environment is named: `azmi_set_environment`,
+ * `azmi_identity_set_environment`), whatever `AZMI_ARM_ENDPOINT` says. Without this call azmi
+ * reads `AZMI_ARM_ENDPOINT` at each call; hosts whose runtime keeps its own environment (.NET
+ * on Linux) pass it on here. Tokens are for the endpoint's cloud (for an endpoint azmi does
+ * not know, such as a test endpoint, the identity's cloud's). A malformed URL is
+ * `AZMI_INVALID_ARGUMENT` (`AZMI_INSECURE_REQUEST` for plain HTTP) and changes nothing.
+ * Applies to calls started afterwards.
  */
 azmi_status azmi_set_arm_endpoint(const char *url, azmi_error **err_out);
 
@@ -574,8 +593,8 @@ azmi_status azmi_set_arm_endpoint(const char *url, azmi_error **err_out);
  * cancelling `cancel` stops waiting at once (`AZMI_CANCELLED`) but not the operation, which
  * goes on in Azure.
  *
- * The endpoint is `azmi_set_arm_endpoint`'s, else `AZMI_ARM_ENDPOINT`'s, else
- * `https://management.azure.com`. 429 and 503 are retried honouring `Retry-After` (GET, PUT
+ * The endpoint is `azmi_set_arm_endpoint`'s, else `AZMI_ARM_ENDPOINT`'s, else the identity's
+ * cloud's (`https://management.azure.com` unless an environment is named). 429 and 503 are retried honouring `Retry-After` (GET, PUT
  * and DELETE also on other 5xx) under the identity's retry settings.
  *
  * Errors: the service's code and message are in the `azmi_error` (`AuthorizationFailed` is
@@ -643,7 +662,9 @@ azmi_status azmi_arm_list_account_sas(const char *subscription,
 /**
  * Opens a storage account's blobs.
  *
- * - `account`: an account name (`contoso` means `https://contoso.blob.core.windows.net`) or
+ * - `account`: an account name (`contoso` means `https://contoso.blob.core.windows.net`, or
+ *   the suffix of the identity's cloud: `azmi_identity_set_environment`, else
+ *   `azmi_set_environment`, else `AZMI_ENVIRONMENT`) or
  *   its blob URL, path-style ones included (`https://127.0.0.1:10000/devstoreaccount1`). Only
  *   `https://` (plain `http://` only to a loopback address: `AZMI_INSECURE_REQUEST` otherwise).
  *   Required.
@@ -857,6 +878,23 @@ azmi_status azmi_identity_set_source(azmi_identity *identity,
 const char *azmi_identity_source(const azmi_identity *identity);
 
 /**
+ * Names the Azure cloud this identity lives in ("AzureCloud", "AzureUSGovernment",
+ * "AzureChinaCloud"; see `azmi_set_environment`), or NULL to follow the process's. Every call
+ * made with the identity reads vault and storage account names, and finds Resource Manager, in
+ * that cloud. An unknown name is `AZMI_INVALID_ARGUMENT` and changes nothing. Not thread-safe:
+ * call before the identity is shared.
+ */
+azmi_status azmi_identity_set_environment(azmi_identity *identity,
+                                          const char *name,
+                                          azmi_error **err_out);
+
+/**
+ * The cloud this identity names ("AzureCloud", "AzureUSGovernment", "AzureChinaCloud"), or ""
+ * when it follows the process's (and for NULL). Static: do not free.
+ */
+const char *azmi_identity_environment(const azmi_identity *identity);
+
+/**
  * Sets the timeouts and retries of this identity's token requests:
  * `probe_timeout_ms` for the first connection to an endpoint that never answered (default
  * 1000, so machines without a managed identity fail fast; an endpoint that accepts the
@@ -892,9 +930,11 @@ void azmi_identity_free(azmi_identity *identity);
 /**
  * Gets a secret from a Key Vault: its latest version, or `version`.
  *
- * - `vault`: the vault's name (`contoso` means `https://contoso.vault.azure.net`), host or
- *   URI (`https://contoso.vault.azure.cn`, a test endpoint). Only `https://` (plain `http://`
- *   only to a loopback address: `AZMI_INSECURE_REQUEST` otherwise). Required.
+ * - `vault`: the vault's name (`contoso` means `https://contoso.vault.azure.net`, or the vault
+ *   suffix of the identity's cloud: `azmi_identity_set_environment`, else
+ *   `azmi_set_environment`, else `AZMI_ENVIRONMENT`), host or URI
+ *   (`https://contoso.vault.azure.cn`, a test endpoint; used as it is). Only `https://` (plain
+ *   `http://` only to a loopback address: `AZMI_INSECURE_REQUEST` otherwise). Required.
  * - `name`: the secret's name. Required. `version`: NULL for the latest.
  * - `api_version`: the Key Vault REST api-version to ask for, e.g. `7.4` or `7.6-preview.1`;
  *   NULL for the default, 7.5. Its form (`<major>.<minor>` or a date like `2016-10-01`, with an
@@ -1175,6 +1215,28 @@ bool azmi_token_from_cache(const azmi_token *token);
  * Static: do not free.
  */
 const char *azmi_token_source(const azmi_token *token);
+
+/**
+ * The tenant the token was issued in (claim `tid`); read, not verified. Lent. "" when absent.
+ */
+const char *azmi_token_tenant_id(const azmi_token *token);
+
+/**
+ * The identity's object (principal) id (claim `oid`); read, not verified. Lent. "" when absent.
+ */
+const char *azmi_token_object_id(const azmi_token *token);
+
+/**
+ * The identity's client (application) id (claim `appid`, or `azp` in v2 tokens); read, not
+ * verified. Lent. "" when absent.
+ */
+const char *azmi_token_client_id(const azmi_token *token);
+
+/**
+ * The managed identity's Azure resource id (claim `xms_mirid`: the user-assigned identity, or
+ * the resource whose system-assigned identity it is); read, not verified. Lent. "" when absent.
+ */
+const char *azmi_token_identity_resource_id(const azmi_token *token);
 
 /**
  * Wipes the token text from memory and frees the token. NULL is ignored.

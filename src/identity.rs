@@ -4,6 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::environment::AzureEnvironment;
 use crate::error::{Error, Result};
 use crate::retry::RetryPolicy;
 use crate::source::{Source, SourceConfig, SourceEnv};
@@ -198,6 +199,8 @@ pub struct ManagedIdentity {
     /// Identifies source, endpoint and identity in the token cache.
     pub(crate) cache_key: Arc<str>,
     pub(crate) options: TokenOptions,
+    /// The cloud the identity lives in, when set for it (else the process's).
+    pub(crate) environment: Option<AzureEnvironment>,
 }
 
 impl ManagedIdentity {
@@ -232,6 +235,7 @@ impl ManagedIdentity {
             config: Arc::new(config),
             cache_key,
             options: TokenOptions::default(),
+            environment: None,
         })
     }
 
@@ -267,6 +271,28 @@ impl ManagedIdentity {
 
     pub fn options(&self) -> &TokenOptions {
         &self.options
+    }
+
+    /// Names the cloud the identity lives in (`None`: the process's, see
+    /// [`AzureEnvironment::of_process`]): it decides what vault and storage account names stand
+    /// for and where Resource Manager is, unless a URL says otherwise.
+    pub fn with_environment(mut self, environment: Option<AzureEnvironment>) -> ManagedIdentity {
+        self.environment = environment;
+        self
+    }
+
+    /// The cloud set for this identity, if any.
+    pub fn explicit_environment(&self) -> Option<AzureEnvironment> {
+        self.environment
+    }
+
+    /// The cloud the identity lives in: its own, else the process's (an invalid
+    /// `AZMI_ENVIRONMENT` is an error naming it).
+    pub fn environment(&self) -> Result<AzureEnvironment> {
+        match self.environment {
+            Some(e) => Ok(e),
+            None => AzureEnvironment::of_process(),
+        }
     }
 }
 

@@ -30,14 +30,13 @@ use zeroize::Zeroizing;
 
 use crate::adls::ListOutcome;
 use crate::client::Azmi;
+use crate::environment::AzureEnvironment;
 use crate::error::{Error, Result};
 use crate::identity::{printable, ManagedIdentity};
 use crate::service::{display_host, is_loopback, read_json, Request, Service};
 
 /// The api-version used unless [`KeyVault::with_api_version`] says otherwise.
 pub const DEFAULT_API_VERSION: &str = "7.5";
-/// The DNS suffix of vaults in the public cloud (a bare vault name gets it).
-const PUBLIC_SUFFIX: &str = ".vault.azure.net";
 /// The Key Vault resources of the clouds: the default for vaults in their domains, and what a
 /// loopback vault may name in its challenge.
 const CLOUD_RESOURCES: &[&str] = &[
@@ -70,9 +69,17 @@ pub struct VaultAddress {
 
 impl VaultAddress {
     /// A vault name (`contoso`: `https://contoso.vault.azure.net`), host
-    /// (`contoso.vault.azure.cn`) or URI (`https://contoso.vault.usgovcloudapi.net/`). Only
-    /// `https://`, or `http://` to a loopback address (test endpoints).
+    /// (`contoso.vault.azure.cn`) or URI (`https://contoso.vault.usgovcloudapi.net/`), names in
+    /// the public cloud: see [`VaultAddress::parse_in`].
     pub fn parse(vault: &str) -> Result<VaultAddress> {
+        Self::parse_in(vault, AzureEnvironment::AzureCloud)
+    }
+
+    /// A vault name (`contoso`: `https://contoso.<environment's vault suffix>`, e.g.
+    /// `https://contoso.vault.usgovcloudapi.net`), host (`contoso.vault.azure.cn`) or URI
+    /// (`https://contoso.vault.usgovcloudapi.net/`, used as it is whatever the environment).
+    /// Only `https://`, or `http://` to a loopback address (test endpoints).
+    pub fn parse_in(vault: &str, environment: AzureEnvironment) -> Result<VaultAddress> {
         let given = vault.trim();
         let invalid =
             |why: &str| Error::InvalidArgument(format!("the vault '{}' {why}", printable(given)));
@@ -96,7 +103,11 @@ impl VaultAddress {
                     "is not a valid vault name (3 to 24 letters, digits and single hyphens, starting with a letter)",
                 ));
             }
-            format!("https://{}{PUBLIC_SUFFIX}", given.to_ascii_lowercase())
+            format!(
+                "https://{}.{}",
+                given.to_ascii_lowercase(),
+                environment.key_vault_suffix()
+            )
         } else if given.contains('.') && !given.contains(['@', '/', '?', '#']) {
             format!("https://{given}")
         } else {
@@ -479,9 +490,11 @@ impl fmt::Debug for KeyVault {
 }
 
 impl Azmi {
-    /// Opens a vault (a name, host or URI: see [`VaultAddress::parse`]) with the identity `mi`.
+    /// Opens a vault (a name, host or URI: see [`VaultAddress::parse_in`]; a name in the
+    /// identity's cloud) with the identity `mi`.
     pub fn keyvault(&self, vault: &str, mi: &ManagedIdentity) -> Result<KeyVault> {
-        KeyVault::new(self, VaultAddress::parse(vault)?, Arc::new(mi.clone()))
+        let vault = VaultAddress::parse_in(vault, mi.environment()?)?;
+        KeyVault::new(self, vault, Arc::new(mi.clone()))
     }
 }
 
@@ -863,6 +876,16 @@ mod tests {
         assert_eq!(v.default_resource(), "https://vault.usgovcloudapi.net");
         let v = VaultAddress::parse("http://127.0.0.1:8443").unwrap();
         assert_eq!(v.uri(), "http://127.0.0.1:8443");
+        // A name is in the environment's cloud; a host or URI is used as it is.
+        let gov = AzureEnvironment::AzureUSGovernment;
+        let v = VaultAddress::parse_in("Contoso-1", gov).unwrap();
+        assert_eq!(v.uri(), "https://contoso-1.vault.usgovcloudapi.net");
+        assert_eq!(v.default_resource(), "https://vault.usgovcloudapi.net");
+        let v = VaultAddress::parse_in("contoso", AzureEnvironment::AzureChinaCloud).unwrap();
+        assert_eq!(v.uri(), "https://contoso.vault.azure.cn");
+        let v = VaultAddress::parse_in("https://contoso.vault.azure.net", gov).unwrap();
+        assert_eq!(v.uri(), "https://contoso.vault.azure.net");
+        assert_eq!(v.default_resource(), "https://vault.azure.net");
         for bad in [
             "",
             "ab",

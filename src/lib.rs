@@ -14,6 +14,7 @@ pub mod arm;
 pub mod blob;
 mod cache;
 mod client;
+pub mod environment;
 pub mod error;
 pub mod ffi;
 mod http;
@@ -30,6 +31,7 @@ pub use adls::{Adls, AdlsAccount, AdlsItem, AdlsProtocol, ItemType, ListOutcome}
 pub use arm::{AccountSasRequest, Arm, ResourceGroup, ServiceSasRequest};
 pub use blob::{Blob, BlobAccount};
 pub use client::{Azmi, TokenGrant};
+pub use environment::AzureEnvironment;
 pub use error::{Error, ErrorCode, Result, ServiceFailure};
 pub use identity::{normalize_resource, IdentityId, ManagedIdentity, TokenOptions};
 pub use keyvault::{
@@ -37,7 +39,7 @@ pub use keyvault::{
 };
 pub use retry::RetryPolicy;
 pub use source::{Source, SourceConfig, SourceEnv};
-pub use token::AccessToken;
+pub use token::{AccessToken, TokenClaims};
 
 /// Where `ResourceTypeName`-style names point in the public cloud.
 pub mod resources {

@@ -9,6 +9,7 @@ use super::boundary::guard;
 use super::error::azmi_error;
 use super::handle::{free, lend_str, try_borrow_mut, Out};
 use super::status::azmi_status;
+use crate::environment::AzureEnvironment;
 use crate::error::{Error, Result};
 use crate::identity::{IdentityId, ManagedIdentity, IMDS_TOKEN_URL};
 use crate::source::{Source, SourceEnv};
@@ -111,8 +112,9 @@ pub unsafe extern "C" fn azmi_identity_set_endpoint(
         // SAFETY: NULL or a NUL-terminated string.
         let url = unsafe { opt_str_arg(token_url, "token_url")? }.unwrap_or(IMDS_TOKEN_URL);
         identity.update(|mi| {
-            let options = mi.options().clone();
-            Ok(ManagedIdentity::with_endpoint(mi.identity().clone(), url)?.with_options(options))
+            Ok(ManagedIdentity::with_endpoint(mi.identity().clone(), url)?
+                .with_options(mi.options().clone())
+                .with_environment(mi.explicit_environment()))
         })
     })
 }
@@ -145,10 +147,10 @@ pub unsafe extern "C" fn azmi_identity_set_source(
             })?,
         };
         identity.update(|mi| {
-            let options = mi.options().clone();
             Ok(
                 ManagedIdentity::with_source(mi.identity().clone(), source, &env)?
-                    .with_options(options),
+                    .with_options(mi.options().clone())
+                    .with_environment(mi.explicit_environment()),
             )
         })
     })
@@ -159,6 +161,37 @@ pub unsafe extern "C" fn azmi_identity_set_source(
 #[no_mangle]
 pub unsafe extern "C" fn azmi_identity_source(identity: *const azmi_identity) -> *const c_char {
     super::handle::borrow(identity).map_or(c"".as_ptr(), |i| source_id(i.mi.source()).as_ptr())
+}
+
+/// Names the Azure cloud this identity lives in ("AzureCloud", "AzureUSGovernment",
+/// "AzureChinaCloud"; see `azmi_set_environment`), or NULL to follow the process's. Every call
+/// made with the identity reads vault and storage account names, and finds Resource Manager, in
+/// that cloud. An unknown name is `AZMI_INVALID_ARGUMENT` and changes nothing. Not thread-safe:
+/// call before the identity is shared.
+#[no_mangle]
+pub unsafe extern "C" fn azmi_identity_set_environment(
+    identity: *mut azmi_identity,
+    name: *const c_char,
+    err_out: *mut *mut azmi_error,
+) -> azmi_status {
+    guard(err_out, || {
+        let identity = try_borrow_mut(identity)?;
+        // SAFETY: NULL or a NUL-terminated string.
+        let name = unsafe { opt_str_arg(name, "name")? };
+        let environment = name.map(AzureEnvironment::from_name).transpose()?;
+        identity.update(|mi| Ok(mi.with_environment(environment)))
+    })
+}
+
+/// The cloud this identity names ("AzureCloud", "AzureUSGovernment", "AzureChinaCloud"), or ""
+/// when it follows the process's (and for NULL). Static: do not free.
+#[no_mangle]
+pub unsafe extern "C" fn azmi_identity_environment(
+    identity: *const azmi_identity,
+) -> *const c_char {
+    super::handle::borrow(identity)
+        .and_then(|i| i.mi.explicit_environment())
+        .map_or(c"".as_ptr(), |e| super::environment_name(e).as_ptr())
 }
 
 /// Sets the timeouts and retries of this identity's token requests:

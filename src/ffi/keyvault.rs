@@ -110,7 +110,7 @@ where
     // SAFETY: NULL or NUL-terminated strings (contract).
     let (vault, api_version) = unsafe {
         (
-            VaultAddress::parse(str_arg(vault, "vault")?)?,
+            str_arg(vault, "vault")?,
             opt_str_arg(api_version, "api_version")?,
         )
     };
@@ -119,6 +119,7 @@ where
     api_version.map(check_api_version).transpose()?;
     let client = |engine: &Engine| {
         let mi = identity_or_default(engine, identity_arg(identity).as_ref())?;
+        let vault = VaultAddress::parse_in(vault, mi.environment()?)?;
         let client = KeyVault::new(&engine.azmi, vault, mi)?;
         match api_version {
             Some(v) => client.with_api_version(v),
@@ -130,9 +131,11 @@ where
 
 /// Gets a secret from a Key Vault: its latest version, or `version`.
 ///
-/// - `vault`: the vault's name (`contoso` means `https://contoso.vault.azure.net`), host or
-///   URI (`https://contoso.vault.azure.cn`, a test endpoint). Only `https://` (plain `http://`
-///   only to a loopback address: `AZMI_INSECURE_REQUEST` otherwise). Required.
+/// - `vault`: the vault's name (`contoso` means `https://contoso.vault.azure.net`, or the vault
+///   suffix of the identity's cloud: `azmi_identity_set_environment`, else
+///   `azmi_set_environment`, else `AZMI_ENVIRONMENT`), host or URI
+///   (`https://contoso.vault.azure.cn`, a test endpoint; used as it is). Only `https://` (plain
+///   `http://` only to a loopback address: `AZMI_INSECURE_REQUEST` otherwise). Required.
 /// - `name`: the secret's name. Required. `version`: NULL for the latest.
 /// - `api_version`: the Key Vault REST api-version to ask for, e.g. `7.4` or `7.6-preview.1`;
 ///   NULL for the default, 7.5. Its form (`<major>.<minor>` or a date like `2016-10-01`, with an

@@ -1,6 +1,7 @@
 //! `azmi_get_token` and the `azmi_token` it returns.
 
 use std::ffi::{c_char, CString};
+use std::sync::OnceLock;
 
 use zeroize::Zeroizing;
 
@@ -11,12 +12,12 @@ use super::error::azmi_error;
 use super::handle::{borrow, free, lend_str, Out};
 use super::identity::azmi_identity;
 use super::status::azmi_status;
-use super::string::nul_terminated;
+use super::string::{c_string, nul_terminated};
 use crate::error::Result;
 use crate::identity::normalize_resource;
 use crate::identity::ManagedIdentity;
 use crate::runtime::{current_engine, engine, ensure_blocking_allowed};
-use crate::token::AccessToken;
+use crate::token::{AccessToken, TokenClaims};
 
 /// `flags` bit of `azmi_get_token`: skip the cache and ask the endpoint for a new token.
 pub const AZMI_FLAG_FORCE_REFRESH: u32 = 1;
@@ -31,6 +32,16 @@ pub struct azmi_token {
     expires_on: i64,
     from_cache: bool,
     source: crate::Source,
+    /// The identity's claims, read from the token text when first asked for.
+    claims: OnceLock<Claims>,
+}
+
+/// [`TokenClaims`] as C strings ("" for a claim the token does not have).
+struct Claims {
+    tenant_id: CString,
+    object_id: CString,
+    client_id: CString,
+    identity_resource_id: CString,
 }
 
 impl azmi_token {
@@ -42,7 +53,22 @@ impl azmi_token {
             expires_on: token.expires_on(),
             from_cache,
             source: token.source(),
+            claims: OnceLock::new(),
         }
+    }
+
+    fn claims(&self) -> &Claims {
+        self.claims.get_or_init(|| {
+            let text = std::str::from_utf8(&self.secret[..self.secret.len() - 1]).unwrap_or("");
+            let claims = TokenClaims::read(text);
+            let c = |v: Option<String>| c_string(v.as_deref().unwrap_or(""));
+            Claims {
+                tenant_id: c(claims.tenant_id),
+                object_id: c(claims.object_id),
+                client_id: c(claims.client_id),
+                identity_resource_id: c(claims.identity_resource_id),
+            }
+        })
     }
 }
 
@@ -175,6 +201,39 @@ pub unsafe extern "C" fn azmi_token_source(token: *const azmi_token) -> *const c
     borrow(token).map_or(c"".as_ptr(), |t| {
         super::identity::source_id(t.source).as_ptr()
     })
+}
+
+// Which identity is this? The token's claims, read from its payload and **not verified** (only
+// the service that receives a token can check its signature): for people and diagnostics, never
+// for access decisions. "" when the token does not have the claim (some sources issue opaque
+// tokens) and for NULL. Lent: valid until `azmi_token_free`.
+
+/// The tenant the token was issued in (claim `tid`); read, not verified. Lent. "" when absent.
+#[no_mangle]
+pub unsafe extern "C" fn azmi_token_tenant_id(token: *const azmi_token) -> *const c_char {
+    borrow(token).map_or(c"".as_ptr(), |t| t.claims().tenant_id.as_ptr())
+}
+
+/// The identity's object (principal) id (claim `oid`); read, not verified. Lent. "" when absent.
+#[no_mangle]
+pub unsafe extern "C" fn azmi_token_object_id(token: *const azmi_token) -> *const c_char {
+    borrow(token).map_or(c"".as_ptr(), |t| t.claims().object_id.as_ptr())
+}
+
+/// The identity's client (application) id (claim `appid`, or `azp` in v2 tokens); read, not
+/// verified. Lent. "" when absent.
+#[no_mangle]
+pub unsafe extern "C" fn azmi_token_client_id(token: *const azmi_token) -> *const c_char {
+    borrow(token).map_or(c"".as_ptr(), |t| t.claims().client_id.as_ptr())
+}
+
+/// The managed identity's Azure resource id (claim `xms_mirid`: the user-assigned identity, or
+/// the resource whose system-assigned identity it is); read, not verified. Lent. "" when absent.
+#[no_mangle]
+pub unsafe extern "C" fn azmi_token_identity_resource_id(
+    token: *const azmi_token,
+) -> *const c_char {
+    borrow(token).map_or(c"".as_ptr(), |t| t.claims().identity_resource_id.as_ptr())
 }
 
 /// Wipes the token text from memory and frees the token. NULL is ignored.

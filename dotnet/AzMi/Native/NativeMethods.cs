@@ -199,6 +199,35 @@ internal static class NativeMethods
     [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
     internal static extern IntPtr azmi_token_source(IntPtr token);
 
+    // Which identity is this? A token's claims, read (not verified); "" when absent. Lent.
+
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    internal static extern IntPtr azmi_token_tenant_id(IntPtr token);
+
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    internal static extern IntPtr azmi_token_object_id(IntPtr token);
+
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    internal static extern IntPtr azmi_token_client_id(IntPtr token);
+
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    internal static extern IntPtr azmi_token_identity_resource_id(IntPtr token);
+
+    /// <summary>
+    /// The cloud for identities that name none ("AzureCloud", "AzureUSGovernment",
+    /// "AzureChinaCloud"; null: AZMI_ENVIRONMENT again).
+    /// </summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    internal static extern uint azmi_set_environment(byte[]? name, out IntPtr err);
+
+    /// <summary>The identity's cloud (null: the process's). Not thread-safe: before sharing.</summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    internal static extern uint azmi_identity_set_environment(IntPtr identity, byte[]? name, out IntPtr err);
+
+    /// <summary>The identity's cloud's canonical name, or "" when it follows the process's. Static.</summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    internal static extern IntPtr azmi_identity_environment(IntPtr identity);
+
     /// <summary>The identity's managed identity source ("imds", "app_service", …). Static.</summary>
     [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
     internal static extern IntPtr azmi_identity_source(IntPtr identity);
@@ -487,7 +516,7 @@ internal static class NativeMethods
 
     // ---- Resource Manager ------------------------------------------------------------
 
-    /// <summary>NULL: the public https://management.azure.com, whatever the environment says.</summary>
+    /// <summary>NULL: the endpoint of the identity's cloud, whatever AZMI_ARM_ENDPOINT says.</summary>
     [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
     internal static extern uint azmi_set_arm_endpoint(byte[]? url, out IntPtr err);
 

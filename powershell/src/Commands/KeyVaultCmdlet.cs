@@ -26,6 +26,13 @@ public abstract class KeyVaultCmdlet : AzMiCmdlet
     [ValidateNotNullOrEmpty]
     public string? ApiVersion { get; set; }
 
+    /// <summary>
+    /// The vault as -WhatIf and -Confirm name it: a name with the suffix of the cloud the call
+    /// uses (-Environment, else $env:AZMI_ENVIRONMENT), so that the prompt says where the change
+    /// would go; a URI as given.
+    /// </summary>
+    private protected string VaultShown() => CloudEnvironment.VaultShown(VaultName, CloudEnvironment.Resolve(Environment).Name);
+
     /// <summary>" (api-version x)" for verbose messages when -ApiVersion was given.</summary>
     private protected string ApiVersionNote() => ApiVersion is null ? string.Empty : $" (api-version {ApiVersion})";
 

@@ -30,7 +30,7 @@ public sealed class RemoveAzMiKeyVaultSecretCommand : KeyVaultCmdlet
     /// <inheritdoc />
     protected override void ProcessRecord()
     {
-        if (!ConfirmedOrForced($"secret '{Name}' in vault {VaultName}", "Remove (every version; recoverable until purged)", Force.IsPresent))
+        if (!ConfirmedOrForced($"secret '{Name}' in vault {VaultShown()}", "Remove (every version; recoverable until purged)", Force.IsPresent))
         {
             return;
         }

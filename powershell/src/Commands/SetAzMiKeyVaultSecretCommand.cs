@@ -63,7 +63,7 @@ public sealed class SetAzMiKeyVaultSecretCommand : KeyVaultCmdlet
             Disabled = Disable.IsPresent,
         };
         string action = Disable.IsPresent ? "Set (a new, disabled version)" : "Set (a new version)";
-        if (!ShouldProcess($"secret '{Name}' in vault {VaultName}", action))
+        if (!ShouldProcess($"secret '{Name}' in vault {VaultShown()}", action))
         {
             return;
         }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the AzMi PowerShell module into out/AzMi/:
 #   out/AzMi/AzMi.psd1 (ModuleVersion, ProjectUri, LicenseUri and ReleaseNotes stamped from
-#   Cargo.toml and CHANGELOG.md), AzMi.dll, AzMi.format.ps1xml, en-US/AzMi.dll-Help.xml
+#   Cargo.toml and CHANGELOG.md), AzMi.dll, AzMi.format.ps1xml, en-US/ (AzMi.dll-Help.xml and
+#   the about_ topics), AzMi.Extension/ (the SecretManagement vault extension)
 #   out/AzMi/runtimes/<rid>/native/<libazmi.so|libazmi.dylib|azmi.dll>
 # The native library of this machine comes from target/release/ (run with --native to build it
 # first). Libraries for other platforms may be dropped into out/AzMi/runtimes/<rid>/native/
@@ -80,8 +81,9 @@ find "$out" -mindepth 1 -maxdepth 1 ! -name runtimes -exec rm -rf {} +
 cp "$assembly" "$out/AzMi.dll"
 cp "$root/powershell/module/AzMi.format.ps1xml" "$out/"
 stamp_manifest "$root/powershell/module/AzMi.psd1" >"$out/AzMi.psd1"
-mkdir -p "$out/en-US"
-cp "$root/powershell/module/en-US/AzMi.dll-Help.xml" "$out/en-US/"
+mkdir -p "$out/en-US" "$out/AzMi.Extension"
+cp "$root/powershell/module/en-US/"* "$out/en-US/"
+cp "$root/powershell/module/AzMi.Extension/"* "$out/AzMi.Extension/"
 mkdir -p "$out/runtimes/$rid/native"
 # Copy then rename: a pwsh that has the old library loaded keeps its mapping of the old file,
 # where copying over it in place would change the code under that process and crash it.

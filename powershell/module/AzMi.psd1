@@ -19,6 +19,11 @@
 
     FormatsToProcess     = @('AzMi.format.ps1xml')
 
+    # The SecretManagement vault extension (AzMi.Extension/): SecretManagement calls its functions
+    # through this module, so it must be nested here. It only defines functions (none exported
+    # from AzMi), loads no assembly and does not require SecretManagement.
+    NestedModules        = @('.\AzMi.Extension')
+
     # Explicit lists: PowerShell then knows the commands without loading the module.
     CmdletsToExport      = @(
         'Get-AzMiToken'
@@ -48,7 +53,7 @@
 
     PrivateData          = @{
         PSData = @{
-            Tags = @('Azure', 'ManagedIdentity', 'EntraID', 'Token', 'IMDS', 'DataLake', 'ADLS', 'WebHDFS', 'KeyVault', 'ResourceManager', 'SAS', 'Blob',
+            Tags = @('Azure', 'ManagedIdentity', 'EntraID', 'Token', 'IMDS', 'DataLake', 'ADLS', 'WebHDFS', 'KeyVault', 'ResourceManager', 'SAS', 'Blob', 'SecretManagement',
                      'PSEdition_Desktop', 'PSEdition_Core', 'Windows', 'Linux', 'MacOS')
             ProjectUri   = ''
             LicenseUri   = ''

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Installs what building and testing azmi needs on a fresh machine; safe to run again.
 # - cargo pointed at the shared offline crate registry (crates.io is not reachable here)
-# - gcc, valgrind and pkg-config (C tests, C SDK test), from Debian's packages when missing
+# - gcc, valgrind and pkg-config (C tests, C SDK test), and debootstrap (the Debian roots of the
+#   cross builds and their Wine and qemu tests: scripts/lib/cross-root.sh), from Debian's packages
+#   when missing
 # - Azurite 3.37.0 (npm) under tools/azurite, the Blob storage peer of tests/blob.rs
+# - the JavaScript SDK peer tests' packages (npm ci from tests/js/package-lock.json)
 # - PowerShell 7.6.9 and Pester (scripts/setup-powershell.sh)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -18,6 +21,7 @@ missing=()
 command -v gcc >/dev/null || missing+=(gcc)
 command -v valgrind >/dev/null || missing+=(valgrind)
 command -v pkg-config >/dev/null || missing+=(pkg-config)
+command -v debootstrap >/dev/null || missing+=(debootstrap)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing ${missing[*]} from Debian's packages"
   if [ "$(id -u)" = 0 ]; then
@@ -41,5 +45,7 @@ if [ "$installed" != "$azurite_version" ]; then
   mkdir -p "$azurite_dir"
   npm install --prefix "$azurite_dir" --no-audit --no-fund --loglevel=error "azurite@$azurite_version"
 fi
+
+bash "$root/scripts/setup-js.sh"
 
 bash "$root/scripts/setup-powershell.sh"

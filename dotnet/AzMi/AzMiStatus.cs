@@ -62,4 +62,11 @@ public enum AzMiStatus
 
     /// <summary>A bug in azmi (a caught panic). Please report it.</summary>
     InternalError = 18,
+
+    /// <summary>
+    /// A service refused the token with a claims challenge again after azmi answered it once
+    /// (continuous access evaluation: access revoked, or a policy now refuses it); the
+    /// exception (<see cref="AzMiClaimsChallengeException"/>) carries the claims.
+    /// </summary>
+    ClaimsChallenge = 19,
 }

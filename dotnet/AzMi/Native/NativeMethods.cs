@@ -36,8 +36,11 @@ namespace AzMi.Native;
 /// </remarks>
 internal static class NativeMethods
 {
-    /// <summary>libazmi.so / azmi.dll / libazmi.dylib.</summary>
-    internal const string LibraryName = "azmi";
+    /// <summary>
+    /// libazmi.so / libazmi.dll / libazmi.dylib: the runtime's probing finds each by this name
+    /// (see <see cref="RuntimePlatform.NativeLibraryFileName"/> for why not azmi.dll).
+    /// </summary>
+    internal const string LibraryName = "libazmi";
 
     /// <summary><c>AZMI_FLAG_FORCE_REFRESH</c>: skip the cache and ask the endpoint for a new token.</summary>
     internal const uint FlagForceRefresh = 1;
@@ -118,6 +121,10 @@ internal static class NativeMethods
     [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
     internal static extern IntPtr azmi_error_message(IntPtr err);
 
+    /// <summary>Lent JSON claims of an AZMI_CLAIMS_CHALLENGE error, else NULL: valid until azmi_error_free.</summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    internal static extern IntPtr azmi_error_claims(IntPtr err);
+
     [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
     internal static extern void azmi_error_free(IntPtr err);
 
@@ -166,6 +173,20 @@ internal static class NativeMethods
     internal static extern uint azmi_get_token(
         byte[] resource,
         IntPtr identity,
+        uint flags,
+        IntPtr cancel,
+        out IntPtr token,
+        out IntPtr err);
+
+    /// <summary>
+    /// A new token carrying <paramref name="claims"/> (JSON or a challenge's base64; null: as
+    /// azmi_get_token), replacing the cached one. Blocks like azmi_get_token.
+    /// </summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    internal static extern uint azmi_get_token_with_claims(
+        byte[] resource,
+        IntPtr identity,
+        byte[]? claims,
         uint flags,
         IntPtr cancel,
         out IntPtr token,
@@ -238,6 +259,17 @@ internal static class NativeMethods
     /// </summary>
     [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
     internal static extern uint azmi_identity_set_source(IntPtr identity, byte[]? source, out IntPtr err);
+
+    /// <summary>
+    /// Declares client capabilities ("cp1", comma-separated; null or "": none) with every token
+    /// request. Not thread-safe: before sharing.
+    /// </summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    internal static extern uint azmi_identity_set_client_capabilities(IntPtr identity, byte[]? capabilities, out IntPtr err);
+
+    /// <summary>Lent, comma-separated ("" for none): valid until the identity is freed or changed.</summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    internal static extern IntPtr azmi_identity_client_capabilities(IntPtr identity);
 
     /// <summary>Wipes the token text and frees the token.</summary>
     [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]

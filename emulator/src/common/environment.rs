@@ -125,28 +125,3 @@ impl CloudEnvironment {
         out
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_public_cloud_keeps_the_documented_defaults() {
-        assert_eq!(
-            CloudEnvironment::AzureCloud.resources(),
-            crate::common::config::DEFAULT_RESOURCES
-                .iter()
-                .map(|r| r.to_string())
-                .collect::<Vec<_>>()
-        );
-        let gov = CloudEnvironment::from_name("azureusgovernment").unwrap();
-        assert!(gov
-            .resources()
-            .contains(&"https://vault.usgovcloudapi.net".to_string()));
-        assert!(!gov
-            .resources()
-            .iter()
-            .any(|r| r.contains("azure.com/") && !r.contains("storage")));
-        assert_eq!(CloudEnvironment::from_name("Mars"), None);
-    }
-}

@@ -14,20 +14,30 @@ use super::errors::{
 use super::operation::{encode_skiptoken, parse, parse_set, Operation, Route};
 use super::response::{base_response, no_content};
 use super::state::{DeletedSecret, Live, RECOVERABLE_DAYS};
-use crate::common::auth::{self, Caller};
+use crate::common::auth::{AuthFailure, Caller};
 use crate::common::body::SvcBody;
+use crate::common::cae;
 use crate::common::cloud::{actions, is_valid_secret_name, Cloud, Secret, SecretVersion};
+use crate::common::state::Shared;
 use crate::common::util::{now_secs, ordered_object};
 
-/// Authenticates and parses a request, in the service's order: the token, then the
-/// api-version, the route and its method, the list parameters.
-pub(super) fn prepare(cloud: &Cloud, parts: &Parts) -> Result<(Caller, Operation), Refusal> {
+/// Authenticates and parses a request, in the service's order: the token (a revoked one gets
+/// the claims challenge), then the api-version, the route and its method, the list parameters.
+pub(super) fn prepare(
+    shared: &Shared,
+    cloud: &Cloud,
+    parts: &Parts,
+) -> Result<(Caller, Operation), Refusal> {
     // The cloud's resource; Entra ID's has no trailing slash, the service accepts both.
     let resource = cloud.environment.key_vault_resource();
     let with_slash = format!("{resource}/");
     let audiences = [resource, with_slash.as_str()];
-    let caller = auth::authenticate(&parts.headers, &cloud.tenant_id, &audiences, now_secs())
-        .map_err(|f| Refusal::Auth(auth_message(f, parts, cloud)))?;
+    let caller = cae::authenticate(shared, &parts.headers, &cloud.tenant_id, &audiences).map_err(
+        |f| match f {
+            AuthFailure::Revoked { at } => Refusal::Revoked(at),
+            f => Refusal::Auth(auth_message(f, parts, cloud)),
+        },
+    )?;
     let path = percent_decode_str(parts.uri.path())
         .decode_utf8_lossy()
         .into_owned();

@@ -56,6 +56,10 @@ impl Service for KeyVault {
     fn malformed(_ctx: &Ctx, parts: &Parts) -> Response<SvcBody> {
         errors::malformed(parts)
     }
+
+    fn claims_challenge(_ctx: &Ctx, at: u64, parts: &Parts) -> Response<SvcBody> {
+        errors::revoked(at, parts)
+    }
 }
 
 /// Answers one Key Vault request: the token and the route first (a client's first request,
@@ -64,7 +68,7 @@ impl Service for KeyVault {
 async fn handle(ctx: &Ctx, req: Request<Incoming>) -> Result<Response<SvcBody>, DropConnection> {
     let (parts, incoming) = req.into_parts();
     let kv = &ctx.svc;
-    let answer = match prepare(&kv.cloud, &parts) {
+    let answer = match prepare(&ctx.shared, &kv.cloud, &parts) {
         Err(refusal) => Err(refusal),
         Ok((caller, op)) => {
             let body = if op.route.takes_body() {
@@ -90,6 +94,7 @@ async fn handle(ctx: &Ctx, req: Request<Incoming>) -> Result<Response<SvcBody>, 
     Ok(match answer {
         Ok(response) => response,
         Err(Refusal::Auth(message)) => unauthorized(&kv.cloud, message, &parts),
+        Err(Refusal::Revoked(at)) => errors::revoked(at, &parts),
         Err(Refusal::Error(e)) => error_response(e, &parts),
     })
 }

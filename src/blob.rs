@@ -35,6 +35,7 @@ use reqwest::{Method, Response};
 use url::Url;
 
 use crate::client::Azmi;
+use crate::environment::AzureEnvironment;
 use crate::error::{Error, Result};
 use crate::identity::{printable, ManagedIdentity};
 use crate::retry::RetryPolicy;
@@ -64,8 +65,6 @@ const MAX_CONCURRENCY: usize = 16;
 const MAX_BLOCKS: u64 = 50_000;
 /// The largest blob [`Blob::read`] reads into memory.
 const MAX_READ: usize = 256 * 1024 * 1024;
-/// The DNS suffix of blob endpoints in the public cloud.
-const BLOB_SUFFIX: &str = ".blob.core.windows.net";
 
 /// The statuses each operation answers with on success: anything else is an error.
 const OK: &[u16] = &[200];
@@ -100,11 +99,17 @@ pub struct BlobAccount {
 }
 
 impl BlobAccount {
-    /// Parses an account: a name (`contoso`: `https://contoso.blob.core.windows.net`) or a URL
-    /// (`https://contoso.blob.core.windows.net`, path-style `https://127.0.0.1:10000/devstoreaccount1`).
-    /// Only `https://` is accepted, or `http://` to a loopback address (test endpoints): anything
-    /// else is [`crate::ErrorCode::InsecureRequest`].
+    /// Parses an account of the public cloud: see [`BlobAccount::parse_in`].
     pub fn parse(account: &str) -> Result<BlobAccount> {
+        Self::parse_in(account, AzureEnvironment::AzureCloud)
+    }
+
+    /// Parses an account: a name (`contoso`: `https://contoso.blob.<environment's storage
+    /// suffix>`, e.g. `https://contoso.blob.core.windows.net`) or a URL
+    /// (`https://contoso.blob.core.windows.net`, path-style `https://127.0.0.1:10000/devstoreaccount1`,
+    /// used as it is whatever the environment). Only `https://` is accepted, or `http://` to a
+    /// loopback address (test endpoints): anything else is [`crate::ErrorCode::InsecureRequest`].
+    pub fn parse_in(account: &str, environment: AzureEnvironment) -> Result<BlobAccount> {
         let given = account.trim();
         let shown = printable(&redact_sig(given));
         let invalid =
@@ -125,7 +130,11 @@ impl BlobAccount {
                     "is not a storage account name (3 to 24 letters and digits)",
                 ));
             }
-            format!("https://{}{BLOB_SUFFIX}", given.to_ascii_lowercase())
+            format!(
+                "https://{}.blob.{}",
+                given.to_ascii_lowercase(),
+                environment.storage_suffix()
+            )
         } else {
             return Err(invalid(
                 "is neither an account name nor a URL; give e.g. contoso or https://contoso.blob.core.windows.net",
@@ -250,18 +259,19 @@ impl fmt::Debug for Blob {
 }
 
 impl Azmi {
-    /// Opens a storage account's blobs (see [`BlobAccount::parse`]) with the identity `mi`'s
-    /// tokens.
+    /// Opens a storage account's blobs (see [`BlobAccount::parse_in`]; a name in the identity's
+    /// cloud) with the identity `mi`'s tokens.
     pub fn blob(&self, account: &str, mi: &ManagedIdentity) -> Result<Blob> {
-        Blob::new(self, BlobAccount::parse(account)?, Arc::new(mi.clone()))
+        let account = BlobAccount::parse_in(account, mi.environment()?)?;
+        Blob::new(self, account, Arc::new(mi.clone()))
     }
 
     /// Opens a storage account's blobs with the shared access signature `sas` (with or without
-    /// a leading `?`); retries under the default policy.
+    /// a leading `?`; a name in the process's cloud); retries under the default policy.
     pub fn blob_with_sas(&self, account: &str, sas: &str) -> Result<Blob> {
         Blob::with_sas(
             self,
-            BlobAccount::parse(account)?,
+            BlobAccount::parse_in(account, AzureEnvironment::of_process()?)?,
             sas,
             RetryPolicy::default(),
         )
@@ -883,6 +893,22 @@ mod tests {
 
     #[test]
     fn accounts_by_name_or_url() {
+        let gov = BlobAccount::parse_in("Contoso", AzureEnvironment::AzureUSGovernment).unwrap();
+        assert_eq!(
+            gov.base_url(),
+            "https://contoso.blob.core.usgovcloudapi.net"
+        );
+        let china = BlobAccount::parse_in("contoso", AzureEnvironment::AzureChinaCloud).unwrap();
+        assert_eq!(
+            china.base_url(),
+            "https://contoso.blob.core.chinacloudapi.cn"
+        );
+        let url = BlobAccount::parse_in(
+            "https://contoso.blob.core.windows.net",
+            AzureEnvironment::AzureChinaCloud,
+        )
+        .unwrap();
+        assert_eq!(url.base_url(), "https://contoso.blob.core.windows.net");
         let a = BlobAccount::parse("Contoso").unwrap();
         assert_eq!(a.base_url(), "https://contoso.blob.core.windows.net");
         let a = BlobAccount::parse("https://127.0.0.1:10000/devstoreaccount1/").unwrap();

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::cache::SourceKey;
+use crate::environment::AzureEnvironment;
 use crate::error::{Error, Result};
 use crate::retry::RetryPolicy;
 use crate::source::{Source, SourceConfig, SourceEnv};
@@ -213,6 +214,8 @@ pub struct ManagedIdentity {
     /// the token cache.
     pub(crate) cache_key: SourceKey,
     pub(crate) options: TokenOptions,
+    /// The cloud the identity lives in, when set for it (else the process's).
+    pub(crate) environment: Option<AzureEnvironment>,
     /// The client capabilities declared with every token request (`cp1`); none by default.
     pub(crate) capabilities: Arc<[String]>,
 }
@@ -250,6 +253,7 @@ impl ManagedIdentity {
             config: Arc::new(config),
             cache_key,
             options: TokenOptions::default(),
+            environment: None,
             capabilities,
         })
     }
@@ -320,6 +324,28 @@ impl ManagedIdentity {
 
     pub fn options(&self) -> &TokenOptions {
         &self.options
+    }
+
+    /// Names the cloud the identity lives in (`None`: the process's, see
+    /// [`AzureEnvironment::of_process`]): it decides what vault and storage account names stand
+    /// for and where Resource Manager is, unless a URL says otherwise.
+    pub fn with_environment(mut self, environment: Option<AzureEnvironment>) -> ManagedIdentity {
+        self.environment = environment;
+        self
+    }
+
+    /// The cloud set for this identity, if any.
+    pub fn explicit_environment(&self) -> Option<AzureEnvironment> {
+        self.environment
+    }
+
+    /// The cloud the identity lives in: its own, else the process's (an invalid
+    /// `AZMI_ENVIRONMENT` is an error naming it).
+    pub fn environment(&self) -> Result<AzureEnvironment> {
+        match self.environment {
+            Some(e) => Ok(e),
+            None => AzureEnvironment::of_process(),
+        }
     }
 }
 

@@ -118,6 +118,57 @@ fn push_without_nul(text: &mut String, s: &str) {
     text.push('\0');
 }
 
+/// What an access token says about the identity it was issued to, read from its payload
+/// **without verifying it**: only the service that receives the token can check its signature.
+/// For people asking "which identity did I get?" (the commonest confusion with user-assigned
+/// identities), never for access decisions.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TokenClaims {
+    /// `tid`: the tenant.
+    pub tenant_id: Option<String>,
+    /// `oid`: the identity's object (principal) id.
+    pub object_id: Option<String>,
+    /// `appid` (v1 tokens) or `azp` (v2): the identity's client (application) id.
+    pub client_id: Option<String>,
+    /// `xms_mirid`: the Azure resource id of a managed identity (the user-assigned identity, or
+    /// the resource whose system-assigned identity it is).
+    pub identity_resource_id: Option<String>,
+}
+
+impl TokenClaims {
+    /// The claims of a JWT's payload; all `None` for a token that is not a JWT (some sources
+    /// issue opaque tokens) or whose payload is not JSON.
+    pub(crate) fn read(token: &str) -> TokenClaims {
+        use base64::Engine;
+        let payload = token.split('.').nth(1).unwrap_or_default();
+        let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let json: Option<Value> = engine
+            .decode(payload.trim_end_matches('='))
+            .ok()
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok());
+        let claim = |name: &str| {
+            json.as_ref()
+                .and_then(|j| j.get(name))
+                .and_then(Value::as_str)
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned)
+        };
+        TokenClaims {
+            tenant_id: claim("tid"),
+            object_id: claim("oid"),
+            client_id: claim("appid").or_else(|| claim("azp")),
+            identity_resource_id: claim("xms_mirid"),
+        }
+    }
+}
+
+impl AccessToken {
+    /// The identity's claims as the token states them, **not verified**: see [`TokenClaims`].
+    pub fn claims(&self) -> TokenClaims {
+        TokenClaims::read(self.secret())
+    }
+}
+
 impl fmt::Debug for AccessToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AccessToken")
@@ -295,6 +346,39 @@ fn parse_date(s: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn claims_are_read_from_the_payload_of_a_jwt() {
+        use base64::Engine;
+        let b64 = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+        let payload = r#"{"tid":"t-1","oid":"o-2","appid":"c-3","xms_mirid":"/subscriptions/s/rg/x","aud":"a"}"#;
+        let jwt = format!("{}.{}.sig", b64(r#"{"alg":"none"}"#), b64(payload));
+        let claims = TokenClaims::read(&jwt);
+        assert_eq!(claims.tenant_id.as_deref(), Some("t-1"));
+        assert_eq!(claims.object_id.as_deref(), Some("o-2"));
+        assert_eq!(claims.client_id.as_deref(), Some("c-3"));
+        assert_eq!(
+            claims.identity_resource_id.as_deref(),
+            Some("/subscriptions/s/rg/x")
+        );
+        // v2 tokens name the client `azp`; padding is tolerated.
+        let v2 = format!("h.{}==.s", b64(r#"{"azp":"c-4","tid":""}"#));
+        let claims = TokenClaims::read(&v2);
+        assert_eq!(claims.client_id.as_deref(), Some("c-4"));
+        assert_eq!(claims.tenant_id, None);
+        for opaque in [
+            "",
+            "opaque-token",
+            "a.!!!.c",
+            &format!("a.{}.c", b64("[1]")),
+        ] {
+            assert_eq!(
+                TokenClaims::read(opaque),
+                TokenClaims::default(),
+                "{opaque}"
+            );
+        }
+    }
 
     const NOW: i64 = 1_700_000_000;
 

@@ -277,8 +277,44 @@ public sealed class AzMiIdentity : IDisposable
         return GetToken(resourceUtf8, claimsUtf8, forceRefresh: false, scope);
     }
 
+    /// <summary>
+    /// Which identity is this? The claims of a token for <paramref name="resource"/>: tenant,
+    /// object id, client id and the identity's resource id, as the token states them. They are
+    /// read, <b>not verified</b> (only the service receiving a token can check it): for
+    /// diagnostics, never for access decisions. The commonest use: finding out which of several
+    /// user-assigned identities a machine gave you.
+    /// </summary>
+    /// <param name="resource">A resource the identity may get tokens for, e.g. <c>https://management.azure.com/</c>.</param>
+    /// <param name="cancellationToken">Ends the wait at once.</param>
+    /// <returns>The claims (null where the token has none, e.g. an opaque token).</returns>
+    /// <exception cref="AzMiException">The errors of <see cref="GetTokenAsync(string, CancellationToken)"/>.</exception>
+    public Task<AzMiTokenClaims> GetClaimsAsync(string resource, CancellationToken cancellationToken = default)
+    {
+        byte[] resourceUtf8 = NativeText.EncodeRequired(resource, nameof(resource));
+        return NativeCall.RunAsync(scope =>
+        {
+            IntPtr pointer;
+            uint status;
+            IntPtr err;
+            using (HandleLease lease = _handle.Lease())
+            {
+                status = NativeMethods.azmi_get_token(resourceUtf8, lease.Pointer, 0, scope.Pointer, out pointer, out err);
+            }
+
+            scope.ThrowIfFailed(status, err);
+            using var token = new SafeTokenHandle();
+            token.Own(pointer);
+            string? Claim(IntPtr text) => NativeText.ReadLentOrEmpty(text) is { Length: > 0 } value ? value : null;
+            return new AzMiTokenClaims(
+                Claim(NativeMethods.azmi_token_tenant_id(pointer)),
+                Claim(NativeMethods.azmi_token_object_id(pointer)),
+                Claim(NativeMethods.azmi_token_client_id(pointer)),
+                Claim(NativeMethods.azmi_token_identity_resource_id(pointer)));
+        }, cancellationToken);
+    }
+
     /// <summary>A Key Vault's secrets with this identity's tokens.</summary>
-    /// <param name="vault">The vault's name (<c>contoso</c> is <c>https://contoso.vault.azure.net</c>), host or URI.</param>
+    /// <param name="vault">The vault's name (<c>contoso</c> is <c>https://contoso.vault.azure.net</c>, or the vault suffix of <see cref="AzMiLibrary.SetEnvironment"/>'s cloud), host or URI.</param>
     /// <returns>The client (cheap: nothing is sent until a call).</returns>
     public KeyVaultClient KeyVault(string vault) => new KeyVaultClient(this, vault ?? throw new ArgumentNullException(nameof(vault)));
 
@@ -504,4 +540,42 @@ public sealed class AzMiIdentity : IDisposable
 
         return true;
     }
+}
+
+/// <summary>
+/// What a token says about the identity it was issued to (<see cref="AzMiIdentity.GetClaimsAsync"/>):
+/// read from the token, <b>not verified</b>.
+/// </summary>
+public sealed class AzMiTokenClaims
+{
+    internal AzMiTokenClaims(string? tenantId, string? objectId, string? clientId, string? identityResourceId)
+    {
+        TenantId = tenantId;
+        ObjectId = objectId;
+        ClientId = clientId;
+        IdentityResourceId = identityResourceId;
+    }
+
+    /// <summary>The tenant (claim <c>tid</c>).</summary>
+    public string? TenantId { get; }
+
+    /// <summary>The identity's object (principal) id (claim <c>oid</c>).</summary>
+    public string? ObjectId { get; }
+
+    /// <summary>The identity's client (application) id (claim <c>appid</c>, or <c>azp</c> in v2 tokens).</summary>
+    public string? ClientId { get; }
+
+    /// <summary>
+    /// The managed identity's Azure resource id (claim <c>xms_mirid</c>): the user-assigned
+    /// identity, or the resource whose system-assigned identity it is.
+    /// </summary>
+    public string? IdentityResourceId { get; }
+
+    /// <summary>Always false: the claims are read from the token, not verified.</summary>
+    public bool Verified => false;
+
+    /// <summary>The ids, labelled as read and not verified.</summary>
+    /// <returns>E.g. "client id …, object id …, tenant … (read from the token, not verified)".</returns>
+    public override string ToString() =>
+        $"client id {ClientId ?? "?"}, object id {ObjectId ?? "?"}, tenant {TenantId ?? "?"}, resource {IdentityResourceId ?? "?"} (read from the token, not verified)";
 }

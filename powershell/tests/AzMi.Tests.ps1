@@ -571,7 +571,8 @@ Describe 'AzMi module' {
             'Add-AzMiDataLakeItemContent', 'Export-AzMiDataLakeItem', 'Get-AzMiBlobContent', 'Get-AzMiDataLakeChildItem',
             'Get-AzMiDataLakeItem', 'Get-AzMiDataLakeItemContent', 'Get-AzMiKeyVaultSecret', 'Get-AzMiManagedIdentity', 'Get-AzMiResourceGroup', 'Get-AzMiToken',
             'Import-AzMiDataLakeItem', 'Invoke-AzMiArmRequest', 'Move-AzMiDataLakeItem', 'New-AzMiDataLakeItem',
-            'New-AzMiStorageAccountSasToken', 'New-AzMiStorageSasToken', 'Remove-AzMiDataLakeItem', 'Set-AzMiBlobContent'
+            'New-AzMiStorageAccountSasToken', 'New-AzMiStorageSasToken', 'Remove-AzMiDataLakeItem', 'Remove-AzMiKeyVaultSecret',
+            'Set-AzMiBlobContent', 'Set-AzMiKeyVaultSecret'
         )
     }
 

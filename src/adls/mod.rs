@@ -23,6 +23,7 @@ use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use url::Url;
 
 use crate::client::Azmi;
+use crate::environment::AzureEnvironment;
 use crate::error::{Error, Result};
 use crate::identity::{printable, ManagedIdentity};
 use crate::retry::RetryPolicy;
@@ -65,7 +66,7 @@ impl fmt::Display for AdlsProtocol {
 pub const GEN1_RESOURCE: &str = crate::resources::DATA_LAKE;
 /// The token resource of Data Lake Storage Gen2 (Azure Storage).
 pub const GEN2_RESOURCE: &str = crate::resources::STORAGE;
-/// The DNS suffix of Gen1 accounts in the public cloud.
+/// The DNS suffix of Gen1 accounts (the public cloud's: the only cloud that had the service).
 const GEN1_SUFFIX: &str = ".azuredatalakestore.net";
 
 /// Where an account is and which protocol it speaks.
@@ -88,8 +89,19 @@ impl AdlsAccount {
     /// filesystem.
     ///
     /// Only `https://` is accepted, or `http://` to a loopback address (test endpoints): anything
-    /// else is [`crate::ErrorCode::InsecureRequest`].
+    /// else is [`crate::ErrorCode::InsecureRequest`]. Names are the public cloud's: see
+    /// [`AdlsAccount::parse_in`].
     pub fn parse(account: &str, protocol: AdlsProtocol) -> Result<AdlsAccount> {
+        Self::parse_in(account, protocol, AzureEnvironment::AzureCloud)
+    }
+
+    /// [`AdlsAccount::parse`] in `environment`: a bare name is a Gen1 account, which only the
+    /// public cloud had (elsewhere a name is refused, naming the Gen2 URL of that cloud).
+    pub fn parse_in(
+        account: &str,
+        protocol: AdlsProtocol,
+        environment: AzureEnvironment,
+    ) -> Result<AdlsAccount> {
         let given = account.trim();
         let invalid = |why: &str| {
             Error::InvalidArgument(format!(
@@ -108,13 +120,22 @@ impl AdlsAccount {
         let text = if given.contains("://") {
             given.to_owned()
         } else if given.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+            let gen2 = format!(
+                "https://{}.dfs.{}/<filesystem>",
+                given.to_ascii_lowercase(),
+                environment.storage_suffix()
+            );
             if protocol == AdlsProtocol::Dfs {
                 return Err(invalid(&format!(
-                    "is a bare name, which means a Data Lake Storage Gen1 account; for Gen2 give https://{}.dfs.core.windows.net/<filesystem>",
-                    given.to_ascii_lowercase()
+                    "is a bare name, which means a Data Lake Storage Gen1 account; for Gen2 give {gen2}"
                 )));
             }
-            format!("https://{}{GEN1_SUFFIX}", given.to_ascii_lowercase())
+            let Some(suffix) = environment.data_lake_suffix() else {
+                return Err(invalid(&format!(
+                    "is a bare name, which means a Data Lake Storage Gen1 account, and {environment} never had Gen1; for Gen2 give {gen2}"
+                )));
+            };
+            format!("https://{}.{suffix}", given.to_ascii_lowercase())
         } else if given.contains('.') && !given.contains('@') {
             format!("https://{given}")
         } else {
@@ -438,11 +459,8 @@ impl Azmi {
         protocol: AdlsProtocol,
         mi: &ManagedIdentity,
     ) -> Result<Adls> {
-        Adls::new(
-            self,
-            AdlsAccount::parse(account, protocol)?,
-            Arc::new(mi.clone()),
-        )
+        let account = AdlsAccount::parse_in(account, protocol, mi.environment()?)?;
+        Adls::new(self, account, Arc::new(mi.clone()))
     }
 }
 
@@ -729,6 +747,34 @@ mod tests {
         let e = parse("contoso", AdlsProtocol::Dfs).unwrap_err();
         assert_eq!(e.code(), ErrorCode::InvalidArgument);
         assert!(e.to_string().contains("dfs.core.windows.net"), "{e}");
+    }
+
+    #[test]
+    fn other_clouds_never_had_gen1_names() {
+        let gov = AzureEnvironment::AzureUSGovernment;
+        let e = AdlsAccount::parse_in("contoso", AdlsProtocol::Auto, gov).unwrap_err();
+        assert_eq!(e.code(), ErrorCode::InvalidArgument);
+        let message = e.to_string();
+        assert!(
+            message.contains("AzureUSGovernment never had Gen1"),
+            "{message}"
+        );
+        assert!(
+            message.contains("https://contoso.dfs.core.usgovcloudapi.net/<filesystem>"),
+            "{message}"
+        );
+        let e = AdlsAccount::parse_in(
+            "contoso",
+            AdlsProtocol::Dfs,
+            AzureEnvironment::AzureChinaCloud,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("dfs.core.chinacloudapi.cn"), "{e}");
+        // URLs are used as they are.
+        let url = "https://contoso.dfs.core.usgovcloudapi.net/fs";
+        let a = AdlsAccount::parse_in(url, AdlsProtocol::Auto, gov).unwrap();
+        assert_eq!(a.protocol(), AdlsProtocol::Dfs);
+        assert_eq!(a.base_url(), url);
     }
 
     #[test]

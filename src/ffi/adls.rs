@@ -9,7 +9,9 @@ use std::sync::Arc;
 use super::args::{callback_arg, data_arg, flag, str_arg};
 use super::boundary::guard;
 use super::bytes::azmi_bytes;
-use super::call::{identity_arg, identity_or_default, listed, run_on as run, Account};
+use super::call::{
+    environment_of, identity_arg, identity_or_default, listed, run_on as run, Account,
+};
 use super::cancel::azmi_cancel;
 use super::error::azmi_error;
 use super::handle::{borrow, free, lend_str, try_borrow, Out};
@@ -66,7 +68,9 @@ impl Account for azmi_adls {
 
 /// Opens a Data Lake account.
 ///
-/// - `account`: a Gen1 account name (`contoso` means `https://contoso.azuredatalakestore.net`),
+/// - `account`: a Gen1 account name (`contoso` means `https://contoso.azuredatalakestore.net`;
+///   only in the public cloud, the one that had Gen1: a name in another environment is
+///   `AZMI_INVALID_ARGUMENT`),
 ///   or a URL: `https://contoso.azuredatalakestore.net`, `https://namenode:9871/webhdfs/v1`,
 ///   `https://contoso.dfs.core.windows.net/<filesystem>`. Only `https://` (plain `http://` only
 ///   to a loopback address: `AZMI_INSECURE_REQUEST` otherwise). Required.
@@ -103,7 +107,7 @@ pub unsafe extern "C" fn azmi_adls_new(
                 )))
             }
         };
-        let account = AdlsAccount::parse(account, protocol)?;
+        let account = AdlsAccount::parse_in(account, protocol, environment_of(identity)?)?;
         adls_out.set(azmi_adls {
             base_url: c_string(account.base_url()),
             account,

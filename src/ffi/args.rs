@@ -66,6 +66,25 @@ pub(crate) unsafe fn data_arg(data: *const u8, len: usize) -> Result<Bytes> {
     }))
 }
 
+/// Data from C, borrowed for the call (not copied, so no unwiped copy of a secret is left):
+/// NULL is allowed only with length 0.
+///
+/// # Safety
+/// `data` is NULL or points to `len` readable bytes that outlive `'a` and are not written
+/// meanwhile.
+pub(crate) unsafe fn borrowed_data_arg<'a>(data: *const u8, len: usize) -> Result<&'a [u8]> {
+    if len == 0 {
+        return Ok(&[]);
+    }
+    if data.is_null() {
+        return Err(Error::InvalidArgument(format!(
+            "data is NULL but len is {len}"
+        )));
+    }
+    // SAFETY: non-NULL and `len` readable bytes (contract).
+    Ok(unsafe { std::slice::from_raw_parts(data, len) })
+}
+
 /// A required callback.
 pub(crate) fn callback_arg<F>(callback: Option<F>) -> Result<F> {
     callback.ok_or_else(|| null_argument("callback"))

@@ -9,7 +9,7 @@ use secrecy::{ExposeSecret, SecretString};
 use super::args::{data_arg, flag, str_arg};
 use super::boundary::guard;
 use super::bytes::azmi_bytes;
-use super::call::{identity_arg, identity_or_default, run_on as run, Account};
+use super::call::{environment_of, identity_arg, identity_or_default, run_on as run, Account};
 use super::cancel::azmi_cancel;
 use super::error::azmi_error;
 use super::handle::{free, Out};
@@ -64,7 +64,9 @@ impl Account for azmi_blob {
 
 /// Opens a storage account's blobs.
 ///
-/// - `account`: an account name (`contoso` means `https://contoso.blob.core.windows.net`) or
+/// - `account`: an account name (`contoso` means `https://contoso.blob.core.windows.net`, or
+///   the suffix of the identity's cloud: `azmi_identity_set_environment`, else
+///   `azmi_set_environment`, else `AZMI_ENVIRONMENT`) or
 ///   its blob URL, path-style ones included (`https://127.0.0.1:10000/devstoreaccount1`). Only
 ///   `https://` (plain `http://` only to a loopback address: `AZMI_INSECURE_REQUEST` otherwise).
 ///   Required.
@@ -90,7 +92,8 @@ pub unsafe extern "C" fn azmi_blob_new(
     guard(err_out, || {
         let blob_out = Out::new(blob_out, "blob_out")?;
         // SAFETY: NULL or a NUL-terminated string (contract).
-        let account = BlobAccount::parse(unsafe { str_arg(account, "account")? })?;
+        let account = unsafe { str_arg(account, "account")? };
+        let account = BlobAccount::parse_in(account, environment_of(identity)?)?;
         let auth = if sas.is_null() {
             Auth::Token(identity_arg(identity))
         } else {

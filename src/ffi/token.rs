@@ -1,10 +1,10 @@
 //! `azmi_get_token` and the `azmi_token` it returns.
 
 use std::alloc::{alloc, dealloc, handle_alloc_error, Layout};
-use std::ffi::{c_char, CStr};
+use std::ffi::{c_char, CStr, CString};
 use std::mem::size_of;
 use std::ptr::{copy_nonoverlapping, NonNull};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use super::args::{c_str_arg, flag, opt_str_arg, utf8};
 use super::boundary::guard;
@@ -13,12 +13,13 @@ use super::error::azmi_error;
 use super::handle::{borrow, Out};
 use super::identity::azmi_identity;
 use super::status::azmi_status;
+use super::string::c_string;
 use crate::claims::Claims;
 use crate::error::Result;
 use crate::identity::normalize_resource;
 use crate::identity::ManagedIdentity;
 use crate::runtime::{current_engine, engine, ensure_blocking_allowed};
-use crate::token::{wipe, AccessToken};
+use crate::token::{wipe, AccessToken, TokenClaims};
 
 /// `flags` bit of `azmi_get_token`: skip the cache and ask the endpoint for a new token.
 pub const AZMI_FLAG_FORCE_REFRESH: u32 = 1;
@@ -37,6 +38,17 @@ pub struct azmi_token {
     expires_on: i64,
     from_cache: bool,
     source: crate::Source,
+    /// The identity's claims, read from the token text when first asked for (dropped by
+    /// `azmi_token_free`).
+    claims: OnceLock<ClaimStrings>,
+}
+
+/// [`TokenClaims`] as C strings ("" for a claim the token does not have).
+struct ClaimStrings {
+    tenant_id: CString,
+    object_id: CString,
+    client_id: CString,
+    identity_resource_id: CString,
 }
 
 impl azmi_token {
@@ -57,6 +69,7 @@ impl azmi_token {
                 expires_on: token.expires_on(),
                 from_cache,
                 source: token.source(),
+                claims: OnceLock::new(),
             });
             copy_nonoverlapping(texts.as_ptr(), Self::data(p), texts.len());
             p
@@ -97,6 +110,26 @@ impl azmi_token {
         // SAFETY: the text and its NUL are the first `secret_len + 1` bytes after the header.
         let text = unsafe { std::slice::from_raw_parts_mut(Self::data(p), (*p).secret_len + 1) };
         wipe(text);
+    }
+
+    /// The claims of `p`'s text, read the first time they are asked for (None for NULL).
+    ///
+    /// # Safety
+    /// `p` is NULL or a live token from [`azmi_token::new`].
+    unsafe fn claims<'a>(p: *const azmi_token) -> Option<&'a ClaimStrings> {
+        let t: &'a azmi_token = borrow(p)?;
+        Some(t.claims.get_or_init(|| {
+            // SAFETY: the text is the first `secret_len` bytes after the header (the contract).
+            let bytes = unsafe { std::slice::from_raw_parts(Self::data(p), t.secret_len) };
+            let claims = TokenClaims::read(std::str::from_utf8(bytes).unwrap_or(""));
+            let c = |v: Option<String>| c_string(v.as_deref().unwrap_or(""));
+            ClaimStrings {
+                tenant_id: c(claims.tenant_id),
+                object_id: c(claims.object_id),
+                client_id: c(claims.client_id),
+                identity_resource_id: c(claims.identity_resource_id),
+            }
+        }))
     }
 }
 
@@ -312,6 +345,40 @@ pub unsafe extern "C" fn azmi_token_source(token: *const azmi_token) -> *const c
     })
 }
 
+// Which identity is this? The token's claims, read from its payload and **not verified** (only
+// the service that receives a token can check its signature): for people and diagnostics, never
+// for access decisions. "" when the token does not have the claim (some sources issue opaque
+// tokens) and for NULL. Lent: valid until `azmi_token_free`.
+
+/// The tenant the token was issued in (claim `tid`); read, not verified. Lent. "" when absent.
+#[no_mangle]
+pub unsafe extern "C" fn azmi_token_tenant_id(token: *const azmi_token) -> *const c_char {
+    unsafe { azmi_token::claims(token) }.map_or(c"".as_ptr(), |c| c.tenant_id.as_ptr())
+}
+
+/// The identity's object (principal) id (claim `oid`); read, not verified. Lent. "" when absent.
+#[no_mangle]
+pub unsafe extern "C" fn azmi_token_object_id(token: *const azmi_token) -> *const c_char {
+    unsafe { azmi_token::claims(token) }.map_or(c"".as_ptr(), |c| c.object_id.as_ptr())
+}
+
+/// The identity's client (application) id (claim `appid`, or `azp` in v2 tokens); read, not
+/// verified. Lent. "" when absent.
+#[no_mangle]
+pub unsafe extern "C" fn azmi_token_client_id(token: *const azmi_token) -> *const c_char {
+    unsafe { azmi_token::claims(token) }.map_or(c"".as_ptr(), |c| c.client_id.as_ptr())
+}
+
+/// The managed identity's Azure resource id (claim `xms_mirid`: the user-assigned identity, or
+/// the resource whose system-assigned identity it is); read, not verified. Lent. "" when absent.
+#[no_mangle]
+pub unsafe extern "C" fn azmi_token_identity_resource_id(
+    token: *const azmi_token,
+) -> *const c_char {
+    unsafe { azmi_token::claims(token) }
+        .map_or(c"".as_ptr(), |c| c.identity_resource_id.as_ptr())
+}
+
 /// Wipes the token text from memory and frees the token. NULL is ignored.
 #[no_mangle]
 pub unsafe extern "C" fn azmi_token_free(token: *mut azmi_token) {
@@ -322,6 +389,8 @@ pub unsafe extern "C" fn azmi_token_free(token: *mut azmi_token) {
     // panic.
     unsafe {
         azmi_token::wipe_text(token);
+        // The claims' strings, if read: the block is reused without dropping its header.
+        std::ptr::drop_in_place(std::ptr::addr_of_mut!((*token).claims));
         spare::give_back(NonNull::new_unchecked(token), (*token).capacity);
     }
 }

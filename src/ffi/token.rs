@@ -375,8 +375,7 @@ pub unsafe extern "C" fn azmi_token_client_id(token: *const azmi_token) -> *cons
 pub unsafe extern "C" fn azmi_token_identity_resource_id(
     token: *const azmi_token,
 ) -> *const c_char {
-    unsafe { azmi_token::claims(token) }
-        .map_or(c"".as_ptr(), |c| c.identity_resource_id.as_ptr())
+    unsafe { azmi_token::claims(token) }.map_or(c"".as_ptr(), |c| c.identity_resource_id.as_ptr())
 }
 
 /// Wipes the token text from memory and frees the token. NULL is ignored.

@@ -61,7 +61,7 @@ case $rid in
     mkdir -p "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"
     compile() {
       cross_run trixie x86_64-w64-mingw32-gcc "${cflags[@]}" "$1" "$cross_release/libazmi.dll.a" \
-        -static -lpthread -o "$2.exe"
+        -static -lpthread -lws2_32 -o "$2.exe"
     }
     start_emulator() {
       local log=$1; shift

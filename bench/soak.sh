@@ -17,23 +17,21 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 # shellcheck source=../scripts/lib/emulator.sh
 source "$root/scripts/lib/emulator.sh"
+# shellcheck source=../scripts/lib/c-program.sh
+source "$root/scripts/lib/c-program.sh"
+# shellcheck source=lib/bench.sh
+source "$root/bench/lib/bench.sh"
 cd "$root"
 
 seconds="${SECONDS_TO_RUN:-120}"
 threads="${THREADS:-32}"
 window="${WINDOW:-5}"
 
-lib="$root/target/release/libazmi.so"
 emulator_bin="$root/target/release/azmi-emulator"
 soak_bin="$root/target/bench/soak"
 
-if [ ! -f "$lib" ] || [ ! -x "$emulator_bin" ]; then
-  echo "building the release library and emulator"
-  cargo build --release -p azmi -p azmi-emulator
-fi
-mkdir -p "$(dirname "$soak_bin")"
-"${CC:-cc}" -std=c11 -O2 -Wall -Wextra -Werror -pedantic -I "$root/include" "$root/bench/c/soak.c" \
-  -L "$root/target/release" -Wl,-rpath,"$root/target/release" -lazmi -lpthread -o "$soak_bin"
+c_program_release
+c_program_build "$root/bench/c/soak.c" "$soak_bin" -O2
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/azmi-soak.XXXXXX")"
 emulator_pid=""
@@ -53,8 +51,7 @@ for other in IDENTITY_ENDPOINT IDENTITY_HEADER IDENTITY_SERVER_THUMBPRINT IMDS_E
 done
 
 emulator_rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$emulator_pid/status" 2>/dev/null || echo "?"; }
-loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
-echo "date $(date -u '+%Y-%m-%d %H:%M UTC'); $(nproc) CPUs; load average $(loadavg) at the start"
+echo "date $(date -u '+%Y-%m-%d %H:%M UTC'); $(nproc) CPUs; load average $(bench_loadavg) at the start"
 echo "azmi-emulator --token-lifetime $((300 + window)); emulator RSS $(emulator_rss) KiB at the start"
 
 # The emulator's RSS, sampled beside the soak's own.
@@ -71,5 +68,5 @@ kill "$sampler" 2>/dev/null || true
 wait "$sampler" 2>/dev/null || true
 echo
 echo "azmi-emulator RSS every 5 s (KiB): $(tr '\n' ' ' <"$work/emulator-rss")"
-echo "load average $(loadavg) at the end"
+echo "load average $(bench_loadavg) at the end"
 exit "$status"

@@ -67,6 +67,11 @@
 #define AZMI_BLOB_OVERWRITE 1
 
 /**
+ * `azmi_keyvault_set` flag: the new version is disabled (it cannot be read until enabled).
+ */
+#define AZMI_SECRET_DISABLED 1
+
+/**
  * `flags` bit of `azmi_get_token`: skip the cache and ask the endpoint for a new token.
  */
 #define AZMI_FLAG_FORCE_REFRESH 1
@@ -216,8 +221,9 @@ typedef struct azmi_error azmi_error;
 typedef struct azmi_identity azmi_identity;
 
 /**
- * A Key Vault secret: its value (from `azmi_keyvault_get` only) and its properties, like
- * `Get-AzKeyVaultSecret`'s output. From `azmi_keyvault_get` it is the caller's: free it with
+ * A Key Vault secret: its value (from `azmi_keyvault_get` and `azmi_keyvault_set` only) and
+ * its properties, like `Get-AzKeyVaultSecret`'s output; from `azmi_keyvault_delete`, also where
+ * the deleted secret waits. From those functions it is the caller's: free it with
  * `azmi_secret_free`, which wipes the value from memory. In an `azmi_secret_callback` it is
  * lent for the callback only and has no value. Immutable: may be read from any thread.
  */
@@ -232,7 +238,9 @@ typedef struct azmi_string azmi_string;
 
 /**
  * An access token. Everything in it is the caller's own copy (so warm calls share nothing
- * with other threads); its text is wiped from memory by `azmi_token_free`.
+ * with other threads), in one allocation: this header, then the token text, its type and its
+ * resource, each with a NUL. `azmi_token_free` wipes the text from memory (see
+ * [`wipe`]).
  */
 typedef struct azmi_token azmi_token;
 
@@ -290,6 +298,21 @@ const char *azmi_status_name(uint32_t status);
 azmi_status azmi_set_ca_file(const char *pem_path, azmi_error **err_out);
 
 /**
+ * Names the Azure cloud of this process: "AzureCloud", "AzureUSGovernment" or
+ * "AzureChinaCloud" (letter case ignored; the Instance Metadata Service's "AzurePublicCloud"
+ * and "AzureUSGovernmentCloud" work too), or NULL to follow `AZMI_ENVIRONMENT` again (else the
+ * public cloud). It decides, for identities that name no cloud of their own
+ * (`azmi_identity_set_environment`, and NULL identities), what a vault or storage account
+ * *name* stands for (`contoso`: `https://contoso.vault.usgovcloudapi.net`,
+ * `https://contoso.blob.core.usgovcloudapi.net`), where Resource Manager is when no endpoint
+ * is set (`azmi_set_arm_endpoint`, `AZMI_ARM_ENDPOINT`), and the token resource of an endpoint
+ * azmi does not know. A URL given explicitly is always used as it is. An unknown name is
+ * `AZMI_INVALID_ARGUMENT` and changes nothing. Hosts whose runtime keeps its own environment
+ * (.NET on Linux) pass `AZMI_ENVIRONMENT` on here. Applies to calls started afterwards.
+ */
+azmi_status azmi_set_environment(const char *name, azmi_error **err_out);
+
+/**
  * Stops azmi's runtime and wipes every cached token, so that a host can unload the library.
  * Calls still running on other threads are cancelled (they return `AZMI_CANCELLED`) and have
  * returned when this returns; a later call starts azmi again. Fails with `AZMI_RUNTIME_ERROR`
@@ -301,7 +324,9 @@ azmi_status azmi_shutdown(azmi_error **err_out);
 /**
  * Opens a Data Lake account.
  *
- * - `account`: a Gen1 account name (`contoso` means `https://contoso.azuredatalakestore.net`),
+ * - `account`: a Gen1 account name (`contoso` means `https://contoso.azuredatalakestore.net`;
+ *   only in the public cloud, the one that had Gen1: a name in another environment is
+ *   `AZMI_INVALID_ARGUMENT`),
  *   or a URL: `https://contoso.azuredatalakestore.net`, `https://namenode:9871/webhdfs/v1`,
  *   `https://contoso.dfs.core.windows.net/<filesystem>`. Only `https://` (plain `http://` only
  *   to a loopback address: `AZMI_INSECURE_REQUEST` otherwise). Required.
@@ -324,10 +349,11 @@ azmi_status azmi_adls_new(const char *account,
                           azmi_error **err_out);
 
 /**
- * Sets the bytes sent per upload request: Gen2 appends (default 8 MiB); Gen1 sends at most
- * 4 MiB per request whatever this says. 1024 to 268435456 bytes, or 0 for the default; two
- * chunks are in memory during an upload. Out of range is `AZMI_INVALID_ARGUMENT`. Applies to
- * calls started afterwards.
+ * Sets the bytes sent per upload request: Gen2 appends of files over 256 MiB (default 8 MiB;
+ * once set, it is also the largest Gen2 upload sent as one append, so that no request carries
+ * more); Gen1 sends at most 4 MiB per request whatever this says. 1024 to 268435456 bytes, or
+ * 0 for the default. Uploads stream from the file: memory does not grow with it. Out of range
+ * is `AZMI_INVALID_ARGUMENT`. Applies to calls started afterwards.
  */
 azmi_status azmi_adls_set_chunk_size(azmi_adls *adls, uint32_t bytes, azmi_error **err_out);
 
@@ -481,11 +507,14 @@ azmi_status azmi_adls_read(const azmi_adls *adls,
                            azmi_error **err_out);
 
 /**
- * Uploads the local file `local_path` to `remote_path` in chunks (Gen1: CREATE then APPENDs
- * of at most 4 MiB; Gen2: create, appends of the chunk size, one flush), never holding the
- * file in memory. `flags`: 0 or `AZMI_ADLS_OVERWRITE` (else an existing remote file is
- * `AZMI_CONFLICT`). `progress` (may be NULL) gets `(userdata, bytes sent, total)` after each
- * chunk, on the calling thread. A failure's message says how many bytes had been sent.
+ * Uploads the local file `local_path` to `remote_path`, never holding the file in memory.
+ * Gen2: create, then up to 256 MiB one append streamed from the file, larger appends of the
+ * chunk size, four in flight at once, then one flush once every append has succeeded (the
+ * data is not readable before). Gen1: CREATE then APPENDs of at most 4 MiB, one after the
+ * other. `flags`: 0 or `AZMI_ADLS_OVERWRITE` (else an existing remote file is
+ * `AZMI_CONFLICT`). `progress` (may be NULL) gets `(userdata, bytes sent, total)` as the data
+ * goes (after each chunk, or as one request's data is sent), on the calling thread. A
+ * failure's message says how many bytes had been sent.
  * Errors as `azmi_adls_list`, plus `AZMI_CONFLICT` and `AZMI_IO_ERROR` (the local file).
  */
 azmi_status azmi_adls_upload(const azmi_adls *adls,
@@ -539,12 +568,14 @@ azmi_status azmi_adls_remove(const azmi_adls *adls,
 /**
  * Sends the Resource Manager requests of this process to `url` (`https://host[:port]`, e.g.
  * `https://management.usgovcloudapi.net` or a test endpoint; plain `http://` only to
- * loopback), or with NULL to the public `https://management.azure.com`, whatever the
- * environment says. Without this call azmi reads `AZMI_ARM_ENDPOINT` at each call; hosts whose
- * runtime keeps its own environment (.NET on Linux) pass it on here. Tokens are for the
- * endpoint's cloud (the public `https://management.azure.com/` for endpoints azmi does not
- * know). A malformed URL is `AZMI_INVALID_ARGUMENT` (`AZMI_INSECURE_REQUEST` for plain HTTP)
- * and changes nothing. Applies to calls started afterwards.
+ * loopback), or with NULL to the endpoint of the identity's cloud
+ * (`https://management.azure.com` unless an environment is named: `azmi_set_environment`,
+ * `azmi_identity_set_environment`), whatever `AZMI_ARM_ENDPOINT` says. Without this call azmi
+ * reads `AZMI_ARM_ENDPOINT` at each call; hosts whose runtime keeps its own environment (.NET
+ * on Linux) pass it on here. Tokens are for the endpoint's cloud (for an endpoint azmi does
+ * not know, such as a test endpoint, the identity's cloud's). A malformed URL is
+ * `AZMI_INVALID_ARGUMENT` (`AZMI_INSECURE_REQUEST` for plain HTTP) and changes nothing.
+ * Applies to calls started afterwards.
  */
 azmi_status azmi_set_arm_endpoint(const char *url, azmi_error **err_out);
 
@@ -575,8 +606,8 @@ azmi_status azmi_set_arm_endpoint(const char *url, azmi_error **err_out);
  * cancelling `cancel` stops waiting at once (`AZMI_CANCELLED`) but not the operation, which
  * goes on in Azure.
  *
- * The endpoint is `azmi_set_arm_endpoint`'s, else `AZMI_ARM_ENDPOINT`'s, else
- * `https://management.azure.com`. 429 and 503 are retried honouring `Retry-After` (GET, PUT
+ * The endpoint is `azmi_set_arm_endpoint`'s, else `AZMI_ARM_ENDPOINT`'s, else the identity's
+ * cloud's (`https://management.azure.com` unless an environment is named). 429 and 503 are retried honouring `Retry-After` (GET, PUT
  * and DELETE also on other 5xx) under the identity's retry settings.
  *
  * Errors: the service's code and message are in the `azmi_error` (`AuthorizationFailed` is
@@ -644,7 +675,9 @@ azmi_status azmi_arm_list_account_sas(const char *subscription,
 /**
  * Opens a storage account's blobs.
  *
- * - `account`: an account name (`contoso` means `https://contoso.blob.core.windows.net`) or
+ * - `account`: an account name (`contoso` means `https://contoso.blob.core.windows.net`, or
+ *   the suffix of the identity's cloud: `azmi_identity_set_environment`, else
+ *   `azmi_set_environment`, else `AZMI_ENVIRONMENT`) or
  *   its blob URL, path-style ones included (`https://127.0.0.1:10000/devstoreaccount1`). Only
  *   `https://` (plain `http://` only to a loopback address: `AZMI_INSECURE_REQUEST` otherwise).
  *   Required.
@@ -688,11 +721,16 @@ azmi_status azmi_blob_create_container(const azmi_blob *blob,
                                        azmi_error **err_out);
 
 /**
- * Uploads the local file `local_path` to the block blob `container/name`: up to 8 MiB as one
- * Put Blob, larger in 8 MiB blocks (two in memory at once) and one Put Block List, never
- * holding the file in memory. `flags`: 0 or `AZMI_BLOB_OVERWRITE` (else an existing blob is
- * `AZMI_CONFLICT`). `progress` (may be NULL) gets `(userdata, bytes sent, total)` after each
- * block, on the calling thread. A failure's message says how many bytes had been sent.
+ * Uploads the local file `local_path` to the block blob `container/name`, never holding the
+ * file in memory: up to 256 MiB (the Azure SDKs' initial transfer size) as one Put Blob
+ * streamed from the file, whose MD5 is checked against the one the service computed (a
+ * mismatch deletes the blob and is `AZMI_PROTOCOL_ERROR`); larger in 8 MiB blocks, four in
+ * flight at once, each checked by the service against its MD5, then one Put Block List, sent
+ * only when every block has succeeded. `flags`: 0 or `AZMI_BLOB_OVERWRITE` (else an existing
+ * blob is `AZMI_CONFLICT`). `progress` (may be NULL) gets `(userdata, bytes sent, total)` as
+ * the data goes (after each block, or as the one request's data is sent), on the calling
+ * thread. A failure's message says how many bytes had been sent; a failed or cancelled upload
+ * commits nothing.
  * Errors as `azmi_blob_create_container`, plus `AZMI_NOT_FOUND` (no such container),
  * `AZMI_CONFLICT` and `AZMI_IO_ERROR` (the local file).
  */
@@ -839,8 +877,8 @@ azmi_status azmi_identity_new(const char *client_id,
 /**
  * Sends this identity's token requests to `token_url` (a full http(s) URL such as
  * `http://127.0.0.1:40123/metadata/identity/oauth2/token`) instead of the environment's;
- * NULL means IMDS itself, whatever the environment says. Keeps the timeouts and client
- * capabilities. Not thread-safe: call before the identity is shared.
+ * NULL means IMDS itself, whatever the environment says. Keeps the timeouts, the cloud and
+ * client capabilities. Not thread-safe: call before the identity is shared.
  */
 azmi_status azmi_identity_set_endpoint(azmi_identity *identity,
                                        const char *token_url,
@@ -853,7 +891,8 @@ azmi_status azmi_identity_set_endpoint(azmi_identity *identity,
  * "cloud_shell", "arc" or "workload_identity" (case, spaces, `-` and `_` ignored; names such as
  * "App Service" work too); NULL detects again. An unknown name, a source whose variables are
  * not set, or one that cannot serve this identity is `AZMI_INVALID_ARGUMENT`. Keeps the
- * timeouts and client capabilities. Not thread-safe: call before the identity is shared.
+ * timeouts, the cloud and client capabilities. Not thread-safe: call before the identity is
+ * shared.
  */
 azmi_status azmi_identity_set_source(azmi_identity *identity,
                                      const char *source,
@@ -864,6 +903,23 @@ azmi_status azmi_identity_set_source(azmi_identity *identity,
  * `azmi_token_source`). Static: do not free. "" for NULL.
  */
 const char *azmi_identity_source(const azmi_identity *identity);
+
+/**
+ * Names the Azure cloud this identity lives in ("AzureCloud", "AzureUSGovernment",
+ * "AzureChinaCloud"; see `azmi_set_environment`), or NULL to follow the process's. Every call
+ * made with the identity reads vault and storage account names, and finds Resource Manager, in
+ * that cloud. An unknown name is `AZMI_INVALID_ARGUMENT` and changes nothing. Not thread-safe:
+ * call before the identity is shared.
+ */
+azmi_status azmi_identity_set_environment(azmi_identity *identity,
+                                          const char *name,
+                                          azmi_error **err_out);
+
+/**
+ * The cloud this identity names ("AzureCloud", "AzureUSGovernment", "AzureChinaCloud"), or ""
+ * when it follows the process's (and for NULL). Static: do not free.
+ */
+const char *azmi_identity_environment(const azmi_identity *identity);
 
 /**
  * Sets the timeouts and retries of this identity's token requests:
@@ -926,9 +982,11 @@ void azmi_identity_free(azmi_identity *identity);
 /**
  * Gets a secret from a Key Vault: its latest version, or `version`.
  *
- * - `vault`: the vault's name (`contoso` means `https://contoso.vault.azure.net`), host or
- *   URI (`https://contoso.vault.azure.cn`, a test endpoint). Only `https://` (plain `http://`
- *   only to a loopback address: `AZMI_INSECURE_REQUEST` otherwise). Required.
+ * - `vault`: the vault's name (`contoso` means `https://contoso.vault.azure.net`, or the vault
+ *   suffix of the identity's cloud: `azmi_identity_set_environment`, else
+ *   `azmi_set_environment`, else `AZMI_ENVIRONMENT`), host or URI
+ *   (`https://contoso.vault.azure.cn`, a test endpoint; used as it is). Only `https://` (plain
+ *   `http://` only to a loopback address: `AZMI_INSECURE_REQUEST` otherwise). Required.
  * - `name`: the secret's name. Required. `version`: NULL for the latest.
  * - `api_version`: the Key Vault REST api-version to ask for, e.g. `7.4` or `7.6-preview.1`;
  *   NULL for the default, 7.5. Its form (`<major>.<minor>` or a date like `2016-10-01`, with an
@@ -961,6 +1019,69 @@ azmi_status azmi_keyvault_get(const char *vault,
                               const azmi_cancel *cancel,
                               azmi_secret **secret_out,
                               azmi_error **err_out);
+
+/**
+ * Sets a secret in a Key Vault: a new version of `name` holding `value`, the current version
+ * from now on (a new secret when the name is new). Every set writes exactly what it is given:
+ * nothing is inherited from the previous version.
+ *
+ * - `vault`, `name`, `api_version`, `identity`, `cancel`: as `azmi_keyvault_get`.
+ * - `value`, `value_len`: the value, UTF-8 (it may hold NUL bytes), at most 25 KiB; NULL only
+ *   with `value_len` 0 (an empty value). Read during the call only; the request body azmi
+ *   builds from it is wiped after the request.
+ * - `content_type`: e.g. "text/plain", or NULL for none.
+ * - `tags_json`: NULL, or a JSON object of string values, e.g. `{"owner":"ops"}` (at most 15
+ *   tags; names 1 to 512 characters, values at most 256).
+ * - `not_before`, `expires`: Unix seconds, or 0 for none (not-before must not be after expiry).
+ * - `flags`: 0, or `AZMI_SECRET_DISABLED` for a disabled version.
+ * - `secret_out`: receives the version as the vault stored it, value included (free with
+ *   `azmi_secret_free`, which wipes it).
+ *
+ * Everything is checked before a request is sent (`AZMI_INVALID_ARGUMENT`). A set is retried
+ * like a read (at worst a retry leaves one more version with the same value).
+ *
+ * Errors: as `azmi_keyvault_get`, and `AZMI_CONFLICT` (HTTP 409, service code `Conflict`)
+ * while the name is held by a deleted secret: the vault keeps it recoverable until it is
+ * recovered or purged (by the vault's owner), or give another name. Messages never hold the
+ * value.
+ */
+azmi_status azmi_keyvault_set(const char *vault,
+                              const char *name,
+                              const uint8_t *value,
+                              size_t value_len,
+                              const char *content_type,
+                              const char *tags_json,
+                              int64_t not_before,
+                              int64_t expires,
+                              uint32_t flags,
+                              const char *api_version,
+                              const azmi_identity *identity,
+                              const azmi_cancel *cancel,
+                              azmi_secret **secret_out,
+                              azmi_error **err_out);
+
+/**
+ * Deletes the secret `name` from a Key Vault, every version of it. The vault keeps it
+ * recoverable (soft delete) until its scheduled purge date, and its name cannot be set
+ * meanwhile (`AZMI_CONFLICT`); purging is the vault owner's business.
+ *
+ * - `vault`, `name`, `api_version`, `identity`, `cancel`: as `azmi_keyvault_get`.
+ * - `deleted_out`: NULL, or receives the deleted secret (free with `azmi_secret_free`): its
+ *   current version's properties (no value), `azmi_secret_recovery_id`,
+ *   `azmi_secret_deleted_on`, `azmi_secret_scheduled_purge`.
+ *
+ * A delete is not repeated once the vault may have acted on it: only throttling and refused
+ * connections are retried.
+ *
+ * Errors: as `azmi_keyvault_get` (`AZMI_NOT_FOUND`: no such secret, or already deleted).
+ */
+azmi_status azmi_keyvault_delete(const char *vault,
+                                 const char *name,
+                                 const char *api_version,
+                                 const azmi_identity *identity,
+                                 const azmi_cancel *cancel,
+                                 azmi_secret **deleted_out,
+                                 azmi_error **err_out);
 
 /**
  * Lists the secrets of `vault` (without values; the version is ""), following every page and
@@ -1053,8 +1174,27 @@ int64_t azmi_secret_not_before(const azmi_secret *secret);
 const char *azmi_secret_tags(const azmi_secret *secret);
 
 /**
- * Wipes the value from memory and frees a secret from `azmi_keyvault_get`. Never free a
- * secret lent to a callback. NULL is ignored.
+ * A deleted secret's recovery id, `https://<vault>/deletedsecrets/<name>` ("" for secrets that
+ * are not from `azmi_keyvault_delete`, and for NULL). Lent.
+ */
+const char *azmi_secret_recovery_id(const azmi_secret *secret);
+
+/**
+ * When the secret was deleted, Unix seconds (0 for secrets not from `azmi_keyvault_delete`,
+ * and for NULL).
+ */
+int64_t azmi_secret_deleted_on(const azmi_secret *secret);
+
+/**
+ * When the vault purges the deleted secret for good, Unix seconds (0 for secrets not from
+ * `azmi_keyvault_delete`, and for NULL).
+ */
+int64_t azmi_secret_scheduled_purge(const azmi_secret *secret);
+
+/**
+ * Wipes the value from memory and frees a secret from `azmi_keyvault_get`,
+ * `azmi_keyvault_set` or `azmi_keyvault_delete`. Never free a secret lent to a callback. NULL
+ * is ignored.
  */
 void azmi_secret_free(azmi_secret *secret);
 
@@ -1065,13 +1205,17 @@ void azmi_secret_free(azmi_secret *secret);
  *   "https://management.azure.com/", "https://vault.azure.net"); a "/.default" scope suffix is
  *   removed. Required.
  * - `identity`: from `azmi_identity_new`, or NULL for the system-assigned identity at the
- *   endpoint the environment names.
+ *   endpoint the environment names when the call runs: `AZMI_IMDS_ENDPOINT`, else
+ *   `AZURE_POD_IDENTITY_AUTHORITY_HOST`, are read by every call (a change is seen by the next
+ *   one); the other sources' variables when the source is detected, at the first such call
+ *   and after a change of those two.
  * - `flags`: 0, or `AZMI_FLAG_FORCE_REFRESH` to bypass the cache.
  * - `cancel`: NULL, or a handle another thread may cancel to end the wait at once.
  * - `token_out`: receives a new `azmi_token` on success (free with `azmi_token_free`).
  *
  * Tokens are cached process-wide per endpoint, identity and resource, and served until 5
- * minutes before they expire; tokens living over 2 hours are renewed in the background. Many
+ * minutes before they expire (a warm call makes at most one allocation, the caller's copy,
+ * and checks `resource` only when it differs from the strings accepted before); tokens living over 2 hours are renewed in the background. Many
  * threads asking at once cause one request. Transient failures (404, 408, 410, 429, 5xx,
  * connection errors) are retried with backoff; a machine whose endpoint never answered fails
  * within about a second with `AZMI_MANAGED_IDENTITY_UNAVAILABLE`.
@@ -1163,6 +1307,28 @@ bool azmi_token_from_cache(const azmi_token *token);
  * Static: do not free.
  */
 const char *azmi_token_source(const azmi_token *token);
+
+/**
+ * The tenant the token was issued in (claim `tid`); read, not verified. Lent. "" when absent.
+ */
+const char *azmi_token_tenant_id(const azmi_token *token);
+
+/**
+ * The identity's object (principal) id (claim `oid`); read, not verified. Lent. "" when absent.
+ */
+const char *azmi_token_object_id(const azmi_token *token);
+
+/**
+ * The identity's client (application) id (claim `appid`, or `azp` in v2 tokens); read, not
+ * verified. Lent. "" when absent.
+ */
+const char *azmi_token_client_id(const azmi_token *token);
+
+/**
+ * The managed identity's Azure resource id (claim `xms_mirid`: the user-assigned identity, or
+ * the resource whose system-assigned identity it is); read, not verified. Lent. "" when absent.
+ */
+const char *azmi_token_identity_resource_id(const azmi_token *token);
 
 /**
  * Wipes the token text from memory and frees the token. NULL is ignored.

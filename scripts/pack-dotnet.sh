@@ -43,15 +43,17 @@ mkdir -p "$out"
 props=(-c Release -o "$out" "-p:Version=$version" "-p:AzMiNativeLib=$native")
 runtimes="${AZMI_NATIVE_RUNTIMES:-}"
 if [ -z "$runtimes" ] && compgen -G "$root/out/AzMi/runtimes/*/native/*" >/dev/null; then
-  # The module's other platforms (linux-x64 is AZMI_NATIVE_LIB's), staged without it.
-  runtimes="$root/out/dotnet-runtimes"
-  rm -rf "$runtimes"
+  # The module's other platforms (linux-x64 is AZMI_NATIVE_LIB's), staged without it; none
+  # when the module has linux-x64 only (no cross build).
+  staged="$root/out/dotnet-runtimes"
+  rm -rf "$staged"
   for dir in "$root"/out/AzMi/runtimes/*/; do
     rid="$(basename "$dir")"
     [ "$rid" = linux-x64 ] && continue
-    mkdir -p "$runtimes/$rid"
-    cp -r "$dir/native" "$runtimes/$rid/"
+    mkdir -p "$staged/$rid"
+    cp -r "$dir/native" "$staged/$rid/"
   done
+  [ -d "$staged" ] && runtimes="$staged"
 fi
 if [ -n "$runtimes" ]; then
   props+=("-p:AzMiNativeRuntimesDir=$(cd "$runtimes" && pwd)")

@@ -1,5 +1,7 @@
 //! Azure Key Vault secrets with the managed identity's tokens: get a secret (the latest or a
-//! version), list the secrets of a vault and the versions of one, following `nextLink`.
+//! version), list the secrets of a vault and the versions of one, following `nextLink`, set a
+//! secret (a new version, with content type, tags, expiry, not-before and enabled) and delete
+//! one (soft delete: the vault keeps it recoverable).
 //!
 //! Authorization is challenge-based, as in the Azure SDKs: the first request to a vault goes
 //! without a token, the vault answers 401 with `WWW-Authenticate: Bearer authorization="…",
@@ -11,13 +13,15 @@
 //! as a vault cannot obtain a Key Vault token; a vault on a loopback address (azmi-emulator)
 //! may name a cloud's Key Vault resource.
 //!
-//! Secret values live in memory that is wiped when dropped ([`secrecy::SecretString`]) and
-//! never appear in errors, logs or `Debug` output.
+//! Secret values live in memory that is wiped when dropped ([`secrecy::SecretString`]; a set's
+//! request body too) and never appear in errors, logs or `Debug` output.
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
+use bytes::Bytes;
+use reqwest::header::CONTENT_TYPE;
 use reqwest::Method;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
@@ -27,14 +31,13 @@ use zeroize::Zeroizing;
 use crate::adls::ListOutcome;
 use crate::challenge::BearerChallenge;
 use crate::client::Azmi;
+use crate::environment::AzureEnvironment;
 use crate::error::{Error, Result};
 use crate::identity::{printable, ManagedIdentity};
 use crate::service::{display_host, is_loopback, read_json, Request, Service};
 
 /// The api-version used unless [`KeyVault::with_api_version`] says otherwise.
 pub const DEFAULT_API_VERSION: &str = "7.5";
-/// The DNS suffix of vaults in the public cloud (a bare vault name gets it).
-const PUBLIC_SUFFIX: &str = ".vault.azure.net";
 /// The Key Vault resources of the clouds: the default for vaults in their domains, and what a
 /// loopback vault may name in its challenge.
 const CLOUD_RESOURCES: &[&str] = &[
@@ -44,6 +47,15 @@ const CLOUD_RESOURCES: &[&str] = &[
 ];
 /// The longest answer read (a secret is at most 25 KiB; a page of 25 items far less).
 const MAX_ANSWER: usize = 4 * 1024 * 1024;
+/// The longest value Key Vault stores (25 KiB, in UTF-8).
+const MAX_SECRET_VALUE: usize = 25 * 1024;
+/// Key Vault's (Azure's) tag limits: at most 15 tags, names 1 to 512 characters, values at
+/// most 256.
+const MAX_TAGS: usize = 15;
+const MAX_TAG_NAME: usize = 512;
+const MAX_TAG_VALUE: usize = 256;
+/// The longest content type Key Vault stores.
+const MAX_CONTENT_TYPE: usize = 255;
 
 /// Where a vault is.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -58,9 +70,17 @@ pub struct VaultAddress {
 
 impl VaultAddress {
     /// A vault name (`contoso`: `https://contoso.vault.azure.net`), host
-    /// (`contoso.vault.azure.cn`) or URI (`https://contoso.vault.usgovcloudapi.net/`). Only
-    /// `https://`, or `http://` to a loopback address (test endpoints).
+    /// (`contoso.vault.azure.cn`) or URI (`https://contoso.vault.usgovcloudapi.net/`), names in
+    /// the public cloud: see [`VaultAddress::parse_in`].
     pub fn parse(vault: &str) -> Result<VaultAddress> {
+        Self::parse_in(vault, AzureEnvironment::AzureCloud)
+    }
+
+    /// A vault name (`contoso`: `https://contoso.<environment's vault suffix>`, e.g.
+    /// `https://contoso.vault.usgovcloudapi.net`), host (`contoso.vault.azure.cn`) or URI
+    /// (`https://contoso.vault.usgovcloudapi.net/`, used as it is whatever the environment).
+    /// Only `https://`, or `http://` to a loopback address (test endpoints).
+    pub fn parse_in(vault: &str, environment: AzureEnvironment) -> Result<VaultAddress> {
         let given = vault.trim();
         let invalid =
             |why: &str| Error::InvalidArgument(format!("the vault '{}' {why}", printable(given)));
@@ -84,7 +104,11 @@ impl VaultAddress {
                     "is not a valid vault name (3 to 24 letters, digits and single hyphens, starting with a letter)",
                 ));
             }
-            format!("https://{}{PUBLIC_SUFFIX}", given.to_ascii_lowercase())
+            format!(
+                "https://{}.{}",
+                given.to_ascii_lowercase(),
+                environment.key_vault_suffix()
+            )
         } else if given.contains('.') && !given.contains(['@', '/', '?', '#']) {
             format!("https://{given}")
         } else {
@@ -294,6 +318,119 @@ impl fmt::Debug for Secret {
     }
 }
 
+/// What [`KeyVault::set_secret`] writes beside the value. Every set makes a new version with
+/// exactly these: nothing is inherited from the previous version (as in Key Vault).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SecretSettings {
+    /// E.g. `text/plain`, `application/x-pkcs12`, or the SecretManagement type name.
+    pub content_type: Option<String>,
+    /// At most 15 tags; names 1 to 512 characters, values at most 256.
+    pub tags: BTreeMap<String, String>,
+    /// `None`: the vault's default (enabled). A disabled version cannot be read.
+    pub enabled: Option<bool>,
+    /// Unix seconds after which the version should not be used (reported, not enforced by the
+    /// vault for reads).
+    pub expires: Option<i64>,
+    /// Unix seconds before which the version should not be used.
+    pub not_before: Option<i64>,
+}
+
+impl SecretSettings {
+    /// Checks the settings against Key Vault's limits, so a mistake costs no request.
+    fn check(&self) -> Result<()> {
+        if let Some(ct) = &self.content_type {
+            if ct.chars().count() > MAX_CONTENT_TYPE {
+                return Err(Error::InvalidArgument(format!(
+                    "the content type is {} characters long; Key Vault stores at most {MAX_CONTENT_TYPE}",
+                    ct.chars().count()
+                )));
+            }
+        }
+        if self.tags.len() > MAX_TAGS {
+            return Err(Error::InvalidArgument(format!(
+                "{} tags given; a Key Vault secret has at most {MAX_TAGS}",
+                self.tags.len()
+            )));
+        }
+        for (name, value) in &self.tags {
+            let n = name.chars().count();
+            if n == 0 || n > MAX_TAG_NAME {
+                return Err(Error::InvalidArgument(format!(
+                    "the tag name '{}' is not 1 to {MAX_TAG_NAME} characters long",
+                    printable(name)
+                )));
+            }
+            if value.chars().count() > MAX_TAG_VALUE {
+                return Err(Error::InvalidArgument(format!(
+                    "the value of tag '{}' is longer than {MAX_TAG_VALUE} characters",
+                    printable(name)
+                )));
+            }
+        }
+        for (what, time) in [
+            ("expiry", self.expires),
+            ("not-before time", self.not_before),
+        ] {
+            if time.is_some_and(|t| t < 0) {
+                return Err(Error::InvalidArgument(format!(
+                    "the {what} is before 1970; give a Unix time in seconds"
+                )));
+            }
+        }
+        if let (Some(nbf), Some(exp)) = (self.not_before, self.expires) {
+            if nbf > exp {
+                return Err(Error::InvalidArgument(
+                    "the not-before time is after the expiry: the secret would never be valid"
+                        .into(),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The members of `SecretSetParameters` beside `value`, as JSON text after a comma.
+    fn json_members(&self) -> String {
+        let mut members = String::new();
+        if let Some(ct) = &self.content_type {
+            members.push_str(&format!(",\"contentType\":{}", Value::from(ct.as_str())));
+        }
+        if !self.tags.is_empty() {
+            let tags: serde_json::Map<String, Value> = self
+                .tags
+                .iter()
+                .map(|(k, v)| (k.clone(), Value::from(v.as_str())))
+                .collect();
+            members.push_str(&format!(",\"tags\":{}", Value::Object(tags)));
+        }
+        let mut attributes = serde_json::Map::new();
+        if let Some(enabled) = self.enabled {
+            attributes.insert("enabled".into(), Value::from(enabled));
+        }
+        if let Some(nbf) = self.not_before {
+            attributes.insert("nbf".into(), Value::from(nbf));
+        }
+        if let Some(exp) = self.expires {
+            attributes.insert("exp".into(), Value::from(exp));
+        }
+        members.push_str(&format!(",\"attributes\":{}", Value::Object(attributes)));
+        members
+    }
+}
+
+/// A secret as [`KeyVault::delete_secret`] leaves it: in the vault's deleted store, recoverable
+/// until the scheduled purge (or a purge), its name taken meanwhile.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct DeletedSecret {
+    /// The deleted current version's properties (no value).
+    pub properties: SecretProperties,
+    /// `https://{vault}/deletedsecrets/{name}`: where it is recovered or purged.
+    pub recovery_id: String,
+    /// Unix seconds.
+    pub deleted_on: Option<i64>,
+    /// Unix seconds at which the vault purges it for good.
+    pub scheduled_purge: Option<i64>,
+}
+
 /// A vault used with a managed identity. Cheap to clone; safe to share.
 #[derive(Clone)]
 pub struct KeyVault {
@@ -313,9 +450,11 @@ impl fmt::Debug for KeyVault {
 }
 
 impl Azmi {
-    /// Opens a vault (a name, host or URI: see [`VaultAddress::parse`]) with the identity `mi`.
+    /// Opens a vault (a name, host or URI: see [`VaultAddress::parse_in`]; a name in the
+    /// identity's cloud) with the identity `mi`.
     pub fn keyvault(&self, vault: &str, mi: &ManagedIdentity) -> Result<KeyVault> {
-        KeyVault::new(self, VaultAddress::parse(vault)?, Arc::new(mi.clone()))
+        let vault = VaultAddress::parse_in(vault, mi.environment()?)?;
+        KeyVault::new(self, vault, Arc::new(mi.clone()))
     }
 }
 
@@ -442,20 +581,69 @@ impl KeyVault {
             ),
             None => format!("getting secret '{name}' from vault {}", self.vault),
         };
-        let mut answer = self.call(self.url(&path)?, &what).await?;
+        let answer = self
+            .call(Method::GET, self.url(&path)?, None, &what)
+            .await?;
+        secret_from(answer, &what)
+    }
+
+    /// Sets the secret `name` to `value` with `settings`: a new version, the current one from
+    /// now on (a new secret when the name is new). Returns the version as the vault stored it.
+    /// A name held by a deleted secret is the vault's 409 `Conflict`
+    /// (`ObjectIsDeletedButRecoverable`) until the secret is recovered or purged.
+    pub async fn set_secret(
+        &self,
+        name: &str,
+        value: &str,
+        settings: &SecretSettings,
+    ) -> Result<Secret> {
+        check_name(name)?;
+        if value.len() > MAX_SECRET_VALUE {
+            return Err(Error::InvalidArgument(format!(
+                "the value of secret '{name}' is {} bytes long (UTF-8); Key Vault stores at most {MAX_SECRET_VALUE}",
+                value.len()
+            )));
+        }
+        settings.check()?;
+        let what = format!("setting secret '{name}' in vault {}", self.vault);
+        let body = set_body(value, settings);
+        let answer = self
+            .call(
+                Method::PUT,
+                self.url(&format!("/secrets/{name}"))?,
+                Some(body),
+                &what,
+            )
+            .await?;
+        secret_from(answer, &what)
+    }
+
+    /// Deletes the secret `name`, every version of it. The vault keeps it recoverable (soft
+    /// delete) until its scheduled purge date, and its name cannot be set meanwhile; purging is
+    /// the vault owner's business.
+    pub async fn delete_secret(&self, name: &str) -> Result<DeletedSecret> {
+        check_name(name)?;
+        let what = format!("deleting secret '{name}' from vault {}", self.vault);
+        let answer = self
+            .call(
+                Method::DELETE,
+                self.url(&format!("/secrets/{name}"))?,
+                None,
+                &what,
+            )
+            .await?;
         let properties = SecretProperties::from_json(&answer, &what)?;
-        let value = match answer.get_mut("value") {
-            Some(Value::String(s)) => {
-                let text = Zeroizing::new(std::mem::take(s));
-                SecretString::from(text.as_str())
-            }
-            _ => {
-                return Err(Error::Protocol(format!(
-                    "{what}: the answer holds no value"
-                )))
-            }
-        };
-        Ok(Secret { properties, value })
+        let recovery_id = answer
+            .get("recoveryId")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        Ok(DeletedSecret {
+            properties,
+            recovery_id,
+            deleted_on: answer.get("deletedDate").and_then(Value::as_i64),
+            scheduled_purge: answer.get("scheduledPurgeDate").and_then(Value::as_i64),
+        })
     }
 
     /// Lists the vault's secrets (without values), following every page; `on_item` returns
@@ -508,7 +696,7 @@ impl KeyVault {
         };
         let mut next = Some(first);
         while let Some(url) = next.take() {
-            let page = self.call(url, what).await?;
+            let page = self.call(Method::GET, url, None, what).await?;
             let items = page
                 .get("value")
                 .and_then(Value::as_array)
@@ -536,17 +724,34 @@ impl KeyVault {
         Ok(outcome)
     }
 
-    /// One GET with the token the vault asks for: the resource its challenge named (asked for
-    /// first when not known yet, and again when a token for the known one is refused).
-    async fn call(&self, url: Url, what: &str) -> Result<Value> {
+    /// One request with the token the vault asks for: the resource its challenge named (asked
+    /// for first when not known yet, and again when a token for the known one is refused).
+    /// Writes (a DELETE) are not repeated once the vault may have acted on them.
+    async fn call(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<Bytes>,
+        what: &str,
+    ) -> Result<Value> {
+        let request = || -> Result<Request> {
+            let mut r = Request::new(method.clone(), url.clone(), what).expect(&[200]);
+            if method == Method::DELETE {
+                r = r.not_idempotent();
+            }
+            match &body {
+                Some(b) => Ok(r
+                    .header(CONTENT_TYPE, "application/json; charset=utf-8")?
+                    .body(b.clone())),
+                None => Ok(r),
+            }
+        };
         let known = self.azmi.challenge_resource(&self.vault.origin);
         let service = match &known {
             Some(resource) => self.service.clone().with_resource(resource)?,
             None => self.authorize(&url, what).await?,
         };
-        let sent = service
-            .send(Request::new(Method::GET, url.clone(), what).expect(&[200]))
-            .await;
+        let sent = service.send(request()?).await;
         let response = match sent {
             // A claims challenge was answered (or refused) by the service layer already: the
             // resource is right, the token was revoked.
@@ -559,17 +764,16 @@ impl KeyVault {
                 if again.resource() == service.resource() {
                     return Err(e);
                 }
-                again
-                    .send(Request::new(Method::GET, url, what).expect(&[200]))
-                    .await?
+                again.send(request()?).await?
             }
             other => other?,
         };
         read_json(response, MAX_ANSWER, what).await
     }
 
-    /// Sends the request without a token to read the vault's challenge, and returns the service
-    /// with the resource it names (the cloud's default when it names none).
+    /// Sends a GET of `url` without a token to read the vault's challenge (a GET, whatever the
+    /// request: it changes nothing even where a vault would answer it unauthenticated), and
+    /// returns the service with the resource it names (the cloud's default when it names none).
     async fn authorize(&self, url: &Url, what: &str) -> Result<Service> {
         let header = self
             .service
@@ -590,6 +794,37 @@ impl KeyVault {
     }
 }
 
+/// A secret (its value wiped when dropped) from a `SecretBundle` answer.
+fn secret_from(mut answer: Value, what: &str) -> Result<Secret> {
+    let properties = SecretProperties::from_json(&answer, what)?;
+    let value = match answer.get_mut("value") {
+        Some(Value::String(s)) => {
+            let text = Zeroizing::new(std::mem::take(s));
+            SecretString::from(text.as_str())
+        }
+        _ => {
+            return Err(Error::Protocol(format!(
+                "{what}: the answer holds no value"
+            )))
+        }
+    };
+    Ok(Secret { properties, value })
+}
+
+/// The `SecretSetParameters` JSON in memory that is wiped once the request is done: sized
+/// before it is written (every character escaped is at most six bytes), so that no copy is
+/// left behind by a reallocation.
+fn set_body(value: &str, settings: &SecretSettings) -> Bytes {
+    let members = settings.json_members();
+    let mut body = Zeroizing::new(Vec::with_capacity(value.len() * 6 + members.len() + 16));
+    body.extend_from_slice(b"{\"value\":");
+    // Writing a string into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *body, value);
+    body.extend_from_slice(members.as_bytes());
+    body.push(b'}');
+    Bytes::from_owner(body)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -607,6 +842,16 @@ mod tests {
         assert_eq!(v.default_resource(), "https://vault.usgovcloudapi.net");
         let v = VaultAddress::parse("http://127.0.0.1:8443").unwrap();
         assert_eq!(v.uri(), "http://127.0.0.1:8443");
+        // A name is in the environment's cloud; a host or URI is used as it is.
+        let gov = AzureEnvironment::AzureUSGovernment;
+        let v = VaultAddress::parse_in("Contoso-1", gov).unwrap();
+        assert_eq!(v.uri(), "https://contoso-1.vault.usgovcloudapi.net");
+        assert_eq!(v.default_resource(), "https://vault.usgovcloudapi.net");
+        let v = VaultAddress::parse_in("contoso", AzureEnvironment::AzureChinaCloud).unwrap();
+        assert_eq!(v.uri(), "https://contoso.vault.azure.cn");
+        let v = VaultAddress::parse_in("https://contoso.vault.azure.net", gov).unwrap();
+        assert_eq!(v.uri(), "https://contoso.vault.azure.net");
+        assert_eq!(v.default_resource(), "https://vault.azure.net");
         for bad in [
             "",
             "ab",
@@ -708,6 +953,78 @@ mod tests {
             assert_eq!(e.code(), ErrorCode::InvalidArgument, "{bad}");
             assert!(e.to_string().contains("like 7.5, 7.6-preview.1"), "{e}");
         }
+    }
+
+    #[test]
+    fn set_bodies_are_secret_set_parameters() {
+        let mut settings = SecretSettings {
+            content_type: Some("text/plain".into()),
+            enabled: Some(false),
+            expires: Some(4_000_000_000),
+            not_before: Some(1_700_000_000),
+            ..Default::default()
+        };
+        settings.tags.insert("team".into(), "a \"b\"".into());
+        let body = set_body("v\u{0}\"\\é\n", &settings);
+        let json: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(json["value"], "v\u{0}\"\\é\n");
+        assert_eq!(json["contentType"], "text/plain");
+        assert_eq!(json["tags"]["team"], "a \"b\"");
+        assert_eq!(json["attributes"]["enabled"], false);
+        assert_eq!(json["attributes"]["exp"], 4_000_000_000i64);
+        assert_eq!(json["attributes"]["nbf"], 1_700_000_000i64);
+        // Nothing given: the value and empty attributes only (the vault's defaults).
+        let plain: Value =
+            serde_json::from_slice(&set_body("x", &SecretSettings::default())).unwrap();
+        assert_eq!(plain, serde_json::json!({"value": "x", "attributes": {}}));
+    }
+
+    #[test]
+    fn settings_are_checked_against_the_vaults_limits() {
+        let too_many = SecretSettings {
+            tags: (0..16).map(|i| (format!("t{i}"), "v".into())).collect(),
+            ..Default::default()
+        };
+        let long_value = SecretSettings {
+            tags: [("t".to_string(), "v".repeat(257))].into(),
+            ..Default::default()
+        };
+        let empty_name = SecretSettings {
+            tags: [(String::new(), "v".into())].into(),
+            ..Default::default()
+        };
+        let inverted = SecretSettings {
+            not_before: Some(20),
+            expires: Some(10),
+            ..Default::default()
+        };
+        let negative = SecretSettings {
+            expires: Some(-1),
+            ..Default::default()
+        };
+        let long_type = SecretSettings {
+            content_type: Some("x".repeat(256)),
+            ..Default::default()
+        };
+        for (bad, needle) in [
+            (too_many, "16 tags"),
+            (long_value, "longer than 256"),
+            (empty_name, "1 to 512"),
+            (inverted, "never be valid"),
+            (negative, "before 1970"),
+            (long_type, "at most 255"),
+        ] {
+            let e = bad.check().unwrap_err();
+            assert_eq!(e.code(), ErrorCode::InvalidArgument);
+            assert!(e.to_string().contains(needle), "{e}");
+        }
+        let fifteen = SecretSettings {
+            tags: (0..15)
+                .map(|i| (format!("t{i}"), "v".repeat(256)))
+                .collect(),
+            ..Default::default()
+        };
+        assert!(fifteen.check().is_ok());
     }
 
     #[test]

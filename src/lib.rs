@@ -16,6 +16,7 @@ mod cache;
 mod challenge;
 pub mod claims;
 mod client;
+pub mod environment;
 pub mod error;
 pub mod ffi;
 mod http;
@@ -33,12 +34,15 @@ pub use arm::{AccountSasRequest, Arm, ResourceGroup, ServiceSasRequest};
 pub use blob::{Blob, BlobAccount};
 pub use claims::Claims;
 pub use client::{Azmi, TokenGrant};
+pub use environment::AzureEnvironment;
 pub use error::{Error, ErrorCode, Result, ServiceFailure};
 pub use identity::{normalize_resource, IdentityId, ManagedIdentity, TokenOptions};
-pub use keyvault::{KeyVault, Secret, SecretProperties, VaultAddress};
+pub use keyvault::{
+    DeletedSecret, KeyVault, Secret, SecretProperties, SecretSettings, VaultAddress,
+};
 pub use retry::RetryPolicy;
 pub use source::{Source, SourceConfig, SourceEnv};
-pub use token::AccessToken;
+pub use token::{AccessToken, TokenClaims};
 
 /// Where `ResourceTypeName`-style names point in the public cloud.
 pub mod resources {

@@ -1,10 +1,15 @@
 //! Key Vault secrets against azmi-emulator over HTTPS: latest and older versions, paged
 //! listings, the SDKs' challenge flow (checked in the emulator's request log), errors that name
-//! the vault and secret, throttling, and secrets kept out of `Debug` output and messages.
+//! the vault and secret, throttling, and secrets kept out of `Debug` output and messages; writes
+//! (a version per set, with content type, tags, expiry, not-before and enabled), soft delete and
+//! the conflict of a name a deleted secret holds.
 
 use std::time::Duration;
 
-use azmi::{Azmi, ErrorCode, IdentityId, KeyVault, ManagedIdentity, RetryPolicy, TokenOptions};
+use azmi::{
+    Azmi, ErrorCode, IdentityId, KeyVault, ManagedIdentity, RetryPolicy, SecretSettings,
+    TokenOptions,
+};
 use azmi_emulator::{Emulator, EmulatorConfig, Fault, RecordedRequest};
 
 const VALUE: &str = "Hello from Key Vault";
@@ -291,4 +296,148 @@ async fn bad_names_are_refused_before_any_request() {
     // A vault name means the public cloud.
     let public = env.azmi.keyvault("contoso", &env.mi).unwrap();
     assert_eq!(public.vault().uri(), "https://contoso.vault.azure.net");
+}
+
+#[tokio::test]
+async fn set_writes_a_new_version_with_its_settings() {
+    let env = start();
+    let kv = env.vault();
+    let mut settings = SecretSettings {
+        content_type: Some("application/json".into()),
+        expires: Some(4_000_000_000),
+        not_before: Some(1_700_000_000),
+        ..Default::default()
+    };
+    settings.tags.insert("owner".into(), "azmi".into());
+    let written = kv
+        .set_secret("written", "{\"a\":1}", &settings)
+        .await
+        .unwrap();
+    assert!(written.expose_value() == "{\"a\":1}", "the value as stored");
+    let p = &written.properties;
+    assert_eq!(p.name, "written");
+    assert_eq!(p.content_type.as_deref(), Some("application/json"));
+    assert_eq!(p.tags.get("owner").map(String::as_str), Some("azmi"));
+    assert_eq!(
+        (p.expires, p.not_before),
+        (Some(4_000_000_000), Some(1_700_000_000))
+    );
+    assert!(p.enabled);
+    let first = p.version.clone().unwrap();
+
+    // A new version; nothing inherited; the older one stays.
+    let second = kv
+        .set_secret("written", "two", &SecretSettings::default())
+        .await
+        .unwrap();
+    assert_ne!(second.properties.version.as_deref(), Some(first.as_str()));
+    assert!(second.properties.tags.is_empty());
+    assert_eq!(second.properties.content_type, None);
+    let read = kv.get_secret("written", None).await.unwrap();
+    assert!(read.expose_value() == "two");
+    let old = kv.get_secret("written", Some(&first)).await.unwrap();
+    assert!(old.expose_value() == "{\"a\":1}");
+    let mut versions = 0;
+    kv.list_versions("written", |_| {
+        versions += 1;
+        true
+    })
+    .await
+    .unwrap();
+    assert_eq!(versions, 2);
+
+    // Disabled: written, then unreadable.
+    let disabled = SecretSettings {
+        enabled: Some(false),
+        ..Default::default()
+    };
+    let third = kv.set_secret("written", "three", &disabled).await.unwrap();
+    assert!(!third.properties.enabled);
+    let e = kv.get_secret("written", None).await.unwrap_err();
+    assert_eq!(e.code(), ErrorCode::PermissionDenied);
+
+    // One challenge for the vault, then every write with a token; the values never in the log.
+    let writes: Vec<RecordedRequest> = env
+        .emu
+        .service_requests()
+        .into_iter()
+        .filter(|r| r.method == "PUT")
+        .collect();
+    assert_eq!(writes.len(), 3);
+    assert!(writes.iter().all(|r| authorization(r).is_some()));
+}
+
+#[tokio::test]
+async fn delete_is_soft_and_a_deleted_name_cannot_be_set() {
+    let env = start();
+    let kv = env.vault();
+    let current = kv.get_secret("mi-test", None).await.unwrap();
+    let deleted = kv.delete_secret("mi-test").await.unwrap();
+    assert_eq!(deleted.properties.name, "mi-test");
+    assert_eq!(deleted.properties.version, current.properties.version);
+    assert_eq!(
+        deleted.recovery_id,
+        format!("{}/deletedsecrets/mi-test", env.emu.keyvault_url())
+    );
+    let on = deleted.deleted_on.unwrap();
+    assert_eq!(deleted.scheduled_purge, Some(on + 90 * 86_400));
+
+    let e = kv.get_secret("mi-test", None).await.unwrap_err();
+    assert_eq!(e.code(), ErrorCode::NotFound);
+    let e = kv
+        .set_secret("mi-test", "again", &SecretSettings::default())
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::Conflict);
+    assert_eq!(e.http_status(), Some(409));
+    let message = e.to_string();
+    assert!(
+        message.contains("setting secret 'mi-test' in vault"),
+        "{message}"
+    );
+    assert!(message.contains("deleted but recoverable"), "{message}");
+    assert!(!message.contains("again"), "{message}");
+    let e = kv.delete_secret("mi-test").await.unwrap_err();
+    assert_eq!(e.code(), ErrorCode::NotFound);
+    assert!(e.to_string().contains("deleting secret 'mi-test'"), "{e}");
+}
+
+#[tokio::test]
+async fn writes_a_reader_may_not_make_are_refused_and_bad_ones_never_sent() {
+    let env = start();
+    let uami = ManagedIdentity::with_endpoint(
+        IdentityId::ClientId("00001111-aaaa-2222-bbbb-3333cccc4444".into()),
+        &env.emu.token_url(),
+    )
+    .unwrap();
+    let reader = env.azmi.keyvault(&env.emu.keyvault_url(), &uami).unwrap();
+    let e = reader
+        .set_secret("mi-test", "x", &SecretSettings::default())
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::PermissionDenied);
+    assert!(e.to_string().contains("setSecret"), "{e}");
+    let e = reader.delete_secret("mi-test").await.unwrap_err();
+    assert_eq!(e.code(), ErrorCode::PermissionDenied);
+
+    env.emu.reset();
+    let kv = env.vault();
+    let too_big = "x".repeat(25 * 1024 + 1);
+    let too_many = SecretSettings {
+        tags: (0..16).map(|i| (format!("t{i}"), "v".into())).collect(),
+        ..Default::default()
+    };
+    for (name, value, settings) in [
+        ("bad_name", "v", SecretSettings::default()),
+        ("ok", too_big.as_str(), SecretSettings::default()),
+        ("ok", "v", too_many),
+    ] {
+        let e = kv.set_secret(name, value, &settings).await.unwrap_err();
+        assert_eq!(e.code(), ErrorCode::InvalidArgument, "{e}");
+    }
+    assert_eq!(
+        kv.delete_secret("a/b").await.unwrap_err().code(),
+        ErrorCode::InvalidArgument
+    );
+    assert!(env.emu.service_requests().is_empty(), "nothing was sent");
 }

@@ -242,8 +242,79 @@ public sealed class AzMiIdentity : IDisposable
         return NativeCall.RunAsync(scope => GetToken(resourceUtf8, claimsUtf8, forceRefresh: false, scope), cancellationToken);
     }
 
+    /// <summary>
+    /// A token for <paramref name="resource"/> on the calling thread, for synchronous callers
+    /// (such as <c>TokenCredential.GetToken</c>): it returns at once from azmi's cache, and
+    /// blocks the thread while a request is made. <see cref="GetTokenAsync(string, CancellationToken)"/>
+    /// waits on a thread-pool thread instead.
+    /// </summary>
+    /// <param name="resource">The resource URI as Entra ID knows it; a <c>/.default</c> suffix is removed.</param>
+    /// <param name="cancellationToken">Ends the wait at once.</param>
+    /// <returns>The token; dispose it to clear its text.</returns>
+    /// <exception cref="AzMiException">Any error of azmi_get_token (see <see cref="GetTokenAsync(string, CancellationToken)"/>).</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public AccessToken GetToken(string resource, CancellationToken cancellationToken = default) =>
+        GetToken(resource, null, cancellationToken);
+
+    /// <summary>
+    /// <see cref="GetToken(string, CancellationToken)"/> with the claims of a claims challenge
+    /// (see <see cref="GetTokenAsync(string, string?, CancellationToken)"/>); null claims ask
+    /// for the cached token.
+    /// </summary>
+    /// <param name="resource">The resource URI as Entra ID knows it.</param>
+    /// <param name="claims">The challenge's claims (JSON or base64), or null.</param>
+    /// <param name="cancellationToken">Ends the wait at once.</param>
+    /// <returns>The token; dispose it to clear its text.</returns>
+    /// <exception cref="AzMiException">InvalidArgument: the claims are neither; any other error of azmi_get_token.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public AccessToken GetToken(string resource, string? claims, CancellationToken cancellationToken = default)
+    {
+        byte[] resourceUtf8 = NativeText.EncodeRequired(resource, nameof(resource));
+        byte[]? claimsUtf8 = NativeText.Encode(claims, nameof(claims));
+        cancellationToken.ThrowIfCancellationRequested();
+        AzMiLibrary.EnsureInitialized();
+        using var scope = new CancelScope(cancellationToken);
+        return GetToken(resourceUtf8, claimsUtf8, forceRefresh: false, scope);
+    }
+
+    /// <summary>
+    /// Which identity is this? The claims of a token for <paramref name="resource"/>: tenant,
+    /// object id, client id and the identity's resource id, as the token states them. They are
+    /// read, <b>not verified</b> (only the service receiving a token can check it): for
+    /// diagnostics, never for access decisions. The commonest use: finding out which of several
+    /// user-assigned identities a machine gave you.
+    /// </summary>
+    /// <param name="resource">A resource the identity may get tokens for, e.g. <c>https://management.azure.com/</c>.</param>
+    /// <param name="cancellationToken">Ends the wait at once.</param>
+    /// <returns>The claims (null where the token has none, e.g. an opaque token).</returns>
+    /// <exception cref="AzMiException">The errors of <see cref="GetTokenAsync(string, CancellationToken)"/>.</exception>
+    public Task<AzMiTokenClaims> GetClaimsAsync(string resource, CancellationToken cancellationToken = default)
+    {
+        byte[] resourceUtf8 = NativeText.EncodeRequired(resource, nameof(resource));
+        return NativeCall.RunAsync(scope =>
+        {
+            IntPtr pointer;
+            uint status;
+            IntPtr err;
+            using (HandleLease lease = _handle.Lease())
+            {
+                status = NativeMethods.azmi_get_token(resourceUtf8, lease.Pointer, 0, scope.Pointer, out pointer, out err);
+            }
+
+            scope.ThrowIfFailed(status, err);
+            using var token = new SafeTokenHandle();
+            token.Own(pointer);
+            string? Claim(IntPtr text) => NativeText.ReadLentOrEmpty(text) is { Length: > 0 } value ? value : null;
+            return new AzMiTokenClaims(
+                Claim(NativeMethods.azmi_token_tenant_id(pointer)),
+                Claim(NativeMethods.azmi_token_object_id(pointer)),
+                Claim(NativeMethods.azmi_token_client_id(pointer)),
+                Claim(NativeMethods.azmi_token_identity_resource_id(pointer)));
+        }, cancellationToken);
+    }
+
     /// <summary>A Key Vault's secrets with this identity's tokens.</summary>
-    /// <param name="vault">The vault's name (<c>contoso</c> is <c>https://contoso.vault.azure.net</c>), host or URI.</param>
+    /// <param name="vault">The vault's name (<c>contoso</c> is <c>https://contoso.vault.azure.net</c>, or the vault suffix of <see cref="AzMiLibrary.SetEnvironment"/>'s cloud), host or URI.</param>
     /// <returns>The client (cheap: nothing is sent until a call).</returns>
     public KeyVaultClient KeyVault(string vault) => new KeyVaultClient(this, vault ?? throw new ArgumentNullException(nameof(vault)));
 
@@ -430,16 +501,10 @@ public sealed class AzMiIdentity : IDisposable
         int length = NativeText.CheckedLength(NativeMethods.azmi_token_access_token_len(pointer), "a token");
         IntPtr text = NativeMethods.azmi_token_access_token(pointer);
         var chars = new char[length];
-        for (int i = 0; i < length; i++)
+        if (!CopyPrintableAscii(text, chars))
         {
-            byte b = System.Runtime.InteropServices.Marshal.ReadByte(text, i);
-            if (b < 0x20 || b > 0x7E)
-            {
-                Array.Clear(chars, 0, chars.Length); // Never show the byte or its neighbours.
-                throw new InvalidOperationException("azmi returned token text that is not printable ASCII; it was discarded.");
-            }
-
-            chars[i] = (char)b;
+            Array.Clear(chars, 0, chars.Length); // Never show the byte or its neighbours.
+            throw new InvalidOperationException("azmi returned token text that is not printable ASCII; it was discarded.");
         }
 
         return new AccessToken(
@@ -450,4 +515,67 @@ public sealed class AzMiIdentity : IDisposable
             NativeMethods.azmi_token_from_cache(pointer),
             ManagedIdentitySourceNames.FromNative(NativeText.ReadLentOrEmpty(NativeMethods.azmi_token_source(pointer))));
     }
+
+    /// <summary>
+    /// Copies <c>destination.Length</c> bytes of token text from native memory, widened to
+    /// chars, in one pass; false (with part of it copied) at the first byte that is not
+    /// printable ASCII.
+    /// </summary>
+    private static unsafe bool CopyPrintableAscii(IntPtr source, char[] destination)
+    {
+        byte* text = (byte*)source;
+        fixed (char* chars = destination)
+        {
+            for (int i = 0; i < destination.Length; i++)
+            {
+                byte b = text[i];
+                if (b < 0x20 || b > 0x7E)
+                {
+                    return false;
+                }
+
+                chars[i] = (char)b;
+            }
+        }
+
+        return true;
+    }
+}
+
+/// <summary>
+/// What a token says about the identity it was issued to (<see cref="AzMiIdentity.GetClaimsAsync"/>):
+/// read from the token, <b>not verified</b>.
+/// </summary>
+public sealed class AzMiTokenClaims
+{
+    internal AzMiTokenClaims(string? tenantId, string? objectId, string? clientId, string? identityResourceId)
+    {
+        TenantId = tenantId;
+        ObjectId = objectId;
+        ClientId = clientId;
+        IdentityResourceId = identityResourceId;
+    }
+
+    /// <summary>The tenant (claim <c>tid</c>).</summary>
+    public string? TenantId { get; }
+
+    /// <summary>The identity's object (principal) id (claim <c>oid</c>).</summary>
+    public string? ObjectId { get; }
+
+    /// <summary>The identity's client (application) id (claim <c>appid</c>, or <c>azp</c> in v2 tokens).</summary>
+    public string? ClientId { get; }
+
+    /// <summary>
+    /// The managed identity's Azure resource id (claim <c>xms_mirid</c>): the user-assigned
+    /// identity, or the resource whose system-assigned identity it is.
+    /// </summary>
+    public string? IdentityResourceId { get; }
+
+    /// <summary>Always false: the claims are read from the token, not verified.</summary>
+    public bool Verified => false;
+
+    /// <summary>The ids, labelled as read and not verified.</summary>
+    /// <returns>E.g. "client id …, object id …, tenant … (read from the token, not verified)".</returns>
+    public override string ToString() =>
+        $"client id {ClientId ?? "?"}, object id {ObjectId ?? "?"}, tenant {TenantId ?? "?"}, resource {IdentityResourceId ?? "?"} (read from the token, not verified)";
 }

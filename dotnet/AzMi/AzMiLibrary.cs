@@ -6,17 +6,17 @@ namespace AzMi;
 
 /// <summary>
 /// Process-wide settings of the native azmi library: the CA certificates trusted for HTTPS,
-/// the Resource Manager endpoint, its version, and <see cref="Shutdown"/>.
+/// the Azure cloud, the Resource Manager endpoint, its version, and <see cref="Shutdown"/>.
 /// </summary>
 /// <remarks>
-/// azmi reads <c>AZMI_CA_FILE</c> and <c>AZMI_ARM_ENDPOINT</c> with getenv, but on Linux and
-/// macOS .NET keeps its own copy of the environment: a value set with
+/// azmi reads <c>AZMI_CA_FILE</c>, <c>AZMI_ENVIRONMENT</c> and <c>AZMI_ARM_ENDPOINT</c> with
+/// getenv, but on Linux and macOS .NET keeps its own copy of the environment: a value set with
 /// <see cref="Environment.SetEnvironmentVariable(string, string)"/> never reaches the native
-/// library. So before its first call this package reads both variables from
+/// library. So before its first call this package reads the variables from
 /// <see cref="Environment"/> and forwards those that are set (<c>azmi_set_ca_file</c>,
-/// <c>azmi_set_arm_endpoint</c>), unless <see cref="SetCaFile"/> or
-/// <see cref="SetArmEndpoint"/> was called first. Later changes to the variables are not
-/// followed: call the setters.
+/// <c>azmi_set_environment</c>, <c>azmi_set_arm_endpoint</c>), unless <see cref="SetCaFile"/>,
+/// <see cref="SetEnvironment"/> or <see cref="SetArmEndpoint"/> was called first. Later
+/// changes to the variables are not followed: call the setters.
 /// </remarks>
 public static class AzMiLibrary
 {
@@ -26,10 +26,14 @@ public static class AzMiLibrary
     /// <summary>The environment variable naming the Resource Manager endpoint.</summary>
     public const string ArmEndpointVariable = "AZMI_ARM_ENDPOINT";
 
+    /// <summary>The environment variable naming the Azure cloud (AzureCloud, AzureUSGovernment, AzureChinaCloud).</summary>
+    public const string EnvironmentVariable = "AZMI_ENVIRONMENT";
+
     private static readonly object Gate = new object();
     private static volatile bool _initialized;
     private static bool _caFileSet;
     private static bool _armEndpointSet;
+    private static bool _environmentSet;
 
     /// <summary>The native library's version, e.g. "0.1.0".</summary>
     public static string Version
@@ -61,11 +65,35 @@ public static class AzMiLibrary
     }
 
     /// <summary>
+    /// Names the Azure cloud this process runs in, by the names of the Az modules:
+    /// <c>AzureCloud</c>, <c>AzureUSGovernment</c> or <c>AzureChinaCloud</c> (null: the
+    /// public cloud, unless <c>AZMI_ENVIRONMENT</c> names another). It decides what a vault or
+    /// storage account <em>name</em> stands for (<c>contoso</c>:
+    /// <c>https://contoso.vault.usgovcloudapi.net</c>), where Resource Manager is when no
+    /// endpoint is set, and the token resource of an endpoint azmi does not know. A URL given
+    /// explicitly is always used as it is.
+    /// </summary>
+    /// <param name="name">The cloud's name (letter case ignored), or null.</param>
+    /// <exception cref="AzMiException">InvalidArgument: not a cloud's name (nothing changes).</exception>
+    public static void SetEnvironment(string? name)
+    {
+        RegisterLoader();
+        byte[]? utf8 = NativeText.Encode(name, nameof(name));
+        lock (Gate)
+        {
+            uint status = NativeMethods.azmi_set_environment(utf8, out IntPtr err);
+            NativeErrors.ThrowIfFailed(status, err);
+            _environmentSet = true;
+        }
+    }
+
+    /// <summary>
     /// Sends this process's Resource Manager requests to <paramref name="endpoint"/>
     /// (<c>https://host[:port]</c>, e.g. <c>https://management.usgovcloudapi.net</c>; plain
-    /// http only to loopback), or with null to the public <c>https://management.azure.com</c>.
+    /// http only to loopback), or with null to the endpoint of the process's cloud
+    /// (<see cref="SetEnvironment"/>; <c>https://management.azure.com</c> in the public cloud).
     /// </summary>
-    /// <param name="endpoint">The endpoint, or null for the public cloud.</param>
+    /// <param name="endpoint">The endpoint, or null for the cloud's.</param>
     /// <exception cref="AzMiException">InvalidArgument or InsecureRequest (nothing changes).</exception>
     public static void SetArmEndpoint(Uri? endpoint)
     {
@@ -115,6 +143,13 @@ public static class AzMiLibrary
             if (!_caFileSet && !string.IsNullOrEmpty(caFile))
             {
                 uint status = NativeMethods.azmi_set_ca_file(NativeText.Encode(caFile, CaFileVariable), out IntPtr err);
+                NativeErrors.ThrowIfFailed(status, err);
+            }
+
+            string? cloud = Environment.GetEnvironmentVariable(EnvironmentVariable);
+            if (!_environmentSet && !string.IsNullOrEmpty(cloud))
+            {
+                uint status = NativeMethods.azmi_set_environment(NativeText.Encode(cloud, EnvironmentVariable), out IntPtr err);
                 NativeErrors.ThrowIfFailed(status, err);
             }
 

@@ -32,6 +32,7 @@ pub use common::config::{
     DEFAULT_ARM_RETRY_AFTER_SECS, DEFAULT_DATA_LAKE_ACCOUNT, DEFAULT_RESOURCES, DEFAULT_TENANT_ID,
     DEFAULT_TOKEN_LIFETIME_SECS,
 };
+pub use common::environment::CloudEnvironment;
 pub use common::faults::Fault;
 pub use common::jwt::verify_signature;
 pub use common::managed_identity::{

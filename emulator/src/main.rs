@@ -7,7 +7,9 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use azmi_emulator::{Emulator, EmulatorConfig, Fault, IdentitySource, ResponseStyle};
+use azmi_emulator::{
+    CloudEnvironment, Emulator, EmulatorConfig, Fault, IdentitySource, ResponseStyle,
+};
 use clap::Parser;
 
 /// Serves the Azure IMDS managed-identity token endpoint, and Data Lake Storage Gen1 and Gen2
@@ -82,6 +84,9 @@ struct Args {
     /// Name of the emulated vault [default: mi-lab-vault]
     #[arg(long, value_name = "NAME")]
     vault_name: Option<String>,
+    /// The Azure cloud to play: AzureCloud (default), AzureUSGovernment or AzureChinaCloud
+    #[arg(long, value_name = "NAME")]
+    environment: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -211,6 +216,12 @@ fn build_config(args: &Args) -> Result<EmulatorConfig, String> {
     config.arm_port = args.arm_port;
     if let Some(name) = &args.vault_name {
         config.vault_name = name.clone();
+    }
+    if let Some(name) = &args.environment {
+        let environment = CloudEnvironment::from_name(name).ok_or_else(|| {
+            format!("--environment {name}: give AzureCloud, AzureUSGovernment or AzureChinaCloud")
+        })?;
+        config.set_environment(environment);
     }
     config.validate()?;
     Ok(config)

@@ -1,5 +1,6 @@
 //! Key Vault secrets over HTTPS: bodies, versions, paging, the 401 challenge, role-based 403s,
-//! disabled secrets and the error bodies.
+//! disabled secrets and the error bodies; writes (a new version per PUT), soft delete, the
+//! deleted store (read, list, recover, purge) and the 409 of a name held by a deleted secret.
 
 mod common;
 
@@ -26,15 +27,34 @@ impl Kv {
     }
 
     fn raw(&self, target: &str, bearer: Option<&str>) -> HttpResponse {
+        self.send("GET", target, bearer, None)
+    }
+
+    fn send(
+        &self,
+        method: &str,
+        target: &str,
+        bearer: Option<&str>,
+        body: Option<&str>,
+    ) -> HttpResponse {
         let auth = bearer.map(|t| format!("Bearer {t}"));
         let mut headers = vec![("x-ms-client-request-id", "req-1")];
         if let Some(a) = &auth {
             headers.push(("Authorization", a.as_str()));
         }
+        if body.is_some() {
+            headers.push(("Content-Type", "application/json"));
+        }
         TlsConn::open(&self.config, self.emu.keyvault_port(), "127.0.0.1")
             .expect("TLS")
-            .request("GET", target, &headers, None)
+            .request(method, target, &headers, body.map(str::as_bytes))
             .expect("request")
+    }
+
+    /// `method` with a vault token of the system-assigned identity (Key Vault Secrets Officer).
+    fn write(&self, method: &str, target: &str, body: Option<&str>) -> HttpResponse {
+        let t = self.token(VAULT, "");
+        self.send(method, target, Some(&t), body)
     }
 
     /// GET with a vault token of the system-assigned identity.
@@ -368,7 +388,7 @@ fn identity_without_a_role_is_forbidden() {
     // the subscription, which grants no data access (as in Azure).
     config
         .role_assignments
-        .retain(|a| !(a.object_id == SYSTEM_OBJECT_ID && a.role == Role::KeyVaultSecretsUser));
+        .retain(|a| !(a.object_id == SYSTEM_OBJECT_ID && a.role == Role::KeyVaultSecretsOfficer));
     let kv = Kv::start(config);
     let system = kv.token(VAULT, "");
     let resp = kv.raw("/secrets/mi-test?api-version=7.5", Some(&system));
@@ -473,4 +493,368 @@ fn service_faults_apply_with_key_vault_bodies() {
     assert_eq!(kv.get("/secrets/mi-test?api-version=7.5").status, 200);
     let logged = kv.emu.service_requests();
     assert!(logged.iter().any(|r| r.path == "/secrets/mi-test"));
+}
+
+/// The version id at the end of a secret id, checked to be 32 lower-case hex digits.
+fn version_of(id: &str) -> String {
+    let version = id.rsplit('/').next().unwrap().to_string();
+    assert_eq!(version.len(), 32, "{id}");
+    assert!(
+        version
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)),
+        "{id}"
+    );
+    version
+}
+
+#[test]
+fn set_adds_a_version_each_time() {
+    let kv = Kv::start(EmulatorConfig::default());
+    let before = now_secs();
+    let resp = kv.write(
+        "PUT",
+        "/secrets/new-secret?api-version=7.5",
+        Some(r#"{"value":"first","contentType":"text/plain","tags":{"team":"a"},"attributes":{"enabled":true,"nbf":1700000000,"exp":4000000000}}"#),
+    );
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    assert_eq!(
+        resp.header("content-type"),
+        Some("application/json; charset=utf-8")
+    );
+    // The service's order: value, contentType, id, attributes, tags.
+    let text = resp.text();
+    assert!(
+        text.starts_with("{\"value\":\"first\",\"contentType\":"),
+        "{text}"
+    );
+    let body = resp.json();
+    assert_eq!(body["contentType"], "text/plain");
+    assert_eq!(body["tags"]["team"], "a");
+    let id = field(&body, "id");
+    let prefix = format!("{}/secrets/new-secret/", kv.emu.keyvault_url());
+    assert!(id.starts_with(&prefix), "{id}");
+    let first = version_of(id);
+    let attrs = &body["attributes"];
+    assert_eq!(attrs["enabled"], true);
+    assert_eq!(attrs["nbf"], 1_700_000_000u64);
+    assert_eq!(attrs["exp"], 4_000_000_000u64);
+    let created = attrs["created"].as_u64().unwrap();
+    assert!(created >= before && created <= now_secs(), "{attrs}");
+    assert_eq!(attrs["updated"], attrs["created"]);
+    assert_eq!(attrs["recoveryLevel"], "Recoverable+Purgeable");
+    assert_eq!(attrs["recoverableDays"], 90);
+
+    let resp = kv.get("/secrets/new-secret?api-version=7.5");
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    assert_eq!(resp.json()["id"], id);
+    assert_eq!(resp.json()["value"], "first");
+
+    // A second PUT is a new current version; tags and content type are the new request's
+    // only, and the older version stays readable.
+    let resp = kv.write(
+        "PUT",
+        "/secrets/NEW-SECRET?api-version=7.5",
+        Some(r#"{"value":"second"}"#),
+    );
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    let body = resp.json();
+    let second = version_of(field(&body, "id"));
+    assert_ne!(first, second);
+    assert!(body.get("tags").is_none(), "{body}");
+    assert!(body.get("contentType").is_none(), "{body}");
+    // The name keeps the case it was created with.
+    assert!(field(&body, "id").starts_with(&prefix), "{body}");
+    assert_eq!(
+        kv.get("/secrets/new-secret?api-version=7.5").json()["value"],
+        "second"
+    );
+    let old = kv.get(&format!("/secrets/new-secret/{first}?api-version=7.5"));
+    assert_eq!(old.json()["value"], "first");
+    let (items, _) = kv.list_all("/secrets/new-secret/versions?api-version=7.5");
+    assert_eq!(items.len(), 2);
+    let (all, _) = kv.list_all("/secrets?api-version=7.5");
+    assert_eq!(all.len(), 33);
+
+    // A disabled new version: written, listed as disabled, not readable.
+    let resp = kv.write(
+        "PUT",
+        "/secrets/new-secret?api-version=7.5",
+        Some(r#"{"value":"third","attributes":{"enabled":false}}"#),
+    );
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    assert_eq!(resp.json()["attributes"]["enabled"], false);
+    assert_kv_error(
+        &kv.get("/secrets/new-secret?api-version=7.5"),
+        403,
+        "Forbidden",
+    );
+
+    // An empty value is a value.
+    let resp = kv.write(
+        "PUT",
+        "/secrets/empty?api-version=7.5",
+        Some(r#"{"value":""}"#),
+    );
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    assert_eq!(kv.get("/secrets/empty?api-version=7.5").json()["value"], "");
+}
+
+#[test]
+fn set_refuses_bad_bodies_with_the_service_codes() {
+    let kv = Kv::start(EmulatorConfig::default());
+    let put = |body: &str| kv.write("PUT", "/secrets/x?api-version=7.5", Some(body));
+    for bad in [
+        "not json",
+        "[1]",
+        "{}",
+        r#"{"value":null}"#,
+        r#"{"value":1}"#,
+        r#"{"value":"v","tags":{"a":1}}"#,
+        r#"{"value":"v","tags":[]}"#,
+        r#"{"value":"v","contentType":3}"#,
+        r#"{"value":"v","attributes":{"enabled":"yes"}}"#,
+        r#"{"value":"v","attributes":{"exp":"2030-01-01"}}"#,
+    ] {
+        assert_kv_error(&put(bad), 400, "BadParameter");
+    }
+    let tags: Vec<String> = (0..16).map(|i| format!("\"t{i}\":\"v\"")).collect();
+    let body = assert_kv_error(
+        &put(&format!(
+            "{{\"value\":\"v\",\"tags\":{{{}}}}}",
+            tags.join(",")
+        )),
+        400,
+        "BadParameter",
+    );
+    assert!(body["error"]["message"].as_str().unwrap().contains("15"));
+    let big = "x".repeat(25 * 1024 + 1);
+    assert_kv_error(
+        &put(&format!("{{\"value\":\"{big}\"}}")),
+        400,
+        "BadParameter",
+    );
+    let huge = "x".repeat(300 * 1024);
+    assert_kv_error(
+        &put(&format!("{{\"value\":\"{huge}\"}}")),
+        413,
+        "RequestEntityTooLarge",
+    );
+    assert_kv_error(
+        &kv.write(
+            "PUT",
+            "/secrets/a_b?api-version=7.5",
+            Some(r#"{"value":"v"}"#),
+        ),
+        400,
+        "BadParameter",
+    );
+    // Nothing was written.
+    assert_kv_error(&kv.get("/secrets/x?api-version=7.5"), 404, "SecretNotFound");
+    // A version cannot be written or deleted by its id.
+    let resp = kv.write(
+        "PUT",
+        "/secrets/mi-test/0123456789abcdef0123456789abcdef?api-version=7.5",
+        Some(r#"{"value":"v"}"#),
+    );
+    assert_kv_error(&resp, 405, "BadParameter");
+    let resp = kv.write(
+        "DELETE",
+        "/secrets/mi-test/0123456789abcdef0123456789abcdef?api-version=7.5",
+        None,
+    );
+    assert_kv_error(&resp, 405, "BadParameter");
+}
+
+#[test]
+fn writes_without_a_token_get_the_challenge_first() {
+    let kv = Kv::start(EmulatorConfig::default());
+    // What the SDKs send first: the request without a token (and without its body).
+    let resp = kv.send("PUT", "/secrets/x?api-version=7.5", None, None);
+    assert_kv_error(&resp, 401, "Unauthorized");
+    assert!(resp.header("www-authenticate").is_some());
+    let resp = kv.send("PUT", "/secrets/x?api-version=7.5", None, Some("not json"));
+    assert_kv_error(&resp, 401, "Unauthorized");
+    let resp = kv.send("DELETE", "/secrets/mi-test?api-version=7.5", None, None);
+    assert_kv_error(&resp, 401, "Unauthorized");
+    assert_eq!(kv.get("/secrets/mi-test?api-version=7.5").status, 200);
+}
+
+#[test]
+fn a_reader_may_not_write_or_delete() {
+    let kv = Kv::start(EmulatorConfig::default());
+    // The user-assigned identity is Key Vault Secrets User: it reads, and no more.
+    let uami = kv.token(VAULT, &format!("client_id={UAMI_CLIENT_ID}"));
+    let resp = kv.send(
+        "PUT",
+        "/secrets/mi-test?api-version=7.5",
+        Some(&uami),
+        Some(r#"{"value":"v"}"#),
+    );
+    let body = assert_kv_error(&resp, 403, "Forbidden");
+    assert_eq!(body["error"]["innererror"]["code"], "ForbiddenByRbac");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("Action: 'Microsoft.KeyVault/vaults/secrets/setSecret/action'"),
+        "{message}"
+    );
+    assert!(
+        message.contains(&format!("oid={UAMI_OBJECT_ID}")),
+        "{message}"
+    );
+    let resp = kv.send(
+        "DELETE",
+        "/secrets/mi-test?api-version=7.5",
+        Some(&uami),
+        None,
+    );
+    let body = assert_kv_error(&resp, 403, "Forbidden");
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("Action: 'Microsoft.KeyVault/vaults/secrets/delete'"));
+    // Checked before existence, so names cannot be probed.
+    let resp = kv.send("DELETE", "/secrets/nope?api-version=7.5", Some(&uami), None);
+    assert_kv_error(&resp, 403, "Forbidden");
+    let resp = kv.send(
+        "DELETE",
+        "/deletedsecrets/nope?api-version=7.5",
+        Some(&uami),
+        None,
+    );
+    assert_kv_error(&resp, 403, "Forbidden");
+    // Nothing changed.
+    assert_eq!(
+        kv.get("/secrets/mi-test?api-version=7.5").json()["value"],
+        "Hello from Key Vault"
+    );
+}
+
+#[test]
+fn delete_is_soft_and_the_name_stays_taken_until_recovered_or_purged() {
+    let kv = Kv::start(EmulatorConfig::default());
+    let current = kv.get("/secrets/mi-test?api-version=7.5").json();
+    let before = now_secs();
+    let resp = kv.write("DELETE", "/secrets/mi-test?api-version=7.5", None);
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    let text = resp.text();
+    assert!(text.starts_with("{\"recoveryId\":"), "{text}");
+    let body = resp.json();
+    assert!(body.get("value").is_none(), "{body}");
+    assert_eq!(
+        body["recoveryId"],
+        format!("{}/deletedsecrets/mi-test", kv.emu.keyvault_url())
+    );
+    assert_eq!(body["id"], current["id"]);
+    assert_eq!(body["contentType"], "text/plain");
+    assert_eq!(body["tags"]["purpose"], "azmi-tests");
+    let deleted = body["deletedDate"].as_u64().unwrap();
+    assert!(deleted >= before && deleted <= now_secs());
+    assert_eq!(body["scheduledPurgeDate"], deleted + 90 * 86_400);
+    assert_eq!(body["attributes"]["recoveryLevel"], "Recoverable+Purgeable");
+
+    // Gone from the secrets, in the deleted store.
+    assert_kv_error(
+        &kv.get("/secrets/mi-test?api-version=7.5"),
+        404,
+        "SecretNotFound",
+    );
+    assert_kv_error(
+        &kv.get("/secrets/mi-test/versions?api-version=7.5"),
+        404,
+        "SecretNotFound",
+    );
+    let (all, _) = kv.list_all("/secrets?api-version=7.5");
+    assert_eq!(all.len(), 31);
+    let resp = kv.get("/deletedsecrets/mi-test?api-version=7.5");
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    assert_eq!(resp.json(), body);
+    let resp = kv.get("/deletedsecrets?api-version=7.5");
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    let list = resp.json();
+    assert_eq!(list["value"].as_array().unwrap().len(), 1, "{list}");
+    let item = &list["value"][0];
+    // Listed ids have no version, as in the service's listing.
+    assert_eq!(
+        item["id"],
+        format!("{}/secrets/mi-test", kv.emu.keyvault_url())
+    );
+    assert_eq!(item["recoveryId"], body["recoveryId"]);
+    assert!(list["nextLink"].is_null());
+
+    // Its name cannot be reused, deleted again, or found in the deleted store under another.
+    let resp = kv.write(
+        "PUT",
+        "/secrets/MI-TEST?api-version=7.5",
+        Some(r#"{"value":"v"}"#),
+    );
+    let conflict = assert_kv_error(&resp, 409, "Conflict");
+    assert_eq!(
+        conflict["error"]["message"],
+        "Secret mi-test is currently in a deleted but recoverable state, and its name cannot be reused; in this state, the secret can only be recovered or purged."
+    );
+    assert_eq!(
+        conflict["error"]["innererror"]["code"],
+        "ObjectIsDeletedButRecoverable"
+    );
+    assert_kv_error(
+        &kv.write("DELETE", "/secrets/mi-test?api-version=7.5", None),
+        404,
+        "SecretNotFound",
+    );
+    let missing = assert_kv_error(
+        &kv.get("/deletedsecrets/paging-secret-01?api-version=7.5"),
+        404,
+        "SecretNotFound",
+    );
+    assert_eq!(
+        missing["error"]["message"],
+        "Deleted Secret not found: paging-secret-01"
+    );
+
+    // Recovered with every version.
+    let resp = kv.write(
+        "POST",
+        "/deletedsecrets/mi-test/recover?api-version=7.5",
+        None,
+    );
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    let recovered = resp.json();
+    assert!(recovered.get("value").is_none(), "{recovered}");
+    assert_eq!(recovered["id"], current["id"]);
+    assert_eq!(
+        kv.get("/secrets/mi-test?api-version=7.5").json()["value"],
+        "Hello from Key Vault"
+    );
+    let (versions, _) = kv.list_all("/secrets/mi-test/versions?api-version=7.5");
+    assert_eq!(versions.len(), 2);
+    assert_kv_error(
+        &kv.get("/deletedsecrets/mi-test?api-version=7.5"),
+        404,
+        "SecretNotFound",
+    );
+
+    // Deleted and purged: the name is free, and a new secret starts with one version.
+    assert_eq!(
+        kv.write("DELETE", "/secrets/mi-test?api-version=7.5", None)
+            .status,
+        200
+    );
+    let resp = kv.write("DELETE", "/deletedsecrets/mi-test?api-version=7.5", None);
+    assert_eq!(resp.status, 204, "{}", resp.text());
+    assert!(resp.body.is_empty());
+    assert!(resp.header("content-type").is_none());
+    assert_kv_error(
+        &kv.write("DELETE", "/deletedsecrets/mi-test?api-version=7.5", None),
+        404,
+        "SecretNotFound",
+    );
+    let resp = kv.write(
+        "PUT",
+        "/secrets/mi-test?api-version=7.5",
+        Some(r#"{"value":"new"}"#),
+    );
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    let (versions, _) = kv.list_all("/secrets/mi-test/versions?api-version=7.5");
+    assert_eq!(versions.len(), 1);
 }

@@ -17,7 +17,13 @@
     CompatiblePSEditions = @('Desktop', 'Core')
     PowerShellVersion    = '5.1'
 
-    FormatsToProcess     = @('AzMi.format.ps1xml')
+    # No FormatsToProcess: the views (AzMi.format.ps1xml) come with the first AzMi command of a
+    # session, through Format/AzMi.Format.psd1, which keeps Import-Module fast (see that file).
+
+    # The SecretManagement vault extension (AzMi.Extension/): SecretManagement calls its functions
+    # through this module, so it must be nested here. It only defines functions (none exported
+    # from AzMi), loads no assembly and does not require SecretManagement.
+    NestedModules        = @('.\AzMi.Extension')
 
     # Explicit lists: PowerShell then knows the commands without loading the module.
     CmdletsToExport      = @(
@@ -33,6 +39,8 @@
         'Move-AzMiDataLakeItem'
         'Remove-AzMiDataLakeItem'
         'Get-AzMiKeyVaultSecret'
+        'Set-AzMiKeyVaultSecret'
+        'Remove-AzMiKeyVaultSecret'
         'Get-AzMiResourceGroup'
         'Invoke-AzMiArmRequest'
         'New-AzMiStorageSasToken'
@@ -46,7 +54,7 @@
 
     PrivateData          = @{
         PSData = @{
-            Tags = @('Azure', 'ManagedIdentity', 'EntraID', 'Token', 'IMDS', 'DataLake', 'ADLS', 'WebHDFS', 'KeyVault', 'ResourceManager', 'SAS', 'Blob',
+            Tags = @('Azure', 'ManagedIdentity', 'EntraID', 'Token', 'IMDS', 'DataLake', 'ADLS', 'WebHDFS', 'KeyVault', 'ResourceManager', 'SAS', 'Blob', 'SecretManagement',
                      'PSEdition_Desktop', 'PSEdition_Core', 'Windows', 'Linux', 'MacOS')
             ProjectUri   = ''
             LicenseUri   = ''

@@ -4,9 +4,9 @@ using AzMi.Native;
 namespace AzMi;
 
 /// <summary>
-/// <c>$env:AZMI_ARM_ENDPOINT</c>: the Resource Manager endpoint (another cloud, or azmi-emulator),
-/// handed to azmi with azmi_set_arm_endpoint; NULL (the public https://management.azure.com)
-/// when the variable is unset.
+/// <c>$env:AZMI_ARM_ENDPOINT</c>: the Resource Manager endpoint (a private cloud, or azmi-emulator),
+/// handed to azmi with azmi_set_arm_endpoint; NULL (the endpoint of the identity's cloud,
+/// https://management.azure.com in the public cloud) when the variable is unset.
 /// </summary>
 /// <remarks>
 /// As <see cref="CaFileEnvironment"/>: on Linux and macOS .NET's environment never reaches the
@@ -47,7 +47,7 @@ internal static class ArmEndpointEnvironment
         }
 
         verbose(url is null
-            ? "Resource Manager endpoint: https://management.azure.com ($env:" + Variable + " is not set)."
+            ? "Resource Manager endpoint: the Azure environment's ($env:" + Variable + " is not set)."
             : $"Resource Manager endpoint: {url} (from $env:{Variable}).");
     }
 }

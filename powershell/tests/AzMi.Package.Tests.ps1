@@ -3,7 +3,8 @@
 # (scripts/package.sh), the way a user installs it:
 #   Register-PSResourceRepository -Name local -Uri ./out/packages/powershell -Trusted
 #   Install-PSResource AzMi -Repository local
-# then, in a new session, Import-Module AzMi by name and Get-AzMiToken against azmi-emulator.
+# then, in a new session, Import-Module AzMi by name, Get-AzMiToken against azmi-emulator, the
+# about_ topics through Get-Help, and the SecretManagement extension as Register-SecretVault finds it.
 #
 # Both sessions are fresh pwsh processes with a home folder of their own: PSResourceGet keeps
 # its repository list and installs CurrentUser modules under it, so the user's repositories and
@@ -100,6 +101,11 @@ BeforeAll {
             public static string Get() { return Marshal.PtrToStringAnsi(azmi_version()); }
         "
         $assembly = [AzMi.AccessToken].Assembly
+        $aboutAzMi = Get-Help about_AzMi -ErrorAction SilentlyContinue | Out-String
+        $aboutVault = Get-Help about_AzMi_SecretManagement -ErrorAction SilentlyContinue | Out-String
+        $nested = @($module.NestedModules.Name)
+        # As Register-SecretVault checks a vault module: <ModuleBase>/AzMi.Extension imported on its own.
+        $extension = Import-Module (Join-Path $module.ModuleBase "AzMi.Extension") -Force -PassThru
         [pscustomobject]@{
             ModuleBase           = $module.ModuleBase
             ModuleVersion        = $module.Version.ToString()
@@ -113,6 +119,10 @@ BeforeAll {
             SecondsLeft          = [int]($token.ExpiresOn - [DateTimeOffset]::UtcNow).TotalSeconds
             HelpSynopsis         = (Get-Help Get-AzMiToken).Synopsis
             FormatOutput         = ($token | Out-String -Width 200)
+            AboutAzMi            = $aboutAzMi
+            AboutSecretManagement = $aboutVault
+            NestedModules        = $nested
+            ExtensionFunctions   = @($extension.ExportedFunctions.Keys | Sort-Object)
         } | ConvertTo-Json -Compress
     '
     $script:Session = $session
@@ -162,6 +172,17 @@ Describe 'The AzMi package (out/packages)' {
         $Result.FormatOutput | Should -Not -Match 'SecureString'
     }
 
+    It 'brings the about_ topics, which Get-Help finds' {
+        $Result.AboutAzMi | Should -Match 'CHOOSING AN IDENTITY'
+        $Result.AboutAzMi | Should -Match 'TROUBLESHOOTING'
+        $Result.AboutSecretManagement | Should -Match 'Register-SecretVault -Name \S+ -ModuleName AzMi'
+    }
+
+    It 'brings the SecretManagement vault extension, nested, where Register-SecretVault looks' {
+        $Result.NestedModules | Should -Contain 'AzMi.Extension'
+        $Result.ExtensionFunctions | Should -Be @('Get-Secret', 'Get-SecretInfo', 'Remove-Secret', 'Set-Secret', 'Set-SecretInfo', 'Test-SecretVault')
+    }
+
     Context 'the installed manifest' {
         BeforeAll {
             $script:ModuleFolder = Join-Path $UserModules "AzMi/$CargoVersion"
@@ -189,9 +210,15 @@ Describe 'The AzMi package (out/packages)' {
             @($Manifest.CmdletsToExport | Sort-Object) | Should -Be $Result.Commands
         }
 
-        It 'holds the help, the format file and the native library under runtimes/(rid)/native' {
+        It 'holds the help, the about_ topics, the vault extension, the format file (with its manifest, alone in Format/) and the native library under runtimes/(rid)/native' {
             Join-Path $ModuleFolder 'en-US/AzMi.dll-Help.xml' | Should -Exist
+            Join-Path $ModuleFolder 'en-US/about_AzMi.help.txt' | Should -Exist
+            Join-Path $ModuleFolder 'en-US/about_AzMi_SecretManagement.help.txt' | Should -Exist
+            Join-Path $ModuleFolder 'AzMi.Extension/AzMi.Extension.psd1' | Should -Exist
+            Join-Path $ModuleFolder 'AzMi.Extension/AzMi.Extension.psm1' | Should -Exist
             Join-Path $ModuleFolder 'AzMi.format.ps1xml' | Should -Exist
+            Join-Path $ModuleFolder 'Format/AzMi.Format.psd1' | Should -Exist
+            @(Get-ChildItem $ModuleFolder -Filter *.psd1).Name | Should -Be @('AzMi.psd1')
             $Result.NativeLibrary | Should -Exist
             $Result.NativeLibrary | Should -BeLike (Join-Path $ModuleFolder 'runtimes/*/native/*')
         }

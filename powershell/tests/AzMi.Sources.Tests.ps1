@@ -343,8 +343,11 @@ Describe 'Managed identity sources' {
             'Export-AzMiDataLakeItem') {
             $parameter = (Get-Command $_ -Module AzMi).Parameters['Source']
             $parameter | Should -Not -BeNullOrEmpty
-            $set = $parameter.Attributes | Where-Object { $_ -is [System.Management.Automation.ValidateSetAttribute] }
+            # Validated as a set (AzMi.ValidateNameIn, not ValidateSet, so that tab completion
+            # uses the completer, which describes each source).
+            $set = $parameter.Attributes | Where-Object { $_ -is [AzMi.ValidateNameInAttribute] }
             $set.ValidValues | Should -Be @('Imds', 'AppService', 'ServiceFabric', 'AzureML', 'CloudShell', 'Arc', 'WorkloadIdentity')
+            ($parameter.Attributes | Where-Object { $_ -is [System.Management.Automation.ArgumentCompleterAttribute] }).Type | Should -Be ([AzMi.SourceCompleter])
             $help = Get-Help $_ -Full
             ($help.Parameters.Parameter | Where-Object Name -eq 'Source').Description | Should -Not -BeNullOrEmpty
         }

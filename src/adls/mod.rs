@@ -23,11 +23,14 @@ use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use url::Url;
 
 use crate::client::Azmi;
+use crate::environment::AzureEnvironment;
 use crate::error::{Error, Result};
 use crate::identity::{printable, ManagedIdentity};
 use crate::retry::RetryPolicy;
 use crate::service::{display_host, is_loopback, Service};
-use crate::transfer::{data_timeout, read_body, META_TIMEOUT};
+use crate::transfer::{
+    data_timeout, read_body, META_TIMEOUT, SINGLE_REQUEST_MAX, UPLOAD_CONCURRENCY,
+};
 
 #[macro_use]
 mod backend;
@@ -63,7 +66,7 @@ impl fmt::Display for AdlsProtocol {
 pub const GEN1_RESOURCE: &str = crate::resources::DATA_LAKE;
 /// The token resource of Data Lake Storage Gen2 (Azure Storage).
 pub const GEN2_RESOURCE: &str = crate::resources::STORAGE;
-/// The DNS suffix of Gen1 accounts in the public cloud.
+/// The DNS suffix of Gen1 accounts (the public cloud's: the only cloud that had the service).
 const GEN1_SUFFIX: &str = ".azuredatalakestore.net";
 
 /// Where an account is and which protocol it speaks.
@@ -86,8 +89,19 @@ impl AdlsAccount {
     /// filesystem.
     ///
     /// Only `https://` is accepted, or `http://` to a loopback address (test endpoints): anything
-    /// else is [`crate::ErrorCode::InsecureRequest`].
+    /// else is [`crate::ErrorCode::InsecureRequest`]. Names are the public cloud's: see
+    /// [`AdlsAccount::parse_in`].
     pub fn parse(account: &str, protocol: AdlsProtocol) -> Result<AdlsAccount> {
+        Self::parse_in(account, protocol, AzureEnvironment::AzureCloud)
+    }
+
+    /// [`AdlsAccount::parse`] in `environment`: a bare name is a Gen1 account, which only the
+    /// public cloud had (elsewhere a name is refused, naming the Gen2 URL of that cloud).
+    pub fn parse_in(
+        account: &str,
+        protocol: AdlsProtocol,
+        environment: AzureEnvironment,
+    ) -> Result<AdlsAccount> {
         let given = account.trim();
         let invalid = |why: &str| {
             Error::InvalidArgument(format!(
@@ -106,13 +120,22 @@ impl AdlsAccount {
         let text = if given.contains("://") {
             given.to_owned()
         } else if given.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+            let gen2 = format!(
+                "https://{}.dfs.{}/<filesystem>",
+                given.to_ascii_lowercase(),
+                environment.storage_suffix()
+            );
             if protocol == AdlsProtocol::Dfs {
                 return Err(invalid(&format!(
-                    "is a bare name, which means a Data Lake Storage Gen1 account; for Gen2 give https://{}.dfs.core.windows.net/<filesystem>",
-                    given.to_ascii_lowercase()
+                    "is a bare name, which means a Data Lake Storage Gen1 account; for Gen2 give {gen2}"
                 )));
             }
-            format!("https://{}{GEN1_SUFFIX}", given.to_ascii_lowercase())
+            let Some(suffix) = environment.data_lake_suffix() else {
+                return Err(invalid(&format!(
+                    "is a bare name, which means a Data Lake Storage Gen1 account, and {environment} never had Gen1; for Gen2 give {gen2}"
+                )));
+            };
+            format!("https://{}.{suffix}", given.to_ascii_lowercase())
         } else if given.contains('.') && !given.contains('@') {
             format!("https://{given}")
         } else {
@@ -409,6 +432,10 @@ pub struct Adls {
     service: Service,
     retry: RetryPolicy,
     chunk_size: usize,
+    /// The largest Gen2 upload sent as one request.
+    single_request: u64,
+    /// Gen2 appends in flight at once.
+    concurrency: usize,
     page_size: Option<u32>,
 }
 
@@ -418,6 +445,8 @@ impl fmt::Debug for Adls {
             .field("account", &self.account)
             .field("resource", &self.service.resource())
             .field("chunk_size", &self.chunk_size)
+            .field("single_request", &self.single_request)
+            .field("concurrency", &self.concurrency)
             .finish()
     }
 }
@@ -430,11 +459,8 @@ impl Azmi {
         protocol: AdlsProtocol,
         mi: &ManagedIdentity,
     ) -> Result<Adls> {
-        Adls::new(
-            self,
-            AdlsAccount::parse(account, protocol)?,
-            Arc::new(mi.clone()),
-        )
+        let account = AdlsAccount::parse_in(account, protocol, mi.environment()?)?;
+        Adls::new(self, account, Arc::new(mi.clone()))
     }
 }
 
@@ -450,6 +476,8 @@ impl Adls {
             service,
             retry,
             chunk_size: DEFAULT_CHUNK,
+            single_request: SINGLE_REQUEST_MAX,
+            concurrency: UPLOAD_CONCURRENCY,
             page_size: None,
         })
     }
@@ -467,11 +495,24 @@ impl Adls {
         self
     }
 
-    /// Bytes per upload request: Gen2 appends (default 8 MiB); Gen1 sends at most 4 MiB per
-    /// request whatever this says. Between 1 KiB and 256 MiB; two chunks are in memory at once.
+    /// Bytes per upload request: Gen2 appends of files larger than the single-request size
+    /// (default 8 MiB; set here, it is also the largest Gen2 upload sent as one append, by
+    /// default 256 MiB, so that no request carries more); Gen1 sends at most 4 MiB per request
+    /// whatever this says. Between 1 KiB and 256 MiB. Gen2 streams its appends from the file:
+    /// memory stays flat whatever the size.
     pub fn with_chunk_size(mut self, bytes: usize) -> Result<Adls> {
         check_chunk_size(bytes)?;
         self.chunk_size = bytes;
+        self.single_request = bytes as u64;
+        Ok(self)
+    }
+
+    /// Gen2 appends in flight at once during an upload larger than the single-request size
+    /// (default [`UPLOAD_CONCURRENCY`]); 1 to 16. Gen1 appends one at a time: each lands at the
+    /// end of the file.
+    pub fn with_concurrency(mut self, appends: usize) -> Result<Adls> {
+        crate::blob::check_concurrency(appends)?;
+        self.concurrency = appends;
         Ok(self)
     }
 
@@ -706,6 +747,34 @@ mod tests {
         let e = parse("contoso", AdlsProtocol::Dfs).unwrap_err();
         assert_eq!(e.code(), ErrorCode::InvalidArgument);
         assert!(e.to_string().contains("dfs.core.windows.net"), "{e}");
+    }
+
+    #[test]
+    fn other_clouds_never_had_gen1_names() {
+        let gov = AzureEnvironment::AzureUSGovernment;
+        let e = AdlsAccount::parse_in("contoso", AdlsProtocol::Auto, gov).unwrap_err();
+        assert_eq!(e.code(), ErrorCode::InvalidArgument);
+        let message = e.to_string();
+        assert!(
+            message.contains("AzureUSGovernment never had Gen1"),
+            "{message}"
+        );
+        assert!(
+            message.contains("https://contoso.dfs.core.usgovcloudapi.net/<filesystem>"),
+            "{message}"
+        );
+        let e = AdlsAccount::parse_in(
+            "contoso",
+            AdlsProtocol::Dfs,
+            AzureEnvironment::AzureChinaCloud,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("dfs.core.chinacloudapi.cn"), "{e}");
+        // URLs are used as they are.
+        let url = "https://contoso.dfs.core.usgovcloudapi.net/fs";
+        let a = AdlsAccount::parse_in(url, AdlsProtocol::Auto, gov).unwrap();
+        assert_eq!(a.protocol(), AdlsProtocol::Dfs);
+        assert_eq!(a.base_url(), url);
     }
 
     #[test]

@@ -3,11 +3,12 @@
 //! [`Arm::request`]), lists that follow `nextLink`, resource groups, and storage SAS tokens
 //! minted by `listServiceSas` / `listAccountSas`.
 //!
-//! The endpoint is `https://management.azure.com` unless the caller names another (or the
-//! environment variable `AZMI_ARM_ENDPOINT` does, read when the client is built: azmi-emulator
-//! prints it). Tokens are for the endpoint's cloud (`https://management.azure.com/` in the
-//! public cloud; for an endpoint azmi does not know, the resource the caller gives, by default
-//! the public one). A `nextLink` is followed as given, and only to the endpoint's host.
+//! The endpoint is the identity's cloud's (`https://management.azure.com` in the public cloud,
+//! see [`crate::AzureEnvironment`]) unless the caller names another (or the environment variable
+//! `AZMI_ARM_ENDPOINT` does, read when the client is built: azmi-emulator prints it). Tokens are
+//! for the endpoint's cloud (`https://management.azure.com/` in the public cloud; for an
+//! endpoint azmi does not know, the resource the caller gives, by default the identity's
+//! cloud's). A `nextLink` is followed as given, and only to the endpoint's host.
 //!
 //! SAS requests are checked before anything is sent (permission letters and their order,
 //! expiry in the future, resource kind, protocol, IP, key), so a mistake costs no request and
@@ -111,24 +112,32 @@ pub fn parse_endpoint(endpoint: &str) -> Result<String> {
 }
 
 impl Azmi {
-    /// Resource Manager at `AZMI_ARM_ENDPOINT` or the public endpoint, with the identity `mi`.
+    /// Resource Manager at `AZMI_ARM_ENDPOINT` or the identity's cloud's endpoint, with the
+    /// identity `mi`.
     pub fn arm(&self, mi: &ManagedIdentity) -> Result<Arm> {
         Arm::new(self, Arc::new(mi.clone()))
     }
 }
 
 impl Arm {
-    /// The endpoint `AZMI_ARM_ENDPOINT` names (read now), else the public one.
+    /// The endpoint `AZMI_ARM_ENDPOINT` names (read now), else the identity's cloud's.
     pub fn new(azmi: &Azmi, mi: Arc<ManagedIdentity>) -> Result<Arm> {
         match std::env::var(ENDPOINT_ENV) {
             Ok(e) if !e.trim().is_empty() => Arm::with_endpoint(azmi, mi, &e, None),
-            _ => Arm::with_endpoint(azmi, mi, PUBLIC_ENDPOINT, None),
+            _ => Arm::of_cloud(azmi, mi),
         }
+    }
+
+    /// The endpoint of the identity's cloud, whatever `AZMI_ARM_ENDPOINT` says.
+    pub fn of_cloud(azmi: &Azmi, mi: Arc<ManagedIdentity>) -> Result<Arm> {
+        let endpoint = mi.environment()?.arm_endpoint();
+        Arm::with_endpoint(azmi, mi, endpoint, None)
     }
 
     /// `endpoint` (`https://management.usgovcloudapi.net`, a test endpoint, …) with tokens for
     /// `resource`; without one, the resource of the endpoint's cloud, or for an endpoint azmi
-    /// does not know, the public cloud's `https://management.azure.com/`.
+    /// does not know (a test endpoint, a private cloud), the identity's cloud's (the public
+    /// cloud's `https://management.azure.com/` unless an environment is named).
     pub fn with_endpoint(
         azmi: &Azmi,
         mi: Arc<ManagedIdentity>,
@@ -138,12 +147,13 @@ impl Arm {
         let origin = parse_endpoint(endpoint)?;
         let url = Url::parse(&origin).map_err(|e| Error::Internal(e.to_string()))?;
         let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
-        let resource = resource.unwrap_or_else(|| {
-            CLOUDS
-                .iter()
-                .find(|(h, _)| *h == host)
-                .map_or(crate::resources::ARM, |(_, r)| r)
-        });
+        let resource = match resource {
+            Some(r) => r,
+            None => match CLOUDS.iter().find(|(h, _)| *h == host) {
+                Some((_, r)) => r,
+                None => mi.environment()?.arm_resource(),
+            },
+        };
         let retry = mi.options().retry.clone();
         Ok(Arm {
             display: display_host(&url).into(),

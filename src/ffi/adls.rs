@@ -9,7 +9,9 @@ use std::sync::Arc;
 use super::args::{callback_arg, data_arg, flag, str_arg};
 use super::boundary::guard;
 use super::bytes::azmi_bytes;
-use super::call::{identity_arg, identity_or_default, listed, run_on as run, Account};
+use super::call::{
+    environment_of, identity_arg, identity_or_default, listed, run_on as run, Account,
+};
 use super::cancel::azmi_cancel;
 use super::error::azmi_error;
 use super::handle::{borrow, free, lend_str, try_borrow, Out};
@@ -66,7 +68,9 @@ impl Account for azmi_adls {
 
 /// Opens a Data Lake account.
 ///
-/// - `account`: a Gen1 account name (`contoso` means `https://contoso.azuredatalakestore.net`),
+/// - `account`: a Gen1 account name (`contoso` means `https://contoso.azuredatalakestore.net`;
+///   only in the public cloud, the one that had Gen1: a name in another environment is
+///   `AZMI_INVALID_ARGUMENT`),
 ///   or a URL: `https://contoso.azuredatalakestore.net`, `https://namenode:9871/webhdfs/v1`,
 ///   `https://contoso.dfs.core.windows.net/<filesystem>`. Only `https://` (plain `http://` only
 ///   to a loopback address: `AZMI_INSECURE_REQUEST` otherwise). Required.
@@ -103,7 +107,7 @@ pub unsafe extern "C" fn azmi_adls_new(
                 )))
             }
         };
-        let account = AdlsAccount::parse(account, protocol)?;
+        let account = AdlsAccount::parse_in(account, protocol, environment_of(identity)?)?;
         adls_out.set(azmi_adls {
             base_url: c_string(account.base_url()),
             account,
@@ -114,10 +118,11 @@ pub unsafe extern "C" fn azmi_adls_new(
     })
 }
 
-/// Sets the bytes sent per upload request: Gen2 appends (default 8 MiB); Gen1 sends at most
-/// 4 MiB per request whatever this says. 1024 to 268435456 bytes, or 0 for the default; two
-/// chunks are in memory during an upload. Out of range is `AZMI_INVALID_ARGUMENT`. Applies to
-/// calls started afterwards.
+/// Sets the bytes sent per upload request: Gen2 appends of files over 256 MiB (default 8 MiB;
+/// once set, it is also the largest Gen2 upload sent as one append, so that no request carries
+/// more); Gen1 sends at most 4 MiB per request whatever this says. 1024 to 268435456 bytes, or
+/// 0 for the default. Uploads stream from the file: memory does not grow with it. Out of range
+/// is `AZMI_INVALID_ARGUMENT`. Applies to calls started afterwards.
 #[no_mangle]
 pub unsafe extern "C" fn azmi_adls_set_chunk_size(
     adls: *mut azmi_adls,
@@ -451,11 +456,14 @@ unsafe fn transfer(
     .map(drop)
 }
 
-/// Uploads the local file `local_path` to `remote_path` in chunks (Gen1: CREATE then APPENDs
-/// of at most 4 MiB; Gen2: create, appends of the chunk size, one flush), never holding the
-/// file in memory. `flags`: 0 or `AZMI_ADLS_OVERWRITE` (else an existing remote file is
-/// `AZMI_CONFLICT`). `progress` (may be NULL) gets `(userdata, bytes sent, total)` after each
-/// chunk, on the calling thread. A failure's message says how many bytes had been sent.
+/// Uploads the local file `local_path` to `remote_path`, never holding the file in memory.
+/// Gen2: create, then up to 256 MiB one append streamed from the file, larger appends of the
+/// chunk size, four in flight at once, then one flush once every append has succeeded (the
+/// data is not readable before). Gen1: CREATE then APPENDs of at most 4 MiB, one after the
+/// other. `flags`: 0 or `AZMI_ADLS_OVERWRITE` (else an existing remote file is
+/// `AZMI_CONFLICT`). `progress` (may be NULL) gets `(userdata, bytes sent, total)` as the data
+/// goes (after each chunk, or as one request's data is sent), on the calling thread. A
+/// failure's message says how many bytes had been sent.
 /// Errors as `azmi_adls_list`, plus `AZMI_CONFLICT` and `AZMI_IO_ERROR` (the local file).
 #[no_mangle]
 pub unsafe extern "C" fn azmi_adls_upload(

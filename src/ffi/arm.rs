@@ -13,25 +13,27 @@ use super::handle::Out;
 use super::identity::azmi_identity;
 use super::status::azmi_status;
 use super::string::azmi_string;
-use crate::arm::{parse_endpoint, AccountSasRequest, Arm, ServiceSasRequest, PUBLIC_ENDPOINT};
+use crate::arm::{parse_endpoint, AccountSasRequest, Arm, ServiceSasRequest};
 use crate::error::{Error, Result};
 use crate::runtime::Engine;
 use parking_lot::Mutex;
 use secrecy::ExposeSecret;
 use serde_json::Value;
 
-/// The endpoint set by `azmi_set_arm_endpoint`: `None` when never set (the environment
-/// decides), `Some(None)` for the public endpoint.
+/// The endpoint set by `azmi_set_arm_endpoint`: `None` when never set (`AZMI_ARM_ENDPOINT`
+/// decides, else the cloud), `Some(None)` for the cloud's endpoint whatever the variable says.
 static ENDPOINT_OVERRIDE: Mutex<Option<Option<String>>> = Mutex::new(None);
 
 /// Sends the Resource Manager requests of this process to `url` (`https://host[:port]`, e.g.
 /// `https://management.usgovcloudapi.net` or a test endpoint; plain `http://` only to
-/// loopback), or with NULL to the public `https://management.azure.com`, whatever the
-/// environment says. Without this call azmi reads `AZMI_ARM_ENDPOINT` at each call; hosts whose
-/// runtime keeps its own environment (.NET on Linux) pass it on here. Tokens are for the
-/// endpoint's cloud (the public `https://management.azure.com/` for endpoints azmi does not
-/// know). A malformed URL is `AZMI_INVALID_ARGUMENT` (`AZMI_INSECURE_REQUEST` for plain HTTP)
-/// and changes nothing. Applies to calls started afterwards.
+/// loopback), or with NULL to the endpoint of the identity's cloud
+/// (`https://management.azure.com` unless an environment is named: `azmi_set_environment`,
+/// `azmi_identity_set_environment`), whatever `AZMI_ARM_ENDPOINT` says. Without this call azmi
+/// reads `AZMI_ARM_ENDPOINT` at each call; hosts whose runtime keeps its own environment (.NET
+/// on Linux) pass it on here. Tokens are for the endpoint's cloud (for an endpoint azmi does
+/// not know, such as a test endpoint, the identity's cloud's). A malformed URL is
+/// `AZMI_INVALID_ARGUMENT` (`AZMI_INSECURE_REQUEST` for plain HTTP) and changes nothing.
+/// Applies to calls started afterwards.
 #[no_mangle]
 pub unsafe extern "C" fn azmi_set_arm_endpoint(
     url: *const c_char,
@@ -57,12 +59,8 @@ where
         let mi = identity_or_default(engine, identity_arg(identity).as_ref())?;
         match ENDPOINT_OVERRIDE.lock().clone() {
             None => Arm::new(&engine.azmi, mi),
-            Some(e) => Arm::with_endpoint(
-                &engine.azmi,
-                mi,
-                e.as_deref().unwrap_or(PUBLIC_ENDPOINT),
-                None,
-            ),
+            Some(None) => Arm::of_cloud(&engine.azmi, mi),
+            Some(Some(e)) => Arm::with_endpoint(&engine.azmi, mi, &e, None),
         }
     };
     run_with(cancel, client, op)
@@ -105,8 +103,8 @@ fn json_arg(text: &str, name: &str) -> Result<Value> {
 /// cancelling `cancel` stops waiting at once (`AZMI_CANCELLED`) but not the operation, which
 /// goes on in Azure.
 ///
-/// The endpoint is `azmi_set_arm_endpoint`'s, else `AZMI_ARM_ENDPOINT`'s, else
-/// `https://management.azure.com`. 429 and 503 are retried honouring `Retry-After` (GET, PUT
+/// The endpoint is `azmi_set_arm_endpoint`'s, else `AZMI_ARM_ENDPOINT`'s, else the identity's
+/// cloud's (`https://management.azure.com` unless an environment is named). 429 and 503 are retried honouring `Retry-After` (GET, PUT
 /// and DELETE also on other 5xx) under the identity's retry settings.
 ///
 /// Errors: the service's code and message are in the `azmi_error` (`AuthorizationFailed` is

@@ -9,7 +9,7 @@ use secrecy::{ExposeSecret, SecretString};
 use super::args::{data_arg, flag, str_arg};
 use super::boundary::guard;
 use super::bytes::azmi_bytes;
-use super::call::{identity_arg, identity_or_default, run_on as run, Account};
+use super::call::{environment_of, identity_arg, identity_or_default, run_on as run, Account};
 use super::cancel::azmi_cancel;
 use super::error::azmi_error;
 use super::handle::{free, Out};
@@ -64,7 +64,9 @@ impl Account for azmi_blob {
 
 /// Opens a storage account's blobs.
 ///
-/// - `account`: an account name (`contoso` means `https://contoso.blob.core.windows.net`) or
+/// - `account`: an account name (`contoso` means `https://contoso.blob.core.windows.net`, or
+///   the suffix of the identity's cloud: `azmi_identity_set_environment`, else
+///   `azmi_set_environment`, else `AZMI_ENVIRONMENT`) or
 ///   its blob URL, path-style ones included (`https://127.0.0.1:10000/devstoreaccount1`). Only
 ///   `https://` (plain `http://` only to a loopback address: `AZMI_INSECURE_REQUEST` otherwise).
 ///   Required.
@@ -90,7 +92,8 @@ pub unsafe extern "C" fn azmi_blob_new(
     guard(err_out, || {
         let blob_out = Out::new(blob_out, "blob_out")?;
         // SAFETY: NULL or a NUL-terminated string (contract).
-        let account = BlobAccount::parse(unsafe { str_arg(account, "account")? })?;
+        let account = unsafe { str_arg(account, "account")? };
+        let account = BlobAccount::parse_in(account, environment_of(identity)?)?;
         let auth = if sas.is_null() {
             Auth::Token(identity_arg(identity))
         } else {
@@ -179,11 +182,16 @@ unsafe fn transfer(
     .map(drop)
 }
 
-/// Uploads the local file `local_path` to the block blob `container/name`: up to 8 MiB as one
-/// Put Blob, larger in 8 MiB blocks (two in memory at once) and one Put Block List, never
-/// holding the file in memory. `flags`: 0 or `AZMI_BLOB_OVERWRITE` (else an existing blob is
-/// `AZMI_CONFLICT`). `progress` (may be NULL) gets `(userdata, bytes sent, total)` after each
-/// block, on the calling thread. A failure's message says how many bytes had been sent.
+/// Uploads the local file `local_path` to the block blob `container/name`, never holding the
+/// file in memory: up to 256 MiB (the Azure SDKs' initial transfer size) as one Put Blob
+/// streamed from the file, whose MD5 is checked against the one the service computed (a
+/// mismatch deletes the blob and is `AZMI_PROTOCOL_ERROR`); larger in 8 MiB blocks, four in
+/// flight at once, each checked by the service against its MD5, then one Put Block List, sent
+/// only when every block has succeeded. `flags`: 0 or `AZMI_BLOB_OVERWRITE` (else an existing
+/// blob is `AZMI_CONFLICT`). `progress` (may be NULL) gets `(userdata, bytes sent, total)` as
+/// the data goes (after each block, or as the one request's data is sent), on the calling
+/// thread. A failure's message says how many bytes had been sent; a failed or cancelled upload
+/// commits nothing.
 /// Errors as `azmi_blob_create_container`, plus `AZMI_NOT_FOUND` (no such container),
 /// `AZMI_CONFLICT` and `AZMI_IO_ERROR` (the local file).
 #[no_mangle]

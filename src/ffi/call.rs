@@ -7,6 +7,7 @@ use super::cancel::azmi_cancel;
 use super::handle::{borrow, try_borrow, Handle};
 use super::identity::azmi_identity;
 use crate::adls::ListOutcome;
+use crate::environment::AzureEnvironment;
 use crate::error::{Error, Result};
 use crate::identity::ManagedIdentity;
 use crate::runtime::{engine, ensure_blocking_allowed, Engine};
@@ -54,6 +55,15 @@ where
 /// `None` for NULL.
 pub(crate) fn identity_arg(identity: *const azmi_identity) -> Option<Arc<ManagedIdentity>> {
     borrow(identity).map(|i| Arc::clone(&i.mi))
+}
+
+/// The cloud in which names given with `identity` (NULL: the default identity) are read: the
+/// identity's environment, else the process's.
+pub(crate) fn environment_of(identity: *const azmi_identity) -> Result<AzureEnvironment> {
+    match borrow(identity) {
+        Some(i) => i.mi.environment(),
+        None => AzureEnvironment::of_process(),
+    }
 }
 
 /// The one rule for a NULL identity, in every service: the engine's default, i.e. the

@@ -9,6 +9,7 @@ use super::boundary::guard;
 use super::error::azmi_error;
 use super::handle::{free, lend_str, try_borrow_mut, Out};
 use super::status::azmi_status;
+use crate::environment::AzureEnvironment;
 use crate::error::{Error, Result};
 use crate::identity::{IdentityId, ManagedIdentity, IMDS_TOKEN_URL};
 use crate::source::{Source, SourceEnv};
@@ -53,10 +54,11 @@ impl azmi_identity {
     }
 }
 
-/// `next` with the settings of `previous` that do not depend on the source: timeouts, retries
-/// and client capabilities.
+/// `next` with the settings of `previous` that do not depend on the source: timeouts, retries,
+/// the cloud and client capabilities.
 fn keeping_settings(previous: &ManagedIdentity, next: ManagedIdentity) -> Result<ManagedIdentity> {
     next.with_options(previous.options().clone())
+        .with_environment(previous.explicit_environment())
         .with_client_capabilities(previous.client_capabilities())
 }
 
@@ -108,8 +110,8 @@ pub unsafe extern "C" fn azmi_identity_new(
 
 /// Sends this identity's token requests to `token_url` (a full http(s) URL such as
 /// `http://127.0.0.1:40123/metadata/identity/oauth2/token`) instead of the environment's;
-/// NULL means IMDS itself, whatever the environment says. Keeps the timeouts and client
-/// capabilities. Not thread-safe: call before the identity is shared.
+/// NULL means IMDS itself, whatever the environment says. Keeps the timeouts, the cloud and
+/// client capabilities. Not thread-safe: call before the identity is shared.
 #[no_mangle]
 pub unsafe extern "C" fn azmi_identity_set_endpoint(
     identity: *mut azmi_identity,
@@ -135,7 +137,8 @@ pub unsafe extern "C" fn azmi_identity_set_endpoint(
 /// "cloud_shell", "arc" or "workload_identity" (case, spaces, `-` and `_` ignored; names such as
 /// "App Service" work too); NULL detects again. An unknown name, a source whose variables are
 /// not set, or one that cannot serve this identity is `AZMI_INVALID_ARGUMENT`. Keeps the
-/// timeouts and client capabilities. Not thread-safe: call before the identity is shared.
+/// timeouts, the cloud and client capabilities. Not thread-safe: call before the identity is
+/// shared.
 #[no_mangle]
 pub unsafe extern "C" fn azmi_identity_set_source(
     identity: *mut azmi_identity,
@@ -170,6 +173,37 @@ pub unsafe extern "C" fn azmi_identity_set_source(
 #[no_mangle]
 pub unsafe extern "C" fn azmi_identity_source(identity: *const azmi_identity) -> *const c_char {
     super::handle::borrow(identity).map_or(c"".as_ptr(), |i| source_id(i.mi.source()).as_ptr())
+}
+
+/// Names the Azure cloud this identity lives in ("AzureCloud", "AzureUSGovernment",
+/// "AzureChinaCloud"; see `azmi_set_environment`), or NULL to follow the process's. Every call
+/// made with the identity reads vault and storage account names, and finds Resource Manager, in
+/// that cloud. An unknown name is `AZMI_INVALID_ARGUMENT` and changes nothing. Not thread-safe:
+/// call before the identity is shared.
+#[no_mangle]
+pub unsafe extern "C" fn azmi_identity_set_environment(
+    identity: *mut azmi_identity,
+    name: *const c_char,
+    err_out: *mut *mut azmi_error,
+) -> azmi_status {
+    guard(err_out, || {
+        let identity = try_borrow_mut(identity)?;
+        // SAFETY: NULL or a NUL-terminated string.
+        let name = unsafe { opt_str_arg(name, "name")? };
+        let environment = name.map(AzureEnvironment::from_name).transpose()?;
+        identity.update(|mi| Ok(mi.with_environment(environment)))
+    })
+}
+
+/// The cloud this identity names ("AzureCloud", "AzureUSGovernment", "AzureChinaCloud"), or ""
+/// when it follows the process's (and for NULL). Static: do not free.
+#[no_mangle]
+pub unsafe extern "C" fn azmi_identity_environment(
+    identity: *const azmi_identity,
+) -> *const c_char {
+    super::handle::borrow(identity)
+        .and_then(|i| i.mi.explicit_environment())
+        .map_or(c"".as_ptr(), |e| super::environment_name(e).as_ptr())
 }
 
 /// Sets the timeouts and retries of this identity's token requests:

@@ -1,12 +1,14 @@
-//! `azmi_keyvault`: Key Vault secrets with the managed identity's tokens, and the `azmi_secret`
-//! they come back in.
+//! `azmi_keyvault`: Key Vault secrets with the managed identity's tokens (read, list, set,
+//! delete), and the `azmi_secret` they come back in.
 
 use std::ffi::{c_char, c_void, CString};
 use std::future::Future;
 
 use zeroize::Zeroizing;
 
-use super::args::{callback_arg, opt_str_arg, str_arg};
+use std::collections::BTreeMap;
+
+use super::args::{borrowed_data_arg, callback_arg, flag, opt_str_arg, str_arg};
 use super::boundary::guard;
 use super::call::{identity_arg, identity_or_default, listed, run_with};
 use super::cancel::azmi_cancel;
@@ -15,12 +17,19 @@ use super::handle::{borrow, free, lend_str, Out};
 use super::identity::azmi_identity;
 use super::status::azmi_status;
 use super::string::{c_string, nul_terminated};
-use crate::error::Result;
-use crate::keyvault::{check_api_version, KeyVault, Secret, SecretProperties, VaultAddress};
+use crate::error::{Error, Result};
+use crate::keyvault::{
+    check_api_version, DeletedSecret, KeyVault, Secret, SecretProperties, SecretSettings,
+    VaultAddress,
+};
 use crate::runtime::Engine;
 
-/// A Key Vault secret: its value (from `azmi_keyvault_get` only) and its properties, like
-/// `Get-AzKeyVaultSecret`'s output. From `azmi_keyvault_get` it is the caller's: free it with
+/// `azmi_keyvault_set` flag: the new version is disabled (it cannot be read until enabled).
+pub const AZMI_SECRET_DISABLED: u32 = 1;
+
+/// A Key Vault secret: its value (from `azmi_keyvault_get` and `azmi_keyvault_set` only) and
+/// its properties, like `Get-AzKeyVaultSecret`'s output; from `azmi_keyvault_delete`, also where
+/// the deleted secret waits. From those functions it is the caller's: free it with
 /// `azmi_secret_free`, which wipes the value from memory. In an `azmi_secret_callback` it is
 /// lent for the callback only and has no value. Immutable: may be read from any thread.
 pub struct azmi_secret {
@@ -36,6 +45,10 @@ pub struct azmi_secret {
     expires: i64,
     not_before: i64,
     tags: CString,
+    /// Deleted secrets only: where to recover or purge it, and when.
+    recovery_id: CString,
+    deleted_on: i64,
+    scheduled_purge: i64,
 }
 
 impl azmi_secret {
@@ -53,11 +66,23 @@ impl azmi_secret {
             expires: p.expires.unwrap_or(0),
             not_before: p.not_before.unwrap_or(0),
             tags: c_string(&tags),
+            recovery_id: CString::default(),
+            deleted_on: 0,
+            scheduled_purge: 0,
         }
     }
 
     fn with_value(secret: &Secret) -> azmi_secret {
         azmi_secret::new(&secret.properties, secret.expose_value().as_bytes())
+    }
+
+    fn deleted(d: &DeletedSecret) -> azmi_secret {
+        azmi_secret {
+            recovery_id: c_string(&d.recovery_id),
+            deleted_on: d.deleted_on.unwrap_or(0),
+            scheduled_purge: d.scheduled_purge.unwrap_or(0),
+            ..azmi_secret::new(&d.properties, b"")
+        }
     }
 }
 
@@ -85,7 +110,7 @@ where
     // SAFETY: NULL or NUL-terminated strings (contract).
     let (vault, api_version) = unsafe {
         (
-            VaultAddress::parse(str_arg(vault, "vault")?)?,
+            str_arg(vault, "vault")?,
             opt_str_arg(api_version, "api_version")?,
         )
     };
@@ -94,6 +119,7 @@ where
     api_version.map(check_api_version).transpose()?;
     let client = |engine: &Engine| {
         let mi = identity_or_default(engine, identity_arg(identity).as_ref())?;
+        let vault = VaultAddress::parse_in(vault, mi.environment()?)?;
         let client = KeyVault::new(&engine.azmi, vault, mi)?;
         match api_version {
             Some(v) => client.with_api_version(v),
@@ -105,9 +131,11 @@ where
 
 /// Gets a secret from a Key Vault: its latest version, or `version`.
 ///
-/// - `vault`: the vault's name (`contoso` means `https://contoso.vault.azure.net`), host or
-///   URI (`https://contoso.vault.azure.cn`, a test endpoint). Only `https://` (plain `http://`
-///   only to a loopback address: `AZMI_INSECURE_REQUEST` otherwise). Required.
+/// - `vault`: the vault's name (`contoso` means `https://contoso.vault.azure.net`, or the vault
+///   suffix of the identity's cloud: `azmi_identity_set_environment`, else
+///   `azmi_set_environment`, else `AZMI_ENVIRONMENT`), host or URI
+///   (`https://contoso.vault.azure.cn`, a test endpoint; used as it is). Only `https://` (plain
+///   `http://` only to a loopback address: `AZMI_INSECURE_REQUEST` otherwise). Required.
 /// - `name`: the secret's name. Required. `version`: NULL for the latest.
 /// - `api_version`: the Key Vault REST api-version to ask for, e.g. `7.4` or `7.6-preview.1`;
 ///   NULL for the default, 7.5. Its form (`<major>.<minor>` or a date like `2016-10-01`, with an
@@ -150,6 +178,157 @@ pub unsafe extern "C" fn azmi_keyvault_get(
             kv.get_secret(name, version).await
         })?;
         secret_out.set(azmi_secret::with_value(&secret));
+        Ok(())
+    })
+}
+
+/// Tags from C: NULL for none, else a JSON object of string values.
+fn tags_arg(json: Option<&str>) -> Result<BTreeMap<String, String>> {
+    let Some(json) = json else {
+        return Ok(BTreeMap::new());
+    };
+    let value: serde_json::Value = serde_json::from_str(json).map_err(|e| {
+        Error::InvalidArgument(format!(
+            "tags_json is not valid JSON (line {}, column {})",
+            e.line(),
+            e.column()
+        ))
+    })?;
+    let Some(object) = value.as_object() else {
+        return Err(Error::InvalidArgument(
+            "tags_json must be a JSON object of names and string values, e.g. {\"owner\":\"ops\"}"
+                .into(),
+        ));
+    };
+    object
+        .iter()
+        .map(|(k, v)| match v.as_str() {
+            Some(v) => Ok((k.clone(), v.to_owned())),
+            None => Err(Error::InvalidArgument(format!(
+                "tags_json: the value of tag '{}' is not a string",
+                crate::identity::printable(k)
+            ))),
+        })
+        .collect()
+}
+
+/// Unix seconds from C: 0 for none, negative refused.
+fn time_arg(t: i64, name: &str) -> Result<Option<i64>> {
+    match t {
+        0 => Ok(None),
+        t if t < 0 => Err(Error::InvalidArgument(format!(
+            "{name} is negative; give Unix seconds, or 0 for none"
+        ))),
+        t => Ok(Some(t)),
+    }
+}
+
+/// Sets a secret in a Key Vault: a new version of `name` holding `value`, the current version
+/// from now on (a new secret when the name is new). Every set writes exactly what it is given:
+/// nothing is inherited from the previous version.
+///
+/// - `vault`, `name`, `api_version`, `identity`, `cancel`: as `azmi_keyvault_get`.
+/// - `value`, `value_len`: the value, UTF-8 (it may hold NUL bytes), at most 25 KiB; NULL only
+///   with `value_len` 0 (an empty value). Read during the call only; the request body azmi
+///   builds from it is wiped after the request.
+/// - `content_type`: e.g. "text/plain", or NULL for none.
+/// - `tags_json`: NULL, or a JSON object of string values, e.g. `{"owner":"ops"}` (at most 15
+///   tags; names 1 to 512 characters, values at most 256).
+/// - `not_before`, `expires`: Unix seconds, or 0 for none (not-before must not be after expiry).
+/// - `flags`: 0, or `AZMI_SECRET_DISABLED` for a disabled version.
+/// - `secret_out`: receives the version as the vault stored it, value included (free with
+///   `azmi_secret_free`, which wipes it).
+///
+/// Everything is checked before a request is sent (`AZMI_INVALID_ARGUMENT`). A set is retried
+/// like a read (at worst a retry leaves one more version with the same value).
+///
+/// Errors: as `azmi_keyvault_get`, and `AZMI_CONFLICT` (HTTP 409, service code `Conflict`)
+/// while the name is held by a deleted secret: the vault keeps it recoverable until it is
+/// recovered or purged (by the vault's owner), or give another name. Messages never hold the
+/// value.
+#[no_mangle]
+pub unsafe extern "C" fn azmi_keyvault_set(
+    vault: *const c_char,
+    name: *const c_char,
+    value: *const u8,
+    value_len: usize,
+    content_type: *const c_char,
+    tags_json: *const c_char,
+    not_before: i64,
+    expires: i64,
+    flags: u32,
+    api_version: *const c_char,
+    identity: *const azmi_identity,
+    cancel: *const azmi_cancel,
+    secret_out: *mut *mut azmi_secret,
+    err_out: *mut *mut azmi_error,
+) -> azmi_status {
+    guard(err_out, || {
+        let secret_out = Out::new(secret_out, "secret_out")?;
+        // SAFETY: NULL or NUL-terminated strings (contract).
+        let (name, content_type, tags_json) = unsafe {
+            (
+                str_arg(name, "name")?,
+                opt_str_arg(content_type, "content_type")?,
+                opt_str_arg(tags_json, "tags_json")?,
+            )
+        };
+        // SAFETY: NULL with 0, else `value_len` readable bytes (contract), borrowed for the
+        // call only.
+        let value = unsafe { borrowed_data_arg(value, value_len) }?;
+        let value = std::str::from_utf8(value).map_err(|_| {
+            Error::InvalidArgument("value is not valid UTF-8 (Key Vault stores text)".into())
+        })?;
+        let settings = SecretSettings {
+            content_type: content_type.map(str::to_owned),
+            tags: tags_arg(tags_json)?,
+            enabled: flag(flags, AZMI_SECRET_DISABLED, "AZMI_SECRET_DISABLED")?.then_some(false),
+            expires: time_arg(expires, "expires")?,
+            not_before: time_arg(not_before, "not_before")?,
+        };
+        let secret = run(vault, api_version, identity, cancel, |kv| async move {
+            kv.set_secret(name, value, &settings).await
+        })?;
+        secret_out.set(azmi_secret::with_value(&secret));
+        Ok(())
+    })
+}
+
+/// Deletes the secret `name` from a Key Vault, every version of it. The vault keeps it
+/// recoverable (soft delete) until its scheduled purge date, and its name cannot be set
+/// meanwhile (`AZMI_CONFLICT`); purging is the vault owner's business.
+///
+/// - `vault`, `name`, `api_version`, `identity`, `cancel`: as `azmi_keyvault_get`.
+/// - `deleted_out`: NULL, or receives the deleted secret (free with `azmi_secret_free`): its
+///   current version's properties (no value), `azmi_secret_recovery_id`,
+///   `azmi_secret_deleted_on`, `azmi_secret_scheduled_purge`.
+///
+/// A delete is not repeated once the vault may have acted on it: only throttling and refused
+/// connections are retried.
+///
+/// Errors: as `azmi_keyvault_get` (`AZMI_NOT_FOUND`: no such secret, or already deleted).
+#[no_mangle]
+pub unsafe extern "C" fn azmi_keyvault_delete(
+    vault: *const c_char,
+    name: *const c_char,
+    api_version: *const c_char,
+    identity: *const azmi_identity,
+    cancel: *const azmi_cancel,
+    deleted_out: *mut *mut azmi_secret,
+    err_out: *mut *mut azmi_error,
+) -> azmi_status {
+    guard(err_out, || {
+        let deleted_out = (!deleted_out.is_null())
+            .then(|| Out::new(deleted_out, "deleted_out"))
+            .transpose()?;
+        // SAFETY: NULL or a NUL-terminated string (contract).
+        let name = unsafe { str_arg(name, "name")? };
+        let deleted = run(vault, api_version, identity, cancel, |kv| async move {
+            kv.delete_secret(name).await
+        })?;
+        if let Some(out) = deleted_out {
+            out.set(azmi_secret::deleted(&deleted));
+        }
         Ok(())
     })
 }
@@ -306,8 +485,30 @@ pub unsafe extern "C" fn azmi_secret_tags(secret: *const azmi_secret) -> *const 
     lend_str(secret, |s| &s.tags)
 }
 
-/// Wipes the value from memory and frees a secret from `azmi_keyvault_get`. Never free a
-/// secret lent to a callback. NULL is ignored.
+/// A deleted secret's recovery id, `https://<vault>/deletedsecrets/<name>` ("" for secrets that
+/// are not from `azmi_keyvault_delete`, and for NULL). Lent.
+#[no_mangle]
+pub unsafe extern "C" fn azmi_secret_recovery_id(secret: *const azmi_secret) -> *const c_char {
+    lend_str(secret, |s| &s.recovery_id)
+}
+
+/// When the secret was deleted, Unix seconds (0 for secrets not from `azmi_keyvault_delete`,
+/// and for NULL).
+#[no_mangle]
+pub unsafe extern "C" fn azmi_secret_deleted_on(secret: *const azmi_secret) -> i64 {
+    borrow(secret).map_or(0, |s| s.deleted_on)
+}
+
+/// When the vault purges the deleted secret for good, Unix seconds (0 for secrets not from
+/// `azmi_keyvault_delete`, and for NULL).
+#[no_mangle]
+pub unsafe extern "C" fn azmi_secret_scheduled_purge(secret: *const azmi_secret) -> i64 {
+    borrow(secret).map_or(0, |s| s.scheduled_purge)
+}
+
+/// Wipes the value from memory and frees a secret from `azmi_keyvault_get`,
+/// `azmi_keyvault_set` or `azmi_keyvault_delete`. Never free a secret lent to a callback. NULL
+/// is ignored.
 #[no_mangle]
 pub unsafe extern "C" fn azmi_secret_free(secret: *mut azmi_secret) {
     // Zeroizing wipes the value on drop.

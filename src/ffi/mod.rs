@@ -27,6 +27,8 @@ use std::ffi::c_char;
 use args::opt_str_arg;
 use boundary::guard;
 
+use crate::environment::AzureEnvironment;
+
 // One module per service, named as its functions are (`azmi_<service>_…`), and the objects
 // the services share; cbindgen writes the header in this order.
 mod adls;
@@ -107,6 +109,40 @@ pub unsafe extern "C" fn azmi_set_ca_file(
         let path = unsafe { opt_str_arg(pem_path, "pem_path")? };
         crate::runtime::set_ca_file(path.map(Into::into))
     })
+}
+
+/// Names the Azure cloud of this process: "AzureCloud", "AzureUSGovernment" or
+/// "AzureChinaCloud" (letter case ignored; the Instance Metadata Service's "AzurePublicCloud"
+/// and "AzureUSGovernmentCloud" work too), or NULL to follow `AZMI_ENVIRONMENT` again (else the
+/// public cloud). It decides, for identities that name no cloud of their own
+/// (`azmi_identity_set_environment`, and NULL identities), what a vault or storage account
+/// *name* stands for (`contoso`: `https://contoso.vault.usgovcloudapi.net`,
+/// `https://contoso.blob.core.usgovcloudapi.net`), where Resource Manager is when no endpoint
+/// is set (`azmi_set_arm_endpoint`, `AZMI_ARM_ENDPOINT`), and the token resource of an endpoint
+/// azmi does not know. A URL given explicitly is always used as it is. An unknown name is
+/// `AZMI_INVALID_ARGUMENT` and changes nothing. Hosts whose runtime keeps its own environment
+/// (.NET on Linux) pass `AZMI_ENVIRONMENT` on here. Applies to calls started afterwards.
+#[no_mangle]
+pub unsafe extern "C" fn azmi_set_environment(
+    name: *const c_char,
+    err_out: *mut *mut azmi_error,
+) -> azmi_status {
+    guard(err_out, || {
+        // SAFETY: NULL or a NUL-terminated string (contract).
+        let name = unsafe { opt_str_arg(name, "name")? };
+        let environment = name.map(AzureEnvironment::from_name).transpose()?;
+        crate::environment::set_process_environment(environment);
+        Ok(())
+    })
+}
+
+/// The C name of an environment.
+pub(crate) fn environment_name(environment: AzureEnvironment) -> &'static std::ffi::CStr {
+    match environment {
+        AzureEnvironment::AzureCloud => c"AzureCloud",
+        AzureEnvironment::AzureUSGovernment => c"AzureUSGovernment",
+        AzureEnvironment::AzureChinaCloud => c"AzureChinaCloud",
+    }
 }
 
 /// Stops azmi's runtime and wipes every cached token, so that a host can unload the library.

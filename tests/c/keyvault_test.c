@@ -1,7 +1,9 @@
 /*
  * Key Vault secrets and Resource Manager (requests, SAS) through the C ABI, against
  * azmi-emulator over HTTPS: get the latest and an older version, list secrets and versions,
- * the not-found error, the api-version (malformed, unknown to the vault, an older one), a generic ARM request that gathers every page, a service SAS and an
+ * the not-found error, set (a value with NUL bytes, content type, tags, times, disabled; a new
+ * version each time; bad arguments refused) and delete (soft, with the recovery id; the 409 of
+ * the deleted name), the api-version (malformed, unknown to the vault, an older one), a generic ARM request that gathers every page, a service SAS and an
  * account SAS, and a SAS request refused before it is sent. Run by tests/c/run.sh under
  * valgrind (no leaks, no errors).
  *
@@ -198,6 +200,109 @@ static void arm(const char *endpoint) {
     azmi_error_free(err);
 }
 
+static void keyvault_writes(const char *vault) {
+    azmi_error *err = NULL;
+    azmi_secret *secret = NULL;
+    static const uint8_t value[] = {'a', 0, 'b'};
+    azmi_status s = azmi_keyvault_set(vault, "c-written", value, sizeof value, "application/x-c",
+                                      "{\"owner\":\"c\"}", 1700000000, 4000000000, 0, NULL, NULL,
+                                      NULL, &secret, &err);
+    CHECK(report(s, err, "set c-written") == AZMI_OK, "set a secret");
+    char first[64] = "";
+    if (s == AZMI_OK) {
+        CHECK(azmi_secret_value_len(secret) == sizeof value &&
+                  memcmp(azmi_secret_value(secret), value, sizeof value) == 0,
+              "the value as stored, NUL byte included");
+        CHECK(strcmp(azmi_secret_name(secret), "c-written") == 0, "name");
+        CHECK(strlen(azmi_secret_version(secret)) == 32, "a new version id");
+        snprintf(first, sizeof first, "%s", azmi_secret_version(secret));
+        CHECK(strcmp(azmi_secret_content_type(secret), "application/x-c") == 0, "content type");
+        CHECK(strcmp(azmi_secret_tags(secret), "{\"owner\":\"c\"}") == 0, "tags");
+        CHECK(azmi_secret_not_before(secret) == 1700000000 &&
+                  azmi_secret_expires(secret) == 4000000000,
+              "not-before and expiry");
+        CHECK(azmi_secret_enabled(secret), "enabled by default");
+        CHECK(strcmp(azmi_secret_recovery_id(secret), "") == 0 &&
+                  azmi_secret_deleted_on(secret) == 0,
+              "not a deleted secret");
+        azmi_secret_free(secret);
+    }
+
+    secret = NULL;
+    s = azmi_keyvault_set(vault, "c-written", (const uint8_t *)"two", 3, NULL, NULL, 0, 0,
+                          AZMI_SECRET_DISABLED, NULL, NULL, NULL, &secret, &err);
+    CHECK(report(s, err, "set again") == AZMI_OK, "a second set");
+    if (s == AZMI_OK) {
+        CHECK(strcmp(azmi_secret_version(secret), first) != 0, "another version");
+        CHECK(!azmi_secret_enabled(secret), "disabled");
+        CHECK(strcmp(azmi_secret_tags(secret), "{}") == 0, "tags not inherited");
+        azmi_secret_free(secret);
+    }
+    struct listing versions = {0};
+    s = azmi_keyvault_list_versions(vault, "c-written", NULL, NULL, NULL, on_version, &versions,
+                                    &err);
+    CHECK(report(s, err, "list versions") == AZMI_OK && versions.count == 2, "two versions");
+
+    /* Refused before anything is sent. */
+    const struct {
+        const char *what, *tags;
+        const uint8_t *value;
+        size_t len;
+        int64_t nbf, exp;
+        uint32_t flags;
+    } bad[] = {
+        {"NULL value with a length", NULL, NULL, 3, 0, 0, 0},
+        {"not UTF-8", NULL, (const uint8_t *)"\xff", 1, 0, 0, 0},
+        {"tags not an object", "[1]", (const uint8_t *)"v", 1, 0, 0, 0},
+        {"a tag not a string", "{\"a\":1}", (const uint8_t *)"v", 1, 0, 0, 0},
+        {"negative time", NULL, (const uint8_t *)"v", 1, -5, 0, 0},
+        {"not-before after expiry", NULL, (const uint8_t *)"v", 1, 20, 10, 0},
+        {"unknown flag", NULL, (const uint8_t *)"v", 1, 0, 0, 2},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        secret = NULL;
+        s = azmi_keyvault_set(vault, "c-written", bad[i].value, bad[i].len, NULL, bad[i].tags,
+                              bad[i].nbf, bad[i].exp, bad[i].flags, NULL, NULL, NULL, &secret,
+                              &err);
+        CHECK(s == AZMI_INVALID_ARGUMENT && secret == NULL, bad[i].what);
+        azmi_error_free(err);
+        err = NULL;
+    }
+    s = azmi_keyvault_set(vault, "c-written", (const uint8_t *)"v", 1, NULL, NULL, 0, 0, 0, NULL,
+                          NULL, NULL, NULL, &err);
+    CHECK(s == AZMI_INVALID_ARGUMENT, "secret_out is required");
+    azmi_error_free(err);
+    err = NULL;
+
+    /* Delete: soft, with where it waits; its name is then taken. */
+    secret = NULL;
+    s = azmi_keyvault_delete(vault, "c-written", NULL, NULL, NULL, &secret, &err);
+    CHECK(report(s, err, "delete") == AZMI_OK, "delete");
+    if (s == AZMI_OK) {
+        CHECK(strstr(azmi_secret_recovery_id(secret), "/deletedsecrets/c-written") != NULL,
+              "recovery id");
+        CHECK(azmi_secret_deleted_on(secret) > 0 &&
+                  azmi_secret_scheduled_purge(secret) ==
+                      azmi_secret_deleted_on(secret) + 90 * 86400,
+              "deleted and purge dates");
+        CHECK(azmi_secret_value_len(secret) == 0, "no value");
+        azmi_secret_free(secret);
+    }
+    s = azmi_keyvault_delete(vault, "c-written", NULL, NULL, NULL, NULL, &err);
+    CHECK(s == AZMI_NOT_FOUND, "deleting it again is AZMI_NOT_FOUND");
+    azmi_error_free(err);
+    err = NULL;
+    secret = NULL;
+    s = azmi_keyvault_set(vault, "c-written", (const uint8_t *)"v", 1, NULL, NULL, 0, 0, 0, NULL,
+                          NULL, NULL, &secret, &err);
+    CHECK(s == AZMI_CONFLICT && secret == NULL, "a deleted name is AZMI_CONFLICT");
+    CHECK(err != NULL && azmi_error_http_status(err) == 409, "HTTP 409");
+    CHECK(err != NULL && azmi_error_service_code(err) != NULL &&
+              strcmp(azmi_error_service_code(err), "Conflict") == 0,
+          "service code Conflict");
+    azmi_error_free(err);
+}
+
 int main(void) {
     const char *vault = getenv("AZMI_KEYVAULT_URL");
     const char *endpoint = getenv("AZMI_ARM_ENDPOINT");
@@ -207,6 +312,7 @@ int main(void) {
     }
     keyvault(vault);
     keyvault_api_version(vault);
+    keyvault_writes(vault);
     arm(endpoint);
     azmi_error *err = NULL;
     CHECK(report(azmi_shutdown(&err), err, "shutdown") == AZMI_OK, "shutdown");

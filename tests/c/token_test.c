@@ -81,6 +81,12 @@ static void check_user_assigned(azmi_identity *id, const char *what) {
     if (s == AZMI_OK) {
         CHECK(payload_contains(token, "\"oid\":\"" UAMI_OID "\""), "user-assigned oid");
         CHECK(payload_contains(token, "\"appid\":\"" UAMI_CLIENT_ID "\""), "user-assigned appid");
+        /* Which identity am I? The claims as read (not verified) from the token. */
+        CHECK(strcmp(azmi_token_object_id(token), UAMI_OID) == 0, "azmi_token_object_id");
+        CHECK(strcmp(azmi_token_client_id(token), UAMI_CLIENT_ID) == 0, "azmi_token_client_id");
+        CHECK(strcmp(azmi_token_identity_resource_id(token), UAMI_RESOURCE_ID) == 0,
+              "azmi_token_identity_resource_id");
+        CHECK(strlen(azmi_token_tenant_id(token)) == 36, "azmi_token_tenant_id");
         azmi_token_free(token);
     }
     CHECK(strstr(azmi_identity_description(id), "user-assigned") != NULL, "description");

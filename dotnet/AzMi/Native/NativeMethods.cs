@@ -220,6 +220,35 @@ internal static class NativeMethods
     [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
     internal static extern IntPtr azmi_token_source(IntPtr token);
 
+    // Which identity is this? A token's claims, read (not verified); "" when absent. Lent.
+
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    internal static extern IntPtr azmi_token_tenant_id(IntPtr token);
+
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    internal static extern IntPtr azmi_token_object_id(IntPtr token);
+
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    internal static extern IntPtr azmi_token_client_id(IntPtr token);
+
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    internal static extern IntPtr azmi_token_identity_resource_id(IntPtr token);
+
+    /// <summary>
+    /// The cloud for identities that name none ("AzureCloud", "AzureUSGovernment",
+    /// "AzureChinaCloud"; null: AZMI_ENVIRONMENT again).
+    /// </summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    internal static extern uint azmi_set_environment(byte[]? name, out IntPtr err);
+
+    /// <summary>The identity's cloud (null: the process's). Not thread-safe: before sharing.</summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    internal static extern uint azmi_identity_set_environment(IntPtr identity, byte[]? name, out IntPtr err);
+
+    /// <summary>The identity's cloud's canonical name, or "" when it follows the process's. Static.</summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    internal static extern IntPtr azmi_identity_environment(IntPtr identity);
+
     /// <summary>The identity's managed identity source ("imds", "app_service", …). Static.</summary>
     [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
     internal static extern IntPtr azmi_identity_source(IntPtr identity);
@@ -519,7 +548,7 @@ internal static class NativeMethods
 
     // ---- Resource Manager ------------------------------------------------------------
 
-    /// <summary>NULL: the public https://management.azure.com, whatever the environment says.</summary>
+    /// <summary>NULL: the endpoint of the identity's cloud, whatever AZMI_ARM_ENDPOINT says.</summary>
     [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
     internal static extern uint azmi_set_arm_endpoint(byte[]? url, out IntPtr err);
 
@@ -605,6 +634,55 @@ internal static class NativeMethods
         IntPtr userdata,
         out IntPtr err);
 
+    /// <summary><c>azmi_keyvault_set</c> flag: the new version is disabled.</summary>
+    internal const uint AZMI_SECRET_DISABLED = 1;
+
+    /// <summary>
+    /// value/valueLen: UTF-8, read during the call only (pass memory the caller wipes);
+    /// contentType, tagsJson (a JSON object of strings) and apiVersion may be null; notBefore
+    /// and expires are Unix seconds, 0 for none. The secret (value included) is the caller's:
+    /// azmi_secret_free.
+    /// </summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    internal static extern uint azmi_keyvault_set(
+        byte[] vault,
+        byte[] name,
+        IntPtr value,
+        UIntPtr valueLen,
+        byte[]? contentType,
+        byte[]? tagsJson,
+        long notBefore,
+        long expires,
+        uint flags,
+        byte[]? apiVersion,
+        IntPtr identity,
+        IntPtr cancel,
+        out IntPtr secret,
+        out IntPtr err);
+
+    /// <summary>The deleted secret (no value) is the caller's: azmi_secret_free.</summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    internal static extern uint azmi_keyvault_delete(
+        byte[] vault,
+        byte[] name,
+        byte[]? apiVersion,
+        IntPtr identity,
+        IntPtr cancel,
+        out IntPtr deleted,
+        out IntPtr err);
+
+    /// <summary>Lent; "" unless the secret is from azmi_keyvault_delete.</summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    internal static extern IntPtr azmi_secret_recovery_id(IntPtr secret);
+
+    /// <summary>Unix seconds; 0 unless the secret is from azmi_keyvault_delete.</summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    internal static extern long azmi_secret_deleted_on(IntPtr secret);
+
+    /// <summary>Unix seconds; 0 unless the secret is from azmi_keyvault_delete.</summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    internal static extern long azmi_secret_scheduled_purge(IntPtr secret);
+
     /// <summary>Lent: valid until azmi_secret_free, which wipes it. Never log it; may hold NULs.</summary>
     [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
     internal static extern IntPtr azmi_secret_value(IntPtr secret);
@@ -652,7 +730,7 @@ internal static class NativeMethods
     [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
     internal static extern IntPtr azmi_secret_tags(IntPtr secret);
 
-    /// <summary>Wipes the value. Only secrets from azmi_keyvault_get, never one lent to a callback.</summary>
+    /// <summary>Wipes the value. Only secrets from azmi_keyvault_get, _set or _delete, never one lent to a callback.</summary>
     [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
     internal static extern void azmi_secret_free(IntPtr secret);
 }

@@ -10,6 +10,7 @@ use super::response::base_response;
 use crate::common::auth::{self, AuthFailure};
 use crate::common::body::SvcBody;
 use crate::common::cae;
+use crate::common::cloud::Cloud;
 use crate::common::util::{now_secs, ordered_object};
 
 /// `{"error":{"code","message"}}`.
@@ -86,7 +87,8 @@ pub(super) fn dotnet_time(secs: u64) -> String {
 }
 
 /// The 401 for each reason, with ARM's codes and messages.
-pub(super) fn auth_error(failure: AuthFailure, parts: &Parts, tenant: &str) -> ArmError {
+pub(super) fn auth_error(failure: AuthFailure, parts: &Parts, cloud: &Cloud) -> ArmError {
+    let tenant = &cloud.tenant_id;
     let claims = auth::unverified_claims(&parts.headers).unwrap_or(Value::Null);
     let claim = |name: &str| claims.get(name).and_then(Value::as_str).unwrap_or("");
     let status = StatusCode::UNAUTHORIZED;
@@ -120,8 +122,15 @@ pub(super) fn auth_error(failure: AuthFailure, parts: &Parts, tenant: &str) -> A
             status,
             "InvalidAuthenticationTokenAudience",
             format!(
-                "The access token has been obtained for wrong audience or resource '{}'. It should exactly match with one of the allowed audiences 'https://management.core.windows.net/','https://management.core.windows.net','https://management.azure.com/','https://management.azure.com'.",
-                claim("aud")
+                "The access token has been obtained for wrong audience or resource '{}'. It should exactly match with one of the allowed audiences {}.",
+                claim("aud"),
+                cloud
+                    .environment
+                    .arm_audiences()
+                    .iter()
+                    .map(|a| format!("'{a}'"))
+                    .collect::<Vec<_>>()
+                    .join(",")
             ),
         ),
         AuthFailure::Revoked { at } => revoked(at),

@@ -12,14 +12,6 @@ use crate::common::cae;
 use crate::common::cloud::Cloud;
 use crate::common::state::Shared;
 
-/// Audiences ARM accepts (with and without the trailing slash, both hosts).
-const AUDIENCES: &[&str] = &[
-    "https://management.azure.com/",
-    "https://management.azure.com",
-    "https://management.core.windows.net/",
-    "https://management.core.windows.net",
-];
-
 /// Microsoft.Resources versions (subscriptions, resource groups).
 const RESOURCES_API_VERSIONS: &[&str] = &[
     "2025-04-01",
@@ -161,8 +153,11 @@ pub(super) fn prepare(
     cloud: &Cloud,
     parts: &Parts,
 ) -> Result<(Caller, Route, String), ArmError> {
-    let caller = cae::authenticate(shared, &parts.headers, &cloud.tenant_id, AUDIENCES)
-        .map_err(|f| auth_error(f, parts, &cloud.tenant_id))?;
+    // The cloud's audiences: both hosts, with and without the trailing slash.
+    let audiences = cloud.environment.arm_audiences();
+    let audiences: Vec<&str> = audiences.iter().map(String::as_str).collect();
+    let caller = cae::authenticate(shared, &parts.headers, &cloud.tenant_id, &audiences)
+        .map_err(|f| auth_error(f, parts, cloud))?;
     let path = percent_decode_str(parts.uri.path())
         .decode_utf8_lossy()
         .into_owned();

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
+use crate::common::environment::CloudEnvironment;
 use crate::common::managed_identity::IdentityConfig;
 
 /// Default subscription id.
@@ -171,6 +172,10 @@ pub enum Role {
     /// Key Vault data actions `secrets/getSecret/action` and `secrets/readMetadata/action`.
     #[serde(rename = "Key Vault Secrets User")]
     KeyVaultSecretsUser,
+    /// Every Key Vault secret data action (`Microsoft.KeyVault/vaults/secrets/*`): read, set,
+    /// delete, recover, purge.
+    #[serde(rename = "Key Vault Secrets Officer")]
+    KeyVaultSecretsOfficer,
     /// Every control-plane action, no data actions (as in Azure: Owner cannot read secrets).
     Owner,
 }
@@ -181,6 +186,7 @@ impl Role {
             Role::Reader => "Reader",
             Role::StorageAccountContributor => "Storage Account Contributor",
             Role::KeyVaultSecretsUser => "Key Vault Secrets User",
+            Role::KeyVaultSecretsOfficer => "Key Vault Secrets Officer",
             Role::Owner => "Owner",
         }
     }
@@ -199,6 +205,7 @@ impl Role {
             Role::KeyVaultSecretsUser => {
                 action == actions::GET_SECRET || action == actions::READ_SECRET_METADATA
             }
+            Role::KeyVaultSecretsOfficer => data_action,
         }
     }
 }
@@ -214,6 +221,22 @@ pub(crate) mod actions {
         "microsoft.storage/storageaccounts/listaccountsas/action";
     pub const GET_SECRET: &str = "microsoft.keyvault/vaults/secrets/getsecret/action";
     pub const READ_SECRET_METADATA: &str = "microsoft.keyvault/vaults/secrets/readmetadata/action";
+    pub const SET_SECRET: &str = "microsoft.keyvault/vaults/secrets/setsecret/action";
+    pub const DELETE_SECRET: &str = "microsoft.keyvault/vaults/secrets/delete";
+    pub const RECOVER_SECRET: &str = "microsoft.keyvault/vaults/secrets/recover/action";
+    pub const PURGE_SECRET: &str = "microsoft.keyvault/vaults/secrets/purge/action";
+
+    /// A Key Vault data action as Azure spells it in messages.
+    pub fn display_name(action: &str) -> &'static str {
+        match action {
+            GET_SECRET => "Microsoft.KeyVault/vaults/secrets/getSecret/action",
+            SET_SECRET => "Microsoft.KeyVault/vaults/secrets/setSecret/action",
+            DELETE_SECRET => "Microsoft.KeyVault/vaults/secrets/delete",
+            RECOVER_SECRET => "Microsoft.KeyVault/vaults/secrets/recover/action",
+            PURGE_SECRET => "Microsoft.KeyVault/vaults/secrets/purge/action",
+            _ => "Microsoft.KeyVault/vaults/secrets/readMetadata/action",
+        }
+    }
 }
 
 /// `role` granted to the identity `object_id` at `scope`: an ARM resource id prefix
@@ -228,8 +251,8 @@ pub struct RoleAssignment {
 }
 
 /// The default assignments: the system-assigned identity is Owner on the subscription and Key
-/// Vault Secrets User on the vault; every user-assigned identity is Reader on the subscription
-/// and Key Vault Secrets User.
+/// Vault Secrets Officer on the vault (it may write secrets); every user-assigned identity is
+/// Reader on the subscription and Key Vault Secrets User (it may only read them).
 pub fn default_role_assignments(
     system: Option<&IdentityConfig>,
     users: &[IdentityConfig],
@@ -246,7 +269,7 @@ pub fn default_role_assignments(
         out.push(RoleAssignment {
             object_id: system.object_id.clone(),
             scope: "keyvault".into(),
-            role: Role::KeyVaultSecretsUser,
+            role: Role::KeyVaultSecretsOfficer,
         });
     }
     for user in users {
@@ -372,7 +395,8 @@ impl Secret {
     }
 }
 
-/// Everything Key Vault and Resource Manager serve, fixed at start.
+/// Everything Key Vault and Resource Manager serve, fixed at start (their requests change live
+/// copies: `KeyVault::vault`, `ResourceManager::arm`).
 pub(crate) struct Cloud {
     pub tenant_id: String,
     pub vault_name: String,
@@ -388,6 +412,8 @@ pub(crate) struct Cloud {
     pub started: u64,
     pub keyvault_url: String,
     pub arm_url: String,
+    /// The cloud played.
+    pub environment: CloudEnvironment,
 }
 
 impl Cloud {
@@ -426,12 +452,6 @@ impl Cloud {
             a.object_id.eq_ignore_ascii_case(object_id) && test(a.role, assigned)
         })
     }
-
-    pub(crate) fn find_secret(&self, name: &str) -> Option<&Secret> {
-        self.secrets
-            .iter()
-            .find(|s| s.name.eq_ignore_ascii_case(name))
-    }
 }
 
 /// Whether the assignment scope `assigned` covers `scope`: a case-insensitive prefix on whole
@@ -465,6 +485,11 @@ mod tests {
         assert!(Role::Owner.allows(actions::STORAGE_LIST_SERVICE_SAS));
         assert!(!Role::Owner.allows(actions::GET_SECRET));
         assert!(Role::KeyVaultSecretsUser.allows(actions::GET_SECRET));
+        assert!(!Role::KeyVaultSecretsUser.allows(actions::SET_SECRET));
+        assert!(Role::KeyVaultSecretsOfficer.allows(actions::SET_SECRET));
+        assert!(Role::KeyVaultSecretsOfficer.allows(actions::PURGE_SECRET));
+        assert!(!Role::KeyVaultSecretsOfficer.allows(actions::RESOURCE_GROUP_READ));
+        assert!(!Role::Owner.allows(actions::DELETE_SECRET));
         assert!(!Role::KeyVaultSecretsUser.allows(actions::RESOURCE_GROUP_READ));
         assert!(Role::StorageAccountContributor.allows(actions::STORAGE_LIST_ACCOUNT_SAS));
         assert!(!Role::StorageAccountContributor.allows("Microsoft.Resources/subscriptions/read"));

@@ -13,6 +13,7 @@ use crate::common::cloud::{
     DEFAULT_ARM_PAGE_SIZE, DEFAULT_SUBSCRIPTION_ID, DEFAULT_VAULT_NAME,
 };
 use crate::common::cloud::{derived_version, Cloud, Secret, SecretVersion};
+use crate::common::environment::CloudEnvironment;
 use crate::common::faults::Fault;
 use crate::common::managed_identity::{FederationConfig, IdentityConfig, IdentitySource};
 
@@ -165,6 +166,10 @@ pub struct EmulatorConfig {
     /// new temporary folder). Microsoft's clients read key files only from the agent's own
     /// folder (`/var/opt/azcmagent/tokens` on Linux); the emulator removes only its key file.
     pub arc_tokens_dir: Option<PathBuf>,
+    /// The cloud played: Key Vault's and Resource Manager's audiences, Key Vault's challenge,
+    /// `azEnvironment`. Change it with [`EmulatorConfig::set_environment`], which also sets the
+    /// cloud's resources.
+    pub environment: CloudEnvironment,
 }
 
 impl Default for EmulatorConfig {
@@ -207,11 +212,21 @@ impl Default for EmulatorConfig {
             source: IdentitySource::Imds,
             federation: FederationConfig::default(),
             arc_tokens_dir: None,
+            environment: CloudEnvironment::AzureCloud,
         }
     }
 }
 
 impl EmulatorConfig {
+    /// Plays `environment`: its services' audiences and challenge, and (unless the resources
+    /// were configured) the resources its Entra ID issues tokens for.
+    pub fn set_environment(&mut self, environment: CloudEnvironment) {
+        if self.resources == self.environment.resources() {
+            self.resources = environment.resources();
+        }
+        self.environment = environment;
+    }
+
     /// What Key Vault and Resource Manager serve, fixed at start (their URLs are set once the
     /// listeners are bound).
     pub(crate) fn cloud(&self, started: u64) -> Cloud {
@@ -263,6 +278,7 @@ impl EmulatorConfig {
             started,
             keyvault_url: String::new(),
             arm_url: String::new(),
+            environment: self.environment,
         }
     }
 
@@ -282,6 +298,9 @@ impl EmulatorConfig {
     /// Applies a config-file JSON document over `self`.
     pub fn merge_json(&mut self, text: &str) -> Result<(), String> {
         let file: ConfigFile = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        if let Some(environment) = file.environment {
+            self.set_environment(environment);
+        }
         let system_given = file.system_assigned.is_some();
         let users_given = file.user_assigned.is_some();
         if let Some(tenant) = file.tenant_id {
@@ -567,6 +586,7 @@ pub fn check_loopback(ip: IpAddr) -> Result<(), String> {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct ConfigFile {
+    environment: Option<CloudEnvironment>,
     tenant_id: Option<String>,
     token_lifetime_seconds: Option<u64>,
     /// Absent: keep the default. `null`: no system-assigned identity.
@@ -623,6 +643,26 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_public_cloud_keeps_the_documented_defaults() {
+        assert_eq!(
+            CloudEnvironment::AzureCloud.resources(),
+            DEFAULT_RESOURCES
+                .iter()
+                .map(|r| r.to_string())
+                .collect::<Vec<_>>()
+        );
+        let gov = CloudEnvironment::from_name("azureusgovernment").unwrap();
+        assert!(gov
+            .resources()
+            .contains(&"https://vault.usgovcloudapi.net".to_string()));
+        assert!(!gov
+            .resources()
+            .iter()
+            .any(|r| r.contains("azure.com/") && !r.contains("storage")));
+        assert_eq!(CloudEnvironment::from_name("Mars"), None);
+    }
 
     #[test]
     fn merge_replaces_given_keys_only() {

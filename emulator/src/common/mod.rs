@@ -8,6 +8,7 @@ pub(crate) mod body;
 pub(crate) mod cae;
 pub(crate) mod cloud;
 pub(crate) mod config;
+pub(crate) mod environment;
 pub(crate) mod faults;
 pub(crate) mod jwt;
 pub(crate) mod managed_identity;

@@ -7,6 +7,7 @@ use std::sync::{Mutex, MutexGuard};
 use tokio::sync::watch;
 
 use crate::common::config::{EmulatorConfig, ResponseStyle};
+use crate::common::environment::CloudEnvironment;
 use crate::common::faults::{Fault, FaultQueue};
 use crate::common::jwt::Minted;
 use crate::common::managed_identity::{FederationConfig, IdentityConfig, IdentitySource};
@@ -93,6 +94,8 @@ pub(crate) struct VirtualMachine {
     pub location: String,
     /// Stable for the emulator's lifetime, like a real VM's.
     pub vm_id: String,
+    /// The cloud it runs in (`azEnvironment`).
+    pub environment: CloudEnvironment,
 }
 
 /// Fixed identity data plus the mutable parts behind one lock (contention is irrelevant here).
@@ -144,6 +147,7 @@ impl Shared {
                     .find(|g| g.name == config.vault_resource_group)
                     .map_or_else(|| "eastus".to_owned(), |g| g.location.clone()),
                 vm_id: crate::common::util::random_guid(),
+                environment: config.environment,
             },
             source: config.source,
             source_secret: crate::common::util::random_secret(),

@@ -2,12 +2,15 @@
 
 use std::sync::Arc;
 
+pub(crate) use super::state::VaultState;
 use crate::common::cloud::Cloud;
 use crate::common::service;
 
-/// The Key Vault service: the one vault's secrets, guarded by the role assignments.
+/// The Key Vault service: the one vault's secrets as requests change them, guarded by the role
+/// assignments.
 pub(crate) struct KeyVault {
     pub cloud: Arc<Cloud>,
+    pub vault: VaultState,
 }
 
 /// What a Key Vault handler gets.

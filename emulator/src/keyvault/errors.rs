@@ -11,6 +11,7 @@ use crate::common::auth::{self, AuthFailure};
 use crate::common::body::SvcBody;
 use crate::common::cae;
 use crate::common::cloud::Cloud;
+use crate::common::environment::CloudEnvironment;
 use crate::common::util::ordered_object;
 
 const NOT_FOUND_HELP: &str = "If you recently deleted this secret you may be able to recover it using the correct recovery command. For help resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125182";
@@ -50,9 +51,11 @@ pub(super) fn error_response(e: KvError, parts: &Parts) -> Response<SvcBody> {
 }
 
 /// The challenge every 401 carries; SDKs take the tenant and resource from it.
-pub(super) fn challenge(tenant: &str) -> String {
+pub(super) fn challenge(tenant: &str, environment: CloudEnvironment) -> String {
     format!(
-        "Bearer authorization=\"https://login.windows.net/{tenant}\", resource=\"https://vault.azure.net\""
+        "Bearer authorization=\"{}/{tenant}\", resource=\"{}\"",
+        environment.login_host(),
+        environment.key_vault_resource()
     )
 }
 
@@ -61,7 +64,7 @@ pub(super) fn unauthorized(cloud: &Cloud, message: String, parts: &Parts) -> Res
         kv_error(StatusCode::UNAUTHORIZED, "Unauthorized", message),
         parts,
     );
-    if let Ok(value) = HeaderValue::from_str(&challenge(&cloud.tenant_id)) {
+    if let Ok(value) = HeaderValue::from_str(&challenge(&cloud.tenant_id, cloud.environment)) {
         response.headers_mut().insert(WWW_AUTHENTICATE, value);
     }
     response
@@ -85,7 +88,8 @@ pub(super) fn revoked(at: u64, parts: &Parts) -> Response<SvcBody> {
 }
 
 /// The 401 message Key Vault gives for each reason.
-pub(super) fn auth_message(failure: AuthFailure, parts: &Parts, tenant: &str) -> String {
+pub(super) fn auth_message(failure: AuthFailure, parts: &Parts, cloud: &Cloud) -> String {
+    let tenant = &cloud.tenant_id;
     let claims = auth::unverified_claims(&parts.headers).unwrap_or(Value::Null);
     let claim = |name: &str| claims.get(name).and_then(Value::as_str).unwrap_or("");
     match failure {
@@ -93,7 +97,8 @@ pub(super) fn auth_message(failure: AuthFailure, parts: &Parts, tenant: &str) ->
             "AKV10000: Request is missing a Bearer or PoP token.".into()
         }
         AuthFailure::Audience => format!(
-            "AKV10022: Invalid audience. Expected https://vault.azure.net, found: {}.",
+            "AKV10022: Invalid audience. Expected {}, found: {}.",
+            cloud.environment.key_vault_resource(),
             claim("aud")
         ),
         AuthFailure::Issuer => format!(
@@ -128,6 +133,28 @@ pub(super) fn not_found(what: &str) -> KvError {
         "SecretNotFound",
         format!("A secret with (name/id) {what} was not found in this key vault. {NOT_FOUND_HELP}"),
     )
+}
+
+/// A deleted secret's name asked for in the deleted store where it is not (the live service's
+/// words; the same code as a missing secret).
+pub(super) fn deleted_not_found(name: &str) -> KvError {
+    kv_error(
+        StatusCode::NOT_FOUND,
+        "SecretNotFound",
+        format!("Deleted Secret not found: {name}"),
+    )
+}
+
+/// A PUT to a name a deleted secret holds: 409 until it is recovered or purged.
+pub(super) fn deleted_but_recoverable(name: &str) -> KvError {
+    KvError {
+        status: StatusCode::CONFLICT,
+        code: "Conflict",
+        message: format!(
+            "Secret {name} is currently in a deleted but recoverable state, and its name cannot be reused; in this state, the secret can only be recovered or purged."
+        ),
+        inner: Some("ObjectIsDeletedButRecoverable"),
+    }
 }
 
 /// A scripted status fault, with Key Vault's error body.

@@ -1,6 +1,6 @@
 //! The headers every Key Vault answer carries.
 
-use hyper::header::HeaderValue;
+use hyper::header::{HeaderValue, CONTENT_TYPE};
 use hyper::http::request::Parts;
 use hyper::{Response, StatusCode};
 
@@ -24,5 +24,12 @@ pub(super) fn base_response(status: StatusCode, body: String, parts: &Parts) -> 
         h.insert("x-ms-request-id", id);
     }
     azure_response::close(h, parts, "max-age=31536000;includeSubDomains");
+    response
+}
+
+/// A 204 without a body (a purge), with the headers every answer carries.
+pub(super) fn no_content(parts: &Parts) -> Response<SvcBody> {
+    let mut response = base_response(StatusCode::NO_CONTENT, String::new(), parts);
+    response.headers_mut().remove(CONTENT_TYPE);
     response
 }

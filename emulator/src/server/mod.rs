@@ -19,7 +19,7 @@ use crate::common::state::{Counters, RecordedRequest, ServiceCounters, Shared};
 use crate::common::tls::{self, Tls};
 use crate::identity::imds::TOKEN_PATH;
 use crate::identity::{app_service, arc, azure_ml, cloud_shell, service_fabric, workload_identity};
-use crate::keyvault::KeyVault;
+use crate::keyvault::{KeyVault, VaultState};
 use crate::storage::{Storage, Store};
 
 /// The federated token file's name in the workload identity source's folder.
@@ -83,6 +83,7 @@ impl Emulator {
         });
         let cloud = Arc::new(cloud);
         let keyvault = Arc::new(KeyVault {
+            vault: VaultState::new(&cloud.secrets),
             cloud: Arc::clone(&cloud),
         });
         let arm = Arc::new(ResourceManager {

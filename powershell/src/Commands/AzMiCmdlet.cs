@@ -6,7 +6,8 @@ using AzMi.Native;
 namespace AzMi.Commands;
 
 /// <summary>
-/// What every AzMi cmdlet that calls a service shares: the identity options of Get-AzMiToken,
+/// What every AzMi cmdlet that calls a service shares: the identity options of Get-AzMiToken
+/// and -Environment,
 /// <c>$env:AZMI_CA_FILE</c>, Ctrl+C (StopProcessing cancels the azmi call in flight), and
 /// azmi's errors as ErrorRecords (ErrorId <c>AzMi.&lt;status name&gt;</c>).
 /// </summary>
@@ -37,8 +38,19 @@ public abstract class AzMiCmdlet : PSCmdlet
     /// variables of several sources). Imds keeps the endpoint variables' logic.
     /// </summary>
     [Parameter]
-    [ValidateSet("Imds", "AppService", "ServiceFabric", "AzureML", "CloudShell", "Arc", "WorkloadIdentity")]
+    [ValidateNameIn("Imds", "AppService", "ServiceFabric", "AzureML", "CloudShell", "Arc", "WorkloadIdentity")]
+    [ArgumentCompleter(typeof(SourceCompleter))]
     public string? Source { get; set; }
+
+    /// <summary>
+    /// The Azure cloud (AzureCloud, AzureUSGovernment, AzureChinaCloud): what vault and storage
+    /// account names stand for, and where Resource Manager is. Default: $env:AZMI_ENVIRONMENT,
+    /// else AzureCloud. A URL given explicitly is used as it is.
+    /// </summary>
+    [Parameter]
+    [ValidateNameIn("AzureCloud", "AzureUSGovernment", "AzureChinaCloud")]
+    [ArgumentCompleter(typeof(EnvironmentCompleter))]
+    public string? Environment { get; set; }
 
     /// <summary>
     /// Whether WriteVerbose output is shown (or recorded): build verbose text only then. Asked
@@ -69,9 +81,10 @@ public abstract class AzMiCmdlet : PSCmdlet
         try
         {
             NativeLibraryLoader.EnsureLoaded();
+            ModuleFormats.EnsureLoaded(this);
             Action<string>? verbose = VerboseShown ? WriteVerbose : null;
             CaFileEnvironment.Apply(SessionState, verbose);
-            using IdentityCache.Lease lease = IdentityCache.AcquireFromEnvironment(ClientId, ObjectId, ResourceId, verbose, Source);
+            using IdentityCache.Lease lease = IdentityCache.AcquireFromEnvironment(ClientId, ObjectId, ResourceId, verbose, Source, Environment);
 
             using CancelHandle cancel = new CancelHandle();
             lock (_stopGate)
@@ -127,6 +140,31 @@ public abstract class AzMiCmdlet : PSCmdlet
             return false;
         }
     }
+
+    /// <summary>
+    /// ShouldProcess, except that <paramref name="force"/> (-Force without an explicit
+    /// -Confirm) skips the prompt that ConfirmImpact High brings; -WhatIf is honoured either way.
+    /// </summary>
+    private protected bool ConfirmedOrForced(string target, string action, bool force)
+    {
+        bool confirmGiven = MyInvocation.BoundParameters.ContainsKey("Confirm");
+        if (force && !confirmGiven && !IsWhatIf())
+        {
+            if (VerboseShown)
+            {
+                WriteVerbose($"Performing the operation \"{action}\" on target \"{target}\".");
+            }
+
+            return true;
+        }
+
+        return ShouldProcess(target, action);
+    }
+
+    private bool IsWhatIf() =>
+        MyInvocation.BoundParameters.TryGetValue("WhatIf", out object? whatIf)
+            ? LanguagePrimitives.IsTrue(whatIf)
+            : LanguagePrimitives.IsTrue(GetVariableValue("WhatIfPreference"));
 
     /// <summary>An argument error found before any request: ends the command (AzMi.InvalidArgument).</summary>
     private protected void ThrowInvalidArgument(string message, object? target) =>

@@ -11,20 +11,11 @@ namespace AzMi.Commands;
 [Cmdlet(VerbsCommon.Get, "AzMiKeyVaultSecret", DefaultParameterSetName = ByVaultName)]
 [OutputType(typeof(KeyVaultSecret), ParameterSetName = new[] { ByVaultName, BySecretName, BySecretVersions })]
 [OutputType(typeof(string), ParameterSetName = new[] { BySecretName })]
-public sealed class GetAzMiKeyVaultSecretCommand : AzMiCmdlet
+public sealed class GetAzMiKeyVaultSecretCommand : KeyVaultCmdlet
 {
     private const string ByVaultName = "ByVaultName";
     private const string BySecretName = "BySecretName";
     private const string BySecretVersions = "BySecretVersions";
-
-    /// <summary>
-    /// The vault's name (<c>contoso</c>: https://contoso.vault.azure.net), host or URI
-    /// (https://contoso.vault.azure.cn, <c>$env:AZMI_KEYVAULT_URL</c> of azmi-emulator).
-    /// </summary>
-    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
-    [ValidateNotNullOrEmpty]
-    [Alias("VaultUri")]
-    public string VaultName { get; set; } = string.Empty;
 
     /// <summary>The secret; without it, every secret of the vault (without values).</summary>
     [Parameter(Mandatory = true, Position = 1, ParameterSetName = BySecretName, ValueFromPipelineByPropertyName = true)]
@@ -46,14 +37,6 @@ public sealed class GetAzMiKeyVaultSecretCommand : AzMiCmdlet
     /// <summary>Return the value as a String instead of the secret object.</summary>
     [Parameter(ParameterSetName = BySecretName)]
     public SwitchParameter AsPlainText { get; set; }
-
-    /// <summary>
-    /// The Key Vault REST api-version to ask for (e.g. 7.4, 7.6-preview.1); azmi's default, 7.5,
-    /// when absent. azmi checks its form before any request; the vault says whether it knows it.
-    /// </summary>
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string? ApiVersion { get; set; }
 
     /// <inheritdoc />
     protected override void ProcessRecord()
@@ -87,34 +70,9 @@ public sealed class GetAzMiKeyVaultSecretCommand : AzMiCmdlet
         }
     }
 
-    private string ApiVersionNote() => ApiVersion is null ? string.Empty : $" (api-version {ApiVersion})";
-
-    /// <summary>
-    /// The vault refuses an api-version it does not know with 400 BadParameter; when the user
-    /// chose the version, say which parameter to change.
-    /// </summary>
-    private string? ApiVersionAdvice(AzMiException e) =>
-        ApiVersion is not null && e.HttpStatus == 400 && e.ServiceErrorCode == "BadParameter"
-            ? "Give -ApiVersion a version this vault supports, or leave it out for the default (7.5)."
-            : null;
-
     private bool WriteSecret(NativeKeyVault.SecretProperties secret)
     {
         WriteObject(ToOutput(secret));
         return true;
     }
-
-    private KeyVaultSecret ToOutput(NativeKeyVault.SecretProperties secret) => new KeyVaultSecret(
-        VaultName,
-        secret.Name,
-        secret.Version,
-        secret.Id,
-        secret.Value as System.Security.SecureString,
-        secret.ContentType,
-        secret.Enabled,
-        secret.Created,
-        secret.Updated,
-        secret.Expires,
-        secret.NotBefore,
-        Json.Tags(this, secret.TagsJson));
 }

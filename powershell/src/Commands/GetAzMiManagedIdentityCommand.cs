@@ -1,4 +1,3 @@
-using System;
 using System.Management.Automation;
 using System.Threading;
 using AzMi.Native;
@@ -7,8 +6,10 @@ namespace AzMi.Commands;
 
 /// <summary>
 /// <c>Get-AzMiManagedIdentity</c>: which managed identity source this process sees (or -Source
-/// chooses), its endpoint, the identity options it serves, and whether it answers a token
-/// request for Resource Manager within <see cref="ProbeTimeoutMs"/>. Help: en-US/AzMi.dll-Help.xml.
+/// chooses), its endpoint, the identity options it serves, whether it answers a token request
+/// within <see cref="ProbeTimeoutMs"/> (for -Resource, by default the cloud's Resource
+/// Manager), and which identity the token is for: tenant, object id, client id and resource id
+/// from its claims, read and not verified. Help: en-US/AzMi.dll-Help.xml.
 /// </summary>
 [Cmdlet(VerbsCommon.Get, "AzMiManagedIdentity")]
 [OutputType(typeof(ManagedIdentityInfo))]
@@ -17,23 +18,35 @@ public sealed class GetAzMiManagedIdentityCommand : AzMiCmdlet
     /// <summary>How long the probe may take before the source counts as not answering.</summary>
     private const int ProbeTimeoutMs = 5000;
 
+    /// <summary>
+    /// The resource of the probe's token (a resource URI or a /.default scope); the cloud's
+    /// Resource Manager when absent.
+    /// </summary>
+    [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    [Alias("ResourceUrl")]
+    public string? Resource { get; set; }
+
     /// <inheritdoc />
     protected override void ProcessRecord()
     {
-        string resource = ResourceTypeNames.ToResource(ResourceTypeName.Arm);
-        Invoke(resource, (identity, cancel) =>
+        Invoke(Resource ?? "Resource Manager", (identity, cancel) =>
         {
+            string resource = Resource ?? CloudEnvironment.ResourceOf(ResourceTypeName.Arm, identity.Environment);
             bool available = false;
             string? detail = null;
+            NativeIdentity.TokenClaims? claims = null;
             // A host without the source answers slowly or never (IMDS off Azure): give up in time.
             using (new Timer(_ => cancel.Cancel(), null, ProbeTimeoutMs, Timeout.Infinite))
             {
                 try
                 {
-                    // A new token, not azmi's cache: the question is whether the endpoint answers.
-                    AccessToken token = identity.GetToken(resource, forceRefresh: true, asPlainText: false, cancel, out _);
-                    (token.Token as IDisposable)?.Dispose();
+                    claims = identity.ProbeClaims(resource, cancel);
                     available = true;
+                }
+                catch (AzMiException e) when (e.StatusCode == AzMiStatus.InvalidArgument)
+                {
+                    throw; // a malformed -Resource: the command's error, not the source's
                 }
                 catch (AzMiException e) when (e.StatusCode != AzMiStatus.Cancelled || !Stopping)
                 {
@@ -49,7 +62,10 @@ public sealed class GetAzMiManagedIdentityCommand : AzMiCmdlet
                 identity.Description,
                 SourceEnvironment.IdentityOptions(identity.Source),
                 available,
-                detail));
+                detail,
+                identity.Environment,
+                resource,
+                claims));
         });
     }
 }

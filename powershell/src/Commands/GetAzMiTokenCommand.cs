@@ -27,9 +27,15 @@ public sealed class GetAzMiTokenCommand : PSCmdlet
     [Alias("ResourceUrl")]
     public string Resource { get; set; } = string.Empty;
 
-    /// <summary>A well-known resource by name.</summary>
+    /// <summary>
+    /// A well-known resource by name (a <see cref="AzMi.ResourceTypeName"/>: Arm, KeyVault,
+    /// Storage, DataLake, Sql), in the cloud -Environment names. A string, not the enum, so that
+    /// its completer (which shows each name's resource) is the one PowerShell uses.
+    /// </summary>
     [Parameter(Mandatory = true, ParameterSetName = ByResourceTypeName)]
-    public ResourceTypeName ResourceTypeName { get; set; }
+    [ValidateNameIn("Arm", "KeyVault", "Storage", "DataLake", "Sql")]
+    [ArgumentCompleter(typeof(ResourceTypeNameCompleter))]
+    public string ResourceTypeName { get; set; } = string.Empty;
 
     // No parameter sets keep ClientId, ObjectId and ResourceId apart, on purpose: azmi rejects
     // more than one with its own message, which is the one users should see everywhere.
@@ -51,8 +57,18 @@ public sealed class GetAzMiTokenCommand : PSCmdlet
     /// variables of several sources). Imds keeps the endpoint variables' logic.
     /// </summary>
     [Parameter]
-    [ValidateSet("Imds", "AppService", "ServiceFabric", "AzureML", "CloudShell", "Arc", "WorkloadIdentity")]
+    [ValidateNameIn("Imds", "AppService", "ServiceFabric", "AzureML", "CloudShell", "Arc", "WorkloadIdentity")]
+    [ArgumentCompleter(typeof(SourceCompleter))]
     public string? Source { get; set; }
+
+    /// <summary>
+    /// The Azure cloud whose resource -ResourceTypeName names (AzureCloud, AzureUSGovernment,
+    /// AzureChinaCloud). Default: $env:AZMI_ENVIRONMENT, else AzureCloud.
+    /// </summary>
+    [Parameter]
+    [ValidateNameIn("AzureCloud", "AzureUSGovernment", "AzureChinaCloud")]
+    [ArgumentCompleter(typeof(EnvironmentCompleter))]
+    public string? Environment { get; set; }
 
     /// <summary>Return Token as a String instead of a SecureString.</summary>
     [Parameter]
@@ -80,13 +96,13 @@ public sealed class GetAzMiTokenCommand : PSCmdlet
     /// <inheritdoc />
     protected override void ProcessRecord()
     {
-        string resource = ParameterSetName == ByResourceTypeName
-            ? ResourceTypeNames.ToResource(ResourceTypeName)
-            : Resource;
+        // The target of errors: the resource, or the name until its cloud's resource is known.
+        object target = ParameterSetName == ByResourceTypeName ? ResourceTypeName : Resource;
         try
         {
             NativeLibraryLoader.EnsureLoaded();
-            WriteObject(GetToken(resource));
+            ModuleFormats.EnsureLoaded(this);
+            WriteObject(GetToken(ref target));
         }
         catch (AzMiException e) when (e.StatusCode == AzMiStatus.Cancelled && IsStopRequested())
         {
@@ -95,7 +111,7 @@ public sealed class GetAzMiTokenCommand : PSCmdlet
         }
         catch (AzMiException e)
         {
-            ErrorRecord record = AzMiErrorRecords.From(e, resource);
+            ErrorRecord record = AzMiErrorRecords.From(e, target);
             if (AzMiErrorRecords.IsTerminating(e))
             {
                 ThrowTerminatingError(record);
@@ -119,13 +135,17 @@ public sealed class GetAzMiTokenCommand : PSCmdlet
         }
     }
 
-    private AccessToken GetToken(string resource)
+    private AccessToken GetToken(ref object target)
     {
         // Asked once per command, as PowerShell itself does: verbose text is built only when shown.
         bool verbose = _verboseShown ??= VerbosePreferenceCheck.IsVerboseShown(this);
-        using IdentityCache.Lease lease = IdentityCache.AcquireFromEnvironment(ClientId, ObjectId, ResourceId, verbose ? WriteVerbose : null, Source, Capabilities());
+        using IdentityCache.Lease lease = IdentityCache.AcquireFromEnvironment(ClientId, ObjectId, ResourceId, verbose ? WriteVerbose : null, Source, Environment, Capabilities());
+        string resource = ParameterSetName == ByResourceTypeName
+            ? CloudEnvironment.ResourceOf((ResourceTypeName)Enum.Parse(typeof(ResourceTypeName), ResourceTypeName, ignoreCase: true), lease.Identity.Environment)
+            : Resource;
+        target = resource;
 
-        using CancelHandle cancel = new CancelHandle();
+        CancelHandle cancel = CancelHandle.Rent();
         lock (_stopGate)
         {
             if (_stopRequested)
@@ -148,6 +168,9 @@ public sealed class GetAzMiTokenCommand : PSCmdlet
             {
                 _pendingCall = null;
             }
+
+            // StopProcessing cancels only the pending call: from here on no other thread can.
+            cancel.Return();
         }
 
         // Never the token itself: only where it came from and when it expires.

@@ -31,7 +31,7 @@ public sealed class RemoveAzMiDataLakeItemCommand : DataLakeCmdlet
         {
             string path = NormalizePath(raw);
             string action = Recurse.IsPresent ? "Remove (with everything below it)" : "Remove";
-            if (!Confirmed(TargetOf(path), action))
+            if (!ConfirmedOrForced(TargetOf(path), action, Force.IsPresent))
             {
                 continue;
             }
@@ -39,25 +39,4 @@ public sealed class RemoveAzMiDataLakeItemCommand : DataLakeCmdlet
             Run(path, (account, cancel) => account.Remove(path, Recurse.IsPresent, cancel));
         }
     }
-
-    /// <summary>
-    /// ShouldProcess, except that -Force (without an explicit -Confirm) skips the prompt that
-    /// ConfirmImpact High brings; -WhatIf is honoured either way.
-    /// </summary>
-    private bool Confirmed(string target, string action)
-    {
-        bool confirmGiven = MyInvocation.BoundParameters.ContainsKey("Confirm");
-        if (Force.IsPresent && !confirmGiven && !IsWhatIf())
-        {
-            WriteVerbose($"Performing the operation \"{action}\" on target \"{target}\".");
-            return true;
-        }
-
-        return ShouldProcess(target, action);
-    }
-
-    private bool IsWhatIf() =>
-        MyInvocation.BoundParameters.TryGetValue("WhatIf", out object? whatIf)
-            ? LanguagePrimitives.IsTrue(whatIf)
-            : LanguagePrimitives.IsTrue(GetVariableValue("WhatIfPreference"));
 }

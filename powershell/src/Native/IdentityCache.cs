@@ -35,9 +35,9 @@ internal static class IdentityCache
     /// created when not cached. Dispose the lease when the call that uses it has returned.
     /// Invalid options throw <see cref="AzMiException"/> (InvalidArgument) and cache nothing.
     /// </summary>
-    internal static Lease Acquire(string? clientId, string? objectId, string? resourceId, string? tokenUrl, string? source = null, string? capabilities = null)
+    internal static Lease Acquire(string? clientId, string? objectId, string? resourceId, string? tokenUrl, string? source = null, string environment = CloudEnvironment.Public, string? capabilities = null)
     {
-        var key = new Key(clientId, objectId, resourceId, tokenUrl, source, capabilities);
+        var key = new Key(clientId, objectId, resourceId, tokenUrl, source, environment, capabilities);
         lock (Gate)
         {
             if (Entries.TryGetValue(key, out Entry? entry))
@@ -47,7 +47,7 @@ internal static class IdentityCache
         }
 
         // Built outside the lock (native calls); another thread may build the same meanwhile.
-        NativeIdentity created = NativeIdentity.Create(clientId, objectId, resourceId, tokenUrl, source, capabilities);
+        NativeIdentity created = NativeIdentity.Create(clientId, objectId, resourceId, tokenUrl, source, environment, capabilities);
         NativeIdentity? unused = null;
         NativeIdentity? evicted = null;
         Lease lease;
@@ -91,14 +91,19 @@ internal static class IdentityCache
     /// picks that source over the detection; Imds keeps the endpoint logic above.
     /// </para>
     /// <para>
+    /// <paramref name="environment"/> (-Environment; null: $env:AZMI_ENVIRONMENT, else AzureCloud)
+    /// is the identity's cloud.
+    /// </para>
+    /// <para>
     /// <paramref name="capabilities"/> (-ClientCapability, comma-separated; null: none) are the
     /// client capabilities the identity declares: another cache entry.
     /// </para>
-    internal static Lease AcquireFromEnvironment(string? clientId, string? objectId, string? resourceId, Action<string>? verbose, string? source = null, string? capabilities = null)
+    internal static Lease AcquireFromEnvironment(string? clientId, string? objectId, string? resourceId, Action<string>? verbose, string? source = null, string? environment = null, string? capabilities = null)
     {
         string? sourceId = SourceEnvironment.ToId(source);
         TokenEndpointEnvironment? endpoint = sourceId is null || sourceId == "imds" ? TokenEndpointEnvironment.Read() : null;
-        Lease lease = Acquire(clientId, objectId, resourceId, endpoint?.TokenUrl, sourceId, capabilities);
+        (string cloud, string cloudFrom) = CloudEnvironment.Resolve(environment);
+        Lease lease = Acquire(clientId, objectId, resourceId, endpoint?.TokenUrl, sourceId, cloud, capabilities);
         if (verbose is not null)
         {
             NativeIdentity identity = lease.Identity;
@@ -110,6 +115,7 @@ internal static class IdentityCache
                     ? $"Token endpoint: {identity.Endpoint} (IMDS, no endpoint variable set)."
                     : $"Token endpoint: {identity.Endpoint} (managed identity source {identity.Source}, detected from the environment).");
             verbose($"Identity: {identity.Description}.");
+            verbose($"Azure environment: {identity.Environment} (from {cloudFrom}).");
             if (!string.IsNullOrEmpty(capabilities))
             {
                 verbose($"Client capabilities: {capabilities}.");
@@ -247,11 +253,13 @@ internal static class IdentityCache
         private readonly string? _resourceId;
         private readonly string? _tokenUrl;
         private readonly string? _source;
+        private readonly string _environment;
         private readonly string? _capabilities;
 
-        internal Key(string? clientId, string? objectId, string? resourceId, string? tokenUrl, string? source, string? capabilities)
+        internal Key(string? clientId, string? objectId, string? resourceId, string? tokenUrl, string? source, string environment, string? capabilities)
         {
             _source = source;
+            _environment = environment;
             _capabilities = capabilities;
             _clientId = clientId;
             _objectId = objectId;
@@ -265,6 +273,7 @@ internal static class IdentityCache
             && string.Equals(_resourceId, other._resourceId, StringComparison.Ordinal)
             && string.Equals(_tokenUrl, other._tokenUrl, StringComparison.Ordinal)
             && string.Equals(_source, other._source, StringComparison.Ordinal)
+            && string.Equals(_environment, other._environment, StringComparison.Ordinal)
             && string.Equals(_capabilities, other._capabilities, StringComparison.Ordinal);
 
         public override bool Equals(object? obj) => obj is Key other && Equals(other);
@@ -275,6 +284,7 @@ internal static class IdentityCache
             {
                 int hash = Hash(_tokenUrl);
                 hash = (hash * 397) ^ Hash(_source);
+                hash = (hash * 397) ^ Hash(_environment);
                 hash = (hash * 397) ^ Hash(_capabilities);
                 hash = (hash * 397) ^ Hash(_clientId);
                 hash = (hash * 397) ^ Hash(_objectId);

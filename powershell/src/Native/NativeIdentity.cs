@@ -16,12 +16,13 @@ internal sealed class NativeIdentity
 {
     private IntPtr _handle;
 
-    private NativeIdentity(IntPtr handle, string description, string endpoint, string source)
+    private NativeIdentity(IntPtr handle, string description, string endpoint, string source, string environment)
     {
         _handle = handle;
         Description = description;
         Endpoint = endpoint;
         Source = source;
+        Environment = environment;
     }
 
     /// <summary>Calls holding this identity (guarded by <see cref="IdentityCache"/>'s lock).</summary>
@@ -45,6 +46,9 @@ internal sealed class NativeIdentity
     /// </summary>
     internal string Source { get; }
 
+    /// <summary>The Azure cloud, azmi's canonical name (AzureCloud, AzureUSGovernment, AzureChinaCloud).</summary>
+    internal string Environment { get; }
+
     /// <summary>
     /// azmi_identity_new then azmi_identity_set_endpoint: at most one id (azmi itself rejects
     /// more than one, or a malformed one, with InvalidArgument and its own message; all null is
@@ -64,7 +68,7 @@ internal sealed class NativeIdentity
     /// <paramref name="capabilities"/> (comma-separated, e.g. "cp1"; null: none) are declared
     /// with azmi_identity_set_client_capabilities.
     /// </para>
-    internal static NativeIdentity Create(string? clientId, string? objectId, string? resourceId, string? tokenUrl, string? sourceId = null, string? capabilities = null)
+    internal static NativeIdentity Create(string? clientId, string? objectId, string? resourceId, string? tokenUrl, string? sourceId = null, string environment = CloudEnvironment.Public, string? capabilities = null)
     {
         byte[]? client = Utf8.Encode(clientId, "The client id");
         byte[]? obj = Utf8.Encode(objectId, "The object id");
@@ -85,6 +89,10 @@ internal sealed class NativeIdentity
                 ? NativeMethods.azmi_identity_set_source(handle, null, out err)
                 : NativeMethods.azmi_identity_set_endpoint(handle, url, out err);
             NativeError.ThrowIfFailed(status, err);
+            // Always named, so that a stale native AZMI_ENVIRONMENT never decides; azmi checks
+            // the name (InvalidArgument naming the clouds) and gives back its canonical form.
+            status = NativeMethods.azmi_identity_set_environment(handle, Utf8.Encode(environment, "The environment"), out err);
+            NativeError.ThrowIfFailed(status, err);
             if (!string.IsNullOrEmpty(capabilities))
             {
                 status = NativeMethods.azmi_identity_set_client_capabilities(handle, Utf8.Encode(capabilities, "The client capability"), out err);
@@ -95,7 +103,8 @@ internal sealed class NativeIdentity
                 handle,
                 Utf8.ReadLent(NativeMethods.azmi_identity_description(handle)) ?? string.Empty,
                 Utf8.ReadLent(NativeMethods.azmi_identity_endpoint(handle)) ?? string.Empty,
-                SourceEnvironment.DisplayName(Utf8.ReadLent(NativeMethods.azmi_identity_source(handle))));
+                SourceEnvironment.DisplayName(Utf8.ReadLent(NativeMethods.azmi_identity_source(handle))),
+                Utf8.ReadLent(NativeMethods.azmi_identity_environment(handle)) ?? CloudEnvironment.Public);
         }
         catch
         {
@@ -116,7 +125,7 @@ internal sealed class NativeIdentity
     /// </para>
     internal AccessToken GetToken(string resource, bool forceRefresh, bool asPlainText, CancelHandle cancel, out bool fromCache, string? claims = null)
     {
-        byte[] resourceUtf8 = Utf8.Encode(resource, "The resource")!;
+        byte[] resourceUtf8 = EncodeResource(resource);
         uint flags = forceRefresh ? NativeMethods.FlagForceRefresh : 0;
         uint status = claims is null
             ? NativeMethods.azmi_get_token(resourceUtf8, _handle, flags, cancel.Handle, out IntPtr token, out IntPtr err)
@@ -143,6 +152,75 @@ internal sealed class NativeIdentity
         {
             NativeMethods.azmi_token_free(token);
         }
+    }
+
+    /// <summary>The last resource this thread asked for, and its UTF-8 (read-only once made).</summary>
+    [ThreadStatic]
+    private static string? t_resource;
+
+    [ThreadStatic]
+    private static byte[]? t_resourceUtf8;
+
+    /// <summary>
+    /// <paramref name="resource"/> as azmi takes it; a script asking for the same resource again
+    /// and again gets the bytes made the first time.
+    /// </summary>
+    private static byte[] EncodeResource(string resource)
+    {
+        if (t_resourceUtf8 is not null && string.Equals(resource, t_resource, StringComparison.Ordinal))
+        {
+            return t_resourceUtf8;
+        }
+
+        byte[] bytes = Utf8.Encode(resource, "The resource")!;
+        t_resource = resource;
+        t_resourceUtf8 = bytes;
+        return bytes;
+    }
+
+    /// <summary>
+    /// A new token for <paramref name="resource"/> (not from the cache: the question is whether
+    /// the endpoint answers) and the identity's claims in it, read and not verified. Only the
+    /// claims leave: azmi wipes the token when it is freed here.
+    /// </summary>
+    internal TokenClaims ProbeClaims(string resource, CancelHandle cancel)
+    {
+        byte[] resourceUtf8 = Utf8.Encode(resource, "The resource")!;
+        uint status = NativeMethods.azmi_get_token(resourceUtf8, _handle, NativeMethods.FlagForceRefresh, cancel.Handle, out IntPtr token, out IntPtr err);
+        NativeError.ThrowIfFailed(status, err);
+        try
+        {
+            static string? Claim(IntPtr text) => Utf8.ReadLent(text) is { Length: > 0 } value ? value : null;
+            return new TokenClaims(
+                Claim(NativeMethods.azmi_token_tenant_id(token)),
+                Claim(NativeMethods.azmi_token_object_id(token)),
+                Claim(NativeMethods.azmi_token_client_id(token)),
+                Claim(NativeMethods.azmi_token_identity_resource_id(token)));
+        }
+        finally
+        {
+            NativeMethods.azmi_token_free(token);
+        }
+    }
+
+    /// <summary>What a token says about its identity (read, not verified).</summary>
+    internal sealed class TokenClaims
+    {
+        internal TokenClaims(string? tenantId, string? objectId, string? clientId, string? identityResourceId)
+        {
+            TenantId = tenantId;
+            ObjectId = objectId;
+            ClientId = clientId;
+            IdentityResourceId = identityResourceId;
+        }
+
+        internal string? TenantId { get; }
+
+        internal string? ObjectId { get; }
+
+        internal string? ClientId { get; }
+
+        internal string? IdentityResourceId { get; }
     }
 
     /// <summary>azmi_identity_free; only by the cache, once no lease is held.</summary>

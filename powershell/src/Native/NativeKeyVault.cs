@@ -1,5 +1,7 @@
 using System;
+using System.Runtime.InteropServices;
 using System.Security;
+using System.Text;
 
 namespace AzMi.Native;
 
@@ -44,6 +46,15 @@ internal static class NativeKeyVault
             out IntPtr secret,
             out IntPtr err);
         NativeError.ThrowIfFailed(status, err);
+        return TakeSecret(secret, asPlainText);
+    }
+
+    /// <summary>
+    /// Copies an owned azmi_secret, its value decoded straight into a SecureString (a String
+    /// when <paramref name="asPlainText"/>), and frees it, which wipes azmi's copy.
+    /// </summary>
+    private static SecretProperties TakeSecret(IntPtr secret, bool asPlainText)
+    {
         try
         {
             SecretProperties properties = Read(secret);
@@ -56,6 +67,119 @@ internal static class NativeKeyVault
         {
             NativeMethods.azmi_secret_free(secret);
         }
+    }
+
+    /// <summary>What Set-AzMiKeyVaultSecret writes beside the value.</summary>
+    internal sealed class SetSettings
+    {
+        internal string? ContentType;
+        internal string? TagsJson;
+        internal DateTime? NotBefore;
+        internal DateTime? Expires;
+        internal bool Disabled;
+    }
+
+    /// <summary>
+    /// azmi_keyvault_set: the value goes from the SecureString to native memory as UTF-8 without
+    /// any managed string of it; both unmanaged copies are wiped before this returns. Returns
+    /// the version as the vault stored it (its value as a SecureString).
+    /// </summary>
+    internal static unsafe SecretProperties Set(string vault, string name, SecureString value, SetSettings settings, string? apiVersion, NativeIdentity identity, CancelHandle cancel)
+    {
+        byte[] vaultUtf8 = Utf8.Encode(vault, "The vault name")!;
+        byte[] nameUtf8 = Utf8.Encode(name, "The secret name")!;
+        byte[]? contentType = Utf8.Encode(settings.ContentType, "The content type");
+        byte[]? tags = Utf8.Encode(settings.TagsJson, "The tags");
+        byte[]? api = Utf8.Encode(apiVersion, "The api-version");
+        long notBefore = UnixSeconds(settings.NotBefore, "-NotBefore");
+        long expires = UnixSeconds(settings.Expires, "-Expires");
+        uint flags = settings.Disabled ? NativeMethods.AZMI_SECRET_DISABLED : 0;
+
+        IntPtr utf16 = Marshal.SecureStringToGlobalAllocUnicode(value);
+        IntPtr utf8 = IntPtr.Zero;
+        int byteCount = 0;
+        try
+        {
+            char* chars = (char*)utf16;
+            byteCount = value.Length == 0 ? 0 : Encoding.UTF8.GetByteCount(chars, value.Length);
+            utf8 = Marshal.AllocHGlobal(Math.Max(byteCount, 1));
+            if (byteCount > 0)
+            {
+                Encoding.UTF8.GetBytes(chars, value.Length, (byte*)utf8, byteCount);
+            }
+
+            uint status = NativeMethods.azmi_keyvault_set(
+                vaultUtf8, nameUtf8, utf8, (UIntPtr)byteCount, contentType, tags, notBefore, expires, flags,
+                api, identity.Handle, cancel.Handle, out IntPtr secret, out IntPtr err);
+            NativeError.ThrowIfFailed(status, err);
+            return TakeSecret(secret, asPlainText: false);
+        }
+        finally
+        {
+            if (utf8 != IntPtr.Zero)
+            {
+                byte* bytes = (byte*)utf8;
+                for (int i = 0; i < byteCount; i++)
+                {
+                    bytes[i] = 0;
+                }
+
+                Marshal.FreeHGlobal(utf8);
+            }
+
+            Marshal.ZeroFreeGlobalAllocUnicode(utf16);
+        }
+    }
+
+    /// <summary>What Remove-AzMiKeyVaultSecret learns of a deleted secret.</summary>
+    internal sealed class Deleted
+    {
+        internal SecretProperties Properties = new SecretProperties();
+        internal string RecoveryId = string.Empty;
+        internal DateTime? DeletedOn;
+        internal DateTime? ScheduledPurge;
+    }
+
+    /// <summary>azmi_keyvault_delete: the secret, every version, into the vault's deleted store.</summary>
+    internal static Deleted Delete(string vault, string name, string? apiVersion, NativeIdentity identity, CancelHandle cancel)
+    {
+        uint status = NativeMethods.azmi_keyvault_delete(
+            Utf8.Encode(vault, "The vault name")!,
+            Utf8.Encode(name, "The secret name")!,
+            Utf8.Encode(apiVersion, "The api-version"),
+            identity.Handle,
+            cancel.Handle,
+            out IntPtr deleted,
+            out IntPtr err);
+        NativeError.ThrowIfFailed(status, err);
+        try
+        {
+            return new Deleted
+            {
+                Properties = Read(deleted),
+                RecoveryId = Utf8.ReadLent(NativeMethods.azmi_secret_recovery_id(deleted)) ?? string.Empty,
+                DeletedOn = Time(NativeMethods.azmi_secret_deleted_on(deleted)),
+                ScheduledPurge = Time(NativeMethods.azmi_secret_scheduled_purge(deleted)),
+            };
+        }
+        finally
+        {
+            NativeMethods.azmi_secret_free(deleted);
+        }
+    }
+
+    private static long UnixSeconds(DateTime? time, string parameter)
+    {
+        if (time is null)
+        {
+            return 0;
+        }
+
+        // Unspecified (what Get-Date and [datetime]'2030-01-01' give) is local time, as in PowerShell.
+        long seconds = new DateTimeOffset(time.Value.Kind == DateTimeKind.Utc ? time.Value : time.Value.ToUniversalTime()).ToUnixTimeSeconds();
+        return seconds > 0
+            ? seconds
+            : throw AzMiException.InvalidArgument($"{parameter} {time.Value:o} is not after 1970-01-01T00:00:00Z.");
     }
 
     /// <summary>

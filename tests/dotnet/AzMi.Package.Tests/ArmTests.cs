@@ -67,6 +67,43 @@ public sealed class ArmTests(PackageEnvironment env)
     }
 
     [Fact]
+    public async Task SetEnvironment_PicksTheCloudsResource_ForATestEndpoint_AndIsUndone()
+    {
+        var mars = Assert.Throws<AzMiException>(() => AzMiLibrary.SetEnvironment("Mars"));
+        Assert.Equal(AzMiStatus.InvalidArgument, mars.Status);
+        Assert.Contains("AzureUSGovernment", mars.Message);
+        try
+        {
+            // The emulator plays the public cloud: a US Government token is one its Entra ID
+            // does not know, which shows the environment reached azmi.
+            AzMiLibrary.SetEnvironment("azureusgovernment");
+            var e = await Assert.ThrowsAsync<AzMiException>(() => ManagedIdentity.SystemAssigned.Arm.GetAsync($"{Groups}/DevTest", ApiVersion));
+            Assert.Equal(AzMiStatus.InvalidResource, e.Status);
+            Assert.Contains("management.usgovcloudapi.net", e.Message);
+        }
+        finally
+        {
+            AzMiLibrary.SetEnvironment(null);
+        }
+
+        JsonNode group = JsonNode.Parse(await ManagedIdentity.SystemAssigned.Arm.GetAsync($"{Groups}/DevTest", ApiVersion))!;
+        Assert.Equal("DevTest", (string)group["name"]!);
+    }
+
+    [Fact]
+    public async Task GetClaimsAsync_SaysWhichIdentity_ReadNotVerified()
+    {
+        using AzMiIdentity user = ManagedIdentity.ForClientId(KnownIdentities.UamiClientId);
+        AzMiTokenClaims claims = await user.GetClaimsAsync("https://management.azure.com/");
+        Assert.Equal(KnownIdentities.UamiClientId, claims.ClientId);
+        Assert.Equal(KnownIdentities.UamiObjectId, claims.ObjectId);
+        Assert.Equal(KnownIdentities.UamiResourceId, claims.IdentityResourceId);
+        Assert.Matches("^[0-9a-f-]{36}$", claims.TenantId!);
+        Assert.False(claims.Verified);
+        Assert.Contains("not verified", claims.ToString());
+    }
+
+    [Fact]
     public async Task ProcessWideSettings_Refused_ChangeNothing()
     {
         var insecure = Assert.Throws<AzMiException>(() => AzMiLibrary.SetArmEndpoint(new Uri("http://management.example.com")));

@@ -6,7 +6,9 @@ namespace AzMi.Package.Tests;
 /// <summary>
 /// Key Vault through the package (the README's <c>id.KeyVault(…).GetSecretAsync</c>) against the
 /// emulator's vault: the value as a string and as bytes cleared on Dispose, the properties,
-/// every page of a listing as an IAsyncEnumerable, and SecretNotFound.
+/// every page of a listing as an IAsyncEnumerable, and SecretNotFound; SetSecretAsync (a new
+/// version with its settings) and DeleteSecretAsync (soft, the name then held: a conflict).
+/// Secrets written here are deleted before the test ends, so listings see the built-in 32.
 /// </summary>
 [Collection(PackageCollection.Name)]
 public sealed class KeyVaultTests(PackageEnvironment env)
@@ -100,6 +102,76 @@ public sealed class KeyVaultTests(PackageEnvironment env)
         Assert.Equal(2, seen);
         List<AzMiSecretProperties> all = await vault.ListSecretsAsync().ToListAsync();
         Assert.Equal(32, all.Count);
+    }
+
+    [Fact]
+    public async Task SetSecretAsync_NewVersionsWithSettings_DeleteSecretAsync_SoftDeletes()
+    {
+        KeyVaultClient vault = ManagedIdentity.SystemAssigned.KeyVault(VaultUrl);
+        var settings = new AzMiSecretSettings
+        {
+            ContentType = "text/plain",
+            ExpiresOn = new DateTimeOffset(2100, 1, 2, 3, 4, 5, TimeSpan.Zero),
+            NotBefore = new DateTimeOffset(2024, 1, 1, 0, 0, 0, TimeSpan.Zero),
+        };
+        settings.Tags["owner"] = "a \"quoted\" team";
+        AzMiSecret first = await vault.SetSecretAsync("pkg-written", "first value", settings);
+        using (first)
+        {
+            Assert.True(first.ValueAsString() == "first value", "the stored value differs (not printed)");
+            Assert.Equal("pkg-written", first.Properties.Name);
+            Assert.Equal("text/plain", first.Properties.ContentType);
+            Assert.Equal(settings.ExpiresOn, first.Properties.Expires);
+            Assert.Equal(settings.NotBefore, first.Properties.NotBefore);
+            Assert.Equal("{\"owner\":\"a \\\"quoted\\\" team\"}", first.Properties.TagsJson);
+            Assert.True(first.Properties.Enabled);
+        }
+
+        byte[] utf8 = "second value"u8.ToArray();
+        using AzMiSecret second = await vault.SetSecretAsync("pkg-written", utf8, new AzMiSecretSettings { Enabled = false });
+        Assert.True(utf8.AsSpan().SequenceEqual("second value"u8), "the caller's bytes are the caller's to clear");
+        Assert.NotEqual(first.Properties.Version, second.Properties.Version);
+        Assert.False(second.Properties.Enabled);
+        Assert.Equal("{}", second.Properties.TagsJson);
+        await Assert.ThrowsAsync<AzMiPermissionDeniedException>(() => vault.GetSecretAsync("pkg-written"));
+        List<AzMiSecretProperties> versions = await vault.ListSecretVersionsAsync("pkg-written").ToListAsync();
+        Assert.Equal(2, versions.Count);
+
+        AzMiDeletedSecret deleted = await vault.DeleteSecretAsync("pkg-written");
+        Assert.Equal($"{VaultUrl}/deletedsecrets/pkg-written", deleted.RecoveryId);
+        Assert.Equal(second.Properties.Version, deleted.Properties.Version);
+        Assert.NotNull(deleted.DeletedOn);
+        Assert.Equal(deleted.DeletedOn!.Value.AddDays(90), deleted.ScheduledPurgeDate);
+
+        var held = await Assert.ThrowsAsync<AzMiConflictException>(() => vault.SetSecretAsync("pkg-written", "third"));
+        Assert.Equal(409, held.HttpStatus);
+        Assert.Equal("Conflict", held.ServiceErrorCode);
+        Assert.DoesNotContain("third", held.Message);
+        await Assert.ThrowsAsync<AzMiNotFoundException>(() => vault.DeleteSecretAsync("pkg-written"));
+    }
+
+    [Fact]
+    public async Task SetSecretAsync_ByAReader_IsPermissionDenied_BadSettings_NeverSent()
+    {
+        using AzMiIdentity reader = ManagedIdentity.ForClientId(KnownIdentities.UamiClientId);
+        var denied = await Assert.ThrowsAsync<AzMiPermissionDeniedException>(() => reader.KeyVault(VaultUrl).SetSecretAsync("mi-test", "x"));
+        Assert.Equal(403, denied.HttpStatus);
+
+        KeyVaultClient vault = ManagedIdentity.SystemAssigned.KeyVault(VaultUrl);
+        var tooMany = new AzMiSecretSettings();
+        for (int i = 0; i < 16; i++)
+        {
+            tooMany.Tags[$"t{i}"] = "v";
+        }
+
+        var e = await Assert.ThrowsAsync<AzMiException>(() => vault.SetSecretAsync("pkg-never", "v", tooMany));
+        Assert.Equal(AzMiStatus.InvalidArgument, e.Status);
+        Assert.Equal(0, e.HttpStatus);
+        e = await Assert.ThrowsAsync<AzMiException>(() => vault.SetSecretAsync("pkg-never", new byte[] { 0xff }));
+        Assert.Equal(AzMiStatus.InvalidArgument, e.Status);
+        e = await Assert.ThrowsAsync<AzMiException>(() => vault.SetSecretAsync("pkg-never", "v", new AzMiSecretSettings { ExpiresOn = DateTimeOffset.UnixEpoch }));
+        Assert.Equal(AzMiStatus.InvalidArgument, e.Status);
+        await Assert.ThrowsAsync<AzMiNotFoundException>(() => vault.GetSecretAsync("pkg-never"));
     }
 
     [Fact]

@@ -52,7 +52,7 @@ fn compute(vm: &VirtualMachine) -> Value {
         vm.subscription_id, vm.resource_group
     );
     json!({
-        "azEnvironment": "AzurePublicCloud",
+        "azEnvironment": vm.environment.imds_name(),
         "location": vm.location,
         "name": VM_NAME,
         "osType": if cfg!(windows) { "Windows" } else { "Linux" },

@@ -88,14 +88,17 @@ run_published() {
     source "$root/scripts/lib/qemu-arm64.sh"
     qemu_arm64_script "$out/run-arm64" bullseye "$out/$project"
     run=(cross_run trixie "$out/run-arm64")
-    # Listing the tests starts the runtime and loads the test assembly, and runs none.
-    qemu_arm64_probe "dotnet $project (linux-arm64)" "${run[@]}" -list classes || return
   fi
   echo "==== $project $where ===="
   local rc=0 log="$out/run.log"
   "${run[@]}" -noColor >"$log.raw" 2>&1 || rc=$?
   # Windows' console output ends lines with CR LF.
   tr -d '\r' <"$log.raw" | grep -v 'XDG_RUNTIME_DIR' | tee "$log"
+  # No test ran: the runtime may not run under qemu-user here at all (an emulator limit, 77).
+  if [ "$rid" = linux-arm64 ] && [ "$rc" -ne 0 ]; then
+    qemu_arm64_limit "dotnet $project (linux-arm64)" "$log" "$rc" 'xUnit.net v3' || {
+      local limit=$?; [ "$limit" -ne 77 ] || return 77; }
+  fi
   local line
   line="$(xunit_result_line "$project ($rid, ${where#under })" "$log" "$rc")"
   echo

@@ -45,18 +45,16 @@ EOF
   chmod +x "$file"
 }
 
-# qemu_arm64_probe LABEL CMD...: whether the .NET runtime starts under qemu-aarch64 here, by
-# running CMD (the program itself, doing next to nothing). Returns 0 when it ran; 77 when it
-# failed the way an emulator limit fails (the runtime did not come up: no managed exception,
-# a signal, or what coreclr and qemu print when memory, signals or syscalls are refused),
-# after saying so with what it printed; 1 for any other failure (a failure of the program).
-qemu_arm64_probe() {
-  local label=$1 log rc=0
-  shift
-  log="$(mktemp "${TMPDIR:-/tmp}/azmi-qemu-probe.XXXXXX")"
-  "$@" >"$log" 2>&1 || rc=$?
-  if [ "$rc" -eq 0 ]; then rm -f "$log"; return 0; fi
-  local limit=false
+# qemu_arm64_limit LABEL LOG RC STARTED: after a program run under qemu-aarch64 failed (exit
+# code RC, its output in LOG), whether the .NET runtime ever ran it. When LOG matches STARTED
+# (a pattern the program prints once its managed code runs), the program ran and its output
+# tells what failed: returns 1, saying nothing. Otherwise the runtime never came up: returns 77
+# when it failed the way an emulator limit fails (a signal, or what coreclr and qemu print when
+# memory, signals or syscalls are refused), after saying so and showing what it printed; else 1,
+# after showing what it printed.
+qemu_arm64_limit() {
+  local label=$1 log=$2 rc=$3 started=$4 limit=false
+  grep -q "$started" "$log" && return 1
   if ! grep -q 'Unhandled exception\|   at ' "$log"; then
     if [ "$rc" -gt 128 ] || grep -qi 'qemu\|Failed to create CoreCLR\|GC heap\|reserve\|W^X\|unsupported syscall\|Illegal instruction\|cannot allocate memory' "$log"; then
       limit=true
@@ -70,7 +68,6 @@ qemu_arm64_probe() {
     echo "$label: the program failed before any test (exit code $rc); it printed:"
   fi
   sed 's/^/    /' "$log" | tail -n 40
-  rm -f "$log"
   $limit && return 77
   return 1
 }

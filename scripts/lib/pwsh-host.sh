@@ -6,17 +6,23 @@
 # pwsh_host_publish RID: publishes into $cross_dir/pwsh-RID (dotnet publish is incremental) and
 # sets pwsh_host_dir.
 pwsh_host_publish() {
-  local rid=$1 platform modules
+  local rid=$1 platform modules precompiled=()
   case $rid in
     win-*) platform=win ;;
     *) platform=unix ;;
+  esac
+  # Under qemu-user every method the JIT compiles is emulated: precompiled (ReadyToRun: the
+  # assemblies PwshHost.csproj lists, which the tests load), a pwsh starts in 7 s instead of 17 s
+  # (measured for linux-arm64), for 15 s more publishing once.
+  case $rid in
+    linux-arm64) precompiled=(-p:PublishReadyToRun=true) ;;
   esac
   modules="$(find "$HOME/.dotnet/tools/.store/powershell" -path "*/any/$platform/Modules" -type d 2>/dev/null | head -n 1)"
   [ -n "$modules" ] || { echo "PowerShell's $platform modules not found: run scripts/setup-powershell.sh" >&2; return 1; }
   pwsh_host_dir="$cross_dir/pwsh-$rid"
   echo "==> pwsh for $rid (tests/pwsh-host, Microsoft.PowerShell.SDK) in $pwsh_host_dir"
   dotnet publish "$root/tests/pwsh-host/PwshHost.csproj" -c Release -r "$rid" -o "$pwsh_host_dir" \
-    --nologo -v quiet
+    "${precompiled[@]}" --nologo -v quiet
   rm -rf "$pwsh_host_dir/Modules"
   cp -r "$modules" "$pwsh_host_dir/Modules"
 }

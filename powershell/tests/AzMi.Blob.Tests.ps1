@@ -76,7 +76,7 @@ Describe 'Blob cmdlets' {
     }
 }
 
-Describe 'Get-AzMiBlobContent' {
+Describe 'Get-AzMiBlobContent' -Tag Arm64 {
     It 'reads hello_world.txt with the identity''s token through -Uri' {
         Get-AzMiBlobContent -Uri "$Account/tutorial/hello_world.txt" | Should -BeExactly 'Hello world! :)'
     }
@@ -113,7 +113,7 @@ Describe 'Get-AzMiBlobContent' {
     }
 }
 
-Describe 'Set-AzMiBlobContent' {
+Describe 'Set-AzMiBlobContent' -Tag Arm64 {
     It 'uploads test.txt with a SAS and downloads the same bytes to test2.txt (the tutorial)' {
         $sas = New-Sas
         $sas | Should -Not -BeNullOrEmpty

@@ -99,7 +99,7 @@ AfterAll {
     }
 }
 
-Describe 'Data Lake <Gen>: the tutorial' -ForEach $Generations {
+Describe 'Data Lake <Gen>: the tutorial' -ForEach $Generations -Tag Arm64 {
     BeforeAll {
         $script:A = $Accounts[$Gen]
     }
@@ -246,7 +246,7 @@ Describe 'Data Lake <Gen>: -WhatIf changes nothing' -ForEach $Generations {
     }
 }
 
-Describe 'Data Lake <Gen>: errors' -ForEach $Generations {
+Describe 'Data Lake <Gen>: errors' -ForEach $Generations -Tag Arm64 {
     BeforeAll {
         $script:A = $Accounts[$Gen]
     }

@@ -83,7 +83,7 @@ Describe 'Module' {
     }
 }
 
-Describe 'Get-AzMiKeyVaultSecret' {
+Describe 'Get-AzMiKeyVaultSecret' -Tag Arm64 {
     It 'gets the latest version with SecretValue as a read-only SecureString' {
         $secret = Get-AzMiKeyVaultSecret -VaultName $Vault -Name mi-test
         $secret.PSObject.TypeNames | Should -Contain 'AzMi.KeyVaultSecret'

@@ -51,7 +51,7 @@ Describe 'Module' {
     }
 }
 
-Describe 'Set-AzMiKeyVaultSecret' {
+Describe 'Set-AzMiKeyVaultSecret' -Tag Arm64 {
     It 'writes a new version from a SecureString, with content type, tags, times, and returns it' {
         $value = ConvertTo-SecureString 'first value é' -AsPlainText -Force
         $expires = [datetime]::new(2100, 1, 2, 3, 4, 5, [DateTimeKind]::Utc)

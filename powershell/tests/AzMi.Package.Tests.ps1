@@ -141,7 +141,7 @@ AfterAll {
     if ($script:Work) { Remove-Item -LiteralPath $script:Work -Recurse -Force -ErrorAction SilentlyContinue }
 }
 
-Describe 'The AzMi package (out/packages)' {
+Describe 'The AzMi package (out/packages)' -Tag Arm64 {
     It 'installs with Install-PSResource from a local repository into the CurrentUser module folder' {
         $Installed.Count | Should -Be 1
         $Installed[0].Name | Should -BeExactly 'AzMi'

@@ -42,7 +42,7 @@ AfterAll {
     }
 }
 
-Describe 'Get-AzMiToken with the system-assigned identity' {
+Describe 'Get-AzMiToken with the system-assigned identity' -Tag Arm64 {
     It 'returns Token as a read-only SecureString holding a JWT for the resource and identity' {
         $token = Get-AzMiToken -Resource https://management.azure.com/
 
@@ -111,7 +111,7 @@ Describe 'Get-AzMiToken with the system-assigned identity' {
     }
 }
 
-Describe 'Get-AzMiToken with a user-assigned identity' {
+Describe 'Get-AzMiToken with a user-assigned identity' -Tag Arm64 {
     It 'gets the token of azmi-uami selected by -<Parameter>' -ForEach @(
         @{ Parameter = 'ClientId'; Value = $Known.UserAssigned.ClientId }
         @{ Parameter = 'ObjectId'; Value = $Known.UserAssigned.ObjectId }
@@ -177,7 +177,7 @@ Describe 'Get-AzMiToken endpoint from the environment' {
     }
 }
 
-Describe 'Get-AzMiToken errors' {
+Describe 'Get-AzMiToken errors' -Tag Arm64 {
     BeforeEach { Reset-Emulator }
     AfterAll { Reset-Emulator }
 
@@ -298,7 +298,7 @@ Describe 'Get-AzMiToken cache' {
     }
 }
 
-Describe 'Get-AzMiToken cancellation' {
+Describe 'Get-AzMiToken cancellation' -Tag Arm64 {
     AfterEach { Reset-Emulator }
 
     It 'stops a pending request at once when the pipeline is stopped (Ctrl+C)' {
@@ -565,7 +565,7 @@ Describe 'AzMi format views, loaded by the first command' {
     }
 }
 
-Describe 'AzMi module' {
+Describe 'AzMi module' -Tag Arm64 {
     BeforeAll {
         $script:ExpectedCmdlets = @(
             'Add-AzMiDataLakeItemContent', 'Export-AzMiDataLakeItem', 'Get-AzMiBlobContent', 'Get-AzMiDataLakeChildItem',

@@ -251,7 +251,13 @@ function Get-ClosedLoopbackPort {
 }
 
 function Get-PwshCommandLine {
-    <# How to start another pwsh like this one (a dotnet global tool runs as 'dotnet pwsh.dll'). #>
+    <#
+        How to start another pwsh like this one (a dotnet global tool runs as 'dotnet pwsh.dll').
+        A pwsh that cannot start itself (linux-arm64 under qemu-user, where nothing runs an arm64
+        program by itself) is started through $env:AZMI_TEST_PWSH, the script that started it
+        (scripts/test-pester.sh linux-arm64).
+    #>
+    if ($env:AZMI_TEST_PWSH) { return @($env:AZMI_TEST_PWSH) }
     $process = [Environment]::ProcessPath
     if ([System.IO.Path]::GetFileNameWithoutExtension($process) -eq 'dotnet') {
         return @($process, (Join-Path $PSHOME 'pwsh.dll'))

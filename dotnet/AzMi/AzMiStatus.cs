@@ -62,4 +62,7 @@ public enum AzMiStatus
 
     /// <summary>A bug in azmi (a caught panic). Please report it.</summary>
     InternalError = 18,
+
+    /// <summary>The proxy asked for credentials (HTTP 407), refused the request, or could not be reached.</summary>
+    ProxyError = 19,
 }

@@ -36,6 +36,7 @@ mod cancel;
 mod error;
 mod identity;
 mod keyvault;
+mod proxy;
 mod token;
 
 mod bytes;
@@ -59,6 +60,7 @@ pub use error::*;
 pub use identity::*;
 pub use keyvault::*;
 pub use progress::azmi_progress_callback;
+pub use proxy::*;
 pub use status::azmi_status;
 pub use string::*;
 pub use token::*;

@@ -22,4 +22,5 @@ internal enum AzMiStatus : uint
     InsecureRequest = 16,
     RuntimeError = 17,
     InternalError = 18,
+    ProxyError = 19,
 }

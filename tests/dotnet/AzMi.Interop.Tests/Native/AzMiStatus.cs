@@ -25,4 +25,5 @@ public enum AzMiStatus : uint
     InsecureRequest = 16,
     RuntimeError = 17,
     InternalError = 18,
+    ProxyError = 19,
 }

@@ -443,10 +443,7 @@ impl Service {
                     }
                     match proxy_failure(&e, &url, &what, &net.proxy).await {
                         // What the proxy answered (407, a refusal) will not change on a retry.
-                        Some(error) => {
-                            let retry = !diagnose::is_lasting(&error);
-                            (error, retry, None)
-                        }
+                        Some(failure) => (failure.error, failure.retry, None),
                         None => {
                             let detail = describe_transport_error(&e);
                             let error = if e.is_timeout() {
@@ -514,7 +511,7 @@ async fn proxy_failure(
     url: &Url,
     what: &str,
     proxy: &ProxyRules,
-) -> Option<Error> {
+) -> Option<diagnose::ProxyFailure> {
     let route = proxy.route(url);
     let server = route.proxy().filter(|_| e.is_connect())?;
     let port = url.port_or_known_default().unwrap_or(443);

@@ -268,7 +268,16 @@ async fn a_proxy_that_is_down_is_named_with_its_host_and_port() {
         .port();
     let down = format!("http://127.0.0.1:{port}");
     let s = Setup::new(&variables(&[("HTTPS_PROXY", &down)]));
-    let e = s.secret().await.unwrap_err();
+    // Nothing listens there: said at once, not after the 30 s a retried failure would take.
+    let kv = s
+        .azmi
+        .keyvault(&s.emu.keyvault_url(), &s.mi)
+        .unwrap()
+        .with_retry(RetryPolicy::default());
+    let e = tokio::time::timeout(Duration::from_secs(10), kv.get_secret("mi-test", None))
+        .await
+        .expect("a refused proxy connection is not retried")
+        .unwrap_err();
     assert_eq!(e.code(), ErrorCode::ProxyError, "{e}");
     assert_eq!(e.http_status(), None);
     let m = e.to_string();

@@ -19,7 +19,11 @@ const MAX_HEAD: usize = 16 * 1024;
 /// What the proxy said.
 #[derive(Debug, PartialEq, Eq)]
 enum Finding {
-    Unreachable(String),
+    /// No connection; `refused`: nothing listens at the proxy's address.
+    Unreachable {
+        detail: String,
+        refused: bool,
+    },
     /// 407 (or 401, as tinyproxy answers wrong credentials), with the scheme and realm it
     /// asks for.
     AuthRequired {
@@ -36,6 +40,16 @@ enum Finding {
     TunnelOpens,
 }
 
+/// What the proxy said about a failed connection through it, as the error to report.
+pub(crate) struct ProxyFailure {
+    pub error: Error,
+    /// Worth another try within the retry budget: a proxy that did not answer in time, or
+    /// dropped the connection, may be back; one that answered (407, a refusal) or that nothing
+    /// listens for (connection refused: a wrong address, or the proxy is not running) will say
+    /// the same again, and the user is better served by the message at once.
+    pub retry: bool,
+}
+
 /// The proxy error behind a failed connection to `host:port` through `server`, or `None` when
 /// the proxy opens the tunnel now (the caller then reports the failure as it is). `what` is the
 /// request ("reading secret 'x' of vault y").
@@ -44,21 +58,15 @@ pub(crate) async fn explain(
     host: &str,
     port: u16,
     what: &str,
-) -> Option<Error> {
+) -> Option<ProxyFailure> {
     let finding = ask(server, host, port).await;
-    describe(server, &format!("{host}:{port}"), what, finding)
-}
-
-/// Whether a proxy error will be the same on the next try: an answer (407, a refusal) is; a
-/// proxy that could not be reached may be back.
-pub(crate) fn is_lasting(error: &Error) -> bool {
-    matches!(
-        error,
-        Error::Proxy {
-            status: Some(_),
-            ..
-        }
-    )
+    let retry = match &finding {
+        Finding::Unreachable { refused, .. } => !refused,
+        Finding::NotAProxy(_) => true,
+        _ => false,
+    };
+    let error = describe(server, &format!("{host}:{port}"), what, finding)?;
+    Some(ProxyFailure { error, retry })
 }
 
 async fn ask(server: &ProxyServer, host: &str, port: u16) -> Finding {
@@ -66,9 +74,17 @@ async fn ask(server: &ProxyServer, host: &str, port: u16) -> Finding {
     let connect = tokio::net::TcpStream::connect((proxy_host.as_str(), proxy_port));
     let mut stream = match tokio::time::timeout(WINDOW, connect).await {
         Ok(Ok(s)) => s,
-        Ok(Err(e)) => return Finding::Unreachable(e.to_string()),
+        Ok(Err(e)) => {
+            return Finding::Unreachable {
+                refused: e.kind() == std::io::ErrorKind::ConnectionRefused,
+                detail: e.to_string(),
+            }
+        }
         Err(_) => {
-            return Finding::Unreachable(format!("no connection within {} s", WINDOW.as_secs()))
+            return Finding::Unreachable {
+                detail: format!("no connection within {} s", WINDOW.as_secs()),
+                refused: false,
+            }
         }
     };
     if server.is_https() {
@@ -162,7 +178,7 @@ fn describe(server: &ProxyServer, target: &str, what: &str, finding: Finding) ->
     let proxy = server.described();
     let (status, message) = match finding {
         Finding::TunnelOpens => return None,
-        Finding::Unreachable(detail) => (
+        Finding::Unreachable { detail, .. } => (
             None,
             format!(
                 "{what} failed: the proxy {proxy} could not be reached: {detail}. Check that it runs at that address, or change the proxy setting"

@@ -224,15 +224,15 @@ pub(crate) async fn attempt_via(
                 let (host, port) = (url.host_str().unwrap_or(""), url.port_or_known_default());
                 let explained =
                     diagnose::explain(server, host, port.unwrap_or(443), &ctx.failed()).await;
-                if let Some(error) = explained {
-                    return if diagnose::is_lasting(&error) {
-                        Attempt::Fatal(error)
-                    } else {
+                if let Some(failure) = explained {
+                    return if failure.retry {
                         Attempt::Transient {
-                            error,
+                            error: failure.error,
                             retry_after: None,
                             gone: false,
                         }
+                    } else {
+                        Attempt::Fatal(failure.error)
                     };
                 }
             }

@@ -81,18 +81,64 @@ done
 # Azurite's account, path-style, for storage_test.
 export AZMI_BLOB_ACCOUNT="https://127.0.0.1:$azurite_port/devstoreaccount1"
 
-status=0
-for src in "$root"/tests/c/*.c; do
-  name=$(basename "$src" .c)
-  # sources_test runs below, once per managed identity source.
-  [ "$name" = sources_test ] && continue
-  echo "== $name under valgrind"
+under_valgrind() {
   valgrind --quiet --error-exitcode=99 --leak-check=full \
     --suppressions="$root/tests/c/valgrind.supp" --num-callers=40 \
     --show-leak-kinds=definite,indirect,possible \
     --errors-for-leak-kinds=definite,indirect,possible \
-    --fair-sched=yes "$build/$name" || status=1
+    --fair-sched=yes "$@"
+}
+
+# Two tinyproxy instances for proxy_test (scripts/setup.sh installs tinyproxy), on free ports,
+# with configurations and logs of their own: an open one, and one that asks for Basic
+# credentials (alice, s3cret). `start_tinyproxy name extra-config` sets $started_port.
+command -v tinyproxy >/dev/null || { echo "tinyproxy is not installed: run scripts/setup.sh" >&2; exit 2; }
+start_tinyproxy() {
+  local name=$1 extra=$2 conf="$scratch/$1.conf"
+  started_port=$(node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
+  printf 'Port %s\nListen 127.0.0.1\nTimeout 30\nLogLevel Connect\nLogFile "%s"\nDisableViaHeader Yes\n%s' \
+    "$started_port" "$scratch/$name.log" "$extra" >"$conf"
+  # As root, tinyproxy drops to another user unless told to stay (the log is this user's).
+  [ "$(id -u)" = 0 ] && printf 'User root\nGroup root\n' >>"$conf"
+  tinyproxy -d -c "$conf" >"$build/$name.out" 2>&1 &
+  source_emulators+=("$!")
+  for _ in $(seq 1 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$started_port") 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "tinyproxy ($name) did not listen on port $started_port:" >&2; cat "$build/$name.out" >&2; exit 2
+}
+start_tinyproxy proxy ""
+proxy_port=$started_port
+start_tinyproxy auth-proxy "BasicAuth alice s3cret
+"
+auth_proxy_port=$started_port
+
+status=0
+for src in "$root"/tests/c/*.c; do
+  name=$(basename "$src" .c)
+  # sources_test runs below, once per managed identity source; proxy_test with its proxies.
+  [ "$name" = sources_test ] || [ "$name" = proxy_test ] && continue
+  echo "== $name under valgrind"
+  under_valgrind "$build/$name" || status=1
 done
+
+# proxy_test with the proxies, and https_proxy (lowercase) in its environment; then again with
+# the emulator's CA only in SSL_CERT_FILE (the system's trust store), not in AZMI_CA_FILE.
+echo "== proxy_test under valgrind"
+(
+  export https_proxy="http://127.0.0.1:$proxy_port"
+  export AZMI_TEST_PROXY="http://127.0.0.1:$proxy_port" AZMI_TEST_PROXY_LOG="$scratch/proxy.log"
+  export AZMI_TEST_AUTH_PROXY="http://127.0.0.1:$auth_proxy_port"
+  export AZMI_TEST_AUTH_PROXY_LOG="$scratch/auth-proxy.log"
+  under_valgrind "$build/proxy_test"
+) || status=1
+echo "== proxy_test trust-store (SSL_CERT_FILE) under valgrind"
+(
+  unset AZMI_CA_FILE
+  export SSL_CERT_FILE="$ca_file"
+  under_valgrind "$build/proxy_test" trust-store
+) || status=1
 
 # sources_test: one emulator per managed identity source (`--source`); the program runs with
 # only that source's variables (the lines after the banner's "managed identity source" line;

@@ -3,12 +3,15 @@ namespace AzMi;
 /// <summary>
 /// What <c>Get-AzMiManagedIdentity</c> reports: the managed identity source this process sees
 /// (or -Source chose), its token endpoint, the identity options it serves, and whether it
-/// answered a token request for Resource Manager.
+/// answered a token request for Resource Manager, and which way token and service requests go
+/// (through a proxy or direct).
 /// </summary>
 public sealed class ManagedIdentityInfo
 {
-    internal ManagedIdentityInfo(string source, string endpoint, string identity, string[] identityOptions, bool available, string? detail)
+    internal ManagedIdentityInfo(string source, string endpoint, string identity, string[] identityOptions, bool available, string? detail, string tokenRoute, string serviceProxy)
     {
+        TokenRoute = tokenRoute;
+        ServiceProxy = serviceProxy;
         Source = source;
         Endpoint = endpoint;
         Identity = identity;
@@ -34,6 +37,15 @@ public sealed class ManagedIdentityInfo
 
     /// <summary>Why not, when <see cref="Available"/> is false (azmi's message); else null.</summary>
     public string? Detail { get; }
+
+    /// <summary>
+    /// Which way token requests go: "direct: managed identity endpoints never go through a
+    /// proxy", or for workload identity's exchange at Entra ID, as a service request.
+    /// </summary>
+    public string TokenRoute { get; }
+
+    /// <summary>Where service requests go (the proxy setting in one line, as Get-AzMiProxy says it).</summary>
+    public string ServiceProxy { get; }
 
     /// <inheritdoc />
     public override string ToString() => $"{Source} at {Endpoint} ({(Available ? "available" : "not available")})";

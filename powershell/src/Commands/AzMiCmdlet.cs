@@ -69,9 +69,11 @@ public abstract class AzMiCmdlet : PSCmdlet
         try
         {
             NativeLibraryLoader.EnsureLoaded();
+            NativeProxySetting.ApplyEnvironmentOnce();
             Action<string>? verbose = VerboseShown ? WriteVerbose : null;
             CaFileEnvironment.Apply(SessionState, verbose);
             using IdentityCache.Lease lease = IdentityCache.AcquireFromEnvironment(ClientId, ObjectId, ResourceId, verbose, Source);
+            verbose?.Invoke($"Token requests to {lease.Identity.Endpoint} go {NativeProxySetting.TokenRoute(lease.Identity)}.");
 
             using CancelHandle cancel = new CancelHandle();
             lock (_stopGate)
@@ -125,6 +127,27 @@ public abstract class AzMiCmdlet : PSCmdlet
         {
             ThrowTerminatingError(new ErrorRecord(e, "AzMi.NativeLibraryNotLoaded", ErrorCategory.NotInstalled, NativeLibraryLoader.LibraryPath));
             return false;
+        }
+    }
+
+    /// <summary>
+    /// With -Verbose: which way requests to <paramref name="serviceUrl"/> go (through which
+    /// proxy, or direct and why), as azmi decides it for each request.
+    /// </summary>
+    private protected void VerboseRoute(string service, string serviceUrl)
+    {
+        if (!VerboseShown)
+        {
+            return;
+        }
+
+        try
+        {
+            WriteVerbose($"Requests to {service} {serviceUrl} go {NativeProxySetting.Route(serviceUrl)}.");
+        }
+        catch (AzMiException)
+        {
+            // Not a URL azmi can send to: the call itself says so, better than this would.
         }
     }
 

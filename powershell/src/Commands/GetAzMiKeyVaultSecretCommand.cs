@@ -64,6 +64,7 @@ public sealed class GetAzMiKeyVaultSecretCommand : AzMiCmdlet
                 string? version = string.IsNullOrEmpty(Version) ? null : Version;
                 Invoke($"{Name} in {VaultName}", (identity, cancel) =>
                 {
+                    VerboseRoute("Key Vault", VaultUrl());
                     NativeKeyVault.SecretProperties secret = NativeKeyVault.Get(VaultName, Name, version, ApiVersion, AsPlainText.IsPresent, identity, cancel);
                     // Never the value: only what was read.
                     if (VerboseShown)
@@ -77,15 +78,30 @@ public sealed class GetAzMiKeyVaultSecretCommand : AzMiCmdlet
 
             case BySecretVersions:
                 Invoke($"{Name} in {VaultName}", (identity, cancel) =>
-                    NativeKeyVault.List(VaultName, Name, ApiVersion, identity, cancel, WriteSecret), ApiVersionAdvice);
+                {
+                    VerboseRoute("Key Vault", VaultUrl());
+                    NativeKeyVault.List(VaultName, Name, ApiVersion, identity, cancel, WriteSecret);
+                }, ApiVersionAdvice);
                 break;
 
             default:
                 Invoke(VaultName, (identity, cancel) =>
-                    NativeKeyVault.List(VaultName, null, ApiVersion, identity, cancel, WriteSecret), ApiVersionAdvice);
+                {
+                    VerboseRoute("Key Vault", VaultUrl());
+                    NativeKeyVault.List(VaultName, null, ApiVersion, identity, cancel, WriteSecret);
+                }, ApiVersionAdvice);
                 break;
         }
     }
+
+    /// <summary>
+    /// The vault's URL as azmi reads -VaultName (a name is in the public cloud, a host is
+    /// https://), for -Verbose's proxy line; azmi itself checks the name.
+    /// </summary>
+    private string VaultUrl() =>
+        VaultName.Contains("://") ? VaultName
+        : VaultName.Contains(".") ? "https://" + VaultName
+        : $"https://{VaultName.ToLowerInvariant()}.vault.azure.net";
 
     private string ApiVersionNote() => ApiVersion is null ? string.Empty : $" (api-version {ApiVersion})";
 

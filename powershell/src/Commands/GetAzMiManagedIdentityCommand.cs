@@ -49,7 +49,9 @@ public sealed class GetAzMiManagedIdentityCommand : AzMiCmdlet
                 identity.Description,
                 SourceEnvironment.IdentityOptions(identity.Source),
                 available,
-                detail));
+                detail,
+                NativeProxySetting.TokenRoute(identity),
+                ProxySetting.FromJson(Json.Parse(this, NativeProxySetting.Json())).Description));
         });
     }
 }

@@ -71,6 +71,7 @@ public sealed class GetAzMiTokenCommand : PSCmdlet
         try
         {
             NativeLibraryLoader.EnsureLoaded();
+            NativeProxySetting.ApplyEnvironmentOnce();
             WriteObject(GetToken(resource));
         }
         catch (AzMiException e) when (e.StatusCode == AzMiStatus.Cancelled && IsStopRequested())
@@ -109,6 +110,10 @@ public sealed class GetAzMiTokenCommand : PSCmdlet
         // Asked once per command, as PowerShell itself does: verbose text is built only when shown.
         bool verbose = _verboseShown ??= VerbosePreferenceCheck.IsVerboseShown(this);
         using IdentityCache.Lease lease = IdentityCache.AcquireFromEnvironment(ClientId, ObjectId, ResourceId, verbose ? WriteVerbose : null, Source);
+        if (verbose)
+        {
+            WriteVerbose($"Token requests to {lease.Identity.Endpoint} go {NativeProxySetting.TokenRoute(lease.Identity)}.");
+        }
 
         using CancelHandle cancel = new CancelHandle();
         lock (_stopGate)

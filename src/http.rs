@@ -11,6 +11,7 @@ use rustls::pki_types::CertificateDer;
 
 use crate::error::{Error, Result};
 use crate::proxy::ProxyRules;
+use crate::trust::SystemRoots;
 
 /// A PEM file of extra CA certificates to trust besides the system's roots (azmi-emulator
 /// prints it; also for private clouds, and TLS-inspecting proxies' roots not in the system's
@@ -49,52 +50,24 @@ pub(crate) fn ca_file_from_env() -> Option<std::path::PathBuf> {
         .map(Into::into)
 }
 
-/// The TLS settings of every client but Service Fabric's pinned ones: the operating system's
-/// trusted roots (the Windows certificate store, the macOS keychain; on Linux the files of
-/// `SSL_CERT_FILE`/`SSL_CERT_DIR` or the distribution's, via rustls-platform-verifier), where a
-/// TLS-inspecting proxy's root is installed, plus the certificates of `extra_ca`. Mozilla's
-/// roots only where the system has none (a minimal Linux image without ca-certificates).
+/// The TLS settings of every client but Service Fabric's pinned ones: the system's roots and
+/// the certificates of `extra_ca` (see `crate::trust`).
 pub(crate) fn tls_config(extra_ca: Option<&Path>) -> Result<rustls::ClientConfig> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let extra = match extra_ca {
         Some(path) => read_ca_file(path)?,
         None => Vec::new(),
     };
-    let verifier: Arc<dyn rustls::client::danger::ServerCertVerifier> =
-        match rustls_platform_verifier::Verifier::new_with_extra_roots(
-            extra.iter().cloned(),
-            Arc::clone(&provider),
-        ) {
-            Ok(system) => Arc::new(system),
-            Err(system_error) => {
-                log::debug!(
-                    "the system's trusted roots could not be used ({system_error}); trusting Mozilla's"
-                );
-                let mut roots = rustls::RootCertStore {
-                    roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-                };
-                for cert in extra {
-                    roots.add(cert).map_err(|e| untrusted(extra_ca, &e))?;
-                }
-                rustls::client::WebPkiServerVerifier::builder_with_provider(
-                    Arc::new(roots),
-                    Arc::clone(&provider),
-                )
-                .build()
-                .map_err(|e| Error::Internal(format!("TLS set-up failed: {e}")))?
-            }
-        };
+    let verifier = SystemRoots::new(extra, Arc::clone(&provider)).map_err(|(n, e)| {
+        let path = extra_ca.map_or_else(String::new, |p| p.display().to_string());
+        Error::InvalidArgument(format!("certificate {n} in {path} cannot be trusted: {e}"))
+    })?;
     Ok(rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| Error::Internal(format!("TLS set-up failed: {e}")))?
         .dangerous()
-        .with_custom_certificate_verifier(verifier)
+        .with_custom_certificate_verifier(Arc::new(verifier))
         .with_no_client_auth())
-}
-
-fn untrusted(path: Option<&Path>, e: &dyn std::fmt::Display) -> Error {
-    let path = path.map_or_else(String::new, |p| p.display().to_string());
-    Error::InvalidArgument(format!("a certificate in {path} cannot be trusted: {e}"))
 }
 
 /// azmi's HTTP clients and the proxy rules they follow, replaced whole when the trusted CAs or

@@ -26,6 +26,7 @@ mod service;
 pub mod source;
 pub mod token;
 mod transfer;
+mod trust;
 
 pub use adls::{Adls, AdlsAccount, AdlsItem, AdlsProtocol, ItemType, ListOutcome};
 pub use arm::{AccountSasRequest, Arm, ResourceGroup, ServiceSasRequest};

@@ -144,23 +144,24 @@ impl Bypass {
         if self.loopback && is_loopback(host) {
             return Some(Matched::Loopback);
         }
-        let text = match host {
-            url::Host::Domain(d) => d.trim_end_matches('.').to_ascii_lowercase(),
-            url::Host::Ipv4(a) => a.to_string(),
-            url::Host::Ipv6(a) => a.to_string(),
+        // Compared in place, without a copy: this runs for every service request.
+        let name = match host {
+            url::Host::Domain(d) => Some(d.trim_end_matches('.').as_bytes()),
+            _ => None,
         };
         self.entries.iter().find_map(|entry| {
-            let matched = match (entry, ip) {
+            let matched = match (entry, ip, name) {
                 // As in curl: names match names only, addresses and ranges addresses only.
-                (Entry::Name { name, .. }, None) => {
-                    text == *name
-                        || (text.len() > name.len()
-                            && text.ends_with(name.as_str())
-                            && text.as_bytes()[text.len() - name.len() - 1] == b'.')
+                (Entry::Name { name: entry, .. }, _, Some(host)) => {
+                    let entry = entry.as_bytes();
+                    host.eq_ignore_ascii_case(entry)
+                        || (host.len() > entry.len()
+                            && host[host.len() - entry.len()..].eq_ignore_ascii_case(entry)
+                            && host[host.len() - entry.len() - 1] == b'.')
                 }
-                (Entry::Net { addr, prefix, .. }, Some(ip)) => in_network(ip, *addr, *prefix),
-                (Entry::Wildcard { pattern }, _) => wildcard_match(pattern, &text),
-                (Entry::Local, None) => !text.contains('.'),
+                (Entry::Net { addr, prefix, .. }, Some(ip), _) => in_network(ip, *addr, *prefix),
+                (Entry::Wildcard { pattern }, _, _) => wildcard_match(pattern, &host_text(host)),
+                (Entry::Local, _, Some(host)) => !host.contains(&b'.'),
                 _ => false,
             };
             matched.then_some(match entry {
@@ -171,6 +172,15 @@ impl Bypass {
                 Entry::Local => Matched::Entry("<local>"),
             })
         })
+    }
+}
+
+/// The host as Windows patterns match it: lowercase, without a trailing dot.
+fn host_text(host: &url::Host<&str>) -> String {
+    match host {
+        url::Host::Domain(d) => d.trim_end_matches('.').to_ascii_lowercase(),
+        url::Host::Ipv4(a) => a.to_string(),
+        url::Host::Ipv6(a) => a.to_string(),
     }
 }
 

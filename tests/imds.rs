@@ -546,6 +546,19 @@ async fn gone_keeps_retrying_past_a_shorter_budget() {
     assert!(emu.counters().token_requests > 10);
 }
 
+/// The error of a first token request to an IMDS endpoint at `addr`, and how long it took.
+async fn first_token_fails_at(addr: std::net::SocketAddr) -> (azmi::Error, Duration) {
+    let url = format!("http://{addr}/metadata/identity/oauth2/token");
+    let mi = ManagedIdentity::with_endpoint(IdentityId::SystemAssigned, &url).unwrap();
+    let started = Instant::now();
+    let e = Azmi::new()
+        .unwrap()
+        .get_token(&mi, ARM, false)
+        .await
+        .unwrap_err();
+    (e, started.elapsed())
+}
+
 #[tokio::test]
 async fn an_endpoint_that_takes_no_connection_fails_in_about_a_second() {
     // A listener whose accept queue is full drops new connections' SYNs, as a host that is not
@@ -565,15 +578,7 @@ async fn an_endpoint_that_takes_no_connection_fails_in_about_a_second() {
         }
     });
     assert!(filled, "the accept queue never filled");
-    let url = format!("http://{addr}/metadata/identity/oauth2/token");
-    let mi = ManagedIdentity::with_endpoint(IdentityId::SystemAssigned, &url).unwrap();
-    let started = Instant::now();
-    let e = Azmi::new()
-        .unwrap()
-        .get_token(&mi, ARM, false)
-        .await
-        .unwrap_err();
-    let took = started.elapsed();
+    let (e, took) = first_token_fails_at(addr).await;
     assert_eq!(e.code(), ErrorCode::ManagedIdentityUnavailable, "{e}");
     assert!(e.to_string().contains("within 1000 ms"), "{e}");
     assert!(
@@ -596,15 +601,7 @@ async fn an_endpoint_that_accepts_and_never_answers_fails_within_the_probe_windo
             held.push(stream);
         }
     });
-    let url = format!("http://{addr}/metadata/identity/oauth2/token");
-    let mi = ManagedIdentity::with_endpoint(IdentityId::SystemAssigned, &url).unwrap();
-    let started = Instant::now();
-    let e = Azmi::new()
-        .unwrap()
-        .get_token(&mi, ARM, false)
-        .await
-        .unwrap_err();
-    let took = started.elapsed();
+    let (e, took) = first_token_fails_at(addr).await;
     assert_eq!(e.code(), ErrorCode::ManagedIdentityUnavailable, "{e}");
     assert!(
         e.to_string()
@@ -636,13 +633,7 @@ async fn an_answer_that_is_not_imds_shaped_is_no_managed_identity() {
                 .await;
         }
     });
-    let url = format!("http://{addr}/metadata/identity/oauth2/token");
-    let mi = ManagedIdentity::with_endpoint(IdentityId::SystemAssigned, &url).unwrap();
-    let e = Azmi::new()
-        .unwrap()
-        .get_token(&mi, ARM, false)
-        .await
-        .unwrap_err();
+    let (e, _) = first_token_fails_at(addr).await;
     assert_eq!(e.code(), ErrorCode::ManagedIdentityUnavailable, "{e}");
     assert!(
         e.to_string()

@@ -33,6 +33,7 @@ fn main() {
     println!("cargo:rerun-if-changed=cbindgen.toml");
     println!("cargo:rerun-if-env-changed=AZMI_WRITE_HEADER");
     name_the_shared_library();
+    embed_windows_version_resource();
     let config = cbindgen::Config::from_file(crate_dir.join("cbindgen.toml"))
         .expect("cbindgen.toml is readable");
     let out_dir = PathBuf::from(std::env::var("OUT_DIR").expect("set by cargo"));
@@ -81,4 +82,101 @@ fn name_the_shared_library() {
         }
         _ => {}
     }
+}
+
+/// Windows: the DLL's version resource (Explorer's "Details", `(Get-Item azmi.dll).VersionInfo`),
+/// file and product version = the crate version. Compiled by MinGW's windres for the -gnu
+/// target and by the Windows SDK's rc.exe for -msvc (`WINDRES` / `RC` name another), linked
+/// into the cdylib only. A Windows build without it is refused rather than shipped unversioned.
+fn embed_windows_version_resource() {
+    if std::env::var("CARGO_CFG_TARGET_OS").as_deref() != Ok("windows") {
+        return;
+    }
+    println!("cargo:rerun-if-env-changed=WINDRES");
+    println!("cargo:rerun-if-env-changed=RC");
+    let out_dir = PathBuf::from(std::env::var("OUT_DIR").expect("set by cargo"));
+    let version = std::env::var("CARGO_PKG_VERSION").expect("set by cargo");
+    let numbers = ["MAJOR", "MINOR", "PATCH"]
+        .map(|part| std::env::var(format!("CARGO_PKG_VERSION_{part}")).expect("set by cargo"));
+    let binary = format!("{},{},{},0", numbers[0], numbers[1], numbers[2]);
+    let description = std::env::var("CARGO_PKG_DESCRIPTION").unwrap_or_default();
+    // No #include: the constants of <winver.h> are written out (VOS_NT_WINDOWS32, VFT_DLL).
+    let rc = format!(
+        r#"1 VERSIONINFO
+FILEVERSION {binary}
+PRODUCTVERSION {binary}
+FILEFLAGSMASK 0x3f
+FILEFLAGS 0x0
+FILEOS 0x40004
+FILETYPE 0x2
+FILESUBTYPE 0x0
+BEGIN
+  BLOCK "StringFileInfo"
+  BEGIN
+    BLOCK "040904b0"
+    BEGIN
+      VALUE "CompanyName", "azmi contributors"
+      VALUE "FileDescription", "{description}"
+      VALUE "FileVersion", "{version}"
+      VALUE "InternalName", "azmi"
+      VALUE "LegalCopyright", "MIT License"
+      VALUE "OriginalFilename", "azmi.dll"
+      VALUE "ProductName", "azmi"
+      VALUE "ProductVersion", "{version}"
+    END
+  END
+  BLOCK "VarFileInfo"
+  BEGIN
+    VALUE "Translation", 0x409, 1200
+  END
+END
+"#,
+        description = description.replace('"', "\"\"")
+    );
+    let rc_path = out_dir.join("azmi-version.rc");
+    std::fs::write(&rc_path, rc).expect("OUT_DIR is writable");
+    let msvc = std::env::var("CARGO_CFG_TARGET_ENV").as_deref() == Ok("msvc");
+    let (tool, compiled, args): (String, PathBuf, Vec<std::ffi::OsString>) = if msvc {
+        let res = out_dir.join("azmi-version.res");
+        let tool = std::env::var("RC").unwrap_or_else(|_| "rc.exe".into());
+        let args = vec![
+            "/nologo".into(),
+            "/fo".into(),
+            res.clone().into(),
+            rc_path.into(),
+        ];
+        (tool, res, args)
+    } else {
+        let obj = out_dir.join("azmi-version.o");
+        let tool = std::env::var("WINDRES").unwrap_or_else(|_| {
+            let prefixed = "x86_64-w64-mingw32-windres";
+            let found = std::process::Command::new(prefixed)
+                .arg("--version")
+                .output();
+            if found.is_ok() {
+                prefixed.into()
+            } else {
+                "windres".into()
+            }
+        });
+        let args = vec![
+            "-O".into(),
+            "coff".into(),
+            "-i".into(),
+            rc_path.into(),
+            "-o".into(),
+            obj.clone().into(),
+        ];
+        (tool, obj, args)
+    };
+    match std::process::Command::new(&tool).args(&args).status() {
+        Ok(status) if status.success() => {}
+        Ok(status) => panic!("{tool} failed ({status}) compiling the DLL's version resource"),
+        Err(e) => panic!(
+            "{tool} was not found ({e}): a Windows build needs it for the DLL's version resource \
+             (MinGW: binutils-mingw-w64; MSVC: the Windows SDK's rc.exe, on PATH in a developer \
+             prompt, or named by RC)"
+        ),
+    }
+    println!("cargo:rustc-cdylib-link-arg={}", compiled.display());
 }

@@ -2,7 +2,7 @@
 # Builds the AzMi PowerShell module into out/AzMi/:
 #   out/AzMi/AzMi.psd1 (ModuleVersion, ProjectUri, LicenseUri and ReleaseNotes stamped from
 #   Cargo.toml and CHANGELOG.md), AzMi.dll, AzMi.format.ps1xml, en-US/AzMi.dll-Help.xml
-#   out/AzMi/runtimes/<rid>/native/<libazmi.so|libazmi.dylib|azmi.dll>
+#   out/AzMi/runtimes/<rid>/native/<libazmi.so|libazmi.dylib|libazmi.dll>
 # The native library of this machine comes from target/release/ (run with --native to build it
 # first). Libraries for other platforms may be dropped into out/AzMi/runtimes/<rid>/native/
 # (rids: linux-x64 linux-arm64 osx-x64 osx-arm64 win-x64 win-x86 win-arm64); a rebuild keeps them.

@@ -21,7 +21,8 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 # tmux, pkg-config), and tools never installed by default.
 NOT_ON_A_NEW_MACHINE = [
     "unzip", "zip", "jq", "yq", "xxd", "wget", "lsof", "ss", "ip", "netstat", "tmux",
-    "pkg-config", "hyperfine", "strace", "zstd", "sqlite3", "nc", "socat", "tinyproxy", "squid",
+    "pkg-config", "hyperfine", "strace", "zstd", "sqlite3", "nc", "socat", "debootstrap",
+    "wine", "qemu-aarch64", "tinyproxy", "squid",
 ]
 
 # What CI runs: its entry point, the scripts the test command calls, the C test drivers and

@@ -7,8 +7,10 @@
 # prerelease such as 0.1.0-ci.42). Builds the release library first when it is missing.
 # Environment:
 #   AZMI_NATIVE_LIB         the linux-x64 library to pack (default target/release/libazmi.so)
-#   AZMI_NATIVE_RUNTIMES    optional folder holding <rid>/native/<file> for other platforms
-#                           (win-x64/native/azmi.dll, osx-arm64/native/libazmi.dylib, …), packed as is
+#   AZMI_NATIVE_RUNTIMES    folder holding <rid>/native/<file> for other platforms
+#                           (win-x64/native/libazmi.dll, linux-arm64/native/libazmi.so, …), packed as
+#                           is; by default the other platforms' libraries of out/AzMi/runtimes
+#                           (scripts/build-cross.sh puts them there)
 #   AZMI_PACKAGES_DIR       output folder (default out/packages/nuget)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -39,8 +41,20 @@ fi
 
 mkdir -p "$out"
 props=(-c Release -o "$out" "-p:Version=$version" "-p:AzMiNativeLib=$native")
-if [ -n "${AZMI_NATIVE_RUNTIMES:-}" ]; then
-  props+=("-p:AzMiNativeRuntimesDir=$(cd "$AZMI_NATIVE_RUNTIMES" && pwd)")
+runtimes="${AZMI_NATIVE_RUNTIMES:-}"
+if [ -z "$runtimes" ] && compgen -G "$root/out/AzMi/runtimes/*/native/*" >/dev/null; then
+  # The module's other platforms (linux-x64 is AZMI_NATIVE_LIB's), staged without it.
+  runtimes="$root/out/dotnet-runtimes"
+  rm -rf "$runtimes"
+  for dir in "$root"/out/AzMi/runtimes/*/; do
+    rid="$(basename "$dir")"
+    [ "$rid" = linux-x64 ] && continue
+    mkdir -p "$runtimes/$rid"
+    cp -r "$dir/native" "$runtimes/$rid/"
+  done
+fi
+if [ -n "$runtimes" ]; then
+  props+=("-p:AzMiNativeRuntimesDir=$(cd "$runtimes" && pwd)")
 fi
 
 for project in AzMi AzMi.Azure.Core; do
@@ -51,9 +65,19 @@ done
 # The package is useless without its native library: check it is where the runtime looks.
 package="$out/AzMi.$version.nupkg"
 # (python3's zipfile, not unzip: a new machine has python3 but not always unzip.)
-if ! python3 -c 'import sys, zipfile; sys.exit(sys.argv[2] not in zipfile.ZipFile(sys.argv[1]).namelist())' \
-  "$package" runtimes/linux-x64/native/libazmi.so; then
-  echo "error: $package has no runtimes/linux-x64/native/libazmi.so" >&2
+expected=(runtimes/linux-x64/native/libazmi.so)
+if [ -n "$runtimes" ]; then
+  while IFS= read -r file; do expected+=("runtimes/${file#"$runtimes"/}"); done \
+    < <(find "$runtimes" -path '*/native/*' -type f | sort)
+fi
+if ! python3 -c '
+import sys, zipfile
+names = set(zipfile.ZipFile(sys.argv[1]).namelist())
+missing = [n for n in sys.argv[2:] if n not in names]
+for n in missing:
+    print(f"error: {sys.argv[1]} has no {n}", file=sys.stderr)
+sys.exit(1 if missing else 0)' "$package" "${expected[@]}"; then
   exit 1
 fi
+echo "native libraries in the package: ${expected[*]}"
 echo "packed $package and $out/AzMi.Azure.Core.$version.nupkg"

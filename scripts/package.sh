@@ -4,7 +4,11 @@
 #   azmi-<version>-<rid>.tar.gz   the C SDK: include/azmi.h, lib/libazmi.so.<version> with its
 #                                 SONAME link libazmi.so.<abi> and libazmi.so, lib/libazmi.a,
 #                                 lib/pkgconfig/azmi.pc and azmi-static.pc, an example, README,
-#                                 LICENSE, CHANGELOG.md (Linux only)
+#                                 LICENSE, CHANGELOG.md (Linux)
+#   azmi-<version>-win-x64.zip    the Windows C SDK: include/azmi.h, bin/azmi.dll, lib/azmi.lib
+#                                 (MSVC), lib/libazmi.dll.a (MinGW), lib/azmi.def, the example,
+#                                 README, LICENSE, CHANGELOG.md (when scripts/build-cross.sh
+#                                 win-x64 has built the DLL)
 #   powershell/AzMi.<version>.nupkg
 #                                 the AzMi PowerShell module, as PSResourceGet installs it:
 #                                 Register-PSResourceRepository -Name local -Uri ./out/packages/powershell -Trusted
@@ -25,7 +29,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 case "${1:-}" in
   "") ;;
-  -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+  -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
   *) echo "package.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
 esac
 
@@ -154,10 +158,56 @@ package_dotnet() {
   AZMI_PACKAGES_DIR="$packages/nuget" bash scripts/pack-dotnet.sh
 }
 
+# The Windows C SDK, when scripts/build-cross.sh win-x64 has built the DLL: the DLL (the module's
+# libazmi.dll, named azmi.dll as C programs and its import libraries expect), MinGW's
+# import library, an MSVC import library made from a .def of the ABI's functions (MinGW's
+# dlltool, in the cross root), the header, the example, README, licence. A zip made by python3
+# (a new machine has no zip), with fixed times: the same inputs make the same archive.
+package_windows_sdk() {
+  local dll="$root/out/AzMi/runtimes/win-x64/native/libazmi.dll"
+  local release="$root/target/cross/build/x86_64-pc-windows-gnu/release"
+  if [ ! -f "$dll" ]; then
+    echo "==> no win-x64 C SDK: scripts/build-cross.sh win-x64 has not built the DLL"
+    return
+  fi
+  local name="azmi-$version-win-x64"
+  local stage="$root/out/c-sdk-win/$name"
+  echo "==> C SDK $name.zip"
+  rm -rf "$root/out/c-sdk-win"
+  mkdir -p "$stage/include" "$stage/bin" "$stage/lib" "$stage/example"
+  cp include/azmi.h "$stage/include/"
+  cp "$dll" "$stage/bin/azmi.dll"
+  cp "$release/libazmi.dll.a" "$stage/lib/"
+  { echo "LIBRARY azmi.dll"; echo "EXPORTS"; sed -n 's/^function \([a-z0-9_]*\) .*/    \1/p' "abi/azmi-$abi.symbols"; } \
+    >"$stage/lib/azmi.def"
+  # shellcheck source=lib/cross-root.sh
+  (source "$root/scripts/lib/cross-root.sh" &&
+    cross_run trixie x86_64-w64-mingw32-dlltool -m i386:x86-64 -d "$stage/lib/azmi.def" \
+      -D azmi.dll -l "$stage/lib/azmi.lib")
+  cp packaging/c/token.c "$stage/example/"
+  sed -e "s/@VERSION@/$version/g" -e "s/@ABI@/$abi/g" packaging/c/README-windows.md >"$stage/README.md"
+  cp LICENSE CHANGELOG.md "$stage/"
+  python3 - "$root/out/c-sdk-win" "$name" "$packages/$name.zip" <<'PY'
+import os, sys, zipfile
+base, name, out = sys.argv[1:]
+with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
+    for folder, dirs, files in sorted(os.walk(os.path.join(base, name))):
+        dirs.sort()
+        for f in sorted(files):
+            path = os.path.join(folder, f)
+            info = zipfile.ZipInfo(os.path.relpath(path, base), date_time=(1980, 1, 1, 0, 0, 0))
+            info.external_attr = 0o644 << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            with open(path, "rb") as data:
+                z.writestr(info, data.read())
+PY
+}
+
 rm -rf "$packages"
 mkdir -p "$packages"
 build_native
 package_c_sdk
+package_windows_sdk
 package_powershell_module
 package_dotnet
 

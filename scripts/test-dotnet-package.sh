@@ -3,12 +3,23 @@
 # and runs tests/dotnet/AzMi.Package.Tests, which restores them from that local feed only (its
 # nuget.config) and runs the tutorial flows against azmi-emulator and Azurite. Ends with the
 # line "dotnet AzMi.Package.Tests: N passed, M failed".
+#
+# Usage: scripts/test-dotnet-package.sh [win-x64]
+#   win-x64: the test program (xunit v3) published for win-x64, self-contained, and run under
+#   Wine in the cross root, against azmi-emulator.exe and one Azurite started here (Node does not
+#   run under Wine); the package's win-x64 libazmi.dll is the one tested
+#   (scripts/build-cross.sh win-x64 first).
 # Environment: AZMI_NATIVE_LIB and AZMI_EMULATOR (full paths) override the artifacts tested;
 # AZMI_PACKAGE_VERSION the version packed (default: Cargo.toml's).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+rid="${1:-}"
+case "$rid" in
+  ""|win-x64) ;;
+  *) echo "test-dotnet-package.sh: unknown rid '$rid' (none, or win-x64)" >&2; exit 2 ;;
+esac
 
 # shellcheck source=lib/dotnet-test.sh
 source "$root/scripts/lib/dotnet-test.sh"
@@ -23,11 +34,51 @@ bash "$root/scripts/pack-dotnet.sh"
 packages_cache="${NUGET_PACKAGES:-$HOME/.nuget/packages}"
 rm -rf "$packages_cache/azmi/$version" "$packages_cache/azmi.azure.core/$version"
 
+# The test program published for win-x64 and run under Wine (see Usage); prints the result line.
+run_under_wine() {
+  local csproj=$1 version=$2
+  # shellcheck source=lib/cross-root.sh
+  source "$root/scripts/lib/cross-root.sh"
+  local emulator_exe="$cross_dir/build/x86_64-pc-windows-gnu/release/azmi-emulator.exe"
+  [ -f "$emulator_exe" ] || { echo "missing $emulator_exe: run scripts/build-cross.sh win-x64" >&2; return 2; }
+  local out="$cross_dir/dotnet-package-tests-win-x64"
+  echo
+  echo "==== dotnet publish $project -r win-x64 (AzMi $version from out/packages/nuget) ===="
+  rm -rf "$out"
+  # --force: the packages were just dropped from NuGet's cache (above).
+  dotnet restore "$csproj" -r win-x64 --force "-p:AzMiPackageVersion=$version" --nologo -v quiet
+  dotnet publish "$csproj" --configuration Release -r win-x64 --self-contained --no-restore \
+    "-p:AzMiPackageVersion=$version" -o "$out" --nologo -v quiet
+  [ -f "$out/libazmi.dll" ] || { echo "error: the win-x64 publish has no libazmi.dll: the package lacks runtimes/win-x64" >&2; return 1; }
+  # shellcheck source=lib/azurite.sh
+  source "$root/scripts/lib/azurite.sh"
+  azurite_start "$out/azurite"
+  trap azurite_stop EXIT
+  export AZMI_EMULATOR="$emulator_exe" AZMI_TEST_AZURITE_PORT="$azurite_port" AZMI_TEST_AZURITE_CERT="$azurite_cert"
+  export WINEPREFIX="$cross_dir/wine-prefix" WINEDEBUG=-all XDG_RUNTIME_DIR="$cross_dir/xdg-runtime"
+  mkdir -p "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"
+  echo "==== $project.exe under Wine ===="
+  local rc=0 log="$out/run.log"
+  cross_run trixie wine "$out/$project.exe" -noColor >"$log.raw" 2>&1 || rc=$?
+  # Windows' console output ends lines with CR LF.
+  tr -d '\r' <"$log.raw" | grep -v 'XDG_RUNTIME_DIR' | tee "$log"
+  local line
+  line="$(xunit_result_line "$project (win-x64, Wine)" "$log" "$rc")"
+  echo
+  echo "$line"
+  [[ $line == *" 0 failed"* ]]
+}
+
 project=AzMi.Package.Tests
 csproj="$root/tests/dotnet/$project/$project.csproj"
 results="$root/tests/dotnet/TestResults"
 mkdir -p "$results"
 rm -f "$results/$project.trx"
+
+if [ "$rid" = win-x64 ]; then
+  run_under_wine "$csproj" "$version"
+  exit
+fi
 
 echo
 echo "==== dotnet test $project (AzMi $version from out/packages/nuget) ===="

@@ -4,7 +4,8 @@
 #   the C tests under valgrind, the packages (the C SDK archive built against with pkg-config;
 #   the module's .nupkg installed by PSResourceGet in the Pester stage), the C# consumer tests,
 #   the Azure SDK peer tests (Azure.Identity against azmi-emulator) and the Pester tests of the
-#   AzMi module.
+#   AzMi module; and for Windows (win-x64), the same C, C SDK, NuGet package and Pester tests
+#   under Wine against azmi.dll built in a Debian root (scripts/build-cross.sh).
 # Every stage runs even after a failure; a summary closes the run and the exit code is non-zero
 # if any stage failed.
 set -uo pipefail
@@ -47,6 +48,9 @@ stage "setup (tools)" bash scripts/setup.sh
 if [ "$failed" -gt 0 ]; then summary; exit 1; fi
 stage "build (release + module)" bash scripts/build.sh
 if [ "$failed" -gt 0 ]; then summary; exit 1; fi
+# Windows: the DLL (and azmi-emulator.exe) built in the cross root (scripts/build-cross.sh), so
+# that the packages carry it and its tests under Wine follow each stage below.
+stage "win-x64: build (build-cross.sh)" bash scripts/build-cross.sh win-x64
 
 stage "cargo fmt --check" cargo fmt --all -- --check
 stage "emulator: no import cycle" python3 scripts/check-emulator-cycles.py
@@ -54,13 +58,17 @@ stage "CI scripts: no tool a new machine lacks" python3 scripts/check-ci-tools.p
 stage "cargo clippy -D warnings" cargo clippy --locked --workspace --all-targets -- -D warnings
 stage "cargo test (unit, integration, header drift)" cargo test --locked --workspace
 stage "C tests under valgrind" bash tests/c/run.sh
+stage "win-x64: C tests under Wine" bash tests/c/run.sh win-x64
 # The packages of out/packages: the C SDK test here, the .NET packages' after the C# tests, the
 # module package's in the Pester stage.
 stage "packages (scripts/package.sh)" bash scripts/package.sh
 stage "C SDK package (pkg-config, nm)" bash tests/c/sdk_test.sh
+stage "win-x64: C SDK zip under Wine" bash tests/c/sdk_test_windows.sh
 stage "C# consumer + Azure SDK peer tests" bash scripts/test-dotnet.sh
 stage "C# AzMi NuGet package (local feed)" bash scripts/test-dotnet-package.sh
+stage "win-x64: AzMi package under Wine" bash scripts/test-dotnet-package.sh win-x64
 stage "Pester (AzMi module)" bash scripts/test-pester.sh
+stage "win-x64: Pester under Wine" bash scripts/test-pester.sh win-x64
 
 summary
 [ "$failed" -eq 0 ]

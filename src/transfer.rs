@@ -292,6 +292,7 @@ where
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
+    let (folder, dest) = long_path_ready(folder, local).await?;
     let prefix = format!(
         ".{}.",
         local
@@ -400,30 +401,50 @@ where
             )));
         }
     }
-    let dest = local.to_path_buf();
     let persisted = blocking(move || {
         let result = if overwrite {
             temp_path.persist(&dest)
         } else {
             temp_path.persist_noclobber(&dest)
         };
-        if result.is_ok() {
-            sync_folder(&dest);
+        match result {
+            Ok(()) => {
+                sync_folder(&dest);
+                Ok(())
+            }
+            // Nothing replaced: the verified download is deleted with its temporary file.
+            Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => Err((e.error, None)),
+            // The destination could not be replaced (on Windows: another program has it open).
+            // The download is complete and verified: keep it rather than lose it.
+            Err(e) => Err((e.error, keep_download(e.path, &dest))),
         }
-        result.map_err(|e| e.error)
     })
     .await?;
-    persisted.map_err(|e| {
+    persisted.map_err(|(e, kept)| {
         if e.kind() == std::io::ErrorKind::AlreadyExists {
-            Error::AlreadyExists(format!(
+            return Error::AlreadyExists(format!(
                 "{what}: '{}' appeared meanwhile; allow overwriting to replace it",
                 local.display()
-            ))
+            ));
+        }
+        let open_elsewhere = if cfg!(windows) {
+            " (on Windows, a file another program has open cannot be replaced)"
         } else {
-            Error::Io(format!(
-                "{what} failed: the temporary file could not replace '{}': {e}",
+            ""
+        };
+        // Shown as the caller named the destination's folder, not in its verbatim form.
+        let kept = kept.map(|name| local.with_file_name(name));
+        match kept {
+            Some(kept) => Error::Io(format!(
+                "{what}: the download is complete and verified, but it could not replace '{}': {e}{open_elsewhere}. \
+                 It was kept as '{}': close what holds the destination and move it there, or download again",
+                local.display(),
+                kept.display()
+            )),
+            None => Error::Io(format!(
+                "{what} failed: the temporary file could not replace '{}': {e}{open_elsewhere}",
                 local.display()
-            ))
+            )),
         }
     })?;
     progress(total, total);
@@ -474,6 +495,83 @@ fn stopped(e: Error, what: &str, done: u64, total: u64) -> Error {
     e.within(&format!(
         "{what} stopped after {done} of {total} bytes were received"
     ))
+}
+
+/// The folder to write the temporary file in and the destination to rename it to. On Windows
+/// both in their verbatim form (`\\?\C:\...`, `\\?\UNC\server\share\...`), which every Win32 call
+/// takes at any length: the temporary file's rename would otherwise fail beyond MAX_PATH (260).
+/// Elsewhere as given.
+async fn long_path_ready(folder: PathBuf, local: &Path) -> Result<(PathBuf, PathBuf)> {
+    #[cfg(windows)]
+    {
+        let shown = folder.clone();
+        let verbatim = blocking(move || windows_verbatim(&folder)).await?;
+        let folder = verbatim.map_err(|e| {
+            Error::Io(format!(
+                "the folder '{}' cannot be used: {e}",
+                shown.display()
+            ))
+        })?;
+        let dest = match local.file_name() {
+            Some(name) => folder.join(name),
+            None => local.to_path_buf(),
+        };
+        Ok((folder, dest))
+    }
+    #[cfg(not(windows))]
+    Ok((folder, local.to_path_buf()))
+}
+
+/// `path` made absolute (against the current folder, as Windows does; links are not resolved)
+/// and verbatim: `C:\x` as `\\?\C:\x`, `\\server\share\x` as `\\?\UNC\server\share\x`; a path
+/// already verbatim or a device path as it is.
+#[cfg(windows)]
+fn windows_verbatim(path: &Path) -> std::io::Result<PathBuf> {
+    use std::path::{Component, Prefix};
+    let absolute = std::path::absolute(path)?;
+    let mut components = absolute.components();
+    let mut verbatim = match components.next() {
+        Some(Component::Prefix(prefix)) => match prefix.kind() {
+            Prefix::Disk(letter) => PathBuf::from(format!(r"\\?\{}:", char::from(letter))),
+            Prefix::UNC(server, share) => {
+                let mut unc = std::ffi::OsString::from(r"\\?\UNC\");
+                unc.push(server);
+                unc.push(r"\");
+                unc.push(share);
+                PathBuf::from(unc)
+            }
+            _ => return Ok(absolute),
+        },
+        _ => return Ok(absolute),
+    };
+    verbatim.push(std::path::MAIN_SEPARATOR_STR);
+    for component in components {
+        match component {
+            Component::Normal(name) => verbatim.push(name),
+            // `absolute` has resolved `..` already, as Windows does (textually); kept for safety.
+            Component::ParentDir => {
+                verbatim.pop();
+            }
+            Component::RootDir | Component::CurDir | Component::Prefix(_) => {}
+        }
+    }
+    Ok(verbatim)
+}
+
+/// Keeps a complete, verified download whose rename failed, beside the destination as
+/// `<name>.azmi-download` when that name is free, else under its temporary name. Returns the
+/// file name kept; `None` when even keeping failed (the temporary file is then deleted).
+fn keep_download(temp: tempfile::TempPath, dest: &Path) -> Option<std::ffi::OsString> {
+    let kept = temp.keep().ok()?;
+    let mut plain = dest.as_os_str().to_owned();
+    plain.push(".azmi-download");
+    let plain = PathBuf::from(plain);
+    let kept = if !plain.exists() && std::fs::rename(&kept, &plain).is_ok() {
+        plain
+    } else {
+        kept
+    };
+    kept.file_name().map(|n| n.to_os_string())
 }
 
 /// Makes a rename durable (best effort: not every platform can sync a folder).

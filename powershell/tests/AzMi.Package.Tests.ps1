@@ -8,14 +8,19 @@
 # Both sessions are fresh pwsh processes with a home folder of their own: PSResourceGet keeps
 # its repository list and installs CurrentUser modules under it, so the user's repositories and
 # modules are neither used nor changed, and the module path holds nothing but what was installed.
+# On Windows both live under the profile's known folders, which a process cannot move: there the
+# repository gets a name of its own and is removed afterwards, with the installed module.
 # Token text is never printed: the session reports claims only.
 
 BeforeAll {
     . (Join-Path $PSScriptRoot 'EmulatorHelpers.ps1')
     $script:Known = Import-PowerShellDataFile (Join-Path $PSScriptRoot 'EmulatorIdentities.psd1')
     $script:Repo = (Resolve-Path (Join-Path $PSScriptRoot '../..')).Path
-    $script:CargoVersion = (& bash (Join-Path $Repo 'scripts/version.sh')).Trim()
-    if ($LASTEXITCODE -ne 0 -or -not $CargoVersion) { throw 'scripts/version.sh did not print the version' }
+    # The version under [workspace.package] in Cargo.toml, as scripts/version.sh reads it (read
+    # here, not by running bash: these tests run on Windows too).
+    $workspace = [regex]::Match((Get-Content -Raw (Join-Path $Repo 'Cargo.toml')), '(?ms)^\[workspace\.package\][^\[]*?^version\s*=\s*"([^"]+)"')
+    if (-not $workspace.Success) { throw 'Cargo.toml has no version under [workspace.package]' }
+    $script:CargoVersion = $workspace.Groups[1].Value
     $script:Packages = Join-Path $Repo 'out/packages/powershell'
     $script:Package = Join-Path $Packages "AzMi.$CargoVersion.nupkg"
     if (-not (Test-Path -LiteralPath $Package -PathType Leaf)) {
@@ -57,12 +62,21 @@ BeforeAll {
         [pscustomobject]@{ ExitCode = $process.ExitCode; Output = $stdout; Errors = $stderr.Result }
     }
 
+    # The CurrentUser module folder of the fresh sessions (PSResourceGet's and PowerShell's).
+    $script:UserModules = if ($IsWindows) {
+        Join-Path ([Environment]::GetFolderPath('MyDocuments')) 'PowerShell\Modules'
+    } else {
+        Join-Path $CleanHome '.local/share/powershell/Modules'
+    }
+    $script:Repository = if ($IsWindows) { "azmi-test-$([guid]::NewGuid().ToString('N').Substring(0, 8))" } else { 'local' }
+
     # The user's steps, in a first session: register the folder of packages, install from it.
-    $install = Invoke-FreshPwsh -Environment @{ AZMI_PACKAGES = $Packages; AZMI_VERSION = $CargoVersion } -Script '
+    $install = Invoke-FreshPwsh -Environment @{ AZMI_PACKAGES = $Packages; AZMI_VERSION = $CargoVersion; AZMI_REPOSITORY = $Repository } -Script '
         $ErrorActionPreference = "Stop"
-        Register-PSResourceRepository -Name local -Uri $env:AZMI_PACKAGES -Trusted
-        Install-PSResource AzMi -Repository local -Scope CurrentUser -Version $env:AZMI_VERSION
-        Get-InstalledPSResource AzMi | Select-Object Name, @{ n = "Version"; e = { $_.Version.ToString() } }, InstalledLocation |
+        Register-PSResourceRepository -Name $env:AZMI_REPOSITORY -Uri $env:AZMI_PACKAGES -Trusted
+        Install-PSResource AzMi -Repository $env:AZMI_REPOSITORY -Scope CurrentUser -Version $env:AZMI_VERSION -Reinstall
+        Get-InstalledPSResource AzMi -Version $env:AZMI_VERSION |
+            Select-Object Name, @{ n = "Version"; e = { $_.Version.ToString() } }, InstalledLocation |
             ConvertTo-Json -Compress
     '
     if ($install.ExitCode -ne 0) { throw "installing AzMi failed ($($install.ExitCode)): $($install.Errors)" }
@@ -79,7 +93,7 @@ BeforeAll {
         $module = Get-Module AzMi
         $token = Get-AzMiToken -ResourceTypeName Arm
         $claims = ConvertFrom-JwtPayload $token.Token
-        $file = if ($IsWindows) { "azmi.dll" } elseif ($IsMacOS) { "libazmi.dylib" } else { "libazmi.so" }
+        $file = if ($IsWindows) { "libazmi.dll" } elseif ($IsMacOS) { "libazmi.dylib" } else { "libazmi.so" }
         $native = Join-Path $module.ModuleBase "runtimes/$([System.Runtime.InteropServices.RuntimeInformation]::RuntimeIdentifier)/native/$file"
         $nativeVersion = Add-Type -PassThru -Name NativeVersion -Namespace AzMiPackageTest -MemberDefinition "
             [DllImport(@""$native"")] private static extern IntPtr azmi_version();
@@ -106,6 +120,13 @@ BeforeAll {
 }
 
 AfterAll {
+    if ($IsWindows -and $script:Repository) {
+        # The profile's folders are the real ones on Windows: put them back as they were.
+        $null = Invoke-FreshPwsh -Environment @{ AZMI_REPOSITORY = $Repository; AZMI_VERSION = $CargoVersion } -Script '
+            Uninstall-PSResource AzMi -Version $env:AZMI_VERSION -Scope CurrentUser -ErrorAction SilentlyContinue
+            Unregister-PSResourceRepository -Name $env:AZMI_REPOSITORY -ErrorAction SilentlyContinue
+        '
+    }
     Stop-AzMiEmulator $script:Emulator
     if ($script:Work) { Remove-Item -LiteralPath $script:Work -Recurse -Force -ErrorAction SilentlyContinue }
 }
@@ -115,13 +136,12 @@ Describe 'The AzMi package (out/packages)' {
         $Installed.Count | Should -Be 1
         $Installed[0].Name | Should -BeExactly 'AzMi'
         $Installed[0].Version | Should -Be $CargoVersion
-        $expected = Join-Path $CleanHome '.local/share/powershell/Modules'
-        $Installed[0].InstalledLocation | Should -BeLike "$expected*"
+        $Installed[0].InstalledLocation | Should -BeLike "$UserModules*"
     }
 
     It 'imports by name in a new session and gets a token from the emulator' {
         $Session.ExitCode | Should -Be 0 -Because $Session.Errors
-        $Result.ModuleBase | Should -BeLike (Join-Path $CleanHome '.local/share/powershell/Modules/AzMi/*')
+        $Result.ModuleBase | Should -BeLike (Join-Path (Join-Path $UserModules 'AzMi') '*')
         $Result.Audience | Should -BeExactly 'https://management.azure.com/'
         $Result.ObjectId | Should -Be $Known.SystemAssigned.ObjectId
         $Result.SecondsLeft | Should -BeGreaterThan 3000
@@ -144,7 +164,7 @@ Describe 'The AzMi package (out/packages)' {
 
     Context 'the installed manifest' {
         BeforeAll {
-            $script:ModuleFolder = Join-Path $CleanHome ".local/share/powershell/Modules/AzMi/$CargoVersion"
+            $script:ModuleFolder = Join-Path $UserModules "AzMi/$CargoVersion"
             $script:Manifest = Import-PowerShellDataFile (Join-Path $ModuleFolder 'AzMi.psd1')
         }
 

@@ -540,14 +540,15 @@ Describe 'AzMi module' {
 
     It 'fails with a clear error naming the path when the native library is missing' {
         $copy = Join-Path $TestDrive 'AzMi'
-        Copy-Item -Path (Split-Path $ModulePath) -Destination $copy -Recurse
-        Remove-Item -Path (Join-Path $copy 'runtimes') -Recurse -Force
+        $null = New-Item -ItemType Directory -Path $copy
+        Get-ChildItem -Path (Split-Path $ModulePath) -Exclude runtimes | Copy-Item -Destination $copy -Recurse
         $script = "Import-Module '$copy/AzMi.psd1'; try { Get-AzMiToken https://management.azure.com/ } catch { `$_.FullyQualifiedErrorId; `$_.Exception.Message }"
         $pwsh = @(Get-PwshCommandLine)
 
         $output = (& $pwsh[0] @($pwsh | Select-Object -Skip 1) -NoProfile -NonInteractive -Command $script) -join "`n"
 
         $output | Should -BeLike 'AzMi.NativeLibraryNotLoaded,*'
-        $output | Should -BeLike "*$copy/runtimes/*/native/*azmi*does not exist*"
+        $native = Join-Path (Join-Path $copy 'runtimes') '*' | Join-Path -ChildPath 'native' | Join-Path -ChildPath '*azmi*'
+        $output | Should -BeLike "*$native does not exist*"
     }
 }

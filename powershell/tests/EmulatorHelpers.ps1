@@ -110,6 +110,8 @@ function Start-AzMiStorageTestBed {
         both: AZMI_IMDS_ENDPOINT, AZMI_CA_FILE (the emulator's CA and Azurite's certificate), AZMI_ARM_ENDPOINT. Returns
         Work (a scratch folder, with 'files' in it), Emulator, Azurite (its process), Account (Azurite's account URL)
         and the environment it replaced, which Stop-AzMiStorageTestBed puts back.
+        Where Node cannot be started (the tests under Wine), the test script starts one Azurite and names it with
+        AZMI_TEST_AZURITE_PORT and AZMI_TEST_AZURITE_CERT: that one is used (the tests name their containers uniquely).
     #>
     param(
         [Parameter(Mandatory)][string] $Repo,
@@ -117,32 +119,39 @@ function Start-AzMiStorageTestBed {
         [Parameter(Mandatory)][string] $Name
     )
     $azuriteBin = Join-Path $Repo 'tools/azurite/node_modules/.bin/azurite-blob'
-    if (-not (Test-Path -LiteralPath $azuriteBin -PathType Leaf)) {
+    $external = [bool]$env:AZMI_TEST_AZURITE_PORT
+    if (-not $external -and -not (Test-Path -LiteralPath $azuriteBin -PathType Leaf)) {
         throw "Azurite is not installed ($azuriteBin is missing): run scripts/setup.sh"
     }
     $work = Join-Path ([System.IO.Path]::GetTempPath()) "azmi-$Name-tests-$([guid]::NewGuid().ToString('N'))"
     $null = New-Item -ItemType Directory -Path $work, (Join-Path $work 'azurite'), (Join-Path $work 'files')
-    $cert = Join-Path $work 'cert.pem'
-    $key = Join-Path $work 'key.pem'
-    & openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj '/CN=127.0.0.1' `
-        -addext 'subjectAltName=IP:127.0.0.1' -addext 'basicConstraints=critical,CA:FALSE' `
-        -keyout $key -out $cert 2>$null >$null
-    if ($LASTEXITCODE -ne 0) { throw 'openssl could not make a certificate for Azurite' }
+    if ($external) {
+        $cert = $env:AZMI_TEST_AZURITE_CERT
+        $port = $env:AZMI_TEST_AZURITE_PORT
+        $azurite = $null
+    } else {
+        $cert = Join-Path $work 'cert.pem'
+        $key = Join-Path $work 'key.pem'
+        & openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj '/CN=127.0.0.1' `
+            -addext 'subjectAltName=IP:127.0.0.1' -addext 'basicConstraints=critical,CA:FALSE' `
+            -keyout $key -out $cert 2>$null >$null
+        if ($LASTEXITCODE -ne 0) { throw 'openssl could not make a certificate for Azurite' }
 
-    $port = Get-ClosedLoopbackPort
-    $log = Join-Path $work 'azurite.log'
-    $errors = Join-Path $work 'azurite.err'
-    $azurite = Start-Process -FilePath $azuriteBin -PassThru `
-        -ArgumentList '--blobHost', '127.0.0.1', '--blobPort', $port, '--oauth', 'basic', '--silent', '--skipApiVersionCheck',
-        '--disableTelemetry', '--cert', $cert, '--key', $key, '--location', (Join-Path $work 'azurite') `
-        -RedirectStandardOutput $log -RedirectStandardError $errors
-    $deadline = [DateTime]::UtcNow.AddSeconds(60)
-    while ($true) {
-        $client = [System.Net.Sockets.TcpClient]::new()
-        try { $client.Connect('127.0.0.1', $port); break } catch { } finally { $client.Dispose() }
-        if ($azurite.HasExited) { throw "Azurite exited: $(Get-Content -Raw $log, $errors -ErrorAction SilentlyContinue)" }
-        if ([DateTime]::UtcNow -gt $deadline) { throw 'Azurite did not listen within 60 s' }
-        Start-Sleep -Milliseconds 100
+        $port = Get-ClosedLoopbackPort
+        $log = Join-Path $work 'azurite.log'
+        $errors = Join-Path $work 'azurite.err'
+        $azurite = Start-Process -FilePath $azuriteBin -PassThru `
+            -ArgumentList '--blobHost', '127.0.0.1', '--blobPort', $port, '--oauth', 'basic', '--silent', '--skipApiVersionCheck',
+            '--disableTelemetry', '--cert', $cert, '--key', $key, '--location', (Join-Path $work 'azurite') `
+            -RedirectStandardOutput $log -RedirectStandardError $errors
+        $deadline = [DateTime]::UtcNow.AddSeconds(60)
+        while ($true) {
+            $client = [System.Net.Sockets.TcpClient]::new()
+            try { $client.Connect('127.0.0.1', $port); break } catch { } finally { $client.Dispose() }
+            if ($azurite.HasExited) { throw "Azurite exited: $(Get-Content -Raw $log, $errors -ErrorAction SilentlyContinue)" }
+            if ([DateTime]::UtcNow -gt $deadline) { throw 'Azurite did not listen within 60 s' }
+            Start-Sleep -Milliseconds 100
+        }
     }
 
     $emulator = Start-AzMiEmulator -Path $EmulatorPath
@@ -163,7 +172,7 @@ function Stop-AzMiStorageTestBed {
     param($Bed)
     if (-not $Bed) { return }
     Stop-AzMiEmulator $Bed.Emulator
-    if (-not $Bed.Azurite.HasExited) {
+    if ($Bed.Azurite -and -not $Bed.Azurite.HasExited) {
         $Bed.Azurite.Kill($true)
         $null = $Bed.Azurite.WaitForExit(5000)
     }

@@ -42,3 +42,26 @@ dotnet_result_line() {
   echo "$line"
   [ "$fail" -eq 0 ]
 }
+
+# xunit_result_line PROJECT LOG RC: the same line from an xunit v3 program's own console output
+# (its "Total: N, Errors: E, Failed: F, Skipped: S" summary) and exit code; returns 1 when
+# anything failed or no summary was printed.
+xunit_result_line() {
+  local project=$1 log=$2 rc=$3 summary total errors fail skipped
+  summary="$(grep -o 'Total: [0-9]*, Errors: [0-9]*, Failed: [0-9]*, Skipped: [0-9]*' "$log" | tail -n 1 || true)"
+  if [ -z "$summary" ]; then
+    echo "error: $project printed no test summary (exit code $rc)" >&2
+    echo "dotnet $project: 0 passed, 1 failed"
+    return 1
+  fi
+  read -r total errors fail skipped < <(sed 's/[^0-9]\+/ /g' <<<"$summary")
+  fail=$((fail + errors))
+  if [ "$rc" -ne 0 ] && [ "$fail" -eq 0 ]; then
+    echo "error: $project exited with $rc" >&2
+    fail=1
+  fi
+  local line="dotnet $project: $((total - fail - skipped)) passed, $fail failed"
+  [ "$skipped" -gt 0 ] && line="$line, $skipped skipped"
+  echo "$line"
+  [ "$fail" -eq 0 ]
+}

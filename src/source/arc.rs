@@ -148,9 +148,10 @@ pub(crate) fn checked_key_file(path: &Path, dir: &Path) -> Result<PathBuf> {
         .canonicalize()
         .map_err(|e| refuse(format!("it cannot be found ({e})")))?;
     if real.parent() != Some(folder.as_path()) {
+        // The folder as configured, not canonical (on Windows that is the \\?\ form).
         return Err(refuse(format!(
             "it is not in the agent's key folder {}",
-            folder.display()
+            dir.display()
         )));
     }
     if !is_key(&real) {

@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "azmi.h"
 #include "check.h"
@@ -211,14 +210,14 @@ static void tutorial(const char *account, uint32_t protocol, const char *tmpdir)
 
 int main(void) {
     const char *base = getenv("AZMI_ADLS_BASE");
-    char tmpdir[] = "/tmp/azmi-adls-c-XXXXXX";
+    char tmpdir[300];
     char gen2[512];
     if (base == NULL || getenv("AZMI_IMDS_ENDPOINT") == NULL || getenv("AZMI_CA_FILE") == NULL) {
         fprintf(stderr, "set AZMI_IMDS_ENDPOINT, AZMI_CA_FILE and AZMI_ADLS_BASE (tests/c/run.sh does)\n");
         return 2;
     }
-    if (mkdtemp(tmpdir) == NULL) {
-        perror("mkdtemp");
+    if (check_temp_folder(tmpdir, sizeof tmpdir, "azmi-adls-c") == NULL) {
+        perror("a temporary folder");
         return 2;
     }
     check_prefix = "Gen1: ";
@@ -226,7 +225,7 @@ int main(void) {
     check_prefix = "Gen2: ";
     snprintf(gen2, sizeof gen2, "%s/fs", base);
     tutorial(gen2, AZMI_ADLS_DFS, tmpdir);
-    rmdir(tmpdir);
+    check_remove_folder(tmpdir);
     azmi_shutdown(NULL);
     printf("C adls_test: %d passed, %d failed\n", passes, failures);
     return failures == 0 ? 0 : 1;

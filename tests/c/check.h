@@ -8,8 +8,42 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef _WIN32
+#include <direct.h>
+#include <io.h>
+#include <windows.h>
+#else
+#include <unistd.h>
+#endif
 
 #include "azmi.h"
+
+/* Makes a new empty folder named <the system's temporary folder>/<prefix>-XXXXXX into buf (the
+ * same on Windows, where there is no mkdtemp); returns buf, or NULL with errno set. */
+static inline char *check_temp_folder(char *buf, size_t size, const char *prefix) {
+#ifdef _WIN32
+    char base[MAX_PATH + 1];
+    DWORD n = GetTempPathA(sizeof base, base);
+    if (n == 0 || n > MAX_PATH) return NULL;
+    if (snprintf(buf, size, "%s%s-XXXXXX", base, prefix) >= (int)size) return NULL;
+    if (_mktemp(buf) == NULL || _mkdir(buf) != 0) return NULL;
+    return buf;
+#else
+    const char *base = getenv("TMPDIR");
+    if (base == NULL || *base == '\0') base = "/tmp";
+    if (snprintf(buf, size, "%s/%s-XXXXXX", base, prefix) >= (int)size) return NULL;
+    return mkdtemp(buf);
+#endif
+}
+
+/* Removes an empty folder (rmdir, or _rmdir on Windows). */
+static inline void check_remove_folder(const char *path) {
+#ifdef _WIN32
+    _rmdir(path);
+#else
+    rmdir(path);
+#endif
+}
 
 static int failures = 0;
 static int passes = 0;

@@ -1,59 +1,127 @@
 #!/usr/bin/env bash
 # Builds the C tests against include/azmi.h with -Wall -Wextra -Werror -pedantic and runs them
-# under valgrind against a fresh azmi-emulator and (for storage_test) Azurite over HTTPS with
-# `--oauth basic`, as tests/common/mod.rs starts it. Fails on any test failure, leak or memory
-# error. Expects target/release/libazmi.so and target/release/azmi-emulator (scripts/build.sh) and
-# Azurite under tools/azurite (scripts/setup.sh).
+# against a fresh azmi-emulator and (for storage_test) Azurite over HTTPS with `--oauth basic`,
+# as tests/common/mod.rs starts it. Fails on any test failure (and, natively, any leak or memory
+# error). Azurite under tools/azurite (scripts/setup.sh).
+#
+# Usage: tests/c/run.sh [rid]
+#   (none)       this machine: gcc, the programs under valgrind, against target/release/libazmi.so
+#                and target/release/azmi-emulator (scripts/build.sh)
+#   win-x64      MinGW-w64 in the trixie root, the programs and azmi-emulator.exe under Wine,
+#                against out/AzMi/runtimes/win-x64/native/libazmi.dll (scripts/build-cross.sh win-x64)
+#   linux-arm64  aarch64-linux-gnu-gcc, linked against bullseye's glibc 2.31, under qemu-aarch64
+#                on that glibc (the floor), against out/AzMi/runtimes/linux-arm64/native/libazmi.so
+#                (scripts/build-cross.sh linux-arm64) and this machine's azmi-emulator
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 # shellcheck source=../../scripts/lib/emulator.sh
 source "$root/scripts/lib/emulator.sh"
-lib="$root/target/release"
-build="$root/target/c-tests"
+rid="${1:-native}"
+build="$root/target/c-tests/$rid"
 mkdir -p "$build"
+cflags=(-std=c11 -Wall -Wextra -Werror -pedantic -g -O1 -I "$root/include")
+valgrind_args=(--quiet --error-exitcode=99 --leak-check=full
+  --suppressions="$root/tests/c/valgrind.supp" --num-callers=40
+  --show-leak-kinds=definite,indirect,possible
+  --errors-for-leak-kinds=definite,indirect,possible --fair-sched=yes)
 
-for f in "$lib/libazmi.so" "$lib/azmi-emulator"; do
-  [ -e "$f" ] || { echo "missing $f: run scripts/build.sh first" >&2; exit 2; }
-done
-azurite_bin="$root/tools/azurite/node_modules/.bin/azurite-blob"
-[ -e "$azurite_bin" ] || {
-  echo "Azurite is not installed ($azurite_bin is missing): run scripts/setup.sh" >&2; exit 2; }
+# Per platform: compile SRC OUT builds a test program; start_emulator LOG ARGS... starts
+# azmi-emulator in the background (its pid in $!); run_program PROG ARGS... runs a program with
+# the caller's environment; host_path PATH turns a path the programs print into this machine's.
+case $rid in
+  native)
+    lib="$root/target/release"
+    for f in "$lib/libazmi.so" "$lib/azmi-emulator"; do
+      [ -e "$f" ] || { echo "missing $f: run scripts/build.sh first" >&2; exit 2; }
+    done
+    # The test programs load libazmi.so by its SONAME, libazmi.so.<abi> (docs/abi.md).
+    ln -sf libazmi.so "$lib/libazmi.so.$(bash "$root/scripts/version.sh" --abi)"
+    compile() {
+      "${CC:-gcc}" "${cflags[@]}" "$1" -L "$lib" -Wl,-rpath,"$lib" -lazmi -lpthread -o "$2"
+    }
+    start_emulator() { local log=$1; shift; "$lib/azmi-emulator" --port 0 "$@" >"$log" 2>&1 & }
+    run_program() { valgrind "${valgrind_args[@]}" "$@"; }
+    host_path() { echo "$1"; }
+    ;;
+  win-x64)
+    # shellcheck source=../../scripts/lib/cross-root.sh
+    source "$root/scripts/lib/cross-root.sh"
+    lib="$root/out/AzMi/runtimes/win-x64/native"
+    cross_release="$cross_dir/build/x86_64-pc-windows-gnu/release"
+    for f in "$lib/libazmi.dll" "$cross_release/libazmi.dll.a" "$cross_release/azmi-emulator.exe"; do
+      [ -e "$f" ] || { echo "missing $f: run scripts/build-cross.sh win-x64 first" >&2; exit 2; }
+    done
+    # The module's library, under the name C programs import (the import library's azmi.dll).
+    cp "$lib/libazmi.dll" "$build/azmi.dll"
+    # One Wine prefix per checkout, made by the first program (a few seconds).
+    export WINEPREFIX="$cross_dir/wine-prefix" WINEDEBUG=-all
+    export XDG_RUNTIME_DIR="$cross_dir/xdg-runtime"
+    mkdir -p "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"
+    compile() {
+      cross_run trixie x86_64-w64-mingw32-gcc "${cflags[@]}" "$1" "$cross_release/libazmi.dll.a" \
+        -static -lpthread -o "$2.exe"
+    }
+    start_emulator() {
+      local log=$1; shift
+      cross_exec trixie wine "$cross_release/azmi-emulator.exe" --port 0 "$@" >"$log" 2>&1 &
+    }
+    run_program() { local prog=$1; shift; cross_run trixie wine "$prog.exe" "$@"; }
+    # Wine's drive Z: is the root folder, C: the prefix's drive_c.
+    host_path() {
+      local p=${1//\\//}
+      case $p in
+        [Zz]:/*) echo "${p:2}" ;;
+        [Cc]:/*) echo "$WINEPREFIX/drive_c${p:2}" ;;
+        *) echo "$p" ;;
+      esac
+    }
+    windows_path() { local p=${1//\//\\}; echo "Z:$p"; }
+    ;;
+  linux-arm64)
+    # shellcheck source=../../scripts/lib/cross-root.sh
+    source "$root/scripts/lib/cross-root.sh"
+    lib="$root/out/AzMi/runtimes/linux-arm64/native"
+    [ -e "$lib/libazmi.so" ] || { echo "missing $lib/libazmi.so: run scripts/build-cross.sh linux-arm64 first" >&2; exit 2; }
+    [ -e "$root/target/release/azmi-emulator" ] || { echo "missing target/release/azmi-emulator: run scripts/build.sh" >&2; exit 2; }
+    ln -sf libazmi.so "$lib/libazmi.so.$(bash "$root/scripts/version.sh" --abi)"
+    old="$(cross_root_path bullseye)/usr/aarch64-linux-gnu"
+    compile() {
+      # bullseye's libc and libgcc_s, not trixie's: the programs run on glibc 2.31 as the library does.
+      cross_run trixie aarch64-linux-gnu-gcc "${cflags[@]}" --sysroot="$(cross_root_path bullseye)" \
+        -B "$old/lib" -L "$old/lib" "$1" -L "$lib" -Wl,-rpath,"$lib" -lazmi -lpthread \
+        "$old/lib/libgcc_s.so.1" -o "$2"
+    }
+    start_emulator() { local log=$1; shift; "$root/target/release/azmi-emulator" --port 0 "$@" >"$log" 2>&1 & }
+    run_program() { cross_run trixie qemu-aarch64 -L "$old" "$@"; }
+    host_path() { echo "$1"; }
+    ;;
+  *) echo "run.sh: unknown rid '$rid' (native, win-x64, linux-arm64)" >&2; exit 2 ;;
+esac
 
-# The test programs load libazmi.so by its SONAME, libazmi.so.<abi> (docs/abi.md).
-ln -sf libazmi.so "$lib/libazmi.so.$(bash "$root/scripts/version.sh" --abi)"
-cc=${CC:-gcc}
-for src in "$root"/tests/c/*.c; do
-  name=$(basename "$src" .c)
-  "$cc" -std=c11 -Wall -Wextra -Werror -pedantic -g -O1 -I "$root/include" "$src" \
-    -L "$lib" -Wl,-rpath,"$lib" -lazmi -lpthread -o "$build/$name"
+sources=("$root"/tests/c/*.c)
+# What azmi does differently on Windows (paths, files held open, Arc's folders).
+[ "$rid" = win-x64 ] && sources+=("$root"/tests/c/windows/*.c)
+for src in "${sources[@]}"; do
+  compile "$src" "$build/$(basename "$src" .c)"
 done
 
 log="$build/emulator.log"
-"$lib/azmi-emulator" --port 0 >"$log" 2>&1 &
+start_emulator "$log"
 emulator=$!
-azurite=""
 source_emulators=()
 scratch="$(mktemp -d "${TMPDIR:-/tmp}/azmi-c-tests.XXXXXX")"
+# shellcheck source=../../scripts/lib/azurite.sh
+source "$root/scripts/lib/azurite.sh"
 cleanup() {
   kill "$emulator" 2>/dev/null || true
   for pid in "${source_emulators[@]}"; do kill "$pid" 2>/dev/null || true; done
-  if [ -n "$azurite" ]; then kill "$azurite" 2>/dev/null || true; wait "$azurite" 2>/dev/null || true; fi
+  azurite_stop
   rm -rf "$scratch"
 }
 trap cleanup EXIT
 
-# Azurite's blob service: a fresh certificate for 127.0.0.1, a free port, an empty workspace.
-openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
-  -addext subjectAltName=IP:127.0.0.1 -addext basicConstraints=critical,CA:FALSE \
-  -keyout "$scratch/key.pem" -out "$scratch/cert.pem" >/dev/null 2>&1 \
-  || { echo "openssl could not make a certificate for Azurite" >&2; exit 2; }
-azurite_port=$(node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
-mkdir -p "$scratch/data"
-"$azurite_bin" --blobHost 127.0.0.1 --blobPort "$azurite_port" --oauth basic --silent \
-  --skipApiVersionCheck --disableTelemetry --cert "$scratch/cert.pem" --key "$scratch/key.pem" \
-  --location "$scratch/data" >"$build/azurite.log" 2>&1 &
-azurite=$!
-emulator_wait "$log" AZMI_ARM_ENDPOINT || exit 2
+azurite_start "$scratch/azurite" || exit 2
+emulator_wait "$log" AZMI_ARM_ENDPOINT 60 || exit 2
 endpoint=$(emulator_value "$log" AZMI_IMDS_ENDPOINT)
 ca_file=$(emulator_value "$log" AZMI_CA_FILE)
 adls_base=$(emulator_services_url "$log")
@@ -62,7 +130,7 @@ arm_endpoint=$(emulator_value "$log" AZMI_ARM_ENDPOINT)
 export AZMI_IMDS_ENDPOINT="$endpoint"
 # The emulator's CA (for its HTTPS services) with Azurite's certificate, and the base URL of the
 # emulator's Data Lake endpoints.
-cat "$ca_file" "$scratch/cert.pem" >"$scratch/ca-bundle.pem"
+cat "$(host_path "$ca_file")" "$azurite_cert" >"$scratch/ca-bundle.pem"
 export AZMI_CA_FILE="$scratch/ca-bundle.pem"
 export AZMI_ADLS_BASE="$adls_base"
 [ -n "$keyvault_url" ] && [ -n "$arm_endpoint" ] || {
@@ -70,28 +138,13 @@ export AZMI_ADLS_BASE="$adls_base"
 # Its Key Vault and Resource Manager endpoints.
 export AZMI_KEYVAULT_URL="$keyvault_url"
 export AZMI_ARM_ENDPOINT="$arm_endpoint"
-
-for _ in $(seq 1 600); do
-  (exec 3<>"/dev/tcp/127.0.0.1/$azurite_port") 2>/dev/null && break
-  kill -0 "$azurite" 2>/dev/null || { echo "Azurite exited:" >&2; cat "$build/azurite.log" >&2; exit 2; }
-  sleep 0.1
-done
-(exec 3<>"/dev/tcp/127.0.0.1/$azurite_port") 2>/dev/null || {
-  echo "Azurite did not listen on port $azurite_port within 60 s:" >&2; cat "$build/azurite.log" >&2; exit 2; }
 # Azurite's account, path-style, for storage_test.
-export AZMI_BLOB_ACCOUNT="https://127.0.0.1:$azurite_port/devstoreaccount1"
+export AZMI_BLOB_ACCOUNT="$azurite_url"
 
-under_valgrind() {
-  valgrind --quiet --error-exitcode=99 --leak-check=full \
-    --suppressions="$root/tests/c/valgrind.supp" --num-callers=40 \
-    --show-leak-kinds=definite,indirect,possible \
-    --errors-for-leak-kinds=definite,indirect,possible \
-    --fair-sched=yes "$@"
-}
-
-# Two tinyproxy instances for proxy_test (scripts/setup.sh installs tinyproxy), on free ports,
-# with configurations and logs of their own: an open one, and one that asks for Basic
-# credentials (alice, s3cret). `start_tinyproxy name extra-config` sets $started_port.
+# Two tinyproxy instances for proxy_test (scripts/setup.sh installs tinyproxy; they run on this
+# machine, whatever the rid), on free ports, with configurations and logs of their own: an open
+# one, and one that asks for Basic credentials (alice, s3cret). `start_tinyproxy name
+# extra-config` sets $started_port.
 command -v tinyproxy >/dev/null || { echo "tinyproxy is not installed: run scripts/setup.sh" >&2; exit 2; }
 start_tinyproxy() {
   local name=$1 extra=$2 conf="$scratch/$1.conf"
@@ -113,32 +166,38 @@ proxy_port=$started_port
 start_tinyproxy auth-proxy "BasicAuth alice s3cret
 "
 auth_proxy_port=$started_port
+# A path of this machine as the programs open it (Windows programs under Wine: Z:\…).
+program_path() { if [ "$rid" = win-x64 ]; then windows_path "$1"; else echo "$1"; fi; }
 
 status=0
 for src in "$root"/tests/c/*.c; do
   name=$(basename "$src" .c)
   # sources_test runs below, once per managed identity source; proxy_test with its proxies.
   [ "$name" = sources_test ] || [ "$name" = proxy_test ] && continue
-  echo "== $name under valgrind"
-  under_valgrind "$build/$name" || status=1
+  echo "== $name ($rid)"
+  run_program "$build/$name" || status=1
 done
 
-# proxy_test with the proxies, and https_proxy (lowercase) in its environment; then again with
-# the emulator's CA only in SSL_CERT_FILE (the system's trust store), not in AZMI_CA_FILE.
-echo "== proxy_test under valgrind"
+# proxy_test with the proxies, and https_proxy (lowercase) in its environment; then (on Linux,
+# where SSL_CERT_FILE is the system's store) again with the emulator's CA only in SSL_CERT_FILE,
+# not in AZMI_CA_FILE.
+echo "== proxy_test ($rid)"
 (
   export https_proxy="http://127.0.0.1:$proxy_port"
-  export AZMI_TEST_PROXY="http://127.0.0.1:$proxy_port" AZMI_TEST_PROXY_LOG="$scratch/proxy.log"
+  export AZMI_TEST_PROXY="http://127.0.0.1:$proxy_port"
+  export AZMI_TEST_PROXY_LOG="$(program_path "$scratch/proxy.log")"
   export AZMI_TEST_AUTH_PROXY="http://127.0.0.1:$auth_proxy_port"
-  export AZMI_TEST_AUTH_PROXY_LOG="$scratch/auth-proxy.log"
-  under_valgrind "$build/proxy_test"
+  export AZMI_TEST_AUTH_PROXY_LOG="$(program_path "$scratch/auth-proxy.log")"
+  run_program "$build/proxy_test"
 ) || status=1
-echo "== proxy_test trust-store (SSL_CERT_FILE) under valgrind"
-(
-  unset AZMI_CA_FILE
-  export SSL_CERT_FILE="$ca_file"
-  under_valgrind "$build/proxy_test" trust-store
-) || status=1
+if [ "$rid" != win-x64 ]; then
+  echo "== proxy_test trust-store, the CA in SSL_CERT_FILE only ($rid)"
+  (
+    unset AZMI_CA_FILE
+    export SSL_CERT_FILE="$(host_path "$ca_file")"
+    run_program "$build/proxy_test" trust-store
+  ) || status=1
+fi
 
 # sources_test: one emulator per managed identity source (`--source`); the program runs with
 # only that source's variables (the lines after the banner's "managed identity source" line;
@@ -150,19 +209,19 @@ run_sources_test() {
   local source=$1 expected=$2 mode=$3
   shift 3
   local slog="$build/emulator-$source.log" pid
-  "$lib/azmi-emulator" --port 0 --source "$source" >"$slog" 2>&1 &
+  start_emulator "$slog" --source "$source"
   pid=$!
   source_emulators+=("$pid")
   emulator_wait "$slog" "$(emulator_source_last "$source")" 60 || { status=1; return; }
   local vars=()
   while IFS= read -r line; do vars+=("$line"); done < <(emulator_source_env "$slog" "$source")
-  echo "== sources_test $source ${mode:-} under valgrind"
-  env -u AZMI_IMDS_ENDPOINT -u AZURE_POD_IDENTITY_AUTHORITY_HOST -u AZMI_CA_FILE \
-    "${vars[@]}" "$@" valgrind --quiet --error-exitcode=99 --leak-check=full \
-    --suppressions="$root/tests/c/valgrind.supp" --num-callers=40 \
-    --show-leak-kinds=definite,indirect,possible \
-    --errors-for-leak-kinds=definite,indirect,possible \
-    --fair-sched=yes "$build/sources_test" "$expected" $mode || status=1
+  echo "== sources_test $source ${mode:-} ($rid)"
+  (
+    unset AZMI_IMDS_ENDPOINT AZURE_POD_IDENTITY_AUTHORITY_HOST AZMI_CA_FILE
+    export "${vars[@]}" "$@"
+    # shellcheck disable=SC2086 # $mode is one word or none
+    run_program "$build/sources_test" "$expected" $mode
+  ) || status=1
   kill "$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
 }
@@ -175,4 +234,26 @@ run_sources_test cloud-shell cloud_shell ""
 run_sources_test arc arc ""
 run_sources_test service-fabric service_fabric ""
 run_sources_test workload-identity workload_identity ""
+
+# Windows: windows_test, with an Arc emulator whose key folder is
+# <ProgramData>\AzureConnectedMachineAgent\Tokens, for the test to find through %ProgramData%.
+if [ "$rid" = win-x64 ]; then
+  program_data="$scratch/programdata"
+  mkdir -p "$program_data/AzureConnectedMachineAgent/Tokens"
+  alog="$build/emulator-arc-windows.log"
+  start_emulator "$alog" --source arc \
+    --arc-tokens-dir "$(windows_path "$program_data/AzureConnectedMachineAgent/Tokens")"
+  source_emulators+=("$!")
+  if emulator_wait "$alog" "$(emulator_source_last arc)" 60; then
+    echo "== windows_test ($rid)"
+    (
+      export AZMI_TEST_ARC_IDENTITY_ENDPOINT="$(emulator_value "$alog" IDENTITY_ENDPOINT)"
+      export AZMI_TEST_ARC_IMDS_ENDPOINT="$(emulator_value "$alog" IMDS_ENDPOINT)"
+      export AZMI_TEST_ARC_PROGRAMDATA="$(windows_path "$program_data")"
+      run_program "$build/windows_test"
+    ) || status=1
+  else
+    status=1
+  fi
+fi
 exit $status

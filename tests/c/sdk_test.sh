@@ -22,18 +22,8 @@ emulator_bin="$root/target/release/azmi-emulator"
 [ -x "$emulator_bin" ] || { echo "missing $emulator_bin: run scripts/build.sh first" >&2; exit 2; }
 command -v pkg-config >/dev/null || { echo "pkg-config is not installed: run scripts/setup.sh" >&2; exit 2; }
 
-failures=0
-passes=0
-check() { # check <description> <command…>: runs the command, counts and reports the outcome
-  local what=$1
-  shift
-  if "$@"; then
-    passes=$((passes + 1))
-  else
-    failures=$((failures + 1))
-    echo "FAIL: $what" >&2
-  fi
-}
+# shellcheck source=../../scripts/lib/check.sh
+source "$root/scripts/lib/check.sh"
 
 scratch="$(mktemp -d "${TMPDIR:-/tmp}/azmi-sdk-test.XXXXXX")"
 emulator=""

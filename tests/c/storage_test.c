@@ -18,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "azmi.h"
 #include "check.h"
@@ -27,7 +26,7 @@
 #define UAMI_CLIENT_ID "00001111-aaaa-2222-bbbb-3333cccc4444"
 #define HELLO "Hello world! :)"
 
-static char folder[] = "/tmp/azmi-storage-test-XXXXXX";
+static char folder[300];
 
 static void local_path(char *out, size_t size, const char *name) {
     snprintf(out, size, "%s/%s", folder, name);
@@ -234,8 +233,8 @@ static void sas_flow(const char *account) {
 
     free(data);
     azmi_blob_free(blob);
-    unlink(test);
-    unlink(test2);
+    remove(test);
+    remove(test2);
 }
 
 int main(void) {
@@ -245,8 +244,8 @@ int main(void) {
         fprintf(stderr, "set AZMI_IMDS_ENDPOINT, AZMI_ARM_ENDPOINT and AZMI_BLOB_ACCOUNT (run.sh does)\n");
         return 2;
     }
-    if (mkdtemp(folder) == NULL) {
-        perror("mkdtemp");
+    if (check_temp_folder(folder, sizeof folder, "azmi-storage-test") == NULL) {
+        perror("a temporary folder");
         return 2;
     }
     arm(endpoint);
@@ -254,8 +253,8 @@ int main(void) {
     sas_flow(account);
     char hello[512];
     local_path(hello, sizeof hello, "hello_world.txt");
-    unlink(hello);
-    rmdir(folder);
+    remove(hello);
+    check_remove_folder(folder);
 
     azmi_error *err = NULL;
     CHECK(report(azmi_shutdown(&err), err, "shutdown") == AZMI_OK, "shutdown");

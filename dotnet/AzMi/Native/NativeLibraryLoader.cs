@@ -7,8 +7,8 @@ using System.Runtime.InteropServices;
 namespace AzMi.Native;
 
 /// <summary>
-/// Makes <c>[DllImport("azmi")]</c> find the native library shipped next to the assembly,
-/// <c>&lt;assembly folder&gt;/runtimes/&lt;rid&gt;/native/&lt;libazmi.so|azmi.dll|libazmi.dylib&gt;</c>:
+/// Makes <c>[DllImport("libazmi")]</c> find the native library shipped next to the assembly,
+/// <c>&lt;assembly folder&gt;/runtimes/&lt;rid&gt;/native/&lt;libazmi.so|libazmi.dll|libazmi.dylib&gt;</c>:
 /// the PowerShell module's layout (one AzMi.dll for PowerShell 7 and Windows PowerShell 5.1),
 /// and a portable .NET app's. When that file is not there (an app published for one rid has
 /// the library next to itself), the runtime's own probing (deps.json, the app folder) decides.
@@ -18,7 +18,7 @@ namespace AzMi.Native;
 /// <item>.NET: a DllImportResolver for this assembly that loads the library by full path.
 ///   NativeLibrary does not exist in netstandard2.0, so it is found and called by reflection.</item>
 /// <item>.NET Framework (Windows only): LoadLibraryW by full path before the first call; later
-///   DllImports of "azmi" then bind to the module already loaded under that name.</item>
+///   DllImports of "libazmi" then bind to the module already loaded under that name.</item>
 /// </list>
 /// </remarks>
 internal static class NativeLibraryLoader
@@ -138,7 +138,7 @@ internal static class NativeLibraryLoader
 
     /// <summary>
     /// The DllImportResolver: matches <c>IntPtr (string, Assembly, DllImportSearchPath?)</c>.
-    /// Only "azmi" is ours; IntPtr.Zero lets .NET resolve anything else as usual.
+    /// Only "libazmi" is ours; IntPtr.Zero lets .NET resolve anything else as usual.
     /// </summary>
     private static IntPtr Resolve(string libraryName, Assembly assembly, DllImportSearchPath? searchPath)
     {
@@ -158,9 +158,9 @@ internal static class NativeLibraryLoader
     }
 
     // ---- Windows PowerShell 5.1 (.NET Framework) only ------------------------------------
-    // .NET Framework has no NativeLibrary and no resolver hook, and it looks for azmi.dll only
+    // .NET Framework has no NativeLibrary and no resolver hook, and it looks for libazmi.dll only
     // next to powershell.exe, in the system folders and on PATH. Loading it once by full path
-    // makes Windows hand the already loaded module to every later DllImport("azmi").
+    // makes Windows hand the already loaded module to every later DllImport("libazmi").
     // This path cannot be tested on Linux; it is the one the Devolutions modules use.
 
     [DllImport("kernel32", CharSet = CharSet.Unicode, SetLastError = true, ExactSpelling = true)]

@@ -36,8 +36,11 @@ namespace AzMi.Native;
 /// </remarks>
 internal static class NativeMethods
 {
-    /// <summary>libazmi.so / azmi.dll / libazmi.dylib.</summary>
-    internal const string LibraryName = "azmi";
+    /// <summary>
+    /// libazmi.so / libazmi.dll / libazmi.dylib: the runtime's probing finds each by this name
+    /// (see <see cref="RuntimePlatform.NativeLibraryFileName"/> for why not azmi.dll).
+    /// </summary>
+    internal const string LibraryName = "libazmi";
 
     /// <summary><c>AZMI_FLAG_FORCE_REFRESH</c>: skip the cache and ask the endpoint for a new token.</summary>
     internal const uint FlagForceRefresh = 1;

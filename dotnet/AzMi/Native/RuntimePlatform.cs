@@ -11,10 +11,14 @@ internal static class RuntimePlatform
     /// <summary>linux-x64, linux-arm64, osx-x64, osx-arm64, win-x64, win-x86, win-arm64, …</summary>
     internal static string RuntimeIdentifier { get; } = OperatingSystem + "-" + Architecture;
 
-    /// <summary>libazmi.so, azmi.dll or libazmi.dylib.</summary>
+    /// <summary>
+    /// libazmi.so, libazmi.dll or libazmi.dylib. On Windows not azmi.dll (the C SDK's name): a
+    /// .NET app built for win-x64 gets its packages' native files in its own folder, where
+    /// azmi.dll and the assembly AzMi.dll are one name to Windows' case-insensitive file system.
+    /// </summary>
     internal static string NativeLibraryFileName { get; } = OperatingSystem switch
     {
-        "win" => "azmi.dll",
+        "win" => "libazmi.dll",
         "osx" => "libazmi.dylib",
         _ => "libazmi.so",
     };

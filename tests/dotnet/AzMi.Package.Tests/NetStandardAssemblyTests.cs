@@ -7,7 +7,7 @@ namespace AzMi.Package.Tests;
 /// <summary>
 /// The package's netstandard2.0 build, which .NET never picks while net8.0 is there: loaded
 /// into its own AssemblyLoadContext from a folder laid out like the PowerShell module
-/// (AzMi.dll, runtimes/linux-x64/native/libazmi.so), so its own native library resolver
+/// (AzMi.dll, runtimes/&lt;rid&gt;/native/libazmi.so or azmi.dll), so its own native library resolver
 /// (NativeLibraryLoader, found by reflection on netstandard2.0) must find the library, and its
 /// environment forwarding must reach the emulator.
 /// </summary>
@@ -36,8 +36,14 @@ public sealed class NetStandardAssemblyTests(PackageEnvironment env)
             Assert.Equal(KnownIdentities.UamiClientId, Jwt.Claim(text, "appid"));
 
             // The library next to this AzMi.dll was loaded (not the app's, through deps.json).
-            string library = Path.Combine(folder, "runtimes", "linux-x64", "native", "libazmi.so");
-            Assert.Contains(library, File.ReadAllText("/proc/self/maps"));
+            string library = Path.Combine(folder, "runtimes", System.Runtime.InteropServices.RuntimeInformation.RuntimeIdentifier,
+                "native", OperatingSystem.IsWindows() ? "libazmi.dll" : "libazmi.so");
+            using var self = System.Diagnostics.Process.GetCurrentProcess();
+            string[] loaded = self.Modules.Cast<System.Diagnostics.ProcessModule>()
+                .Select(m => m.FileName).Where(f => f.Contains("azmi", StringComparison.OrdinalIgnoreCase)).ToArray();
+            StringComparison names = OperatingSystem.IsWindows() ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal;
+            Assert.True(loaded.Any(f => string.Equals(f, library, names)),
+                $"{library} is not loaded; the azmi modules loaded: {string.Join(", ", loaded)}");
         }
         finally
         {

@@ -11,6 +11,9 @@ namespace AzMi.Testing;
 /// workspace; killed and removed on dispose. The test class adds <see cref="CertFile"/> to the
 /// CA bundle azmi trusts (each project has its own way). One per test class
 /// (IClassFixture), shared by every class that needs blobs.
+/// Where Node cannot be started (the tests under Wine), the test script starts one Azurite and
+/// names it with <c>AZMI_TEST_AZURITE_PORT</c> and <c>AZMI_TEST_AZURITE_CERT</c>; every fixture
+/// then uses it (the tests name their containers uniquely) and stops nothing.
 /// </summary>
 public sealed class AzuriteFixture : IDisposable
 {
@@ -19,11 +22,20 @@ public sealed class AzuriteFixture : IDisposable
 
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
 
-    private readonly Process _process;
+    private readonly Process? _process;
     private readonly StringBuilder _output = new();
 
     public AzuriteFixture()
     {
+        string? externalPort = Environment.GetEnvironmentVariable("AZMI_TEST_AZURITE_PORT");
+        if (!string.IsNullOrEmpty(externalPort))
+        {
+            Port = int.Parse(externalPort, System.Globalization.CultureInfo.InvariantCulture);
+            CertFile = Environment.GetEnvironmentVariable("AZMI_TEST_AZURITE_CERT")
+                ?? throw new InvalidOperationException("AZMI_TEST_AZURITE_PORT is set without AZMI_TEST_AZURITE_CERT");
+            return;
+        }
+
         string bin = Path.Combine(RepoPaths.Root, "tools", "azurite", "node_modules", ".bin", "azurite-blob");
         if (!File.Exists(bin))
         {
@@ -93,6 +105,10 @@ public sealed class AzuriteFixture : IDisposable
 
     public void Dispose()
     {
+        if (_process is null)
+        {
+            return; // The script's Azurite: it stops it.
+        }
         try
         {
             if (!_process.HasExited)
@@ -129,7 +145,7 @@ public sealed class AzuriteFixture : IDisposable
         var clock = Stopwatch.StartNew();
         while (true)
         {
-            if (_process.HasExited)
+            if (_process!.HasExited)
             {
                 throw new InvalidOperationException($"Azurite exited ({_process.ExitCode}) before listening:\n{Output}");
             }

@@ -16,6 +16,9 @@
  * - All functions may be called from any thread. Blocking calls made from inside azmi's own
  *   runtime (e.g. from a progress callback) fail with AZMI_RUNTIME_ERROR.
  * - No panic crosses the boundary; a bug is reported as AZMI_INTERNAL_ERROR.
+ * - Service calls (Key Vault, Blob, Data Lake, Resource Manager) answer a resource's claims
+ *   challenge (continuous access evaluation) once, with a new token carrying its claims; a
+ *   second one is AZMI_CLAIMS_CHALLENGE, whose azmi_error_claims gives the claims.
  */
 
 #ifndef AZMI_H
@@ -153,9 +156,13 @@ enum azmi_status
    */
   AZMI_INTERNAL_ERROR = 18,
   /**
+   * A service refused the token with a claims challenge again after azmi answered it once (continuous access evaluation); the error carries the claims.
+   */
+  AZMI_CLAIMS_CHALLENGE = 19,
+  /**
    * The proxy asked for credentials (HTTP 407), refused the request, or could not be reached.
    */
-  AZMI_PROXY_ERROR = 19,
+  AZMI_PROXY_ERROR = 20,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -787,6 +794,13 @@ uint16_t azmi_error_http_status(const azmi_error *err);
 const char *azmi_error_service_code(const azmi_error *err);
 
 /**
+ * The claims a service's claims challenge asks for, as JSON, when the error is
+ * `AZMI_CLAIMS_CHALLENGE` (NULL otherwise): pass them to `azmi_get_token_with_claims` and try
+ * again, if the token goes to code that can use it. Lent: valid until `azmi_error_free(err)`.
+ */
+const char *azmi_error_claims(const azmi_error *err);
+
+/**
  * A message for people: what failed, why, and what to do. Never contains a token. Lent: valid
  * until `azmi_error_free(err)`. Never NULL for a non-NULL `err` ("" for NULL).
  */
@@ -815,7 +829,8 @@ void azmi_error_free(azmi_error *err);
  * here, naming the source. `azmi_identity_set_source` overrides the detection. Hosts whose
  * runtime keeps its own copy of the environment (.NET on Linux and macOS:
  * `Environment.SetEnvironmentVariable` does not reach the native environment) should read
- * the variables themselves and call `azmi_identity_set_endpoint`.
+ * the variables themselves and call `azmi_identity_set_endpoint`. No client capabilities are
+ * declared (see `azmi_identity_set_client_capabilities`).
  *
  * On success `*identity_out` receives a new identity (free with `azmi_identity_free`).
  */
@@ -828,8 +843,8 @@ azmi_status azmi_identity_new(const char *client_id,
 /**
  * Sends this identity's token requests to `token_url` (a full http(s) URL such as
  * `http://127.0.0.1:40123/metadata/identity/oauth2/token`) instead of the environment's;
- * NULL means IMDS itself, whatever the environment says. Not thread-safe: call before the
- * identity is shared.
+ * NULL means IMDS itself, whatever the environment says. Keeps the timeouts and client
+ * capabilities. Not thread-safe: call before the identity is shared.
  */
 azmi_status azmi_identity_set_endpoint(azmi_identity *identity,
                                        const char *token_url,
@@ -842,7 +857,7 @@ azmi_status azmi_identity_set_endpoint(azmi_identity *identity,
  * "cloud_shell", "arc" or "workload_identity" (case, spaces, `-` and `_` ignored; names such as
  * "App Service" work too); NULL detects again. An unknown name, a source whose variables are
  * not set, or one that cannot serve this identity is `AZMI_INVALID_ARGUMENT`. Keeps the
- * timeouts. Not thread-safe: call before the identity is shared.
+ * timeouts and client capabilities. Not thread-safe: call before the identity is shared.
  */
 azmi_status azmi_identity_set_source(azmi_identity *identity,
                                      const char *source,
@@ -872,6 +887,31 @@ azmi_status azmi_identity_set_timeouts(azmi_identity *identity,
                                        uint32_t retry_budget_ms,
                                        uint32_t retry_initial_delay_ms,
                                        azmi_error **err_out);
+
+/**
+ * Declares client capabilities with every token request of this identity, replacing those
+ * declared before: `capabilities` is a comma-separated list such as "cp1" (the capability of a
+ * client that answers claims challenges: continuous access evaluation) or "cp1,cp2"; NULL or
+ * "" declares none (the default). Names are letters, digits, `-`, `_` and `.`; anything else
+ * is `AZMI_INVALID_ARGUMENT`.
+ *
+ * Declare "cp1" only if the tokens go to code that answers a resource's claims challenge
+ * (`azmi_get_token_with_claims`): resources may then revoke such a token at any moment instead
+ * of at its expiry. azmi's own service calls (Key Vault, Blob, Data Lake, Resource Manager)
+ * declare it themselves, since they answer challenges. App Service, Service Fabric (`xms_cc`)
+ * and workload identity (in its claims) send the capabilities, and their tokens are cached
+ * apart from tokens asked without; IMDS, Azure ML, Cloud Shell and Arc take none. Not
+ * thread-safe: call before the identity is shared.
+ */
+azmi_status azmi_identity_set_client_capabilities(azmi_identity *identity,
+                                                  const char *capabilities,
+                                                  azmi_error **err_out);
+
+/**
+ * The client capabilities this identity declares, comma-separated ("" when none). Lent: valid
+ * until the identity is freed or changed. "" for NULL.
+ */
+const char *azmi_identity_client_capabilities(const azmi_identity *identity);
 
 /**
  * Describes the identity for people, e.g. "the user-assigned identity with client id …".
@@ -1143,6 +1183,42 @@ azmi_status azmi_get_token(const char *resource,
                            const azmi_cancel *cancel,
                            azmi_token **token_out,
                            azmi_error **err_out);
+
+/**
+ * Gets a **new** access token for `resource` carrying `claims`: what a resource's claims
+ * challenge asks for (continuous access evaluation, when a token was revoked or a policy wants
+ * more of it). The cached token for this identity and resource is bypassed and replaced, so
+ * later `azmi_get_token` calls get the new one.
+ *
+ * - `claims`: the challenge's claims, as JSON (`{"access_token":{"nbf":{…}}}`) or in the
+ *   base64 form the `WWW-Authenticate` header's `claims="…"` carries (either alphabet, padded
+ *   or not); NULL behaves as `azmi_get_token`. Anything else is `AZMI_INVALID_ARGUMENT`,
+ *   before anything is sent. An `AZMI_CLAIMS_CHALLENGE` error's `azmi_error_claims` may be
+ *   passed as it is.
+ * - `resource`, `identity`, `flags`, `cancel`, `token_out`, `err_out`: as `azmi_get_token`.
+ *
+ * What the source is told: App Service and Service Fabric the SHA-256 of the token being
+ * replaced (`token_sha256_to_refresh`, so that they stop serving it from their own cache),
+ * workload identity the claims (merged with the identity's client capabilities); IMDS, Azure
+ * ML, Cloud Shell and Arc take no claims, so there a new request is all azmi can do. Callers
+ * asking with the same claims at once share one request. azmi's own service calls answer
+ * their claims challenges themselves; this is for tokens used elsewhere.
+ *
+ * A function rather than a request-options object: claims are the one per-request option a
+ * token request takes (capabilities belong to the identity:
+ * `azmi_identity_set_client_capabilities`), so one more call keeps C callers free of an object
+ * to create, fill and free, and `azmi_get_token` stays as it is (the ABI rule of docs/abi.md
+ * allows only additions).
+ *
+ * Errors: those of `azmi_get_token`. Safe from any thread.
+ */
+azmi_status azmi_get_token_with_claims(const char *resource,
+                                       const azmi_identity *identity,
+                                       const char *claims,
+                                       uint32_t flags,
+                                       const azmi_cancel *cancel,
+                                       azmi_token **token_out,
+                                       azmi_error **err_out);
 
 /**
  * The token text (for an `Authorization: Bearer` header): printable ASCII only (azmi rejects

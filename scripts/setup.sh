@@ -5,6 +5,7 @@
 #   cross builds and their Wine and qemu tests: scripts/lib/cross-root.sh) and tinyproxy (the
 #   proxy of the proxy tests: Rust, C, C# and Pester), from Debian's packages when missing
 # - Azurite 3.37.0 (npm) under tools/azurite, the Blob storage peer of tests/blob.rs
+# - the JavaScript SDK peer tests' packages (npm ci from tests/js/package-lock.json)
 # - PowerShell 7.6.9 and Pester (scripts/setup-powershell.sh)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -47,5 +48,7 @@ if [ "$installed" != "$azurite_version" ]; then
   mkdir -p "$azurite_dir"
   npm install --prefix "$azurite_dir" --no-audit --no-fund --loglevel=error "azurite@$azurite_version"
 fi
+
+bash "$root/scripts/setup-js.sh"
 
 bash "$root/scripts/setup-powershell.sh"

@@ -3,8 +3,9 @@
 #   formatting, clippy, Rust unit and integration tests (with the header drift check),
 #   the C tests under valgrind, the packages (the C SDK archive built against with pkg-config;
 #   the module's .nupkg installed by PSResourceGet in the Pester stage), the C# consumer tests,
-#   the Azure SDK peer tests (Azure.Identity against azmi-emulator) and the Pester tests of the
-#   AzMi module; and for Windows (win-x64), the same C, C SDK, NuGet package and Pester tests
+#   the Azure SDK peer tests (Azure.Identity against azmi-emulator), the JavaScript SDK peer
+#   tests (Microsoft's npm packages against azmi-emulator) and the Pester tests of the AzMi
+#   module; and for Windows (win-x64), the same C, C SDK, NuGet package and Pester tests
 #   under Wine against azmi.dll built in a Debian root (scripts/build-cross.sh).
 # Every stage runs even after a failure; a summary closes the run and the exit code is non-zero
 # if any stage failed.
@@ -67,6 +68,7 @@ stage "win-x64: C SDK zip under Wine" bash tests/c/sdk_test_windows.sh
 stage "C# consumer + Azure SDK peer tests" bash scripts/test-dotnet.sh
 stage "C# AzMi NuGet package (local feed)" bash scripts/test-dotnet-package.sh
 stage "win-x64: AzMi package under Wine" bash scripts/test-dotnet-package.sh win-x64
+stage "JavaScript SDK peer tests" bash scripts/test-js.sh
 stage "Pester (AzMi module)" bash scripts/test-pester.sh
 stage "win-x64: Pester under Wine" bash scripts/test-pester.sh win-x64
 

@@ -12,6 +12,7 @@ use arc_swap::{ArcSwap, ArcSwapOption};
 use futures::future::{FutureExt, Shared, WeakShared};
 use parking_lot::Mutex;
 
+use crate::claims::Claims;
 use crate::error::Result;
 use crate::token::AccessToken;
 
@@ -41,10 +42,21 @@ pub(crate) struct Entry {
     current: ArcSwapOption<AccessToken>,
     /// The request in flight. Weak, so that when every caller waiting on it has gone (all
     /// cancelled) the request is dropped and the next caller starts afresh.
-    inflight: Mutex<Option<(u64, WeakShared<BoxFetch>)>>,
+    inflight: Mutex<Option<InFlight>>,
     generation: AtomicU64,
+    /// The generation of the token in `current` (written under the `inflight` lock), so that
+    /// a request started earlier but finishing later never replaces a newer token: one asked
+    /// with claims must not be undone by one asked before the token was revoked.
+    stored_generation: AtomicU64,
     background_running: AtomicBool,
     next_background_at: AtomicI64,
+}
+
+/// A request renewing an entry, and the claims it asks for.
+struct InFlight {
+    generation: u64,
+    claims: Option<Claims>,
+    request: WeakShared<BoxFetch>,
 }
 
 /// What [`Entry::fresh`] found.
@@ -100,8 +112,34 @@ impl Entry {
     where
         F: FnOnce() -> Pin<Box<dyn Future<Output = Result<AccessToken>> + Send>>,
     {
+        self.begin(None, accept_cached, fetch)
+    }
+
+    /// Starts `fetch`, a request with `claims`, unless a request with the same claims is in
+    /// flight (then joins it): a request without them could bring back the very token the
+    /// claims challenge refused. Its token replaces the cached one.
+    pub(crate) fn start_with_claims<F>(self: &Arc<Self>, claims: &Claims, fetch: F) -> Fetch
+    where
+        F: FnOnce() -> Pin<Box<dyn Future<Output = Result<AccessToken>> + Send>>,
+    {
+        self.begin(Some(claims), false, fetch)
+    }
+
+    /// The cached token, fresh or not (the one a request with claims replaces).
+    pub(crate) fn current(&self) -> Option<Arc<AccessToken>> {
+        self.current.load_full()
+    }
+
+    fn begin<F>(self: &Arc<Self>, claims: Option<&Claims>, accept_cached: bool, fetch: F) -> Fetch
+    where
+        F: FnOnce() -> Pin<Box<dyn Future<Output = Result<AccessToken>> + Send>>,
+    {
         let mut slot = self.inflight.lock();
-        if let Some(running) = slot.as_ref().and_then(|(_, weak)| weak.upgrade()) {
+        let joinable = slot
+            .as_ref()
+            .filter(|f| claims.is_none() || f.claims.as_ref() == claims)
+            .and_then(|f| f.request.upgrade());
+        if let Some(running) = joinable {
             return running;
         }
         if accept_cached {
@@ -118,20 +156,24 @@ impl Entry {
         let request = fetch();
         let fut: BoxFetch = Box::pin(async move {
             let result = request.await.map(Arc::new);
-            if let Ok(token) = &result {
-                entry.current.store(Some(Arc::clone(token)));
-            }
             let mut slot = entry.inflight.lock();
-            if matches!(&*slot, Some((g, _)) if *g == generation) {
+            if let Ok(token) = &result {
+                if entry.stored_generation.load(Ordering::Relaxed) < generation {
+                    entry.stored_generation.store(generation, Ordering::Relaxed);
+                    entry.current.store(Some(Arc::clone(token)));
+                }
+            }
+            if slot.as_ref().is_some_and(|f| f.generation == generation) {
                 *slot = None;
             }
             result
         });
         let shared = fut.shared();
-        *slot = Some((
+        *slot = Some(InFlight {
             generation,
-            shared.downgrade().expect("a new future has not completed"),
-        ));
+            claims: claims.cloned(),
+            request: shared.downgrade().expect("a new future has not completed"),
+        });
         shared
     }
 
@@ -275,6 +317,41 @@ mod tests {
             .unwrap();
         assert_eq!(fetched.load(Ordering::SeqCst), 0);
         assert!(Arc::ptr_eq(&got, &e.current.load_full().unwrap()));
+    }
+
+    fn named(name: &str, expires_on: i64) -> AccessToken {
+        AccessToken::new(name, "Bearer", "r", expires_on, None)
+    }
+
+    #[tokio::test]
+    async fn a_request_with_claims_never_joins_one_without_them() {
+        let e = Arc::new(Entry::default());
+        let claims =
+            Claims::parse(r#"{"access_token":{"nbf":{"essential":true,"value":"1"}}}"#).unwrap();
+        let plain = e.join_or_start(false, || {
+            Box::pin(async {
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                Ok(named("old", i64::MAX / 2))
+            })
+        });
+        let with_claims = e.start_with_claims(&claims, || {
+            Box::pin(async { Ok(named("new", i64::MAX / 2)) })
+        });
+        // The same claims join the request with claims; none join it too (it is newer).
+        let joined = e.start_with_claims(&claims, || Box::pin(async { unreachable!() }));
+        let ordinary = e.join_or_start(false, || Box::pin(async { unreachable!() }));
+        let (plain, with_claims, joined, ordinary) =
+            tokio::join!(plain, with_claims, joined, ordinary);
+        // Test strings, not tokens; compared without printing them all the same.
+        assert!(plain.unwrap().secret() == "old");
+        assert!(with_claims.as_ref().unwrap().secret() == "new");
+        assert!(Arc::ptr_eq(with_claims.as_ref().unwrap(), &joined.unwrap()));
+        assert!(Arc::ptr_eq(
+            with_claims.as_ref().unwrap(),
+            &ordinary.unwrap()
+        ));
+        // The older request finished last, but its token does not replace the newer one.
+        assert!(e.current().unwrap().secret() == "new");
     }
 
     #[tokio::test]

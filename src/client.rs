@@ -7,12 +7,13 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 
 use crate::cache::{now_secs, Entry, TokenCache};
+use crate::claims::{token_sha256_hex, Claims};
 use crate::error::Result;
 use crate::http::Network;
 use crate::identity::{normalize_resource, ManagedIdentity};
 use crate::proxy::{Direct, ProxyRules, ProxySetting, Route};
 use crate::source::imds::EndpointProbes;
-use crate::source::{request_token, PinnedClients, Source, Transport};
+use crate::source::{request_token, PinnedClients, Refresh, Source, Transport};
 use crate::token::AccessToken;
 
 /// A token and where it came from.
@@ -45,6 +46,24 @@ struct Inner {
     settings: parking_lot::Mutex<()>,
     /// Where background refreshes run; the current runtime when `None`.
     spawner: Option<tokio::runtime::Handle>,
+}
+
+impl Inner {
+    /// One token request to the identity's source, with the HTTP client of the moment.
+    async fn request(
+        &self,
+        mi: &ManagedIdentity,
+        resource: &str,
+        refresh: Option<&Refresh>,
+    ) -> Result<AccessToken> {
+        let net = self.net.load_full();
+        let transport = Transport {
+            net: &net,
+            probes: &self.probes,
+            pinned: &self.pinned,
+        };
+        request_token(&transport, mi, resource, refresh).await
+    }
 }
 
 /// The shared state of azmi: cheap to clone, safe to use from any thread.
@@ -157,6 +176,34 @@ impl Azmi {
         })
     }
 
+    /// A new token for `resource` carrying `claims` (a claims challenge's, see [`Claims`]):
+    /// the cached token is bypassed and replaced. App Service and Service Fabric are told which
+    /// token to stop serving (`token_sha256_to_refresh`), workload identity gets the claims;
+    /// the other sources take no claims, so there a new request is all that can be done.
+    /// Concurrent callers with the same claims share one request.
+    pub async fn get_token_with_claims(
+        &self,
+        mi: &ManagedIdentity,
+        resource: &str,
+        claims: &Claims,
+    ) -> Result<TokenGrant> {
+        let resource = normalize_resource(resource)?;
+        let entry = self.inner.cache.get_or_insert(&mi.cache_key, resource);
+        let refresh = Refresh {
+            claims: claims.clone(),
+            replaced_sha256: entry.current().map(|t| token_sha256_hex(&t)),
+        };
+        let inner = Arc::clone(&self.inner);
+        let (mi, owned_resource) = (mi.clone(), resource.to_owned());
+        let fetch = entry.start_with_claims(claims, move || {
+            Box::pin(async move { inner.request(&mi, &owned_resource, Some(&refresh)).await })
+        });
+        Ok(TokenGrant {
+            token: fetch.await?,
+            from_cache: false,
+        })
+    }
+
     /// Trusts the certificates of `pem_file` (besides the system's roots) from now on, or only
     /// the system's roots with `None`.
     pub fn set_extra_ca(&self, pem_file: Option<&Path>) -> Result<()> {
@@ -233,15 +280,7 @@ impl Azmi {
         let mi = mi.clone();
         let resource = resource.to_owned();
         entry.join_or_start(accept_cached, move || {
-            Box::pin(async move {
-                let net = inner.net.load_full();
-                let transport = Transport {
-                    net: &net,
-                    probes: &inner.probes,
-                    pinned: &inner.pinned,
-                };
-                request_token(&transport, &mi, &resource).await
-            })
+            Box::pin(async move { inner.request(&mi, &resource, None).await })
         })
     }
 

@@ -85,6 +85,16 @@ pub enum Error {
         failure: ServiceFailure,
     },
 
+    /// A service's claims challenge (continuous access evaluation) that azmi could not
+    /// answer: it came again after one answer with a new token, or the request could not be
+    /// repeated. `claims` is what the service asked for.
+    #[error("{context}: {} (HTTP {}{}); the service asks for a token with the claims {claims}", .failure.description, .failure.status, code_suffix(&.failure.code))]
+    ClaimsChallenge {
+        context: String,
+        failure: ServiceFailure,
+        claims: crate::claims::Claims,
+    },
+
     #[error("{0}")]
     Timeout(String),
 
@@ -138,6 +148,7 @@ impl Error {
             Error::IdentityNotFound { .. } => ErrorCode::IdentityNotFound,
             Error::InvalidResource { .. } => ErrorCode::InvalidResource,
             Error::Service { code, .. } => *code,
+            Error::ClaimsChallenge { .. } => ErrorCode::ClaimsChallenge,
             Error::Timeout(_) => ErrorCode::Timeout,
             Error::Protocol(_) => ErrorCode::ProtocolError,
             Error::Network(_) => ErrorCode::NetworkError,
@@ -155,7 +166,17 @@ impl Error {
         match self {
             Error::IdentityNotFound { failure, .. }
             | Error::InvalidResource { failure, .. }
-            | Error::Service { failure, .. } => Some(failure),
+            | Error::Service { failure, .. }
+            | Error::ClaimsChallenge { failure, .. } => Some(failure),
+            _ => None,
+        }
+    }
+
+    /// The claims a service's claims challenge asks for ([`ErrorCode::ClaimsChallenge`]): ask
+    /// for a token with them (e.g. [`crate::Azmi::get_token_with_claims`]) and try again.
+    pub fn claims(&self) -> Option<&crate::claims::Claims> {
+        match self {
+            Error::ClaimsChallenge { claims, .. } => Some(claims),
             _ => None,
         }
     }
@@ -192,6 +213,15 @@ impl Error {
                 code,
                 context: put(c),
                 failure,
+            },
+            Error::ClaimsChallenge {
+                context: c,
+                failure,
+                claims,
+            } => Error::ClaimsChallenge {
+                context: put(c),
+                failure,
+                claims,
             },
             Error::InvalidArgument(m) => Error::InvalidArgument(put(m)),
             Error::Timeout(m) => Error::Timeout(put(m)),

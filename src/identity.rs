@@ -197,9 +197,12 @@ impl Default for TokenOptions {
 pub struct ManagedIdentity {
     pub(crate) identity: IdentityId,
     pub(crate) config: Arc<SourceConfig>,
-    /// Identifies source, endpoint and identity in the token cache.
+    /// Identifies source, endpoint, identity and (where the source sends them) capabilities in
+    /// the token cache.
     pub(crate) cache_key: Arc<str>,
     pub(crate) options: TokenOptions,
+    /// The client capabilities declared with every token request (`cp1`); none by default.
+    pub(crate) capabilities: Arc<[String]>,
 }
 
 impl ManagedIdentity {
@@ -228,12 +231,14 @@ impl ManagedIdentity {
     /// is sent.
     pub fn with_config(identity: IdentityId, config: SourceConfig) -> Result<ManagedIdentity> {
         config.source().check_identity(&identity)?;
-        let cache_key = config.cache_key(&identity).into();
+        let capabilities: Arc<[String]> = Arc::new([]);
+        let cache_key = config.cache_key(&identity, &capabilities).into();
         Ok(ManagedIdentity {
             identity,
             config: Arc::new(config),
             cache_key,
             options: TokenOptions::default(),
+            capabilities,
         })
     }
 
@@ -246,6 +251,43 @@ impl ManagedIdentity {
     pub fn with_options(mut self, options: TokenOptions) -> ManagedIdentity {
         self.options = options;
         self
+    }
+
+    /// Declares client capabilities (`cp1`: this client answers claims challenges) with every
+    /// token request, replacing those declared before; an empty list declares none. Declare
+    /// `cp1` only if the tokens go to code that answers a resource's claims challenge (as
+    /// azmi's own service calls do, which declare it themselves): a resource may then revoke a
+    /// token at any time. App Service, Service Fabric and workload identity send them (and
+    /// their tokens are cached apart from those asked without); the other sources take none.
+    /// A malformed name is an invalid argument.
+    pub fn with_client_capabilities<S: AsRef<str>>(
+        mut self,
+        capabilities: &[S],
+    ) -> Result<ManagedIdentity> {
+        self.capabilities = crate::claims::parse_capabilities(capabilities)?;
+        self.cache_key = self
+            .config
+            .cache_key(&self.identity, &self.capabilities)
+            .into();
+        Ok(self)
+    }
+
+    /// The client capabilities declared with every token request.
+    pub fn client_capabilities(&self) -> &[String] {
+        &self.capabilities
+    }
+
+    /// The same identity declaring `capability` too (azmi's own service calls declare `cp1`).
+    pub(crate) fn declaring(&self, capability: &str) -> ManagedIdentity {
+        if self.capabilities.iter().any(|c| c == capability) {
+            return self.clone();
+        }
+        let mut all = self.capabilities.to_vec();
+        all.push(capability.to_owned());
+        // The names were checked when declared; `capability` is azmi's own.
+        self.clone()
+            .with_client_capabilities(&all)
+            .unwrap_or_else(|_| self.clone())
     }
 
     pub fn identity(&self) -> &IdentityId {

@@ -25,6 +25,7 @@ use url::Url;
 use zeroize::Zeroizing;
 
 use crate::adls::ListOutcome;
+use crate::challenge::BearerChallenge;
 use crate::client::Azmi;
 use crate::error::{Error, Result};
 use crate::identity::{printable, ManagedIdentity};
@@ -179,56 +180,15 @@ impl fmt::Display for VaultAddress {
 /// The resource of a `WWW-Authenticate: Bearer …` challenge: `scope` without `/.default`, else
 /// `resource` (or `resource_id`).
 fn challenge_resource(header: &str) -> Option<String> {
-    let rest = header.trim_start();
-    if rest.len() < 6 || !rest[..6].eq_ignore_ascii_case("bearer") {
-        return None;
-    }
-    let params = challenge_params(&rest[6..]);
-    let get = |key: &str| {
-        params
-            .iter()
-            .find(|(k, v)| k.eq_ignore_ascii_case(key) && !v.is_empty())
-            .map(|(_, v)| v.clone())
-    };
-    if let Some(scope) = get("scope") {
+    let challenge = BearerChallenge::parse(header)?;
+    if let Some(scope) = challenge.get("scope") {
         let first = scope.split_whitespace().next().unwrap_or_default();
         return Some(first.strip_suffix("/.default").unwrap_or(first).to_owned());
     }
-    get("resource").or_else(|| get("resource_id"))
-}
-
-/// `key="value", key=value …` (commas optional, as services write them both ways).
-fn challenge_params(text: &str) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    let mut chars = text.chars().peekable();
-    loop {
-        while chars.next_if(|c| c.is_whitespace() || *c == ',').is_some() {}
-        let key: String = std::iter::from_fn(|| chars.next_if(|c| *c != '=' && *c != ','))
-            .collect::<String>()
-            .trim()
-            .to_owned();
-        if key.is_empty() {
-            return out;
-        }
-        if chars.next_if_eq(&'=').is_none() {
-            continue;
-        }
-        let mut value = String::new();
-        if chars.next_if_eq(&'"').is_some() {
-            while let Some(c) = chars.next() {
-                match c {
-                    '"' => break,
-                    '\\' => value.extend(chars.next()),
-                    c => value.push(c),
-                }
-            }
-        } else {
-            value.extend(std::iter::from_fn(|| {
-                chars.next_if(|c| !c.is_whitespace() && *c != ',')
-            }));
-        }
-        out.push((key, value));
-    }
+    challenge
+        .get("resource")
+        .or_else(|| challenge.get("resource_id"))
+        .map(str::to_owned)
 }
 
 /// What Key Vault says about a secret (version), without its value: what a listing gives.
@@ -588,7 +548,13 @@ impl KeyVault {
             .send(Request::new(Method::GET, url.clone(), what).expect(&[200]))
             .await;
         let response = match sent {
-            Err(e) if known.is_some() && e.http_status() == Some(401) => {
+            // A claims challenge was answered (or refused) by the service layer already: the
+            // resource is right, the token was revoked.
+            Err(e)
+                if known.is_some()
+                    && e.http_status() == Some(401)
+                    && e.code() != crate::ErrorCode::ClaimsChallenge =>
+            {
                 let again = self.authorize(&url, what).await?;
                 if again.resource() == service.resource() {
                     return Err(e);

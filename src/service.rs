@@ -10,8 +10,12 @@
 //!   have been sent) are retried with exponential backoff and jitter, honouring `Retry-After`,
 //!   within the [`RetryPolicy`] budget; connection failures are always retried. A request whose
 //!   body is a one-shot stream is never retried.
-//! - A 401 is retried once with a token fetched anew (the cached one may have been revoked); a
-//!   SAS request is not (a new attempt would carry the same signature).
+//! - A 401 with a claims challenge (continuous access evaluation: the token was revoked, or a
+//!   policy wants more) is retried once with a new token carrying the claims; a second one is
+//!   [`ErrorCode::ClaimsChallenge`], carrying the claims. Any other 401 is retried once with a
+//!   token fetched anew (the cached one may have been revoked); a SAS request is not (a new
+//!   attempt would carry the same signature). A 401 proves the service did nothing, so only a
+//!   body that can be sent once stops the retry. azmi's calls declare the capability `cp1`.
 //! - Error statuses become [`Error::Service`] with the service's code and description, read from
 //!   JSON (`{"error":{"code","message"}}`, WebHDFS `{"RemoteException":{…}}`, OAuth
 //!   `{"error","error_description"}`), XML (`<Error><Code>…`) or the `x-ms-error-code` header.
@@ -29,6 +33,8 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 use url::Url;
 
+use crate::challenge::claims_challenge;
+use crate::claims::{Claims, CP1};
 use crate::client::Azmi;
 use crate::error::{shorten, Error, ErrorCode, Result, ServiceFailure};
 use crate::identity::{normalize_resource, ManagedIdentity};
@@ -223,6 +229,9 @@ impl Service {
         retry: RetryPolicy,
     ) -> Result<Service> {
         let resource = normalize_resource(resource)?.into();
+        // azmi answers the claims challenges of its own calls, so their tokens may be ones the
+        // service can revoke at once (continuous access evaluation).
+        let mi = Arc::new(mi.declaring(CP1));
         Ok(Service {
             azmi: azmi.clone(),
             credential: Credential::Token { mi, resource },
@@ -340,14 +349,22 @@ impl Service {
         let start = Instant::now();
         let mut attempt = 0u32;
         let mut refreshed = false;
-        let mut force_refresh = false;
+        let mut answered_claims = false;
+        let mut renew = Renew::No;
         loop {
             let mut builder = http
                 .request(method.clone(), url.clone())
                 .headers(headers.clone());
             if let Some((mi, resource)) = token {
-                let grant = self.azmi.get_token(mi, resource, force_refresh).await?;
-                force_refresh = false;
+                let grant = match std::mem::replace(&mut renew, Renew::No) {
+                    Renew::No => self.azmi.get_token(mi, resource, false).await?,
+                    Renew::Anew => self.azmi.get_token(mi, resource, true).await?,
+                    Renew::WithClaims(claims) => {
+                        self.azmi
+                            .get_token_with_claims(mi, resource, &claims)
+                            .await?
+                    }
+                };
                 let mut auth = HeaderValue::try_from(format!("Bearer {}", grant.token.secret()))
                     .map_err(|_| {
                         Error::Protocol(format!(
@@ -403,13 +420,39 @@ impl Service {
                         .get(reqwest::header::RETRY_AFTER)
                         .and_then(|v| v.to_str().ok())
                         .and_then(parse_retry_after);
+                    let challenge = if status == 401 && token.is_some() {
+                        claims_challenge(response.headers())
+                    } else {
+                        None
+                    };
                     let failure = read_failure(response).await;
+                    if let Some(claims) = challenge {
+                        // Continuous access evaluation: the token was revoked, or a policy
+                        // wants more of it. Answered once, with a token carrying the claims;
+                        // a 401 proves the service did nothing, so the request may go again
+                        // if its body can.
+                        if !answered_claims && replayable {
+                            log::debug!(
+                                "claims challenge from {}: retrying once with a new token carrying the claims {claims}",
+                                display_url(&url)
+                            );
+                            answered_claims = true;
+                            renew = Renew::WithClaims(claims);
+                            continue;
+                        }
+                        return Err(unanswered_challenge(
+                            &what,
+                            failure,
+                            claims,
+                            answered_claims,
+                        ));
+                    }
                     if status == 401 && !refreshed && replayable && token.is_some() {
                         // The cached token may have been revoked or may be for another tenant:
                         // try once more with a new one.
                         log::debug!("401 from {}: retrying with a new token", display_url(&url));
                         refreshed = true;
-                        force_refresh = true;
+                        renew = Renew::Anew;
                         continue;
                     }
                     let code = classify(&failure);
@@ -516,6 +559,40 @@ async fn proxy_failure(
     let server = route.proxy().filter(|_| e.is_connect())?;
     let port = url.port_or_known_default().unwrap_or(443);
     diagnose::explain(server, url.host_str().unwrap_or(""), port, what).await
+}
+
+/// Which token the next attempt of a request takes.
+enum Renew {
+    /// The cached one (or a new one when there is none).
+    No,
+    /// A new one: the last was refused with a plain 401.
+    Anew,
+    /// A new one carrying the claims of the service's claims challenge.
+    WithClaims(Claims),
+}
+
+/// The error for a claims challenge azmi does not answer: a second one within the request
+/// (after one answer: no loop), or one for a request whose body can be sent only once.
+fn unanswered_challenge(
+    what: &str,
+    failure: ServiceFailure,
+    claims: Claims,
+    answered: bool,
+) -> Error {
+    let context = if answered {
+        format!(
+            "{what} failed: the service answered a second claims challenge after azmi retried with a new token carrying the claims of the first (continuous access evaluation: the identity's access may have been revoked, or a policy now refuses it)"
+        )
+    } else {
+        format!(
+            "{what} failed: the service answered a claims challenge (continuous access evaluation), and the request was not repeated because its body can be sent only once; nothing was written"
+        )
+    };
+    Error::ClaimsChallenge {
+        context,
+        failure,
+        claims,
+    }
 }
 
 /// The TLS certificate problem behind a transport error, if that is what it is. The rustls

@@ -52,7 +52,9 @@ macro_rules! status_table {
                 "The call cannot run here (from inside azmi's runtime, e.g. a callback).";
             InternalError = 18, AZMI_INTERNAL_ERROR,
                 "A bug in azmi (a caught panic). Please report it.";
-            ProxyError = 19, AZMI_PROXY_ERROR,
+            ClaimsChallenge = 19, AZMI_CLAIMS_CHALLENGE,
+                "A service refused the token with a claims challenge again after azmi answered it once (continuous access evaluation); the error carries the claims.";
+            ProxyError = 20, AZMI_PROXY_ERROR,
                 "The proxy asked for credentials (HTTP 407), refused the request, or could not be reached.";
         }
     };

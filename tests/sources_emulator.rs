@@ -97,7 +97,14 @@ async fn system_token(source: IdentitySource, expected: Source) {
         ARM.trim_end_matches('/').to_owned() + "/"
     );
     let c = claims(grant.token.secret());
-    assert_eq!(c["aud"], ARM, "{source:?}");
+    // Entra ID's v2 endpoint (workload identity) writes `aud` as the scope named the resource,
+    // `https://management.azure.com/.default` here; the managed identity endpoints echo it.
+    let aud = if expected == Source::WorkloadIdentity {
+        ARM.trim_end_matches('/')
+    } else {
+        ARM
+    };
+    assert_eq!(c["aud"], aud, "{source:?}");
     if expected != Source::WorkloadIdentity {
         assert_eq!(c["oid"], SYSTEM_OID, "{source:?}");
     } else {

@@ -1,4 +1,5 @@
 using System;
+using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using Azure.Core;
@@ -12,15 +13,23 @@ namespace AzMi.Azure.Core;
 /// </summary>
 /// <remarks>
 /// A request's scopes must be one resource's: <c>https://vault.azure.net/.default</c> (or the
-/// resource itself); the <c>/.default</c> suffix is removed. A request with claims (a
-/// continuous access evaluation challenge) skips the cache. azmi's errors are thrown as
-/// <see cref="AzMiException"/> (e.g. <see cref="AzMiUnavailableException"/> off Azure).
+/// resource itself); the <c>/.default</c> suffix is removed. Continuous access evaluation: a
+/// request with <see cref="TokenRequestContext.IsCaeEnabled"/> (the SDK clients set it: their
+/// bearer-token policy answers claims challenges) gets a token asked with the client capability
+/// <c>cp1</c>, cached apart; a request with <see cref="TokenRequestContext.Claims"/> (the
+/// policy answering a challenge) gets a new token carrying those claims, replacing the cached
+/// one. azmi's errors are thrown as <see cref="AzMiException"/> (e.g.
+/// <see cref="AzMiUnavailableException"/> off Azure).
 /// </remarks>
 public sealed class AzMiCredential : TokenCredential
 {
     private const string DefaultSuffix = "/.default";
+    private const string CaeCapability = "cp1";
 
     private readonly AzMiIdentity _identity;
+
+    /// <summary>The identity declaring cp1, made on the first request with CAE enabled.</summary>
+    private readonly Lazy<AzMiIdentity> _caeIdentity;
 
     /// <summary>The system-assigned identity, at the endpoint the environment names.</summary>
     public AzMiCredential()
@@ -33,6 +42,9 @@ public sealed class AzMiCredential : TokenCredential
     public AzMiCredential(AzMiIdentity identity)
     {
         _identity = identity ?? throw new ArgumentNullException(nameof(identity));
+        _caeIdentity = new Lazy<AzMiIdentity>(
+            () => _identity.ClientCapabilities.Contains(CaeCapability) ? _identity : _identity.WithClientCapabilities(CaeCapability),
+            System.Threading.LazyThreadSafetyMode.ExecutionAndPublication);
     }
 
     /// <summary>The identity whose tokens this credential gives.</summary>
@@ -46,8 +58,9 @@ public sealed class AzMiCredential : TokenCredential
     public override async ValueTask<global::Azure.Core.AccessToken> GetTokenAsync(TokenRequestContext requestContext, CancellationToken cancellationToken)
     {
         string resource = ResourceOf(requestContext.Scopes);
-        bool forceRefresh = !string.IsNullOrEmpty(requestContext.Claims);
-        using AzMi.AccessToken token = await _identity.GetTokenAsync(resource, forceRefresh, cancellationToken).ConfigureAwait(false);
+        AzMiIdentity identity = requestContext.IsCaeEnabled ? _caeIdentity.Value : _identity;
+        string? claims = string.IsNullOrEmpty(requestContext.Claims) ? null : requestContext.Claims;
+        using AzMi.AccessToken token = await identity.GetTokenAsync(resource, claims, cancellationToken).ConfigureAwait(false);
         return new global::Azure.Core.AccessToken(token.Token, token.ExpiresOn);
     }
 

@@ -12,8 +12,9 @@ namespace AzMi;
 /// <c>catch (AzMiNotFoundException)</c> works as well as a filter on <see cref="Status"/>:
 /// <see cref="AzMiNotFoundException"/>, <see cref="AzMiConflictException"/>,
 /// <see cref="AzMiThrottledException"/>, <see cref="AzMiIdentityNotFoundException"/>,
-/// <see cref="AzMiUnavailableException"/>, <see cref="AzMiPermissionDeniedException"/> and
-/// <see cref="AzMiAuthenticationFailedException"/>. A call cancelled through its
+/// <see cref="AzMiUnavailableException"/>, <see cref="AzMiPermissionDeniedException"/>,
+/// <see cref="AzMiAuthenticationFailedException"/> and <see cref="AzMiClaimsChallengeException"/>.
+/// A call cancelled through its
 /// <c>CancellationToken</c> throws <see cref="OperationCanceledException"/> instead.
 /// </remarks>
 public class AzMiException : Exception
@@ -50,8 +51,9 @@ public class AzMiException : Exception
     public string? ServiceErrorCode { get; }
 
     /// <summary>The exception for a status: the subclass for it when there is one.</summary>
-    internal static AzMiException Create(AzMiStatus status, string message, int httpStatus, string? serviceErrorCode) => status switch
+    internal static AzMiException Create(AzMiStatus status, string message, int httpStatus, string? serviceErrorCode, string? claims = null) => status switch
     {
+        AzMiStatus.ClaimsChallenge => new AzMiClaimsChallengeException(message, claims ?? string.Empty, httpStatus, serviceErrorCode),
         AzMiStatus.NotFound => new AzMiNotFoundException(message, httpStatus, serviceErrorCode),
         AzMiStatus.Conflict => new AzMiConflictException(message, httpStatus, serviceErrorCode),
         AzMiStatus.Throttled => new AzMiThrottledException(message, httpStatus, serviceErrorCode),
@@ -156,6 +158,38 @@ public sealed class AzMiAuthenticationFailedException : AzMiException
         : base(AzMiStatus.AuthenticationFailed, message, httpStatus, serviceErrorCode)
     {
     }
+}
+
+/// <summary>
+/// <see cref="AzMiStatus.ClaimsChallenge"/>: a service refused the token with a claims challenge
+/// (continuous access evaluation: the identity's access was revoked, or a policy wants more)
+/// and refused again the new token azmi got with those claims, or the request could not be
+/// repeated. <see cref="Claims"/> is what the service asks for.
+/// </summary>
+/// <remarks>
+/// azmi's own calls answer one challenge themselves; this exception means that answer did not
+/// satisfy the service. To try again with a token carrying the claims (for code that sends the
+/// token itself), pass <see cref="Claims"/> to
+/// <see cref="AzMiIdentity.GetTokenAsync(string, string?, System.Threading.CancellationToken)"/>.
+/// </remarks>
+public sealed class AzMiClaimsChallengeException : AzMiException
+{
+    /// <summary>A claims challenge azmi could not answer.</summary>
+    /// <param name="message">The message for people.</param>
+    /// <param name="claims">The claims the service asks for, as JSON.</param>
+    /// <param name="httpStatus">The service's HTTP status (401).</param>
+    /// <param name="serviceErrorCode">The service's own error code, or null.</param>
+    public AzMiClaimsChallengeException(string message, string claims, int httpStatus = 401, string? serviceErrorCode = null)
+        : base(AzMiStatus.ClaimsChallenge, message, httpStatus, serviceErrorCode)
+    {
+        Claims = claims ?? throw new System.ArgumentNullException(nameof(claims));
+    }
+
+    /// <summary>
+    /// The claims the service's challenge asks for, as JSON (e.g.
+    /// <c>{"access_token":{"nbf":{"essential":true,"value":"1767225600"}}}</c>). Not secret.
+    /// </summary>
+    public string Claims { get; }
 }
 
 /// <summary>

@@ -99,6 +99,61 @@ public sealed class AzMiIdentity : IDisposable
     /// </exception>
     public AzMiIdentity WithSource(ManagedIdentitySource source) => CreateWithSource(_clientId, _objectId, _resourceId, source);
 
+    /// <summary>
+    /// The client capabilities this identity declares with every token request (none unless
+    /// <see cref="WithClientCapabilities"/> set them).
+    /// </summary>
+    public System.Collections.Generic.IReadOnlyList<string> ClientCapabilities
+    {
+        get
+        {
+            using HandleLease lease = _handle.Lease();
+            string list = NativeText.ReadLentOrEmpty(NativeMethods.azmi_identity_client_capabilities(lease.Pointer));
+            return list.Length == 0 ? Array.Empty<string>() : list.Split(',');
+        }
+    }
+
+    /// <summary>
+    /// The same identity declaring client capabilities with every token request, e.g.
+    /// <c>"cp1"</c>: this client answers claims challenges (continuous access evaluation), so
+    /// resources may give it tokens they can revoke at any moment. Declare it only if the tokens
+    /// go to code that answers a challenge (see <see cref="GetTokenAsync(string, string?, CancellationToken)"/>);
+    /// azmi's own service clients declare it themselves. App Service, Service Fabric and
+    /// workload identity send the capabilities (their tokens are cached apart from those asked
+    /// without); the other sources take none. No arguments declares none.
+    /// </summary>
+    /// <param name="capabilities">Capability names: letters, digits, <c>-</c>, <c>_</c>, <c>.</c>.</param>
+    /// <returns>A new identity (dispose it when done); this one is unchanged.</returns>
+    /// <exception cref="ArgumentException">A name is null or holds a comma.</exception>
+    /// <exception cref="AzMiException">InvalidArgument: a malformed name.</exception>
+    public AzMiIdentity WithClientCapabilities(params string[] capabilities)
+    {
+        if (capabilities is null)
+        {
+            throw new ArgumentNullException(nameof(capabilities));
+        }
+
+        foreach (string capability in capabilities)
+        {
+            if (capability is null || capability.IndexOf(',') >= 0)
+            {
+                throw new ArgumentException("Give one capability name per element, such as \"cp1\".", nameof(capabilities));
+            }
+        }
+
+        AzMiIdentity copy = Copy();
+        try
+        {
+            copy.SetClientCapabilities(string.Join(",", capabilities));
+            return copy;
+        }
+        catch
+        {
+            copy.Dispose();
+            throw;
+        }
+    }
+
     /// <summary>Resource Manager requests with this identity's tokens.</summary>
     public ResourceManagerClient Arm => new ResourceManagerClient(this);
 
@@ -161,7 +216,30 @@ public sealed class AzMiIdentity : IDisposable
     public Task<AccessToken> GetTokenAsync(string resource, bool forceRefresh, CancellationToken cancellationToken = default)
     {
         byte[] resourceUtf8 = NativeText.EncodeRequired(resource, nameof(resource));
-        return NativeCall.RunAsync(scope => GetToken(resourceUtf8, forceRefresh, scope), cancellationToken);
+        return NativeCall.RunAsync(scope => GetToken(resourceUtf8, null, forceRefresh, scope), cancellationToken);
+    }
+
+    /// <summary>
+    /// A new token for <paramref name="resource"/> carrying <paramref name="claims"/>: what a
+    /// resource's claims challenge asks for (continuous access evaluation: a revoked token, or a
+    /// policy that wants more). The cached token is bypassed and replaced. App Service and
+    /// Service Fabric are told which token to stop serving, workload identity gets the claims;
+    /// IMDS, Azure ML, Cloud Shell and Arc take none (a new request is all that can be done).
+    /// </summary>
+    /// <param name="resource">The resource URI as Entra ID knows it.</param>
+    /// <param name="claims">
+    /// The challenge's claims, as JSON or in the base64 form of the <c>WWW-Authenticate</c>
+    /// header's <c>claims="…"</c> (e.g. <see cref="AzMiClaimsChallengeException.Claims"/>);
+    /// null is <see cref="GetTokenAsync(string, CancellationToken)"/>.
+    /// </param>
+    /// <param name="cancellationToken">Ends the wait at once.</param>
+    /// <returns>The token; dispose it to clear its text.</returns>
+    /// <exception cref="AzMiException">InvalidArgument: the claims are neither; any other error of azmi_get_token.</exception>
+    public Task<AccessToken> GetTokenAsync(string resource, string? claims, CancellationToken cancellationToken = default)
+    {
+        byte[] resourceUtf8 = NativeText.EncodeRequired(resource, nameof(resource));
+        byte[]? claimsUtf8 = NativeText.Encode(claims, nameof(claims));
+        return NativeCall.RunAsync(scope => GetToken(resourceUtf8, claimsUtf8, forceRefresh: false, scope), cancellationToken);
     }
 
     /// <summary>A Key Vault's secrets with this identity's tokens.</summary>
@@ -282,13 +360,37 @@ public sealed class AzMiIdentity : IDisposable
         }
     }
 
-    /// <summary>A new identity like this one: same selection, same source and endpoint.</summary>
+    /// <summary>A new identity like this one: same selection, source, endpoint and capabilities.</summary>
     private AzMiIdentity Copy()
     {
         ManagedIdentitySource source = Source;
-        return source == ManagedIdentitySource.Imds
+        string capabilities = string.Join(",", ClientCapabilities);
+        AzMiIdentity copy = source == ManagedIdentitySource.Imds
             ? Create(_clientId, _objectId, _resourceId, Endpoint.OriginalString, shared: false)
             : CreateWithSource(_clientId, _objectId, _resourceId, source);
+        if (capabilities.Length > 0)
+        {
+            try
+            {
+                copy.SetClientCapabilities(capabilities);
+            }
+            catch
+            {
+                copy.Dispose();
+                throw;
+            }
+        }
+
+        return copy;
+    }
+
+    /// <summary>azmi_identity_set_client_capabilities on this (new, not yet shared) identity.</summary>
+    private void SetClientCapabilities(string capabilities)
+    {
+        using HandleLease lease = _handle.Lease();
+        uint status = NativeMethods.azmi_identity_set_client_capabilities(
+            lease.Pointer, NativeText.Encode(capabilities, "capabilities"), out IntPtr err);
+        NativeErrors.ThrowIfFailed(status, err);
     }
 
     /// <summary>AZMI_IMDS_ENDPOINT, else AZURE_POD_IDENTITY_AUTHORITY_HOST + the token path, else null (IMDS).</summary>
@@ -309,7 +411,7 @@ public sealed class AzMiIdentity : IDisposable
             ? throw new ArgumentOutOfRangeException(nameof(value), "A timeout must be between 0 and 49 days.")
             : (uint)value.TotalMilliseconds;
 
-    private AccessToken GetToken(byte[] resource, bool forceRefresh, CancelScope scope)
+    private AccessToken GetToken(byte[] resource, byte[]? claims, bool forceRefresh, CancelScope scope)
     {
         uint flags = forceRefresh ? NativeMethods.FlagForceRefresh : 0;
         IntPtr pointer;
@@ -317,7 +419,9 @@ public sealed class AzMiIdentity : IDisposable
         IntPtr err;
         using (HandleLease lease = _handle.Lease())
         {
-            status = NativeMethods.azmi_get_token(resource, lease.Pointer, flags, scope.Pointer, out pointer, out err);
+            status = claims is null
+                ? NativeMethods.azmi_get_token(resource, lease.Pointer, flags, scope.Pointer, out pointer, out err)
+                : NativeMethods.azmi_get_token_with_claims(resource, lease.Pointer, claims, flags, scope.Pointer, out pointer, out err);
         }
 
         scope.ThrowIfFailed(status, err);

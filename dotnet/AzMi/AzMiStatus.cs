@@ -63,6 +63,13 @@ public enum AzMiStatus
     /// <summary>A bug in azmi (a caught panic). Please report it.</summary>
     InternalError = 18,
 
+    /// <summary>
+    /// A service refused the token with a claims challenge again after azmi answered it once
+    /// (continuous access evaluation: access revoked, or a policy now refuses it); the
+    /// exception (<see cref="AzMiClaimsChallengeException"/>) carries the claims.
+    /// </summary>
+    ClaimsChallenge = 19,
+
     /// <summary>The proxy asked for credentials (HTTP 407), refused the request, or could not be reached.</summary>
-    ProxyError = 19,
+    ProxyError = 20,
 }

@@ -27,6 +27,7 @@ pub(crate) async fn handle(shared: &Shared, req: Request<Incoming>) -> Response<
         "/admin/faults"
         | "/admin/service-faults"
         | "/admin/config"
+        | "/admin/revoke"
         | "/admin/reset"
         | "/admin/shutdown" => Method::POST,
         _ => return response::not_found(),
@@ -53,6 +54,7 @@ pub(crate) async fn handle(shared: &Shared, req: Request<Incoming>) -> Response<
                 "/admin/faults" => faults(&body, |f| shared.set_faults(f)),
                 "/admin/service-faults" => faults(&body, |f| shared.set_service_faults(f)),
                 "/admin/config" => config(shared, &body),
+                "/admin/revoke" => revoke(shared, &body),
                 "/admin/reset" => {
                     shared.reset();
                     ok(json!({ "ok": true }))
@@ -83,7 +85,33 @@ fn service_counters(shared: &Shared) -> Response<Body> {
         "requests": c.requests,
         "bytes_received": c.bytes_received,
         "bytes_sent": c.bytes_sent,
+        "claims_challenges": c.claims_challenges,
     }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RevokeRequest {
+    /// A client id, object id or resource id; absent: every identity.
+    identity: Option<String>,
+}
+
+/// Revokes the tokens minted so far for one identity (or all), as a critical event would
+/// (an identity's access removed, an incident contained): from now on the services answer them
+/// with a claims challenge (continuous access evaluation).
+fn revoke(shared: &Shared, body: &str) -> Response<Body> {
+    let request: RevokeRequest = match serde_json::from_str(body) {
+        Ok(request) => request,
+        Err(e) => return bad_request(&format!("invalid revocation: {e}")),
+    };
+    let Some(object_ids) = shared.identities_named(request.identity.as_deref()) else {
+        return bad_request(&format!(
+            "no identity has the client id, object id or resource id '{}'",
+            request.identity.unwrap_or_default()
+        ));
+    };
+    let revocation = shared.revoke(&object_ids);
+    ok(json!({ "ok": true, "revoked": object_ids, "revoked_at": revocation.at }))
 }
 
 fn request_log(requests: &VecDeque<RecordedRequest>) -> Response<Body> {

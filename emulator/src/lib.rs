@@ -29,7 +29,7 @@ pub use common::cloud::{
 };
 pub use common::config::{
     check_loopback, EmulatorConfig, ResponseStyle, DEFAULT_ARM_OPERATION_POLLS,
-    DEFAULT_ARM_RETRY_AFTER_SECS, DEFAULT_RESOURCES, DEFAULT_TENANT_ID,
+    DEFAULT_ARM_RETRY_AFTER_SECS, DEFAULT_DATA_LAKE_ACCOUNT, DEFAULT_RESOURCES, DEFAULT_TENANT_ID,
     DEFAULT_TOKEN_LIFETIME_SECS,
 };
 pub use common::faults::Fault;

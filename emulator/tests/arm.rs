@@ -262,6 +262,55 @@ fn missing_resource_group_and_account() {
     );
 }
 
+/// ResourceGroups_CheckExistence (`resourceGroups.checkExistence` in @azure/arm-resources):
+/// `HEAD` answers 204 or 404 with no body, after the read's checks.
+#[test]
+fn resource_group_head_checks_existence() {
+    let arm = Arm::start(EmulatorConfig::default());
+    let t = arm.token(ARM, "");
+    let head = |target: &str, bearer: Option<&str>| arm.raw("HEAD", target, bearer, None);
+    let resp = head(
+        &format!("/subscriptions/{SUB}/resourcegroups/azmi-rg?{API}"),
+        Some(&t),
+    );
+    assert_eq!(resp.status, 204);
+    assert!(resp.body.is_empty());
+    // Names are case-insensitive, as for GET.
+    let resp = head(
+        &format!("/subscriptions/{SUB}/resourceGroups/AZMI-RG?{API}"),
+        Some(&t),
+    );
+    assert_eq!(resp.status, 204);
+    let resp = head(
+        &format!("/subscriptions/{SUB}/resourcegroups/nope?{API}"),
+        Some(&t),
+    );
+    assert_eq!(resp.status, 404);
+    assert!(resp.body.is_empty());
+    // No token: 401, as every other request.
+    let resp = head(
+        &format!("/subscriptions/{SUB}/resourcegroups/azmi-rg?{API}"),
+        None,
+    );
+    assert_eq!(resp.status, 401);
+    // A caller without read on the group is refused before existence is told.
+    let config = EmulatorConfig {
+        role_assignments: vec![],
+        ..EmulatorConfig::default()
+    };
+    let arm = Arm::start(config);
+    let t = arm.token(ARM, "");
+    for group in ["azmi-rg", "nope"] {
+        let resp = arm.raw(
+            "HEAD",
+            &format!("/subscriptions/{SUB}/resourcegroups/{group}?{API}"),
+            Some(&t),
+            None,
+        );
+        assert_eq!(resp.status, 403, "{group}");
+    }
+}
+
 #[test]
 fn storage_accounts_are_listed_and_read() {
     let arm = Arm::start(EmulatorConfig::default());
@@ -699,6 +748,21 @@ fn api_version_errors() {
         400,
         "NoRegisteredProviderFound",
     );
+    // Every published stable version is served, the newest (what @azure/arm-storage sends by
+    // default) included.
+    for version in [
+        "2025-06-01",
+        "2025-08-01",
+        "2026-04-01",
+        "2026-06-01",
+        "2026-09-01",
+    ] {
+        let resp = arm.post(
+            &account_path("listKeys").replace(STORAGE_API, &format!("api-version={version}")),
+            &json!({}),
+        );
+        assert_eq!(resp.status, 200, "{version}: {}", resp.text());
+    }
     // The seed's version of the SAS tutorial works.
     assert_eq!(
         arm.post(

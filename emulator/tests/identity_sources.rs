@@ -767,9 +767,29 @@ fn workload_identity_exchanges_the_federated_token() {
     assert_eq!(field(&body, "token_type"), "Bearer");
     assert_eq!(body["expires_in"], 3600);
     let (_, claims) = jwt_parts(field(&body, "access_token"));
-    assert_eq!(claims["aud"], ARM);
+    // Entra ID's v2 endpoint writes `aud` as the scope named the resource: no slash added.
+    assert_eq!(claims["aud"], "https://management.azure.com");
     assert_eq!(claims["appid"], UAMI_CLIENT_ID);
     assert_eq!(emu.counters().tokens_issued, 1);
+    for (scope, aud) in [
+        (
+            "https://storage.azure.com/.default",
+            "https://storage.azure.com",
+        ),
+        (
+            "https://datalake.azure.net//.default",
+            "https://datalake.azure.net/",
+        ),
+        (
+            "https://vault.azure.net/.default",
+            "https://vault.azure.net",
+        ),
+    ] {
+        let resp = exchange(&emu, &federated, scope);
+        assert_eq!(resp.status, 200, "{scope}: {}", resp.text());
+        let (_, claims) = jwt_parts(field(&resp.json(), "access_token"));
+        assert_eq!(claims["aud"], aud, "{scope}");
+    }
 
     // A token the test writes for itself works the same; the file is removed with the emulator.
     let own = tempfile::tempdir().unwrap();
@@ -931,4 +951,86 @@ fn workload_identity_serves_msal_discovery() {
         .unwrap();
     assert_eq!(resp.status, 200, "{}", resp.text());
     assert_eq!(emu.counters().tokens_issued, 1);
+}
+
+fn sha256_hex(text: &str) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[test]
+fn app_service_serves_its_cached_token_until_told_its_hash() {
+    let emu = start(IdentitySource::AppService);
+    let endpoint = env(&emu, "IDENTITY_ENDPOINT");
+    let secret = env(&emu, "IDENTITY_HEADER");
+    let ask = |extra: &str| {
+        let resp = get(
+            &emu,
+            &target(&endpoint, &app_service_query(ARM, extra)),
+            &[("X-IDENTITY-HEADER", &secret)],
+        );
+        assert_eq!(resp.status, 200, "{}", resp.text());
+        field(&resp.json(), "access_token").to_string()
+    };
+    let first = ask("");
+    // Tokens are compared, never printed.
+    assert!(ask("") == first, "served from the endpoint's cache");
+    // The hash of another token changes nothing: the cached one is newer.
+    assert!(ask(&format!("token_sha256_to_refresh={}", sha256_hex("other"))) == first);
+    // The cached token's hash: a new token, cached from then on.
+    let second = ask(&format!("token_sha256_to_refresh={}", sha256_hex(&first)));
+    assert!(second != first);
+    assert!(ask("") == second);
+    assert!(jwt_parts(&second).1.get("xms_cc").is_none());
+    // Capabilities: a CAE token with xms_cc, cached apart.
+    let cae = ask("xms_cc=cp1");
+    assert!(cae != second);
+    assert_eq!(jwt_parts(&cae).1["xms_cc"], serde_json::json!(["cp1"]));
+    assert!(ask("xms_cc=cp1") == cae);
+    assert!(ask("") == second);
+    assert_eq!(
+        emu.counters().tokens_issued,
+        8,
+        "every answer counts as issued"
+    );
+}
+
+#[test]
+fn workload_identity_takes_claims_with_capabilities_and_refuses_bad_ones() {
+    let emu = start(IdentitySource::WorkloadIdentity);
+    let federated =
+        std::fs::read_to_string(env(&emu, "AZURE_FEDERATED_TOKEN_FILE")).expect("token file");
+    let client_id = env(&emu, "AZURE_CLIENT_ID");
+    let post = |claims: &str| {
+        entra_post(
+            &emu,
+            TENANT,
+            &[
+                ("client_id", &client_id),
+                ("grant_type", "client_credentials"),
+                ("client_assertion_type", JWT_BEARER),
+                ("client_assertion", &federated),
+                ("scope", "https://vault.azure.net/.default"),
+                ("claims", claims),
+            ],
+        )
+    };
+    let resp = post(
+        r#"{"access_token":{"nbf":{"essential":true,"value":"1"},"xms_cc":{"values":["cp1"]}}}"#,
+    );
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    let (_, claims) = jwt_parts(field(&resp.json(), "access_token"));
+    assert_eq!(claims["xms_cc"], serde_json::json!(["cp1"]));
+    let resp = post(r#"{"access_token":{"nbf":{"essential":true,"value":"1"}}}"#);
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    assert!(jwt_parts(field(&resp.json(), "access_token"))
+        .1
+        .get("xms_cc")
+        .is_none());
+    for bad in ["not json", "[1]", "{"] {
+        assert_entra_error(&post(bad), 400, "invalid_request", 50117);
+    }
 }

@@ -416,13 +416,43 @@ fn unknown_paths_are_404_and_not_counted() {
     for path in [
         "/",
         "/metadata/identity/getplatformmetadata?cred-api-version=2.0",
-        "/metadata/identity/oauth2/token/",
+        "/metadata/identity/oauth2/token//",
+        "/metadata/identity/oauth2/token/x",
         "/admin/nope",
     ] {
         let resp = request(emu.port(), "GET", path, &[("Metadata", "true")], None).unwrap();
         assert_eq!(resp.status, 404, "{path}");
     }
     assert_eq!(emu.counters().token_requests, 0);
+}
+
+/// msal-node (the JavaScript SDKs) asks for the token path with a trailing slash when
+/// `AZURE_POD_IDENTITY_AUTHORITY_HOST` names the endpoint; it is the same endpoint.
+#[test]
+fn token_path_with_trailing_slash_is_the_token_endpoint() {
+    let emu = start();
+    let resp = request(
+        emu.port(),
+        "GET",
+        &format!("{TOKEN_PATH}/?{}", query(ARM, "")),
+        &[("Metadata", "true")],
+        None,
+    )
+    .unwrap();
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    assert_eq!(field(&resp.json(), "resource"), ARM);
+    // Its checks are the token endpoint's too.
+    let resp = request(
+        emu.port(),
+        "GET",
+        &format!("{TOKEN_PATH}/?{}", query(ARM, "")),
+        &[],
+        None,
+    )
+    .unwrap();
+    assert_error(&resp, 400, "bad_request_102", None);
+    assert_eq!(emu.counters().token_requests, 2);
+    assert_eq!(emu.counters().tokens_issued, 1);
 }
 
 #[test]

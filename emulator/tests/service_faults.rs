@@ -210,7 +210,7 @@ fn counters_request_log_and_reset() {
     let admin = admin_get(emu.port(), "/admin/service-counters").json();
     assert_eq!(
         admin,
-        serde_json::json!({"requests": 4, "bytes_received": 10, "bytes_sent": 10})
+        serde_json::json!({"requests": 4, "bytes_received": 10, "bytes_sent": 10, "claims_challenges": 0})
     );
 
     let log = emu.service_requests();

@@ -20,6 +20,11 @@ internal static class AzMiErrorRecords
     /// </summary>
     internal static bool IsTerminating(AzMiException error) => error.StatusCode == AzMiStatus.InvalidArgument;
 
+    /// <summary>What to do about an error every cmdlet may meet, when there is something to say.</summary>
+    internal static string? Advice(AzMiException error) => error.StatusCode == AzMiStatus.ClaimsChallenge
+        ? "The service refused the token azmi got with the claims of its challenge too: the identity's access may have been revoked, or a policy (such as a network location) refuses it. Check the identity's role assignments and the resource's policies; the claims are in the error's Exception.Claims (Get-AzMiToken -Claims takes them)."
+        : null;
+
     private static ErrorCategory CategoryOf(AzMiStatus status) => status switch
     {
         AzMiStatus.InvalidArgument => ErrorCategory.InvalidArgument,
@@ -28,6 +33,7 @@ internal static class AzMiErrorRecords
         AzMiStatus.IdentityNotFound => ErrorCategory.ObjectNotFound,
         AzMiStatus.InvalidResource => ErrorCategory.InvalidArgument,
         AzMiStatus.AuthenticationFailed => ErrorCategory.AuthenticationError,
+        AzMiStatus.ClaimsChallenge => ErrorCategory.AuthenticationError,
         AzMiStatus.PermissionDenied => ErrorCategory.PermissionDenied,
         AzMiStatus.NotFound => ErrorCategory.ObjectNotFound,
         AzMiStatus.Conflict => ErrorCategory.ResourceExists,

@@ -9,13 +9,14 @@ namespace AzMi;
 /// </summary>
 public sealed class AzMiException : Exception
 {
-    internal AzMiException(AzMiStatus status, string statusName, string message, int httpStatus, string? serviceErrorCode)
+    internal AzMiException(AzMiStatus status, string statusName, string message, int httpStatus, string? serviceErrorCode, string? claims = null)
         : base(message)
     {
         StatusCode = status;
         Status = statusName;
         HttpStatus = httpStatus;
         ServiceErrorCode = serviceErrorCode;
+        Claims = claims;
     }
 
     /// <summary>azmi's stable name of the status, e.g. "IdentityNotFound" (azmi_status_name).</summary>
@@ -26,6 +27,12 @@ public sealed class AzMiException : Exception
 
     /// <summary>The service's own error code (e.g. "invalid_request"), or null when it gave none.</summary>
     public string? ServiceErrorCode { get; }
+
+    /// <summary>
+    /// For a ClaimsChallenge error (continuous access evaluation): the claims the service asks
+    /// for, as JSON, which <c>Get-AzMiToken -Claims</c> takes; null otherwise.
+    /// </summary>
+    public string? Claims { get; }
 
     internal AzMiStatus StatusCode { get; }
 

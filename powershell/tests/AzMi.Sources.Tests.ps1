@@ -151,6 +151,20 @@ function Test-Check([string] $Name, [scriptblock] $Check) {
             UserAssigned = "Get-AzMiToken -ResourceTypeName Arm -ClientId '$uaClientId'"
         })
 
+    # Claims challenges on the two sources that keep a token cache of their own: a plain
+    # -ForceRefresh gets the endpoint's cached token again, -Claims a new one (azmi names the
+    # token to replace), -ClientCapability cp1 a CAE token cached apart. Results are booleans
+    # and claims, never token text.
+    $claimsChecks = @{
+        EndpointCaches = '$a = Get-AzMiToken -ResourceTypeName Arm -AsPlainText; $b = Get-AzMiToken -ResourceTypeName Arm -AsPlainText -ForceRefresh; $a.Token -eq $b.Token'
+        ClaimsRenew    = '$a = Get-AzMiToken -ResourceTypeName Arm -AsPlainText; $c = Get-AzMiToken -ResourceTypeName Arm -AsPlainText -Claims ''{"access_token":{"nbf":{"essential":true,"value":"1"}}}''; $d = Get-AzMiToken -ResourceTypeName Arm -AsPlainText; ($a.Token -ne $c.Token) -and ($c.Token -eq $d.Token)'
+        Capability     = '$p = (Get-AzMiToken -ResourceTypeName Arm -AsPlainText -ClientCapability cp1).Token.Split(''.'')[1].Replace(''-'', ''+'').Replace(''_'', ''/''); $p += ''='' * ((4 - $p.Length % 4) % 4); ([Text.Encoding]::UTF8.GetString([Convert]::FromBase64String($p)) | ConvertFrom-Json).xms_cc -join '',''; '
+    }
+    $script:AppServiceClaims = Invoke-SourceChecks -Environment $appService -Checks ([ordered]@{} + $claimsChecks)
+    $script:AppServiceRequests = @(Invoke-RestMethod "$($script:Emulators['app-service'].AdminBase)/admin/requests" | ForEach-Object { $_ })
+    $script:ServiceFabricClaims = Invoke-SourceChecks -Environment $script:Emulators['service-fabric'].Variables -Checks ([ordered]@{} + $claimsChecks)
+    $script:ServiceFabricRequests = @(Invoke-RestMethod "$($script:Emulators['service-fabric'].AdminBase)/admin/requests" | ForEach-Object { $_ })
+
     $workloadVariables = @{} + $script:Emulators['workload-identity'].Variables
     $workloadVariables['AZMI_CA_FILE'] = $script:CaFile
     $script:Workload = Invoke-SourceChecks -Environment $workloadVariables -Checks (New-Checks)
@@ -291,6 +305,24 @@ Describe 'Managed identity sources' {
             $Workload.Token.Value | Should -BeExactly 'WorkloadIdentity'
             $Workload.Identity.Value.Source | Should -BeExactly 'WorkloadIdentity'
             $Workload.Identity.Value.Available | Should -BeTrue
+        }
+    }
+
+    Context 'Claims challenges on App Service and Service Fabric' {
+        It '<Name>: -Claims gets past the endpoint''s cache (token_sha256_to_refresh), -ClientCapability cp1 sends xms_cc' -ForEach @(
+            @{ Name = 'App Service'; Results = 'AppServiceClaims'; Requests = 'AppServiceRequests' }
+            @{ Name = 'Service Fabric'; Results = 'ServiceFabricClaims'; Requests = 'ServiceFabricRequests' }
+        ) {
+            $results = Get-Variable -Name $Results -ValueOnly
+            foreach ($check in 'EndpointCaches', 'ClaimsRenew', 'Capability') {
+                $results[$check].Ok | Should -BeTrue -Because "${check}: $($results[$check].Message)"
+            }
+            $results.EndpointCaches.Value | Should -BeTrue -Because 'a plain refresh gets the cached token again'
+            $results.ClaimsRenew.Value | Should -BeTrue -Because 'claims give a new token, which azmi caches'
+            $results.Capability.Value | Should -BeExactly 'cp1'
+            $queries = (Get-Variable -Name $Requests -ValueOnly).query
+            @($queries | Where-Object { $_ -match '(^|&)token_sha256_to_refresh=[0-9a-f]{64}(&|$)' }).Count | Should -Be 1
+            @($queries | Where-Object { $_ -match '(^|&)xms_cc=cp1(&|$)' }).Count | Should -Be 1
         }
     }
 

@@ -14,6 +14,7 @@ pub struct azmi_error {
     http_status: u16,
     service_code: Option<CString>,
     message: CString,
+    claims: Option<CString>,
 }
 
 impl azmi_error {
@@ -23,6 +24,7 @@ impl azmi_error {
             http_status: e.http_status().unwrap_or(0),
             service_code: e.service_code().map(c_string),
             message: c_string(&e.to_string()),
+            claims: e.claims().map(|c| c_string(c.json())),
         }
     }
 }
@@ -44,6 +46,17 @@ pub unsafe extern "C" fn azmi_error_http_status(err: *const azmi_error) -> u16 {
 #[no_mangle]
 pub unsafe extern "C" fn azmi_error_service_code(err: *const azmi_error) -> *const c_char {
     match borrow(err).and_then(|e| e.service_code.as_ref()) {
+        Some(c) => c.as_ptr(),
+        None => std::ptr::null(),
+    }
+}
+
+/// The claims a service's claims challenge asks for, as JSON, when the error is
+/// `AZMI_CLAIMS_CHALLENGE` (NULL otherwise): pass them to `azmi_get_token_with_claims` and try
+/// again, if the token goes to code that can use it. Lent: valid until `azmi_error_free(err)`.
+#[no_mangle]
+pub unsafe extern "C" fn azmi_error_claims(err: *const azmi_error) -> *const c_char {
+    match borrow(err).and_then(|e| e.claims.as_ref()) {
         Some(c) => c.as_ptr(),
         None => std::ptr::null(),
     }

@@ -35,6 +35,7 @@ pub struct azmi_identity {
     pub(crate) mi: Arc<ManagedIdentity>,
     description: CString,
     endpoint: CString,
+    capabilities: CString,
 }
 
 impl azmi_identity {
@@ -42,6 +43,7 @@ impl azmi_identity {
         azmi_identity {
             description: CString::new(mi.identity().to_string()).unwrap_or_default(),
             endpoint: CString::new(mi.endpoint()).unwrap_or_default(),
+            capabilities: CString::new(mi.client_capabilities().join(",")).unwrap_or_default(),
             mi: Arc::new(mi),
         }
     }
@@ -51,6 +53,13 @@ impl azmi_identity {
         *self = azmi_identity::new(next);
         Ok(())
     }
+}
+
+/// `next` with the settings of `previous` that do not depend on the source: timeouts, retries
+/// and client capabilities.
+fn keeping_settings(previous: &ManagedIdentity, next: ManagedIdentity) -> Result<ManagedIdentity> {
+    next.with_options(previous.options().clone())
+        .with_client_capabilities(previous.client_capabilities())
 }
 
 /// Selects an identity. Give at most one of `client_id`, `object_id` (GUIDs) and `resource_id`
@@ -70,7 +79,8 @@ impl azmi_identity {
 /// here, naming the source. `azmi_identity_set_source` overrides the detection. Hosts whose
 /// runtime keeps its own copy of the environment (.NET on Linux and macOS:
 /// `Environment.SetEnvironmentVariable` does not reach the native environment) should read
-/// the variables themselves and call `azmi_identity_set_endpoint`.
+/// the variables themselves and call `azmi_identity_set_endpoint`. No client capabilities are
+/// declared (see `azmi_identity_set_client_capabilities`).
 ///
 /// On success `*identity_out` receives a new identity (free with `azmi_identity_free`).
 #[no_mangle]
@@ -100,8 +110,8 @@ pub unsafe extern "C" fn azmi_identity_new(
 
 /// Sends this identity's token requests to `token_url` (a full http(s) URL such as
 /// `http://127.0.0.1:40123/metadata/identity/oauth2/token`) instead of the environment's;
-/// NULL means IMDS itself, whatever the environment says. Not thread-safe: call before the
-/// identity is shared.
+/// NULL means IMDS itself, whatever the environment says. Keeps the timeouts and client
+/// capabilities. Not thread-safe: call before the identity is shared.
 #[no_mangle]
 pub unsafe extern "C" fn azmi_identity_set_endpoint(
     identity: *mut azmi_identity,
@@ -113,8 +123,10 @@ pub unsafe extern "C" fn azmi_identity_set_endpoint(
         // SAFETY: NULL or a NUL-terminated string.
         let url = unsafe { opt_str_arg(token_url, "token_url")? }.unwrap_or(IMDS_TOKEN_URL);
         identity.update(|mi| {
-            let options = mi.options().clone();
-            Ok(ManagedIdentity::with_endpoint(mi.identity().clone(), url)?.with_options(options))
+            keeping_settings(
+                &mi,
+                ManagedIdentity::with_endpoint(mi.identity().clone(), url)?,
+            )
         })
     })
 }
@@ -125,7 +137,7 @@ pub unsafe extern "C" fn azmi_identity_set_endpoint(
 /// "cloud_shell", "arc" or "workload_identity" (case, spaces, `-` and `_` ignored; names such as
 /// "App Service" work too); NULL detects again. An unknown name, a source whose variables are
 /// not set, or one that cannot serve this identity is `AZMI_INVALID_ARGUMENT`. Keeps the
-/// timeouts. Not thread-safe: call before the identity is shared.
+/// timeouts and client capabilities. Not thread-safe: call before the identity is shared.
 #[no_mangle]
 pub unsafe extern "C" fn azmi_identity_set_source(
     identity: *mut azmi_identity,
@@ -147,10 +159,9 @@ pub unsafe extern "C" fn azmi_identity_set_source(
             })?,
         };
         identity.update(|mi| {
-            let options = mi.options().clone();
-            Ok(
-                ManagedIdentity::with_source(mi.identity().clone(), source, &env)?
-                    .with_options(options),
+            keeping_settings(
+                &mi,
+                ManagedIdentity::with_source(mi.identity().clone(), source, &env)?,
             )
         })
     })
@@ -197,6 +208,47 @@ pub unsafe extern "C" fn azmi_identity_set_timeouts(
             Ok(mi.with_options(options))
         })
     })
+}
+
+/// Declares client capabilities with every token request of this identity, replacing those
+/// declared before: `capabilities` is a comma-separated list such as "cp1" (the capability of a
+/// client that answers claims challenges: continuous access evaluation) or "cp1,cp2"; NULL or
+/// "" declares none (the default). Names are letters, digits, `-`, `_` and `.`; anything else
+/// is `AZMI_INVALID_ARGUMENT`.
+///
+/// Declare "cp1" only if the tokens go to code that answers a resource's claims challenge
+/// (`azmi_get_token_with_claims`): resources may then revoke such a token at any moment instead
+/// of at its expiry. azmi's own service calls (Key Vault, Blob, Data Lake, Resource Manager)
+/// declare it themselves, since they answer challenges. App Service, Service Fabric (`xms_cc`)
+/// and workload identity (in its claims) send the capabilities, and their tokens are cached
+/// apart from tokens asked without; IMDS, Azure ML, Cloud Shell and Arc take none. Not
+/// thread-safe: call before the identity is shared.
+#[no_mangle]
+pub unsafe extern "C" fn azmi_identity_set_client_capabilities(
+    identity: *mut azmi_identity,
+    capabilities: *const c_char,
+    err_out: *mut *mut azmi_error,
+) -> azmi_status {
+    guard(err_out, || {
+        let identity = try_borrow_mut(identity)?;
+        // SAFETY: NULL or a NUL-terminated string.
+        let list = unsafe { opt_str_arg(capabilities, "capabilities")? }.unwrap_or("");
+        let names: Vec<&str> = if list.trim().is_empty() {
+            Vec::new()
+        } else {
+            list.split(',').collect()
+        };
+        identity.update(|mi| mi.with_client_capabilities(&names))
+    })
+}
+
+/// The client capabilities this identity declares, comma-separated ("" when none). Lent: valid
+/// until the identity is freed or changed. "" for NULL.
+#[no_mangle]
+pub unsafe extern "C" fn azmi_identity_client_capabilities(
+    identity: *const azmi_identity,
+) -> *const c_char {
+    lend_str(identity, |i| &i.capabilities)
 }
 
 /// Describes the identity for people, e.g. "the user-assigned identity with client id …".

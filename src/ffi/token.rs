@@ -4,7 +4,9 @@ use std::ffi::{c_char, CString};
 
 use zeroize::Zeroizing;
 
-use super::args::{flag, str_arg};
+use std::sync::Arc;
+
+use super::args::{flag, opt_str_arg, str_arg};
 use super::boundary::guard;
 use super::cancel::azmi_cancel;
 use super::error::azmi_error;
@@ -12,6 +14,7 @@ use super::handle::{borrow, free, lend_str, Out};
 use super::identity::azmi_identity;
 use super::status::azmi_status;
 use super::string::nul_terminated;
+use crate::claims::Claims;
 use crate::error::Result;
 use crate::identity::normalize_resource;
 use crate::identity::ManagedIdentity;
@@ -83,6 +86,70 @@ pub unsafe extern "C" fn azmi_get_token(
         let force = flag(flags, AZMI_FLAG_FORCE_REFRESH, "AZMI_FLAG_FORCE_REFRESH")?;
         let token = get_token(resource, borrow(identity), force, borrow(cancel))?;
         token_out.set(token);
+        Ok(())
+    })
+}
+
+/// Gets a **new** access token for `resource` carrying `claims`: what a resource's claims
+/// challenge asks for (continuous access evaluation, when a token was revoked or a policy wants
+/// more of it). The cached token for this identity and resource is bypassed and replaced, so
+/// later `azmi_get_token` calls get the new one.
+///
+/// - `claims`: the challenge's claims, as JSON (`{"access_token":{"nbf":{…}}}`) or in the
+///   base64 form the `WWW-Authenticate` header's `claims="…"` carries (either alphabet, padded
+///   or not); NULL behaves as `azmi_get_token`. Anything else is `AZMI_INVALID_ARGUMENT`,
+///   before anything is sent. An `AZMI_CLAIMS_CHALLENGE` error's `azmi_error_claims` may be
+///   passed as it is.
+/// - `resource`, `identity`, `flags`, `cancel`, `token_out`, `err_out`: as `azmi_get_token`.
+///
+/// What the source is told: App Service and Service Fabric the SHA-256 of the token being
+/// replaced (`token_sha256_to_refresh`, so that they stop serving it from their own cache),
+/// workload identity the claims (merged with the identity's client capabilities); IMDS, Azure
+/// ML, Cloud Shell and Arc take no claims, so there a new request is all azmi can do. Callers
+/// asking with the same claims at once share one request. azmi's own service calls answer
+/// their claims challenges themselves; this is for tokens used elsewhere.
+///
+/// A function rather than a request-options object: claims are the one per-request option a
+/// token request takes (capabilities belong to the identity:
+/// `azmi_identity_set_client_capabilities`), so one more call keeps C callers free of an object
+/// to create, fill and free, and `azmi_get_token` stays as it is (the ABI rule of docs/abi.md
+/// allows only additions).
+///
+/// Errors: those of `azmi_get_token`. Safe from any thread.
+#[no_mangle]
+pub unsafe extern "C" fn azmi_get_token_with_claims(
+    resource: *const c_char,
+    identity: *const azmi_identity,
+    claims: *const c_char,
+    flags: u32,
+    cancel: *const azmi_cancel,
+    token_out: *mut *mut azmi_token,
+    err_out: *mut *mut azmi_error,
+) -> azmi_status {
+    guard(err_out, || {
+        let token_out = Out::new(token_out, "token_out")?;
+        // SAFETY: NULL or NUL-terminated strings (contract).
+        let resource = normalize_resource(unsafe { str_arg(resource, "resource")? })?;
+        let claims = unsafe { opt_str_arg(claims, "claims")? }
+            .map(Claims::parse)
+            .transpose()?;
+        let force = flag(flags, AZMI_FLAG_FORCE_REFRESH, "AZMI_FLAG_FORCE_REFRESH")?;
+        let Some(claims) = claims else {
+            let token = get_token(resource, borrow(identity), force, borrow(cancel))?;
+            token_out.set(token);
+            return Ok(());
+        };
+        ensure_blocking_allowed()?;
+        let engine = engine()?;
+        let mi = match borrow(identity) {
+            Some(i) => Arc::clone(&i.mi),
+            None => engine.default_identity()?,
+        };
+        let grant = engine.block_on(
+            engine.azmi.get_token_with_claims(&mi, resource, &claims),
+            borrow(cancel).map(azmi_cancel::token),
+        )??;
+        token_out.set(azmi_token::new(&grant.token, false));
         Ok(())
     })
 }

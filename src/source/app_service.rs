@@ -1,6 +1,7 @@
 //! App Service, Azure Functions and Azure Automation cloud jobs: `GET IDENTITY_ENDPOINT` with
 //! api-version 2019-08-01 and the `X-IDENTITY-HEADER` secret; a user-assigned identity by
-//! `client_id`, `object_id` or `mi_res_id`.
+//! `client_id`, `object_id` or `mi_res_id`; `xms_cc` and `token_sha256_to_refresh` for
+//! continuous access evaluation (see `revocation_query`).
 
 use secrecy::SecretString;
 
@@ -15,6 +16,7 @@ pub(super) fn request(
     secret: &SecretString,
     identity: &IdentityId,
     resource: &str,
+    revocation: &[(&str, std::borrow::Cow<'_, str>)],
 ) -> reqwest::RequestBuilder {
     let mut url = endpoint.clone();
     {
@@ -33,6 +35,9 @@ pub(super) fn request(
             IdentityId::ResourceId(v) => {
                 q.append_pair("mi_res_id", v);
             }
+        }
+        for (name, value) in revocation {
+            q.append_pair(name, value);
         }
     }
     http.get(url)

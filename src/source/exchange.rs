@@ -387,7 +387,11 @@ pub(crate) fn describe_transport_error(e: &reqwest::Error) -> String {
     }
     match parts.last() {
         Some(last) => last.clone(),
-        None => e.to_string(),
+        // reqwest names the URL: without its query, which may hold `token_sha256_to_refresh`.
+        None => match e.url() {
+            Some(url) => e.to_string().replace(url.as_str(), &shown(url)),
+            None => e.to_string(),
+        },
     }
 }
 

@@ -22,11 +22,13 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use secrecy::{ExposeSecret, SecretString};
+use zeroize::Zeroizing;
 
 pub use detect::*;
 pub use exchange::MAX_TOKEN_ANSWER;
 pub(crate) use service_fabric::PinnedClients;
 
+use crate::claims::Claims;
 use crate::error::{Error, Result};
 use crate::identity::{parse_endpoint, IdentityId, ManagedIdentity};
 use crate::token::AccessToken;
@@ -112,6 +114,16 @@ impl Source {
                 "functions" | "automation" => Some(Source::AppService),
                 _ => None,
             })
+    }
+
+    /// Whether token requests of this source carry client capabilities (`xms_cc`): App Service
+    /// and Service Fabric as a query parameter, workload identity in its claims. IMDS, Azure ML,
+    /// Cloud Shell and Arc take none.
+    pub fn sends_capabilities(self) -> bool {
+        matches!(
+            self,
+            Source::AppService | Source::ServiceFabric | Source::WorkloadIdentity
+        )
     }
 
     /// Whether this source can give a token for `identity`, said before anything is sent.
@@ -313,9 +325,10 @@ impl SourceConfig {
         }
     }
 
-    /// What, besides source, endpoint and identity, tells tokens of this source apart in the
-    /// cache (the workload identity's client).
-    pub(crate) fn cache_key(&self, identity: &IdentityId) -> String {
+    /// What tells tokens of this source apart in the cache: source, endpoint, identity, the
+    /// workload identity's client, and the client capabilities where the source sends them
+    /// (elsewhere a token asked with capabilities is the same token).
+    pub(crate) fn cache_key(&self, identity: &IdentityId, capabilities: &[String]) -> String {
         let extra = match &self.kind {
             Kind::WorkloadIdentity { client_id, .. } => client_id.as_str(),
             Kind::AzureMl {
@@ -324,11 +337,16 @@ impl SourceConfig {
             } => id.as_str(),
             _ => "",
         };
-        format!(
+        let mut key = format!(
             "{}\n{}\n{identity:?}\n{extra}",
             self.source().id(),
             self.endpoint()
-        )
+        );
+        if self.source().sends_capabilities() && !capabilities.is_empty() {
+            key.push_str("\ncapabilities:");
+            key.push_str(&capabilities.join(","));
+        }
+        key
     }
 }
 
@@ -392,11 +410,41 @@ pub(crate) struct Transport<'a> {
     pub pinned: &'a PinnedClients,
 }
 
+/// What a token request with claims adds to an ordinary one.
+pub(crate) struct Refresh {
+    pub claims: Claims,
+    /// The lowercase hex SHA-256 of the cached token the claims replace, when there is one
+    /// (`token_sha256_to_refresh`). Never shown.
+    pub replaced_sha256: Option<Zeroizing<String>>,
+}
+
+/// The query parameters of MSAL's "MSI v1 token revocation", which App Service and Service
+/// Fabric take: `xms_cc` with the declared capabilities, and with claims
+/// `token_sha256_to_refresh`, so that the endpoint issues a new token rather than serve the
+/// refused one from its cache.
+fn revocation_query<'a>(
+    capabilities: &'a [String],
+    refresh: Option<&'a Refresh>,
+) -> Vec<(&'static str, std::borrow::Cow<'a, str>)> {
+    let mut query = Vec::new();
+    if !capabilities.is_empty() {
+        query.push(("xms_cc", capabilities.join(",").into()));
+    }
+    if let Some(hash) = refresh.and_then(|r| r.replaced_sha256.as_deref()) {
+        query.push(("token_sha256_to_refresh", hash.as_str().into()));
+    }
+    query
+}
+
 /// Gets a token from the identity's source, retrying transient failures within its budget.
+/// With `refresh` (a claims challenge), each source is told what it takes: App Service and
+/// Service Fabric the hash of the refused token, workload identity the claims; the others
+/// nothing (the caller has bypassed its cache, which is all they allow).
 pub(crate) async fn request_token(
     transport: &Transport<'_>,
     mi: &ManagedIdentity,
     resource: &str,
+    refresh: Option<&Refresh>,
 ) -> Result<AccessToken> {
     // Checked when the identity was made too; said again here so that no path sends first.
     mi.source().check_identity(&mi.identity)?;
@@ -408,20 +456,37 @@ pub(crate) async fn request_token(
         resource,
         timeout: mi.options.request_timeout,
     };
-    log::debug!(
-        "token request for {resource} ({}) from {} at {endpoint}",
-        mi.identity,
-        mi.source().name()
-    );
+    match refresh {
+        // The claims may be logged; the hash of the token they replace never is.
+        Some(r) => log::debug!(
+            "token request for {resource} ({}) from {} at {endpoint} with claims {}",
+            mi.identity,
+            mi.source().name(),
+            r.claims
+        ),
+        None => log::debug!(
+            "token request for {resource} ({}) from {} at {endpoint}",
+            mi.identity,
+            mi.source().name()
+        ),
+    }
     let policy = &mi.options.retry;
     let http = &transport.net.identity;
+    let capabilities = &mi.capabilities[..];
     match &mi.config.kind {
         Kind::Imds { .. } => imds::request_token(http, transport.probes, mi, resource).await,
         Kind::AppService { endpoint, secret } => {
             exchange::with_retries(policy, |_| {
                 exchange::attempt(
                     &ctx,
-                    app_service::request(http, endpoint, secret, &mi.identity, resource),
+                    app_service::request(
+                        http,
+                        endpoint,
+                        secret,
+                        &mi.identity,
+                        resource,
+                        &revocation_query(capabilities, refresh),
+                    ),
                 )
             })
             .await
@@ -432,8 +497,9 @@ pub(crate) async fn request_token(
             thumbprint,
         } => {
             let http = transport.pinned.client(thumbprint)?;
+            let query = revocation_query(capabilities, refresh);
             exchange::with_retries(policy, |_| {
-                service_fabric::attempt(&ctx, &http, endpoint, secret, thumbprint)
+                service_fabric::attempt(&ctx, &http, endpoint, secret, thumbprint, &query)
             })
             .await
         }
@@ -482,8 +548,16 @@ pub(crate) async fn request_token(
             // Entra ID is a service like any other: through the proxy, if one is set.
             let net = transport.net;
             net.proxy.check(token_url, &ctx.failed())?;
+            let claims = Claims::merged(refresh.map(|r| &r.claims), capabilities);
             exchange::with_retries(policy, |_| {
-                workload_identity::attempt(&ctx, net, token_url, client_id, token_file)
+                workload_identity::attempt(
+                    &ctx,
+                    net,
+                    token_url,
+                    client_id,
+                    token_file,
+                    claims.as_deref(),
+                )
             })
             .await
         }

@@ -179,11 +179,17 @@ pub(super) async fn attempt(
     endpoint: &url::Url,
     secret: &SecretString,
     pinned: &Thumbprint,
+    revocation: &[(&str, std::borrow::Cow<'_, str>)],
 ) -> Attempt {
     let mut url = endpoint.clone();
-    url.query_pairs_mut()
-        .append_pair("api-version", API_VERSION)
-        .append_pair("resource", ctx.resource);
+    {
+        let mut q = url.query_pairs_mut();
+        q.append_pair("api-version", API_VERSION)
+            .append_pair("resource", ctx.resource);
+        for (name, value) in revocation {
+            q.append_pair(name, value);
+        }
+    }
     let request = http
         .get(url)
         .header("Secret", secret_header(secret))

@@ -79,20 +79,25 @@ pub(super) async fn attempt(
     token_url: &url::Url,
     client_id: &str,
     token_file: &Path,
+    claims: Option<&str>,
 ) -> Attempt {
     let assertion = match read_assertion(token_file) {
         Ok(a) => a,
         Err(e) => return Attempt::Fatal(e),
     };
-    let body = Zeroizing::new(
-        url::form_urlencoded::Serializer::new(String::new())
-            .append_pair("grant_type", "client_credentials")
+    let body = {
+        let mut form = url::form_urlencoded::Serializer::new(String::new());
+        form.append_pair("grant_type", "client_credentials")
             .append_pair("client_id", client_id)
             .append_pair("client_assertion_type", ASSERTION_TYPE)
             .append_pair("client_assertion", &assertion)
-            .append_pair("scope", &scope_for(ctx.resource))
-            .finish(),
-    );
+            .append_pair("scope", &scope_for(ctx.resource));
+        if let Some(claims) = claims {
+            // A challenge's claims merged with the declared capabilities, as MSAL sends them.
+            form.append_pair("claims", claims);
+        }
+        Zeroizing::new(form.finish())
+    };
     let request = net
         .service
         .post(token_url.clone())

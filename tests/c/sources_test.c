@@ -4,7 +4,8 @@
  * the environment (and nothing of IMDS unless the source is IMDS) and the source id azmi must
  * detect as the first argument. A second argument names an error case instead:
  *   wrong-secret  the source's secret variable is wrong: AZMI_AUTHENTICATION_FAILED.
- * Never prints token text: only checks its claims.
+ * Claims and client capabilities on each source (test_claims). Never prints token text: only
+ * checks its claims.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -16,6 +17,7 @@
 #include "check.h"
 
 #define ARM "https://management.azure.com/"
+#define ARM_AS_SCOPED "https://management.azure.com"
 #define SYSTEM_OID "5b0f4c8e-0d2a-4c43-9a37-1a6f3a7c0002"
 #define UAMI_CLIENT_ID "00001111-aaaa-2222-bbbb-3333cccc4444"
 #define UAMI_OID "aaaaaaaa-0000-1111-2222-bbbbbbbbbbbb"
@@ -47,7 +49,12 @@ static void test_detected(const char *expected) {
     if (s == AZMI_OK) {
         CHECK(strcmp(azmi_token_source(token), expected) == 0, "the token names the source");
         CHECK(strcmp(azmi_token_resource(token), ARM) == 0, "resource");
-        CHECK(payload_contains(token, "\"aud\":\"" ARM "\""), "audience is the resource");
+        /* Entra ID's v2 endpoint (workload identity) writes aud as the scope named the
+           resource (https://management.azure.com/.default); the other sources echo it. */
+        if (strcmp(expected, "workload_identity") == 0)
+            CHECK(payload_contains(token, "\"aud\":\"" ARM_AS_SCOPED "\""), "audience as scoped");
+        else
+            CHECK(payload_contains(token, "\"aud\":\"" ARM "\""), "audience is the resource");
         if (strcmp(expected, "workload_identity") != 0)
             CHECK(payload_contains(token, "\"oid\":\"" SYSTEM_OID "\""), "system identity's oid");
         azmi_token_free(token);
@@ -150,6 +157,68 @@ static void test_wrong_secret(const char *expected) {
     azmi_identity_free(id);
 }
 
+/* Whether the source sends client capabilities (and so gives CAE tokens with xms_cc). */
+static int sends_capabilities(const char *source) {
+    return strcmp(source, "app_service") == 0 || strcmp(source, "service_fabric") == 0
+           || strcmp(source, "workload_identity") == 0;
+}
+
+/* A token with claims is a new one on every source: App Service and Service Fabric, which serve
+ * their cached token to a plain refresh, issue a new one because azmi names the token to
+ * replace (token_sha256_to_refresh). Capabilities give a token with xms_cc where the source
+ * sends them, cached apart. Tokens are compared, never printed. */
+static void test_claims(const char *expected) {
+    const char *claims = "{\"access_token\":{\"nbf\":{\"essential\":true,\"value\":\"1\"}}}";
+    int endpoint_caches = strcmp(expected, "app_service") == 0
+                          || strcmp(expected, "service_fabric") == 0;
+    azmi_identity *id = NULL;
+    azmi_token *first = NULL, *refreshed = NULL, *renewed = NULL, *cae = NULL;
+    azmi_error *err = NULL;
+    azmi_status s = azmi_identity_new(NULL, NULL, NULL, &id, &err);
+    if (s != AZMI_OK) {
+        print_error("azmi_identity_new", err);
+        azmi_error_free(err);
+        CHECK(0, "identity for the claims test");
+        return;
+    }
+    s = azmi_get_token(ARM, id, 0, NULL, &first, &err);
+    CHECK(s == AZMI_OK, "a token");
+    if (s == AZMI_OK) s = azmi_get_token(ARM, id, AZMI_FLAG_FORCE_REFRESH, NULL, &refreshed, &err);
+    CHECK(s == AZMI_OK, "a refreshed token");
+    if (s == AZMI_OK)
+        s = azmi_get_token_with_claims(ARM, id, claims, 0, NULL, &renewed, &err);
+    CHECK(s == AZMI_OK, "a token with claims");
+    if (s == AZMI_OK) {
+        int same = strcmp(azmi_token_access_token(first), azmi_token_access_token(refreshed)) == 0;
+        CHECK(same == endpoint_caches, "a plain refresh gets the endpoint's cached token");
+        CHECK(!azmi_token_from_cache(renewed), "claims bypass azmi's cache");
+        CHECK(strcmp(azmi_token_access_token(first), azmi_token_access_token(renewed)) != 0,
+              "claims give a new token");
+        CHECK(!payload_contains(renewed, "xms_cc"), "no capabilities declared: no xms_cc");
+    } else {
+        print_error("claims", err);
+        azmi_error_free(err);
+        err = NULL;
+    }
+    s = azmi_identity_set_client_capabilities(id, "cp1", &err);
+    CHECK(s == AZMI_OK, "declare cp1");
+    if (s == AZMI_OK) s = azmi_get_token(ARM, id, 0, NULL, &cae, &err);
+    CHECK(s == AZMI_OK, "a token with capabilities");
+    if (s == AZMI_OK) {
+        int apart = sends_capabilities(expected);
+        CHECK(azmi_token_from_cache(cae) == !apart, "cached apart where the source sends them");
+        CHECK(payload_contains(cae, "\"xms_cc\":[\"cp1\"]") == apart, "xms_cc claim");
+    } else {
+        print_error("capabilities", err);
+        azmi_error_free(err);
+    }
+    azmi_token_free(first);
+    azmi_token_free(refreshed);
+    azmi_token_free(renewed);
+    azmi_token_free(cae);
+    azmi_identity_free(id);
+}
+
 int main(int argc, char **argv) {
     const char *expected;
     const char *mode;
@@ -163,6 +232,7 @@ int main(int argc, char **argv) {
         test_wrong_secret(expected);
     } else {
         test_detected(expected);
+        test_claims(expected);
         if (strcmp(expected, "app_service") == 0) test_app_service_user_assigned();
         if (strcmp(expected, "cloud_shell") == 0 || strcmp(expected, "arc") == 0)
             test_no_user_assigned();

@@ -44,6 +44,7 @@ internal static class NativeErrors
         string message = NativeText.ReadLentOrEmpty(NativeMethods.azmi_error_message(err));
         int http = NativeMethods.azmi_error_http_status(err);
         string? serviceCode = NativeText.ReadLent(NativeMethods.azmi_error_service_code(err));
-        return AzMiException.Create((AzMiStatus)status, message, http, serviceCode);
+        string? claims = NativeText.ReadLent(NativeMethods.azmi_error_claims(err));
+        return AzMiException.Create((AzMiStatus)status, message, http, serviceCode, claims);
     }
 }

@@ -154,6 +154,10 @@ internal static class NativeMethods
     [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
     internal static extern IntPtr azmi_error_message(IntPtr err);
 
+    /// <summary>Lent JSON claims of an AZMI_CLAIMS_CHALLENGE error, else NULL: valid until azmi_error_free.</summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    internal static extern IntPtr azmi_error_claims(IntPtr err);
+
     [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
     internal static extern void azmi_error_free(IntPtr err);
 
@@ -207,6 +211,20 @@ internal static class NativeMethods
         out IntPtr token,
         out IntPtr err);
 
+    /// <summary>
+    /// A new token carrying <paramref name="claims"/> (JSON or a challenge's base64; null: as
+    /// azmi_get_token), replacing the cached one. Blocks like azmi_get_token.
+    /// </summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    internal static extern uint azmi_get_token_with_claims(
+        byte[] resource,
+        IntPtr identity,
+        byte[]? claims,
+        uint flags,
+        IntPtr cancel,
+        out IntPtr token,
+        out IntPtr err);
+
     /// <summary>Lent: valid until azmi_token_free. Never log it.</summary>
     [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
     internal static extern IntPtr azmi_token_access_token(IntPtr token);
@@ -245,6 +263,17 @@ internal static class NativeMethods
     /// </summary>
     [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
     internal static extern uint azmi_identity_set_source(IntPtr identity, byte[]? source, out IntPtr err);
+
+    /// <summary>
+    /// Declares client capabilities ("cp1", comma-separated; null or "": none) with every token
+    /// request. Not thread-safe: before sharing.
+    /// </summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    internal static extern uint azmi_identity_set_client_capabilities(IntPtr identity, byte[]? capabilities, out IntPtr err);
+
+    /// <summary>Lent, comma-separated ("" for none): valid until the identity is freed or changed.</summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    internal static extern IntPtr azmi_identity_client_capabilities(IntPtr identity);
 
     /// <summary>Wipes the token text and frees the token.</summary>
     [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]

@@ -1,6 +1,7 @@
 //! The error catalogue: ARM's error body, its 401 codes and messages, and the answers to scripted
 //! faults.
 
+use hyper::header::{HeaderValue, WWW_AUTHENTICATE};
 use hyper::http::request::Parts;
 use hyper::{Response, StatusCode};
 use serde_json::{json, Value};
@@ -8,6 +9,7 @@ use serde_json::{json, Value};
 use super::response::base_response;
 use crate::common::auth::{self, AuthFailure};
 use crate::common::body::SvcBody;
+use crate::common::cae;
 use crate::common::util::{now_secs, ordered_object};
 
 /// `{"error":{"code","message"}}`.
@@ -15,6 +17,8 @@ pub(super) struct ArmError {
     pub(super) status: StatusCode,
     pub(super) code: &'static str,
     pub(super) message: String,
+    /// For a revoked token: when, for the claims challenge of the 401.
+    pub(super) revoked_at: Option<u64>,
 }
 
 pub(super) fn arm_error(
@@ -26,7 +30,47 @@ pub(super) fn arm_error(
         status,
         code,
         message: message.into(),
+        revoked_at: None,
     }
+}
+
+/// The `WWW-Authenticate` of a 401: ARM's `invalid_token` challenge, with the claims of a
+/// revocation when the token was revoked.
+pub(super) fn challenge(e: &ArmError) -> String {
+    if let Some(at) = e.revoked_at {
+        return cae::revoked_session(at);
+    }
+    let description = if e.code == "AuthenticationFailed" && e.message.contains("missing") {
+        "The authentication failed because of missing 'Authorization' header."
+    } else {
+        "The access token is invalid or has expired."
+    };
+    format!(
+        "Bearer authorization_uri=\"https://login.windows.net/\", error=\"invalid_token\", error_description=\"{description}\""
+    )
+}
+
+/// A claims challenge: 401 `InvalidAuthenticationToken` with the revocation's claims.
+pub(super) fn revoked(at: u64) -> ArmError {
+    ArmError {
+        revoked_at: Some(at),
+        ..arm_error(
+            StatusCode::UNAUTHORIZED,
+            "InvalidAuthenticationToken",
+            cae::revoked_message(at),
+        )
+    }
+}
+
+/// The response of an error, with its challenge when it is a 401.
+pub(super) fn full_response(e: &ArmError, parts: &Parts) -> Response<SvcBody> {
+    let mut response = error_response(e, parts);
+    if e.status == StatusCode::UNAUTHORIZED {
+        if let Ok(v) = HeaderValue::from_str(&challenge(e)) {
+            response.headers_mut().insert(WWW_AUTHENTICATE, v);
+        }
+    }
+    response
 }
 
 pub(super) fn error_response(e: &ArmError, parts: &Parts) -> Response<SvcBody> {
@@ -80,6 +124,7 @@ pub(super) fn auth_error(failure: AuthFailure, parts: &Parts, tenant: &str) -> A
                 claim("aud")
             ),
         ),
+        AuthFailure::Revoked { at } => revoked(at),
         AuthFailure::Issuer => arm_error(
             status,
             "InvalidAuthenticationTokenTenant",

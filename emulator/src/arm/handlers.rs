@@ -6,13 +6,12 @@ use std::sync::Arc;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use hyper::body::Incoming;
-use hyper::header::{HeaderValue, WWW_AUTHENTICATE};
 use hyper::http::request::Parts;
 use hyper::{Method, Request, Response, StatusCode};
 use serde_json::{json, Value};
 
 use super::context::Ctx;
-use super::errors::{arm_error, error_response, ArmError};
+use super::errors::{arm_error, error_response, full_response, ArmError};
 use super::operation::{prepare, query_param, PolledAt, Route, StorageAction};
 use super::response::Answer;
 use super::sas;
@@ -34,7 +33,7 @@ pub(super) async fn handle(
     let (parts, incoming) = req.into_parts();
     let cloud = Arc::clone(&ctx.svc.cloud);
     let mut request_body = RequestBody::new(incoming, Arc::clone(&ctx.shared));
-    let result = match prepare(&cloud, &parts) {
+    let result = match prepare(&ctx.shared, &cloud, &parts) {
         Err(e) => Err(e),
         Ok((caller, route, api)) => {
             let body = if parts.method == Method::POST || parts.method == Method::PUT {
@@ -77,24 +76,7 @@ pub(super) async fn handle(
     };
     Ok(match result {
         Ok(answer) => answer.into_response(&parts),
-        Err(e) => {
-            let mut response = error_response(&e, &parts);
-            if e.status == StatusCode::UNAUTHORIZED {
-                let description =
-                    if e.code == "AuthenticationFailed" && e.message.contains("missing") {
-                        "The authentication failed because of missing 'Authorization' header."
-                    } else {
-                        "The access token is invalid or has expired."
-                    };
-                let challenge = format!(
-                    "Bearer authorization_uri=\"https://login.windows.net/\", error=\"invalid_token\", error_description=\"{description}\""
-                );
-                if let Ok(v) = HeaderValue::from_str(&challenge) {
-                    response.headers_mut().insert(WWW_AUTHENTICATE, v);
-                }
-            }
-            response
-        }
+        Err(e) => full_response(&e, &parts),
     })
 }
 
@@ -120,6 +102,10 @@ impl Arm<'_> {
             }
             Route::OperationResult(s, id) => self.poll(&s, &id, PolledAt::OperationResults),
             Route::StorageOperation(s, id) => self.poll(&s, &id, PolledAt::StorageAsyncOperations),
+            // ResourceGroups_CheckExistence: the read's checks, then 204 (or its 404), no body.
+            Route::ResourceGroup(s, rg) if method == Method::HEAD => self
+                .read(Route::ResourceGroup(s, rg), body)
+                .map(|_| Answer::no_content()),
             read => self.read(read, body).map(Answer::ok),
         }
     }

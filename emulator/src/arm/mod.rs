@@ -46,4 +46,8 @@ impl Service for ResourceManager {
     fn malformed(_ctx: &Ctx, parts: &Parts) -> Response<SvcBody> {
         errors::malformed(parts)
     }
+
+    fn claims_challenge(_ctx: &Ctx, at: u64, parts: &Parts) -> Response<SvcBody> {
+        errors::full_response(&errors::revoked(at), parts)
+    }
 }

@@ -7,9 +7,10 @@ use percent_encoding::percent_decode_str;
 use serde_json::Value;
 
 use super::errors::{arm_error, auth_error, ArmError};
-use crate::common::auth::{self, Caller};
+use crate::common::auth::Caller;
+use crate::common::cae;
 use crate::common::cloud::Cloud;
-use crate::common::util::now_secs;
+use crate::common::state::Shared;
 
 /// Audiences ARM accepts (with and without the trailing slash, both hosts).
 const AUDIENCES: &[&str] = &[
@@ -57,8 +58,14 @@ const RESOURCES_API_VERSIONS: &[&str] = &[
     "2014-04-01",
 ];
 
-/// Microsoft.Storage versions.
+/// Microsoft.Storage versions. The stable ones are those azure-rest-api-specs publishes (its `readme.md` tags); new ones
+/// appear several times a year and the SDKs send the newest (@azure/arm-storage 20.2.0:
+/// 2026-06-01), so add them as they are published.
 const STORAGE_API_VERSIONS: &[&str] = &[
+    "2026-09-01",
+    "2026-06-01",
+    "2026-04-01",
+    "2025-08-01",
     "2025-06-01",
     "2025-01-01",
     "2024-01-01",
@@ -149,8 +156,12 @@ fn route(segments: &[&str]) -> Option<Route> {
 }
 
 /// Authentication, api-version and the route, in the front door's order.
-pub(super) fn prepare(cloud: &Cloud, parts: &Parts) -> Result<(Caller, Route, String), ArmError> {
-    let caller = auth::authenticate(&parts.headers, &cloud.tenant_id, AUDIENCES, now_secs())
+pub(super) fn prepare(
+    shared: &Shared,
+    cloud: &Cloud,
+    parts: &Parts,
+) -> Result<(Caller, Route, String), ArmError> {
+    let caller = cae::authenticate(shared, &parts.headers, &cloud.tenant_id, AUDIENCES)
         .map_err(|f| auth_error(f, parts, &cloud.tenant_id))?;
     let path = percent_decode_str(parts.uri.path())
         .decode_utf8_lossy()
@@ -209,7 +220,9 @@ pub(super) fn prepare(cloud: &Cloud, parts: &Parts) -> Result<(Caller, Route, St
     }
     let allowed = match route {
         Route::StorageAction(..) => parts.method == Method::POST,
-        Route::ResourceGroup(..) => matches!(parts.method, Method::GET | Method::DELETE),
+        Route::ResourceGroup(..) => {
+            matches!(parts.method, Method::GET | Method::HEAD | Method::DELETE)
+        }
         Route::StorageAccount(..) => matches!(parts.method, Method::GET | Method::PUT),
         _ => parts.method == Method::GET,
     };

@@ -67,6 +67,15 @@ impl Answer {
         }
     }
 
+    /// 204 with no body (a resource group that exists, to `HEAD`).
+    pub(super) fn no_content() -> Answer {
+        Answer {
+            status: StatusCode::NO_CONTENT,
+            body: String::new(),
+            monitor: None,
+        }
+    }
+
     /// 200 with no body (a finished deletion).
     pub(super) fn done() -> Answer {
         Answer::ok(String::new())

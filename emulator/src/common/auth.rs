@@ -71,6 +71,8 @@ pub(crate) struct Caller {
     pub client_id: String,
     /// The token's `iss`.
     pub issuer: String,
+    /// The token's serial (from its `uti`): which revocations it predates.
+    pub serial: Option<u64>,
 }
 
 /// Why a request was not authenticated; each API turns it into its own 401 body.
@@ -88,6 +90,11 @@ pub(crate) enum AuthFailure {
     NotYetValid,
     Issuer,
     Audience,
+    /// Minted before its identity's tokens were revoked at `at` (epoch seconds): answered
+    /// with a claims challenge (`common::cae`).
+    Revoked {
+        at: u64,
+    },
 }
 
 impl AuthFailure {
@@ -103,6 +110,9 @@ impl AuthFailure {
             AuthFailure::NotYetValid => "Lifetime validation failed. The token is not yet valid.",
             AuthFailure::Issuer => "Issuer validation failed. Issuer did not match.",
             AuthFailure::Audience => "Audience validation failed. Audience did not match.",
+            AuthFailure::Revoked { .. } => {
+                "The access token was revoked (continuous access evaluation); a new token with the claims of the challenge is required."
+            }
         }
     }
 }
@@ -163,6 +173,7 @@ pub(crate) fn authenticate(
         object_id,
         client_id: text("appid").unwrap_or_default().to_string(),
         issuer: text("iss").unwrap_or_default().to_string(),
+        serial: text("uti").and_then(jwt::serial_of),
     })
 }
 
@@ -219,6 +230,7 @@ mod tests {
             tenant_id: tenant,
             issued_at: iat,
             expires_on: exp,
+            capabilities: &[],
         })
     }
 

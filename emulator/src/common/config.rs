@@ -18,6 +18,8 @@ use crate::common::managed_identity::{FederationConfig, IdentityConfig, Identity
 
 /// Tenant written into tokens unless configured otherwise.
 pub const DEFAULT_TENANT_ID: &str = "aaaabbbb-0000-cccc-1111-dddd2222eeee";
+/// The Gen2 account's name in path-style URLs unless configured otherwise.
+pub const DEFAULT_DATA_LAKE_ACCOUNT: &str = "azmidatalake";
 /// Lifetime of issued tokens unless configured otherwise.
 pub const DEFAULT_TOKEN_LIFETIME_SECS: u64 = 3600;
 /// How many polls of a Resource Manager long-running operation answer 202 before it completes.
@@ -128,6 +130,10 @@ pub struct EmulatorConfig {
     pub redirect_requires_auth: bool,
     /// Gen2 filesystems that exist at start.
     pub filesystems: Vec<String>,
+    /// Name of the Gen2 account: the first segment of path-style URLs
+    /// (`https://127.0.0.1:<port>/<account>/<filesystem>/…`, what Storage clients send to an IP
+    /// or `localhost` host), beside the host form `https://127.0.0.1:<port>/<filesystem>/…`.
+    pub data_lake_account: String,
     /// HTTPS port of Key Vault; 0 picks a free one.
     pub keyvault_port: u16,
     /// HTTPS port of Resource Manager; 0 picks a free one.
@@ -181,6 +187,7 @@ impl Default for EmulatorConfig {
             redirect_host: None,
             redirect_requires_auth: true,
             filesystems: vec!["fs".to_string()],
+            data_lake_account: DEFAULT_DATA_LAKE_ACCOUNT.into(),
             keyvault_port: 0,
             arm_port: 0,
             vault_name: DEFAULT_VAULT_NAME.into(),
@@ -311,6 +318,9 @@ impl EmulatorConfig {
         if let Some(filesystems) = file.filesystems {
             self.filesystems = filesystems;
         }
+        if let Some(account) = file.data_lake_account {
+            self.data_lake_account = account;
+        }
         if let Some(host) = file.redirect_host {
             self.redirect_host = Some(host);
         }
@@ -394,6 +404,17 @@ impl EmulatorConfig {
                     "invalid filesystem name {name:?}: 2 to 63 characters, lower-case letters, digits and single hyphens, starting and ending with a letter or digit"
                 ));
             }
+        }
+        let account = self.data_lake_account.as_bytes();
+        if !(3..=24).contains(&account.len())
+            || !account
+                .iter()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        {
+            return Err(format!(
+                "invalid Data Lake account name {:?}: 3 to 24 lower-case letters and digits",
+                self.data_lake_account
+            ));
         }
         for rule in &self.acl {
             if rule.object_id.trim().is_empty() || !rule.path_prefix.starts_with('/') {
@@ -555,6 +576,7 @@ struct ConfigFile {
     resources: Option<Vec<String>>,
     acl: Option<Vec<AclRule>>,
     filesystems: Option<Vec<String>>,
+    data_lake_account: Option<String>,
     redirect_host: Option<String>,
     redirect_requires_auth: Option<bool>,
     vault_name: Option<String>,

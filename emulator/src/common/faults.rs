@@ -23,6 +23,10 @@ pub enum Fault {
     /// Read up to `bytes` bytes of the request body, then close the connection without
     /// answering: a connection lost mid-upload. (IMDS requests have no body: there it is `Drop`.)
     DropAfterBytes { bytes: u64, count: u32 },
+    /// A service answers with a claims challenge (401 with `claims`, continuous access
+    /// evaluation) whatever token the request carries: a revocation that a new token does not
+    /// get past. (On a token endpoint, which has no claims challenge, it is a plain 401.)
+    ClaimsChallenge { count: u32 },
 }
 
 impl Fault {
@@ -33,7 +37,8 @@ impl Fault {
             | Fault::Delay { count, .. }
             | Fault::Drop { count }
             | Fault::Malformed { count }
-            | Fault::DropAfterBytes { count, .. } => *count,
+            | Fault::DropAfterBytes { count, .. }
+            | Fault::ClaimsChallenge { count } => *count,
         }
     }
 
@@ -43,7 +48,8 @@ impl Fault {
             | Fault::Delay { count, .. }
             | Fault::Drop { count }
             | Fault::Malformed { count }
-            | Fault::DropAfterBytes { count, .. } => *count = n,
+            | Fault::DropAfterBytes { count, .. }
+            | Fault::ClaimsChallenge { count } => *count = n,
         }
         self
     }
@@ -68,8 +74,8 @@ impl Fault {
 }
 
 /// The JSON form from `docs/emulator.md`: exactly one of `status`, `delay_ms`, `drop`,
-/// `drop_after_bytes`, `malformed`, plus optional `count` (default 1) and, with `status`,
-/// `retry_after`.
+/// `drop_after_bytes`, `malformed`, `claims_challenge`, plus optional `count` (default 1) and,
+/// with `status`, `retry_after`.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawFault {
@@ -79,6 +85,7 @@ struct RawFault {
     drop: Option<bool>,
     malformed: Option<bool>,
     drop_after_bytes: Option<u64>,
+    claims_challenge: Option<bool>,
     count: Option<u32>,
 }
 
@@ -96,19 +103,25 @@ impl TryFrom<RawFault> for Fault {
             raw.drop.is_some(),
             raw.malformed.is_some(),
             raw.drop_after_bytes.is_some(),
+            raw.claims_challenge.is_some(),
         ];
         if kinds.iter().filter(|k| **k).count() != 1 {
             return Err(
                 "a fault needs exactly one of \"status\", \"delay_ms\", \"drop\", \
-                 \"drop_after_bytes\", \"malformed\""
+                 \"drop_after_bytes\", \"malformed\", \"claims_challenge\""
                     .into(),
             );
         }
         if raw.retry_after.is_some() && raw.status.is_none() {
             return Err("\"retry_after\" only goes with \"status\"".into());
         }
-        if raw.drop == Some(false) || raw.malformed == Some(false) {
-            return Err("\"drop\" and \"malformed\" faults must be true".into());
+        if raw.drop == Some(false)
+            || raw.malformed == Some(false)
+            || raw.claims_challenge == Some(false)
+        {
+            return Err(
+                "\"drop\", \"malformed\" and \"claims_challenge\" faults must be true".into(),
+            );
         }
         let fault = if let Some(status) = raw.status {
             // Only error statuses: a 1xx/2xx/3xx with an error body would not be a fault that
@@ -127,6 +140,8 @@ impl TryFrom<RawFault> for Fault {
             Fault::Drop { count }
         } else if let Some(bytes) = raw.drop_after_bytes {
             Fault::DropAfterBytes { bytes, count }
+        } else if raw.claims_challenge.is_some() {
+            Fault::ClaimsChallenge { count }
         } else {
             Fault::Malformed { count }
         };
@@ -180,7 +195,8 @@ mod tests {
     fn parses_every_documented_form() {
         let faults = Fault::parse_script(
             r#"{"faults":[{"status":410,"count":3},{"status":429,"retry_after":2},
-                {"delay_ms":2000},{"drop":true},{"malformed":true},{"drop_after_bytes":10}]}"#,
+                {"delay_ms":2000},{"drop":true},{"malformed":true},{"drop_after_bytes":10},
+                {"claims_challenge":true,"count":2}]}"#,
         )
         .unwrap();
         assert!(matches!(
@@ -209,6 +225,7 @@ mod tests {
                 count: 1
             }
         ));
+        assert!(matches!(faults[6], Fault::ClaimsChallenge { count: 2 }));
         assert_eq!(Fault::parse_script(r#"[{"drop":true}]"#).unwrap().len(), 1);
     }
 
@@ -226,6 +243,8 @@ mod tests {
             r#"[{"status":-1}]"#,
             r#"[{"drop_after_bytes":5,"drop":true}]"#,
             r#"[{"drop_after_bytes":-5}]"#,
+            r#"[{"claims_challenge":false}]"#,
+            r#"[{"claims_challenge":true,"status":401}]"#,
         ] {
             assert!(
                 Fault::parse_script(bad).is_err(),

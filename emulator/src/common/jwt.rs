@@ -3,6 +3,7 @@
 //! Clients must treat access tokens as opaque, but tools (and azmi's diagnostics) decode the
 //! payload, so it carries the claims a real managed-identity token has.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -30,6 +31,10 @@ struct Claims<'a> {
     tid: &'a str,
     uti: String,
     ver: &'static str,
+    /// Client capabilities the token was asked with (`cp1`): a CAE token, which resources may
+    /// revoke with a claims challenge.
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    xms_cc: &'a [String],
     xms_mirid: &'a str,
 }
 
@@ -42,6 +47,17 @@ pub(crate) struct TokenRequest<'a> {
     pub issued_at: u64,
     /// Expiry, epoch seconds.
     pub expires_on: u64,
+    /// The client capabilities asked with (`xms_cc`); empty for none.
+    pub capabilities: &'a [String],
+}
+
+/// A minted access token and its times (epoch seconds).
+#[derive(Clone, Debug)]
+pub(crate) struct Minted {
+    pub access_token: String,
+    pub issued_at: u64,
+    pub expires_on: u64,
+    pub lifetime: u64,
 }
 
 /// Signing key, one per process. The tokens are fakes, so a non-cryptographic RNG is enough; the
@@ -70,6 +86,7 @@ pub(crate) fn issue(req: &TokenRequest<'_>) -> String {
         tid: req.tenant_id,
         uti: unique_token_id(),
         ver: "1.0",
+        xms_cc: req.capabilities,
         xms_mirid: &req.identity.resource_id,
     };
     // Serialising a struct of strings and integers cannot fail.
@@ -133,11 +150,31 @@ fn new_mac() -> Hmac<Sha256> {
     <Hmac<Sha256> as Mac>::new_from_slice(signing_key()).expect("HMAC takes any key length")
 }
 
-/// `uti` is 16 random bytes in base64url (22 characters), like Entra ID's.
+/// Tokens minted so far by this process: the serial of the next one.
+static SERIAL: AtomicU64 = AtomicU64::new(1);
+
+/// The serial the next token gets: every token minted before this call has a smaller one. A
+/// revocation records it, so that "issued before now" needs no clock (tokens minted within the
+/// same second as the revocation are told apart).
+pub(crate) fn next_serial() -> u64 {
+    SERIAL.load(Ordering::SeqCst)
+}
+
+/// `uti` is 16 bytes in base64url (22 characters), like Entra ID's: here the token's serial
+/// (8 bytes, big-endian) and 8 random bytes.
 fn unique_token_id() -> String {
+    let serial = SERIAL.fetch_add(1, Ordering::SeqCst);
     let mut bytes = [0u8; 16];
-    bytes.iter_mut().for_each(|b| *b = fastrand::u8(..));
+    bytes[..8].copy_from_slice(&serial.to_be_bytes());
+    bytes[8..].iter_mut().for_each(|b| *b = fastrand::u8(..));
     URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// The serial in a `uti` this process wrote; `None` for any other.
+pub(crate) fn serial_of(uti: &str) -> Option<u64> {
+    let bytes = URL_SAFE_NO_PAD.decode(uti).ok()?;
+    let serial: [u8; 8] = bytes.get(..8)?.try_into().ok()?;
+    (bytes.len() == 16).then(|| u64::from_be_bytes(serial))
 }
 
 #[cfg(test)]
@@ -153,6 +190,7 @@ mod tests {
             tenant_id: "t",
             issued_at: 100,
             expires_on: 200,
+            capabilities: &[],
         });
         let parts: Vec<&str> = token.split('.').collect();
         assert_eq!(parts.len(), 3);
@@ -164,7 +202,29 @@ mod tests {
         assert_eq!(claims["exp"], 200);
         assert_eq!(claims["iss"], "https://sts.windows.net/t/");
         assert!(verify_signature(&token));
+        assert!(claims.get("xms_cc").is_none(), "no capabilities, no xms_cc");
         let tampered = format!("{}x", token);
         assert!(!verify_signature(&tampered));
+    }
+
+    #[test]
+    fn capabilities_become_xms_cc_and_serials_grow() {
+        let identity = IdentityConfig::default_system_assigned();
+        let before = next_serial();
+        let token = issue(&TokenRequest {
+            identity: &identity,
+            resource: "r",
+            tenant_id: "t",
+            issued_at: 100,
+            expires_on: 200,
+            capabilities: &["cp1".to_string()],
+        });
+        let claims = unverified_payload(&token).unwrap();
+        assert_eq!(claims["xms_cc"], serde_json::json!(["cp1"]));
+        let uti = claims["uti"].as_str().unwrap();
+        assert_eq!(uti.len(), 22);
+        let serial = serial_of(uti).unwrap();
+        assert!(serial >= before && serial < next_serial());
+        assert_eq!(serial_of("short"), None);
     }
 }

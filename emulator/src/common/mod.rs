@@ -5,6 +5,7 @@
 pub(crate) mod auth;
 pub(crate) mod azure_response;
 pub(crate) mod body;
+pub(crate) mod cae;
 pub(crate) mod cloud;
 pub(crate) mod config;
 pub(crate) mod faults;

@@ -39,4 +39,9 @@ pub(crate) trait Service: Send + Sync + Sized + 'static {
 
     /// The `malformed` fault: a 200 whose body is cut off.
     fn malformed(ctx: &Ctx<Self>, parts: &Parts) -> Response<SvcBody>;
+
+    /// A claims challenge (continuous access evaluation, `common::cae`): 401 with this
+    /// service's error body and a `WWW-Authenticate` whose claims ask for a token issued at or
+    /// after `at`. What a revoked token gets, and what the `claims_challenge` fault scripts.
+    fn claims_challenge(ctx: &Ctx<Self>, at: u64, parts: &Parts) -> Response<SvcBody>;
 }

@@ -1,6 +1,6 @@
 //! State shared by the HTTP handlers and the [`crate::Emulator`] handle.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
@@ -8,6 +8,7 @@ use tokio::sync::watch;
 
 use crate::common::config::{EmulatorConfig, ResponseStyle};
 use crate::common::faults::{Fault, FaultQueue};
+use crate::common::jwt::Minted;
 use crate::common::managed_identity::{FederationConfig, IdentityConfig, IdentitySource};
 
 /// How many token requests `GET /admin/requests` remembers.
@@ -37,6 +38,8 @@ pub struct ServiceCounters {
     pub bytes_received: u64,
     /// Response body bytes handed to the connection.
     pub bytes_sent: u64,
+    /// Claims challenges answered (401 with `claims`): to revoked tokens, and scripted ones.
+    pub claims_challenges: u64,
 }
 
 /// A request as received, for tests to assert what the client sent.
@@ -70,6 +73,20 @@ pub(crate) struct Mutable {
     pub faults: FaultQueue,
     pub service_requests: VecDeque<RecordedRequest>,
     pub service_faults: FaultQueue,
+    /// The last revocation of each identity, by lower-case object id.
+    pub revocations: HashMap<String, Revocation>,
+    /// App Service's and Service Fabric's own token caches, by identity, resource and
+    /// capabilities (see `identity::issue::cached_or_minted`).
+    pub endpoint_tokens: HashMap<String, Minted>,
+}
+
+/// When an identity's tokens were revoked (`POST /admin/revoke`): every token minted before it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Revocation {
+    /// Epoch seconds: the `nbf` a new token must have, as the claims challenge says.
+    pub at: u64,
+    /// Tokens with a smaller serial (`jwt::serial_of`) were minted before the revocation.
+    pub serial: u64,
 }
 
 /// The virtual machine the emulator plays.
@@ -108,6 +125,7 @@ pub(crate) struct Shared {
     service_request_count: AtomicU64,
     service_bytes_received: AtomicU64,
     service_bytes_sent: AtomicU64,
+    claims_challenges: AtomicU64,
     /// Flipped to `true` once to stop the server (admin endpoint, `shutdown`, or drop).
     pub shutdown: watch::Sender<bool>,
 }
@@ -150,6 +168,7 @@ impl Shared {
             service_request_count: AtomicU64::new(0),
             service_bytes_received: AtomicU64::new(0),
             service_bytes_sent: AtomicU64::new(0),
+            claims_challenges: AtomicU64::new(0),
             shutdown: watch::Sender::new(false),
         }
     }
@@ -218,15 +237,60 @@ impl Shared {
             requests: self.service_request_count.load(Ordering::Relaxed),
             bytes_received: self.service_bytes_received.load(Ordering::Relaxed),
             bytes_sent: self.service_bytes_sent.load(Ordering::Relaxed),
+            claims_challenges: self.claims_challenges.load(Ordering::Relaxed),
         }
+    }
+
+    pub(crate) fn claims_challenge_served(&self) {
+        self.claims_challenges.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The object ids of the identity with this client id, object id or resource id (any
+    /// case), or of every identity for `None`; `None` when no identity has that id.
+    pub(crate) fn identities_named(&self, id: Option<&str>) -> Option<Vec<String>> {
+        let all = self.system_assigned.iter().chain(&self.user_assigned);
+        let oids: Vec<String> = match id.map(str::trim) {
+            None => all.map(|i| i.object_id.clone()).collect(),
+            Some(id) => all
+                .filter(|i| {
+                    [&i.client_id, &i.object_id, &i.resource_id]
+                        .iter()
+                        .any(|known| known.eq_ignore_ascii_case(id))
+                })
+                .map(|i| i.object_id.clone())
+                .collect(),
+        };
+        (!oids.is_empty() || id.is_none()).then_some(oids)
+    }
+
+    /// Revokes every token minted so far for the identities with these object ids, as of
+    /// now; the services answer those tokens with a claims challenge from then on.
+    pub(crate) fn revoke(&self, object_ids: &[String]) -> Revocation {
+        let revocation = Revocation {
+            at: crate::common::util::now_secs(),
+            serial: crate::common::jwt::next_serial(),
+        };
+        let mut m = self.mutable();
+        for oid in object_ids {
+            m.revocations.insert(oid.to_ascii_lowercase(), revocation);
+        }
+        revocation
+    }
+
+    /// The revocation a token of `object_id` with `serial` falls under, if any.
+    pub(crate) fn revocation_of(&self, object_id: &str, serial: Option<u64>) -> Option<Revocation> {
+        let m = self.mutable();
+        let revocation = m.revocations.get(&object_id.to_ascii_lowercase())?;
+        // A token this process did not mint with a serial predates every revocation.
+        (serial.unwrap_or(0) < revocation.serial).then_some(*revocation)
     }
 
     pub(crate) fn set_service_faults(&self, faults: Vec<Fault>) {
         self.mutable().service_faults.replace(faults);
     }
 
-    /// Clears counters, request logs and fault queues of IMDS and the services (stored files
-    /// and settings are kept).
+    /// Clears counters, request logs and fault queues of IMDS and the services (stored files,
+    /// settings, revocations and the endpoints' token caches are kept).
     pub(crate) fn reset(&self) {
         let mut m = self.mutable();
         m.counters = Counters::default();
@@ -237,6 +301,7 @@ impl Shared {
         self.service_request_count.store(0, Ordering::Relaxed);
         self.service_bytes_received.store(0, Ordering::Relaxed);
         self.service_bytes_sent.store(0, Ordering::Relaxed);
+        self.claims_challenges.store(0, Ordering::Relaxed);
     }
 
     pub(crate) fn request_shutdown(&self) {

@@ -9,7 +9,7 @@ use hyper::http::request::Parts;
 use hyper::{Response, StatusCode};
 
 use crate::common::faults::Fault;
-use crate::common::jwt::{self, TokenRequest};
+use crate::common::jwt::{self, Minted, TokenRequest};
 use crate::common::managed_identity::IdentityConfig;
 use crate::common::response::{self, with_retry_after, Body, DropConnection};
 use crate::common::state::{RecordedRequest, Shared};
@@ -23,6 +23,11 @@ const SECRET_HEADERS: [&str; 3] = ["x-identity-header", "secret", "authorization
 pub(crate) async fn begin(shared: &Shared, parts: &Parts) -> Result<(), Outcome> {
     match shared.begin_token_request(record(parts)) {
         None => Ok(()),
+        Some(Fault::ClaimsChallenge { .. }) => Err(Outcome::Respond(response::error(
+            StatusCode::UNAUTHORIZED,
+            "fault",
+            "Unauthorized",
+        ))),
         Some(Fault::Status {
             status,
             retry_after,
@@ -151,16 +156,14 @@ pub(crate) fn knows_resource(shared: &Shared, resource: &str) -> bool {
     shared.resources.iter().any(|known| known == resource)
 }
 
-/// A minted access token and its times (epoch seconds).
-pub(crate) struct Minted {
-    pub access_token: String,
-    pub issued_at: u64,
-    pub expires_on: u64,
-    pub lifetime: u64,
-}
-
 /// Mints a token for `identity` and `resource` with the current lifetime setting, and counts it.
-pub(crate) fn mint(shared: &Shared, identity: &IdentityConfig, resource: &str) -> Minted {
+/// `capabilities` (`xms_cc`) go into the token as its `xms_cc` claim.
+pub(crate) fn mint(
+    shared: &Shared,
+    identity: &IdentityConfig,
+    resource: &str,
+    capabilities: &[String],
+) -> Minted {
     let issued_at = now_secs();
     let lifetime = shared.settings().token_lifetime_secs;
     let expires_on = issued_at.saturating_add(lifetime);
@@ -170,6 +173,7 @@ pub(crate) fn mint(shared: &Shared, identity: &IdentityConfig, resource: &str) -
         tenant_id: &shared.tenant_id,
         issued_at,
         expires_on,
+        capabilities,
     });
     shared.token_issued();
     Minted {
@@ -178,4 +182,73 @@ pub(crate) fn mint(shared: &Shared, identity: &IdentityConfig, resource: &str) -
         expires_on,
         lifetime,
     }
+}
+
+/// What App Service and Service Fabric take for continuous access evaluation (MSAL's "MSI v1
+/// token revocation"): `xms_cc` (the client capabilities, comma-separated) and
+/// `token_sha256_to_refresh` (the lowercase hex SHA-256 of a token the client was refused).
+pub(crate) struct Revocable<'q> {
+    pub capabilities: Vec<String>,
+    pub refresh_sha256: Option<&'q str>,
+}
+
+impl<'q> Revocable<'q> {
+    pub(crate) fn from_query(query: &'q [(String, String)]) -> Revocable<'q> {
+        Revocable {
+            capabilities: first(query, "xms_cc")
+                .map(|list| {
+                    list.split(',')
+                        .map(str::trim)
+                        .filter(|c| !c.is_empty())
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .unwrap_or_default(),
+            refresh_sha256: first(query, "token_sha256_to_refresh").filter(|h| !h.is_empty()),
+        }
+    }
+}
+
+/// A cached token is served until this long before it expires, then a new one is minted.
+const CACHE_MARGIN_SECS: u64 = 300;
+
+/// What App Service's and Service Fabric's token services do: serve the token they issued last
+/// for this identity, resource and capabilities while it has more than 5 minutes left, and mint
+/// a new one otherwise — or when `token_sha256_to_refresh` names the cached one (a resource
+/// refused it with a claims challenge). A hash of another token changes nothing: the cached one
+/// is already newer.
+pub(crate) fn cached_or_minted(
+    shared: &Shared,
+    identity: &IdentityConfig,
+    resource: &str,
+    request: &Revocable<'_>,
+) -> Minted {
+    let lifetime = shared.settings().token_lifetime_secs;
+    let key = format!(
+        "{}\n{resource}\n{}\n{lifetime}",
+        identity.object_id.to_ascii_lowercase(),
+        request.capabilities.join(",")
+    );
+    let now = now_secs();
+    let cached = shared.mutable().endpoint_tokens.get(&key).cloned();
+    if let Some(token) = cached {
+        let refused = request
+            .refresh_sha256
+            .is_some_and(|hash| hash.eq_ignore_ascii_case(&sha256_hex(&token.access_token)));
+        if !refused && token.expires_on > now + CACHE_MARGIN_SECS {
+            shared.token_issued();
+            return token;
+        }
+    }
+    let minted = mint(shared, identity, resource, &request.capabilities);
+    shared.mutable().endpoint_tokens.insert(key, minted.clone());
+    minted
+}
+
+fn sha256_hex(text: &str) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }

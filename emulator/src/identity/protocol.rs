@@ -8,7 +8,7 @@ use hyper::http::request::Parts;
 use hyper::{Request, Response, StatusCode};
 use serde_json::json;
 
-use super::issue::{self, first, Selector};
+use super::issue::{self, first, Revocable, Selector};
 use crate::common::managed_identity::IdentityConfig;
 use crate::common::response::{self, Body, DropConnection};
 use crate::common::state::Shared;
@@ -59,9 +59,12 @@ pub(crate) fn unknown_resource(shared: &Shared, resource: &str) -> String {
 /// App Service's protocol after its secret and api-version checks (shared with Azure ML's older
 /// version): `resource` required, then the identity `choose` selects from the query (`Err` is
 /// the message of a bad request), then the token with `expires_on` as an epoch-seconds string.
+/// With `revocable` (App Service, not Azure ML) the token comes from the endpoint's own cache,
+/// and `xms_cc` and `token_sha256_to_refresh` are honoured (`issue::cached_or_minted`).
 pub(crate) fn app_service_token<'q>(
     shared: &Shared,
     query: &'q [(String, String)],
+    revocable: bool,
     choose: impl FnOnce(&'q [(String, String)]) -> Result<Option<Selector<'q>>, &'static str>,
 ) -> Response<Body> {
     let resource = match first(query, "resource") {
@@ -87,7 +90,11 @@ pub(crate) fn app_service_token<'q>(
         return app_service_error(StatusCode::BAD_REQUEST, &unknown_resource(shared, resource));
     }
 
-    let minted = issue::mint(shared, identity, resource);
+    let minted = if revocable {
+        issue::cached_or_minted(shared, identity, resource, &Revocable::from_query(query))
+    } else {
+        issue::mint(shared, identity, resource, &[])
+    };
     response::json_text(
         StatusCode::OK,
         ordered_object(&[
@@ -153,7 +160,7 @@ impl SystemAssignedHost {
 }
 
 fn imds_shaped_token(shared: &Shared, identity: &IdentityConfig, resource: &str) -> Response<Body> {
-    let minted = issue::mint(shared, identity, resource);
+    let minted = issue::mint(shared, identity, resource, &[]);
     response::json_text(
         StatusCode::OK,
         ordered_object(&[

@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 use super::response::base_response;
 use crate::common::auth::{self, AuthFailure};
 use crate::common::body::SvcBody;
+use crate::common::cae;
 use crate::common::cloud::Cloud;
 use crate::common::util::ordered_object;
 
@@ -66,6 +67,23 @@ pub(super) fn unauthorized(cloud: &Cloud, message: String, parts: &Parts) -> Res
     response
 }
 
+/// A claims challenge (a revoked token, or the scripted fault): 401 `Unauthorized` with Entra
+/// ID's `insufficient_claims` challenge instead of the discovery one.
+pub(super) fn revoked(at: u64, parts: &Parts) -> Response<SvcBody> {
+    let mut response = error_response(
+        kv_error(
+            StatusCode::UNAUTHORIZED,
+            "Unauthorized",
+            cae::revoked_message(at),
+        ),
+        parts,
+    );
+    if let Ok(value) = HeaderValue::from_str(&cae::insufficient_claims(at)) {
+        response.headers_mut().insert(WWW_AUTHENTICATE, value);
+    }
+    response
+}
+
 /// The 401 message Key Vault gives for each reason.
 pub(super) fn auth_message(failure: AuthFailure, parts: &Parts, tenant: &str) -> String {
     let claims = auth::unverified_claims(&parts.headers).unwrap_or(Value::Null);
@@ -87,11 +105,14 @@ pub(super) fn auth_message(failure: AuthFailure, parts: &Parts, tenant: &str) ->
         AuthFailure::Malformed | AuthFailure::Signature => {
             "AKV10003: Token validation failed: the token could not be validated.".into()
         }
+        AuthFailure::Revoked { at } => cae::revoked_message(at),
     }
 }
 
 pub(super) enum Refusal {
     Auth(String),
+    /// A token minted before its identity's revocation at this time: a claims challenge.
+    Revoked(u64),
     Error(KvError),
 }
 

@@ -9,18 +9,28 @@ use serde_json::{json, Value};
 use super::errors::{auth_message, bad_parameter, not_found, KvError, Refusal};
 use super::operation::{encode_skiptoken, parse, Operation, Route};
 use super::response::base_response;
-use crate::common::auth::{self, Caller};
+use crate::common::auth::{AuthFailure, Caller};
 use crate::common::body::SvcBody;
+use crate::common::cae;
 use crate::common::cloud::{actions, is_valid_secret_name, Cloud, Secret, SecretVersion};
-use crate::common::util::{now_secs, ordered_object};
+use crate::common::state::Shared;
+use crate::common::util::ordered_object;
 
 /// The audience Key Vault tokens carry (Entra ID's resource has no trailing slash; the service
 /// accepts both spellings).
 const AUDIENCES: &[&str] = &["https://vault.azure.net", "https://vault.azure.net/"];
 
-pub(super) fn serve(cloud: &Cloud, parts: &Parts) -> Result<Response<SvcBody>, Refusal> {
-    let caller = auth::authenticate(&parts.headers, &cloud.tenant_id, AUDIENCES, now_secs())
-        .map_err(|f| Refusal::Auth(auth_message(f, parts, &cloud.tenant_id)))?;
+pub(super) fn serve(
+    shared: &Shared,
+    cloud: &Cloud,
+    parts: &Parts,
+) -> Result<Response<SvcBody>, Refusal> {
+    let caller = cae::authenticate(shared, &parts.headers, &cloud.tenant_id, AUDIENCES).map_err(
+        |f| match f {
+            AuthFailure::Revoked { at } => Refusal::Revoked(at),
+            f => Refusal::Auth(auth_message(f, parts, &cloud.tenant_id)),
+        },
+    )?;
 
     let path = percent_decode_str(parts.uri.path())
         .decode_utf8_lossy()

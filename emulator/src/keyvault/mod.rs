@@ -45,15 +45,20 @@ impl Service for KeyVault {
     fn malformed(_ctx: &Ctx, parts: &Parts) -> Response<SvcBody> {
         errors::malformed(parts)
     }
+
+    fn claims_challenge(_ctx: &Ctx, at: u64, parts: &Parts) -> Response<SvcBody> {
+        errors::revoked(at, parts)
+    }
 }
 
 /// Answers one Key Vault request.
 async fn handle(ctx: &Ctx, req: Request<Incoming>) -> Result<Response<SvcBody>, DropConnection> {
     let (parts, _body) = req.into_parts();
     let cloud = &ctx.svc.cloud;
-    Ok(match serve(cloud, &parts) {
+    Ok(match serve(&ctx.shared, cloud, &parts) {
         Ok(response) => response,
         Err(Refusal::Auth(message)) => unauthorized(cloud, message, &parts),
+        Err(Refusal::Revoked(at)) => errors::revoked(at, &parts),
         Err(Refusal::Error(e)) => error_response(e, &parts),
     })
 }

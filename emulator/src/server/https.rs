@@ -106,6 +106,13 @@ async fn route<S: Service>(
             let (parts, _) = req.into_parts();
             S::malformed(&ctx, &parts)
         }
+        Some(Fault::ClaimsChallenge { .. }) => {
+            let (parts, incoming) = req.into_parts();
+            let mut body = RequestBody::new(incoming, Arc::clone(&ctx.shared));
+            let _ = body.drain(FAULT_DRAIN_LIMIT).await;
+            ctx.shared.claims_challenge_served();
+            S::claims_challenge(&ctx, crate::common::util::now_secs(), &parts)
+        }
     };
     Ok(response.map(|b| body::counted(b, Arc::clone(&ctx.shared))))
 }

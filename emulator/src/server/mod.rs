@@ -77,6 +77,7 @@ impl Emulator {
             acl: config.acl.clone(),
             redirect_host: config.redirect_host.clone(),
             redirect_requires_auth: config.redirect_requires_auth,
+            account: config.data_lake_account.clone(),
             ip: https_addr.ip(),
             port: https_addr.port(),
         });
@@ -403,6 +404,21 @@ impl Emulator {
     /// Replaces the service fault queue (applied to the next service requests).
     pub fn set_service_faults(&self, faults: Vec<Fault>) {
         self.shared.set_service_faults(faults);
+    }
+
+    /// Revokes the tokens minted so far for the identity with this client id, object id or
+    /// resource id (every identity for `None`), as `POST /admin/revoke` does: Key Vault,
+    /// Resource Manager and Data Lake answer them with a claims challenge from now on. Returns
+    /// the revoked identities' object ids; an id no identity has is an error.
+    pub fn revoke_tokens(&self, identity: Option<&str>) -> Result<Vec<String>, String> {
+        let object_ids = self.shared.identities_named(identity).ok_or_else(|| {
+            format!(
+                "no identity has the client id, object id or resource id '{}'",
+                identity.unwrap_or_default()
+            )
+        })?;
+        self.shared.revoke(&object_ids);
+        Ok(object_ids)
     }
 
     pub fn service_counters(&self) -> ServiceCounters {

@@ -12,6 +12,8 @@ pub(crate) struct Storage {
     pub acl: Vec<AclRule>,
     pub redirect_host: Option<String>,
     pub redirect_requires_auth: bool,
+    /// The Gen2 account's name: the first segment of path-style URLs.
+    pub account: String,
     pub ip: IpAddr,
     pub port: u16,
 }

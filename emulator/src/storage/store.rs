@@ -51,6 +51,15 @@ pub(crate) struct Store {
 pub(crate) struct Inner {
     pub gen1: Tree,
     pub filesystems: BTreeMap<String, Filesystem>,
+    /// Blocks put (Blob API, Put Block) and not yet committed, by file system and path, then
+    /// block id: invisible until a Put Block List makes a file of them.
+    pub uncommitted: BTreeMap<(String, Key), BTreeMap<String, Block>>,
+}
+
+/// One uncommitted block: its bytes, in memory or in a file of the data folder.
+pub(crate) struct Block {
+    pub content: Content,
+    pub len: u64,
 }
 
 pub(crate) struct Filesystem {
@@ -78,6 +87,7 @@ impl Store {
             inner: Mutex::new(Inner {
                 gen1: Tree::new(Node::dir("$superuser", "$superuser", GEN1_PERMISSION, 0)),
                 filesystems: BTreeMap::new(),
+                uncommitted: BTreeMap::new(),
             }),
             disk,
             next_id: AtomicU64::new(1),
@@ -126,6 +136,57 @@ impl Store {
                 })
             }
         }
+    }
+}
+
+impl Store {
+    /// New content made of `parts` in order (a Put Block List): in memory the chunks are
+    /// shared, on disk the bytes are copied into a new file. Returns it with its length.
+    pub(crate) async fn concatenate(&self, parts: Vec<ReadSource>) -> io::Result<(Content, u64)> {
+        let mut content = self.new_content()?;
+        let mut total = 0u64;
+        match &mut content {
+            Content::Memory { chunks, .. } => {
+                for part in parts {
+                    match part {
+                        ReadSource::Memory(data) => {
+                            total += data.iter().map(|c| c.len() as u64).sum::<u64>();
+                            chunks.extend(data.into_iter().filter(|c| !c.is_empty()));
+                        }
+                        ReadSource::Disk { .. } => {
+                            return Err(io::Error::other("a block on disk for a file in memory"))
+                        }
+                    }
+                }
+            }
+            Content::Disk { blob, .. } => {
+                let mut out = tokio::fs::OpenOptions::new()
+                    .write(true)
+                    .open(&blob.path)
+                    .await?;
+                for part in parts {
+                    match part {
+                        ReadSource::Memory(data) => {
+                            for chunk in data {
+                                total += chunk.len() as u64;
+                                out.write_all(&chunk).await?;
+                            }
+                        }
+                        ReadSource::Disk { file, len, .. } => {
+                            let mut source =
+                                tokio::io::AsyncReadExt::take(tokio::fs::File::from_std(file), len);
+                            let copied = tokio::io::copy(&mut source, &mut out).await?;
+                            if copied != len {
+                                return Err(io::Error::other("a block ended early"));
+                            }
+                            total += len;
+                        }
+                    }
+                }
+                out.flush().await?;
+            }
+        }
+        Ok((content, total))
     }
 }
 

@@ -20,8 +20,9 @@ use serde_json::json;
 
 use crate::common::auth::{self, Access, AuthFailure, Caller};
 use crate::common::body::{self, RequestBody, SvcBody};
+use crate::common::cae;
 use crate::common::response::DropConnection;
-use crate::common::util::{epoch_millis, gen1_timestamp, now_secs, ordered_object, parse_bool};
+use crate::common::util::{epoch_millis, gen1_timestamp, ordered_object, parse_bool};
 use crate::storage::context::Ctx;
 use crate::storage::exchange::Exchange;
 use crate::storage::file_body;
@@ -68,6 +69,8 @@ struct Remote {
     status: StatusCode,
     exception: &'static str,
     message: String,
+    /// The `WWW-Authenticate` of a 401 (plain `Bearer` unless a claims challenge).
+    challenge: Option<String>,
 }
 
 impl Remote {
@@ -76,6 +79,19 @@ impl Remote {
             status,
             exception,
             message: message.into(),
+            challenge: None,
+        }
+    }
+
+    /// A claims challenge: 401 `SecurityException` with the revocation's claims.
+    fn revoked(at: u64) -> Self {
+        Remote {
+            challenge: Some(cae::insufficient_claims(at)),
+            ..Remote::new(
+                StatusCode::UNAUTHORIZED,
+                "SecurityException",
+                cae::revoked_message(at),
+            )
         }
     }
 
@@ -178,12 +194,20 @@ impl Gen1Response for Exchange {
         );
         let mut response = self.json(e.status, text);
         if e.status == StatusCode::UNAUTHORIZED {
-            response
-                .headers_mut()
-                .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            let challenge = e
+                .challenge
+                .as_deref()
+                .and_then(|c| HeaderValue::from_str(c).ok())
+                .unwrap_or(HeaderValue::from_static("Bearer"));
+            response.headers_mut().insert(WWW_AUTHENTICATE, challenge);
         }
         response
     }
+}
+
+/// A claims challenge (the scripted fault), as Gen1 answers a revoked token.
+pub(crate) fn claims_challenge(at: u64, exchange: &Exchange) -> Response<SvcBody> {
+    exchange.error(Remote::revoked(at))
 }
 
 /// A status fault: that status with the `RemoteException` Gen1 sends for it.
@@ -468,10 +492,11 @@ fn authenticate(
     {
         return Ok(None);
     }
-    auth::authenticate(headers, &ctx.shared.tenant_id, AUDIENCES, now_secs())
+    cae::authenticate(&ctx.shared, headers, &ctx.shared.tenant_id, AUDIENCES)
         .map(Some)
         .map_err(|failure| {
             let message = match failure {
+                AuthFailure::Revoked { at } => return Remote::revoked(at),
                 AuthFailure::Missing => "Bearer token is missing in the request".to_string(),
                 other => format!("Failed to validate the access token: {}", other.detail()),
             };

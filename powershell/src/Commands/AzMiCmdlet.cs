@@ -107,7 +107,7 @@ public abstract class AzMiCmdlet : PSCmdlet
         catch (AzMiException e)
         {
             ErrorRecord record = AzMiErrorRecords.From(e, target);
-            string? recommended = advice?.Invoke(e);
+            string? recommended = advice?.Invoke(e) ?? AzMiErrorRecords.Advice(e);
             if (recommended is not null)
             {
                 string message = e.Message.TrimEnd();

@@ -62,6 +62,21 @@ public sealed class GetAzMiTokenCommand : PSCmdlet
     [Parameter]
     public SwitchParameter ForceRefresh { get; set; }
 
+    /// <summary>
+    /// The claims of a resource's claims challenge (continuous access evaluation), as JSON or in
+    /// the challenge's base64 form: a new token carrying them, replacing the cached one.
+    /// </summary>
+    [Parameter]
+    public string? Claims { get; set; }
+
+    /// <summary>
+    /// Client capabilities to declare (e.g. cp1: the caller answers claims challenges); tokens
+    /// asked with them are cached apart where the source sends them.
+    /// </summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string[]? ClientCapability { get; set; }
+
     /// <inheritdoc />
     protected override void ProcessRecord()
     {
@@ -109,7 +124,7 @@ public sealed class GetAzMiTokenCommand : PSCmdlet
     {
         // Asked once per command, as PowerShell itself does: verbose text is built only when shown.
         bool verbose = _verboseShown ??= VerbosePreferenceCheck.IsVerboseShown(this);
-        using IdentityCache.Lease lease = IdentityCache.AcquireFromEnvironment(ClientId, ObjectId, ResourceId, verbose ? WriteVerbose : null, Source);
+        using IdentityCache.Lease lease = IdentityCache.AcquireFromEnvironment(ClientId, ObjectId, ResourceId, verbose ? WriteVerbose : null, Source, Capabilities());
         if (verbose)
         {
             WriteVerbose($"Token requests to {lease.Identity.Endpoint} go {NativeProxySetting.TokenRoute(lease.Identity)}.");
@@ -130,7 +145,7 @@ public sealed class GetAzMiTokenCommand : PSCmdlet
         bool fromCache;
         try
         {
-            token = lease.Identity.GetToken(resource, ForceRefresh.IsPresent, AsPlainText.IsPresent, cancel, out fromCache);
+            token = lease.Identity.GetToken(resource, ForceRefresh.IsPresent, AsPlainText.IsPresent, cancel, out fromCache, Claims);
         }
         finally
         {
@@ -149,6 +164,30 @@ public sealed class GetAzMiTokenCommand : PSCmdlet
         }
 
         return token;
+    }
+
+    /// <summary>
+    /// -ClientCapability as azmi takes it ("cp1,cp2"); null without it. A comma inside one
+    /// name is refused here: azmi would read it as two.
+    /// </summary>
+    private string? Capabilities()
+    {
+        if (ClientCapability is null)
+        {
+            return null;
+        }
+
+        foreach (string capability in ClientCapability)
+        {
+            if (capability is null || capability.IndexOf(',') >= 0)
+            {
+                ThrowTerminatingError(AzMiErrorRecords.From(
+                    AzMiException.InvalidArgument($"'{capability}' is not a client capability; give one name per element, e.g. -ClientCapability cp1"),
+                    capability));
+            }
+        }
+
+        return string.Join(",", ClientCapability);
     }
 
     private bool IsStopRequested()

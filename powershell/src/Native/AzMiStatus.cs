@@ -22,5 +22,6 @@ internal enum AzMiStatus : uint
     InsecureRequest = 16,
     RuntimeError = 17,
     InternalError = 18,
-    ProxyError = 19,
+    ClaimsChallenge = 19,
+    ProxyError = 20,
 }

@@ -35,9 +35,9 @@ internal static class IdentityCache
     /// created when not cached. Dispose the lease when the call that uses it has returned.
     /// Invalid options throw <see cref="AzMiException"/> (InvalidArgument) and cache nothing.
     /// </summary>
-    internal static Lease Acquire(string? clientId, string? objectId, string? resourceId, string? tokenUrl, string? source = null)
+    internal static Lease Acquire(string? clientId, string? objectId, string? resourceId, string? tokenUrl, string? source = null, string? capabilities = null)
     {
-        var key = new Key(clientId, objectId, resourceId, tokenUrl, source);
+        var key = new Key(clientId, objectId, resourceId, tokenUrl, source, capabilities);
         lock (Gate)
         {
             if (Entries.TryGetValue(key, out Entry? entry))
@@ -47,7 +47,7 @@ internal static class IdentityCache
         }
 
         // Built outside the lock (native calls); another thread may build the same meanwhile.
-        NativeIdentity created = NativeIdentity.Create(clientId, objectId, resourceId, tokenUrl, source);
+        NativeIdentity created = NativeIdentity.Create(clientId, objectId, resourceId, tokenUrl, source, capabilities);
         NativeIdentity? unused = null;
         NativeIdentity? evicted = null;
         Lease lease;
@@ -90,11 +90,15 @@ internal static class IdentityCache
     /// <paramref name="source"/> (-Source, e.g. "AppService"; null: detect) other than Imds
     /// picks that source over the detection; Imds keeps the endpoint logic above.
     /// </para>
-    internal static Lease AcquireFromEnvironment(string? clientId, string? objectId, string? resourceId, Action<string>? verbose, string? source = null)
+    /// <para>
+    /// <paramref name="capabilities"/> (-ClientCapability, comma-separated; null: none) are the
+    /// client capabilities the identity declares: another cache entry.
+    /// </para>
+    internal static Lease AcquireFromEnvironment(string? clientId, string? objectId, string? resourceId, Action<string>? verbose, string? source = null, string? capabilities = null)
     {
         string? sourceId = SourceEnvironment.ToId(source);
         TokenEndpointEnvironment? endpoint = sourceId is null || sourceId == "imds" ? TokenEndpointEnvironment.Read() : null;
-        Lease lease = Acquire(clientId, objectId, resourceId, endpoint?.TokenUrl, sourceId);
+        Lease lease = Acquire(clientId, objectId, resourceId, endpoint?.TokenUrl, sourceId, capabilities);
         if (verbose is not null)
         {
             NativeIdentity identity = lease.Identity;
@@ -106,6 +110,10 @@ internal static class IdentityCache
                     ? $"Token endpoint: {identity.Endpoint} (IMDS, no endpoint variable set)."
                     : $"Token endpoint: {identity.Endpoint} (managed identity source {identity.Source}, detected from the environment).");
             verbose($"Identity: {identity.Description}.");
+            if (!string.IsNullOrEmpty(capabilities))
+            {
+                verbose($"Client capabilities: {capabilities}.");
+            }
         }
 
         return lease;
@@ -239,10 +247,12 @@ internal static class IdentityCache
         private readonly string? _resourceId;
         private readonly string? _tokenUrl;
         private readonly string? _source;
+        private readonly string? _capabilities;
 
-        internal Key(string? clientId, string? objectId, string? resourceId, string? tokenUrl, string? source)
+        internal Key(string? clientId, string? objectId, string? resourceId, string? tokenUrl, string? source, string? capabilities)
         {
             _source = source;
+            _capabilities = capabilities;
             _clientId = clientId;
             _objectId = objectId;
             _resourceId = resourceId;
@@ -254,7 +264,8 @@ internal static class IdentityCache
             && string.Equals(_objectId, other._objectId, StringComparison.Ordinal)
             && string.Equals(_resourceId, other._resourceId, StringComparison.Ordinal)
             && string.Equals(_tokenUrl, other._tokenUrl, StringComparison.Ordinal)
-            && string.Equals(_source, other._source, StringComparison.Ordinal);
+            && string.Equals(_source, other._source, StringComparison.Ordinal)
+            && string.Equals(_capabilities, other._capabilities, StringComparison.Ordinal);
 
         public override bool Equals(object? obj) => obj is Key other && Equals(other);
 
@@ -264,6 +275,7 @@ internal static class IdentityCache
             {
                 int hash = Hash(_tokenUrl);
                 hash = (hash * 397) ^ Hash(_source);
+                hash = (hash * 397) ^ Hash(_capabilities);
                 hash = (hash * 397) ^ Hash(_clientId);
                 hash = (hash * 397) ^ Hash(_objectId);
                 return (hash * 397) ^ Hash(_resourceId);

@@ -27,7 +27,8 @@ internal static class NativeError
             string message = Utf8.ReadLent(NativeMethods.azmi_error_message(err)) ?? string.Empty;
             int http = NativeMethods.azmi_error_http_status(err);
             string? serviceCode = Utf8.ReadLent(NativeMethods.azmi_error_service_code(err));
-            return new AzMiException((AzMiStatus)status, name, message, http, serviceCode);
+            string? claims = Utf8.ReadLent(NativeMethods.azmi_error_claims(err));
+            return new AzMiException((AzMiStatus)status, name, message, http, serviceCode, claims);
         }
         finally
         {

@@ -60,7 +60,11 @@ internal sealed class NativeIdentity
     /// <paramref name="sourceId"/> (azmi's id, e.g. "app_service"; null or "imds": the logic
     /// above) is set with azmi_identity_set_source instead: that source, whatever is detected.
     /// </para>
-    internal static NativeIdentity Create(string? clientId, string? objectId, string? resourceId, string? tokenUrl, string? sourceId = null)
+    /// <para>
+    /// <paramref name="capabilities"/> (comma-separated, e.g. "cp1"; null: none) are declared
+    /// with azmi_identity_set_client_capabilities.
+    /// </para>
+    internal static NativeIdentity Create(string? clientId, string? objectId, string? resourceId, string? tokenUrl, string? sourceId = null, string? capabilities = null)
     {
         byte[]? client = Utf8.Encode(clientId, "The client id");
         byte[]? obj = Utf8.Encode(objectId, "The object id");
@@ -81,6 +85,12 @@ internal sealed class NativeIdentity
                 ? NativeMethods.azmi_identity_set_source(handle, null, out err)
                 : NativeMethods.azmi_identity_set_endpoint(handle, url, out err);
             NativeError.ThrowIfFailed(status, err);
+            if (!string.IsNullOrEmpty(capabilities))
+            {
+                status = NativeMethods.azmi_identity_set_client_capabilities(handle, Utf8.Encode(capabilities, "The client capability"), out err);
+                NativeError.ThrowIfFailed(status, err);
+            }
+
             return new NativeIdentity(
                 handle,
                 Utf8.ReadLent(NativeMethods.azmi_identity_description(handle)) ?? string.Empty,
@@ -100,11 +110,17 @@ internal sealed class NativeIdentity
     /// copied into a SecureString, or a String when <paramref name="asPlainText"/>, and azmi's
     /// copy is wiped before this returns.
     /// </summary>
-    internal AccessToken GetToken(string resource, bool forceRefresh, bool asPlainText, CancelHandle cancel, out bool fromCache)
+    /// <para>
+    /// With <paramref name="claims"/> (a claims challenge's, JSON or base64), azmi_get_token_with_claims:
+    /// a new token carrying them, replacing the cached one.
+    /// </para>
+    internal AccessToken GetToken(string resource, bool forceRefresh, bool asPlainText, CancelHandle cancel, out bool fromCache, string? claims = null)
     {
         byte[] resourceUtf8 = Utf8.Encode(resource, "The resource")!;
         uint flags = forceRefresh ? NativeMethods.FlagForceRefresh : 0;
-        uint status = NativeMethods.azmi_get_token(resourceUtf8, _handle, flags, cancel.Handle, out IntPtr token, out IntPtr err);
+        uint status = claims is null
+            ? NativeMethods.azmi_get_token(resourceUtf8, _handle, flags, cancel.Handle, out IntPtr token, out IntPtr err)
+            : NativeMethods.azmi_get_token_with_claims(resourceUtf8, _handle, Utf8.Encode(claims, "The claims"), flags, cancel.Handle, out token, out err);
         NativeError.ThrowIfFailed(status, err);
         try
         {

@@ -92,6 +92,30 @@ public sealed class ManagedIdentitySourceTests(
         Assert.DoesNotContain("not-the-secret", result.Message, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// Claims challenges on the sources with a token cache of their own (through the AzMi
+    /// package): a forced refresh gets the endpoint's cached token again, claims get a new one
+    /// (azmi names the token to replace), and a cp1 identity gets a CAE token cached apart.
+    /// </summary>
+    [Fact]
+    public void Package_AppServiceAndServiceFabric_ClaimsGetPastTheEndpointsCache_CapabilitiesAreCachedApart()
+    {
+        foreach ((IReadOnlyDictionary<string, string> environment, string source) in new[]
+        {
+            (appService.SourceEnvironment, "AppService"),
+            (serviceFabric.SourceEnvironment, "ServiceFabric"),
+        })
+        {
+            ProbeResult result = Probe(environment, "cae:").Single();
+            Assert.True(result.Status == "Ok", $"{source}: {result.Step} {result.Status}: {result.Message}");
+            Assert.Equal(source, result.TokenSource);
+            Assert.True(result.RefreshSame, $"{source}: a plain refresh gets the endpoint's cached token");
+            Assert.True(result.ClaimsNew, $"{source}: claims get a new token");
+            Assert.False(result.CapableFromCache, $"{source}: a cp1 token is cached apart");
+            Assert.True(result.CapableXmsCc, $"{source}: the cp1 token carries xms_cc");
+        }
+    }
+
     [Fact]
     public void AzureMl_SystemAndUserAssigned_ReportTheSource()
     {
@@ -351,5 +375,9 @@ public sealed class ManagedIdentitySourceTests(
         long? TokenLength,
         string? Step,
         string Status,
-        string? Message);
+        string? Message,
+        bool? RefreshSame = null,
+        bool? ClaimsNew = null,
+        bool? CapableFromCache = null,
+        bool? CapableXmsCc = null);
 }

@@ -22,7 +22,9 @@ internal static class Program
         var results = new List<Dictionary<string, object?>>();
         foreach (string check in args)
         {
-            results.Add(check.StartsWith("pkg:", StringComparison.Ordinal) ? RunPackage(check) : Run(check));
+            results.Add(check.StartsWith("cae:", StringComparison.Ordinal) ? RunClaims(check)
+                : check.StartsWith("pkg:", StringComparison.Ordinal) ? RunPackage(check)
+                : Run(check));
         }
         Console.WriteLine(JsonSerializer.Serialize(results));
         return 0;
@@ -115,6 +117,55 @@ internal static class Program
             result["message"] = e.Message;
         }
         return result;
+    }
+
+    /// <summary>
+    /// Claims and capabilities through the AzMi package, with the detected source's system
+    /// identity (<c>cae:</c>): a token, a forced refresh, a token with claims, and one from the
+    /// identity declaring cp1. Reports whether the refresh got the same token (the endpoint's
+    /// own cache), whether the claims got a new one, whether the cp1 token came from azmi's
+    /// cache and carries the xms_cc claim: booleans, never a token.
+    /// </summary>
+    private static Dictionary<string, object?> RunClaims(string check)
+    {
+        const string claims = "{\"access_token\":{\"nbf\":{\"essential\":true,\"value\":\"1\"}}}";
+        var result = new Dictionary<string, object?> { ["check"] = check };
+        string step = "new";
+        try
+        {
+            using AzMi.AzMiIdentity identity = AzMi.ManagedIdentity.CreateSystemAssigned();
+            result["identitySource"] = identity.Source.ToString();
+            step = "get_token";
+            using AzMi.AccessToken first = identity.GetTokenAsync(Resource).GetAwaiter().GetResult();
+            using AzMi.AccessToken refreshed = identity.GetTokenAsync(Resource, forceRefresh: true).GetAwaiter().GetResult();
+            step = "claims";
+            using AzMi.AccessToken renewed = identity.GetTokenAsync(Resource, claims).GetAwaiter().GetResult();
+            step = "capabilities";
+            using AzMi.AzMiIdentity cae = identity.WithClientCapabilities("cp1");
+            using AzMi.AccessToken capable = cae.GetTokenAsync(Resource).GetAwaiter().GetResult();
+            result["tokenSource"] = renewed.Source.ToString();
+            result["tokenLength"] = (long)renewed.Length;
+            result["refreshSame"] = first.Token == refreshed.Token;
+            result["claimsNew"] = renewed.Token != refreshed.Token && !renewed.FromCache;
+            result["capableFromCache"] = capable.FromCache;
+            result["capableXmsCc"] = Payload(capable.Token).Contains("\"xms_cc\":[\"cp1\"]", StringComparison.Ordinal);
+            result["status"] = "Ok";
+        }
+        catch (AzMi.AzMiException e)
+        {
+            result["step"] = step;
+            result["status"] = e.Status.ToString();
+            result["message"] = e.Message;
+        }
+        return result;
+    }
+
+    /// <summary>A JWT's payload as text (base64url decoded).</summary>
+    private static string Payload(string jwt)
+    {
+        string part = jwt.Split('.')[1].Replace('-', '+').Replace('_', '/');
+        part += new string('=', (4 - part.Length % 4) % 4);
+        return System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(part));
     }
 
     /// <summary>Records a failed step (status name and message, which never hold a token).</summary>

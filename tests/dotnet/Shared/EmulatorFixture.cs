@@ -213,6 +213,19 @@ public partial class EmulatorFixture : IDisposable
         public async ValueTask DisposeAsync() => await emulator.SetServiceFaultsAsync();
     }
 
+    /// <summary>
+    /// POST /admin/revoke: the tokens minted so far for the identity with this client, object or
+    /// resource id (every identity for null) are revoked; the services answer them with a
+    /// claims challenge from now on.
+    /// </summary>
+    public async Task RevokeTokensAsync(string? identity = null)
+    {
+        using HttpResponseMessage response = identity is null
+            ? await _admin.PostAsJsonAsync("/admin/revoke", new { })
+            : await _admin.PostAsJsonAsync("/admin/revoke", new { identity });
+        response.EnsureSuccessStatusCode();
+    }
+
     /// <summary>GET /admin/service-counters: requests and body bytes of the HTTPS services.</summary>
     public async Task<ServiceCounters> GetServiceCountersAsync() =>
         await _admin.GetFromJsonAsync<ServiceCounters>("/admin/service-counters")
@@ -391,7 +404,8 @@ public sealed record EmulatorCounters(
 public sealed record ServiceCounters(
     [property: System.Text.Json.Serialization.JsonPropertyName("requests")] long Requests,
     [property: System.Text.Json.Serialization.JsonPropertyName("bytes_received")] long BytesReceived,
-    [property: System.Text.Json.Serialization.JsonPropertyName("bytes_sent")] long BytesSent);
+    [property: System.Text.Json.Serialization.JsonPropertyName("bytes_sent")] long BytesSent,
+    [property: System.Text.Json.Serialization.JsonPropertyName("claims_challenges")] long ClaimsChallenges = 0);
 
 /// <summary>One entry of GET /admin/requests or /admin/service-requests.</summary>
 public sealed record RecordedRequest(string Method, string Path, string Query, IReadOnlyDictionary<string, string> Headers)

@@ -1,7 +1,9 @@
 //! App Service and Functions (api-version 2019-08-01): `GET $IDENTITY_ENDPOINT` with the
 //! `X-IDENTITY-HEADER: $IDENTITY_HEADER` secret, `resource`, and a user-assigned identity chosen
 //! by `client_id`, `object_id` or `mi_res_id`. Errors are App Service's
-//! `{"statusCode","message","correlationId"}`, which MSAL reads.
+//! `{"statusCode","message","correlationId"}`, which MSAL reads. Tokens come from the
+//! endpoint's own cache; `xms_cc` and `token_sha256_to_refresh` are honoured (continuous access
+//! evaluation).
 
 use hyper::body::Incoming;
 use hyper::{Request, StatusCode};
@@ -51,7 +53,7 @@ pub(crate) async fn handle(shared: &Shared, req: Request<Incoming>) -> Handled {
             ))
         }
     }
-    Ok(protocol::app_service_token(shared, &query, |query| {
+    Ok(protocol::app_service_token(shared, &query, true, |query| {
         let selectors: Vec<Selector> = [
             first(query, "client_id").map(Selector::Client),
             first(query, "object_id").map(Selector::Object),

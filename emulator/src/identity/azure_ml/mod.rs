@@ -47,11 +47,17 @@ pub(crate) async fn handle(shared: &Shared, req: Request<Incoming>) -> Handled {
             ))
         }
     }
-    Ok(protocol::app_service_token(shared, &query, |query| {
-        Ok(first(query, "clientid")
-            .filter(|id| !id.is_empty())
-            .map(Selector::Client))
-    }))
+    // Azure ML's older protocol takes no capabilities and no hash of a refused token.
+    Ok(protocol::app_service_token(
+        shared,
+        &query,
+        false,
+        |query| {
+            Ok(first(query, "clientid")
+                .filter(|id| !id.is_empty())
+                .map(Selector::Client))
+        },
+    ))
 }
 
 fn plain_text(status: StatusCode, text: &'static str) -> Response<Body> {

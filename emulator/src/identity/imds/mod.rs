@@ -15,7 +15,14 @@ pub(crate) use token::TOKEN_PATH;
 
 /// Whether `path` is an IMDS endpoint the emulator serves.
 pub(crate) fn serves(path: &str) -> bool {
-    path == TOKEN_PATH || path == instance::COMPUTE_PATH || path == instance::INSTANCE_PATH
+    is_token_path(path) || path == instance::COMPUTE_PATH || path == instance::INSTANCE_PATH
+}
+
+/// The token endpoint, with or without a trailing slash: msal-node (under the JavaScript SDKs)
+/// asks for `…/oauth2/token/` when `AZURE_POD_IDENTITY_AUTHORITY_HOST` names the endpoint, and
+/// the pod identity and VM endpoints answer both.
+fn is_token_path(path: &str) -> bool {
+    path.strip_suffix('/').unwrap_or(path) == TOKEN_PATH
 }
 
 /// Answers a request for one of the paths [`serves`] accepts (IMDS requests have no body).
@@ -24,7 +31,7 @@ pub(crate) async fn handle(
     req: Request<Incoming>,
 ) -> Result<Response<Body>, DropConnection> {
     let (parts, _body) = req.into_parts();
-    if parts.uri.path() == TOKEN_PATH {
+    if is_token_path(parts.uri.path()) {
         match token::handle(shared, &parts).await {
             token::Outcome::Respond(response) => Ok(response),
             token::Outcome::Drop => Err(DropConnection),

@@ -55,6 +55,8 @@ pub(crate) async fn handle(shared: &Shared, parts: &Parts) -> Outcome {
         // IMDS requests have no body, so a drop "after N body bytes" is a plain drop.
         Some(Fault::Drop { .. } | Fault::DropAfterBytes { .. }) => return Outcome::Drop,
         Some(Fault::Malformed { .. }) => return Outcome::Respond(malformed()),
+        // A token endpoint has no claims challenge: a plain 401.
+        Some(Fault::ClaimsChallenge { .. }) => return Outcome::Respond(status_fault(401, None)),
         Some(Fault::Delay { ms, .. }) => {
             // Stopping the emulator must not wait out a long scripted delay.
             tokio::select! {
@@ -178,6 +180,8 @@ fn token_response(
         tenant_id: &shared.tenant_id,
         issued_at: now,
         expires_on,
+        // IMDS takes no client capabilities.
+        capabilities: &[],
     });
 
     let style = settings.response_style;

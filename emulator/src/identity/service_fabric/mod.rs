@@ -83,7 +83,14 @@ pub(crate) async fn handle(shared: &Shared, req: Request<Incoming>) -> Handled {
         ));
     }
 
-    let minted = issue::mint(shared, identity, resource);
+    // The token service keeps its own cache; `xms_cc` and `token_sha256_to_refresh` as App
+    // Service's.
+    let minted = issue::cached_or_minted(
+        shared,
+        identity,
+        resource,
+        &issue::Revocable::from_query(&query),
+    );
     Ok(response::json_text(
         StatusCode::OK,
         ordered_object(&[

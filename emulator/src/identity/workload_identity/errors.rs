@@ -20,6 +20,8 @@ pub(super) enum EntraError {
     UnknownResource(String),
     AssertionType(String),
     MalformedAssertion,
+    /// `claims` is not a JSON object.
+    MalformedClaims,
     OutsideValidTime {
         now: u64,
         nbf: u64,
@@ -63,6 +65,7 @@ impl EntraError {
                 "Invalid client_assertion_type '{t}'; only 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer' is supported."
             )),
             MalformedAssertion => (bad, "invalid_request", 50027, "JWT token is invalid or malformed.".into()),
+            MalformedClaims => (bad, "invalid_request", 50117, "Failed to deserialize policy specified in the request's claim parameter.".into()),
             OutsideValidTime { now, nbf, exp } => (StatusCode::UNAUTHORIZED, "invalid_client", 700024, format!(
                 "Client assertion is not within its valid time range. Current time: {}, assertion valid from {}, expiry time of assertion {}. Review the documentation at https://learn.microsoft.com/entra/identity-platform/certificate-credentials .",
                 iso(*now), iso(*nbf), iso(*exp)

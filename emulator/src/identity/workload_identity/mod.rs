@@ -102,19 +102,29 @@ fn token(
     let resource = scope
         .strip_suffix("/.default")
         .ok_or_else(|| EntraError::ScopeNotDefault(scope.to_string()))?;
-    let resource = shared
+    // The application is found with or without its trailing slash, and the token's `aud` is
+    // the resource exactly as the scope named it (`https://storage.azure.com/.default` →
+    // `https://storage.azure.com`), as Entra ID's v2 endpoint writes it.
+    if !shared
         .resources
         .iter()
-        .find(|known| known.trim_end_matches('/') == resource.trim_end_matches('/'))
-        .ok_or_else(|| EntraError::UnknownResource(resource.to_string()))?;
+        .any(|known| known.trim_end_matches('/') == resource.trim_end_matches('/'))
+    {
+        return Err(EntraError::UnknownResource(resource.to_string()));
+    }
     let assertion_type = required("client_assertion_type")?;
     if assertion_type != JWT_BEARER {
         return Err(EntraError::AssertionType(assertion_type.to_string()));
     }
     let assertion = required("client_assertion")?;
     assertion::check(assertion, &shared.federation, client_id)?;
+    let capabilities = match first(form, "claims") {
+        Some(claims) => capabilities_in(claims)?,
+        None => Vec::new(),
+    };
 
-    let minted = issue::mint(shared, identity, resource);
+    // Entra ID keeps no cache a client must get past: every request mints a new token.
+    let minted = issue::mint(shared, identity, resource, &capabilities);
     Ok(response::json_text(
         StatusCode::OK,
         ordered_object(&[
@@ -124,6 +134,27 @@ fn token(
             ("access_token", json!(minted.access_token)),
         ]),
     ))
+}
+
+/// The client capabilities in a request's `claims` (`access_token.xms_cc.values`, where MSAL
+/// merges them); claims that are not a JSON object are refused as Entra ID refuses them.
+fn capabilities_in(claims: &str) -> Result<Vec<String>, EntraError> {
+    let value: serde_json::Value =
+        serde_json::from_str(claims).map_err(|_| EntraError::MalformedClaims)?;
+    if !value.is_object() {
+        return Err(EntraError::MalformedClaims);
+    }
+    Ok(value
+        .pointer("/access_token/xms_cc/values")
+        .and_then(serde_json::Value::as_array)
+        .map(|values| {
+            values
+                .iter()
+                .filter_map(serde_json::Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default())
 }
 
 fn instance_discovery(shared: &Shared, base: &str) -> Response<Body> {

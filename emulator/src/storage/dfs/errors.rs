@@ -183,6 +183,8 @@ pub(super) enum Failure {
     NotModified(u64),
     /// The client went away mid-body: close the connection.
     Drop,
+    /// A token minted before its identity's revocation at this time: a claims challenge.
+    Revoked(u64),
 }
 
 impl From<StorageError> for Failure {

@@ -1,19 +1,23 @@
 //! The answers to scripted faults: a status with the Storage error the service sends for it,
 //! and a 200 whose JSON is cut off.
 
-use hyper::header::{HeaderValue, CONTENT_TYPE};
+use hyper::header::{HeaderValue, CONTENT_TYPE, WWW_AUTHENTICATE};
+use hyper::http::request::Parts;
 use hyper::{Response, StatusCode};
 
+use super::blob;
 use super::errors::{
     AUTH_FAILED_401, CONDITION_NOT_MET, INTERNAL_ERROR, PATH_CONFLICT, PATH_NOT_FOUND,
     PERMISSION_MISMATCH,
 };
 use super::response::{Gen2Response, JSON};
 use crate::common::body::{self, SvcBody};
+use crate::common::cae;
 use crate::storage::exchange::Exchange;
 
-/// A status fault: that status with the Storage error the service sends for it.
-pub(crate) fn fault_response(status: u16, exchange: &Exchange) -> Response<SvcBody> {
+/// A status fault: that status with the Storage error the service sends for it (in XML when
+/// the request is one of the Blob calls).
+pub(crate) fn fault_response(status: u16, exchange: &Exchange, parts: &Parts) -> Response<SvcBody> {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let (code, message) = match status.as_u16() {
         400 => ("InvalidInput", "One of the request inputs is not valid."),
@@ -40,11 +44,34 @@ pub(crate) fn fault_response(status: u16, exchange: &Exchange) -> Response<SvcBo
             status.canonical_reason().unwrap_or("Error"),
         ),
     };
-    exchange.error_text(status, code, message)
+    if blob::is_blob(parts) {
+        blob::error_text(exchange, status, code, message)
+    } else {
+        exchange.error_text(status, code, message)
+    }
 }
 
-/// The `malformed` fault: a 200 whose JSON is cut off.
-pub(crate) fn malformed(exchange: &Exchange) -> Response<SvcBody> {
+/// A claims challenge (a revoked token, or the scripted fault): 401
+/// `InvalidAuthenticationInfo` with Entra ID's `insufficient_claims` challenge (in XML when
+/// the request is one of the Blob calls).
+pub(crate) fn claims_challenge(at: u64, exchange: &Exchange, parts: &Parts) -> Response<SvcBody> {
+    let status = StatusCode::UNAUTHORIZED;
+    let mut response = if blob::is_blob(parts) {
+        blob::error_text(exchange, status, "InvalidAuthenticationInfo", AUTH_FAILED_401)
+    } else {
+        exchange.error_text(status, "InvalidAuthenticationInfo", AUTH_FAILED_401)
+    };
+    if let Ok(value) = HeaderValue::from_str(&cae::insufficient_claims(at)) {
+        response.headers_mut().insert(WWW_AUTHENTICATE, value);
+    }
+    response
+}
+
+/// The `malformed` fault: a 200 whose JSON (or, for the Blob calls, XML) is cut off.
+pub(crate) fn malformed(exchange: &Exchange, parts: &Parts) -> Response<SvcBody> {
+    if blob::is_blob(parts) {
+        return blob::malformed(exchange);
+    }
     let mut response = exchange.response(StatusCode::OK, body::full(r#"{"paths":[{"name":"#));
     response
         .headers_mut()

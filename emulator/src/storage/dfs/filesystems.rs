@@ -132,13 +132,11 @@ pub(super) fn create_filesystem(ctx: &Ctx, exchange: &Exchange, name: &str) -> O
 }
 
 pub(super) fn delete_filesystem(ctx: &Ctx, exchange: &Exchange, name: &str) -> Outcome {
-    let removed = ctx
-        .svc
-        .store
-        .lock()
-        .filesystems
-        .remove(name)
-        .ok_or(FILESYSTEM_NOT_FOUND)?;
+    let mut inner = ctx.svc.store.lock();
+    let removed = inner.filesystems.remove(name).ok_or(FILESYSTEM_NOT_FOUND)?;
+    // Blocks put under it and never committed go with it.
+    inner.uncommitted.retain(|(fs, _), _| fs != name);
+    drop(inner);
     drop(removed);
     Ok(exchange.empty(StatusCode::ACCEPTED))
 }

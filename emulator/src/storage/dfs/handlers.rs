@@ -29,7 +29,7 @@ const MAX_APPEND: u64 = 4000 * 1024 * 1024;
 const DEFAULT_UMASK: u32 = 0o027;
 
 /// Group of new items: inherited from the root, whose owning group is `$superuser`.
-const DEFAULT_GROUP: &str = "$superuser";
+pub(super) const DEFAULT_GROUP: &str = "$superuser";
 
 /// Whether an `If-Match`/`If-None-Match` list names `etag` (or is `*`).
 fn etag_listed(value: &str, etag: u64) -> bool {
@@ -53,7 +53,7 @@ pub(super) struct PathRequest<'a> {
 
 /// Conditional headers against the current item (`None`: it does not exist). `creating`: an
 /// existing path under `If-None-Match: *` is the service's 409 `PathAlreadyExists`, not 412.
-fn check_conditions(
+pub(super) fn check_conditions(
     headers: &HeaderMap,
     node: Option<&Node>,
     creating: bool,
@@ -185,11 +185,7 @@ pub(super) async fn append(
     };
     let received = store::receive(&sink, body, position, MAX_APPEND)
         .await
-        .map_err(|e| match e {
-            ReceiveError::TooLarge => Failure::Storage(BODY_TOO_LARGE),
-            ReceiveError::Client => Failure::Drop,
-            ReceiveError::Storage(_) => Failure::Storage(INTERNAL_ERROR),
-        })?;
+        .map_err(receive_failure)?;
     let written = received.len;
 
     let etag = store.next_etag();
@@ -212,6 +208,15 @@ pub(super) async fn append(
         node.touch(etag);
     }
     Ok(encrypted(at.exchange.empty(StatusCode::ACCEPTED)))
+}
+
+/// How a body that could not be received fails the request.
+pub(super) fn receive_failure(e: ReceiveError) -> Failure {
+    match e {
+        ReceiveError::TooLarge => Failure::Storage(BODY_TOO_LARGE),
+        ReceiveError::Client => Failure::Drop,
+        ReceiveError::Storage(_) => Failure::Storage(INTERNAL_ERROR),
+    }
 }
 
 pub(super) fn flush(at: PathRequest<'_>, params: &Params) -> Outcome {
@@ -269,7 +274,7 @@ fn update(at: PathRequest<'_>, change: impl FnOnce(&mut Node, u64) -> Outcome) -
 }
 
 /// Gen2 stores everything encrypted at rest, and says so on each write.
-fn encrypted(mut response: Response<SvcBody>) -> Response<SvcBody> {
+pub(super) fn encrypted(mut response: Response<SvcBody>) -> Response<SvcBody> {
     response.headers_mut().insert(
         "x-ms-request-server-encrypted",
         HeaderValue::from_static("true"),

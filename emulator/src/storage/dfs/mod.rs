@@ -5,7 +5,11 @@
 //! numbers and booleans as strings in list bodies, errors as `{"error":{"code","message"}}`
 //! with `x-ms-error-code`, appends at any position at or after the flushed length (clients
 //! upload in parallel) that a flush must find contiguous, and no chunked uploads.
+//!
+//! A hierarchical-namespace account also serves the Blob API over the same data, and the Data
+//! Lake SDKs make Blob calls (file systems, reads, properties): `blob/` answers those.
 
+mod blob;
 mod errors;
 mod faults;
 mod filesystems;
@@ -23,7 +27,7 @@ use crate::common::response::DropConnection;
 use crate::storage::context::Ctx;
 use crate::storage::exchange::Exchange;
 use errors::Failure;
-pub(super) use faults::{fault_response, malformed};
+pub(super) use faults::{claims_challenge, fault_response, malformed};
 use operation::content_length;
 use response::{insert, quoted, Gen2Response};
 use route::dispatch;
@@ -37,7 +41,13 @@ pub(super) async fn handle(
     parts: &Parts,
     mut body: RequestBody,
 ) -> Result<Response<SvcBody>, DropConnection> {
-    match dispatch(ctx, exchange, parts, &mut body).await {
+    let blob = blob::is_blob(parts);
+    let outcome = if blob {
+        blob::dispatch(ctx, exchange, parts, &mut body).await
+    } else {
+        dispatch(ctx, exchange, parts, &mut body).await
+    };
+    match outcome {
         Ok(response) => Ok(response),
         Err(Failure::Drop) => Err(DropConnection),
         Err(Failure::NotModified(etag)) => {
@@ -46,12 +56,24 @@ pub(super) async fn handle(
             Ok(response)
         }
         Err(Failure::Storage(e)) => {
-            // Read what the client sent so the connection stays usable for its next request
-            // (unless it announced more than is worth reading).
-            if content_length(&parts.headers).unwrap_or(0) <= DRAIN_LIMIT {
-                let _ = body.drain(DRAIN_LIMIT).await;
-            }
-            Ok(exchange.error(e))
+            drain(parts, &mut body).await;
+            Ok(if blob {
+                blob::error(exchange, e)
+            } else {
+                exchange.error(e)
+            })
         }
+        Err(Failure::Revoked(at)) => {
+            drain(parts, &mut body).await;
+            Ok(claims_challenge(at, exchange, parts))
+        }
+    }
+}
+
+/// Reads what the client sent so the connection stays usable for its next request (unless it
+/// announced more than is worth reading).
+async fn drain(parts: &Parts, body: &mut RequestBody) {
+    if content_length(&parts.headers).unwrap_or(0) <= DRAIN_LIMIT {
+        let _ = body.drain(DRAIN_LIMIT).await;
     }
 }

@@ -13,6 +13,7 @@ use super::errors::{
 };
 use crate::common::config::is_valid_filesystem_name;
 use crate::common::util::parse_bool;
+use crate::storage::path_style;
 use crate::storage::store::{self, Key};
 
 const MAX_RESULTS: usize = 5000;
@@ -93,10 +94,15 @@ pub(super) fn parse_target(raw_path: &str) -> Result<Target, StorageError> {
     }
 }
 
-/// `x-ms-rename-source: /<filesystem>/<path>[?<sas>]`, percent-encoded (a `+` stays a `+`).
-pub(super) fn parse_rename_source(value: &HeaderValue) -> Result<(String, Key), StorageError> {
+/// `x-ms-rename-source: /<filesystem>/<path>[?<sas>]`, percent-encoded (a `+` stays a `+`), or
+/// path-style `/<account>/<filesystem>/<path>` (the JavaScript SDK sends its source URL's path).
+pub(super) fn parse_rename_source(
+    value: &HeaderValue,
+    account: &str,
+) -> Result<(String, Key), StorageError> {
     let text = value.to_str().map_err(|_| INVALID_SOURCE_URI)?;
     let path = text.split('?').next().unwrap_or_default();
+    let path = path_style::strip(path, account).unwrap_or(path);
     let decoded = percent_decode_str(path)
         .decode_utf8()
         .map_err(|_| INVALID_SOURCE_URI)?;
@@ -240,12 +246,15 @@ mod tests {
         }
         assert!(parse_target("/FS/x").is_err());
         let (fs, key) =
-            parse_rename_source(&HeaderValue::from_static("/fs/a%20b/c+d?sv=1")).unwrap();
+            parse_rename_source(&HeaderValue::from_static("/fs/a%20b/c+d?sv=1"), "acct").unwrap();
         assert_eq!(
             (fs.as_str(), key),
             ("fs", vec!["a b".to_string(), "c+d".into()])
         );
-        assert!(parse_rename_source(&HeaderValue::from_static("fs/a")).is_err());
+        assert!(parse_rename_source(&HeaderValue::from_static("fs/a"), "acct").is_err());
+        let (fs, key) =
+            parse_rename_source(&HeaderValue::from_static("/acct/fs/a"), "acct").unwrap();
+        assert_eq!((fs.as_str(), key), ("fs", vec!["a".to_string()]));
     }
 
     #[test]

@@ -60,37 +60,52 @@ impl Gen2Response for Exchange {
 
     /// The Storage error body, or only its headers for HEAD (which has no body).
     fn error_text(&self, status: StatusCode, code: &str, message: &str) -> Response<SvcBody> {
-        let full = format!(
-            "{message}\nRequestId:{}\nTime:{}",
-            self.request_id,
-            storage_timestamp(SystemTime::now())
-        );
         let mut response = if self.head {
             self.empty(status)
         } else {
+            let full = full_message(self, message);
             self.json(
                 status,
                 &json!({ "error": { "code": code, "message": full } }),
             )
         };
-        let h = response.headers_mut();
-        if let Ok(code) = HeaderValue::from_str(code) {
-            h.insert("x-ms-error-code", code);
-        }
-        if status == StatusCode::UNAUTHORIZED {
-            let challenge = format!(
-                "Bearer authorization_uri=https://login.microsoftonline.com/{}/oauth2/authorize resource_id=https://storage.azure.com",
-                self.tenant
-            );
-            if let Ok(v) = HeaderValue::from_str(&challenge) {
-                h.insert(WWW_AUTHENTICATE, v);
-            }
-        }
+        error_headers(response.headers_mut(), self, status, code);
         response
     }
 
     fn error(&self, e: StorageError) -> Response<SvcBody> {
         self.error_text(e.status, e.code, e.message)
+    }
+}
+
+/// A Storage error's message as the service writes it: with the request id and the time.
+pub(super) fn full_message(exchange: &Exchange, message: &str) -> String {
+    format!(
+        "{message}\nRequestId:{}\nTime:{}",
+        exchange.request_id,
+        storage_timestamp(SystemTime::now())
+    )
+}
+
+/// The headers of every Storage error, whichever API: `x-ms-error-code`, and on a 401 the
+/// bearer challenge naming the tenant and Storage's resource.
+pub(super) fn error_headers(
+    h: &mut HeaderMap,
+    exchange: &Exchange,
+    status: StatusCode,
+    code: &str,
+) {
+    if let Ok(code) = HeaderValue::from_str(code) {
+        h.insert("x-ms-error-code", code);
+    }
+    if status == StatusCode::UNAUTHORIZED {
+        let challenge = format!(
+            "Bearer authorization_uri=https://login.microsoftonline.com/{}/oauth2/authorize resource_id=https://storage.azure.com",
+            exchange.tenant
+        );
+        if let Ok(v) = HeaderValue::from_str(&challenge) {
+            h.insert(WWW_AUTHENTICATE, v);
+        }
     }
 }
 

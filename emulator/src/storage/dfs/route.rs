@@ -5,8 +5,8 @@ use hyper::http::request::Parts;
 use hyper::{Method, StatusCode};
 
 use super::errors::{
-    err, Outcome, StorageError, AUTH_FAILED_401, INVALID_HEADER, INVALID_QUERY, MISSING_HEADER,
-    MISSING_QUERY, PERMISSION_MISMATCH, UNSUPPORTED_VERB,
+    err, Failure, Outcome, StorageError, AUTH_FAILED_401, INVALID_HEADER, INVALID_QUERY,
+    MISSING_HEADER, MISSING_QUERY, PERMISSION_MISMATCH, UNSUPPORTED_VERB,
 };
 use super::filesystems::{
     create_filesystem, delete_filesystem, filesystem_properties, list_filesystems, list_paths,
@@ -15,14 +15,62 @@ use super::handlers::{
     append, create, delete, flush, properties, read, rename, set_properties, PathRequest,
 };
 use super::operation::{acl_path, is_version, parse_rename_source, parse_target, Params, Target};
-use crate::common::auth::{self, Access, AuthFailure};
+use crate::common::auth::{self, Access, AuthFailure, Caller};
 use crate::common::body::RequestBody;
-use crate::common::util::now_secs;
+use crate::common::cae;
 use crate::storage::context::Ctx;
 use crate::storage::exchange::Exchange;
 
 /// Both spellings Entra ID issues Storage tokens for.
 const AUDIENCES: &[&str] = &["https://storage.azure.com/", "https://storage.azure.com"];
+
+/// `x-ms-version` and the bearer token, checked before anything else by both of the account's
+/// APIs (DFS and Blob): the caller.
+pub(super) fn authenticate(ctx: &Ctx, parts: &Parts) -> Result<Caller, Failure> {
+    // Checked first: without a version the service cannot even choose how to authenticate.
+    match parts.headers.get("x-ms-version") {
+        None => return Err(MISSING_HEADER.into()),
+        Some(v) if !is_version(v) => return Err(INVALID_HEADER.into()),
+        Some(_) => {}
+    }
+    cae::authenticate(&ctx.shared, &parts.headers, &ctx.shared.tenant_id, AUDIENCES)
+    .map_err(|failure| match failure {
+        AuthFailure::Revoked { at } => Failure::Revoked(at),
+        AuthFailure::Missing => err(
+            StatusCode::UNAUTHORIZED,
+            "NoAuthenticationInformation",
+            AUTH_FAILED_401,
+        )
+        .into(),
+        // Another scheme (SharedKey, a SAS signature) failing is a 403 in Storage.
+        AuthFailure::NotBearer => err(
+            StatusCode::FORBIDDEN,
+            "AuthenticationFailed",
+            "Server failed to authenticate the request. Make sure the value of Authorization header is formed correctly including the signature.",
+        )
+        .into(),
+        _ => err(
+            StatusCode::UNAUTHORIZED,
+            "InvalidAuthenticationInfo",
+            AUTH_FAILED_401,
+        )
+        .into(),
+    })
+}
+
+/// Checks an ACL rule of the caller's: the service's 403 when it denies.
+pub(super) fn check_acl(
+    ctx: &Ctx,
+    caller: &Caller,
+    path: String,
+    access: Access,
+) -> Result<(), StorageError> {
+    if auth::permits(&ctx.svc.acl, &caller.object_id, &path, access) {
+        Ok(())
+    } else {
+        Err(PERMISSION_MISMATCH)
+    }
+}
 
 pub(super) async fn dispatch(
     ctx: &Ctx,
@@ -30,46 +78,10 @@ pub(super) async fn dispatch(
     parts: &Parts,
     body: &mut RequestBody,
 ) -> Outcome {
-    // Checked first: without a version the service cannot even choose how to authenticate.
-    match parts.headers.get("x-ms-version") {
-        None => return Err(MISSING_HEADER.into()),
-        Some(v) if !is_version(v) => return Err(INVALID_HEADER.into()),
-        Some(_) => {}
-    }
-    let caller = auth::authenticate(
-        &parts.headers,
-        &ctx.shared.tenant_id,
-        AUDIENCES,
-        now_secs(),
-    )
-    .map_err(|failure| match failure {
-        AuthFailure::Missing => err(
-            StatusCode::UNAUTHORIZED,
-            "NoAuthenticationInformation",
-            AUTH_FAILED_401,
-        ),
-        // Another scheme (SharedKey, a SAS signature) failing is a 403 in Storage.
-        AuthFailure::NotBearer => err(
-            StatusCode::FORBIDDEN,
-            "AuthenticationFailed",
-            "Server failed to authenticate the request. Make sure the value of Authorization header is formed correctly including the signature.",
-        ),
-        _ => err(
-            StatusCode::UNAUTHORIZED,
-            "InvalidAuthenticationInfo",
-            AUTH_FAILED_401,
-        ),
-    })?;
-
+    let caller = authenticate(ctx, parts)?;
     let target = parse_target(parts.uri.path())?;
     let params = Params::parse(parts.uri.query().unwrap_or(""));
-    let check = |path: String, access: Access| -> Result<(), StorageError> {
-        if auth::permits(&ctx.svc.acl, &caller.object_id, &path, access) {
-            Ok(())
-        } else {
-            Err(PERMISSION_MISMATCH)
-        }
-    };
+    let check = |path: String, access: Access| check_acl(ctx, &caller, path, access);
     let owner = caller.object_id.as_str();
     let method = &parts.method;
 
@@ -119,7 +131,7 @@ pub(super) async fn dispatch(
             match *method {
                 Method::PUT => {
                     if let Some(source) = parts.headers.get("x-ms-rename-source") {
-                        let (src_fs, src_key) = parse_rename_source(source)?;
+                        let (src_fs, src_key) = parse_rename_source(source, &ctx.svc.account)?;
                         if src_fs != fs_name {
                             return Err(err(
                             StatusCode::BAD_REQUEST,

@@ -25,5 +25,6 @@ public enum AzMiStatus : uint
     InsecureRequest = 16,
     RuntimeError = 17,
     InternalError = 18,
-    ProxyError = 19,
+    ClaimsChallenge = 19,
+    ProxyError = 20,
 }

@@ -135,6 +135,10 @@ internal static class NativeMethods
     [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
     public static extern IntPtr azmi_error_message(AzMiErrorHandle err);
 
+    /// <summary>Lent JSON claims of an AZMI_CLAIMS_CHALLENGE error, NULL otherwise: valid until azmi_error_free.</summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    public static extern IntPtr azmi_error_claims(AzMiErrorHandle err);
+
     [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
     public static extern void azmi_error_free(IntPtr err);
 
@@ -187,6 +191,17 @@ internal static class NativeMethods
     [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
     public static extern IntPtr azmi_identity_source(AzMiIdentityHandle identity);
 
+    /// <summary>Comma-separated capabilities ("cp1"); null or "" declares none. Not thread-safe: before sharing.</summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    public static extern AzMiStatus azmi_identity_set_client_capabilities(
+        AzMiIdentityHandle identity,
+        [MarshalAs(UnmanagedType.LPUTF8Str)] string? capabilities,
+        out AzMiErrorHandle err);
+
+    /// <summary>Lent, comma-separated ("" for none): valid until the identity is freed or changed.</summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    public static extern IntPtr azmi_identity_client_capabilities(AzMiIdentityHandle identity);
+
     [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
     public static extern void azmi_identity_free(IntPtr identity);
 
@@ -228,6 +243,17 @@ internal static class NativeMethods
         AzMiCancelHandle cancel,
         IntPtr tokenSlot,
         IntPtr errSlot);
+
+    /// <summary>A new token carrying claims (JSON or a challenge's base64; null: as azmi_get_token).</summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    public static extern AzMiStatus azmi_get_token_with_claims(
+        [MarshalAs(UnmanagedType.LPUTF8Str)] string? resource,
+        AzMiIdentityHandle identity,
+        [MarshalAs(UnmanagedType.LPUTF8Str)] string? claims,
+        uint flags,
+        AzMiCancelHandle cancel,
+        out AzMiTokenHandle token,
+        out AzMiErrorHandle err);
 
     /// <summary>Lent: valid until azmi_token_free. Never log it.</summary>
     [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]

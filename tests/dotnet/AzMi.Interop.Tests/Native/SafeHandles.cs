@@ -63,6 +63,9 @@ public sealed class AzMiErrorHandle : SafeHandleZeroOrMinusOneIsInvalid
     /// <summary>azmi_error_message (lent; copied here). Never contains a token.</summary>
     public string Message => NativeMethods.Lent(NativeMethods.azmi_error_message(this), this) ?? "";
 
+    /// <summary>azmi_error_claims (lent; copied here): the claims of an AZMI_CLAIMS_CHALLENGE error, else null.</summary>
+    public string? Claims => NativeMethods.Lent(NativeMethods.azmi_error_claims(this), this);
+
     protected override bool ReleaseHandle()
     {
         NativeMethods.azmi_error_free(handle);

@@ -47,17 +47,23 @@ cross_root_ensure() {
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then return 0; fi
   [ "$(id -u)" = 0 ] || { echo "making the $name root needs root (debootstrap, chroot)" >&2; return 1; }
   command -v debootstrap >/dev/null || { echo "debootstrap is missing: run scripts/setup.sh" >&2; return 1; }
-  echo "==> making the Debian $suite root at $dir (once; about two minutes)"
-  rm -rf "$dir.new"
   mkdir -p "$cross_roots"
-  debootstrap --variant=minbase --include=ca-certificates "$suite" "$dir.new" >"$cross_roots/$name.debootstrap.log" 2>&1 || {
-    echo "debootstrap $suite failed; the end of its log:" >&2; tail -n 20 "$cross_roots/$name.debootstrap.log" >&2; return 1; }
-  rm -rf "$dir"
-  mv "$dir.new" "$dir"
-  cross_run "$name" sh -c "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ${packages[*]} >/dev/null && apt-get clean" || {
-    echo "installing packages in the $name root failed" >&2; return 1; }
-  if [ "$name" = bullseye ]; then cross_relative_links "$dir"; fi
-  echo "$want" >"$stamp"
+  # One maker at a time: checkouts sharing $AZMI_CROSS_ROOTS wait for the one making the root
+  # (and then find it made) instead of deleting its half-made root.
+  (
+    flock 9
+    if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then exit 0; fi
+    echo "==> making the Debian $suite root at $dir (once; about two minutes)"
+    rm -rf "$dir.new"
+    debootstrap --variant=minbase --include=ca-certificates "$suite" "$dir.new" >"$cross_roots/$name.debootstrap.log" 2>&1 || {
+      echo "debootstrap $suite failed; the end of its log:" >&2; tail -n 20 "$cross_roots/$name.debootstrap.log" >&2; exit 1; }
+    rm -rf "$dir"
+    mv "$dir.new" "$dir"
+    cross_run "$name" sh -c "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ${packages[*]} >/dev/null && apt-get clean" || {
+      echo "installing packages in the $name root failed" >&2; exit 1; }
+    if [ "$name" = bullseye ]; then cross_relative_links "$dir"; fi
+    echo "$want" >"$stamp"
+  ) 9>"$cross_roots/$name.lock"
 }
 
 # bullseye's libc6-dev has absolute symlinks (libc.so.6 -> /lib/...); made relative, the

@@ -57,7 +57,12 @@ pub(crate) fn fault_response(status: u16, exchange: &Exchange, parts: &Parts) ->
 pub(crate) fn claims_challenge(at: u64, exchange: &Exchange, parts: &Parts) -> Response<SvcBody> {
     let status = StatusCode::UNAUTHORIZED;
     let mut response = if blob::is_blob(parts) {
-        blob::error_text(exchange, status, "InvalidAuthenticationInfo", AUTH_FAILED_401)
+        blob::error_text(
+            exchange,
+            status,
+            "InvalidAuthenticationInfo",
+            AUTH_FAILED_401,
+        )
     } else {
         exchange.error_text(status, "InvalidAuthenticationInfo", AUTH_FAILED_401)
     };

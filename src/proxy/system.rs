@@ -79,6 +79,21 @@ pub(crate) fn read() -> Option<SystemProxy> {
     None
 }
 
+/// The system proxy from the user's Internet Options and WinHTTP's own setting: the first that
+/// names a proxy, Internet Options first (as .NET does); WinHTTP's is still used when Internet
+/// Options only ask for automatic detection (Windows' default for a user), which is then said
+/// in a note. Automatic configuration alone is returned so that it can be reported.
+#[cfg_attr(not(windows), allow(dead_code))]
+fn choose(ie: Option<SystemProxy>, winhttp: Option<SystemProxy>) -> Option<SystemProxy> {
+    let automatic = ie.as_ref().is_some_and(|p| p.automatic);
+    match (ie, winhttp) {
+        (Some(ie), _) if ie.names_a_proxy() => Some(ie),
+        (_, Some(w)) if w.names_a_proxy() => Some(SystemProxy { automatic, ..w }),
+        (Some(ie), _) if ie.automatic => Some(ie),
+        _ => None,
+    }
+}
+
 #[cfg(windows)]
 mod windows {
     use windows_sys::Win32::Foundation::GlobalFree;
@@ -90,47 +105,48 @@ mod windows {
     use super::SystemProxy;
 
     pub(super) fn read() -> Option<SystemProxy> {
-        // The user's Internet Options first, as .NET does; WinHTTP's own setting when those
-        // name nothing (services, or a machine set up with `netsh winhttp`).
+        super::choose(internet_options(), winhttp_default())
+    }
+
+    /// The user's Internet Options (WinINet's per-connection setting), as WinHTTP reads them.
+    fn internet_options() -> Option<SystemProxy> {
         let mut ie = WINHTTP_CURRENT_USER_IE_PROXY_CONFIG::default();
         // SAFETY: `ie` is a valid, zeroed struct for WinHTTP to fill; on success it owns the
         // strings it allocated, which `take` copies and frees exactly once each.
-        if unsafe { WinHttpGetIEProxyConfigForCurrentUser(&mut ie) } != 0 {
-            let (proxy, bypass, script) = unsafe {
-                (
-                    take(ie.lpszProxy),
-                    take(ie.lpszProxyBypass),
-                    take(ie.lpszAutoConfigUrl),
-                )
-            };
-            let automatic = ie.fAutoDetect != 0 || script.is_some();
-            let found = SystemProxy::from_strings(
-                proxy.as_deref(),
-                bypass.as_deref(),
-                automatic,
-                "the Windows proxy settings (Internet Options)",
-            );
-            if found.names_a_proxy() || automatic {
-                return Some(found);
-            }
+        if unsafe { WinHttpGetIEProxyConfigForCurrentUser(&mut ie) } == 0 {
+            return None;
         }
+        let (proxy, bypass, script) = unsafe {
+            (
+                take(ie.lpszProxy),
+                take(ie.lpszProxyBypass),
+                take(ie.lpszAutoConfigUrl),
+            )
+        };
+        Some(SystemProxy::from_strings(
+            proxy.as_deref(),
+            bypass.as_deref(),
+            ie.fAutoDetect != 0 || script.is_some(),
+            "the Windows proxy settings (Internet Options)",
+        ))
+    }
+
+    /// WinHTTP's own setting (`netsh winhttp set proxy`), when it names a proxy.
+    fn winhttp_default() -> Option<SystemProxy> {
         let mut info = WINHTTP_PROXY_INFO::default();
         // SAFETY: as above; the strings WinHTTP allocates are freed by `take`.
-        if unsafe { WinHttpGetDefaultProxyConfiguration(&mut info) } != 0 {
-            let (proxy, bypass) = unsafe { (take(info.lpszProxy), take(info.lpszProxyBypass)) };
-            if info.dwAccessType == WINHTTP_ACCESS_TYPE_NAMED_PROXY {
-                let found = SystemProxy::from_strings(
-                    proxy.as_deref(),
-                    bypass.as_deref(),
-                    false,
-                    "WinHTTP's proxy (netsh winhttp)",
-                );
-                if found.names_a_proxy() {
-                    return Some(found);
-                }
-            }
+        if unsafe { WinHttpGetDefaultProxyConfiguration(&mut info) } == 0 {
+            return None;
         }
-        None
+        let (proxy, bypass) = unsafe { (take(info.lpszProxy), take(info.lpszProxyBypass)) };
+        (info.dwAccessType == WINHTTP_ACCESS_TYPE_NAMED_PROXY).then(|| {
+            SystemProxy::from_strings(
+                proxy.as_deref(),
+                bypass.as_deref(),
+                false,
+                "WinHTTP's proxy (netsh winhttp)",
+            )
+        })
     }
 
     /// Copies a NUL-terminated UTF-16 string WinHTTP allocated, and frees it.
@@ -174,5 +190,29 @@ mod tests {
         let p = SystemProxy::from_strings(Some("socks=x:1080"), None, false, "t");
         assert!(!p.names_a_proxy());
         assert!(!SystemProxy::from_strings(None, None, false, "t").names_a_proxy());
+    }
+
+    #[test]
+    fn internet_options_first_then_winhttp_even_under_automatic_detection() {
+        let ie = |proxy: Option<&str>, automatic| {
+            SystemProxy::from_strings(proxy, None, automatic, "Internet Options")
+        };
+        let winhttp = || SystemProxy::from_strings(Some("w.corp:3128"), None, false, "WinHTTP");
+        // A proxy named in Internet Options wins.
+        let p = choose(Some(ie(Some("i.corp:8080"), false)), Some(winhttp())).unwrap();
+        assert_eq!(p.https.as_deref(), Some("i.corp:8080"));
+        // Automatic detection alone does not hide WinHTTP's proxy, and is kept for the note.
+        let p = choose(Some(ie(None, true)), Some(winhttp())).unwrap();
+        assert_eq!(
+            (p.https.as_deref(), p.from, p.automatic),
+            (Some("w.corp:3128"), "WinHTTP", true)
+        );
+        let p = choose(None, Some(winhttp())).unwrap();
+        assert!(!p.automatic);
+        // Automatic detection alone is reported; nothing at all is no system proxy.
+        let p = choose(Some(ie(None, true)), None).unwrap();
+        assert!(p.automatic && !p.names_a_proxy());
+        assert_eq!(choose(Some(ie(None, false)), None), None);
+        assert_eq!(choose(None, None), None);
     }
 }

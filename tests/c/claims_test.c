@@ -12,15 +12,32 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
+#ifdef _WIN32
+/* Before check.h's windows.h. */
+#include <winsock2.h>
+typedef SOCKET admin_socket;
+#define admin_socket_ok(fd) ((fd) != INVALID_SOCKET)
+#define admin_close closesocket
+#define admin_send(fd, buf, len) send((fd), (buf), (int)(len), 0)
+#define admin_recv(fd, buf, len) recv((fd), (buf), (int)(len), 0)
+#define pause_ms(ms) Sleep(ms)
+#else
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+typedef int admin_socket;
+#define admin_socket_ok(fd) ((fd) >= 0)
+#define admin_close close
+#define admin_send(fd, buf, len) write((fd), (buf), (len))
+#define admin_recv(fd, buf, len) read((fd), (buf), (len))
+#define pause_ms(ms) nanosleep(&(struct timespec){0, (ms) * 1000L * 1000L}, NULL)
+#endif
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "azmi.h"
 #include "check.h"
@@ -42,22 +59,22 @@ static int admin(const char *path, const char *body, char *out, size_t size) {
     size_t got = 0;
     ssize_t n;
     int status = -1;
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0) return -1;
+    admin_socket fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (!admin_socket_ok(fd)) return -1;
     memset(&addr, 0, sizeof addr);
     addr.sin_family = AF_INET;
     addr.sin_port = htons((unsigned short)admin_port);
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (connect(fd, (struct sockaddr *)&addr, sizeof addr) != 0) {
-        close(fd);
+        admin_close(fd);
         return -1;
     }
     snprintf(request, sizeof request,
              "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
              "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
              body ? "POST" : "GET", path, body ? strlen(body) : 0, body ? body : "");
-    if (write(fd, request, strlen(request)) == (ssize_t)strlen(request)) {
-        while (got < sizeof answer - 1 && (n = read(fd, answer + got, sizeof answer - 1 - got)) > 0)
+    if (admin_send(fd, request, strlen(request)) == (ssize_t)strlen(request)) {
+        while (got < sizeof answer - 1 && (n = admin_recv(fd, answer + got, sizeof answer - 1 - got)) > 0)
             got += (size_t)n;
         answer[got] = '\0';
         if (sscanf(answer, "HTTP/1.1 %d", &status) != 1) status = -1;
@@ -66,7 +83,7 @@ static int admin(const char *path, const char *body, char *out, size_t size) {
             snprintf(out, size, "%s", start ? start + 4 : "");
         }
     }
-    close(fd);
+    admin_close(fd);
     return status;
 }
 
@@ -224,8 +241,7 @@ static void test_capabilities(void) {
 }
 
 static void *cancel_later(void *arg) {
-    struct timespec pause = {0, 400 * 1000 * 1000};
-    nanosleep(&pause, NULL);
+    pause_ms(400);
     azmi_cancel_cancel(arg);
     return NULL;
 }
@@ -263,6 +279,13 @@ int main(void) {
         return 2;
     }
     admin_port = atoi(port + 1);
+#ifdef _WIN32
+    WSADATA wsa;
+    if (WSAStartup(MAKEWORD(2, 2), &wsa) != 0) {
+        fprintf(stderr, "WSAStartup failed\n");
+        return 2;
+    }
+#endif
     test_revoked_token_is_recovered(vault);
     test_repeated_challenge(vault);
     test_claims_forms();

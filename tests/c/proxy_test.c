@@ -13,6 +13,12 @@
  *
  * With the argument "trust-store" it only reads a secret: run.sh runs it so with AZMI_CA_FILE
  * unset and the emulator's CA in SSL_CERT_FILE, the operating system's trust store.
+ *
+ * With the arguments "system through|direct ROUTE [JSON]" (Windows: run.sh win-x64 writes the
+ * system proxy into Wine's registry, Internet Options or WinHTTP's own setting, and sets no
+ * proxy variable) it checks that azmi took Windows' system proxy: the vault's route starts with
+ * ROUTE, a secret is read through the open proxy (a CONNECT in its log) or direct (none), the
+ * managed identity endpoint is never in the log, and azmi_proxy_get says "system" (and JSON).
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -105,8 +111,45 @@ static void trust_store(void) {
           "a CA given only through SSL_CERT_FILE is trusted");
 }
 
+static void system_proxy(int through, const char *route, const char *json) {
+    const char *proxy_log = need("AZMI_TEST_PROXY_LOG");
+    const char *vault_port = port_of(vault);
+    int before = in_log(proxy_log, vault_port, 1);
+    CHECK(route_is(route, "system proxy"), "the vault's route follows Windows' system proxy");
+    azmi_error *err = NULL;
+    azmi_status s = get_secret(&err);
+    CHECK(report(s, err, "get with the system proxy") == AZMI_OK, "a secret with the system proxy");
+    if (through) {
+        CHECK(in_log(proxy_log, vault_port, 1) > before, "CONNECT to the vault in the proxy's log");
+    } else {
+        CHECK(in_log(proxy_log, vault_port, 1) == before, "no CONNECT: the request went direct");
+    }
+    CHECK(in_log(proxy_log, port_of(need("AZMI_IMDS_ENDPOINT")), 0) == 0,
+          "the managed identity endpoint is not in the proxy's log");
+    azmi_string *text = NULL;
+    err = NULL;
+    s = azmi_proxy_get(&text, &err);
+    if (report(s, err, "azmi_proxy_get") == AZMI_OK) {
+        const char *got = azmi_string_data(text);
+        CHECK(strstr(got, "\"source\":\"system\"") != NULL, "azmi_proxy_get says system");
+        CHECK(json == NULL || strstr(got, json) != NULL, "azmi_proxy_get says where it was read");
+        if (failures > 0) {
+            fprintf(stderr, "  azmi_proxy_get: %s\n", got);
+        }
+    } else {
+        CHECK(0, "azmi_proxy_get");
+    }
+    azmi_string_free(text);
+}
+
 int main(int argc, char **argv) {
     vault = need("AZMI_KEYVAULT_URL");
+    if (argc > 3 && strcmp(argv[1], "system") == 0) {
+        system_proxy(strcmp(argv[2], "through") == 0, argv[3], argc > 4 ? argv[4] : NULL);
+        printf("proxy_test system %s: %d passed, %d failed\n", argv[2], passes, failures);
+        azmi_shutdown(NULL);
+        return failures == 0 ? 0 : 1;
+    }
     if (argc > 1 && strcmp(argv[1], "trust-store") == 0) {
         trust_store();
         printf("proxy_test trust-store: %d passed, %d failed\n", passes, failures);

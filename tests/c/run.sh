@@ -59,7 +59,7 @@ case $rid in
     mkdir -p "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"
     compile() {
       cross_run trixie x86_64-w64-mingw32-gcc "${cflags[@]}" "$1" "$cross_release/libazmi.dll.a" \
-        -static -lpthread -o "$2.exe"
+        -static -lpthread -lws2_32 -o "$2.exe"
     }
     start_emulator() {
       local log=$1; shift
@@ -112,10 +112,13 @@ source_emulators=()
 scratch="$(mktemp -d "${TMPDIR:-/tmp}/azmi-c-tests.XXXXXX")"
 # shellcheck source=../../scripts/lib/azurite.sh
 source "$root/scripts/lib/azurite.sh"
+# shellcheck source=../../scripts/lib/tinyproxy.sh
+source "$root/scripts/lib/tinyproxy.sh"
 cleanup() {
   kill "$emulator" 2>/dev/null || true
   for pid in "${source_emulators[@]}"; do kill "$pid" 2>/dev/null || true; done
   azurite_stop
+  tinyproxy_stop
   rm -rf "$scratch"
 }
 trap cleanup EXIT
@@ -141,31 +144,14 @@ export AZMI_ARM_ENDPOINT="$arm_endpoint"
 # Azurite's account, path-style, for storage_test.
 export AZMI_BLOB_ACCOUNT="$azurite_url"
 
-# Two tinyproxy instances for proxy_test (scripts/setup.sh installs tinyproxy; they run on this
-# machine, whatever the rid), on free ports, with configurations and logs of their own: an open
-# one, and one that asks for Basic credentials (alice, s3cret). `start_tinyproxy name
-# extra-config` sets $started_port.
-command -v tinyproxy >/dev/null || { echo "tinyproxy is not installed: run scripts/setup.sh" >&2; exit 2; }
-start_tinyproxy() {
-  local name=$1 extra=$2 conf="$scratch/$1.conf"
-  started_port=$(node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
-  printf 'Port %s\nListen 127.0.0.1\nTimeout 30\nLogLevel Connect\nLogFile "%s"\nDisableViaHeader Yes\n%s' \
-    "$started_port" "$scratch/$name.log" "$extra" >"$conf"
-  # As root, tinyproxy drops to another user unless told to stay (the log is this user's).
-  [ "$(id -u)" = 0 ] && printf 'User root\nGroup root\n' >>"$conf"
-  tinyproxy -d -c "$conf" >"$build/$name.out" 2>&1 &
-  source_emulators+=("$!")
-  for _ in $(seq 1 100); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$started_port") 2>/dev/null && return 0
-    sleep 0.1
-  done
-  echo "tinyproxy ($name) did not listen on port $started_port:" >&2; cat "$build/$name.out" >&2; exit 2
-}
-start_tinyproxy proxy ""
-proxy_port=$started_port
-start_tinyproxy auth-proxy "BasicAuth alice s3cret
-"
-auth_proxy_port=$started_port
+# Two tinyproxy instances for proxy_test, on this machine whatever the rid: an open one, and one
+# that asks for Basic credentials (alice, s3cret).
+tinyproxy_start "$scratch/proxy" || exit 2
+proxy_port=$tinyproxy_port
+proxy_log=$tinyproxy_log
+tinyproxy_start "$scratch/auth-proxy" alice s3cret || exit 2
+auth_proxy_port=$tinyproxy_port
+auth_proxy_log=$tinyproxy_log
 # A path of this machine as the programs open it (Windows programs under Wine: Z:\…).
 program_path() { if [ "$rid" = win-x64 ]; then windows_path "$1"; else echo "$1"; fi; }
 
@@ -185,9 +171,9 @@ echo "== proxy_test ($rid)"
 (
   export https_proxy="http://127.0.0.1:$proxy_port"
   export AZMI_TEST_PROXY="http://127.0.0.1:$proxy_port"
-  export AZMI_TEST_PROXY_LOG="$(program_path "$scratch/proxy.log")"
+  export AZMI_TEST_PROXY_LOG="$(program_path "$proxy_log")"
   export AZMI_TEST_AUTH_PROXY="http://127.0.0.1:$auth_proxy_port"
-  export AZMI_TEST_AUTH_PROXY_LOG="$(program_path "$scratch/auth-proxy.log")"
+  export AZMI_TEST_AUTH_PROXY_LOG="$(program_path "$auth_proxy_log")"
   run_program "$build/proxy_test"
 ) || status=1
 if [ "$rid" != win-x64 ]; then
@@ -197,6 +183,56 @@ if [ "$rid" != win-x64 ]; then
     export SSL_CERT_FILE="$(host_path "$ca_file")"
     run_program "$build/proxy_test" trust-store
   ) || status=1
+fi
+
+# Windows' system proxy (src/proxy/system.rs), with no proxy variable set: written into the Wine
+# prefix's registry where WinHTTP reads it, as Internet Options and `netsh winhttp set proxy`
+# leave it: HKCU's DefaultConnectionSettings and HKLM's WinHttpSettings under
+# ...\Internet Settings\Connections (magic, counter, flags, then each string after its length;
+# flags 1 direct, 2 proxy, 8 automatic detection). `<-loopback>` lets the loopback vault use
+# the proxy; without it loopback goes direct, as on Windows. Removed again afterwards.
+if [ "$rid" = win-x64 ]; then
+  connections='Software\Microsoft\Windows\CurrentVersion\Internet Settings\Connections'
+  le32() { printf '%02x%02x%02x%02x' $(($1 & 255)) $((($1 >> 8) & 255)) $((($1 >> 16) & 255)) $((($1 >> 24) & 255)); }
+  counted() { le32 ${#1}; printf '%s' "$1" | od -An -tx1 | tr -d ' \n'; }
+  # system_blob MAGIC FLAGS PROXY BYPASS: a settings value as reg.exe takes it (hex).
+  system_blob() { le32 "$1"; le32 0; le32 "$2"; counted "$3"; counted "$4"; le32 0; }
+  wine_reg() { cross_run trixie wine reg "$@" >/dev/null; }
+  system_proxy_clear() {
+    wine_reg delete "HKCU\\$connections" /v DefaultConnectionSettings /f 2>/dev/null || true
+    wine_reg delete "HKLM\\$connections" /v WinHttpSettings /f 2>/dev/null || true
+  }
+  # system_proxy_test IE-FLAGS IE-BYPASS WINHTTP-BYPASS-OR-NONE ARGS...: sets Internet Options
+  # (the open proxy when IE-FLAGS has 2) and WinHTTP's proxy (unless NONE), runs proxy_test.
+  system_proxy_test() {
+    local ie_flags=$1 ie_bypass=$2 winhttp_bypass=$3
+    shift 3
+    system_proxy_clear
+    wine_reg add "HKCU\\$connections" /v DefaultConnectionSettings /t REG_BINARY /f \
+      /d "$(system_blob 70 "$ie_flags" "127.0.0.1:$proxy_port" "$ie_bypass")" || return 1
+    if [ "$winhttp_bypass" != NONE ]; then
+      wine_reg add "HKLM\\$connections" /v WinHttpSettings /t REG_BINARY /f \
+        /d "$(system_blob 24 3 "127.0.0.1:$proxy_port" "$winhttp_bypass")" || return 1
+    fi
+    echo "== proxy_test system $* ($rid)"
+    (
+      unset https_proxy HTTPS_PROXY http_proxy HTTP_PROXY all_proxy ALL_PROXY no_proxy NO_PROXY
+      export AZMI_TEST_PROXY_LOG="$(program_path "$proxy_log")"
+      run_program "$build/proxy_test" system "$@"
+    )
+  }
+  through="through the proxy http://127.0.0.1:$proxy_port (from"
+  # Internet Options name the proxy; loopback through it.
+  system_proxy_test 3 "<-loopback>" NONE through \
+    "$through the Windows proxy settings (Internet Options))" || status=1
+  # The same without <-loopback>: loopback goes direct, as Windows does.
+  system_proxy_test 3 "*.corp.example;<local>" NONE direct \
+    "direct: the Windows proxy bypass list leaves out loopback" || status=1
+  # Internet Options only ask for automatic detection (a user's default): WinHTTP's proxy
+  # (netsh winhttp) is used, and the automatic detection azmi does not run is said.
+  system_proxy_test 9 "" "<-loopback>" through "$through WinHTTP's proxy (netsh winhttp))" \
+    "automatic proxy configuration" || status=1
+  system_proxy_clear
 fi
 
 # sources_test: one emulator per managed identity source (`--source`); the program runs with

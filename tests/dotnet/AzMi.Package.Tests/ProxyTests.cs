@@ -108,7 +108,9 @@ public sealed class ProxyTests(PackageEnvironment env) : IDisposable
     {
         Environment.SetEnvironmentVariable("HTTPS_PROXY", "http://127.0.0.1:1");
         AzMiLibrary.SetProxyFromEnvironment();
-        Assert.StartsWith("through the proxy http://127.0.0.1:1 (from HTTPS_PROXY)", AzMiLibrary.GetProxyRoute(Vault));
+        // On Windows variable names ignore case: HTTPS_PROXY is https_proxy, which is read first.
+        Assert.StartsWith("through the proxy http://127.0.0.1:1 (from HTTPS_PROXY)", AzMiLibrary.GetProxyRoute(Vault),
+            OperatingSystem.IsWindows() ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal);
 
         AzMiLibrary.SetProxy(new Uri("http://127.0.0.1:2"), "localhost");
         Assert.Equal("through the proxy http://127.0.0.1:2 (from the explicit setting)", AzMiLibrary.GetProxyRoute(Vault));
@@ -119,5 +121,81 @@ public sealed class ProxyTests(PackageEnvironment env) : IDisposable
         var e = Assert.Throws<AzMiException>(() => AzMiLibrary.SetProxy(new Uri("socks5://127.0.0.1:1080")));
         Assert.Equal(AzMiStatus.InvalidArgument, e.Status);
         Assert.Equal("direct: the proxy is turned off", AzMiLibrary.GetProxyRoute(Vault));
+    }
+
+    [Fact]
+    public async Task TheWindowsSystemProxy_IsUsedWhenNoVariableIsSet()
+    {
+        if (!OperatingSystem.IsWindows())
+        {
+            Assert.Skip("Windows' system proxy is read on Windows only");
+            return;
+        }
+        using Tinyproxy proxy = Tinyproxy.Start();
+        using var internetOptions = InternetOptions.Set($"127.0.0.1:{proxy.Port}", "<-loopback>");
+        foreach (string name in ProxyVariables.Concat(["http_proxy", "HTTP_PROXY"]))
+        {
+            Environment.SetEnvironmentVariable(name, null);
+        }
+
+        AzMiLibrary.SetProxyFromEnvironment();
+        using AzMiIdentity id = ManagedIdentity.CreateSystemAssigned();
+        string secret = await id.KeyVault(Vault).GetSecretAsync("mi-test");
+
+        Assert.True(secret == "Hello from Key Vault", "the value differs (not printed)");
+        Assert.Equal($"through the proxy {proxy.Url} (from the Windows proxy settings (Internet Options))", AzMiLibrary.GetProxyRoute(Vault));
+        Assert.Contains("\"source\":\"system\"", AzMiLibrary.GetProxySettingsJson());
+        Assert.NotEmpty(proxy.Connects);
+        Assert.False(proxy.SawPort(env.Emulator.Port), proxy.Log);
+    }
+
+    /// <summary>
+    /// The user's Internet Options proxy as Windows keeps it and WinHTTP reads it
+    /// (<c>DefaultConnectionSettings</c>: magic 0x46, a counter, flags 3 = direct | proxy, then
+    /// each string after its length), set for a test and put back on dispose.
+    /// </summary>
+    [System.Runtime.Versioning.SupportedOSPlatform("windows")]
+    private sealed class InternetOptions : IDisposable
+    {
+        private const string Name = "DefaultConnectionSettings";
+        private readonly Microsoft.Win32.RegistryKey _key;
+        private readonly object? _saved;
+
+        private InternetOptions(Microsoft.Win32.RegistryKey key)
+        {
+            _key = key;
+            _saved = key.GetValue(Name);
+        }
+
+        public static InternetOptions Set(string proxy, string bypass)
+        {
+            var options = new InternetOptions(Microsoft.Win32.Registry.CurrentUser.CreateSubKey(
+                @"Software\Microsoft\Windows\CurrentVersion\Internet Settings\Connections"));
+            var bytes = new List<byte>();
+            foreach (int number in new[] { 0x46, 0, 3 })
+            {
+                bytes.AddRange(BitConverter.GetBytes(number));
+            }
+            foreach (string text in new[] { proxy, bypass, "" })
+            {
+                bytes.AddRange(BitConverter.GetBytes(text.Length));
+                bytes.AddRange(System.Text.Encoding.ASCII.GetBytes(text));
+            }
+            options._key.SetValue(Name, bytes.ToArray(), Microsoft.Win32.RegistryValueKind.Binary);
+            return options;
+        }
+
+        public void Dispose()
+        {
+            if (_saved is null)
+            {
+                _key.DeleteValue(Name, throwOnMissingValue: false);
+            }
+            else
+            {
+                _key.SetValue(Name, _saved, Microsoft.Win32.RegistryValueKind.Binary);
+            }
+            _key.Dispose();
+        }
     }
 }

@@ -9,15 +9,26 @@ namespace AzMi.Testing;
 /// configuration and a log of its own that tests read; killed on dispose. Optionally it asks
 /// for Basic credentials (407 without them).
 /// </summary>
+/// <remarks>
+/// Under Wine a Windows test cannot start it: the script starts one open and one asking for
+/// alice / s3cret on this machine (scripts/lib/tinyproxy.sh) and names them with
+/// <c>AZMI_TEST_TINYPROXY_PORT</c> and <c>_LOG</c> (<c>AZMI_TEST_TINYPROXY_AUTH_PORT</c> and
+/// <c>_LOG</c>). Those are shared by the tests, so each sees only the log written since it took
+/// the proxy, and none is stopped on dispose.
+/// </remarks>
 public sealed class Tinyproxy : IDisposable
 {
-    private readonly Process _process;
-    private readonly string _dir;
+    private readonly Process? _process;
+    private readonly string? _dir;
+    private readonly string _logPath;
+    private readonly long _logStart;
 
-    private Tinyproxy(Process process, string dir, int port)
+    private Tinyproxy(Process? process, string? dir, string logPath, int port)
     {
         _process = process;
         _dir = dir;
+        _logPath = logPath;
+        _logStart = File.Exists(logPath) ? new FileInfo(logPath).Length : 0;
         Port = port;
     }
 
@@ -32,12 +43,12 @@ public sealed class Tinyproxy : IDisposable
     {
         get
         {
-            string path = Path.Combine(_dir, "tinyproxy.log");
-            if (!File.Exists(path))
+            if (!File.Exists(_logPath))
             {
                 return "";
             }
-            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+            using var stream = new FileStream(_logPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+            stream.Seek(Math.Min(_logStart, stream.Length), SeekOrigin.Begin);
             using var reader = new StreamReader(stream);
             return reader.ReadToEnd();
         }
@@ -58,6 +69,17 @@ public sealed class Tinyproxy : IDisposable
     /// <summary>Starts one; <paramref name="user"/> and <paramref name="password"/> make it ask for Basic credentials.</summary>
     public static Tinyproxy Start(string? user = null, string? password = null)
     {
+        string prefix = user is null ? "AZMI_TEST_TINYPROXY" : "AZMI_TEST_TINYPROXY_AUTH";
+        if (Environment.GetEnvironmentVariable($"{prefix}_PORT") is { Length: > 0 } externalPort)
+        {
+            if (user is not null && (user, password) != ("alice", "s3cret"))
+            {
+                throw new InvalidOperationException($"{prefix}_PORT asks for alice / s3cret only");
+            }
+            string log = Environment.GetEnvironmentVariable($"{prefix}_LOG")
+                ?? throw new InvalidOperationException($"{prefix}_PORT is set without {prefix}_LOG");
+            return new Tinyproxy(null, null, log, int.Parse(externalPort, System.Globalization.CultureInfo.InvariantCulture));
+        }
         string exe = new[] { "/usr/bin/tinyproxy", "/usr/sbin/tinyproxy" }.FirstOrDefault(File.Exists)
             ?? throw new InvalidOperationException("tinyproxy is not installed: run scripts/setup.sh");
         for (int attempt = 0; attempt < 5; attempt++)
@@ -94,7 +116,7 @@ public sealed class Tinyproxy : IDisposable
                 {
                     using var probe = new TcpClient();
                     probe.Connect(IPAddress.Loopback, port);
-                    return new Tinyproxy(process, dir, port);
+                    return new Tinyproxy(process, dir, Path.Combine(dir, "tinyproxy.log"), port);
                 }
                 catch (SocketException)
                 {
@@ -120,6 +142,10 @@ public sealed class Tinyproxy : IDisposable
 
     public void Dispose()
     {
+        if (_process is null || _dir is null)
+        {
+            return;
+        }
         Stop(_process);
         try
         {

@@ -101,7 +101,8 @@ Describe 'Set-AzMiProxy and Get-AzMiProxy' {
         $env:NO_PROXY = 'localhost, 127.0.0.1'
         Set-AzMiProxy -FromEnvironment
         (Get-AzMiProxy).NoProxy | Should -Be 'localhost', '127.0.0.1'
-        (Get-AzMiProxy -Uri $Vault).Route | Should -BeExactly "direct: NO_PROXY names '127.0.0.1'"
+        # On Windows variable names ignore case: NO_PROXY is no_proxy, which is read first.
+        (Get-AzMiProxy -Uri $Vault).Route | Should -BeExactly "direct: $(if ($IsWindows) { 'no_proxy' } else { 'NO_PROXY' }) names '127.0.0.1'"
         $before = @(Get-TinyproxyConnect $Proxy).Count
         Get-AzMiKeyVaultSecret -VaultName $Vault -Name mi-test -AsPlainText | Should -BeExactly 'Hello from Key Vault'
         @(Get-TinyproxyConnect $Proxy).Count | Should -Be $before
@@ -156,6 +157,39 @@ Describe 'Set-AzMiProxy and Get-AzMiProxy' {
         (Get-AzMiProxy).Source | Should -Be 'None'
         Set-AzMiProxy -Uri $Proxy.Url -WhatIf
         (Get-AzMiProxy).Source | Should -Be 'None'
+    }
+
+    It 'uses the Windows system proxy (Internet Options) when no variable is set' -Skip:(-not $IsWindows) {
+        # Internet Options as Windows keeps them and WinHTTP reads them: DefaultConnectionSettings
+        # (magic 0x46, a counter, flags 3 = direct | proxy, then each string after its length).
+        # <-loopback> lets the loopback vault use the proxy. The user's own value is put back.
+        $key = [Microsoft.Win32.Registry]::CurrentUser.CreateSubKey('Software\Microsoft\Windows\CurrentVersion\Internet Settings\Connections')
+        $saved = $key.GetValue('DefaultConnectionSettings')
+        try {
+            $settings = [System.Collections.Generic.List[byte]]::new()
+            foreach ($number in 0x46, 0, 3) { $settings.AddRange([BitConverter]::GetBytes([int] $number)) }
+            foreach ($text in "127.0.0.1:$($Proxy.Port)", '<-loopback>', '') {
+                $settings.AddRange([BitConverter]::GetBytes([int] $text.Length))
+                $settings.AddRange([System.Text.Encoding]::ASCII.GetBytes($text))
+            }
+            $key.SetValue('DefaultConnectionSettings', $settings.ToArray(), [Microsoft.Win32.RegistryValueKind]::Binary)
+            Clear-ProxyVariables
+            Set-AzMiProxy -FromEnvironment
+
+            $setting = Get-AzMiProxy
+            $setting.Source | Should -Be 'System'
+            $setting.HttpsProxy | Should -BeExactly $Proxy.Url
+            $setting.HttpsProxyFrom | Should -BeExactly 'the Windows proxy settings (Internet Options)'
+            (Get-AzMiProxy -Uri $Vault).Route | Should -BeExactly "through the proxy $($Proxy.Url) (from the Windows proxy settings (Internet Options))"
+            $before = @(Get-TinyproxyConnect $Proxy).Count
+            Get-AzMiKeyVaultSecret -VaultName $Vault -Name mi-test -AsPlainText | Should -BeExactly 'Hello from Key Vault'
+            @(Get-TinyproxyConnect $Proxy).Count | Should -BeGreaterThan $before
+            Get-Content -LiteralPath $Proxy.Log -Raw | Should -Not -Match ":$ImdsPort\b"
+        } finally {
+            if ($null -ne $saved) { $key.SetValue('DefaultConnectionSettings', $saved, [Microsoft.Win32.RegistryValueKind]::Binary) }
+            else { $key.DeleteValue('DefaultConnectionSettings', $false) }
+            $key.Dispose()
+        }
     }
 
     It 'has help with examples for every parameter' {

@@ -327,8 +327,20 @@ function Start-Tinyproxy {
         Starts tinyproxy on a free loopback port with a configuration and a log of its own
         (-User and -Password: it asks for Basic credentials, 407 without them). Returns its
         process, Url (http://127.0.0.1:port), Port and Log (the log file).
+        Under Wine (a Windows pwsh cannot start it) scripts/test-pester.sh starts one open and one
+        asking for alice / s3cret (scripts/lib/tinyproxy.sh) and names them with
+        AZMI_TEST_TINYPROXY_PORT and _LOG (AZMI_TEST_TINYPROXY_AUTH_PORT and _LOG): those are
+        returned, with no process (Stop-Tinyproxy leaves them running).
     #>
     param([string] $User, [string] $Password)
+    $prefix = if ($User) { 'AZMI_TEST_TINYPROXY_AUTH' } else { 'AZMI_TEST_TINYPROXY' }
+    $externalPort = [Environment]::GetEnvironmentVariable("${prefix}_PORT")
+    if ($externalPort) {
+        if ($User -and ($User -ne 'alice' -or $Password -ne 's3cret')) { throw "${prefix}_PORT asks for alice / s3cret only" }
+        $log = [Environment]::GetEnvironmentVariable("${prefix}_LOG")
+        if (-not $log) { throw "${prefix}_PORT is set without ${prefix}_LOG" }
+        return [pscustomobject]@{ Process = $null; Url = "http://127.0.0.1:$externalPort"; Port = [int] $externalPort; Log = $log; Folder = $null }
+    }
     $exe = @('/usr/bin/tinyproxy', '/usr/sbin/tinyproxy') | Where-Object { Test-Path -LiteralPath $_ } | Select-Object -First 1
     if (-not $exe) { throw 'tinyproxy is not installed: run scripts/setup.sh' }
     foreach ($attempt in 1..5) {
@@ -360,7 +372,7 @@ function Start-Tinyproxy {
 
 function Stop-Tinyproxy {
     param($Proxy)
-    if (-not $Proxy) { return }
+    if (-not $Proxy -or -not $Proxy.Process) { return }
     if (-not $Proxy.Process.HasExited) {
         $Proxy.Process.Kill()
         $null = $Proxy.Process.WaitForExit(5000)

@@ -23,6 +23,8 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 # shellcheck source=../scripts/lib/emulator.sh
 source "$root/scripts/lib/emulator.sh"
+# shellcheck source=lib.sh
+source "$root/bench/lib.sh"
 cd "$root"
 
 calls="${CALLS:-5000}"
@@ -30,20 +32,9 @@ warmup="${WARMUP:-1000}"
 rounds="${ROUNDS:-3}"
 secret=mi-test
 
-lib="$root/target/release/libazmi.so"
-emulator_bin="$root/target/release/azmi-emulator"
-bench_bin="$root/target/bench/keyvault_bench"
 dotnet_out="$root/target/bench/dotnet-keyvault"
 
-if [ ! -f "$lib" ] || [ ! -x "$emulator_bin" ]; then
-  echo "building the release library and emulator"
-  cargo build --release -p azmi -p azmi-emulator
-fi
-# Programs linked with -lazmi load libazmi.so by its SONAME, libazmi.so.<abi> (docs/abi.md).
-ln -sf libazmi.so "$root/target/release/libazmi.so.$(bash "$root/scripts/version.sh" --abi)"
-mkdir -p "$(dirname "$bench_bin")"
-"${CC:-cc}" -std=c11 -O2 -Wall -Wextra -Werror -pedantic -I "$root/include" "$root/bench/c/keyvault_bench.c" \
-  -L "$root/target/release" -Wl,-rpath,"$root/target/release" -lazmi -o "$bench_bin"
+bench_c keyvault_bench
 echo "building bench/dotnet/keyvault"
 dotnet build -c Release -nologo -v quiet -o "$dotnet_out" "$root/bench/dotnet/keyvault/KeyVaultBench.csproj" >/dev/null
 

@@ -21,31 +21,24 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 # shellcheck source=../scripts/lib/emulator.sh
 source "$root/scripts/lib/emulator.sh"
+# shellcheck source=../scripts/lib/tinyproxy.sh
+source "$root/scripts/lib/tinyproxy.sh"
+# shellcheck source=lib.sh
+source "$root/bench/lib.sh"
 cd "$root"
 
 calls="${CALLS:-5000}"
 warmup="${WARMUP:-500}"
 rounds="${ROUNDS:-3}"
 
-lib="$root/target/release/libazmi.so"
-emulator_bin="$root/target/release/azmi-emulator"
-bench_bin="$root/target/bench/proxy_bench"
 command -v tinyproxy >/dev/null || { echo "tinyproxy is not installed: run scripts/setup.sh" >&2; exit 2; }
-if [ ! -f "$lib" ] || [ ! -x "$emulator_bin" ]; then
-  echo "building the release library and emulator"
-  cargo build --release -p azmi -p azmi-emulator
-fi
-ln -sf libazmi.so "$root/target/release/libazmi.so.$(bash "$root/scripts/version.sh" --abi)"
-mkdir -p "$(dirname "$bench_bin")"
-"${CC:-cc}" -std=c11 -O2 -Wall -Wextra -Werror -pedantic -I "$root/include" "$root/bench/c/proxy_bench.c" \
-  -L "$root/target/release" -Wl,-rpath,"$root/target/release" -lazmi -o "$bench_bin"
+bench_c proxy_bench
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/azmi-proxy-bench.XXXXXX")"
 emulator_pid=""
-proxy_pid=""
 cleanup() {
   [ -n "$emulator_pid" ] && kill "$emulator_pid" 2>/dev/null && wait "$emulator_pid" 2>/dev/null
-  [ -n "$proxy_pid" ] && kill "$proxy_pid" 2>/dev/null && wait "$proxy_pid" 2>/dev/null
+  tinyproxy_stop
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -59,14 +52,8 @@ for other in IDENTITY_ENDPOINT IDENTITY_HEADER IDENTITY_SERVER_THUMBPRINT IMDS_E
   unset "$other"
 done
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-printf 'Port %s\nListen 127.0.0.1\nTimeout 60\nMaxClients 100\nLogLevel Warning\nLogFile "%s"\n' \
-  "$port" "$work/tinyproxy.log" >"$work/tinyproxy.conf"
-[ "$(id -u)" = 0 ] && printf 'User root\nGroup root\n' >>"$work/tinyproxy.conf"
-tinyproxy -d -c "$work/tinyproxy.conf" >"$work/tinyproxy.out" 2>&1 &
-proxy_pid=$!
-for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
-proxy="http://127.0.0.1:$port"
+tinyproxy_start "$work/tinyproxy" || exit 2
+proxy="http://127.0.0.1:$tinyproxy_port"
 no_proxy="localhost,.corp.example,.internal.example,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fd00::/8,.svc.cluster.local,metadata.internal,.local,::1,127.0.0.1"
 
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }

@@ -33,6 +33,7 @@ fn main() {
     println!("cargo:rerun-if-changed=cbindgen.toml");
     println!("cargo:rerun-if-env-changed=AZMI_WRITE_HEADER");
     name_the_shared_library();
+    link_against_the_glibc_floor();
     embed_windows_version_resource();
     let config = cbindgen::Config::from_file(crate_dir.join("cbindgen.toml"))
         .expect("cbindgen.toml is readable");
@@ -82,6 +83,76 @@ fn name_the_shared_library() {
         }
         _ => {}
     }
+}
+
+/// Linux (glibc): the shared library is linked against the C library of Debian 11 (glibc 2.31,
+/// the root scripts/setup.sh makes at target/cross/bullseye), not the build machine's: a library
+/// needs the newest glibc symbol version it was linked against, and one linked against glibc
+/// 2.36 does not load on Debian 11, Ubuntu 20.04, SLES 15 or RHEL 8. Only the cdylib's link
+/// changes (the static library is linked by its user). `AZMI_GLIBC_SYSROOT` names another root;
+/// without one the machine's own glibc is used, with a warning for release builds.
+/// tests/c/floor_test.sh checks the floor of what ships.
+fn link_against_the_glibc_floor() {
+    let var = |name: &str| std::env::var(name).unwrap_or_default();
+    if var("CARGO_CFG_TARGET_OS") != "linux" || var("CARGO_CFG_TARGET_ENV") != "gnu" {
+        return;
+    }
+    println!("cargo:rerun-if-env-changed=AZMI_GLIBC_SYSROOT");
+    println!("cargo:rerun-if-env-changed=AZMI_CROSS_ROOTS");
+    let sysroot = match std::env::var_os("AZMI_GLIBC_SYSROOT") {
+        Some(dir) => PathBuf::from(dir),
+        None => match std::env::var_os("AZMI_CROSS_ROOTS") {
+            Some(roots) => PathBuf::from(roots).join("bullseye"),
+            None => PathBuf::from(var("CARGO_MANIFEST_DIR")).join("target/cross/bullseye"),
+        },
+    };
+    // The root's stamp, written when it is complete: its appearance relinks.
+    let stamp = sysroot.join(".azmi-root");
+    println!("cargo:rerun-if-changed={}", stamp.display());
+    if !stamp.exists() {
+        if var("PROFILE") == "release" {
+            println!(
+                "cargo:warning=libazmi.so is linked against this machine's glibc, not glibc 2.31 \
+                 ({} is missing: scripts/setup.sh makes it); it will not load on older systems",
+                sysroot.display()
+            );
+        }
+        return;
+    }
+    let root = sysroot.display();
+    println!("cargo:rustc-cdylib-link-arg=--sysroot={root}");
+    link_the_floor_shim();
+    match var("CARGO_CFG_TARGET_ARCH").as_str() {
+        "x86_64" => {
+            println!("cargo:rustc-cdylib-link-arg=-L{root}/usr/lib/x86_64-linux-gnu");
+            println!("cargo:rustc-cdylib-link-arg=-L{root}/lib/x86_64-linux-gnu");
+        }
+        // The cross compiler's own libc and libgcc_s are trixie's: take bullseye's arm64 ones.
+        "aarch64" => {
+            println!("cargo:rustc-cdylib-link-arg=-L{root}/usr/aarch64-linux-gnu/lib");
+            println!("cargo:rustc-cdylib-link-arg=-B{root}/usr/aarch64-linux-gnu/lib");
+        }
+        _ => {}
+    }
+}
+
+/// native/glibc_floor.c (why: its comment), handed to the cdylib's link only: the static
+/// library and the rlib stay without it, so no program linking libazmi.a gets a gettid of ours.
+/// Compiled with the compiler's own headers: it needs only system call numbers, which never
+/// change (the floor root's /usr/include is x86_64's, wrong for arm64).
+fn link_the_floor_shim() {
+    println!("cargo:rerun-if-changed=native/glibc_floor.c");
+    let objects = cc::Build::new()
+        .file("native/glibc_floor.c")
+        .warnings_into_errors(true)
+        .compile_intermediates();
+    for object in objects {
+        println!("cargo:rustc-cdylib-link-arg={}", object.display());
+    }
+    // libm again after the object: rustc's -lm comes first, and with --as-needed the linker has
+    // dropped it there when nothing but the wrapped pow needed it (arm64).
+    println!("cargo:rustc-cdylib-link-arg=-lm");
+    println!("cargo:rustc-cdylib-link-arg=-Wl,--wrap=pow");
 }
 
 /// Windows: the DLL's version resource (Explorer's "Details", `(Get-Item azmi.dll).VersionInfo`),

@@ -82,19 +82,13 @@ case "$have" in
 esac
 
 target_dir="$cross_dir/build"
-bullseye="$(cross_root_path bullseye)"
 for rid in "${rids[@]}"; do
   target="$(target_of "$rid")"
   cc="$(cc_of "$rid")"
   upper="$(echo "$target" | tr 'a-z-' 'A-Z_')"
   lower="$(echo "$target" | tr '-' '_')"
-  flags=()
-  if [ "$rid" = linux-arm64 ]; then
-    # Linked against bullseye's glibc 2.31 and libgcc_s, not trixie's (2.41): the floor.
-    sysroot="$bullseye"
-    flags=(-C "link-arg=--sysroot=$sysroot" -C "link-arg=-L$sysroot/usr/aarch64-linux-gnu/lib"
-      -C "link-arg=-B$sysroot/usr/aarch64-linux-gnu/lib")
-  fi
+  # linux-arm64 is linked against bullseye's glibc 2.31 and libgcc_s, not trixie's (2.41), by
+  # build.rs (the glibc floor, as for linux-x64): the roots' folder is bound into the root.
   echo "==> building azmi for $rid ($target) in the trixie root"
   started=$SECONDS
   cross_run trixie env CARGO_HOME=/root/.cargo bash "$shared_dir/cargo-offline.sh" >/dev/null
@@ -102,7 +96,6 @@ for rid in "${rids[@]}"; do
     CARGO_HOME=/root/.cargo CARGO_NET_OFFLINE=true RUSTC_BOOTSTRAP=1 \
     CARGO_TARGET_DIR="$target_dir" \
     "CARGO_TARGET_${upper}_LINKER=$cc" "CC_${lower}=$cc" "AR_${lower}=${cc%-gcc}-ar" \
-    "CARGO_TARGET_${upper}_RUSTFLAGS=${flags[*]:-}" \
     bash -c 'cd "$1" && shift && exec cargo "$@"' build "$root" \
     build -Zbuild-std=std,panic_unwind --target "$target" --release $(packages_of "$rid") --locked
   built="$target_dir/$target/release/$(library_of "$rid")"

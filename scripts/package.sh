@@ -5,6 +5,8 @@
 #                                 SONAME link libazmi.so.<abi> and libazmi.so, lib/libazmi.a,
 #                                 lib/pkgconfig/azmi.pc and azmi-static.pc, an example, README,
 #                                 LICENSE, CHANGELOG.md (Linux)
+#                                 (this machine's rid, and linux-arm64 when scripts/build-cross.sh
+#                                 linux-arm64 has built it)
 #   azmi-<version>-win-x64.zip    the Windows C SDK: include/azmi.h, bin/azmi.dll, lib/azmi.lib
 #                                 (MSVC), lib/libazmi.dll.a (MinGW), lib/azmi.def, the example,
 #                                 README, LICENSE, CHANGELOG.md (when scripts/build-cross.sh
@@ -66,14 +68,11 @@ native_static_libs() {
   rm -rf "$scratch"
 }
 
+# package_c_sdk RID SO A: the Linux C SDK archive of one rid from its shared and static library.
 package_c_sdk() {
-  if [ "${rid%%-*}" != linux ]; then
-    echo "==> no C SDK archive on $(uname -s): it is built on Linux"
-    return
-  fi
+  local rid=$1 so=$2 static=$3
   local name="azmi-$version-$rid"
-  local stage="$root/out/c-sdk/$name"
-  local so="$root/target/release/libazmi.so"
+  local stage="$root/out/c-sdk/$rid/$name"
   echo "==> C SDK $name.tar.gz"
   local soname
   soname="$(readelf -d "$so" | sed -n 's/.*Library soname: \[\(.*\)\]/\1/p')"
@@ -85,13 +84,13 @@ package_c_sdk() {
   libs="$(native_static_libs)"
   [ -n "$libs" ] || { echo "package.sh: rustc did not print the native static libraries" >&2; exit 1; }
 
-  rm -rf "$root/out/c-sdk"
+  rm -rf "$root/out/c-sdk/$rid"
   mkdir -p "$stage/include" "$stage/lib/pkgconfig" "$stage/example"
   cp include/azmi.h "$stage/include/"
   cp "$so" "$stage/lib/libazmi.so.$version"
   ln -s "libazmi.so.$version" "$stage/lib/libazmi.so.$abi"
   ln -s "libazmi.so.$abi" "$stage/lib/libazmi.so"
-  cp target/release/libazmi.a "$stage/lib/"
+  cp "$static" "$stage/lib/libazmi.a"
   local description repository
   description="$(sed -n 's/^description *= *"\(.*\)"$/\1/p' Cargo.toml | head -n 1)"
   repository="$(sed -n 's/^repository *= *"\(.*\)"$/\1/p' Cargo.toml | head -n 1)"
@@ -126,7 +125,7 @@ EOF
     packaging/c/README.md >"$stage/README.md"
   cp LICENSE CHANGELOG.md "$stage/"
   # Owner and times fixed, names sorted: the same inputs make the same archive.
-  tar -C "$root/out/c-sdk" --sort=name --owner=0 --group=0 --numeric-owner \
+  tar -C "$root/out/c-sdk/$rid" --sort=name --owner=0 --group=0 --numeric-owner \
     --mtime="@$(git log -1 --format=%ct 2>/dev/null || echo 0)" -cf - "$name" |
     gzip -n -9 >"$packages/$name.tar.gz"
 }
@@ -205,8 +204,25 @@ PY
 
 rm -rf "$packages"
 mkdir -p "$packages"
+# The Linux C SDKs: this machine's, and linux-arm64's whenever scripts/build-cross.sh has built it
+# (its shared library as the module ships it, its static library from the cross build).
+package_linux_sdks() {
+  if [ "${rid%%-*}" = linux ]; then
+    package_c_sdk "$rid" "$root/target/release/libazmi.so" "$root/target/release/libazmi.a"
+  else
+    echo "==> no C SDK archive on $(uname -s): it is built on Linux"
+  fi
+  local arm64_so="$root/out/AzMi/runtimes/linux-arm64/native/libazmi.so"
+  local arm64_a="$root/target/cross/build/aarch64-unknown-linux-gnu/release/libazmi.a"
+  if [ "$rid" != linux-arm64 ] && [ -f "$arm64_so" ] && [ -f "$arm64_a" ]; then
+    package_c_sdk linux-arm64 "$arm64_so" "$arm64_a"
+  elif [ "$rid" != linux-arm64 ]; then
+    echo "==> no linux-arm64 C SDK: scripts/build-cross.sh linux-arm64 has not built it"
+  fi
+}
+
 build_native
-package_c_sdk
+package_linux_sdks
 package_windows_sdk
 package_powershell_module
 package_dotnet

@@ -7,6 +7,8 @@
 # - Azurite 3.37.0 (npm) under tools/azurite, the Blob storage peer of tests/blob.rs
 # - the JavaScript SDK peer tests' packages (npm ci from tests/js/package-lock.json)
 # - PowerShell 7.6.9 and Pester (scripts/setup-powershell.sh)
+# - as root: the Debian 11 root (glibc 2.31) that libazmi.so is linked against, so that it loads
+#   on older systems (build.rs; scripts/lib/cross-root.sh), under $AZMI_CROSS_ROOTS or target/cross
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 
@@ -52,3 +54,13 @@ fi
 bash "$root/scripts/setup-js.sh"
 
 bash "$root/scripts/setup-powershell.sh"
+
+# The glibc floor's root: made once (a few minutes), then only checked. Without root the build
+# links against this machine's glibc and says so.
+if [ "$(id -u)" = 0 ]; then
+  # shellcheck source=lib/cross-root.sh
+  source "$root/scripts/lib/cross-root.sh"
+  cross_root_ensure bullseye
+else
+  echo "note: not root, so no Debian 11 root: libazmi.so will need this machine's glibc" >&2
+fi

@@ -5,8 +5,10 @@
 #   the module's .nupkg installed by PSResourceGet in the Pester stage), the C# consumer tests,
 #   the Azure SDK peer tests (Azure.Identity against azmi-emulator), the JavaScript SDK peer
 #   tests (Microsoft's npm packages against azmi-emulator) and the Pester tests of the AzMi
-#   module; and for Windows (win-x64), the same C, C SDK, NuGet package and Pester tests
-#   under Wine against azmi.dll built in a Debian root (scripts/build-cross.sh).
+#   module; for Windows (win-x64), the same C, C SDK, NuGet package and Pester tests under Wine
+#   against azmi.dll built in a Debian root (scripts/build-cross.sh); for linux-arm64, the C and
+#   C SDK tests under qemu-aarch64 on glibc 2.31; and the Linux libraries' glibc floor (their
+#   version needs, and the C tests in a Debian 11 root).
 # Every stage runs even after a failure; a summary closes the run and the exit code is non-zero
 # if any stage failed.
 set -uo pipefail
@@ -49,9 +51,10 @@ stage "setup (tools)" bash scripts/setup.sh
 if [ "$failed" -gt 0 ]; then summary; exit 1; fi
 stage "build (release + module)" bash scripts/build.sh
 if [ "$failed" -gt 0 ]; then summary; exit 1; fi
-# Windows: the DLL (and azmi-emulator.exe) built in the cross root (scripts/build-cross.sh), so
-# that the packages carry it and its tests under Wine follow each stage below.
-stage "win-x64: build (build-cross.sh)" bash scripts/build-cross.sh win-x64
+# Windows and linux-arm64: the libraries (and azmi-emulator.exe) built in the cross root
+# (scripts/build-cross.sh), so that the packages carry them; their tests under Wine and qemu
+# follow each stage below.
+stage "win-x64, linux-arm64: build (build-cross.sh)" bash scripts/build-cross.sh win-x64 linux-arm64
 
 stage "cargo fmt --check" cargo fmt --all -- --check
 stage "emulator: no import cycle" python3 scripts/check-emulator-cycles.py
@@ -60,11 +63,14 @@ stage "cargo clippy -D warnings" cargo clippy --locked --workspace --all-targets
 stage "cargo test (unit, integration, header drift)" cargo test --locked --workspace
 stage "C tests under valgrind" bash tests/c/run.sh
 stage "win-x64: C tests under Wine" bash tests/c/run.sh win-x64
+stage "linux-arm64: C tests under qemu (glibc 2.31)" bash tests/c/run.sh linux-arm64
 # The packages of out/packages: the C SDK test here, the .NET packages' after the C# tests, the
 # module package's in the Pester stage.
 stage "packages (scripts/package.sh)" bash scripts/package.sh
 stage "C SDK package (pkg-config, nm)" bash tests/c/sdk_test.sh
 stage "win-x64: C SDK zip under Wine" bash tests/c/sdk_test_windows.sh
+stage "linux-arm64: C SDK archive under qemu" bash tests/c/sdk_test.sh linux-arm64
+stage "glibc floor: needs and C tests on Debian 11" bash tests/c/floor_test.sh
 stage "C# consumer + Azure SDK peer tests" bash scripts/test-dotnet.sh
 stage "C# AzMi NuGet package (local feed)" bash scripts/test-dotnet-package.sh
 stage "win-x64: AzMi package under Wine" bash scripts/test-dotnet-package.sh win-x64

@@ -44,7 +44,7 @@ cross_root_ensure() {
   dir="$(cross_root_path "$name")"
   stamp="$dir/.azmi-root"
   want="$suite ${packages[*]}"
-  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then return 0; fi
+  if [ -f "$stamp" ] && cross_root_holds "$(cat "$stamp")" "$want"; then return 0; fi
   [ "$(id -u)" = 0 ] || { echo "making the $name root needs root (debootstrap, chroot)" >&2; return 1; }
   command -v debootstrap >/dev/null || { echo "debootstrap is missing: run scripts/setup.sh" >&2; return 1; }
   mkdir -p "$cross_roots"
@@ -52,7 +52,7 @@ cross_root_ensure() {
   # (and then find it made) instead of deleting its half-made root.
   (
     flock 9
-    if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then exit 0; fi
+    if [ -f "$stamp" ] && cross_root_holds "$(cat "$stamp")" "$want"; then exit 0; fi
     echo "==> making the Debian $suite root at $dir (once; about two minutes)"
     rm -rf "$dir.new"
     debootstrap --variant=minbase --include=ca-certificates "$suite" "$dir.new" >"$cross_roots/$name.debootstrap.log" 2>&1 || {
@@ -66,6 +66,16 @@ cross_root_ensure() {
   ) 9>"$cross_roots/$name.lock"
 }
 
+# cross_root_holds STAMP WANT: the root a stamp describes (suite, then packages) is of the wanted
+# suite and has every wanted package; it may have more (a checkout that needs more added them).
+cross_root_holds() {
+  local have=($1) want=($2) package
+  [ "${have[0]:-}" = "${want[0]}" ] || return 1
+  for package in "${want[@]:1}"; do
+    [[ " ${have[*]:1} " == *" $package "* ]] || return 1
+  done
+}
+
 # bullseye's libc6-dev has absolute symlinks (libc.so.6 -> /lib/...); made relative, the
 # linker stays inside the sysroot instead of following them to the build machine's own files.
 cross_relative_links() {
@@ -77,7 +87,7 @@ cross_relative_links() {
       case $target in
         /*) ln -sfn "$(realpath -m --relative-to="$(dirname "$link")" "$dir$target")" "$link" ;;
       esac
-    done < <(find "$dir/$sub" -maxdepth 1 -type l)
+    done < <(find -H "$dir/$sub" -maxdepth 1 -type l)
   done
 }
 
@@ -87,8 +97,8 @@ cross_relative_links() {
 cross_passed_variables='^(AZMI_|AZURE_|IDENTITY_|MSI_|IMDS_|DEFAULT_IDENTITY_CLIENT_ID$|WINE|SSL_CERT_|XDG_RUNTIME_DIR$|[Hh][Tt][Tt][Pp][Ss]?_[Pp][Rr][Oo][Xx][Yy]$|[Nn][Oo]_[Pp][Rr][Oo][Xx][Yy]$|[Aa][Ll][Ll]_[Pp][Rr][Oo][Xx][Yy]$|ProgramData$|ProgramFiles$)'
 
 # cross_exec NAME CMD...: replaces this shell with CMD run in root NAME as root, with /proc,
-# /dev, /tmp, the checkout and shared/ at their own paths (so paths are the same inside and
-# out), the host's DNS, and the variables above. In the background (`cross_exec ... &`), $! is
+# /dev, /tmp, the checkout, shared/ and the roots' folder (bullseye's glibc, linked against from
+# trixie) at their own paths (so paths are the same inside and out), the host's DNS, and the variables above. In the background (`cross_exec ... &`), $! is
 # then CMD's own process: killing it stops CMD.
 cross_exec() {
   local name=$1 dir var
@@ -102,18 +112,18 @@ cross_exec() {
   done < <(compgen -e)
   exec unshare --mount --propagation private -- bash -c '
     set -e
-    dir=$1; checkout=$2; shared=$3; shift 3
+    dir=$1; checkout=$2; shared=$3; roots=$4; shift 4
     cp /etc/resolv.conf "$dir/etc/resolv.conf" 2>/dev/null || true
     mount -t proc proc "$dir/proc"
     mount --rbind /dev "$dir/dev"
     mount --bind /tmp "$dir/tmp"
-    for path in "$checkout" "$shared"; do
+    for path in "$checkout" "$shared" "$roots"; do
       mkdir -p "$dir$path"
       mount --bind "$path" "$dir$path"
     done
     exec chroot "$dir" /usr/bin/env -i HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
       LANG=C.UTF-8 TERM=dumb "$@"
-  ' cross-run "$dir" "$root" "$shared_dir" "${passed[@]}" "$@"
+  ' cross-run "$dir" "$root" "$shared_dir" "$(cd "$cross_roots" && pwd)" "${passed[@]}" "$@"
 }
 
 # cross_run NAME CMD...: runs CMD in root NAME (as cross_exec) and returns its status.

@@ -9,6 +9,9 @@
 #                and target/release/azmi-emulator (scripts/build.sh)
 #   win-x64      MinGW-w64 in the trixie root, the programs and azmi-emulator.exe under Wine,
 #                against out/AzMi/runtimes/win-x64/native/libazmi.dll (scripts/build-cross.sh win-x64)
+#   floor        this machine's library as it ships (out/AzMi/runtimes/linux-x64/native), the
+#                programs built and run in the Debian 11 root (glibc 2.31, scripts/lib/cross-root.sh),
+#                so an older system loads it and gets tokens; without valgrind
 #   linux-arm64  aarch64-linux-gnu-gcc, linked against bullseye's glibc 2.31, under qemu-aarch64
 #                on that glibc (the floor), against out/AzMi/runtimes/linux-arm64/native/libazmi.so
 #                (scripts/build-cross.sh linux-arm64) and this machine's azmi-emulator
@@ -77,6 +80,22 @@ case $rid in
     }
     windows_path() { local p=${1//\//\\}; echo "Z:$p"; }
     ;;
+  floor)
+    # shellcheck source=../../scripts/lib/cross-root.sh
+    source "$root/scripts/lib/cross-root.sh"
+    lib="$root/out/AzMi/runtimes/linux-x64/native"
+    for f in "$lib/libazmi.so" "$root/target/release/azmi-emulator"; do
+      [ -e "$f" ] || { echo "missing $f: run scripts/build.sh first" >&2; exit 2; }
+    done
+    [ -f "$(cross_root_path bullseye)/.azmi-root" ] || { echo "no bullseye root: run scripts/setup.sh" >&2; exit 2; }
+    ln -sf libazmi.so "$lib/libazmi.so.$(bash "$root/scripts/version.sh" --abi)"
+    compile() {
+      cross_run bullseye gcc "${cflags[@]}" "$1" -L "$lib" -Wl,-rpath,"$lib" -lazmi -lpthread -o "$2"
+    }
+    start_emulator() { local log=$1; shift; "$root/target/release/azmi-emulator" --port 0 "$@" >"$log" 2>&1 & }
+    run_program() { cross_run bullseye "$@"; }
+    host_path() { echo "$1"; }
+    ;;
   linux-arm64)
     # shellcheck source=../../scripts/lib/cross-root.sh
     source "$root/scripts/lib/cross-root.sh"
@@ -95,7 +114,7 @@ case $rid in
     run_program() { cross_run trixie qemu-aarch64 -L "$old" "$@"; }
     host_path() { echo "$1"; }
     ;;
-  *) echo "run.sh: unknown rid '$rid' (native, win-x64, linux-arm64)" >&2; exit 2 ;;
+  *) echo "run.sh: unknown rid '$rid' (native, floor, win-x64, linux-arm64)" >&2; exit 2 ;;
 esac
 
 sources=("$root"/tests/c/*.c)

@@ -5,6 +5,12 @@
 # and that the versions agree; then builds the SDK's example with nothing but pkg-config, once
 # against libazmi.so and once against libazmi.a, and runs both (under valgrind) against a fresh
 # azmi-emulator for a token. Needs target/release/azmi-emulator (scripts/build.sh), pkg-config.
+#
+# Usage: tests/c/sdk_test.sh [rid]
+#   (none)       this machine's archive (linux-x64 here)
+#   linux-arm64  that archive on an x64 machine: the example built with aarch64-linux-gnu-gcc in
+#                the trixie root against bullseye's glibc 2.31, run under qemu-aarch64 on that
+#                glibc (scripts/lib/cross-root.sh), without valgrind
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 # shellcheck source=../../scripts/lib/emulator.sh
@@ -12,9 +18,15 @@ source "$root/scripts/lib/emulator.sh"
 version="$(bash "$root/scripts/version.sh")"
 abi="$(bash "$root/scripts/version.sh" --abi)"
 case "$(uname -m)" in
-  x86_64) rid=linux-x64 ;;
-  aarch64) rid=linux-arm64 ;;
+  x86_64) host_rid=linux-x64 ;;
+  aarch64) host_rid=linux-arm64 ;;
   *) echo "sdk_test.sh: no C SDK for $(uname -m)" >&2; exit 2 ;;
+esac
+rid="${1:-$host_rid}"
+case $rid in
+  "$host_rid") cross="" ;;
+  linux-arm64) cross=aarch64-linux-gnu ;;
+  *) echo "sdk_test.sh: cannot test the $rid archive on $host_rid" >&2; exit 2 ;;
 esac
 archive="$root/out/packages/azmi-$version-$rid.tar.gz"
 emulator_bin="$root/target/release/azmi-emulator"
@@ -24,6 +36,39 @@ command -v pkg-config >/dev/null || { echo "pkg-config is not installed: run scr
 
 # shellcheck source=../../scripts/lib/check.sh
 source "$root/scripts/lib/check.sh"
+
+# The compiler (cc), nm and target_run [VAR=value…] PROGRAM ARGS…: this machine's, or the
+# cross root's with the programs under qemu on glibc 2.31.
+if [ -z "$cross" ]; then
+  cc=("${CC:-gcc}")
+  nm=(nm)
+  runner=()
+  if command -v valgrind >/dev/null; then
+    runner=(valgrind --quiet --error-exitcode=99 --leak-check=full
+      --suppressions="$root/tests/c/valgrind.supp" --num-callers=40
+      --show-leak-kinds=definite,indirect,possible --errors-for-leak-kinds=definite,indirect,possible)
+  fi
+  link_tail=()
+  target_run() {
+    local envs=()
+    while [[ $1 == *=* ]]; do envs+=("$1"); shift; done
+    env -u AZURE_POD_IDENTITY_AUTHORITY_HOST "${envs[@]}" "${runner[@]}" "$@"
+  }
+else
+  # shellcheck source=../../scripts/lib/cross-root.sh
+  source "$root/scripts/lib/cross-root.sh"
+  bullseye="$(cross_root_path bullseye)"
+  old="$bullseye/usr/$cross"
+  # bullseye's libc and libgcc_s, not trixie's: the programs need only what glibc 2.31 has.
+  cc=(cross_run trixie "$cross-gcc" --sysroot="$bullseye" -B "$old/lib" -L "$old/lib")
+  nm=(cross_run trixie "$cross-nm")
+  link_tail=("$old/lib/libgcc_s.so.1")
+  target_run() {
+    local envs=()
+    while [[ $1 == *=* ]]; do envs+=("$1"); shift; done
+    cross_run trixie env -u AZURE_POD_IDENTITY_AUTHORITY_HOST "${envs[@]}" qemu-aarch64 -L "$old" "$@"
+  }
+fi
 
 scratch="$(mktemp -d "${TMPDIR:-/tmp}/azmi-sdk-test.XXXXXX")"
 emulator=""
@@ -53,7 +98,7 @@ soname="$(readelf -d "$so" | sed -n 's/.*Library soname: \[\(.*\)\]/\1/p')"
 check "SONAME is libazmi.so.$abi (is '$soname')" test "$soname" = "libazmi.so.$abi"
 # Defined dynamic symbols: azmi's functions and nothing else (no Rust internals, no
 # rust_eh_personality, no symbols of the libraries built in).
-nm -D --defined-only "$so" | awk '{ print $NF }' | sort -u >"$scratch/exported"
+"${nm[@]}" -D --defined-only "$so" | awk '{ print $NF }' | sort -u >"$scratch/exported"
 awk '$1 == "function" { print $2 }' "$root/abi/azmi-$abi.symbols" | sort -u >"$scratch/declared"
 others="$(grep -v '^azmi_' "$scratch/exported" || true)"
 check "only azmi_* symbols are exported (others: ${others//$'\n'/ })" test -z "$others"
@@ -74,16 +119,15 @@ for l in -lpthread -ldl -lm; do
   check "pkg-config --static --libs azmi has $l (Libs.private of libazmi.a)" grep -qe "$l\b" <<<"$private"
 done
 
-cc=${CC:-gcc}
 flags=(-std=c11 -Wall -Wextra -Werror -pedantic -O1 -g)
 echo "== building example/token.c against libazmi.so: $(pkg-config --cflags --libs azmi)"
 # shellcheck disable=SC2046 # pkg-config's output is a list of words
-"$cc" "${flags[@]}" "$sdk/example/token.c" $(pkg-config --cflags --libs azmi) -o "$scratch/token-shared"
+"${cc[@]}" "${flags[@]}" "$sdk/example/token.c" $(pkg-config --cflags --libs azmi) "${link_tail[@]}" -o "$scratch/token-shared"
 check "the shared build needs libazmi.so.$abi" \
   grep -q "NEEDED.*\[libazmi.so.$abi\]" <(readelf -d "$scratch/token-shared")
 echo "== building example/token.c against libazmi.a: $(pkg-config --cflags --libs azmi-static)"
 # shellcheck disable=SC2046
-"$cc" "${flags[@]}" "$sdk/example/token.c" $(pkg-config --cflags --libs azmi-static) -o "$scratch/token-static"
+"${cc[@]}" "${flags[@]}" "$sdk/example/token.c" $(pkg-config --cflags --libs azmi-static) "${link_tail[@]}" -o "$scratch/token-static"
 check "the static build needs no libazmi" \
   test -z "$(readelf -d "$scratch/token-static" | grep 'NEEDED.*libazmi' || true)"
 
@@ -93,17 +137,11 @@ log="$scratch/emulator.log"
 emulator=$!
 emulator_wait "$log" AZMI_IMDS_ENDPOINT || exit 2
 endpoint="$(emulator_value "$log" AZMI_IMDS_ENDPOINT)"
-runner=()
-if command -v valgrind >/dev/null; then
-  runner=(valgrind --quiet --error-exitcode=99 --leak-check=full
-    --suppressions="$root/tests/c/valgrind.supp" --num-callers=40
-    --show-leak-kinds=definite,indirect,possible --errors-for-leak-kinds=definite,indirect,possible)
-fi
 run_example() { # run_example <binary> <extra env…>
   local bin=$1
   shift
-  env -u AZURE_POD_IDENTITY_AUTHORITY_HOST AZMI_IMDS_ENDPOINT="$endpoint" "$@" \
-    "${runner[@]}" "$bin" https://management.azure.com/ >"$bin.out" 2>"$bin.err"
+  target_run AZMI_IMDS_ENDPOINT="$endpoint" "$@" \
+    "$bin" https://management.azure.com/ >"$bin.out" 2>"$bin.err"
   local status=$?
   sed 's/^/    /' "$bin.out" "$bin.err"
   return $status
@@ -119,7 +157,7 @@ check "the static build reports an ARM Bearer token" \
   grep -q '^token for https://management.azure.com/: Bearer, [1-9][0-9]* characters' "$scratch/token-static.out"
 # The error path, as a user meets it: a machine without a managed identity.
 check "the example fails clearly without a managed identity" \
-  bash -c '! "$@"' _ env LD_LIBRARY_PATH="$sdk/lib" AZMI_IMDS_ENDPOINT=http://127.0.0.1:9/metadata/identity/oauth2/token \
+  fails target_run LD_LIBRARY_PATH="$sdk/lib" AZMI_IMDS_ENDPOINT=http://127.0.0.1:9/metadata/identity/oauth2/token \
   "$scratch/token-shared"
 
 echo "C SDK: $passes passed, $failures failed"

@@ -25,6 +25,8 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 # shellcheck source=../scripts/lib/emulator.sh
 source "$root/scripts/lib/emulator.sh"
+# shellcheck source=lib.sh
+source "$root/bench/lib.sh"
 cd "$root"
 
 size_mib="${SIZE_MIB:-1024}"
@@ -34,23 +36,11 @@ populate_threads="${POPULATE_THREADS:-8}"
 gen1_chunk=4194304 # WebHDFS: at most 4 MiB per CREATE/APPEND request (docs/emulator.md)
 x_ms_version=2023-11-03
 
-lib="$root/target/release/libazmi.so"
-emulator_bin="$root/target/release/azmi-emulator"
-bench_bin="$root/target/bench/adls_bench"
-
 for tool in curl jq cmp split; do
   command -v "$tool" >/dev/null || { echo "error: $tool is required" >&2; exit 2; }
 done
 [ -x /usr/bin/time ] || { echo "error: GNU time is required at /usr/bin/time (Debian: apt-get install time)" >&2; exit 2; }
-if [ ! -f "$lib" ] || [ ! -x "$emulator_bin" ]; then
-  echo "building the release library and emulator"
-  cargo build --release -p azmi -p azmi-emulator
-fi
-# Programs linked with -lazmi load libazmi.so by its SONAME, libazmi.so.<abi> (docs/abi.md).
-ln -sf libazmi.so "$root/target/release/libazmi.so.$(bash "$root/scripts/version.sh" --abi)"
-mkdir -p "$(dirname "$bench_bin")"
-"${CC:-cc}" -std=c11 -O2 -Wall -Wextra -Werror -pedantic -I "$root/include" "$root/bench/c/adls_bench.c" \
-  -L "$root/target/release" -Wl,-rpath,"$root/target/release" -lazmi -lpthread -o "$bench_bin"
+bench_c adls_bench -lpthread
 
 work="${BENCH_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/azmi-adls-bench.XXXXXX")}"
 mkdir -p "$work"

@@ -33,6 +33,8 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 # shellcheck source=../scripts/lib/emulator.sh
 source "$root/scripts/lib/emulator.sh"
+# shellcheck source=lib.sh
+source "$root/bench/lib.sh"
 cd "$root"
 
 size_mib="${SIZE_MIB:-1024}"
@@ -40,10 +42,7 @@ runs="${RUNS:-3}"
 x_ms_version=2023-11-03
 container=bench
 
-lib="$root/target/release/libazmi.so"
-emulator_bin="$root/target/release/azmi-emulator"
 azurite_bin="$root/tools/azurite/node_modules/.bin/azurite-blob"
-bench_bin="$root/target/bench/blob_bench"
 dotnet_out="$root/target/bench/dotnet-blob"
 
 for tool in curl jq cmp openssl node dotnet; do
@@ -51,15 +50,7 @@ for tool in curl jq cmp openssl node dotnet; do
 done
 [ -x /usr/bin/time ] || { echo "error: GNU time is required at /usr/bin/time (Debian: apt-get install time)" >&2; exit 2; }
 [ -x "$azurite_bin" ] || { echo "error: Azurite is not installed ($azurite_bin): run bash scripts/setup.sh" >&2; exit 2; }
-if [ ! -f "$lib" ] || [ ! -x "$emulator_bin" ]; then
-  echo "building the release library and emulator"
-  cargo build --release -p azmi -p azmi-emulator
-fi
-# Programs linked with -lazmi load libazmi.so by its SONAME, libazmi.so.<abi> (docs/abi.md).
-ln -sf libazmi.so "$root/target/release/libazmi.so.$(bash "$root/scripts/version.sh" --abi)"
-mkdir -p "$(dirname "$bench_bin")"
-"${CC:-cc}" -std=c11 -O2 -Wall -Wextra -Werror -pedantic -I "$root/include" "$root/bench/c/blob_bench.c" \
-  -L "$root/target/release" -Wl,-rpath,"$root/target/release" -lazmi -o "$bench_bin"
+bench_c blob_bench
 echo "building bench/dotnet/blob"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 dotnet build -c Release -nologo -v quiet -o "$dotnet_out" "$root/bench/dotnet/blob/BlobBench.csproj" >/dev/null

@@ -17,23 +17,15 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 # shellcheck source=../scripts/lib/emulator.sh
 source "$root/scripts/lib/emulator.sh"
+# shellcheck source=lib.sh
+source "$root/bench/lib.sh"
 cd "$root"
 
 seconds="${SECONDS_TO_RUN:-120}"
 threads="${THREADS:-32}"
 window="${WINDOW:-5}"
 
-lib="$root/target/release/libazmi.so"
-emulator_bin="$root/target/release/azmi-emulator"
-soak_bin="$root/target/bench/soak"
-
-if [ ! -f "$lib" ] || [ ! -x "$emulator_bin" ]; then
-  echo "building the release library and emulator"
-  cargo build --release -p azmi -p azmi-emulator
-fi
-mkdir -p "$(dirname "$soak_bin")"
-"${CC:-cc}" -std=c11 -O2 -Wall -Wextra -Werror -pedantic -I "$root/include" "$root/bench/c/soak.c" \
-  -L "$root/target/release" -Wl,-rpath,"$root/target/release" -lazmi -lpthread -o "$soak_bin"
+bench_c soak -lpthread
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/azmi-soak.XXXXXX")"
 emulator_pid=""
@@ -62,7 +54,7 @@ echo "azmi-emulator --token-lifetime $((300 + window)); emulator RSS $(emulator_
 sampler=$!
 
 status=0
-"$soak_bin" --vault "$AZMI_KEYVAULT_URL" --seconds "$seconds" --threads "$threads" --window "$window" \
+"$bench_bin" --vault "$AZMI_KEYVAULT_URL" --seconds "$seconds" --threads "$threads" --window "$window" \
   --budget-ms "${BUDGET_MS:-10000}" --initial-delay-ms "${INITIAL_DELAY_MS:-200}" --warmup "${WARMUP:-20}" \
   --rss-tolerance-kib "${RSS_TOLERANCE_KIB:-4096}" --token-think-us "${TOKEN_THINK_US:-1000}" \
   --kv-think-us "${KV_THINK_US:-20000}" --faults "${FAULTS:-1}" --seed "${SEED:-1}" || status=$?

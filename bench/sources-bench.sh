@@ -17,26 +17,15 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 # shellcheck source=../scripts/lib/emulator.sh
 source "$root/scripts/lib/emulator.sh"
+# shellcheck source=lib.sh
+source "$root/bench/lib.sh"
 cd "$root"
 
 tokens="${TOKENS:-200}"
 detects="${DETECTS:-1000}"
 rounds="${ROUNDS:-3}"
 
-lib="$root/target/release/libazmi.so"
-emulator_bin="$root/target/release/azmi-emulator"
-bench_bin="$root/target/bench/sources_bench"
-
-if [ ! -f "$lib" ] || [ ! -x "$emulator_bin" ]; then
-  echo "building the release library and emulator"
-  cargo build --release -p azmi -p azmi-emulator
-fi
-# Programs linked with -lazmi load libazmi.so by its SONAME, libazmi.so.<abi> (docs/abi.md).
-ln -sf libazmi.so "$root/target/release/libazmi.so.$(bash "$root/scripts/version.sh" --abi)"
-mkdir -p "$(dirname "$bench_bin")"
-"${CC:-cc}" -std=c11 -O2 -Wall -Wextra -Werror -pedantic -I "$root/include" \
-  "$root/bench/c/sources_bench.c" -L "$root/target/release" -Wl,-rpath,"$root/target/release" \
-  -lazmi -o "$bench_bin"
+bench_c sources_bench
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/azmi-sources-bench.XXXXXX")"
 emulator_pid=""

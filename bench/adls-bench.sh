@@ -102,7 +102,6 @@ measure() {
   last_rss_kib=$(tail -n 1 "$work/time.out")
 }
 
-median() { sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
 rows=()
 # record <operation> <tool> <seconds list> <rss list (KiB)> <bytes or empty>
@@ -246,7 +245,6 @@ bench_list() { # <gen1|gen2>
   record "$label list $entries entries" azmi "$secs" "$rss" ""
 }
 
-loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 load_start=$(loadavg)
 echo "azmi $(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1), emulator at $services, $(nproc) CPUs, load average $load_start"
 bench_transfer gen2

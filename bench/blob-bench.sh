@@ -130,7 +130,6 @@ measure() {
   [ -n "$last_call" ] || last_call="-"
 }
 
-median() { sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
 rows=()
 record() { # <operation> <tool> <seconds list> <call seconds list> <rss list (KiB)>
@@ -167,7 +166,6 @@ remote_delete() { # <name>: frees Azurite's disk between runs
   curl -sS -X DELETE -K <(curl_common) -o /dev/null "$url/$1" || true
 }
 
-loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 load_start=$(loadavg)
 echo "azmi $(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1), Azurite $(node -p "require('$root/tools/azurite/node_modules/azurite/package.json').version") at $account, $(nproc) CPUs, load average $load_start"
 

@@ -57,7 +57,6 @@ for other in IDENTITY_ENDPOINT IDENTITY_HEADER IDENTITY_SERVER_THUMBPRINT IMDS_E
 done
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 
-loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 load_start=$(loadavg)
 echo "vault $AZMI_KEYVAULT_URL, $(nproc) CPUs, load average $load_start; $calls calls after $warmup warm-up calls, $rounds rounds"
 
@@ -70,15 +69,8 @@ run_tool() { # <tool>
 }
 
 tools=(azmi-c azmi-dotnet secretclient)
-for round in $(seq 1 "$rounds"); do
-  for tool in "${tools[@]}"; do
-    line=$(run_tool "$tool")
-    echo "  round $round: $line"
-    echo "$line" >>"$work/results"
-  done
-done
+bench_rounds "$rounds" "$work/results" run_tool "${tools[@]}"
 
-median() { sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 label() {
   case "$1" in
     azmi-c) echo "azmi (C)" ;;

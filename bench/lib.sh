@@ -19,3 +19,23 @@ bench_c() {
   "${CC:-cc}" -std=c11 -O2 -Wall -Wextra -Werror -pedantic -I "$root/include" "$root/bench/c/$name.c" \
     -L "$root/target/release" -Wl,-rpath,"$root/target/release" -lazmi "$@" -o "$bench_bin"
 }
+
+# median: the median of the numbers on standard input, one a line.
+median() { sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+
+# loadavg: the load averages over 1, 5 and 15 minutes.
+loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
+
+# bench_rounds ROUNDS RESULTS RUN LABEL...: ROUNDS rounds of `RUN LABEL` for each LABEL in turn
+# (interleaved, so that a busy moment spreads over all), each line shown and kept in RESULTS.
+bench_rounds() {
+  local rounds=$1 results=$2 run=$3 round label line
+  shift 3
+  for round in $(seq 1 "$rounds"); do
+    for label in "$@"; do
+      line=$("$run" "$label")
+      echo "  round $round: $line"
+      echo "$line" >>"$results"
+    done
+  done
+}

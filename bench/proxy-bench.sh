@@ -56,7 +56,6 @@ tinyproxy_start "$work/tinyproxy" || exit 2
 proxy="http://127.0.0.1:$tinyproxy_port"
 no_proxy="localhost,.corp.example,.internal.example,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fd00::/8,.svc.cluster.local,metadata.internal,.local,::1,127.0.0.1"
 
-loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 load_start=$(loadavg)
 echo "vault $AZMI_KEYVAULT_URL, proxy $proxy (tinyproxy $(tinyproxy -v | awk '{print $2}')), $(nproc) CPUs, load average $load_start"
 echo "$calls calls of each kind after $warmup warm-up calls, $rounds rounds"
@@ -69,15 +68,8 @@ run() { # <label>
   esac
 }
 labels=(direct proxy bypassed)
-for round in $(seq 1 "$rounds"); do
-  for label in "${labels[@]}"; do
-    line=$(run "$label")
-    echo "  round $round: $line"
-    echo "$line" >>"$work/results"
-  done
-done
+bench_rounds "$rounds" "$work/results" run "${labels[@]}"
 
-median() { sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 column() { awk -v l="$1" -v c="$2" '$1 == l { print $c }' "$work/results" | median; }
 echo
 echo "| way                                 | token µs mean | token µs p99 | Key Vault µs mean | median |   p99 |"

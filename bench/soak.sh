@@ -45,7 +45,6 @@ for other in IDENTITY_ENDPOINT IDENTITY_HEADER IDENTITY_SERVER_THUMBPRINT IMDS_E
 done
 
 emulator_rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$emulator_pid/status" 2>/dev/null || echo "?"; }
-loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 echo "date $(date -u '+%Y-%m-%d %H:%M UTC'); $(nproc) CPUs; load average $(loadavg) at the start"
 echo "azmi-emulator --token-lifetime $((300 + window)); emulator RSS $(emulator_rss) KiB at the start"
 

@@ -43,7 +43,6 @@ source_vars=(AZMI_IMDS_ENDPOINT AZURE_POD_IDENTITY_AUTHORITY_HOST IDENTITY_ENDPO
 unset_args=()
 for v in "${source_vars[@]}"; do unset_args+=(-u "$v"); done
 
-median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '| source | cold token mean (µs) | median (µs) | p99 (µs) |\n|---|---|---|---|\n'

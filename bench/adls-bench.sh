@@ -1,46 +1,59 @@
 #!/usr/bin/env bash
-# Data Lake Storage figures for BENCHMARKS.md (issue: ADLS, performance section). Figures, not
-# a test: nothing here passes or fails on a number.
+# Data Lake Storage figures for BENCHMARKS.md (issues: ADLS, performance section; 19). Figures,
+# not a test: nothing here passes or fails on a number.
 #
-#   - upload and download of a 1 GiB random file against azmi-emulator on loopback (HTTPS), for
-#     Gen2 (DFS) and Gen1 (WebHDFS): azmi (bench/c/adls_bench.c through azmi_adls_upload /
-#     azmi_adls_download) beside curl doing the same transfer to the same endpoint with the same
-#     requests; seconds, MiB/s and the peak RSS of the client process (GNU time's maxrss);
-#     every download is compared with the source (cmp);
-#   - listing a folder of 100,000 entries with azmi_adls_list: seconds and peak RSS.
+#   - upload and download of random files of several sizes against azmi-emulator on loopback
+#     (HTTPS), for Gen2 (DFS) and Gen1 (WebHDFS): azmi (bench/c/adls_bench.c through
+#     azmi_adls_upload / azmi_adls_download, default settings) beside curl doing the same
+#     transfer to the same endpoint, paired as in bench/blob-bench.sh (azmi and curl one right
+#     after the other in every run, the order alternating; "azmi/curl" is the median over the
+#     runs of curl's seconds / azmi's); seconds, MiB/s, CPU seconds and peak RSS of the client
+#     process (bench/c/measure.c); every download is compared with the source (cmp). curl sends
+#     Gen2 as create, one append of the whole file, flush; Gen1 as the WebHDFS two-step per
+#     4 MiB (the limit per request of the service and the emulator);
+#   - listing a folder of ENTRIES entries with azmi_adls_list: seconds and peak RSS.
 #
 # The emulator runs with --data-dir, so file contents live on disk, not in its memory.
 #
 # Environment (all optional):
-#   SIZE_MIB=1024        size of the transfer file
-#   ENTRIES=100000       entries in the listed folder
-#   RUNS=3               runs per measurement (seconds: median; RSS: the highest)
-#   POPULATE_THREADS=8   threads creating the entries (set-up, not measured)
-#   BENCH_DIR=<dir>      where the files go (default: a new folder under $TMPDIR or /tmp)
-#   KEEP=1               keep that folder
+#   SIZES_MIB="64 256 1024"  sizes of the transfer files
+#   PROTOCOLS="gen2 gen1"    which protocols
+#   ENTRIES=100000           entries in the listed folder (0: no listing)
+#   RUNS=5                   paired runs per measurement (seconds: median; RSS: the highest)
+#   POPULATE_THREADS=8       threads creating the entries (set-up, not measured)
+#   BENCH_DIR=<dir>          where the files go (default: a new folder under $TMPDIR or /tmp)
+#   KEEP=1                   keep that folder
 #
-# Needs: target/release/libazmi.so and azmi-emulator (built when missing), a C compiler, curl,
-# jq, GNU time at /usr/bin/time (Debian: apt-get install time), ~3×SIZE_MIB of free disk.
+# Needs: target/release/libazmi.so and azmi-emulator (built when missing), gcc, curl, python3,
+# free disk of about 3 × the largest size. Nothing a new machine lacks: the CI smoke stage
+# (scripts/bench-smoke.sh) runs it.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 # shellcheck source=../scripts/lib/emulator.sh
 source "$root/scripts/lib/emulator.sh"
-# shellcheck source=lib.sh
-source "$root/bench/lib.sh"
+# shellcheck source=../scripts/lib/c-program.sh
+source "$root/scripts/lib/c-program.sh"
+# shellcheck source=lib/bench.sh
+source "$root/bench/lib/bench.sh"
 cd "$root"
 
-size_mib="${SIZE_MIB:-1024}"
+sizes_mib="${SIZES_MIB:-64 256 1024}"
+protocols="${PROTOCOLS:-gen2 gen1}"
 entries="${ENTRIES:-100000}"
-runs="${RUNS:-3}"
+runs="${RUNS:-5}"
 populate_threads="${POPULATE_THREADS:-8}"
 gen1_chunk=4194304 # WebHDFS: at most 4 MiB per CREATE/APPEND request (docs/emulator.md)
 x_ms_version=2023-11-03
 
-for tool in curl jq cmp split; do
+emulator_bin="$root/target/release/azmi-emulator"
+bench_bin="$root/target/bench/adls_bench"
+
+for tool in curl cmp split python3; do
   command -v "$tool" >/dev/null || { echo "error: $tool is required" >&2; exit 2; }
 done
-[ -x /usr/bin/time ] || { echo "error: GNU time is required at /usr/bin/time (Debian: apt-get install time)" >&2; exit 2; }
-bench_c adls_bench -lpthread
+c_program_release
+c_program_build "$root/bench/c/adls_bench.c" "$bench_bin" -O2
+bench_measure_build
 
 work="${BENCH_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/azmi-adls-bench.XXXXXX")}"
 mkdir -p "$work"
@@ -65,58 +78,21 @@ gen1_url="$services/webhdfs/v1"
 gen2_url="$services/fs"
 
 # ---- tokens for curl (never printed: written to header files only this user can read) --------
-umask 077
-token_header() { # <resource> <file>
-  curl -sS --fail -H Metadata:true "$AZMI_IMDS_ENDPOINT?api-version=2018-02-01&resource=$1" \
-    | jq -j '"Authorization: Bearer " + .access_token + "\n"' >"$2"
-}
-token_header "https://storage.azure.com/" "$work/gen2.hdr"
-token_header "https://datalake.azure.net/" "$work/gen1.hdr"
-umask 022
+bench_token_header "$AZMI_IMDS_ENDPOINT" "https://storage.azure.com/" "$work/gen2.hdr"
+bench_token_header "$AZMI_IMDS_ENDPOINT" "https://datalake.azure.net/" "$work/gen1.hdr"
 
-# ---- source file ---------------------------------------------------------------------------
-size=$((size_mib * 1024 * 1024))
-source_file="$work/source.bin"
-download_file="$work/download.bin"
-echo "creating a ${size_mib} MiB random file in $work"
-head -c "$size" /dev/urandom >"$source_file"
-# curl sends a WebHDFS upload as azmi does, in 4 MiB requests: from pieces cut beforehand.
-mkdir -p "$work/pieces"
-split -b "$gen1_chunk" -d -a 6 "$source_file" "$work/pieces/p"
-
-# ---- measuring -----------------------------------------------------------------------------
-# measure <result-name> <command…>: runs it under GNU time; sets last_secs (wall, from the
-# shell's clock in ns) and last_rss_kib (the process's peak RSS). azmi's download ends with an
-# fsync of the file (before its rename); curl's does not: with the sync before every run that
-# costs little here, but it is azmi's to pay.
-measure() {
-  local name=$1 start end
-  shift
-  # Write back what earlier runs left in the page cache first, so that no run pays for another.
-  sync
-  start=$(date +%s%N)
-  /usr/bin/time -f '%M' -o "$work/time.out" "$@" >"$work/$name.out" 2>"$work/$name.err" || {
-    echo "error: $name failed:" >&2; cat "$work/$name.err" "$work/$name.out" >&2; exit 1; }
-  end=$(date +%s%N)
-  last_secs=$(awk -v ns=$((end - start)) 'BEGIN { printf "%.3f", ns / 1e9 }')
-  last_rss_kib=$(tail -n 1 "$work/time.out")
-}
-
-
+# ---- figures -------------------------------------------------------------------------------
 rows=()
-# record <operation> <tool> <seconds list> <rss list (KiB)> <bytes or empty>
+# record <operation> <azmi seconds> <curl seconds> <ratios> <azmi cpu> <curl cpu> <azmi rss> <curl rss> <bytes>
 record() {
-  local op=$1 tool=$2 secs rss mibs
-  secs=$(tr ' ' '\n' <<<"$3" | grep . | median)
-  rss=$(tr ' ' '\n' <<<"$4" | grep . | sort -g | tail -n 1)
-  if [ -n "$5" ]; then
-    mibs=$(awk -v b="$5" -v s="$secs" 'BEGIN { printf "%.0f", b / 1048576 / s }')
-  else
-    mibs="-"
-  fi
-  rows+=("$(printf '| %-28s | %-5s | %8.3f | %7s | %13.1f |' "$op" "$tool" "$secs" "$mibs" "$(awk -v k="$rss" 'BEGIN { print k / 1024 }')")")
-  printf '  %-28s %-5s %8.3f s  %7s MiB/s  peak RSS %6.1f MiB  (runs: %s)\n' "$op" "$tool" "$secs" "$mibs" \
-    "$(awk -v k="$rss" 'BEGIN { print k / 1024 }')" "$3"
+  local op=$1 a c
+  a=$(bench_words_median "$2") c=$(bench_words_median "$3")
+  rows+=("$(printf '| %-24s | %7.3f | %5s | %7.3f | %5s | %5.0f %% | %6.2f | %6.2f | %6.1f | %6.1f |' "$op" \
+    "$a" "$(bench_mib_per_s "$9" "$a")" "$c" "$(bench_mib_per_s "$9" "$c")" \
+    "$(awk -v r="$(bench_words_median "$4")" 'BEGIN { print r * 100 }')" \
+    "$(bench_words_median "$5")" "$(bench_words_median "$6")" \
+    "$(tr ' ' '\n' <<<"$7" | grep . | bench_max | awk '{ print $1 / 1024 }')" \
+    "$(tr ' ' '\n' <<<"$8" | grep . | bench_max | awk '{ print $1 / 1024 }')")")
 }
 
 check_download() { # <what>
@@ -138,7 +114,8 @@ remote_length() { # <gen1|gen2> <remote path>
     curl -sS --fail -I --cacert "$AZMI_CA_FILE" -H @"$work/gen2.hdr" -H "x-ms-version: $x_ms_version" "$gen2_url$2" \
       | tr -d '\r' | awk -F': ' 'tolower($1) == "content-length" { print $2 }'
   else
-    curl -sS --fail --cacert "$AZMI_CA_FILE" -H @"$work/gen1.hdr" "$gen1_url$2?op=GETFILESTATUS" | jq -r .FileStatus.length
+    curl -sS --fail --cacert "$AZMI_CA_FILE" -H @"$work/gen1.hdr" "$gen1_url$2?op=GETFILESTATUS" |
+      python3 -c 'import json, sys; print(json.load(sys.stdin)["FileStatus"]["length"])'
   fi
 }
 
@@ -188,78 +165,111 @@ write_gen1_upload_config() { # <remote path> <file>
   } | sed '$ d' >"$2" # drop the last "next"
 }
 
-bench_transfer() { # <gen1|gen2>
-  local gen=$1 url proto i up_s="" up_r="" down_s="" down_r="" cup_s="" cup_r="" cdown_s="" cdown_r=""
+bench_transfer() { # <gen1|gen2> <MiB>
+  local gen=$1 mib=$2 url proto i tool first second label="${1^}"
+  local up_a="" up_c="" down_a="" down_c="" up_r="" down_r=""
+  local -A cpu=() rss=()
   if [ "$gen" = gen2 ]; then url=$gen2_url proto=dfs; else url=$gen1_url proto=webhdfs; fi
-  local label="${gen^}"
-  echo "$label: $runs runs of each transfer"
+  echo "$label ${mib} MiB: $runs paired runs"
   if [ "$gen" = gen2 ]; then
     write_gen2_upload_config /bench/curl.bin "$work/curl-upload.cfg"
   else
     write_gen1_upload_config /bench/curl.bin "$work/curl-upload.cfg"
   fi
   for i in $(seq 1 "$runs"); do
-    measure "$gen-azmi-upload" "$bench_bin" "$url" "$proto" upload "$source_file" /bench/azmi.bin
-    up_s+=" $last_secs" up_r+=" $last_rss_kib"
-    measure "$gen-azmi-download" "$bench_bin" "$url" "$proto" download /bench/azmi.bin "$download_file"
-    down_s+=" $last_secs" down_r+=" $last_rss_kib"
-    check_download "$label azmi download"
-
-    measure "$gen-curl-upload" curl -K "$work/curl-upload.cfg"
-    cup_s+=" $last_secs" cup_r+=" $last_rss_kib"
-    [ "$(remote_length "$gen" /bench/curl.bin)" = "$size" ] || { echo "error: $label curl upload: wrong remote length" >&2; exit 1; }
-    if [ "$gen" = gen2 ]; then
-      measure "$gen-curl-download" curl -K <(curl_common "$work/gen2.hdr" | sed '/^output/d') \
-        -H "x-ms-version: $x_ms_version" -o "$download_file" "$url/bench/curl.bin"
-    else
-      # OPEN answers 307 (to …&read=true); the data then comes chunked. -L follows it (no body
-      # to resend on a GET).
-      measure "$gen-curl-download" curl -K <(curl_common "$work/gen1.hdr" | sed '/^output/d') \
-        -L -o "$download_file" "$url/bench/curl.bin?op=OPEN"
-    fi
-    cdown_s+=" $last_secs" cdown_r+=" $last_rss_kib"
-    check_download "$label curl download (of curl's upload)"
+    if [ $((i % 2)) = 1 ]; then first=azmi second=curl; else first=curl second=azmi; fi
+    for tool in $first $second; do
+      if [ "$tool" = azmi ]; then
+        bench_measure "$work" "$gen-azmi-upload" "$bench_bin" "$url" "$proto" upload "$source_file" /bench/azmi.bin
+        up_a+=" $last_secs"
+      else
+        bench_measure "$work" "$gen-curl-upload" curl -K "$work/curl-upload.cfg"
+        up_c+=" $last_secs"
+        [ "$(remote_length "$gen" /bench/curl.bin)" = "$size" ] || { echo "error: $label curl upload: wrong remote length" >&2; exit 1; }
+      fi
+      cpu[$tool-up]+=" $last_cpu" rss[$tool-up]+=" $last_rss_kib"
+    done
+    for tool in $first $second; do
+      if [ "$tool" = azmi ]; then
+        bench_measure "$work" "$gen-azmi-download" "$bench_bin" "$url" "$proto" download /bench/azmi.bin "$download_file"
+        down_a+=" $last_secs"
+      elif [ "$gen" = gen2 ]; then
+        bench_measure "$work" "$gen-curl-download" curl -K "$work/curl-download.cfg" -o "$download_file" "$url/bench/curl.bin"
+        down_c+=" $last_secs"
+      else
+        # OPEN answers 307 (to …&read=true); the data then comes chunked. -L follows it (no body
+        # to resend on a GET).
+        bench_measure "$work" "$gen-curl-download" curl -K "$work/curl-download.cfg" -L -o "$download_file" "$url/bench/curl.bin?op=OPEN"
+        down_c+=" $last_secs"
+      fi
+      cpu[$tool-down]+=" $last_cpu" rss[$tool-down]+=" $last_rss_kib"
+      check_download "$label $tool download"
+    done
     admin_delete "$gen" /bench/azmi.bin
     admin_delete "$gen" /bench/curl.bin
+    echo "  run $i: upload azmi ${up_a##* } s, curl ${up_c##* } s; download azmi ${down_a##* } s, curl ${down_c##* } s"
   done
-  record "$label upload ${size_mib} MiB" azmi "$up_s" "$up_r" "$size"
-  record "$label upload ${size_mib} MiB" curl "$cup_s" "$cup_r" "$size"
-  record "$label download ${size_mib} MiB" azmi "$down_s" "$down_r" "$size"
-  record "$label download ${size_mib} MiB" curl "$cdown_s" "$cdown_r" "$size"
+  local up_ratios="" down_ratios=""
+  up_ratios=$(paste -d' ' <(tr ' ' '\n' <<<"$up_a" | grep .) <(tr ' ' '\n' <<<"$up_c" | grep .) | awk '{ printf " %s", $2 / $1 }')
+  down_ratios=$(paste -d' ' <(tr ' ' '\n' <<<"$down_a" | grep .) <(tr ' ' '\n' <<<"$down_c" | grep .) | awk '{ printf " %s", $2 / $1 }')
+  record "$label upload ${mib} MiB" "$up_a" "$up_c" "$up_ratios" "${cpu[azmi-up]}" "${cpu[curl-up]}" "${rss[azmi-up]}" "${rss[curl-up]}" "$size"
+  record "$label download ${mib} MiB" "$down_a" "$down_c" "$down_ratios" "${cpu[azmi-down]}" "${cpu[curl-down]}" "${rss[azmi-down]}" "${rss[curl-down]}" "$size"
 }
 
+list_rows=()
 bench_list() { # <gen1|gen2>
-  local gen=$1 url proto i secs="" rss="" items
+  local gen=$1 url proto i secs="" rss="" items label="${1^}"
   if [ "$gen" = gen2 ]; then url=$gen2_url proto=dfs; else url=$gen1_url proto=webhdfs; fi
-  local label="${gen^}"
   echo "$label: creating $entries entries ($populate_threads threads; not measured)"
   "$bench_bin" "$url" "$proto" populate "/list-$gen" "$entries" "$populate_threads" >"$work/$gen-populate.out"
   cat "$work/$gen-populate.out"
   for i in $(seq 1 "$runs"); do
-    measure "$gen-azmi-list" "$bench_bin" "$url" "$proto" list "/list-$gen"
+    bench_measure "$work" "$gen-azmi-list" "$bench_bin" "$url" "$proto" list "/list-$gen"
     items=$(awk '{ print $2 }' "$work/$gen-azmi-list.out")
     [ "$items" = "$entries" ] || { echo "error: $label list saw $items entries, expected $entries" >&2; exit 1; }
     # The listing's own time (adls_bench's clock around azmi_adls_list), not process start-up.
     secs+=" $(awk '{ print $4 }' "$work/$gen-azmi-list.out")" rss+=" $last_rss_kib"
   done
-  record "$label list $entries entries" azmi "$secs" "$rss" ""
+  list_rows+=("$(printf '| %-24s | %7.3f | %6.1f |' "$label list $entries entries" "$(bench_words_median "$secs")" \
+    "$(tr ' ' '\n' <<<"$rss" | grep . | bench_max | awk '{ print $1 / 1024 }')")")
 }
 
-load_start=$(loadavg)
-echo "azmi $(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1), emulator at $services, $(nproc) CPUs, load average $load_start"
-bench_transfer gen2
-bench_transfer gen1
-bench_list gen2
-bench_list gen1
-
-emulator_hwm=$(awk '/^VmHWM/ { printf "%.1f MiB", $2 / 1024 }' "/proc/$emulator_pid/status")
+load_start=$(bench_loadavg)
+echo "azmi $(bash scripts/version.sh), emulator at $services, $(curl --version | head -n 1 | cut -d' ' -f1-2), $(nproc) CPUs, load average $load_start"
+for mib in $sizes_mib; do
+  size=$((mib * 1024 * 1024))
+  source_file="$work/source.bin" download_file="$work/download.bin"
+  echo "creating a ${mib} MiB random file in $work"
+  head -c "$size" /dev/urandom >"$source_file"
+  # curl sends a WebHDFS upload as azmi does, in 4 MiB requests: from pieces cut beforehand.
+  rm -rf "$work/pieces"
+  mkdir -p "$work/pieces"
+  split -b "$gen1_chunk" -d -a 6 "$source_file" "$work/pieces/p"
+  for gen in $protocols; do
+    curl_common "$work/$gen.hdr" | sed '/^output/d' >"$work/curl-download.cfg"
+    [ "$gen" = gen2 ] && printf 'header = "x-ms-version: %s"\n' "$x_ms_version" >>"$work/curl-download.cfg"
+    bench_transfer "$gen" "$mib"
+  done
+  rm -rf "$source_file" "$work/pieces"
+done
+if [ "$entries" -gt 0 ]; then
+  for gen in $protocols; do bench_list "$gen"; done
+fi
 
 echo
-echo "| operation                    | tool  |  seconds |   MiB/s | peak RSS MiB |"
-echo "|------------------------------|-------|---------:|--------:|-------------:|"
+echo "| transfer                 | azmi s  | MiB/s | curl s  | MiB/s | azmi/curl | azmi CPU s | curl CPU s | azmi peak RSS MiB | curl peak RSS MiB |"
+echo "|--------------------------|--------:|------:|--------:|------:|----------:|-------:|-------:|-------:|-------:|"
 printf '%s\n' "${rows[@]}"
+if [ ${#list_rows[@]} -gt 0 ]; then
+  echo
+  echo "| listing                  | azmi s  | azmi peak RSS MiB |"
+  echo "|--------------------------|--------:|-------:|"
+  printf '%s\n' "${list_rows[@]}"
+fi
 echo
 echo "seconds: median of $runs runs; transfers: wall time of the client process; list: the azmi_adls_list call."
-echo "peak RSS: the highest of the runs (GNU time maxrss). azmi-emulator's own peak RSS: $emulator_hwm."
-echo "load average (1, 5, 15 min) at the start: $load_start; at the end: $(loadavg). The client and the"
+echo "azmi/curl: median over the runs of azmi's throughput as a share of curl's in the same run;"
+echo "CPU s: user + system seconds of the client process, median; peak RSS: the highest of the runs."
+echo "azmi-emulator's own peak RSS: $(bench_hwm "$emulator_pid") MiB."
+echo "load average (1, 5, 15 min) at the start: $load_start; at the end: $(bench_loadavg). The client and the"
 echo "emulator share the machine's CPUs: figures from a busy machine are low and noisy."

@@ -1,71 +1,131 @@
 #!/usr/bin/env bash
-# Blob storage figures for BENCHMARKS.md (issue: Key Vault, ARM, SAS, Blob, SQL; performance
-# section). Figures, not a test: nothing here passes or fails on a number.
+# Blob storage figures for BENCHMARKS.md (issue 19): upload and download of random files of
+# several sizes to and from Azurite (HTTPS, --oauth basic, on loopback), azmi beside curl doing
+# the same transfer, paired, and beside them azmi through its .NET package and its PowerShell
+# module, and Azure.Storage.Blobs. Figures, not a test: nothing here passes or fails on a
+# number.
 #
-# Upload and download of a 1 GiB random file to/from Azurite (HTTPS, --oauth basic, on
-# loopback), three clients, one process per transfer:
-#   - azmi:  bench/c/blob_bench.c through azmi_blob_upload / azmi_blob_download
-#            (8 MiB blocks + Put Block List; one GET), token from azmi-emulator's IMDS;
-#   - .NET:  bench/dotnet/blob, Azure.Storage.Blobs 12.30.1 BlobClient.UploadAsync(path) /
+#   - azmi:  bench/c/blob_bench.c through azmi_blob_upload / azmi_blob_download (default
+#            settings, overwrite), token from azmi-emulator's IMDS;
+#   - curl:  one Put Blob of the whole file (x-ms-blob-type: BlockBlob, -T, no
+#            Expect: 100-continue) and one GET, bearer token from the same IMDS (in a header
+#            file read with -K, never printed or on a command line);
+#   - azmi from .NET: bench/dotnet/blob azmi-upload / azmi-download, the AzMi package's
+#            AzMiBlobClient.UploadFromAsync / DownloadToAsync (built from dotnet/AzMi with
+#            target/release/libazmi.so);
+#   - azmi from PowerShell: bench/powershell/blob-transfer.ps1, Set-AzMiBlobContent /
+#            Get-AzMiBlobContent -Force of out/AzMi (with its progress), one pwsh per transfer;
+#   - Azure.Storage.Blobs: bench/dotnet/blob, BlobClient.UploadAsync(path) /
 #            DownloadToAsync(path) with default transfer options, ManagedIdentityCredential
-#            (system-assigned) from the same IMDS;
-#   - curl:  one Put Blob of the whole file (x-ms-blob-type: BlockBlob, -T) and one GET, bearer
-#            token from the same IMDS (in a header file, never printed or on a command line).
-# Seconds (wall time of the client process: start-up and the token request included; the
-# azmi/.NET transfer call alone is printed too), MiB/s, peak RSS of the client process (GNU
-# time's maxrss). Every download is compared with the source (cmp); curl's upload's remote
-# length is checked.
-# Note: against azmi-emulator, ManagedIdentityCredential (MSAL) spends ~24 s per .NET process
-# probing IMDS v2 (getplatformmetadata, 404, retried) before the token: compare .NET on "call s"
-# (BLOB_BENCH_LOG=1 shows the SDK's event log in <BENCH_DIR>/dotnet-*.out with KEEP=1).
+#            (system-assigned) from a second azmi-emulator as App Service's endpoint
+#            (IDENTITY_ENDPOINT, IDENTITY_HEADER): through IMDS, MSAL first probes IMDS v2 and
+#            retries its 404 for about 24 s per process.
+#   - with CONCURRENCY (e.g. "1 2 4 8"), for the sizes over the single-request size (256 MiB;
+#            every size with SWEEP_BLOCK): bench/rust/upload_concurrency.rs, the upload in
+#            blocks with that many in flight (Blob::with_concurrency), for the choice of
+#            UPLOAD_CONCURRENCY.
+#   The last four are timed around the transfer call alone ("call s": no process start-up,
+#   token or first connection), after azmi and curl in each run.
+#
+# Paired: in every run azmi and curl do the same transfer one right after the other, azmi first
+# in odd runs and curl first in even ones, so that both meet the same load of a shared machine;
+# "azmi/curl" is the median over the runs of curl's seconds / azmi's seconds in that run (azmi's
+# throughput as a share of curl's). Seconds: wall time of the client process (start-up, token
+# and first connection included: a few ms), median over the runs; CPU: the process's user +
+# system seconds, median (on a busy machine less disturbed than wall time); peak RSS: the
+# process's highest over the runs (bench/c/measure.c, what GNU time measures). Every download is compared with the source
+# (cmp), curl's upload's remote length is checked, the blobs are deleted after each run, and
+# `sync` runs before every measurement. azmi's download ends with an fsync of the file before
+# its rename (curl does not sync): that is azmi's to pay.
 #
 # Environment (all optional):
-#   SIZE_MIB=1024   size of the transfer file
-#   RUNS=3          runs per measurement (seconds: median; RSS: the highest)
-#   BENCH_DIR=<dir> where the files go (default: a new folder under $TMPDIR or /tmp)
-#   KEEP=1          keep that folder
+#   SIZES_MIB="64 256 1024"  sizes of the transfer files
+#   RUNS=5                   paired runs per size
+#   DOTNET=1                 0 leaves Azure.Storage.Blobs out
+#   WRAPPERS=1               0 leaves azmi's .NET package and PowerShell module out
+#   CONCURRENCY=             blocks in flight to compare, e.g. "1 2 4 8" (none by default)
+#   SWEEP_BLOCK=default      the block size of those uploads in bytes (also their largest
+#                            single request, so that small files go in blocks too)
+#   SMOKE=1                  builds the Rust harness in the debug build (the CI smoke stage)
+#   BENCH_DIR=<dir>          where the files go (default: a new folder under $TMPDIR or /tmp)
+#   KEEP=1                   keep that folder
 #
-# Needs: target/release/libazmi.so and azmi-emulator (built when missing), Azurite
-# (bash scripts/setup.sh installs it under tools/azurite), node, openssl, a C compiler, the .NET
-# 10 SDK, curl, jq, GNU time at /usr/bin/time (Debian: apt-get install time), ~4×SIZE_MIB of
-# free disk.
+# Needs: target/release/libazmi.so and azmi-emulator (built when missing), Azurite (bash
+# scripts/setup.sh installs it under tools/azurite), node, openssl, gcc, curl, python3, the
+# .NET 10 SDK and pwsh (with DOTNET=1 or WRAPPERS=1; scripts/setup.sh installs pwsh), the AzMi
+# module out/AzMi (built when missing), free disk of about 4 × the largest size. Nothing a new machine
+# lacks: the CI smoke stage (scripts/bench-smoke.sh) runs it.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 # shellcheck source=../scripts/lib/emulator.sh
 source "$root/scripts/lib/emulator.sh"
-# shellcheck source=lib.sh
-source "$root/bench/lib.sh"
+# shellcheck source=../scripts/lib/c-program.sh
+source "$root/scripts/lib/c-program.sh"
+# shellcheck source=../scripts/lib/azurite.sh
+source "$root/scripts/lib/azurite.sh"
+# shellcheck source=lib/bench.sh
+source "$root/bench/lib/bench.sh"
 cd "$root"
 
-size_mib="${SIZE_MIB:-1024}"
-runs="${RUNS:-3}"
+sizes_mib="${SIZES_MIB:-64 256 1024}"
+runs="${RUNS:-5}"
+dotnet_too="${DOTNET:-1}"
+wrappers="${WRAPPERS:-1}"
+pwsh="${PWSH:-$HOME/.dotnet/tools/pwsh}"
+module="$root/out/AzMi/AzMi.psd1"
+concurrency="${CONCURRENCY:-}"
+sweep_block="${SWEEP_BLOCK:-default}"
+single_mib=256 # blob::SINGLE_UPLOAD_SIZE
+if [ "${SMOKE:-0}" = 1 ]; then
+  sweep=(cargo test --locked --quiet --bench upload_concurrency --)
+else
+  sweep=(cargo bench --locked --quiet --bench upload_concurrency --)
+fi
 x_ms_version=2023-11-03
 container=bench
 
-azurite_bin="$root/tools/azurite/node_modules/.bin/azurite-blob"
+emulator_bin="$root/target/release/azmi-emulator"
+bench_bin="$root/target/bench/blob_bench"
 dotnet_out="$root/target/bench/dotnet-blob"
 
-for tool in curl jq cmp openssl node dotnet; do
+for tool in curl cmp openssl node python3; do
   command -v "$tool" >/dev/null || { echo "error: $tool is required" >&2; exit 2; }
 done
-[ -x /usr/bin/time ] || { echo "error: GNU time is required at /usr/bin/time (Debian: apt-get install time)" >&2; exit 2; }
-[ -x "$azurite_bin" ] || { echo "error: Azurite is not installed ($azurite_bin): run bash scripts/setup.sh" >&2; exit 2; }
-bench_c blob_bench
-echo "building bench/dotnet/blob"
-export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
-dotnet build -c Release -nologo -v quiet -o "$dotnet_out" "$root/bench/dotnet/blob/BlobBench.csproj" >/dev/null
+c_program_release
+c_program_build "$root/bench/c/blob_bench.c" "$bench_bin" -O2
+bench_measure_build
+# The clients beside azmi (C) and curl, in the order each run measures them.
+others=()
+[ "$wrappers" = 1 ] && others+=(dotnet pwsh)
+[ "$dotnet_too" = 1 ] && others+=(sdk)
+if [ ${#others[@]} -gt 0 ]; then
+  command -v dotnet >/dev/null || { echo "error: dotnet is required (or DOTNET=0 WRAPPERS=0)" >&2; exit 2; }
+  echo "building bench/dotnet/blob"
+  export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+  dotnet build -c Release -nologo -v quiet -o "$dotnet_out" -p:AzMiNativeLib="$root/target/release/libazmi.so" \
+    "$root/bench/dotnet/blob/BlobBench.csproj" >/dev/null
+fi
+if [ -n "$concurrency" ]; then
+  echo "building bench/rust/upload_concurrency.rs"
+  "${sweep[@]:0:6}" --no-run >/dev/null
+fi
+if [ "$wrappers" = 1 ]; then
+  [ -x "$pwsh" ] || { echo "error: pwsh is required at $pwsh (scripts/setup.sh; or WRAPPERS=0)" >&2; exit 2; }
+  [ -f "$module" ] || bash "$root/scripts/build-module.sh" >/dev/null
+fi
 
 work="${BENCH_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/azmi-blob-bench.XXXXXX")}"
 mkdir -p "$work"
-emulator_pid="" azurite_pid=""
+emulator_pid="" dotnet_emulator_pid="" azurite_pid=""
 cleanup() {
-  [ -n "$emulator_pid" ] && kill "$emulator_pid" 2>/dev/null && wait "$emulator_pid" 2>/dev/null
-  [ -n "$azurite_pid" ] && kill "$azurite_pid" 2>/dev/null && wait "$azurite_pid" 2>/dev/null
+  local pid
+  for pid in $emulator_pid $dotnet_emulator_pid; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
+  azurite_stop
   [ "${KEEP:-0}" = 1 ] || rm -rf "$work"
 }
 trap cleanup EXIT
 
-# ---- azmi-emulator (IMDS tokens) ------------------------------------------------------------
+# ---- azmi-emulator (IMDS tokens) and Azurite -------------------------------------------------
 "$emulator_bin" --port 0 >"$work/emulator.log" 2>&1 &
 emulator_pid=$!
 emulator_wait "$work/emulator.log" AZMI_ARM_ENDPOINT || exit 2
@@ -73,92 +133,32 @@ eval "$(grep '^export ' "$work/emulator.log")"
 for other in IDENTITY_ENDPOINT IDENTITY_HEADER IDENTITY_SERVER_THUMBPRINT IMDS_ENDPOINT MSI_ENDPOINT MSI_SECRET; do
   unset "$other"
 done
-
-# ---- Azurite: HTTPS with a fresh certificate for 127.0.0.1, --oauth basic --------------------
-openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
-  -addext subjectAltName=IP:127.0.0.1 -addext basicConstraints=critical,CA:FALSE \
-  -keyout "$work/azurite-key.pem" -out "$work/azurite-cert.pem" >/dev/null 2>&1
-# The bundle every client trusts: azmi-emulator's CA (IMDS is plain HTTP; kept for symmetry
-# with the tests) and Azurite's certificate.
-cat "$AZMI_CA_FILE" "$work/azurite-cert.pem" >"$work/ca-bundle.pem"
+if [ "$dotnet_too" = 1 ]; then
+  # For the .NET client: another azmi-emulator as App Service's endpoint (its variables go in
+  # that client's environment only, never on a command line).
+  "$emulator_bin" --port 0 --source app-service >"$work/emulator-app-service.log" 2>&1 &
+  dotnet_emulator_pid=$!
+  emulator_wait "$work/emulator-app-service.log" "$(emulator_source_last app-service)" || exit 2
+  dotnet_endpoint="$(emulator_value "$work/emulator-app-service.log" IDENTITY_ENDPOINT)"
+  dotnet_header="$(emulator_value "$work/emulator-app-service.log" IDENTITY_HEADER)"
+fi
+azurite_start "$work/azurite" || exit 2
+# The bundle every client trusts: azmi-emulator's CA and Azurite's certificate.
+cat "$AZMI_CA_FILE" "$azurite_cert" >"$work/ca-bundle.pem"
 export AZMI_CA_FILE="$work/ca-bundle.pem"
-azurite_port=$(node -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })')
-mkdir -p "$work/azurite"
-"$azurite_bin" --blobHost 127.0.0.1 --blobPort "$azurite_port" --oauth basic --silent --skipApiVersionCheck \
-  --disableTelemetry --cert "$work/azurite-cert.pem" --key "$work/azurite-key.pem" --location "$work/azurite" \
-  >"$work/azurite.log" 2>&1 &
-azurite_pid=$!
-for _ in $(seq 1 600); do
-  (exec 3<>"/dev/tcp/127.0.0.1/$azurite_port") 2>/dev/null && break
-  kill -0 "$azurite_pid" 2>/dev/null || { echo "error: Azurite exited:" >&2; cat "$work/azurite.log" >&2; exit 2; }
-  sleep 0.1
-done
-account="https://127.0.0.1:$azurite_port/devstoreaccount1"
+account="$azurite_url"
 url="$account/$container"
 
-# ---- token for curl (never printed: in a header file only this user can read) ----------------
-umask 077
-curl -sS --fail -H Metadata:true "$AZMI_IMDS_ENDPOINT?api-version=2018-02-01&resource=https://storage.azure.com/" \
-  | jq -j '"Authorization: Bearer " + .access_token + "\n"' >"$work/storage.hdr"
-umask 022
+bench_token_header "$AZMI_IMDS_ENDPOINT" "https://storage.azure.com/" "$work/storage.hdr"
+"$bench_bin" "$account" container "$container" >/dev/null
+printf 'warm-up\n' >"$work/warmup.txt"
 
-"$bench_bin" "$account" container "$container"
-
-# ---- source file ---------------------------------------------------------------------------
-size=$((size_mib * 1024 * 1024))
-source_file="$work/source.bin"
-download_file="$work/download.bin"
-echo "creating a ${size_mib} MiB random file in $work"
-head -c "$size" /dev/urandom >"$source_file"
-
-# ---- measuring -----------------------------------------------------------------------------
-# measure <result-name> <command…>: runs it under GNU time; sets last_secs (wall, the shell's
-# clock), last_call (the transfer call's own seconds when the client prints them) and
-# last_rss_kib. azmi's download ends with an fsync of the file (before its rename); the others'
-# do not: with the sync before every run that costs little, but it is azmi's to pay.
-measure() {
-  local name=$1 start end
-  shift
-  sync
-  start=$(date +%s%N)
-  /usr/bin/time -f '%M' -o "$work/time.out" "$@" >"$work/$name.out" 2>"$work/$name.err" || {
-    echo "error: $name failed:" >&2; cat "$work/$name.err" "$work/$name.out" >&2; exit 1; }
-  end=$(date +%s%N)
-  last_secs=$(awk -v ns=$((end - start)) 'BEGIN { printf "%.3f", ns / 1e9 }')
-  last_rss_kib=$(tail -n 1 "$work/time.out")
-  last_call=$(awk '$3 == "bytes" && $5 == "s" { print $4 }' "$work/$name.out")
-  [ -n "$last_call" ] || last_call="-"
-}
-
-
-rows=()
-record() { # <operation> <tool> <seconds list> <call seconds list> <rss list (KiB)>
-  local op=$1 tool=$2 secs call rss mibs
-  secs=$(tr ' ' '\n' <<<"$3" | grep . | median)
-  if grep -q '[0-9]' <<<"$4"; then call=$(tr ' ' '\n' <<<"$4" | grep '[0-9]' | median); else call="-"; fi
-  rss=$(tr ' ' '\n' <<<"$5" | grep . | sort -g | tail -n 1)
-  mibs=$(awk -v b="$size" -v s="$secs" 'BEGIN { printf "%.0f", b / 1048576 / s }')
-  rss=$(awk -v k="$rss" 'BEGIN { printf "%.1f", k / 1024 }')
-  local callmibs="-"
-  [ "$call" = "-" ] || callmibs=$(awk -v b="$size" -v s="$call" 'BEGIN { printf "%.0f", b / 1048576 / s }')
-  rows+=("$(printf '| %-20s | %-22s | %8.3f | %7s | %8s | %10s | %12s |' "$op" "$tool" "$secs" "$mibs" "$call" "$callmibs" "$rss")")
-  printf '  %-20s %-22s %8.3f s  %5s MiB/s  call %6s s  peak RSS %6s MiB  (runs: %s)\n' "$op" "$tool" "$secs" "$mibs" "$call" "$rss" "$3"
-}
-
-check_download() { # <what>
-  cmp -s "$source_file" "$download_file" || { echo "error: $1: the downloaded bytes differ from the source" >&2; exit 1; }
-  rm -f "$download_file"
-}
-
+# ---- curl -----------------------------------------------------------------------------------
 curl_common() {
   printf 'silent\nshow-error\nfail-with-body\ncacert = "%s"\nheader = "@%s"\nheader = "x-ms-version: %s"\n' \
     "$AZMI_CA_FILE" "$work/storage.hdr" "$x_ms_version"
   printf 'header = "Expect:"\n' # no 100-continue round trip (azmi sends none either)
 }
-{ curl_common; printf 'output = "/dev/null"\nheader = "x-ms-blob-type: BlockBlob"\nrequest = "PUT"\nupload-file = "%s"\nurl = "%s/curl.bin"\n' \
-    "$source_file" "$url"; } >"$work/curl-upload.cfg"
-{ curl_common; printf 'output = "%s"\nurl = "%s/curl.bin"\n' "$download_file" "$url"; } >"$work/curl-download.cfg"
-
 remote_length() { # <name>
   curl -sS --fail -I -K <(curl_common) "$url/$1" | tr -d '\r' | awk -F': ' 'tolower($1) == "content-length" { print $2 }'
 }
@@ -166,48 +166,150 @@ remote_delete() { # <name>: frees Azurite's disk between runs
   curl -sS -X DELETE -K <(curl_common) -o /dev/null "$url/$1" || true
 }
 
-load_start=$(loadavg)
-echo "azmi $(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1), Azurite $(node -p "require('$root/tools/azurite/node_modules/azurite/package.json').version") at $account, $(nproc) CPUs, load average $load_start"
+# ---- the other clients ----------------------------------------------------------------------
+# run_other <dotnet|pwsh|sdk> <up|down> <source file> <download file>: one transfer of that
+# client (to or from the blob <client>.bin); sets last_call (the call's seconds, as it printed
+# them) besides bench_measure's figures.
+run_other() {
+  local client=$1 dir=$2 src=$3 dst=$4
+  case "$client-$dir" in
+    dotnet-up) bench_measure "$work" "$client-$dir" "$dotnet_out/BlobBench" azmi-upload "$account" "$AZMI_CA_FILE" "$src" "$container" dotnet.bin ;;
+    dotnet-down) bench_measure "$work" "$client-$dir" "$dotnet_out/BlobBench" azmi-download "$account" "$AZMI_CA_FILE" "$container" dotnet.bin "$dst" ;;
+    pwsh-up | pwsh-down)
+      bench_measure "$work" "$client-$dir" "$pwsh" -NoProfile -NonInteractive -File "$root/bench/powershell/blob-transfer.ps1" \
+        -ModulePath "$module" -Op "$([ "$dir" = up ] && echo upload || echo download)" -Account "$account" \
+        -Container "$container" -Name pwsh.bin -Local "$([ "$dir" = up ] && echo "$src" || echo "$dst")" -Warmup "$work/warmup.txt" ;;
+    # Azure.Storage.Blobs: App Service's endpoint, in this client's environment only.
+    sdk-up) IDENTITY_ENDPOINT=$dotnet_endpoint IDENTITY_HEADER=$dotnet_header \
+      bench_measure "$work" "$client-$dir" "$dotnet_out/BlobBench" upload "$account" "$AZMI_CA_FILE" "$src" "$container" sdk.bin ;;
+    sdk-down) IDENTITY_ENDPOINT=$dotnet_endpoint IDENTITY_HEADER=$dotnet_header \
+      bench_measure "$work" "$client-$dir" "$dotnet_out/BlobBench" download "$account" "$AZMI_CA_FILE" "$container" sdk.bin "$dst" ;;
+  esac
+  last_call=$(awk '$3 == "bytes" && $5 == "s" { print $4 }' "$work/$client-$dir.out")
+  [ -n "$last_call" ] || { echo "error: $client $dir printed no figure:" >&2; cat "$work/$client-$dir.out" "$work/$client-$dir.err" >&2; exit 1; }
+}
+label() {
+  case "$1" in
+    c[0-9]*) echo "azmi, ${1#c} in flight" ;;
+    dotnet) echo "azmi (.NET package)" ;;
+    pwsh) echo "azmi (PowerShell)" ;;
+    sdk) echo "Azure.Storage.Blobs" ;;
+  esac
+}
 
-declare -A S C R
-for i in $(seq 1 "$runs"); do
-  echo "run $i of $runs"
-  measure azmi-upload "$bench_bin" "$account" upload "$source_file" "$container" azmi.bin
-  S[azmi-up]+=" $last_secs" C[azmi-up]+=" $last_call" R[azmi-up]+=" $last_rss_kib"
-  measure azmi-download "$bench_bin" "$account" download "$container" azmi.bin "$download_file"
-  S[azmi-down]+=" $last_secs" C[azmi-down]+=" $last_call" R[azmi-down]+=" $last_rss_kib"
-  check_download "azmi download"
+# ---- one size -------------------------------------------------------------------------------
+rows=()
+other_rows=()
+bench_size() { # <MiB>
+  local mib=$1 size source_file download_file i tool first second
+  size=$((mib * 1024 * 1024))
+  source_file="$work/source.bin" download_file="$work/download.bin"
+  echo "${mib} MiB: creating the file; $runs paired runs"
+  head -c "$size" /dev/urandom >"$source_file"
+  { curl_common; printf 'output = "/dev/null"\nheader = "x-ms-blob-type: BlockBlob"\nrequest = "PUT"\nupload-file = "%s"\nurl = "%s/curl.bin"\n' \
+      "$source_file" "$url"; } >"$work/curl-upload.cfg"
+  { curl_common; printf 'output = "%s"\nurl = "%s/curl.bin"\n' "$download_file" "$url"; } >"$work/curl-download.cfg"
 
-  measure dotnet-upload "$dotnet_out/BlobBench" upload "$account" "$AZMI_CA_FILE" "$source_file" "$container" dotnet.bin
-  S[dotnet-up]+=" $last_secs" C[dotnet-up]+=" $last_call" R[dotnet-up]+=" $last_rss_kib"
-  measure dotnet-download "$dotnet_out/BlobBench" download "$account" "$AZMI_CA_FILE" "$container" dotnet.bin "$download_file"
-  S[dotnet-down]+=" $last_secs" C[dotnet-down]+=" $last_call" R[dotnet-down]+=" $last_rss_kib"
-  check_download "Azure.Storage.Blobs download"
+  local -A secs=() rss=() call=() cpu=() shares=()
+  local up_ratios="" down_ratios="" ratios client dir
+  for i in $(seq 1 "$runs"); do
+    if [ $((i % 2)) = 1 ]; then first=azmi second=curl; else first=curl second=azmi; fi
+    for tool in $first $second; do
+      if [ "$tool" = azmi ]; then
+        bench_measure "$work" azmi-upload "$bench_bin" "$account" upload "$source_file" "$container" azmi.bin
+      else
+        bench_measure "$work" curl-upload curl -K "$work/curl-upload.cfg"
+        [ "$(remote_length curl.bin)" = "$size" ] || { echo "error: curl upload: wrong remote length" >&2; exit 1; }
+      fi
+      secs[$tool-up]+=" $last_secs" rss[$tool-up]+=" $last_rss_kib" cpu[$tool-up]+=" $last_cpu"
+    done
+    for tool in $first $second; do
+      if [ "$tool" = azmi ]; then
+        bench_measure "$work" azmi-download "$bench_bin" "$account" download "$container" azmi.bin "$download_file"
+      else
+        bench_measure "$work" curl-download curl -K "$work/curl-download.cfg"
+      fi
+      cmp -s "$source_file" "$download_file" || { echo "error: $tool download: the bytes differ from the source" >&2; exit 1; }
+      rm -f "$download_file"
+      secs[$tool-down]+=" $last_secs" rss[$tool-down]+=" $last_rss_kib" cpu[$tool-down]+=" $last_cpu"
+    done
+    up_ratios+=" $(awk -v a="${secs[azmi-up]##* }" -v c="${secs[curl-up]##* }" 'BEGIN { print c / a }')"
+    down_ratios+=" $(awk -v a="${secs[azmi-down]##* }" -v c="${secs[curl-down]##* }" 'BEGIN { print c / a }')"
+    for client in "${others[@]}"; do
+      for dir in up down; do
+        run_other "$client" "$dir" "$source_file" "$download_file"
+        call[$client-$dir]+=" $last_call" rss[$client-$dir]+=" $last_rss_kib"
+        shares[$client-$dir]+=" $(awk -v a="$last_call" -v c="${secs[curl-$dir]##* }" 'BEGIN { print c / a }')"
+      done
+      cmp -s "$source_file" "$download_file" || { echo "error: $(label "$client") download: the bytes differ from the source" >&2; exit 1; }
+      rm -f "$download_file"
+      remote_delete "$client.bin"
+    done
+    [ "$wrappers" = 1 ] && remote_delete warmup-pwsh.bin
+    if [ -n "$concurrency" ] && { [ "$mib" -gt "$single_mib" ] || [ "$sweep_block" != default ]; }; then
+      bench_measure "$work" sweep "${sweep[@]}" "$account" "$container" "$source_file" "$sweep_block" $concurrency
+      local n
+      for n in $concurrency; do
+        last_call=$(awk -v n="$n" '$1 == "concurrency" && $2 == n && $7 == "s" { print $6 }' "$work/sweep.out")
+        [ -n "$last_call" ] || { echo "error: no figure at concurrency $n:" >&2; cat "$work/sweep.out" "$work/sweep.err" >&2; exit 1; }
+        call[c$n-up]+=" $last_call"
+        shares[c$n-up]+=" $(awk -v a="$last_call" -v c="${secs[curl-up]##* }" 'BEGIN { print c / a }')"
+        remote_delete "concurrency-$n.bin"
+      done
+    fi
+    remote_delete azmi.bin
+    remote_delete curl.bin
+    echo "  run $i: upload azmi ${secs[azmi-up]##* } s, curl ${secs[curl-up]##* } s; download azmi ${secs[azmi-down]##* } s, curl ${secs[curl-down]##* } s"
+  done
+  rm -f "$source_file"
 
-  measure curl-upload curl -K "$work/curl-upload.cfg"
-  S[curl-up]+=" $last_secs" R[curl-up]+=" $last_rss_kib"
-  [ "$(remote_length curl.bin)" = "$size" ] || { echo "error: curl upload: wrong remote length" >&2; exit 1; }
-  measure curl-download curl -K "$work/curl-download.cfg"
-  S[curl-down]+=" $last_secs" R[curl-down]+=" $last_rss_kib"
-  check_download "curl download"
+  local op dir a c
+  for dir in up down; do
+    if [ $dir = up ]; then op=upload ratios=$up_ratios; else op=download ratios=$down_ratios; fi
+    a=$(bench_words_median "${secs[azmi-$dir]}") c=$(bench_words_median "${secs[curl-$dir]}")
+    rows+=("$(printf '| %-8s | %5s MiB | %7.3f | %5s | %7.3f | %5s | %5.0f %% | %6.2f | %6.2f | %6.1f | %6.1f |' "$op" "$mib" \
+      "$a" "$(bench_mib_per_s "$size" "$a")" "$c" "$(bench_mib_per_s "$size" "$c")" \
+      "$(awk -v r="$(bench_words_median "$ratios")" 'BEGIN { print r * 100 }')" \
+      "$(bench_words_median "${cpu[azmi-$dir]}")" "$(bench_words_median "${cpu[curl-$dir]}")" \
+      "$(tr ' ' '\n' <<<"${rss[azmi-$dir]}" | grep . | bench_max | awk '{ print $1 / 1024 }')" \
+      "$(tr ' ' '\n' <<<"${rss[curl-$dir]}" | grep . | bench_max | awk '{ print $1 / 1024 }')")")
+    for client in "${others[@]}"; do
+      local d
+      d=$(bench_words_median "${call[$client-$dir]}")
+      other_rows+=("$(printf '| %-20s | %-8s | %5s MiB | %7.3f | %5s | %5.0f %% | %6.1f |' "$(label "$client")" "$op" "$mib" \
+        "$d" "$(bench_mib_per_s "$size" "$d")" "$(awk -v r="$(bench_words_median "${shares[$client-$dir]}")" 'BEGIN { print r * 100 }')" \
+        "$(tr ' ' '\n' <<<"${rss[$client-$dir]}" | grep . | bench_max | awk '{ print $1 / 1024 }')")")
+    done
+  done
+  local n d
+  for n in $concurrency; do
+    [ -n "${call[c$n-up]:-}" ] || continue
+    d=$(bench_words_median "${call[c$n-up]}")
+    other_rows+=("$(printf '| %-20s | %-8s | %5s MiB | %7.3f | %5s | %5.0f %% | %6s |' "$(label "c$n")" upload "$mib" \
+      "$d" "$(bench_mib_per_s "$size" "$d")" "$(awk -v r="$(bench_words_median "${shares[c$n-up]}")" 'BEGIN { print r * 100 }')" -)")
+  done
+}
 
-  remote_delete azmi.bin; remote_delete dotnet.bin; remote_delete curl.bin
+load_start=$(bench_loadavg)
+echo "azmi $(bash scripts/version.sh), Azurite $(node -p "require('$root/tools/azurite/node_modules/azurite/package.json').version"), $(curl --version | head -n 1 | cut -d' ' -f1-2), $(nproc) CPUs, load average $load_start"
+for mib in $sizes_mib; do
+  bench_size "$mib"
 done
-record "upload ${size_mib} MiB" "azmi (C)" "${S[azmi-up]}" "${C[azmi-up]}" "${R[azmi-up]}"
-record "upload ${size_mib} MiB" "Azure.Storage.Blobs" "${S[dotnet-up]}" "${C[dotnet-up]}" "${R[dotnet-up]}"
-record "upload ${size_mib} MiB" "curl (one Put Blob)" "${S[curl-up]}" "" "${R[curl-up]}"
-record "download ${size_mib} MiB" "azmi (C)" "${S[azmi-down]}" "${C[azmi-down]}" "${R[azmi-down]}"
-record "download ${size_mib} MiB" "Azure.Storage.Blobs" "${S[dotnet-down]}" "${C[dotnet-down]}" "${R[dotnet-down]}"
-record "download ${size_mib} MiB" "curl (one GET)" "${S[curl-down]}" "" "${R[curl-down]}"
-
-azurite_hwm=$(awk '/^VmHWM/ { printf "%.1f MiB", $2 / 1024 }' "/proc/$azurite_pid/status")
 
 echo
-echo "| operation            | client                 |  seconds |   MiB/s |   call s | call MiB/s | peak RSS MiB |"
-echo "|----------------------|------------------------|---------:|--------:|---------:|-----------:|-------------:|"
+echo "| transfer | size      | azmi s  | MiB/s | curl s  | MiB/s | azmi/curl | azmi CPU s | curl CPU s | azmi peak RSS MiB | curl peak RSS MiB |"
+echo "|----------|-----------|--------:|------:|--------:|------:|----------:|-------:|-------:|-------:|-------:|"
 printf '%s\n' "${rows[@]}"
+if [ ${#other_rows[@]} -gt 0 ]; then
+  echo
+  echo "| client               | transfer | size      | call s  | MiB/s | of curl's | peak RSS MiB |"
+  echo "|----------------------|----------|-----------|--------:|------:|----------:|-------:|"
+  printf '%s\n' "${other_rows[@]}"
+fi
 echo
-echo "seconds: median of $runs runs, wall time of the client process; MiB/s from it. call s: the transfer"
-echo "call alone (median), as the client measures it. peak RSS: the highest of the runs (GNU time maxrss)."
-echo "Azurite's (node) peak RSS over the run: $azurite_hwm."
-echo "load average (1, 5, 15 min) at the start: $load_start; at the end: $(loadavg)."
+echo "seconds: median of $runs runs (azmi and curl: wall time of the client process; the others: the"
+echo "transfer call alone, without process start-up, token and first connection);"
+echo "CPU s: user + system seconds of the client process, median;"
+echo "azmi/curl, of curl's: median over the runs of the client's throughput as a share of curl's in the same run;"
+echo "peak RSS: the highest of the runs. Azurite's (node) own peak RSS: $(bench_hwm "$azurite_pid") MiB."
+echo "load average (1, 5, 15 min) at the start: $load_start; at the end: $(bench_loadavg)."

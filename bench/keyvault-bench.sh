@@ -23,8 +23,10 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 # shellcheck source=../scripts/lib/emulator.sh
 source "$root/scripts/lib/emulator.sh"
-# shellcheck source=lib.sh
-source "$root/bench/lib.sh"
+# shellcheck source=../scripts/lib/c-program.sh
+source "$root/scripts/lib/c-program.sh"
+# shellcheck source=lib/bench.sh
+source "$root/bench/lib/bench.sh"
 cd "$root"
 
 calls="${CALLS:-5000}"
@@ -32,9 +34,13 @@ warmup="${WARMUP:-1000}"
 rounds="${ROUNDS:-3}"
 secret=mi-test
 
+lib="$root/target/release/libazmi.so"
+emulator_bin="$root/target/release/azmi-emulator"
+bench_bin="$root/target/bench/keyvault_bench"
 dotnet_out="$root/target/bench/dotnet-keyvault"
 
-bench_c keyvault_bench
+c_program_release
+c_program_build "$root/bench/c/keyvault_bench.c" "$bench_bin" -O2
 echo "building bench/dotnet/keyvault"
 dotnet build -c Release -nologo -v quiet -o "$dotnet_out" "$root/bench/dotnet/keyvault/KeyVaultBench.csproj" >/dev/null
 
@@ -57,7 +63,7 @@ for other in IDENTITY_ENDPOINT IDENTITY_HEADER IDENTITY_SERVER_THUMBPRINT IMDS_E
 done
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 
-load_start=$(loadavg)
+load_start=$(bench_loadavg)
 echo "vault $AZMI_KEYVAULT_URL, $(nproc) CPUs, load average $load_start; $calls calls after $warmup warm-up calls, $rounds rounds"
 
 run_tool() { # <tool>
@@ -69,7 +75,13 @@ run_tool() { # <tool>
 }
 
 tools=(azmi-c azmi-dotnet secretclient)
-bench_rounds "$rounds" "$work/results" run_tool "${tools[@]}"
+for round in $(seq 1 "$rounds"); do
+  for tool in "${tools[@]}"; do
+    line=$(run_tool "$tool")
+    echo "  round $round: $line"
+    echo "$line" >>"$work/results"
+  done
+done
 
 label() {
   case "$1" in
@@ -82,12 +94,12 @@ echo
 echo "| client                    | µs/call mean | µs/call median | µs/call p99 | calls/s |"
 echo "|---------------------------|-------------:|---------------:|------------:|--------:|"
 for tool in "${tools[@]}"; do
-  mean=$(awk -v t="$tool" '$1 == t { print $5 }' "$work/results" | median)
-  med=$(awk -v t="$tool" '$1 == t { print $7 }' "$work/results" | median)
-  p99=$(awk -v t="$tool" '$1 == t { print $9 }' "$work/results" | median)
+  mean=$(awk -v t="$tool" '$1 == t { print $5 }' "$work/results" | bench_median)
+  med=$(awk -v t="$tool" '$1 == t { print $7 }' "$work/results" | bench_median)
+  p99=$(awk -v t="$tool" '$1 == t { print $9 }' "$work/results" | bench_median)
   printf '| %-25s | %12.0f | %14.0f | %11.0f | %7.0f |\n' "$(label "$tool")" "$mean" "$med" "$p99" \
     "$(awk -v m="$mean" 'BEGIN { print 1e6 / m }')"
 done
 echo
 echo "per call: the median over $rounds rounds of each round's statistic over $calls calls (after $warmup warm-up calls)."
-echo "load average (1, 5, 15 min) at the start: $load_start; at the end: $(loadavg)."
+echo "load average (1, 5, 15 min) at the start: $load_start; at the end: $(bench_loadavg)."

@@ -23,8 +23,10 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 source "$root/scripts/lib/emulator.sh"
 # shellcheck source=../scripts/lib/tinyproxy.sh
 source "$root/scripts/lib/tinyproxy.sh"
-# shellcheck source=lib.sh
-source "$root/bench/lib.sh"
+# shellcheck source=../scripts/lib/c-program.sh
+source "$root/scripts/lib/c-program.sh"
+# shellcheck source=lib/bench.sh
+source "$root/bench/lib/bench.sh"
 cd "$root"
 
 calls="${CALLS:-5000}"
@@ -32,7 +34,10 @@ warmup="${WARMUP:-500}"
 rounds="${ROUNDS:-3}"
 
 command -v tinyproxy >/dev/null || { echo "tinyproxy is not installed: run scripts/setup.sh" >&2; exit 2; }
-bench_c proxy_bench
+emulator_bin="$root/target/release/azmi-emulator"
+bench_bin="$root/target/bench/proxy_bench"
+c_program_release
+c_program_build "$root/bench/c/proxy_bench.c" "$bench_bin" -O2
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/azmi-proxy-bench.XXXXXX")"
 emulator_pid=""
@@ -56,7 +61,7 @@ tinyproxy_start "$work/tinyproxy" || exit 2
 proxy="http://127.0.0.1:$tinyproxy_port"
 no_proxy="localhost,.corp.example,.internal.example,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fd00::/8,.svc.cluster.local,metadata.internal,.local,::1,127.0.0.1"
 
-load_start=$(loadavg)
+load_start=$(bench_loadavg)
 echo "vault $AZMI_KEYVAULT_URL, proxy $proxy (tinyproxy $(tinyproxy -v | awk '{print $2}')), $(nproc) CPUs, load average $load_start"
 echo "$calls calls of each kind after $warmup warm-up calls, $rounds rounds"
 
@@ -68,9 +73,15 @@ run() { # <label>
   esac
 }
 labels=(direct proxy bypassed)
-bench_rounds "$rounds" "$work/results" run "${labels[@]}"
+for round in $(seq 1 "$rounds"); do
+  for label in "${labels[@]}"; do
+    line=$(run "$label")
+    echo "  round $round: $line"
+    echo "$line" >>"$work/results"
+  done
+done
 
-column() { awk -v l="$1" -v c="$2" '$1 == l { print $c }' "$work/results" | median; }
+column() { awk -v l="$1" -v c="$2" '$1 == l { print $c }' "$work/results" | bench_median; }
 echo
 echo "| way                                 | token µs mean | token µs p99 | Key Vault µs mean | median |   p99 |"
 echo "|-------------------------------------|--------------:|-------------:|------------------:|-------:|------:|"
@@ -85,4 +96,4 @@ for label in "${labels[@]}"; do
 done
 echo
 echo "per call: the median over $rounds rounds of each round's statistic over $calls calls."
-echo "load average (1, 5, 15 min) at the start: $load_start; at the end: $(loadavg)."
+echo "load average (1, 5, 15 min) at the start: $load_start; at the end: $(bench_loadavg)."

@@ -17,15 +17,21 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 # shellcheck source=../scripts/lib/emulator.sh
 source "$root/scripts/lib/emulator.sh"
-# shellcheck source=lib.sh
-source "$root/bench/lib.sh"
+# shellcheck source=../scripts/lib/c-program.sh
+source "$root/scripts/lib/c-program.sh"
+# shellcheck source=lib/bench.sh
+source "$root/bench/lib/bench.sh"
 cd "$root"
 
 seconds="${SECONDS_TO_RUN:-120}"
 threads="${THREADS:-32}"
 window="${WINDOW:-5}"
 
-bench_c soak -lpthread
+emulator_bin="$root/target/release/azmi-emulator"
+soak_bin="$root/target/bench/soak"
+
+c_program_release
+c_program_build "$root/bench/c/soak.c" "$soak_bin" -O2
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/azmi-soak.XXXXXX")"
 emulator_pid=""
@@ -45,7 +51,7 @@ for other in IDENTITY_ENDPOINT IDENTITY_HEADER IDENTITY_SERVER_THUMBPRINT IMDS_E
 done
 
 emulator_rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$emulator_pid/status" 2>/dev/null || echo "?"; }
-echo "date $(date -u '+%Y-%m-%d %H:%M UTC'); $(nproc) CPUs; load average $(loadavg) at the start"
+echo "date $(date -u '+%Y-%m-%d %H:%M UTC'); $(nproc) CPUs; load average $(bench_loadavg) at the start"
 echo "azmi-emulator --token-lifetime $((300 + window)); emulator RSS $(emulator_rss) KiB at the start"
 
 # The emulator's RSS, sampled beside the soak's own.
@@ -53,7 +59,7 @@ echo "azmi-emulator --token-lifetime $((300 + window)); emulator RSS $(emulator_
 sampler=$!
 
 status=0
-"$bench_bin" --vault "$AZMI_KEYVAULT_URL" --seconds "$seconds" --threads "$threads" --window "$window" \
+"$soak_bin" --vault "$AZMI_KEYVAULT_URL" --seconds "$seconds" --threads "$threads" --window "$window" \
   --budget-ms "${BUDGET_MS:-10000}" --initial-delay-ms "${INITIAL_DELAY_MS:-200}" --warmup "${WARMUP:-20}" \
   --rss-tolerance-kib "${RSS_TOLERANCE_KIB:-4096}" --token-think-us "${TOKEN_THINK_US:-1000}" \
   --kv-think-us "${KV_THINK_US:-20000}" --faults "${FAULTS:-1}" --seed "${SEED:-1}" || status=$?
@@ -62,5 +68,5 @@ kill "$sampler" 2>/dev/null || true
 wait "$sampler" 2>/dev/null || true
 echo
 echo "azmi-emulator RSS every 5 s (KiB): $(tr '\n' ' ' <"$work/emulator-rss")"
-echo "load average $(loadavg) at the end"
+echo "load average $(bench_loadavg) at the end"
 exit "$status"

@@ -17,15 +17,21 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 # shellcheck source=../scripts/lib/emulator.sh
 source "$root/scripts/lib/emulator.sh"
-# shellcheck source=lib.sh
-source "$root/bench/lib.sh"
+# shellcheck source=../scripts/lib/c-program.sh
+source "$root/scripts/lib/c-program.sh"
+# shellcheck source=lib/bench.sh
+source "$root/bench/lib/bench.sh"
 cd "$root"
 
 tokens="${TOKENS:-200}"
 detects="${DETECTS:-1000}"
 rounds="${ROUNDS:-3}"
 
-bench_c sources_bench
+emulator_bin="$root/target/release/azmi-emulator"
+bench_bin="$root/target/bench/sources_bench"
+
+c_program_release
+c_program_build "$root/bench/c/sources_bench.c" "$bench_bin" -O2
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/azmi-sources-bench.XXXXXX")"
 emulator_pid=""
@@ -44,7 +50,7 @@ unset_args=()
 for v in "${source_vars[@]}"; do unset_args+=(-u "$v"); done
 
 
-echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "load average: $(bench_loadavg)"
 printf '| source | cold token mean (µs) | median (µs) | p99 (µs) |\n|---|---|---|---|\n'
 for source in imds app-service azure-ml cloud-shell arc service-fabric workload-identity; do
   log="$work/emulator-$source.log"
@@ -59,9 +65,9 @@ for source in imds app-service azure-ml cloud-shell arc service-fabric workload-
   done
   id=$(awk 'NR==1 {print $1}' "$work/rounds")
   printf '| %s | %s | %s | %s |\n' "$id" \
-    "$(awk '{print $4}' "$work/rounds" | median)" \
-    "$(awk '{print $5}' "$work/rounds" | median)" \
-    "$(awk '{print $6}' "$work/rounds" | median)"
+    "$(awk '{print $4}' "$work/rounds" | bench_median)" \
+    "$(awk '{print $5}' "$work/rounds" | bench_median)" \
+    "$(awk '{print $6}' "$work/rounds" | bench_median)"
   kill "$emulator_pid" 2>/dev/null || true
   wait "$emulator_pid" 2>/dev/null || true
   emulator_pid=""
@@ -77,8 +83,8 @@ detect_case() {
     env "${unset_args[@]}" "$@" "$bench_bin" detect "$detects" >>"$work/detect"
   done
   printf '| %s | %s | %s |\n' "$label" \
-    "$(awk '{print $3}' "$work/detect" | median)" \
-    "$(awk '{print $4}' "$work/detect" | median)"
+    "$(awk '{print $3}' "$work/detect" | bench_median)" \
+    "$(awk '{print $4}' "$work/detect" | bench_median)"
 }
 detect_case "no source variable (IMDS)"
 detect_case "IDENTITY_ENDPOINT + IDENTITY_HEADER (App Service)" \

@@ -236,7 +236,9 @@ typedef struct azmi_string azmi_string;
 
 /**
  * An access token. Everything in it is the caller's own copy (so warm calls share nothing
- * with other threads); its text is wiped from memory by `azmi_token_free`.
+ * with other threads), in one allocation: this header, then the token text, its type and its
+ * resource, each with a NUL. `azmi_token_free` wipes the text from memory (see
+ * [`wipe`]).
  */
 typedef struct azmi_token azmi_token;
 
@@ -328,10 +330,11 @@ azmi_status azmi_adls_new(const char *account,
                           azmi_error **err_out);
 
 /**
- * Sets the bytes sent per upload request: Gen2 appends (default 8 MiB); Gen1 sends at most
- * 4 MiB per request whatever this says. 1024 to 268435456 bytes, or 0 for the default; two
- * chunks are in memory during an upload. Out of range is `AZMI_INVALID_ARGUMENT`. Applies to
- * calls started afterwards.
+ * Sets the bytes sent per upload request: Gen2 appends of files over 256 MiB (default 8 MiB;
+ * once set, it is also the largest Gen2 upload sent as one append, so that no request carries
+ * more); Gen1 sends at most 4 MiB per request whatever this says. 1024 to 268435456 bytes, or
+ * 0 for the default. Uploads stream from the file: memory does not grow with it. Out of range
+ * is `AZMI_INVALID_ARGUMENT`. Applies to calls started afterwards.
  */
 azmi_status azmi_adls_set_chunk_size(azmi_adls *adls, uint32_t bytes, azmi_error **err_out);
 
@@ -485,11 +488,14 @@ azmi_status azmi_adls_read(const azmi_adls *adls,
                            azmi_error **err_out);
 
 /**
- * Uploads the local file `local_path` to `remote_path` in chunks (Gen1: CREATE then APPENDs
- * of at most 4 MiB; Gen2: create, appends of the chunk size, one flush), never holding the
- * file in memory. `flags`: 0 or `AZMI_ADLS_OVERWRITE` (else an existing remote file is
- * `AZMI_CONFLICT`). `progress` (may be NULL) gets `(userdata, bytes sent, total)` after each
- * chunk, on the calling thread. A failure's message says how many bytes had been sent.
+ * Uploads the local file `local_path` to `remote_path`, never holding the file in memory.
+ * Gen2: create, then up to 256 MiB one append streamed from the file, larger appends of the
+ * chunk size, four in flight at once, then one flush once every append has succeeded (the
+ * data is not readable before). Gen1: CREATE then APPENDs of at most 4 MiB, one after the
+ * other. `flags`: 0 or `AZMI_ADLS_OVERWRITE` (else an existing remote file is
+ * `AZMI_CONFLICT`). `progress` (may be NULL) gets `(userdata, bytes sent, total)` as the data
+ * goes (after each chunk, or as one request's data is sent), on the calling thread. A
+ * failure's message says how many bytes had been sent.
  * Errors as `azmi_adls_list`, plus `AZMI_CONFLICT` and `AZMI_IO_ERROR` (the local file).
  */
 azmi_status azmi_adls_upload(const azmi_adls *adls,
@@ -692,11 +698,16 @@ azmi_status azmi_blob_create_container(const azmi_blob *blob,
                                        azmi_error **err_out);
 
 /**
- * Uploads the local file `local_path` to the block blob `container/name`: up to 8 MiB as one
- * Put Blob, larger in 8 MiB blocks (two in memory at once) and one Put Block List, never
- * holding the file in memory. `flags`: 0 or `AZMI_BLOB_OVERWRITE` (else an existing blob is
- * `AZMI_CONFLICT`). `progress` (may be NULL) gets `(userdata, bytes sent, total)` after each
- * block, on the calling thread. A failure's message says how many bytes had been sent.
+ * Uploads the local file `local_path` to the block blob `container/name`, never holding the
+ * file in memory: up to 256 MiB (the Azure SDKs' initial transfer size) as one Put Blob
+ * streamed from the file, whose MD5 is checked against the one the service computed (a
+ * mismatch deletes the blob and is `AZMI_PROTOCOL_ERROR`); larger in 8 MiB blocks, four in
+ * flight at once, each checked by the service against its MD5, then one Put Block List, sent
+ * only when every block has succeeded. `flags`: 0 or `AZMI_BLOB_OVERWRITE` (else an existing
+ * blob is `AZMI_CONFLICT`). `progress` (may be NULL) gets `(userdata, bytes sent, total)` as
+ * the data goes (after each block, or as the one request's data is sent), on the calling
+ * thread. A failure's message says how many bytes had been sent; a failed or cancelled upload
+ * commits nothing.
  * Errors as `azmi_blob_create_container`, plus `AZMI_NOT_FOUND` (no such container),
  * `AZMI_CONFLICT` and `AZMI_IO_ERROR` (the local file).
  */
@@ -1161,13 +1172,17 @@ azmi_status azmi_proxy_route(const char *url, azmi_string **route_out, azmi_erro
  *   "https://management.azure.com/", "https://vault.azure.net"); a "/.default" scope suffix is
  *   removed. Required.
  * - `identity`: from `azmi_identity_new`, or NULL for the system-assigned identity at the
- *   endpoint the environment names.
+ *   endpoint the environment names when the call runs: `AZMI_IMDS_ENDPOINT`, else
+ *   `AZURE_POD_IDENTITY_AUTHORITY_HOST`, are read by every call (a change is seen by the next
+ *   one); the other sources' variables when the source is detected, at the first such call
+ *   and after a change of those two.
  * - `flags`: 0, or `AZMI_FLAG_FORCE_REFRESH` to bypass the cache.
  * - `cancel`: NULL, or a handle another thread may cancel to end the wait at once.
  * - `token_out`: receives a new `azmi_token` on success (free with `azmi_token_free`).
  *
  * Tokens are cached process-wide per endpoint, identity and resource, and served until 5
- * minutes before they expire; tokens living over 2 hours are renewed in the background. Many
+ * minutes before they expire (a warm call makes at most one allocation, the caller's copy,
+ * and checks `resource` only when it differs from the strings accepted before); tokens living over 2 hours are renewed in the background. Many
  * threads asking at once cause one request. Transient failures (404, 408, 410, 429, 5xx,
  * connection errors) are retried with backoff; a machine whose endpoint never answered fails
  * within about a second with `AZMI_MANAGED_IDENTITY_UNAVAILABLE`.

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the AzMi PowerShell module into out/AzMi/:
 #   out/AzMi/AzMi.psd1 (ModuleVersion, ProjectUri, LicenseUri and ReleaseNotes stamped from
-#   Cargo.toml and CHANGELOG.md), AzMi.dll, AzMi.format.ps1xml, en-US/AzMi.dll-Help.xml
+#   Cargo.toml and CHANGELOG.md), AzMi.dll, AzMi.format.ps1xml and Format/AzMi.Format.psd1 (the
+#   views, imported by the first command), en-US/AzMi.dll-Help.xml
 #   out/AzMi/runtimes/<rid>/native/<libazmi.so|libazmi.dylib|libazmi.dll>
 # The native library of this machine comes from target/release/ (run with --native to build it
 # first). Libraries for other platforms may be dropped into out/AzMi/runtimes/<rid>/native/
@@ -79,6 +80,8 @@ mkdir -p "$out"
 find "$out" -mindepth 1 -maxdepth 1 ! -name runtimes -exec rm -rf {} +
 cp "$assembly" "$out/AzMi.dll"
 cp "$root/powershell/module/AzMi.format.ps1xml" "$out/"
+mkdir -p "$out/Format"
+cp "$root/powershell/module/Format/AzMi.Format.psd1" "$out/Format/"
 stamp_manifest "$root/powershell/module/AzMi.psd1" >"$out/AzMi.psd1"
 mkdir -p "$out/en-US"
 cp "$root/powershell/module/en-US/AzMi.dll-Help.xml" "$out/en-US/"

@@ -23,11 +23,15 @@ NOT_ON_A_NEW_MACHINE = [
     "unzip", "zip", "jq", "yq", "xxd", "wget", "lsof", "ss", "ip", "netstat", "tmux",
     "pkg-config", "hyperfine", "strace", "zstd", "sqlite3", "nc", "socat", "debootstrap",
     "wine", "qemu-aarch64", "tinyproxy", "squid",
+    # GNU time (Debian's "time" package; bash's own `time` keyword is fine), perf.
+    "/usr/bin/time", "perf",
 ]
 
-# What CI runs: its entry point, the scripts the test command calls, the C test drivers and
-# the Pester tests (which call programs with `& name`).
-CI_FILES = ["scripts/*.sh", "scripts/lib/*.sh", "tests/c/*.sh", "powershell/tests/*.ps1"]
+# What CI runs: its entry point, the scripts the test command calls, the C test drivers, the
+# Pester tests (which call programs with `& name`), the benchmark that is a check (instruction
+# ceilings) and the benchmarks (scripts/bench-smoke.sh runs each at a smoke size).
+CI_FILES = ["scripts/*.sh", "scripts/lib/*.sh", "tests/c/*.sh", "powershell/tests/*.ps1",
+            "bench/*.sh", "bench/lib/*.sh", "bench/powershell/*.sh", "bench/powershell/*.ps1"]
 
 
 def installed_by_setup():

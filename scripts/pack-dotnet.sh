@@ -46,6 +46,7 @@ if [ -z "$runtimes" ] && compgen -G "$root/out/AzMi/runtimes/*/native/*" >/dev/n
   # The module's other platforms (linux-x64 is AZMI_NATIVE_LIB's), staged without it.
   runtimes="$root/out/dotnet-runtimes"
   rm -rf "$runtimes"
+  mkdir -p "$runtimes" # (empty when linux-x64 is the only one: no cross build)
   for dir in "$root"/out/AzMi/runtimes/*/; do
     rid="$(basename "$dir")"
     [ "$rid" = linux-x64 ] && continue

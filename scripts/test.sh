@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
 # Runs every test of azmi on this machine, installing what they need first:
 #   formatting, clippy, Rust unit and integration tests (with the header drift check),
-#   the C tests under valgrind, the packages (the C SDK archive built against with pkg-config;
-#   the module's .nupkg installed by PSResourceGet in the Pester stage), the C# consumer tests,
+#   the C tests under valgrind, the instructions of a warm token call from C against their
+#   ceilings (bench/token-instructions.sh --check, under callgrind), the packages (the C SDK
+#   archive built against with pkg-config; the module's .nupkg installed by PSResourceGet in
+#   the Pester stage), the C# consumer tests,
 #   the Azure SDK peer tests (Azure.Identity against azmi-emulator), the JavaScript SDK peer
-#   tests (Microsoft's npm packages against azmi-emulator) and the Pester tests of the AzMi
-#   module; for Windows (win-x64), the same C, C SDK, NuGet package and Pester tests under Wine
-#   against azmi.dll built in a Debian root (scripts/build-cross.sh); for linux-arm64, the C and
-#   C SDK tests under qemu-aarch64 on glibc 2.31; and the Linux libraries' glibc floor (their
-#   version needs, and the C tests in a Debian 11 root).
+#   tests (Microsoft's npm packages against azmi-emulator), the Pester tests of the AzMi
+#   module, and every benchmark run once at a smoke size (scripts/bench-smoke.sh: runs that
+#   must complete and print their figures, never timed assertions); for Windows (win-x64), the
+#   same C, C SDK, NuGet package and Pester tests under Wine against azmi.dll built in a Debian
+#   root (scripts/build-cross.sh); for linux-arm64, the C and C SDK tests under qemu-aarch64 on
+#   glibc 2.31; and the Linux libraries' glibc floor (their version needs, and the C tests in a
+#   Debian 11 root).
 # Every stage runs even after a failure; a summary closes the run and the exit code is non-zero
 # if any stage failed.
 set -uo pipefail
@@ -62,6 +66,7 @@ stage "CI scripts: no tool a new machine lacks" python3 scripts/check-ci-tools.p
 stage "cargo clippy -D warnings" cargo clippy --locked --workspace --all-targets -- -D warnings
 stage "cargo test (unit, integration, header drift)" cargo test --locked --workspace
 stage "C tests under valgrind" bash tests/c/run.sh
+stage "C warm token: instructions under ceiling" bash bench/token-instructions.sh --check
 stage "win-x64: C tests under Wine" bash tests/c/run.sh win-x64
 stage "linux-arm64: C tests under qemu (glibc 2.31)" bash tests/c/run.sh linux-arm64
 # The packages of out/packages: the C SDK test here, the .NET packages' after the C# tests, the
@@ -77,6 +82,7 @@ stage "win-x64: AzMi package under Wine" bash scripts/test-dotnet-package.sh win
 stage "JavaScript SDK peer tests" bash scripts/test-js.sh
 stage "Pester (AzMi module)" bash scripts/test-pester.sh
 stage "win-x64: Pester under Wine" bash scripts/test-pester.sh win-x64
+stage "benchmarks (smoke size)" bash scripts/bench-smoke.sh
 
 summary
 [ "$failed" -eq 0 ]

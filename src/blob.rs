@@ -6,10 +6,14 @@
 //! (`https://127.0.0.1:10000/devstoreaccount1`, Azurite). A [`Blob`] adds the credential and does
 //! the work:
 //!
-//! - upload: up to the block size (8 MiB) one Put Blob; larger, Put Block of one block at a time
-//!   (the next read from disk while the current one is sent: two blocks in memory at most) and
-//!   one Put Block List carrying the whole content's MD5. Without `overwrite`, `If-None-Match: *`
-//!   makes an existing blob a [`crate::ErrorCode::Conflict`].
+//! - upload: up to the block size (8 MiB) one Put Blob from memory with its Content-MD5, which
+//!   the service checks before storing; up to the single-request size (256 MiB, the Azure SDKs'
+//!   initial transfer size) one Put Blob streamed from the file, its MD5 computed as it is read
+//!   and compared with the one the service answers (on a mismatch the blob is deleted and the
+//!   upload fails); larger, Put Block of 8 MiB blocks, [`UPLOAD_CONCURRENCY`] in flight at once
+//!   (the next read from disk while they go), each with its Content-MD5, then one Put Block
+//!   List carrying the whole content's MD5, sent only when every block has succeeded. Without
+//!   `overwrite`, `If-None-Match: *` makes an existing blob a [`crate::ErrorCode::Conflict`].
 //! - download: Get Blob Properties for the length, MD5 and ETag, then Get Blob (resumed with a
 //!   range after a lost connection, `If-Match` the ETag so a changing blob fails; an answer with
 //!   another ETag, or a resumption without one, fails too) into a temporary file checked against
@@ -35,20 +39,27 @@ use crate::error::{Error, Result};
 use crate::identity::{printable, ManagedIdentity};
 use crate::retry::RetryPolicy;
 use crate::service::{display_host, is_loopback, Request, Service};
+pub use crate::transfer::UPLOAD_CONCURRENCY;
 use crate::transfer::{
-    check_destination, data_timeout, read_body, receive, Incoming, Source, META_TIMEOUT,
+    check_destination, data_timeout, read_body, receive, reporting, send_parts, Incoming, Part,
+    Parts, Source, Streamed, FROM_MEMORY_MAX, META_TIMEOUT, SINGLE_REQUEST_MAX,
 };
 
 /// The token resource of Blob storage (the same in every cloud).
 pub const BLOB_RESOURCE: &str = crate::resources::STORAGE;
 /// The `x-ms-version` sent (bearer tokens need 2017-11-09 or later).
 pub const BLOB_VERSION: &str = "2023-11-03";
-/// The default block size, which is also the largest upload sent as one Put Blob.
+/// The default block size.
 pub const DEFAULT_BLOCK_SIZE: usize = 8 * 1024 * 1024;
+/// The largest upload sent as one Put Blob by default (see [`crate::transfer`]): 256 MiB, the
+/// Azure SDKs' initial transfer size for uploads.
+pub const SINGLE_UPLOAD_SIZE: u64 = SINGLE_REQUEST_MAX;
 /// The smallest block size accepted.
 const MIN_BLOCK_SIZE: usize = 64 * 1024;
 /// The largest block size accepted (the service takes up to 4000 MiB).
 const MAX_BLOCK_SIZE: usize = 256 * 1024 * 1024;
+/// The most parts in flight that [`Blob::with_concurrency`] accepts.
+const MAX_CONCURRENCY: usize = 16;
 /// The most blocks a blob may have.
 const MAX_BLOCKS: u64 = 50_000;
 /// The largest blob [`Blob::read`] reads into memory.
@@ -59,6 +70,7 @@ const BLOB_SUFFIX: &str = ".blob.core.windows.net";
 /// The statuses each operation answers with on success: anything else is an error.
 const OK: &[u16] = &[200];
 const CREATED: &[u16] = &[201];
+const ACCEPTED: &[u16] = &[202];
 const PARTIAL: &[u16] = &[206];
 
 const X_MS_VERSION: HeaderName = HeaderName::from_static("x-ms-version");
@@ -212,6 +224,10 @@ pub struct Blob {
     service: Service,
     retry: RetryPolicy,
     block_size: usize,
+    /// The largest upload sent as one Put Blob.
+    single_put: u64,
+    /// Blocks in flight at once.
+    concurrency: usize,
 }
 
 impl fmt::Debug for Blob {
@@ -227,6 +243,8 @@ impl fmt::Debug for Blob {
                 },
             )
             .field("block_size", &self.block_size)
+            .field("single_put", &self.single_put)
+            .field("concurrency", &self.concurrency)
             .finish()
     }
 }
@@ -261,6 +279,8 @@ impl Blob {
             service,
             retry,
             block_size: DEFAULT_BLOCK_SIZE,
+            single_put: SINGLE_UPLOAD_SIZE,
+            concurrency: UPLOAD_CONCURRENCY,
         })
     }
 
@@ -278,6 +298,8 @@ impl Blob {
             service,
             retry,
             block_size: DEFAULT_BLOCK_SIZE,
+            single_put: SINGLE_UPLOAD_SIZE,
+            concurrency: UPLOAD_CONCURRENCY,
         })
     }
 
@@ -288,12 +310,22 @@ impl Blob {
         self
     }
 
-    /// Bytes per block (default 8 MiB), which is also the largest upload sent as one Put Blob;
-    /// 64 KiB to 256 MiB. Two blocks are in memory during an upload; files needing more than
-    /// 50,000 blocks get larger blocks.
+    /// Bytes per block (default 8 MiB); 64 KiB to 256 MiB. Set here, it is also the largest
+    /// upload sent as one Put Blob (by default 256 MiB), so that no request carries more.
+    /// Blocks are streamed from the file, not held in memory, whatever their size; files
+    /// needing more than 50,000 blocks get larger blocks.
     pub fn with_block_size(mut self, bytes: usize) -> Result<Blob> {
         check_block_size(bytes)?;
         self.block_size = bytes;
+        self.single_put = bytes as u64;
+        Ok(self)
+    }
+
+    /// Blocks in flight at once during an upload larger than the single-request size (default
+    /// [`UPLOAD_CONCURRENCY`]); 1 to 16.
+    pub fn with_concurrency(mut self, blocks: usize) -> Result<Blob> {
+        check_concurrency(blocks)?;
+        self.concurrency = blocks;
         Ok(self)
     }
 
@@ -303,6 +335,10 @@ impl Blob {
 
     pub fn block_size(&self) -> usize {
         self.block_size
+    }
+
+    pub fn concurrency(&self) -> usize {
+        self.concurrency
     }
 
     fn request(
@@ -408,7 +444,7 @@ impl Blob {
         &self,
         container: &str,
         blob: &str,
-        mut source: Source,
+        source: Source,
         total: u64,
         overwrite: bool,
         what: &str,
@@ -419,89 +455,168 @@ impl Blob {
                 "{what} stopped after {sent} of {total} bytes were sent"
             ))
         };
-        let block = (self.block_size as u64).max(total.div_ceil(MAX_BLOCKS));
         progress(0, total);
-        if total <= self.block_size as u64 {
-            let data = source.next(total as usize).await.map_err(|e| fail(e, 0))?;
-            let md5 = STANDARD.encode(Md5::digest(&data));
-            let mut req = self
-                .request(Method::PUT, container, Some(blob), &[], what)?
-                .header(X_MS_BLOB_TYPE, "BlockBlob")?
-                .header(CONTENT_MD5, &md5)?
-                .timeout(data_timeout(data.len()))
-                .expect(CREATED)
-                .body(data);
-            if !overwrite {
-                req = req.header(IF_NONE_MATCH, "*")?.not_idempotent();
-            }
-            self.service.send(req).await.map_err(|e| fail(e, 0))?;
-            progress(total, total);
+        let at = Target {
+            container,
+            blob,
+            overwrite,
+            what,
+        };
+        if total <= self.single_put.min(FROM_MEMORY_MAX) {
+            let data = source.read(0, total).await.map_err(|e| fail(e, 0))?;
+            self.put_from_memory(&at, data)
+                .await
+                .map_err(|e| fail(e, 0))?;
+        } else if total <= self.single_put {
+            self.put_streamed(&at, source, total, progress)
+                .await
+                .map_err(|e| fail(e, 0))?;
+        } else {
+            let block = (self.block_size as u64).max(total.div_ceil(MAX_BLOCKS));
+            let mut parts = Parts::new(source.clone(), total, block, true);
+            send_parts(
+                &mut parts,
+                self.concurrency,
+                |part| self.put_block(&at, &source, part),
+                progress,
+            )
+            .await
+            .map_err(|(e, sent)| fail(e, sent))?;
+            let whole = parts.whole_md5();
+            self.put_block_list(&at, total.div_ceil(block) as usize, whole)
+                .await
+                .map_err(|e| fail(e, total))?;
             return Ok(());
         }
-        let mut whole = Md5::new();
-        let mut ids = Vec::new();
-        let mut offset = 0u64;
-        let mut current = source.next(block as usize).await.map_err(|e| fail(e, 0))?;
-        loop {
-            let len = current.len() as u64;
-            whole.update(&current);
-            let id = block_id(ids.len());
-            let send = async {
-                let md5 = STANDARD.encode(Md5::digest(&current));
-                let req = self
-                    .request(
-                        Method::PUT,
-                        container,
-                        Some(blob),
-                        &[("comp", "block"), ("blockid", &id)],
-                        what,
-                    )?
-                    .header(CONTENT_MD5, &md5)?
-                    .timeout(data_timeout(current.len()))
-                    .expect(CREATED)
-                    .body(current.clone());
-                self.service.send(req).await
-            };
-            let rest = total - offset - len;
-            let next = if rest > 0 {
-                // Read the next block while this one is sent.
-                let (sent, next) = tokio::join!(send, source.next(rest.min(block) as usize));
-                sent.map_err(|e| fail(e, offset))?;
-                Some(next)
-            } else {
-                send.await.map_err(|e| fail(e, offset))?;
-                None
-            };
-            ids.push(id);
-            offset += len;
-            progress(offset, total);
-            match next {
-                Some(next) => current = next.map_err(|e| fail(e, offset))?,
-                None => break,
+        progress(total, total);
+        Ok(())
+    }
+
+    /// A Put Blob request for `at`, with its condition.
+    fn put_blob_request(&self, at: &Target<'_>, query: &[(&str, &str)]) -> Result<Request> {
+        let mut req = self
+            .request(Method::PUT, at.container, Some(at.blob), query, at.what)?
+            .expect(CREATED);
+        if !at.overwrite {
+            req = req.header(IF_NONE_MATCH, "*")?.not_idempotent();
+        }
+        Ok(req)
+    }
+
+    /// One Put Blob with the data and its Content-MD5: the service stores nothing that differs.
+    async fn put_from_memory(&self, at: &Target<'_>, data: Bytes) -> Result<()> {
+        let req = self
+            .put_blob_request(at, &[])?
+            .header(X_MS_BLOB_TYPE, "BlockBlob")?
+            .header(CONTENT_MD5, &STANDARD.encode(Md5::digest(&data)))?
+            .timeout(data_timeout(data.len()))
+            .body(data);
+        self.service.send(req).await.map(drop)
+    }
+
+    /// One Put Blob streamed from `source`, its MD5 computed as it is read (the header would
+    /// need a pass over the file before the first byte is sent) and compared with the MD5 the
+    /// service computed and answers; on a mismatch the blob just written is deleted.
+    async fn put_streamed(
+        &self,
+        at: &Target<'_>,
+        source: Source,
+        total: u64,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<()> {
+        let body = Streamed::new(source, 0, total, true);
+        let req = self
+            .put_blob_request(at, &[])?
+            .header(X_MS_BLOB_TYPE, "BlockBlob")?
+            .timeout(data_timeout(usize::try_from(total).unwrap_or(usize::MAX)))
+            .replay(body.clone(), total);
+        let sent = || body.sent();
+        let resp = reporting(self.service.send(req), sent, total, progress).await?;
+        let stored = content_md5(resp.headers(), "content-md5", at.what)?;
+        match (stored, body.md5()) {
+            (Some(stored), Some(read)) if stored != read => {
+                let etag = resp.headers().get(ETAG).and_then(|v| v.to_str().ok());
+                let outcome = match self.delete_version(at, etag).await {
+                    Ok(()) => "the blob was deleted; upload the file again".to_owned(),
+                    Err(e) => format!(
+                        "deleting it failed ({e}); delete the blob and upload the file again"
+                    ),
+                };
+                Err(Error::Protocol(format!(
+                    "{}: the MD5 the service computed for the blob differs from that of the file's bytes as they were sent, so the data changed on the way; {outcome}",
+                    at.what
+                )))
             }
+            (Some(_), None) => Err(Error::Internal(format!(
+                "{}: the MD5 of the data sent was lost",
+                at.what
+            ))),
+            _ => Ok(()),
         }
-        let mut list = String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?><BlockList>");
-        for id in &ids {
-            list.push_str(&format!("<Latest>{id}</Latest>"));
+    }
+
+    /// Deletes the blob `at` names, only in the version `etag` (when given).
+    async fn delete_version(&self, at: &Target<'_>, etag: Option<&str>) -> Result<()> {
+        let what = format!("deleting {}", self.account.at(at.container, at.blob));
+        let mut req = self
+            .request(Method::DELETE, at.container, Some(at.blob), &[], &what)?
+            .timeout(META_TIMEOUT)
+            .expect(ACCEPTED);
+        if let Some(etag) = etag {
+            req = req.header(IF_MATCH, etag)?;
         }
-        list.push_str("</BlockList>");
+        self.service.send(req).await.map(drop)
+    }
+
+    /// Put Block of one part streamed from `source`, with its Content-MD5 (the service stores
+    /// nothing that differs: also not a part of the file that changed since it was hashed).
+    async fn put_block(&self, at: &Target<'_>, source: &Source, part: Part) -> Result<()> {
+        let id = block_id(part.index);
         let mut req = self
             .request(
                 Method::PUT,
-                container,
-                Some(blob),
-                &[("comp", "blocklist")],
-                what,
+                at.container,
+                Some(at.blob),
+                &[("comp", "block"), ("blockid", &id)],
+                at.what,
             )?
-            .header(X_MS_BLOB_CONTENT_MD5, &STANDARD.encode(whole.finalize()))?
-            .timeout(META_TIMEOUT)
-            .expect(CREATED)
-            .body(Bytes::from(list));
-        if !overwrite {
-            req = req.header(IF_NONE_MATCH, "*")?.not_idempotent();
+            .timeout(data_timeout(
+                usize::try_from(part.len).unwrap_or(usize::MAX),
+            ))
+            .expect(CREATED);
+        if let Some(md5) = part.md5 {
+            req = req.header(CONTENT_MD5, &STANDARD.encode(md5))?;
         }
-        self.service.send(req).await.map_err(|e| fail(e, total))?;
-        Ok(())
+        let body = Streamed::new(source.clone(), part.offset, part.len, false);
+        self.service
+            .send(req.replay(body, part.len))
+            .await
+            .map(drop)
+    }
+
+    /// Put Block List of blocks `0..count`, in order, with the whole content's MD5 (kept with
+    /// the blob, for downloads to check).
+    async fn put_block_list(
+        &self,
+        at: &Target<'_>,
+        count: usize,
+        whole: Option<[u8; 16]>,
+    ) -> Result<()> {
+        let mut list = String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?><BlockList>");
+        for index in 0..count {
+            list.push_str(&format!("<Latest>{}</Latest>", block_id(index)));
+        }
+        list.push_str("</BlockList>");
+        let mut req = self
+            .put_blob_request(at, &[("comp", "blocklist")])?
+            .timeout(META_TIMEOUT);
+        if let Some(md5) = whole {
+            req = req.header(X_MS_BLOB_CONTENT_MD5, &STANDARD.encode(md5))?;
+        }
+        self.service
+            .send(req.body(Bytes::from(list)))
+            .await
+            .map(drop)
     }
 
     /// Reads the whole blob into memory (at most 256 MiB; use [`Blob::download`] for large
@@ -635,6 +750,15 @@ fn check_same_version(
     }
 }
 
+/// The blob an upload writes, and how.
+struct Target<'a> {
+    container: &'a str,
+    blob: &'a str,
+    overwrite: bool,
+    /// "uploading 'x' to blob 'c/b' in account y", for messages.
+    what: &'a str,
+}
+
 /// `text` with the value of every `sig=` parameter replaced, for messages.
 fn redact_sig(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -727,6 +851,18 @@ pub(crate) fn check_blob_name(name: &str) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+/// Checks a number of parts in flight for [`Blob::with_concurrency`] and
+/// [`crate::Adls::with_concurrency`].
+pub(crate) fn check_concurrency(parts: usize) -> Result<()> {
+    if (1..=MAX_CONCURRENCY).contains(&parts) {
+        Ok(())
+    } else {
+        Err(Error::InvalidArgument(format!(
+            "the concurrency {parts} is out of range; give 1 to {MAX_CONCURRENCY} parts in flight"
+        )))
+    }
 }
 
 /// Checks a block size for [`Blob::with_block_size`].

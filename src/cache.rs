@@ -1,9 +1,17 @@
 //! The token cache: one entry per (endpoint + identity, resource). A cached token is served
 //! until 5 minutes before it expires; long-lived tokens are refreshed in the background while
 //! callers keep getting the valid one; concurrent callers share one request.
+//!
+//! A warm lookup is the hottest path of azmi (every request a process makes asks for its
+//! token), so it hashes little: the source's key carries a hash computed once when the
+//! identity is built ([`SourceKey`]), and the resource is hashed with a fast non-cryptographic
+//! hash ([`FastHash`]; the resources are the caller's own strings, and a caller able to choose
+//! them could as well make the cache grow, so a keyed hash would protect nothing).
 
 use std::collections::HashMap;
+use std::fmt;
 use std::future::Future;
+use std::hash::{BuildHasher, Hash, Hasher};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -25,9 +33,167 @@ const BACKGROUND_RETRY_SECS: i64 = 30;
 pub(crate) type FetchResult = Result<Arc<AccessToken>>;
 type BoxFetch = Pin<Box<dyn Future<Output = FetchResult> + Send>>;
 pub(crate) type Fetch = Shared<BoxFetch>;
-type BySource = HashMap<Arc<str>, HashMap<Box<str>, Arc<Entry>>>;
+/// Entries by source and then by resource (its bytes, normalized: see
+/// `identity::normalize_resource`).
+type BySource = HashMap<SourceKey, ByResource, PassThrough>;
+type ByResource = HashMap<Box<[u8]>, Arc<Entry>, FastHash>;
 
+/// What tells a source (endpoint, identity, capabilities) apart in the cache, with its hash,
+/// computed once.
+#[derive(Clone)]
+pub(crate) struct SourceKey {
+    text: Arc<str>,
+    hash: u64,
+}
+
+impl SourceKey {
+    pub(crate) fn new(text: String) -> SourceKey {
+        SourceKey {
+            hash: FastHash.hash_one(text.as_bytes()),
+            text: text.into(),
+        }
+    }
+}
+
+impl PartialEq for SourceKey {
+    fn eq(&self, other: &SourceKey) -> bool {
+        self.hash == other.hash && (Arc::ptr_eq(&self.text, &other.text) || self.text == other.text)
+    }
+}
+
+impl Eq for SourceKey {}
+
+impl Hash for SourceKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash);
+    }
+}
+
+impl fmt::Debug for SourceKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.text, f)
+    }
+}
+
+/// Hashes of [`SourceKey`]s: theirs, as computed once.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct PassThrough;
+
+impl BuildHasher for PassThrough {
+    type Hasher = Prehashed;
+    fn build_hasher(&self) -> Prehashed {
+        Prehashed(0)
+    }
+}
+
+pub(crate) struct Prehashed(u64);
+
+impl Hasher for Prehashed {
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `write_u64` is used (by `SourceKey`); anything else is hashed, not lost.
+        let mut h = Fast(self.0);
+        h.write(bytes);
+        self.0 = h.finish();
+    }
+
+    #[inline]
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// A fast hash of short strings (FxHash's word step, a 64-bit finalizer so that both the high
+/// bits hashbrown keeps as tags and the low bits that pick a bucket vary).
+#[derive(Clone, Copy, Default)]
+pub(crate) struct FastHash;
+
+impl BuildHasher for FastHash {
+    type Hasher = Fast;
+    fn build_hasher(&self) -> Fast {
+        Fast(0)
+    }
+}
+
+pub(crate) struct Fast(u64);
+
+const K: u64 = 0xf135_7aea_2e62_a9c5;
+
+impl Fast {
+    #[inline]
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0 ^ word).wrapping_mul(K).rotate_left(26);
+    }
+}
+
+/// The last 1 to 7 bytes as a word, read 4, 2 and 1 at a time (not through `memcpy`).
+#[inline]
+fn tail_word(rest: &[u8]) -> u64 {
+    let (mut word, mut at) = (0u64, 0);
+    if let Some(four) = rest.first_chunk::<4>() {
+        word = u64::from(u32::from_le_bytes(*four));
+        at = 4;
+    }
+    if let Some(two) = rest[at..].first_chunk::<2>() {
+        word |= u64::from(u16::from_le_bytes(*two)) << (8 * at);
+        at += 2;
+    }
+    if let Some(&one) = rest.get(at) {
+        word |= u64::from(one) << (8 * at);
+    }
+    word
+}
+
+impl Hasher for Fast {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut words = bytes.chunks_exact(8);
+        for w in &mut words {
+            self.add(u64::from_le_bytes(w.try_into().expect("8 bytes")));
+        }
+        let rest = words.remainder();
+        if !rest.is_empty() {
+            self.add(tail_word(rest) ^ ((rest.len() as u64) << 59));
+        }
+    }
+
+    #[inline]
+    fn write_u64(&mut self, n: u64) {
+        self.add(n);
+    }
+
+    #[inline]
+    fn write_usize(&mut self, n: usize) {
+        self.add(n as u64);
+    }
+
+    #[inline]
+    fn finish(&self) -> u64 {
+        let h = self.0;
+        (h ^ (h >> 32)).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ (h >> 29)
+    }
+}
+
+/// The time in Unix seconds. On Linux the coarse clock: the time of the last timer tick (a few
+/// milliseconds old at most), read without asking the hardware timer, which is plenty for
+/// expiry times in seconds and is a fifth of the cost on the warm token path.
 pub(crate) fn now_secs() -> i64 {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: `ts` is a valid timespec to write.
+        if unsafe { libc::clock_gettime(libc::CLOCK_REALTIME_COARSE, &mut ts) } == 0 {
+            #[allow(clippy::unnecessary_cast)] // time_t is 32 bits on some targets
+            return ts.tv_sec as i64;
+        }
+    }
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
@@ -37,6 +203,8 @@ pub(crate) fn now_secs() -> i64 {
 /// One cached token and the request that is renewing it, if any.
 #[derive(Default)]
 pub(crate) struct Entry {
+    /// The resource, normalized (what a request for a new token asks for).
+    pub(crate) resource: Box<str>,
     /// Read without a lock by every warm call (an ArcSwap load writes nothing other threads
     /// read), so that concurrent callers do not contend.
     current: ArcSwapOption<AccessToken>,
@@ -67,6 +235,13 @@ pub(crate) struct Fresh {
 }
 
 impl Entry {
+    fn new(resource: &str) -> Entry {
+        Entry {
+            resource: resource.into(),
+            ..Entry::default()
+        }
+    }
+
     /// The cached token if it is still good for at least the expiry margin.
     pub(crate) fn fresh(&self, now: i64) -> Option<Fresh> {
         let token = self.current.load_full()?;
@@ -197,22 +372,23 @@ pub(crate) struct TokenCache {
 }
 
 impl TokenCache {
-    /// Calls `f` with the entry, borrowed from the current snapshot.
+    /// Calls `f` with the entry of `resource` (normalized), borrowed from the current snapshot.
     pub(crate) fn with_entry<R>(
         &self,
-        source: &str,
-        resource: &str,
+        source: &SourceKey,
+        resource: &[u8],
         f: impl FnOnce(&Arc<Entry>) -> R,
     ) -> Option<R> {
         let map = self.map.load();
         map.get(source)?.get(resource).map(f)
     }
 
-    pub(crate) fn get(&self, source: &str, resource: &str) -> Option<Arc<Entry>> {
-        self.with_entry(source, resource, Arc::clone)
+    pub(crate) fn get(&self, source: &SourceKey, resource: &str) -> Option<Arc<Entry>> {
+        self.with_entry(source, resource.as_bytes(), Arc::clone)
     }
 
-    pub(crate) fn get_or_insert(&self, source: &Arc<str>, resource: &str) -> Arc<Entry> {
+    /// The entry of `resource` (normalized), created when there is none.
+    pub(crate) fn get_or_insert(&self, source: &SourceKey, resource: &str) -> Arc<Entry> {
         if let Some(e) = self.get(source, resource) {
             return e;
         }
@@ -222,10 +398,10 @@ impl TokenCache {
         }
         let mut map = BySource::clone(&self.map.load());
         let entry = Arc::clone(
-            map.entry(Arc::clone(source))
+            map.entry(source.clone())
                 .or_default()
-                .entry(resource.into())
-                .or_default(),
+                .entry(resource.as_bytes().into())
+                .or_insert_with(|| Arc::new(Entry::new(resource))),
         );
         self.map.store(Arc::new(map));
         entry
@@ -274,6 +450,28 @@ mod tests {
             e.fresh(now + BACKGROUND_RETRY_SECS)
                 .unwrap()
                 .start_background_refresh
+        );
+    }
+
+    #[test]
+    fn the_fast_hash_tells_short_strings_apart() {
+        let hash = |b: &[u8]| FastHash.hash_one(b);
+        let mut seen = std::collections::HashSet::new();
+        let text = b"https://management.azure.com/.default";
+        for len in 0..=text.len() {
+            assert!(seen.insert(hash(&text[..len])), "{len}");
+        }
+        // Each byte of the tail counts, wherever it is.
+        for len in 1..8 {
+            for at in 0..len {
+                let mut bytes = vec![b'a'; len];
+                bytes[at] = b'b';
+                assert!(seen.insert(hash(&bytes)), "{len} {at}");
+            }
+        }
+        assert_eq!(
+            tail_word(b"\x01\x02\x03\x04\x05\x06\x07"),
+            0x0007_0605_0403_0201
         );
     }
 

@@ -10,7 +10,7 @@ use crate::cache::{now_secs, Entry, TokenCache};
 use crate::claims::{token_sha256_hex, Claims};
 use crate::error::Result;
 use crate::http::Network;
-use crate::identity::{normalize_resource, ManagedIdentity};
+use crate::identity::{normalize_resource, resource_key, ManagedIdentity};
 use crate::proxy::{Direct, ProxyRules, ProxySetting, Route};
 use crate::source::imds::EndpointProbes;
 use crate::source::{request_token, PinnedClients, Refresh, Source, Transport};
@@ -124,29 +124,31 @@ impl Azmi {
         let entry = self.inner.cache.get(&mi.cache_key, resource)?;
         let fresh = entry.fresh(now_secs())?;
         if fresh.start_background_refresh {
-            self.refresh_in_background(entry, mi, resource);
+            self.refresh_in_background(entry, mi);
         }
         Some(fresh.token)
     }
 
     /// As [`Azmi::cached_token`], but lends the token to `f` instead of sharing it, so that
-    /// concurrent warm calls touch no shared reference count.
+    /// concurrent warm calls touch no shared reference count; and takes `resource` as the
+    /// caller gave it (bytes not yet checked, a `/.default` scope or not): only a resource
+    /// accepted before can match (see [`resource_key`]), so it is not checked again.
     pub(crate) fn with_cached_token<R>(
         &self,
         mi: &ManagedIdentity,
-        resource: &str,
+        resource: &[u8],
         f: impl FnOnce(&AccessToken) -> R,
     ) -> Option<R> {
-        let (result, due) = self
-            .inner
-            .cache
-            .with_entry(&mi.cache_key, resource, |entry| {
-                entry
-                    .with_fresh(now_secs(), f)
-                    .map(|(r, start)| (r, start.then(|| Arc::clone(entry))))
-            })??;
+        let (result, due) =
+            self.inner
+                .cache
+                .with_entry(&mi.cache_key, resource_key(resource)?, |entry| {
+                    entry
+                        .with_fresh(now_secs(), f)
+                        .map(|(r, start)| (r, start.then(|| Arc::clone(entry))))
+                })??;
         if let Some(entry) = due {
-            self.refresh_in_background(entry, mi, resource);
+            self.refresh_in_background(entry, mi);
         }
         Some(result)
     }
@@ -284,7 +286,7 @@ impl Azmi {
         })
     }
 
-    fn refresh_in_background(&self, entry: Arc<Entry>, mi: &ManagedIdentity, resource: &str) {
+    fn refresh_in_background(&self, entry: Arc<Entry>, mi: &ManagedIdentity) {
         let spawner = self
             .inner
             .spawner
@@ -295,8 +297,8 @@ impl Azmi {
             entry.background_finished(true);
             return;
         };
-        let fetch = self.fetch(&entry, mi, resource, false);
-        let what = format!("{resource} ({})", mi.identity);
+        let fetch = self.fetch(&entry, mi, &entry.resource, false);
+        let what = format!("{} ({})", entry.resource, mi.identity);
         spawner.spawn(async move {
             let result = fetch.await;
             if let Err(e) = &result {

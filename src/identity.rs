@@ -4,6 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::cache::SourceKey;
 use crate::error::{Error, Result};
 use crate::retry::RetryPolicy;
 use crate::source::{Source, SourceConfig, SourceEnv};
@@ -153,6 +154,19 @@ pub fn normalize_resource(resource: &str) -> Result<&str> {
     Ok(r)
 }
 
+/// What [`normalize_resource`] makes of `resource` when it accepts it, for looking up resources
+/// it already accepted: it only removes the scope suffix, in constant time. Sound because a
+/// lookup succeeds only when the result equals a resource `normalize_resource` returned before
+/// (so it is valid UTF-8, non-empty, without white space or control characters), and then
+/// `normalize_resource` accepts `resource` too and returns the same; a longer `resource` than
+/// it accepts gives `None`.
+pub(crate) fn resource_key(resource: &[u8]) -> Option<&[u8]> {
+    if resource.len() > MAX_RESOURCE_LEN {
+        return None;
+    }
+    Some(resource.strip_suffix(b"/.default").unwrap_or(resource))
+}
+
 /// Quotes user input in messages without letting control characters through.
 pub(crate) fn printable(s: &str) -> String {
     s.chars()
@@ -199,7 +213,7 @@ pub struct ManagedIdentity {
     pub(crate) config: Arc<SourceConfig>,
     /// Identifies source, endpoint, identity and (where the source sends them) capabilities in
     /// the token cache.
-    pub(crate) cache_key: Arc<str>,
+    pub(crate) cache_key: SourceKey,
     pub(crate) options: TokenOptions,
     /// The client capabilities declared with every token request (`cp1`); none by default.
     pub(crate) capabilities: Arc<[String]>,
@@ -232,7 +246,7 @@ impl ManagedIdentity {
     pub fn with_config(identity: IdentityId, config: SourceConfig) -> Result<ManagedIdentity> {
         config.source().check_identity(&identity)?;
         let capabilities: Arc<[String]> = Arc::new([]);
-        let cache_key = config.cache_key(&identity, &capabilities).into();
+        let cache_key = SourceKey::new(config.cache_key(&identity, &capabilities));
         Ok(ManagedIdentity {
             identity,
             config: Arc::new(config),
@@ -265,10 +279,7 @@ impl ManagedIdentity {
         capabilities: &[S],
     ) -> Result<ManagedIdentity> {
         self.capabilities = crate::claims::parse_capabilities(capabilities)?;
-        self.cache_key = self
-            .config
-            .cache_key(&self.identity, &self.capabilities)
-            .into();
+        self.cache_key = SourceKey::new(self.config.cache_key(&self.identity, &self.capabilities));
         Ok(self)
     }
 

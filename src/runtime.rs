@@ -1,18 +1,19 @@
 //! The process-wide engine behind the C ABI: one tokio runtime and one [`Azmi`] (HTTP client and
 //! token cache), created on first use, stopped by [`shutdown`] and created again on the next call.
 
+use std::ffi::CStr;
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use arc_swap::ArcSwapOption;
-use parking_lot::{Mutex, RwLock};
+use parking_lot::Mutex;
 use tokio_util::sync::CancellationToken;
 
 use crate::client::Azmi;
 use crate::error::{Error, Result};
-use crate::identity::{endpoint_from_env, IdentityId, ManagedIdentity};
+use crate::identity::{IdentityId, ManagedIdentity, ENV_IMDS_ENDPOINT, ENV_POD_IDENTITY_HOST};
 use crate::proxy::ProxySetting;
 
 pub(crate) struct Engine {
@@ -22,7 +23,7 @@ pub(crate) struct Engine {
     pub(crate) azmi: Azmi,
     /// The system-assigned identity at the endpoint the environment names, kept so that calls
     /// without an identity do not parse the endpoint each time.
-    default_identity: RwLock<Option<(String, Arc<ManagedIdentity>)>>,
+    default_identity: ArcSwapOption<DefaultIdentity>,
 }
 
 static ENGINE: ArcSwapOption<Engine> = ArcSwapOption::const_empty();
@@ -69,7 +70,7 @@ pub(crate) fn engine() -> Result<Arc<Engine>> {
         runtime,
         stopping: CancellationToken::new(),
         azmi,
-        default_identity: RwLock::new(None),
+        default_identity: ArcSwapOption::const_empty(),
     });
     ENGINE.store(Some(Arc::clone(&engine)));
     Ok(engine)
@@ -115,15 +116,103 @@ impl Engine {
     /// cheap enough for every call, while the other sources' variables are set by the platform
     /// before the process starts.
     pub(crate) fn default_identity(&self) -> Result<Arc<ManagedIdentity>> {
-        let endpoint = endpoint_from_env()?;
-        if let Some((e, mi)) = &*self.default_identity.read() {
-            if *e == endpoint {
-                return Ok(Arc::clone(mi));
-            }
+        if let Some(mi) = self.with_default_identity(Arc::clone) {
+            return Ok(mi);
         }
+        let seen = DefaultIdentity::variables();
         let mi = Arc::new(ManagedIdentity::new(IdentityId::SystemAssigned)?);
-        *self.default_identity.write() = Some((endpoint, Arc::clone(&mi)));
+        // Kept only if the variables did not change while it was made.
+        if DefaultIdentity::variables() == seen {
+            let imds_wins = seen[0]
+                .as_deref()
+                .and_then(|v| std::str::from_utf8(v).ok())
+                .is_some_and(|v| !v.trim().is_empty());
+            self.default_identity.store(Some(Arc::new(DefaultIdentity {
+                variables: seen,
+                imds_wins,
+                mi: Arc::clone(&mi),
+            })));
+        }
         Ok(mi)
+    }
+
+    /// Calls `f` with the identity of [`Engine::default_identity`], borrowed (no reference
+    /// count touched), if the environment still names the endpoint it was made for; else
+    /// `None`: then [`Engine::default_identity`] makes it again.
+    pub(crate) fn with_default_identity<R>(
+        &self,
+        f: impl FnOnce(&Arc<ManagedIdentity>) -> R,
+    ) -> Option<R> {
+        let current = self.default_identity.load();
+        let default = current.as_ref()?;
+        default.is_current().then(|| f(&default.mi))
+    }
+}
+
+/// The identity used for a NULL identity, and the IMDS endpoint variables it was made with.
+struct DefaultIdentity {
+    variables: [Option<Box<[u8]>>; 2],
+    /// `AZMI_IMDS_ENDPOINT` names the endpoint (set and not blank), so the other one does not
+    /// matter (`identity::endpoint_from_env`'s rule).
+    imds_wins: bool,
+    mi: Arc<ManagedIdentity>,
+}
+
+impl DefaultIdentity {
+    /// `AZMI_IMDS_ENDPOINT` and `AZURE_POD_IDENTITY_AUTHORITY_HOST`, as they are now.
+    fn variables() -> [Option<Box<[u8]>>; 2] {
+        [ENV_IMDS_ENDPOINT_C, ENV_POD_IDENTITY_HOST_C]
+            .map(|name| with_env(name, |v| v.map(Box::from)))
+    }
+
+    /// Whether the variables are still those it was made with: one `getenv` when
+    /// `AZMI_IMDS_ENDPOINT` is set (it wins), two otherwise, and no allocation.
+    fn is_current(&self) -> bool {
+        let [imds, pod] = &self.variables;
+        with_env(ENV_IMDS_ENDPOINT_C, |now| now == imds.as_deref())
+            && (self.imds_wins || with_env(ENV_POD_IDENTITY_HOST_C, |now| now == pod.as_deref()))
+    }
+}
+
+const ENV_IMDS_ENDPOINT_C: &CStr = c"AZMI_IMDS_ENDPOINT";
+const ENV_POD_IDENTITY_HOST_C: &CStr = c"AZURE_POD_IDENTITY_AUTHORITY_HOST";
+const _: () = {
+    // The C names are the identity module's names.
+    assert!(eq(ENV_IMDS_ENDPOINT_C, ENV_IMDS_ENDPOINT));
+    assert!(eq(ENV_POD_IDENTITY_HOST_C, ENV_POD_IDENTITY_HOST));
+};
+
+const fn eq(c: &CStr, s: &str) -> bool {
+    let (c, s) = (c.to_bytes(), s.as_bytes());
+    if c.len() != s.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < c.len() {
+        if c[i] != s[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+/// Calls `f` with the value of the environment variable `name` (`None`: not set). On Unix,
+/// `getenv` itself: no lock and no copy (a process that changes its environment while other
+/// threads read it breaks `setenv`'s own rule, with or without azmi); elsewhere the standard
+/// library's reading (on Windows, the process's environment block, as before).
+fn with_env<R>(name: &CStr, f: impl FnOnce(Option<&[u8]>) -> R) -> R {
+    #[cfg(unix)]
+    {
+        // SAFETY: `name` is NUL-terminated; the value, if any, is a NUL-terminated string
+        // that stays valid until the environment changes, and is read at once.
+        let value = unsafe { libc::getenv(name.as_ptr()) };
+        f((!value.is_null()).then(|| unsafe { CStr::from_ptr(value) }.to_bytes()))
+    }
+    #[cfg(not(unix))]
+    {
+        let value = name.to_str().ok().and_then(std::env::var_os);
+        f(value.as_ref().map(|v| v.as_encoded_bytes()))
     }
 }
 

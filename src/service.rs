@@ -9,7 +9,8 @@
 //! - 429, 503 (and, for idempotent requests, 500, 502, 504 and failures after the request may
 //!   have been sent) are retried with exponential backoff and jitter, honouring `Retry-After`,
 //!   within the [`RetryPolicy`] budget; connection failures are always retried. A request whose
-//!   body is a one-shot stream is never retried.
+//!   body is a one-shot stream is never retried; a body read anew for each attempt
+//!   ([`Replay`], a file's data) is, unless reading it failed here.
 //! - A 401 with a claims challenge (continuous access evaluation: the token was revoked, or a
 //!   policy wants more) is retried once with a new token carrying the claims; a second one is
 //!   [`ErrorCode::ClaimsChallenge`], carrying the claims. Any other 401 is retried once with a
@@ -49,11 +50,26 @@ const ERROR_BODY_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a JSON answer may stall between two pieces.
 const JSON_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// A streamed body that can be produced again for each attempt (an upload's data read from a
+/// local file), of a length known beforehand.
+pub(crate) trait Replay: Send + Sync {
+    /// The body for one attempt, from its first byte.
+    fn body(&self) -> reqwest::Body;
+    /// Why the last body could not be produced whole (the local file could not be read): the
+    /// request then fails with this error and is not retried.
+    fn failure(&self) -> Option<Error>;
+}
+
 /// A request body.
 pub(crate) enum Body {
     Empty,
     /// Replayable: the request may be retried.
     Bytes(Bytes),
+    /// Streamed and produced anew for each attempt, `len` bytes: the request may be retried.
+    Replay {
+        source: Arc<dyn Replay>,
+        len: u64,
+    },
     /// One-shot: the request is sent once and never retried.
     #[allow(dead_code)] // for services that stream uploads
     Stream(Option<reqwest::Body>),
@@ -68,6 +84,7 @@ impl Body {
         match self {
             Body::Empty => Some(0),
             Body::Bytes(b) => Some(b.len() as u64),
+            Body::Replay { len, .. } => Some(*len),
             Body::Stream(_) => None,
         }
     }
@@ -77,7 +94,16 @@ impl Body {
         match self {
             Body::Empty => None,
             Body::Bytes(b) => Some(reqwest::Body::from(b.clone())),
+            Body::Replay { source, .. } => Some(source.body()),
             Body::Stream(s) => s.take(),
+        }
+    }
+
+    /// A failure to produce the body here, which no retry can mend.
+    fn local_failure(&self) -> Option<Error> {
+        match self {
+            Body::Replay { source, .. } => source.failure(),
+            _ => None,
         }
     }
 }
@@ -126,6 +152,12 @@ impl Request {
     /// A replayable body.
     pub(crate) fn body(mut self, body: Bytes) -> Request {
         self.body = Body::Bytes(body);
+        self
+    }
+
+    /// A streamed body of `len` bytes, produced by `source` anew for each attempt.
+    pub(crate) fn replay(mut self, source: Arc<dyn Replay>, len: u64) -> Request {
+        self.body = Body::Replay { source, len };
         self
     }
 
@@ -342,6 +374,10 @@ impl Service {
             // Azure answers 411 to a write without a length.
             headers.insert(CONTENT_LENGTH, HeaderValue::from_static("0"));
         }
+        if let Body::Replay { len, .. } = &body {
+            // Azure takes no chunked uploads: the length goes first.
+            headers.insert(CONTENT_LENGTH, HeaderValue::from(*len));
+        }
         let replayable = body.replayable();
         let net = self.azmi.network();
         net.proxy.check(&url, &what)?;
@@ -478,6 +514,10 @@ impl Service {
                     None,
                 ),
                 Err(Failure::Transport(e)) => {
+                    if let Some(local) = body.local_failure() {
+                        // The body could not be read here (the local file): no retry mends that.
+                        return Err(local);
+                    }
                     // The URL may carry a SAS: keep it out of every message.
                     let e = e.without_url();
                     if let Some(error) = untrusted_certificate(&e, &url, &what, &net.proxy) {

@@ -1,7 +1,6 @@
 //! Access tokens and the parsing of token responses in every shape the managed identity
 //! sources send.
 
-use std::ffi::CStr;
 use std::fmt;
 
 use serde_json::Value;
@@ -14,40 +13,15 @@ use crate::source::Source;
 /// epoch value of 2001-01-01, earlier than any real expiry).
 const EPOCH_THRESHOLD: i64 = 978_307_200;
 
-/// A string kept with a trailing NUL so the C ABI can lend it out without copying.
-#[derive(Clone, PartialEq, Eq)]
-pub(crate) struct NulString(Box<str>);
-
-impl NulString {
-    pub(crate) fn new(s: &str) -> NulString {
-        // Interior NULs cannot come from JSON strings we accept, but never let one cut a
-        // string short silently.
-        let mut owned = s.replace('\0', "\u{FFFD}");
-        owned.push('\0');
-        NulString(owned.into_boxed_str())
-    }
-    pub(crate) fn as_str(&self) -> &str {
-        &self.0[..self.0.len() - 1]
-    }
-    pub(crate) fn as_c_str(&self) -> &CStr {
-        // Built with exactly one NUL, at the end.
-        CStr::from_bytes_with_nul(self.0.as_bytes()).expect("NulString invariant")
-    }
-}
-
-impl fmt::Debug for NulString {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(self.as_str(), f)
-    }
-}
-
 /// An access token. The token text is wiped from memory when the last copy is dropped and is
 /// never shown by `Debug`.
 pub struct AccessToken {
-    /// The token followed by a NUL, zeroized on drop.
-    secret: Zeroizing<Vec<u8>>,
-    pub(crate) token_type: NulString,
-    pub(crate) resource: NulString,
+    /// The token, its type and its resource, each followed by a NUL, in one string (which the
+    /// C ABI copies whole); zeroized on drop.
+    text: Zeroizing<String>,
+    /// Where the type and the resource start in `text`.
+    type_at: usize,
+    resource_at: usize,
     /// Unix seconds.
     pub(crate) expires_on: i64,
     /// Unix seconds at which a background refresh should start, if the token warrants one.
@@ -64,13 +38,21 @@ impl AccessToken {
         expires_on: i64,
         refresh_at: Option<i64>,
     ) -> AccessToken {
-        let mut secret = Zeroizing::new(Vec::with_capacity(token.len() + 1));
-        secret.extend_from_slice(token.as_bytes());
-        secret.push(0);
+        let mut text = Zeroizing::new(String::with_capacity(
+            token.len() + token_type.len() + resource.len() + 3,
+        ));
+        text.push_str(token);
+        text.push('\0');
+        let type_at = text.len();
+        // Interior NULs cannot come from JSON strings we accept, but never let one cut the
+        // type or resource short silently in C (a token with one is refused when parsed).
+        push_without_nul(&mut text, token_type);
+        let resource_at = text.len();
+        push_without_nul(&mut text, resource);
         AccessToken {
-            secret,
-            token_type: NulString::new(token_type),
-            resource: NulString::new(resource),
+            text,
+            type_at,
+            resource_at,
             expires_on,
             refresh_at,
             source: Source::Imds,
@@ -90,28 +72,33 @@ impl AccessToken {
 
     /// The bearer token text. Handle with care: never log it.
     pub fn secret(&self) -> &str {
-        // Built from a &str plus a NUL, so the prefix is valid UTF-8.
-        std::str::from_utf8(&self.secret[..self.secret.len() - 1]).unwrap_or_default()
+        &self.text[..self.type_at - 1]
     }
 
-    /// The token text as a NUL-terminated C string, valid while this token lives.
-    pub(crate) fn secret_c_str(&self) -> &CStr {
-        CStr::from_bytes_with_nul(&self.secret).expect("token ends with its only NUL")
+    /// The token text, type and resource, each followed by a NUL (the text as checked when
+    /// the token was parsed: printable ASCII), for the C ABI to copy at once.
+    pub(crate) fn texts_with_nuls(&self) -> &[u8] {
+        self.text.as_bytes()
+    }
+
+    /// Where the type and the resource start in [`AccessToken::texts_with_nuls`].
+    pub(crate) fn type_and_resource_at(&self) -> (usize, usize) {
+        (self.type_at, self.resource_at)
     }
 
     /// Length of the token text in bytes (without the NUL).
     pub fn secret_len(&self) -> usize {
-        self.secret.len() - 1
+        self.type_at - 1
     }
 
     /// Usually `Bearer`.
     pub fn token_type(&self) -> &str {
-        self.token_type.as_str()
+        &self.text[self.type_at..self.resource_at - 1]
     }
 
     /// The resource the token is for, as the endpoint named it.
     pub fn resource(&self) -> &str {
-        self.resource.as_str()
+        &self.text[self.resource_at..self.text.len() - 1]
     }
 
     /// Expiry in Unix seconds.
@@ -120,16 +107,66 @@ impl AccessToken {
     }
 }
 
+/// Appends `s` and a NUL to `text`, any NUL in `s` as U+FFFD.
+fn push_without_nul(text: &mut String, s: &str) {
+    for part in s.split('\0').enumerate() {
+        if part.0 > 0 {
+            text.push('\u{FFFD}');
+        }
+        text.push_str(part.1);
+    }
+    text.push('\0');
+}
+
 impl fmt::Debug for AccessToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AccessToken")
             .field("token", &"<redacted>")
-            .field("token_type", &self.token_type)
-            .field("resource", &self.resource)
+            .field("token_type", &self.token_type())
+            .field("resource", &self.resource())
             .field("expires_on", &self.expires_on)
             .field("source", &self.source)
             .finish()
     }
+}
+
+/// Overwrites `bytes` with zeros in a way the compiler may not remove, even when the memory is
+/// freed right after: one `write_bytes` (the C library's `memset`, word- and vector-wide), then
+/// an empty assembly block that is given the pointer and, not marked `nomem`, may read any
+/// memory it reaches, so the zeros must be stored before it. Linux's `memzero_explicit` and
+/// BoringSSL's `OPENSSL_cleanse` do the same. Chosen over `zeroize` (a volatile write per byte:
+/// thousands of instructions for a token, on the hottest path) and over the platforms' own
+/// calls (`explicit_bzero`, `SecureZeroMemory`, `memset_s`: one per platform, none in every C
+/// library azmi runs on), with the same guarantee. Where Rust has no inline assembly, `zeroize`.
+#[cfg(any(
+    target_arch = "x86_64",
+    target_arch = "x86",
+    target_arch = "aarch64",
+    target_arch = "arm",
+    target_arch = "riscv64",
+    target_arch = "riscv32",
+    target_arch = "loongarch64"
+))]
+pub(crate) fn wipe(bytes: &mut [u8]) {
+    // SAFETY: `bytes` is valid for writes of its length.
+    unsafe { std::ptr::write_bytes(bytes.as_mut_ptr(), 0, bytes.len()) };
+    // SAFETY: an empty block: it reads, writes and jumps nowhere.
+    unsafe {
+        std::arch::asm!("/* {0} */", in(reg) bytes.as_ptr(), options(nostack, preserves_flags))
+    };
+}
+
+#[cfg(not(any(
+    target_arch = "x86_64",
+    target_arch = "x86",
+    target_arch = "aarch64",
+    target_arch = "arm",
+    target_arch = "riscv64",
+    target_arch = "riscv32",
+    target_arch = "loongarch64"
+)))]
+pub(crate) fn wipe(bytes: &mut [u8]) {
+    zeroize::Zeroize::zeroize(bytes);
 }
 
 /// Tokens living longer than this are refreshed in the background from half their lifetime.
@@ -346,12 +383,29 @@ mod tests {
     }
 
     #[test]
+    fn wipe_zeroes_every_byte() {
+        for len in [0, 1, 7, 31, 1733, 4099] {
+            let mut bytes: Vec<u8> = (0..len).map(|i| (i % 255) as u8 + 1).collect();
+            wipe(&mut bytes[1.min(len)..]);
+            assert!(bytes.iter().skip(1).all(|&b| b == 0), "{len}");
+            if len > 0 {
+                assert_eq!(bytes[0], 1, "only the slice given");
+            }
+        }
+    }
+
+    #[test]
     fn debug_never_shows_the_token() {
         let t = AccessToken::new("SECRETXYZ", "Bearer", "r", 1, None);
         let d = format!("{t:?}");
         assert!(!d.contains("SECRETXYZ"));
         assert!(d.contains("redacted"));
         assert_eq!(t.secret_len(), 9);
-        assert_eq!(t.secret_c_str().to_bytes(), b"SECRETXYZ");
+        assert!(t.texts_with_nuls() == b"SECRETXYZ\0Bearer\0r\0");
+        assert_eq!(t.type_and_resource_at(), (10, 17));
+        let odd = AccessToken::new("t", "Bea\0rer", "\0r\0", 1, None);
+        assert_eq!(odd.token_type(), "Bea\u{FFFD}rer");
+        assert_eq!(odd.resource(), "\u{FFFD}r\u{FFFD}");
+        assert_eq!(odd.secret(), "t");
     }
 }

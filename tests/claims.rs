@@ -453,6 +453,83 @@ async fn blob_uploads_answer_one_challenge_and_send_the_same_body_again() {
     assert_eq!(seen.lock().unwrap().len(), 2);
 }
 
+/// Bytes that differ from one block to the next.
+fn file_data(len: usize) -> Vec<u8> {
+    (0..len)
+        .map(|i| (i % 251) as u8 ^ (i / 65536) as u8)
+        .collect()
+}
+
+#[tokio::test]
+async fn blob_file_uploads_answer_one_challenge_by_streaming_the_same_data_again() {
+    let emu = start(IdentitySource::Imds);
+    let (azmi, mi) = client(&emu);
+    let dir = tempfile::tempdir().unwrap();
+
+    // One Put Blob streamed from the file (over the 8 MiB sent from memory).
+    let data = file_data(9 * 1024 * 1024 + 7);
+    let local = dir.path().join("streamed.bin");
+    std::fs::write(&local, &data).unwrap();
+    let (base, seen) = fake_blob(1).await;
+    let n = azmi
+        .blob(&base, &mi)
+        .unwrap()
+        .upload(&local, "cae", "streamed.bin", true, |_, _| {})
+        .await
+        .unwrap();
+    assert_eq!(n, data.len() as u64);
+    {
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen.len(), 2, "the upload and its one retry");
+        assert!(
+            seen.iter().all(|r| r.method == "PUT" && r.body == data),
+            "each attempt carries the whole file"
+        );
+    }
+
+    // Blocks, several in flight: the challenged one is sent again, the list once after all.
+    let block = 64 * 1024;
+    let data = file_data(3 * block + 123);
+    let local = dir.path().join("blocks.bin");
+    std::fs::write(&local, &data).unwrap();
+    let (base, seen) = fake_blob(1).await;
+    azmi.blob(&base, &mi)
+        .unwrap()
+        .with_block_size(block)
+        .unwrap()
+        .upload(&local, "cae", "blocks.bin", true, |_, _| {})
+        .await
+        .unwrap();
+    let seen = seen.lock().unwrap();
+    let comp = |r: &fake_http::Seen| r.query.get("comp").cloned().unwrap_or_default();
+    let blocks: Vec<&fake_http::Seen> = seen.iter().filter(|r| comp(r) == "block").collect();
+    assert_eq!(blocks.len(), 5, "four blocks, one of them twice");
+    for r in blocks {
+        let id = base64::engine::general_purpose::STANDARD
+            .decode(&r.query["blockid"])
+            .unwrap();
+        let id = String::from_utf8(id).unwrap();
+        let index: usize = id.trim_start_matches("azmi-block-").parse().unwrap();
+        let start = index * block;
+        assert!(
+            r.body == data[start..(start + block).min(data.len())],
+            "block {index} carries its part of the file"
+        );
+    }
+    assert_eq!(seen.iter().filter(|r| comp(r) == "blocklist").count(), 1);
+    assert_eq!(
+        seen.last().map(comp).as_deref(),
+        Some("blocklist"),
+        "the list comes last"
+    );
+    drop(seen);
+    assert_eq!(
+        emu.counters().tokens_issued,
+        3,
+        "the first token and one with the claims for each upload"
+    );
+}
+
 #[tokio::test]
 async fn claims_in_bad_forms_are_refused_before_anything_is_sent() {
     let emu = start(IdentitySource::AppService);

@@ -228,3 +228,123 @@ fn identity_reports_its_endpoint_and_description() {
         azmi_identity_free(id);
     }
 }
+
+/// Gets a token for `resource` with `id`: the status, and whether it came from the cache.
+fn token_from(resource: &CStr, id: *const azmi_identity) -> (azmi_status, bool) {
+    let mut token = ptr::null_mut();
+    let mut err = ptr::null_mut();
+    // SAFETY: valid arguments; the token or error is freed once.
+    unsafe {
+        let status = azmi_get_token(resource.as_ptr(), id, 0, ptr::null(), &mut token, &mut err);
+        let from_cache = azmi_token_from_cache(token);
+        azmi_token_free(token);
+        azmi_error_free(err);
+        (status, from_cache)
+    }
+}
+
+#[test]
+fn warm_calls_take_the_strings_accepted_before_and_still_refuse_the_others() {
+    // The longest resource azmi accepts, known to this emulator.
+    let long = CString::new(format!("https://{}/", "a".repeat(2048 - 9))).unwrap();
+    let mut config = EmulatorConfig::default();
+    config.resources.push(long.to_str().unwrap().to_owned());
+    let emu = Emulator::start(config).unwrap();
+    let id = identity_at(&emu);
+    assert_eq!(token_from(VAULT, id), (azmi_status::AZMI_OK, false));
+    // The scope form names the same resource: the same cached token, no request.
+    let scope = c"https://vault.azure.net/.default";
+    assert_eq!(token_from(scope, id), (azmi_status::AZMI_OK, true));
+    assert_eq!(token_from(VAULT, id), (azmi_status::AZMI_OK, true));
+    assert_eq!(emu.counters().token_requests, 1);
+    // Strings that only look like it are checked as on a cold call, and refused.
+    for bad in [
+        c"https://vault.azure.net ",
+        c"https://vault.azure.net\n",
+        c"https://vault.azure.net/.default\t",
+        c" https://vault.azure.net",
+    ] {
+        assert_eq!(
+            token_from(bad, id).0,
+            azmi_status::AZMI_INVALID_ARGUMENT,
+            "{bad:?}"
+        );
+    }
+    let not_utf8 = CString::new(b"https://vault.azure.net\xff".to_vec()).unwrap();
+    assert_eq!(
+        token_from(&not_utf8, id).0,
+        azmi_status::AZMI_INVALID_ARGUMENT
+    );
+    // Longer than a resource may be, even though removing the suffix leaves a cached one.
+    assert_eq!(long.as_bytes().len(), 2048);
+    assert_eq!(token_from(&long, id), (azmi_status::AZMI_OK, false));
+    let long_scope = CString::new(format!("{}/.default", long.to_str().unwrap())).unwrap();
+    assert_eq!(
+        token_from(&long_scope, id).0,
+        azmi_status::AZMI_INVALID_ARGUMENT
+    );
+    assert_eq!(emu.counters().token_requests, 2);
+    // SAFETY: created above, freed once.
+    unsafe { azmi_identity_free(id) };
+}
+
+#[test]
+fn tokens_may_be_freed_on_another_thread_and_in_any_order() {
+    let emu = Emulator::start(EmulatorConfig::default()).unwrap();
+    let id = identity_at(&emu);
+    let get = |resource: &CStr| {
+        let mut token = ptr::null_mut();
+        // SAFETY: valid arguments.
+        let status = unsafe {
+            azmi_get_token(
+                resource.as_ptr(),
+                id,
+                0,
+                ptr::null(),
+                &mut token,
+                ptr::null_mut(),
+            )
+        };
+        assert_eq!(status, azmi_status::AZMI_OK);
+        SendPtr(token.cast_const())
+    };
+    // Tokens of different sizes, alive at once, freed in another order and on other threads.
+    let tokens: Vec<_> = (0..6)
+        .map(|i| get(if i % 2 == 0 { ARM } else { VAULT }))
+        .collect();
+    let texts: Vec<CString> = tokens
+        .iter()
+        // SAFETY: live tokens.
+        .map(|t| unsafe { CStr::from_ptr(azmi_token_access_token(t.0)) }.to_owned())
+        .collect();
+    for (i, t) in tokens.iter().enumerate() {
+        // SAFETY: live tokens.
+        let resource = unsafe { CStr::from_ptr(azmi_token_resource(t.0)) };
+        assert_eq!(resource, if i % 2 == 0 { ARM } else { VAULT });
+    }
+    let (even, odd): (Vec<_>, Vec<_>) = tokens
+        .into_iter()
+        .enumerate()
+        .partition(|(i, _)| i % 2 == 0);
+    std::thread::spawn(move || {
+        for (_, t) in odd.into_iter().rev() {
+            // SAFETY: a live token, freed once.
+            unsafe { azmi_token_free(t.0.cast_mut()) };
+        }
+    })
+    .join()
+    .unwrap();
+    // The memory freed on this thread is reused for the next tokens; their text is theirs.
+    for (i, t) in even {
+        let next = get(ARM);
+        // SAFETY: live tokens, each freed once.
+        unsafe {
+            assert!(CStr::from_ptr(azmi_token_access_token(t.0)) == texts[i].as_c_str());
+            azmi_token_free(t.0.cast_mut());
+            assert!(CStr::from_ptr(azmi_token_access_token(next.0)) == texts[0].as_c_str());
+            azmi_token_free(next.0.cast_mut());
+        }
+    }
+    // SAFETY: created above, freed once.
+    unsafe { azmi_identity_free(id) };
+}

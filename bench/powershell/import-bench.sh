@@ -14,6 +14,11 @@
 # azmi-emulator (scripts/bench.sh sets it) for the first-token variant.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
+# shellcheck source=../../scripts/lib/c-program.sh
+source "$root/scripts/lib/c-program.sh"
+# shellcheck source=../lib/bench.sh
+source "$root/bench/lib/bench.sh"
+bench_measure_build
 pwsh="${PWSH:-$HOME/.dotnet/tools/pwsh}"
 runs="${RUNS:-20}"
 baseline="${BASELINE:-}"
@@ -63,18 +68,14 @@ if [ -n "$baseline" ]; then
   commands+=("Import-Module '$baseline/AzMi.psd1'; exit 0")
 fi
 
-# One pwsh run: prints "<wall ms> <cpu ms>".
+# One pwsh run: prints "<wall ms> <cpu ms>" (bench/c/measure.c: wall, peak RSS, user, system).
 run() {
-  local start end cpu
-  start=$(date +%s%N)
-  /usr/bin/time -o "$work/time" -f '%U %S' "$pwsh" -NoProfile -NonInteractive -Command "$1" >/dev/null 2>&1
-  end=$(date +%s%N)
-  echo "$(((end - start) / 1000000)) $(awk '{printf "%d", ($1 + $2) * 1000}' "$work/time")"
+  "$bench_measure_bin" /dev/null /dev/null -- "$pwsh" -NoProfile -NonInteractive -Command "$1" |
+    awk '{ printf "%d %d\n", $1 * 1000, ($3 + $4) * 1000 }'
 }
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 signed() { awk '{printf "%+d", $1}'; }
 
-load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+load_start=$(bench_loadavg)
 "$pwsh" -NoProfile -NonInteractive -Command 'exit 0' >/dev/null # warm the disk cache
 declare -A wall_diff cpu_diff
 bare_wall=() bare_cpu=()
@@ -87,13 +88,13 @@ for _ in $(seq 1 "$runs"); do
     cpu_diff[$i]+="$((c - bc)) "
   done
 done
-load_end=$(cut -d' ' -f1-3 /proc/loadavg)
+load_end=$(bench_loadavg)
 
 echo "$runs paired rounds, $(nproc) CPUs, load average $load_start at the start, $load_end at the end"
 printf '%-72s %8s %8s\n' "" "wall ms" "CPU ms"
 printf '%-72s %8s %8s\n' "pwsh -NoProfile -Command 'exit 0' (median)" \
-  "$(printf '%s\n' "${bare_wall[@]}" | median)" "$(printf '%s\n' "${bare_cpu[@]}" | median)"
+  "$(printf '%s\n' "${bare_wall[@]}" | bench_median)" "$(printf '%s\n' "${bare_cpu[@]}" | bench_median)"
 for i in "${!commands[@]}"; do
   printf '%-72s %8s %8s\n' "+ ${names[$i]} (median of differences)" \
-    "$(tr ' ' '\n' <<<"${wall_diff[$i]}" | grep . | median | signed)" "$(tr ' ' '\n' <<<"${cpu_diff[$i]}" | grep . | median | signed)"
+    "$(tr ' ' '\n' <<<"${wall_diff[$i]}" | grep . | bench_median | signed)" "$(tr ' ' '\n' <<<"${cpu_diff[$i]}" | grep . | bench_median | signed)"
 done

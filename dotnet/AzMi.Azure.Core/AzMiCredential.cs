@@ -51,18 +51,29 @@ public sealed class AzMiCredential : TokenCredential
     public AzMiIdentity Identity => _identity;
 
     /// <inheritdoc />
-    public override global::Azure.Core.AccessToken GetToken(TokenRequestContext requestContext, CancellationToken cancellationToken) =>
-        GetTokenAsync(requestContext, cancellationToken).AsTask().GetAwaiter().GetResult();
+    public override global::Azure.Core.AccessToken GetToken(TokenRequestContext requestContext, CancellationToken cancellationToken)
+    {
+        // On the calling thread, as the SDK clients' synchronous methods expect: not a
+        // thread-pool thread waited for (it returns at once from azmi's cache).
+        using AzMi.AccessToken token = IdentityFor(requestContext).GetToken(ResourceOf(requestContext.Scopes), ClaimsOf(requestContext), cancellationToken);
+        return new global::Azure.Core.AccessToken(token.Token, token.ExpiresOn);
+    }
 
     /// <inheritdoc />
     public override async ValueTask<global::Azure.Core.AccessToken> GetTokenAsync(TokenRequestContext requestContext, CancellationToken cancellationToken)
     {
         string resource = ResourceOf(requestContext.Scopes);
-        AzMiIdentity identity = requestContext.IsCaeEnabled ? _caeIdentity.Value : _identity;
-        string? claims = string.IsNullOrEmpty(requestContext.Claims) ? null : requestContext.Claims;
-        using AzMi.AccessToken token = await identity.GetTokenAsync(resource, claims, cancellationToken).ConfigureAwait(false);
+        using AzMi.AccessToken token = await IdentityFor(requestContext).GetTokenAsync(resource, ClaimsOf(requestContext), cancellationToken).ConfigureAwait(false);
         return new global::Azure.Core.AccessToken(token.Token, token.ExpiresOn);
     }
+
+    /// <summary>The identity a request's tokens come from: the one declaring cp1 when CAE is enabled.</summary>
+    private AzMiIdentity IdentityFor(TokenRequestContext requestContext) =>
+        requestContext.IsCaeEnabled ? _caeIdentity.Value : _identity;
+
+    /// <summary>A request's claims (a claims challenge's), or null.</summary>
+    private static string? ClaimsOf(TokenRequestContext requestContext) =>
+        string.IsNullOrEmpty(requestContext.Claims) ? null : requestContext.Claims;
 
     /// <summary>The resource of a request's scopes: exactly one, without <c>/.default</c>.</summary>
     /// <param name="scopes">The scopes of a <see cref="TokenRequestContext"/>.</param>

@@ -242,6 +242,41 @@ public sealed class AzMiIdentity : IDisposable
         return NativeCall.RunAsync(scope => GetToken(resourceUtf8, claimsUtf8, forceRefresh: false, scope), cancellationToken);
     }
 
+    /// <summary>
+    /// A token for <paramref name="resource"/> on the calling thread, for synchronous callers
+    /// (such as <c>TokenCredential.GetToken</c>): it returns at once from azmi's cache, and
+    /// blocks the thread while a request is made. <see cref="GetTokenAsync(string, CancellationToken)"/>
+    /// waits on a thread-pool thread instead.
+    /// </summary>
+    /// <param name="resource">The resource URI as Entra ID knows it; a <c>/.default</c> suffix is removed.</param>
+    /// <param name="cancellationToken">Ends the wait at once.</param>
+    /// <returns>The token; dispose it to clear its text.</returns>
+    /// <exception cref="AzMiException">Any error of azmi_get_token (see <see cref="GetTokenAsync(string, CancellationToken)"/>).</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public AccessToken GetToken(string resource, CancellationToken cancellationToken = default) =>
+        GetToken(resource, null, cancellationToken);
+
+    /// <summary>
+    /// <see cref="GetToken(string, CancellationToken)"/> with the claims of a claims challenge
+    /// (see <see cref="GetTokenAsync(string, string?, CancellationToken)"/>); null claims ask
+    /// for the cached token.
+    /// </summary>
+    /// <param name="resource">The resource URI as Entra ID knows it.</param>
+    /// <param name="claims">The challenge's claims (JSON or base64), or null.</param>
+    /// <param name="cancellationToken">Ends the wait at once.</param>
+    /// <returns>The token; dispose it to clear its text.</returns>
+    /// <exception cref="AzMiException">InvalidArgument: the claims are neither; any other error of azmi_get_token.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public AccessToken GetToken(string resource, string? claims, CancellationToken cancellationToken = default)
+    {
+        byte[] resourceUtf8 = NativeText.EncodeRequired(resource, nameof(resource));
+        byte[]? claimsUtf8 = NativeText.Encode(claims, nameof(claims));
+        cancellationToken.ThrowIfCancellationRequested();
+        AzMiLibrary.EnsureInitialized();
+        using var scope = new CancelScope(cancellationToken);
+        return GetToken(resourceUtf8, claimsUtf8, forceRefresh: false, scope);
+    }
+
     /// <summary>A Key Vault's secrets with this identity's tokens.</summary>
     /// <param name="vault">The vault's name (<c>contoso</c> is <c>https://contoso.vault.azure.net</c>), host or URI.</param>
     /// <returns>The client (cheap: nothing is sent until a call).</returns>
@@ -430,16 +465,10 @@ public sealed class AzMiIdentity : IDisposable
         int length = NativeText.CheckedLength(NativeMethods.azmi_token_access_token_len(pointer), "a token");
         IntPtr text = NativeMethods.azmi_token_access_token(pointer);
         var chars = new char[length];
-        for (int i = 0; i < length; i++)
+        if (!CopyPrintableAscii(text, chars))
         {
-            byte b = System.Runtime.InteropServices.Marshal.ReadByte(text, i);
-            if (b < 0x20 || b > 0x7E)
-            {
-                Array.Clear(chars, 0, chars.Length); // Never show the byte or its neighbours.
-                throw new InvalidOperationException("azmi returned token text that is not printable ASCII; it was discarded.");
-            }
-
-            chars[i] = (char)b;
+            Array.Clear(chars, 0, chars.Length); // Never show the byte or its neighbours.
+            throw new InvalidOperationException("azmi returned token text that is not printable ASCII; it was discarded.");
         }
 
         return new AccessToken(
@@ -449,5 +478,30 @@ public sealed class AzMiIdentity : IDisposable
             NativeText.ReadLentOrEmpty(NativeMethods.azmi_token_type(pointer)),
             NativeMethods.azmi_token_from_cache(pointer),
             ManagedIdentitySourceNames.FromNative(NativeText.ReadLentOrEmpty(NativeMethods.azmi_token_source(pointer))));
+    }
+
+    /// <summary>
+    /// Copies <c>destination.Length</c> bytes of token text from native memory, widened to
+    /// chars, in one pass; false (with part of it copied) at the first byte that is not
+    /// printable ASCII.
+    /// </summary>
+    private static unsafe bool CopyPrintableAscii(IntPtr source, char[] destination)
+    {
+        byte* text = (byte*)source;
+        fixed (char* chars = destination)
+        {
+            for (int i = 0; i < destination.Length; i++)
+            {
+                byte b = text[i];
+                if (b < 0x20 || b > 0x7E)
+                {
+                    return false;
+                }
+
+                chars[i] = (char)b;
+            }
+        }
+
+        return true;
     }
 }

@@ -103,11 +103,12 @@ public sealed class AzMiBlobClient : IDisposable
     public BlobAccountClient Account => _account;
 
     /// <summary>
-    /// Uploads a local file: up to 8 MiB as one Put Blob, larger in 8 MiB blocks (two in memory
-    /// at once) and one Put Block List.
+    /// Uploads a local file, never holding it in memory: up to 256 MiB as one Put Blob streamed
+    /// from the file (its MD5 checked against the service's), larger in 8 MiB blocks, four in
+    /// flight at once, and one Put Block List sent only when every block has succeeded.
     /// </summary>
     /// <param name="localPath">The local file.</param>
-    /// <param name="progress">Bytes sent after each block (synchronously, on the transfer's thread), or null.</param>
+    /// <param name="progress">Bytes sent as the data goes (after each block, or as one request is sent; synchronously, on the transfer's thread), or null.</param>
     /// <param name="cancellationToken">Ends the transfer at once.</param>
     /// <returns>A task completing when the blob is written.</returns>
     /// <exception cref="AzMiConflictException">The blob exists (use the overload with overwrite).</exception>
@@ -118,7 +119,7 @@ public sealed class AzMiBlobClient : IDisposable
     /// <summary>Uploads a local file, replacing an existing blob when <paramref name="overwrite"/>.</summary>
     /// <param name="localPath">The local file.</param>
     /// <param name="overwrite">Replace an existing blob (else it is a conflict).</param>
-    /// <param name="progress">Bytes sent after each block, or null.</param>
+    /// <param name="progress">Bytes sent as the data goes, or null.</param>
     /// <param name="cancellationToken">Ends the transfer at once.</param>
     /// <returns>A task completing when the blob is written.</returns>
     public Task UploadFromAsync(string localPath, bool overwrite, IProgress<TransferProgress>? progress = null, CancellationToken cancellationToken = default)

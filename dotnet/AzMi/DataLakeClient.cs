@@ -47,7 +47,8 @@ public sealed class DataLakeClient : IDisposable
     public DataLakeProtocol Protocol { get; }
 
     /// <summary>
-    /// Bytes sent per upload request for calls started afterwards (Gen2 appends; Gen1 sends at
+    /// Bytes sent per upload request for calls started afterwards (Gen2 appends of files over
+    /// 256 MiB, and once set also the largest Gen2 upload sent as one append; Gen1 sends at
     /// most 4 MiB whatever this says): 1024 to 268435456, or 0 for the default (8 MiB).
     /// </summary>
     /// <param name="bytes">The chunk size.</param>

@@ -17,7 +17,8 @@
     CompatiblePSEditions = @('Desktop', 'Core')
     PowerShellVersion    = '5.1'
 
-    FormatsToProcess     = @('AzMi.format.ps1xml')
+    # No FormatsToProcess: the views (AzMi.format.ps1xml) come with the first AzMi command of a
+    # session, through Format/AzMi.Format.psd1, which keeps Import-Module fast (see that file).
 
     # Explicit lists: PowerShell then knows the commands without loading the module.
     CmdletsToExport      = @(

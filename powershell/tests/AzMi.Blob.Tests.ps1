@@ -142,7 +142,7 @@ Describe 'Set-AzMiBlobContent' {
         }
     }
 
-    It 'round-trips a 20 MB file in blocks, with progress' {
+    It 'round-trips a 20 MB file (one Put Blob streamed from the file), with progress' {
         $big = New-TestFile -Name big.bin -Length 20000000 -Seed 7
         $ps = [powershell]::Create()
         try {

@@ -189,9 +189,11 @@ Describe 'The AzMi package (out/packages)' {
             @($Manifest.CmdletsToExport | Sort-Object) | Should -Be $Result.Commands
         }
 
-        It 'holds the help, the format file and the native library under runtimes/(rid)/native' {
+        It 'holds the help, the format file (with its manifest, alone in Format/) and the native library under runtimes/(rid)/native' {
             Join-Path $ModuleFolder 'en-US/AzMi.dll-Help.xml' | Should -Exist
             Join-Path $ModuleFolder 'AzMi.format.ps1xml' | Should -Exist
+            Join-Path $ModuleFolder 'Format/AzMi.Format.psd1' | Should -Exist
+            @(Get-ChildItem $ModuleFolder -Filter *.psd1).Name | Should -Be @('AzMi.psd1')
             $Result.NativeLibrary | Should -Exist
             $Result.NativeLibrary | Should -BeLike (Join-Path $ModuleFolder 'runtimes/*/native/*')
         }

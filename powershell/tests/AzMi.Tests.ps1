@@ -488,6 +488,83 @@ Describe 'AzMi.AccessToken display' {
     }
 }
 
+Describe 'AzMi format views, loaded by the first command' {
+    BeforeAll {
+        # Runs $script in a new session (runspace) of this process and returns its output.
+        function Invoke-InNewSession([string] $script) {
+            $ps = [powershell]::Create([System.Management.Automation.RunspaceMode]::NewRunspace)
+            try {
+                $ps.AddScript($script).AddArgument($ModulePath).Invoke()
+                if ($ps.HadErrors) { throw "session failed: $($ps.Streams.Error -join '; ')" }
+            }
+            finally {
+                $ps.Runspace.Dispose()
+                $ps.Dispose()
+            }
+        }
+        # What a user sees of each kind of object, rendered in a session, and the views.
+        $script:Render = {
+            param($module, $eager)
+            Import-Module $module
+            if ($eager) {
+                # The views as Import-Module loaded them before: from the format file at once.
+                Update-FormatData -AppendPath (Join-Path (Split-Path $module) 'AzMi.format.ps1xml')
+            }
+            $token = Get-AzMiToken -Resource https://management.azure.com/
+            $identity = Get-AzMiManagedIdentity
+            foreach ($o in $token, $identity) {
+                $o | Out-String -Width 200
+                $o | Format-Table | Out-String -Width 200
+                $o | Format-List | Out-String -Width 200
+            }
+            $file = [System.IO.Path]::GetTempFileName()
+            Get-FormatData -TypeName 'AzMi.*' | Sort-Object TypeName | Export-FormatData -Path $file -Force -IncludeScriptBlock
+            Get-Content -Raw $file
+            Remove-Item $file
+        }
+    }
+
+    It 'are not loaded by Import-Module, and are by the first command' {
+        $counts = Invoke-InNewSession {
+            param($module)
+            Import-Module $module
+            @(Get-FormatData -TypeName AzMi.AccessToken).Count
+            $null = Get-AzMiToken -Resource https://management.azure.com/
+            @(Get-FormatData -TypeName AzMi.AccessToken).Count
+        }
+
+        $counts | Should -Be @(0, 1)
+    }
+
+    It 'make every view and every output the same as when Import-Module loaded them' {
+        $lazy = Invoke-InNewSession "param(`$m) & { $Render } `$m `$false"
+        $eager = Invoke-InNewSession "param(`$m) & { $Render } `$m `$true"
+
+        $lazy.Count | Should -Be 7
+        $lazy[-1] | Should -Match 'AzMi.KeyVaultSecret'
+        $lazy[-1] | Should -Match 'AzMi.StorageBlob'
+        for ($i = 0; $i -lt $eager.Count; $i++) {
+            # Expiry times may tick over between the sessions; everything else is the same.
+            ($lazy[$i] -replace '\d\d:\d\d:\d\d', 'hh:mm:ss') | Should -BeExactly ($eager[$i] -replace '\d\d:\d\d:\d\d', 'hh:mm:ss')
+        }
+    }
+
+    It 'come back with the next command when AzMi.Format was removed' {
+        $counts = Invoke-InNewSession {
+            param($module)
+            Import-Module $module
+            $null = Get-AzMiToken -Resource https://management.azure.com/
+            Remove-Module AzMi, AzMi.Format
+            Import-Module $module
+            @(Get-FormatData -TypeName AzMi.AccessToken).Count
+            $null = Get-AzMiToken -Resource https://management.azure.com/
+            @(Get-FormatData -TypeName AzMi.AccessToken).Count
+        }
+
+        $counts | Should -Be @(0, 1)
+    }
+}
+
 Describe 'AzMi module' {
     BeforeAll {
         $script:ExpectedCmdlets = @(

@@ -1,6 +1,8 @@
-# Azurite's blob service for the tests (sourced): HTTPS with a fresh certificate for 127.0.0.1,
-# `--oauth basic` (it checks the emulator's bearer tokens), a free port and an empty workspace,
-# as tests/common/mod.rs starts it. Azurite comes from tools/azurite (scripts/setup.sh).
+# Azurite's blob service for the tests and benchmarks (sourced; tests/c/run.sh,
+# bench/blob-bench.sh, ...): HTTPS with a fresh certificate for 127.0.0.1, `--oauth basic` (it
+# checks the emulator's bearer tokens), a free port and an empty workspace, as
+# tests/common/mod.rs starts it. Azurite comes from tools/azurite (scripts/setup.sh). The caller
+# sets root (the checkout).
 #
 # azurite_start DIR: starts it with its files in DIR (made anew); sets azurite_port, azurite_cert
 # (the PEM to trust), azurite_url (the account, path-style) and azurite_pid, and waits until it

@@ -3,11 +3,14 @@
 //! one place that picks an account's implementation. Everything else (the public [`Adls`], the
 //! chunked transfers) is written once against the trait.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use reqwest::Response;
 
 use super::{Adls, AdlsItem, AdlsPath, ListOutcome};
 use crate::error::Result;
+use crate::transfer::Streamed;
 
 /// One Data Lake protocol. Operations take the account's client and validated paths.
 pub(super) trait Backend {
@@ -17,6 +20,14 @@ pub(super) trait Backend {
 
     /// Bytes per write request for the configured chunk size.
     fn write_chunk(chunk_size: usize) -> usize;
+
+    /// The largest file written in one request streamed from disk ([`Backend::append_streamed`]);
+    /// 0 when the protocol has none and writes at most [`Backend::write_chunk`] per request.
+    fn single_request(a: &Adls) -> u64;
+
+    /// Parts of one file written at once: more than one only where a part may land before the
+    /// parts ahead of it.
+    fn parallel_writes(a: &Adls) -> usize;
 
     /// Lists `path` page by page, handing each item to `on_item` until it returns false.
     async fn list(
@@ -45,8 +56,18 @@ pub(super) trait Backend {
     /// Creates the file (replacing one only when `overwrite`) with its first chunk.
     async fn create(a: &Adls, path: &AdlsPath, overwrite: bool, first: Bytes) -> Result<()>;
 
-    /// Writes a later chunk at `offset`, the length written so far.
+    /// Writes a later chunk at `offset` (with one write at a time, the length written so far).
     async fn append_at(a: &Adls, path: &AdlsPath, offset: u64, data: Bytes) -> Result<()>;
+
+    /// Writes the data `body` streams at `offset` in one request (not readable before
+    /// [`Backend::commit`]).
+    async fn append_streamed(
+        a: &Adls,
+        path: &AdlsPath,
+        offset: u64,
+        body: Arc<Streamed>,
+        len: u64,
+    ) -> Result<()>;
 
     /// Makes the `total` bytes written readable.
     async fn commit(a: &Adls, path: &AdlsPath, total: u64) -> Result<()>;

@@ -2,6 +2,8 @@
 //! {filesystem}/{path}` with `x-ms-version`. Files are written by create, appends at explicit
 //! positions and a final flush; nothing is readable before the flush.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use reqwest::header::{
     HeaderMap, HeaderName, CONTENT_LENGTH, ETAG, IF_MATCH, IF_NONE_MATCH, LAST_MODIFIED,
@@ -16,6 +18,7 @@ use super::{
 };
 use crate::error::{Error, ErrorCode, Result, ServiceFailure};
 use crate::service::{get_ci, Request};
+use crate::transfer::Streamed;
 
 const VERSION: &str = "2023-11-03";
 const X_MS_VERSION: HeaderName = HeaderName::from_static("x-ms-version");
@@ -116,6 +119,24 @@ async fn create_file(a: &Adls, path: &AdlsPath, overwrite: bool) -> Result<()> {
     expect_success(resp, &what).await.map(drop)
 }
 
+/// "appending to <path> in <account>", for messages.
+fn append_what(a: &Adls, path: &AdlsPath) -> String {
+    format!("appending to {}", a.account.at(path))
+}
+
+/// An append of `len` bytes at `position` (the body is the caller's).
+fn append_request(a: &Adls, path: &AdlsPath, position: u64, len: u64) -> Result<Request> {
+    let pos = position.to_string();
+    let req = request(
+        a,
+        Method::PATCH,
+        path,
+        &[("action", "append"), ("position", &pos)],
+        &append_what(a, path),
+    )?;
+    Ok(req.timeout(data_timeout(usize::try_from(len).unwrap_or(usize::MAX))))
+}
+
 /// Commits the appended data: the file's length becomes `length`.
 async fn flush(a: &Adls, path: &AdlsPath, length: u64) -> Result<()> {
     let what = format!("committing the data of {}", a.account.at(path));
@@ -178,6 +199,27 @@ impl Backend for Dfs {
 
     fn write_chunk(chunk_size: usize) -> usize {
         chunk_size
+    }
+
+    fn single_request(a: &Adls) -> u64 {
+        a.single_request
+    }
+
+    /// Appends name their position, so they may land in any order before the flush.
+    fn parallel_writes(a: &Adls) -> usize {
+        a.concurrency
+    }
+
+    async fn append_streamed(
+        a: &Adls,
+        path: &AdlsPath,
+        offset: u64,
+        body: Arc<Streamed>,
+        len: u64,
+    ) -> Result<()> {
+        let req = append_request(a, path, offset, len)?.replay(body, len);
+        let resp = a.service.send(req).await?;
+        expect_success(resp, &append_what(a, path)).await.map(drop)
     }
 
     /// Creates the file, then appends the first chunk (readable after [`Backend::commit`]).
@@ -300,20 +342,9 @@ impl Backend for Dfs {
         if data.is_empty() {
             return Ok(());
         }
-        let what = format!("appending to {}", a.account.at(path));
-        let pos = position.to_string();
-        let timeout = data_timeout(data.len());
-        let req = request(
-            a,
-            Method::PATCH,
-            path,
-            &[("action", "append"), ("position", &pos)],
-            &what,
-        )?
-        .body(data)
-        .timeout(timeout);
+        let req = append_request(a, path, position, data.len() as u64)?.body(data);
         let resp = a.service.send(req).await?;
-        expect_success(resp, &what).await.map(drop)
+        expect_success(resp, &append_what(a, path)).await.map(drop)
     }
 
     /// Appends at the file's current end.

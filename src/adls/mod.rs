@@ -27,7 +27,9 @@ use crate::error::{Error, Result};
 use crate::identity::{printable, ManagedIdentity};
 use crate::retry::RetryPolicy;
 use crate::service::{display_host, is_loopback, Service};
-use crate::transfer::{data_timeout, read_body, META_TIMEOUT};
+use crate::transfer::{
+    data_timeout, read_body, META_TIMEOUT, SINGLE_REQUEST_MAX, UPLOAD_CONCURRENCY,
+};
 
 #[macro_use]
 mod backend;
@@ -409,6 +411,10 @@ pub struct Adls {
     service: Service,
     retry: RetryPolicy,
     chunk_size: usize,
+    /// The largest Gen2 upload sent as one request.
+    single_request: u64,
+    /// Gen2 appends in flight at once.
+    concurrency: usize,
     page_size: Option<u32>,
 }
 
@@ -418,6 +424,8 @@ impl fmt::Debug for Adls {
             .field("account", &self.account)
             .field("resource", &self.service.resource())
             .field("chunk_size", &self.chunk_size)
+            .field("single_request", &self.single_request)
+            .field("concurrency", &self.concurrency)
             .finish()
     }
 }
@@ -450,6 +458,8 @@ impl Adls {
             service,
             retry,
             chunk_size: DEFAULT_CHUNK,
+            single_request: SINGLE_REQUEST_MAX,
+            concurrency: UPLOAD_CONCURRENCY,
             page_size: None,
         })
     }
@@ -467,11 +477,24 @@ impl Adls {
         self
     }
 
-    /// Bytes per upload request: Gen2 appends (default 8 MiB); Gen1 sends at most 4 MiB per
-    /// request whatever this says. Between 1 KiB and 256 MiB; two chunks are in memory at once.
+    /// Bytes per upload request: Gen2 appends of files larger than the single-request size
+    /// (default 8 MiB; set here, it is also the largest Gen2 upload sent as one append, by
+    /// default 256 MiB, so that no request carries more); Gen1 sends at most 4 MiB per request
+    /// whatever this says. Between 1 KiB and 256 MiB. Gen2 streams its appends from the file:
+    /// memory stays flat whatever the size.
     pub fn with_chunk_size(mut self, bytes: usize) -> Result<Adls> {
         check_chunk_size(bytes)?;
         self.chunk_size = bytes;
+        self.single_request = bytes as u64;
+        Ok(self)
+    }
+
+    /// Gen2 appends in flight at once during an upload larger than the single-request size
+    /// (default [`UPLOAD_CONCURRENCY`]); 1 to 16. Gen1 appends one at a time: each lands at the
+    /// end of the file.
+    pub fn with_concurrency(mut self, appends: usize) -> Result<Adls> {
+        crate::blob::check_concurrency(appends)?;
+        self.concurrency = appends;
         Ok(self)
     }
 

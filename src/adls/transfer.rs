@@ -2,27 +2,35 @@
 //!
 //! Written once for both protocols, against [`Backend`].
 //!
-//! Upload: the next chunk is read from disk while the current one is sent (two chunks in memory
-//! at most); the backend creates the file with the first chunk, appends the others and commits
-//! them (Gen1: CREATE then APPENDs of at most 4 MiB; Gen2: create, appends at their positions
-//! and one flush). A failure says how many bytes had been sent.
+//! Upload: up to one chunk (and 8 MiB), read into memory and sent with the file's creation (Gen1
+//! CREATE; Gen2 create, one append, flush). Gen2 files up to the single-request size (256 MiB
+//! by default) go as one append streamed from disk, then one flush. Larger ones go in chunks:
+//! Gen2 appends at their positions, streamed from disk, several at once, then one flush once
+//! all have succeeded; Gen1 APPENDs one after the other (each lands at the end of the file),
+//! at most 4 MiB each, from memory. A failure says how many bytes had been sent; a Gen2 file's
+//! appended data stays unreadable unless the flush is reached.
 //!
 //! Download: [`crate::transfer::receive`] (a temporary file renamed over the destination when
 //! complete), resumed from where it stopped when the connection fails.
 
 use std::path::Path;
 
+use bytes::Bytes;
+
 use super::backend::Backend;
 use super::{Adls, AdlsPath};
 use crate::error::{Error, Result};
-use crate::transfer::{check_destination, receive, Incoming, Source};
+use crate::transfer::{
+    check_destination, receive, reporting, send_parts, Incoming, Parts, Source, Streamed,
+    FROM_MEMORY_MAX,
+};
 
 /// Writes `total` bytes from `source` to the new file `path`. `stopped`, when given, is put
 /// before a failure together with the bytes sent so far.
 pub(super) async fn write_all<B: Backend>(
     a: &Adls,
     path: &AdlsPath,
-    mut source: Source,
+    source: Source,
     total: u64,
     overwrite: bool,
     stopped: Option<&str>,
@@ -35,37 +43,60 @@ pub(super) async fn write_all<B: Backend>(
         None => e,
     };
     let chunk = B::write_chunk(a.chunk_size) as u64;
-    let mut current = source
-        .next(total.min(chunk) as usize)
-        .await
-        .map_err(|e| fail(e, 0))?;
-    let mut offset = 0u64;
     progress(0, total);
-    loop {
-        let len = current.len() as u64;
-        let send = async {
-            if offset == 0 {
-                B::create(a, path, overwrite, current).await
-            } else {
-                B::append_at(a, path, offset, current).await
-            }
-        };
-        let rest = total - offset - len;
-        let next = if rest > 0 {
-            // Read the next chunk while this one is sent.
-            let (sent, next) = tokio::join!(send, source.next(rest.min(chunk) as usize));
-            sent.map_err(|e| fail(e, offset))?;
-            Some(next)
+    if total <= chunk.min(FROM_MEMORY_MAX) {
+        let data = source.read(0, total).await.map_err(|e| fail(e, 0))?;
+        B::create(a, path, overwrite, data)
+            .await
+            .map_err(|e| fail(e, 0))?;
+        progress(total, total);
+    } else if total <= B::single_request(a) {
+        B::create(a, path, overwrite, Bytes::new())
+            .await
+            .map_err(|e| fail(e, 0))?;
+        let body = Streamed::new(source, 0, total, false);
+        let send = B::append_streamed(a, path, 0, body.clone(), total);
+        reporting(send, || body.sent(), total, progress)
+            .await
+            .map_err(|e| fail(e, 0))?;
+        progress(total, total);
+    } else {
+        let mut parts = Parts::new(source.clone(), total, chunk, false);
+        let concurrency = B::parallel_writes(a);
+        let sent = if concurrency > 1 {
+            B::create(a, path, overwrite, Bytes::new())
+                .await
+                .map_err(|e| fail(e, 0))?;
+            let source = &source;
+            send_parts(
+                &mut parts,
+                concurrency,
+                |part| async move {
+                    let body = Streamed::new(source.clone(), part.offset, part.len, false);
+                    B::append_streamed(a, path, part.offset, body, part.len).await
+                },
+                progress,
+            )
+            .await
         } else {
-            send.await.map_err(|e| fail(e, offset))?;
-            None
+            // One at a time, in order, from memory: the first chunk creates the file.
+            let source = &source;
+            send_parts(
+                &mut parts,
+                1,
+                |part| async move {
+                    let data = source.read(part.offset, part.len).await?;
+                    if part.offset == 0 {
+                        B::create(a, path, overwrite, data).await
+                    } else {
+                        B::append_at(a, path, part.offset, data).await
+                    }
+                },
+                progress,
+            )
+            .await
         };
-        offset += len;
-        progress(offset, total);
-        match next {
-            Some(next) => current = next.map_err(|e| fail(e, offset))?,
-            None => break,
-        }
+        sent.map_err(|(e, sent)| fail(e, sent))?;
     }
     B::commit(a, path, total)
         .await

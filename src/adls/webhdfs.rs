@@ -8,6 +8,7 @@
 //! request (`write=true`, `append=true`).
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use reqwest::header::LOCATION;
@@ -22,6 +23,7 @@ use super::{
 };
 use crate::error::{Error, ErrorCode, Result};
 use crate::service::{display_url, get_ci, is_loopback, Request};
+use crate::transfer::Streamed;
 
 const API_VERSION: &str = "2016-11-01";
 /// The largest JSON answer read (a listing page of 4000 entries is about 1 MB).
@@ -302,6 +304,29 @@ impl Backend for WebHdfs {
 
     fn write_chunk(chunk_size: usize) -> usize {
         chunk_size.min(GEN1_MAX_REQUEST)
+    }
+
+    /// None: at most 4 MiB per request.
+    fn single_request(_: &Adls) -> u64 {
+        0
+    }
+
+    /// One: an APPEND lands at the end of the file only.
+    fn parallel_writes(_: &Adls) -> usize {
+        1
+    }
+
+    async fn append_streamed(
+        a: &Adls,
+        path: &AdlsPath,
+        _: u64,
+        _: Arc<Streamed>,
+        _: u64,
+    ) -> Result<()> {
+        Err(Error::Internal(format!(
+            "writing {}: WebHDFS takes at most {GEN1_MAX_REQUEST} bytes per request",
+            a.account.at(path)
+        )))
     }
 
     /// Nothing to do: each request's data is readable once answered.

@@ -114,10 +114,11 @@ pub unsafe extern "C" fn azmi_adls_new(
     })
 }
 
-/// Sets the bytes sent per upload request: Gen2 appends (default 8 MiB); Gen1 sends at most
-/// 4 MiB per request whatever this says. 1024 to 268435456 bytes, or 0 for the default; two
-/// chunks are in memory during an upload. Out of range is `AZMI_INVALID_ARGUMENT`. Applies to
-/// calls started afterwards.
+/// Sets the bytes sent per upload request: Gen2 appends of files over 256 MiB (default 8 MiB;
+/// once set, it is also the largest Gen2 upload sent as one append, so that no request carries
+/// more); Gen1 sends at most 4 MiB per request whatever this says. 1024 to 268435456 bytes, or
+/// 0 for the default. Uploads stream from the file: memory does not grow with it. Out of range
+/// is `AZMI_INVALID_ARGUMENT`. Applies to calls started afterwards.
 #[no_mangle]
 pub unsafe extern "C" fn azmi_adls_set_chunk_size(
     adls: *mut azmi_adls,
@@ -451,11 +452,14 @@ unsafe fn transfer(
     .map(drop)
 }
 
-/// Uploads the local file `local_path` to `remote_path` in chunks (Gen1: CREATE then APPENDs
-/// of at most 4 MiB; Gen2: create, appends of the chunk size, one flush), never holding the
-/// file in memory. `flags`: 0 or `AZMI_ADLS_OVERWRITE` (else an existing remote file is
-/// `AZMI_CONFLICT`). `progress` (may be NULL) gets `(userdata, bytes sent, total)` after each
-/// chunk, on the calling thread. A failure's message says how many bytes had been sent.
+/// Uploads the local file `local_path` to `remote_path`, never holding the file in memory.
+/// Gen2: create, then up to 256 MiB one append streamed from the file, larger appends of the
+/// chunk size, four in flight at once, then one flush once every append has succeeded (the
+/// data is not readable before). Gen1: CREATE then APPENDs of at most 4 MiB, one after the
+/// other. `flags`: 0 or `AZMI_ADLS_OVERWRITE` (else an existing remote file is
+/// `AZMI_CONFLICT`). `progress` (may be NULL) gets `(userdata, bytes sent, total)` as the data
+/// goes (after each chunk, or as one request's data is sent), on the calling thread. A
+/// failure's message says how many bytes had been sent.
 /// Errors as `azmi_adls_list`, plus `AZMI_CONFLICT` and `AZMI_IO_ERROR` (the local file).
 #[no_mangle]
 pub unsafe extern "C" fn azmi_adls_upload(

@@ -7,18 +7,31 @@ use bytes::Bytes;
 use super::handle::null_argument;
 use crate::error::{Error, Result};
 
+/// A required string argument, not yet checked for UTF-8 (see [`utf8`]).
+///
+/// # Safety
+/// `p` is NULL or points to a NUL-terminated string that outlives `'a`.
+pub(crate) unsafe fn c_str_arg<'a>(p: *const c_char, name: &str) -> Result<&'a CStr> {
+    if p.is_null() {
+        return Err(null_argument(name));
+    }
+    // SAFETY: non-NULL and NUL-terminated per the contract.
+    Ok(unsafe { CStr::from_ptr(p) })
+}
+
+/// The string argument `name` as UTF-8.
+pub(crate) fn utf8<'a>(s: &'a CStr, name: &str) -> Result<&'a str> {
+    s.to_str()
+        .map_err(|_| Error::InvalidArgument(format!("{name} is not valid UTF-8")))
+}
+
 /// A required string argument.
 ///
 /// # Safety
 /// `p` is NULL or points to a NUL-terminated string that outlives `'a`.
 pub(crate) unsafe fn str_arg<'a>(p: *const c_char, name: &str) -> Result<&'a str> {
-    if p.is_null() {
-        return Err(null_argument(name));
-    }
-    // SAFETY: non-NULL and NUL-terminated per the contract.
-    unsafe { CStr::from_ptr(p) }
-        .to_str()
-        .map_err(|_| Error::InvalidArgument(format!("{name} is not valid UTF-8")))
+    // SAFETY: forwarded contract.
+    utf8(unsafe { c_str_arg(p, name)? }, name)
 }
 
 /// An optional string argument: NULL means "not given".

@@ -179,11 +179,16 @@ unsafe fn transfer(
     .map(drop)
 }
 
-/// Uploads the local file `local_path` to the block blob `container/name`: up to 8 MiB as one
-/// Put Blob, larger in 8 MiB blocks (two in memory at once) and one Put Block List, never
-/// holding the file in memory. `flags`: 0 or `AZMI_BLOB_OVERWRITE` (else an existing blob is
-/// `AZMI_CONFLICT`). `progress` (may be NULL) gets `(userdata, bytes sent, total)` after each
-/// block, on the calling thread. A failure's message says how many bytes had been sent.
+/// Uploads the local file `local_path` to the block blob `container/name`, never holding the
+/// file in memory: up to 256 MiB (the Azure SDKs' initial transfer size) as one Put Blob
+/// streamed from the file, whose MD5 is checked against the one the service computed (a
+/// mismatch deletes the blob and is `AZMI_PROTOCOL_ERROR`); larger in 8 MiB blocks, four in
+/// flight at once, each checked by the service against its MD5, then one Put Block List, sent
+/// only when every block has succeeded. `flags`: 0 or `AZMI_BLOB_OVERWRITE` (else an existing
+/// blob is `AZMI_CONFLICT`). `progress` (may be NULL) gets `(userdata, bytes sent, total)` as
+/// the data goes (after each block, or as the one request's data is sent), on the calling
+/// thread. A failure's message says how many bytes had been sent; a failed or cancelled upload
+/// commits nothing.
 /// Errors as `azmi_blob_create_container`, plus `AZMI_NOT_FOUND` (no such container),
 /// `AZMI_CONFLICT` and `AZMI_IO_ERROR` (the local file).
 #[no_mangle]

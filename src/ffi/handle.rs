@@ -81,8 +81,14 @@ impl<T: Handle> Out<T> {
 
     /// Gives `value` to the caller through the out-pointer.
     pub(crate) fn set(self, value: T) {
+        self.set_ptr(into_raw(value));
+    }
+
+    /// Gives the caller an object that is not a `Box` (`azmi_token`: one allocation with its
+    /// text), which the type's own `_free` frees.
+    pub(crate) fn set_ptr(self, p: *mut T) {
         // SAFETY: non-NULL, and a writable `T*` slot (the contract of every out-pointer).
-        unsafe { self.0.as_ptr().write(into_raw(value)) };
+        unsafe { self.0.as_ptr().write(p) };
     }
 }
 

@@ -37,11 +37,10 @@ case $rid in
     for f in "$lib/libazmi.so" "$lib/azmi-emulator"; do
       [ -e "$f" ] || { echo "missing $f: run scripts/build.sh first" >&2; exit 2; }
     done
-    # The test programs load libazmi.so by its SONAME, libazmi.so.<abi> (docs/abi.md).
-    ln -sf libazmi.so "$lib/libazmi.so.$(bash "$root/scripts/version.sh" --abi)"
-    compile() {
-      "${CC:-gcc}" "${cflags[@]}" "$1" -L "$lib" -Wl,-rpath,"$lib" -lazmi -lpthread -o "$2"
-    }
+    # Built as every C program against target/release is (the SONAME link made there too).
+    # shellcheck source=../../scripts/lib/c-program.sh
+    source "$root/scripts/lib/c-program.sh"
+    compile() { c_program_build "$1" "$2" -g -O1; }
     start_emulator() { local log=$1; shift; "$lib/azmi-emulator" --port 0 "$@" >"$log" 2>&1 & }
     run_program() { valgrind "${valgrind_args[@]}" "$@"; }
     host_path() { echo "$1"; }
@@ -88,7 +87,11 @@ case $rid in
       [ -e "$f" ] || { echo "missing $f: run scripts/build.sh first" >&2; exit 2; }
     done
     [ -f "$(cross_root_path bullseye)/.azmi-root" ] || { echo "no bullseye root: run scripts/setup.sh" >&2; exit 2; }
-    ln -sf libazmi.so "$lib/libazmi.so.$(bash "$root/scripts/version.sh" --abi)"
+    # Programs load it by its SONAME: a copy with that link in the build folder, not in the
+    # module's folder, whose files the packages take as they are.
+    cp "$lib/libazmi.so" "$build/libazmi.so"
+    ln -sf libazmi.so "$build/libazmi.so.$(bash "$root/scripts/version.sh" --abi)"
+    lib="$build"
     compile() {
       cross_run bullseye gcc "${cflags[@]}" "$1" -L "$lib" -Wl,-rpath,"$lib" -lazmi -lpthread -o "$2"
     }
@@ -102,7 +105,11 @@ case $rid in
     lib="$root/out/AzMi/runtimes/linux-arm64/native"
     [ -e "$lib/libazmi.so" ] || { echo "missing $lib/libazmi.so: run scripts/build-cross.sh linux-arm64 first" >&2; exit 2; }
     [ -e "$root/target/release/azmi-emulator" ] || { echo "missing target/release/azmi-emulator: run scripts/build.sh" >&2; exit 2; }
-    ln -sf libazmi.so "$lib/libazmi.so.$(bash "$root/scripts/version.sh" --abi)"
+    # Programs load it by its SONAME: a copy with that link in the build folder, not in the
+    # module's folder, whose files the packages take as they are.
+    cp "$lib/libazmi.so" "$build/libazmi.so"
+    ln -sf libazmi.so "$build/libazmi.so.$(bash "$root/scripts/version.sh" --abi)"
+    lib="$build"
     old="$(cross_root_path bullseye)/usr/aarch64-linux-gnu"
     compile() {
       # bullseye's libc and libgcc_s, not trixie's: the programs run on glibc 2.31 as the library does.

@@ -1,15 +1,24 @@
-// Azure.Storage.Blobs side of bench/blob-bench.sh. Figures, not a test.
+// .NET side of bench/blob-bench.sh: Azure.Storage.Blobs, and azmi through its .NET package.
+// Figures, not a test.
 //
-//   BlobBench upload   <account-url> <ca-bundle> <local> <container> <name>
-//   BlobBench download <account-url> <ca-bundle> <container> <name> <local>
+//   BlobBench upload        <account-url> <ca-bundle> <local> <container> <name>
+//   BlobBench download      <account-url> <ca-bundle> <container> <name> <local>
+//   BlobBench azmi-upload   <account-url> <ca-bundle> <local> <container> <name>
+//   BlobBench azmi-download <account-url> <ca-bundle> <container> <name> <local>
 //
-// BlobClient.UploadAsync(path, overwrite: true) / DownloadToAsync(path) with the SDK's default
-// transfer options, as a user would call them; ManagedIdentityCredential (system-assigned; IMDS
-// from AZURE_POD_IDENTITY_AUTHORITY_HOST), the same token source azmi uses. The HttpClient
+// upload/download: BlobClient.UploadAsync(path, overwrite: true) / DownloadToAsync(path) with the
+// SDK's default transfer options, as a user would call them; ManagedIdentityCredential
+// (system-assigned) from the managed identity endpoint the environment names
+// (bench/blob-bench.sh gives it App Service's, served by an azmi-emulator). The HttpClient
 // trusts the certificates of <ca-bundle> (azmi-emulator's CA and Azurite's self-signed
-// certificate) for this client only. Before the clock: CreateIfNotExists on the container (the
-// token request and the first connection), as blob_bench does. Prints
-// "<op> <bytes> bytes <seconds> s" for the transfer call only (and "setup <seconds> s" on stderr).
+// certificate) for this client only.
+// azmi-upload/azmi-download: the AzMi package (dotnet/AzMi, built from source with the native
+// library of target/release) as a .NET user calls it: AzMiBlobClient.UploadFromAsync(path,
+// overwrite: true) / DownloadToAsync(path, overwrite: true), the system-assigned identity from
+// AZMI_IMDS_ENDPOINT, AzMiLibrary.SetCaFile(<ca-bundle>).
+// Before the clock: creating the container (the token request and the first connection), as
+// blob_bench does. Prints "<op> <bytes> bytes <seconds> s" for the transfer call only (and
+// "setup <seconds> s" on stderr).
 using System.Diagnostics;
 using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
@@ -17,11 +26,16 @@ using Azure.Core.Pipeline;
 using Azure.Identity;
 using Azure.Storage.Blobs;
 
-if (args.Length != 6 || (args[0] != "upload" && args[0] != "download"))
+string[] ops = ["upload", "download", "azmi-upload", "azmi-download"];
+if (args.Length != 6 || !ops.Contains(args[0]))
 {
-    Console.Error.WriteLine("usage: BlobBench upload <account-url> <ca-bundle> <local> <container> <name>\n" +
-                            "       BlobBench download <account-url> <ca-bundle> <container> <name> <local>");
+    Console.Error.WriteLine("usage: BlobBench [azmi-]upload <account-url> <ca-bundle> <local> <container> <name>\n" +
+                            "       BlobBench [azmi-]download <account-url> <ca-bundle> <container> <name> <local>");
     return 2;
+}
+if (args[0].StartsWith("azmi-", StringComparison.Ordinal))
+{
+    return await AzMiBench.Run(args);
 }
 // BLOB_BENCH_LOG=1: the SDK's event log on stderr (diagnostics; never set for figures).
 using var listener = Environment.GetEnvironmentVariable("BLOB_BENCH_LOG") == "1"
@@ -74,3 +88,39 @@ else
 double secs = Stopwatch.GetElapsedTime(start).TotalSeconds;
 Console.WriteLine(FormattableString.Invariant($"{op} {new FileInfo(local).Length} bytes {secs:F3} s"));
 return 0;
+
+/// <summary>The AzMi package's transfer calls, timed as the SDK's are.</summary>
+static class AzMiBench
+{
+    public static async Task<int> Run(string[] args)
+    {
+        bool upload = args[0] == "azmi-upload";
+        string account = args[1].TrimEnd('/');
+        string container = upload ? args[4] : args[3];
+        string name = upload ? args[5] : args[4];
+        string local = upload ? args[3] : args[5];
+        AzMi.AzMiLibrary.SetCaFile(args[2]);
+        using var id = AzMi.ManagedIdentity.CreateSystemAssigned();
+
+        long setupStart = Stopwatch.GetTimestamp();
+        using (var accountClient = id.BlobAccount(account))
+        {
+            await accountClient.CreateContainerAsync(container);
+        }
+        using var blob = id.Blob(account, container, name);
+        Console.Error.WriteLine(FormattableString.Invariant($"setup {Stopwatch.GetElapsedTime(setupStart).TotalSeconds:F3} s"));
+
+        long start = Stopwatch.GetTimestamp();
+        if (upload)
+        {
+            await blob.UploadFromAsync(local, overwrite: true);
+        }
+        else
+        {
+            await blob.DownloadToAsync(local, overwrite: true);
+        }
+        double secs = Stopwatch.GetElapsedTime(start).TotalSeconds;
+        Console.WriteLine(FormattableString.Invariant($"{args[0]} {new FileInfo(local).Length} bytes {secs:F3} s"));
+        return 0;
+    }
+}

@@ -37,8 +37,18 @@ namespace AzMiBench
         [Parameter] public string ClientId { get; set; }
         [Parameter] public string ObjectId { get; set; }
         [Parameter] public string ResourceId { get; set; }
+
+        [Parameter]
+        [ValidateSet("Imds", "AppService", "ServiceFabric", "AzureML", "CloudShell", "Arc", "WorkloadIdentity")]
+        public string Source { get; set; }
+
         [Parameter] public SwitchParameter AsPlainText { get; set; }
         [Parameter] public SwitchParameter ForceRefresh { get; set; }
+        [Parameter] public string Claims { get; set; }
+
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string[] ClientCapability { get; set; }
 
         protected override void ProcessRecord() => WriteObject(Cached);
     }
@@ -78,6 +88,10 @@ namespace AzMiBench
         [Parameter] public string ClientId { get; set; }
         [Parameter] public string ObjectId { get; set; }
         [Parameter] public string ResourceId { get; set; }
+
+        [Parameter]
+        [ValidateSet("Imds", "AppService", "ServiceFabric", "AzureML", "CloudShell", "Arc", "WorkloadIdentity")]
+        public string Source { get; set; }
 
         protected override void ProcessRecord() => WriteObject(Cached);
     }

@@ -70,6 +70,7 @@ public abstract class AzMiCmdlet : PSCmdlet
         {
             NativeLibraryLoader.EnsureLoaded();
             NativeProxySetting.ApplyEnvironmentOnce();
+            ModuleFormats.EnsureLoaded(this);
             Action<string>? verbose = VerboseShown ? WriteVerbose : null;
             CaFileEnvironment.Apply(SessionState, verbose);
             using IdentityCache.Lease lease = IdentityCache.AcquireFromEnvironment(ClientId, ObjectId, ResourceId, verbose, Source);

@@ -87,6 +87,7 @@ public sealed class GetAzMiTokenCommand : PSCmdlet
         {
             NativeLibraryLoader.EnsureLoaded();
             NativeProxySetting.ApplyEnvironmentOnce();
+            ModuleFormats.EnsureLoaded(this);
             WriteObject(GetToken(resource));
         }
         catch (AzMiException e) when (e.StatusCode == AzMiStatus.Cancelled && IsStopRequested())
@@ -130,7 +131,7 @@ public sealed class GetAzMiTokenCommand : PSCmdlet
             WriteVerbose($"Token requests to {lease.Identity.Endpoint} go {NativeProxySetting.TokenRoute(lease.Identity)}.");
         }
 
-        using CancelHandle cancel = new CancelHandle();
+        CancelHandle cancel = CancelHandle.Rent();
         lock (_stopGate)
         {
             if (_stopRequested)
@@ -153,6 +154,9 @@ public sealed class GetAzMiTokenCommand : PSCmdlet
             {
                 _pendingCall = null;
             }
+
+            // StopProcessing cancels only the pending call: from here on no other thread can.
+            cancel.Return();
         }
 
         // Never the token itself: only where it came from and when it expires.

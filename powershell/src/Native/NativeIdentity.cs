@@ -116,7 +116,7 @@ internal sealed class NativeIdentity
     /// </para>
     internal AccessToken GetToken(string resource, bool forceRefresh, bool asPlainText, CancelHandle cancel, out bool fromCache, string? claims = null)
     {
-        byte[] resourceUtf8 = Utf8.Encode(resource, "The resource")!;
+        byte[] resourceUtf8 = EncodeResource(resource);
         uint flags = forceRefresh ? NativeMethods.FlagForceRefresh : 0;
         uint status = claims is null
             ? NativeMethods.azmi_get_token(resourceUtf8, _handle, flags, cancel.Handle, out IntPtr token, out IntPtr err)
@@ -143,6 +143,30 @@ internal sealed class NativeIdentity
         {
             NativeMethods.azmi_token_free(token);
         }
+    }
+
+    /// <summary>The last resource this thread asked for, and its UTF-8 (read-only once made).</summary>
+    [ThreadStatic]
+    private static string? t_resource;
+
+    [ThreadStatic]
+    private static byte[]? t_resourceUtf8;
+
+    /// <summary>
+    /// <paramref name="resource"/> as azmi takes it; a script asking for the same resource again
+    /// and again gets the bytes made the first time.
+    /// </summary>
+    private static byte[] EncodeResource(string resource)
+    {
+        if (t_resourceUtf8 is not null && string.Equals(resource, t_resource, StringComparison.Ordinal))
+        {
+            return t_resourceUtf8;
+        }
+
+        byte[] bytes = Utf8.Encode(resource, "The resource")!;
+        t_resource = resource;
+        t_resourceUtf8 = bytes;
+        return bytes;
     }
 
     /// <summary>azmi_identity_free; only by the cache, once no lease is held.</summary>

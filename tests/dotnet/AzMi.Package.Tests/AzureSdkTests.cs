@@ -80,4 +80,19 @@ public sealed class AzureSdkTests : IClassFixture<AzuriteFixture>
 
         Assert.Throws<ArgumentException>(() => credential.GetToken(new TokenRequestContext(["https://vault.azure.net/.default", "https://storage.azure.com/.default"]), CancellationToken.None));
     }
+
+    [Fact]
+    public async Task AzMiCredential_GetToken_GivesTheTokenGetTokenAsyncGives()
+    {
+        using AzMiIdentity id = ManagedIdentity.ForClientId(KnownIdentities.UamiClientId);
+        var credential = new AzMiCredential(id);
+        var context = new TokenRequestContext(["https://storage.azure.com/.default"]);
+        global::Azure.Core.AccessToken viaAsync = await credential.GetTokenAsync(context, CancellationToken.None);
+
+        global::Azure.Core.AccessToken viaSync = credential.GetToken(context, CancellationToken.None);
+
+        Assert.Equal(Jwt.Fingerprint(viaAsync.Token), Jwt.Fingerprint(viaSync.Token));
+        Assert.Equal(KnownIdentities.UamiClientId, Jwt.Claim(viaSync.Token, "appid"));
+        Assert.Equal(viaAsync.ExpiresOn, viaSync.ExpiresOn);
+    }
 }

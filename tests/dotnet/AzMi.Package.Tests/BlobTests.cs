@@ -33,7 +33,7 @@ public sealed class BlobTests : IClassFixture<AzuriteFixture>, IDisposable
             Assert.False(await account.CreateContainerAsync("tutorial"));
         }
 
-        byte[] content = RandomNumberGenerator.GetBytes(9 * 1024 * 1024); // two blocks
+        byte[] content = RandomNumberGenerator.GetBytes(9 * 1024 * 1024); // one Put Blob streamed from the file
         string local = Path.Combine(_folder, "x.bin");
         File.WriteAllBytes(local, content);
         using AzMiBlobClient blob = id.Blob(new Uri($"{_azurite.Url}/tutorial/x.bin"));

@@ -83,6 +83,24 @@ public sealed class TokenTests(PackageEnvironment env)
     }
 
     [Fact]
+    public async Task GetToken_Synchronous_IsTheCachedToken_AndItsErrorsAreTheSame()
+    {
+        using AzMiIdentity identity = ManagedIdentity.ForClientId(KnownIdentities.UamiClientId);
+        using AccessToken first = await identity.GetTokenAsync(Vault, forceRefresh: true);
+        using AccessToken second = identity.GetToken(Vault + "/.default");
+
+        Assert.True(second.FromCache);
+        Assert.Equal(Jwt.Fingerprint(first.Token), Jwt.Fingerprint(second.Token));
+        Assert.Equal(Vault, second.Resource);
+
+        using AzMiIdentity unknown = ManagedIdentity.ForClientId("99999999-9999-9999-9999-999999999999");
+        Assert.Throws<AzMiIdentityNotFoundException>(() => unknown.GetToken(Vault));
+        using var cts = new CancellationTokenSource();
+        cts.Cancel();
+        Assert.ThrowsAny<OperationCanceledException>(() => identity.GetToken(Vault, cts.Token));
+    }
+
+    [Fact]
     public async Task Dispose_ClearsTheToken()
     {
         AccessToken token = await ManagedIdentity.GetTokenAsync(Vault);

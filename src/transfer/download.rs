@@ -1,159 +1,24 @@
-//! File transfer pieces every storage service shares: upload data read from disk chunk by chunk,
-//! and downloads into a temporary file that replaces the destination only when complete.
-//!
-//! Download: into a temporary file next to the destination, written while the next data
-//! arrives (two 256 KiB buffers), resumed from where it stopped when the connection fails,
-//! checked against the remote length (and MD5 when the service gives one), flushed to disk and renamed
-//! over the destination. A failed or cancelled download removes its temporary file and leaves
-//! the destination as it was.
+//! Downloads into a temporary file that replaces the destination only when complete and
+//! checked (see the module above).
 
 use std::future::Future;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use bytes::{Bytes, BytesMut};
 use md5::{Digest, Md5};
 use tokio::task::JoinHandle;
 
+use super::{blocking, IDLE_TIMEOUT};
 use crate::error::{Error, Result};
 use crate::retry::RetryPolicy;
 
-/// How long a request without much data may take to be answered.
-pub(crate) const META_TIMEOUT: Duration = Duration::from_secs(60);
-/// How long a request carrying `len` bytes may take to be answered: a minute plus the time to
-/// send the data at 64 KiB/s, so that slow links still get through.
-pub(crate) fn data_timeout(len: usize) -> Duration {
-    META_TIMEOUT + Duration::from_secs((len / (64 * 1024)) as u64)
-}
-
-/// How long a response body may stall before the read fails.
-pub(crate) const IDLE_TIMEOUT: Duration = Duration::from_secs(120);
 /// Bytes gathered before a write to disk. Small enough to stay in the CPU caches: with 4 MiB,
 /// copying each buffer into the page cache cost more than the network and downloads ran at
 /// about half of curl's speed (BENCHMARKS.md).
 const WRITE_BUFFER: usize = 256 * 1024;
 /// Resumptions of a download in a row without progress before it fails.
 const MAX_RESUMES: u32 = 5;
-
-/// Runs blocking file work off the async threads.
-pub(crate) async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> T + Send + 'static,
-) -> Result<T> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| Error::Internal(format!("a file operation did not finish: {e}")))
-}
-
-/// Reads a whole response body, at most `limit` bytes, failing when it stalls.
-pub(crate) async fn read_body(
-    mut resp: reqwest::Response,
-    limit: usize,
-    what: &str,
-) -> Result<Bytes> {
-    crate::service::check_declared_length(&resp, limit, what)?;
-    let url = resp.url().clone();
-    let mut body = BytesMut::new();
-    loop {
-        let chunk = match tokio::time::timeout(IDLE_TIMEOUT, resp.chunk()).await {
-            Err(_) => {
-                return Err(Error::Timeout(format!(
-                    "{what} failed: the answer stalled for {} s",
-                    IDLE_TIMEOUT.as_secs()
-                )))
-            }
-            Ok(Err(e)) => {
-                return Err(Error::Network(format!(
-                    "{what} failed while reading the answer: {}",
-                    crate::source::exchange::describe_transport_error(&e)
-                )))
-            }
-            Ok(Ok(None)) => return Ok(body.freeze()),
-            Ok(Ok(Some(c))) => c,
-        };
-        if body.len() + chunk.len() > limit {
-            return Err(crate::service::answer_too_long(what, &url, limit));
-        }
-        body.extend_from_slice(&chunk);
-    }
-}
-
-/// Where upload data comes from.
-pub(crate) enum Source {
-    Memory {
-        data: Bytes,
-        pos: usize,
-    },
-    File {
-        file: Option<std::fs::File>,
-        name: PathBuf,
-    },
-}
-
-impl Source {
-    pub(crate) fn memory(data: Bytes) -> Source {
-        Source::Memory { data, pos: 0 }
-    }
-
-    /// Opens the local file `local` for upload; returns it with its length. `what` starts the
-    /// messages ("uploading 'x' to y").
-    pub(crate) async fn file(local: &Path, what: &str) -> Result<(Source, u64)> {
-        let name = local.to_path_buf();
-        let opened = blocking(move || {
-            let file = std::fs::File::open(&name)?;
-            let meta = file.metadata()?;
-            Ok::<_, std::io::Error>((file, meta.is_dir(), meta.len()))
-        })
-        .await?;
-        let (file, is_dir, total) = opened
-            .map_err(|e| Error::Io(format!("{what} failed: the local file cannot be read: {e}")))?;
-        if is_dir {
-            return Err(Error::InvalidArgument(format!(
-                "{what}: '{}' is a folder; upload files one by one",
-                local.display()
-            )));
-        }
-        let source = Source::File {
-            file: Some(file),
-            name: local.to_path_buf(),
-        };
-        Ok((source, total))
-    }
-
-    /// The next `n` bytes (all of them: a file that ends sooner is an error).
-    pub(crate) async fn next(&mut self, n: usize) -> Result<Bytes> {
-        match self {
-            Source::Memory { data, pos } => {
-                let end = (*pos + n).min(data.len());
-                let chunk = data.slice(*pos..end);
-                *pos = end;
-                Ok(chunk)
-            }
-            Source::File { file, name } => {
-                if n == 0 {
-                    return Ok(Bytes::new());
-                }
-                let mut f = file
-                    .take()
-                    .ok_or_else(|| Error::Internal("the upload's file was lost".into()))?;
-                let (f, read) = blocking(move || {
-                    let mut buf = vec![0u8; n];
-                    let read = f.read_exact(&mut buf).map(|_| buf);
-                    (f, read)
-                })
-                .await?;
-                *file = Some(f);
-                read.map(Bytes::from).map_err(|e| {
-                    Error::Io(if e.kind() == std::io::ErrorKind::UnexpectedEof {
-                        format!("'{}' became shorter while it was uploaded", name.display())
-                    } else {
-                        format!("reading '{}' failed: {e}", name.display())
-                    })
-                })
-            }
-        }
-    }
-}
 
 /// A write in progress; gives back the file and the emptied buffer.
 type PendingWrite = JoinHandle<std::io::Result<(std::fs::File, Vec<u8>)>>;

@@ -6,8 +6,8 @@
 #
 # Usage: scripts/test-dotnet-package.sh [win-x64]
 #   win-x64: the test program (xunit v3) published for win-x64, self-contained, and run under
-#   Wine in the cross root, against azmi-emulator.exe and one Azurite started here (Node does not
-#   run under Wine); the package's win-x64 libazmi.dll is the one tested
+#   Wine in the cross root, against azmi-emulator.exe, one Azurite and two tinyproxy started here
+#   (Node does not run under Wine, nor a Linux program from a Windows one); the package's win-x64 libazmi.dll is the one tested
 #   (scripts/build-cross.sh win-x64 first).
 # Environment: AZMI_NATIVE_LIB and AZMI_EMULATOR (full paths) override the artifacts tested;
 # AZMI_PACKAGE_VERSION the version packed (default: Cargo.toml's).
@@ -52,8 +52,12 @@ run_under_wine() {
   [ -f "$out/libazmi.dll" ] || { echo "error: the win-x64 publish has no libazmi.dll: the package lacks runtimes/win-x64" >&2; return 1; }
   # shellcheck source=lib/azurite.sh
   source "$root/scripts/lib/azurite.sh"
+  # shellcheck source=lib/tinyproxy.sh
+  source "$root/scripts/lib/tinyproxy.sh"
+  trap 'azurite_stop; tinyproxy_stop' EXIT
   azurite_start "$out/azurite"
-  trap azurite_stop EXIT
+  # The proxy tests' tinyproxy, started here (a Windows program cannot).
+  tinyproxy_export_for_tests "$out/tinyproxy"
   export AZMI_EMULATOR="$emulator_exe" AZMI_TEST_AZURITE_PORT="$azurite_port" AZMI_TEST_AZURITE_CERT="$azurite_cert"
   export WINEPREFIX="$cross_dir/wine-prefix" WINEDEBUG=-all XDG_RUNTIME_DIR="$cross_dir/xdg-runtime"
   mkdir -p "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"

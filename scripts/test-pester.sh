@@ -9,7 +9,8 @@
 #   win-x64: PowerShell 7 for Windows under Wine, in the cross root: a pwsh built from
 #   Microsoft.PowerShell.SDK for win-x64 (tests/pwsh-host, with the built-in modules of the
 #   installed PowerShell for Windows), the module's win-x64 azmi.dll, azmi-emulator.exe, and one
-#   Azurite started here (Node does not run under Wine). Tests tagged NotOnWindows are left out;
+#   Azurite and two tinyproxy started here (Node does not run under Wine, nor a Linux program
+#   from a Windows one). Tests tagged NotOnWindows are left out;
 #   each such tag says why. (scripts/build-cross.sh win-x64 first.)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -48,8 +49,12 @@ if [ "$rid" = win-x64 ]; then
   pester="$cross_dir/pester/Pester.psd1"
   # shellcheck source=lib/azurite.sh
   source "$root/scripts/lib/azurite.sh"
+  # shellcheck source=lib/tinyproxy.sh
+  source "$root/scripts/lib/tinyproxy.sh"
+  trap 'azurite_stop; tinyproxy_stop' EXIT
   azurite_start "$cross_dir/pester-azurite"
-  trap azurite_stop EXIT
+  # The proxy tests' tinyproxy, started here (a Windows pwsh cannot).
+  tinyproxy_export_for_tests "$cross_dir/pester-tinyproxy"
   export AZMI_EMULATOR="$emulator_exe" AZMI_TEST_AZURITE_PORT="$azurite_port" AZMI_TEST_AZURITE_CERT="$azurite_cert"
   export WINEPREFIX="$cross_dir/wine-prefix" WINEDEBUG=-all XDG_RUNTIME_DIR="$cross_dir/xdg-runtime"
   mkdir -p "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"

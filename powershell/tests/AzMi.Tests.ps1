@@ -569,10 +569,10 @@ Describe 'AzMi module' {
     BeforeAll {
         $script:ExpectedCmdlets = @(
             'Add-AzMiDataLakeItemContent', 'Export-AzMiDataLakeItem', 'Get-AzMiBlobContent', 'Get-AzMiDataLakeChildItem',
-            'Get-AzMiDataLakeItem', 'Get-AzMiDataLakeItemContent', 'Get-AzMiKeyVaultSecret', 'Get-AzMiManagedIdentity', 'Get-AzMiResourceGroup', 'Get-AzMiToken',
+            'Get-AzMiDataLakeItem', 'Get-AzMiDataLakeItemContent', 'Get-AzMiKeyVaultSecret', 'Get-AzMiManagedIdentity', 'Get-AzMiProxy', 'Get-AzMiResourceGroup', 'Get-AzMiToken',
             'Import-AzMiDataLakeItem', 'Invoke-AzMiArmRequest', 'Move-AzMiDataLakeItem', 'New-AzMiDataLakeItem',
             'New-AzMiStorageAccountSasToken', 'New-AzMiStorageSasToken', 'Remove-AzMiDataLakeItem', 'Remove-AzMiKeyVaultSecret',
-            'Set-AzMiBlobContent', 'Set-AzMiKeyVaultSecret'
+            'Set-AzMiBlobContent', 'Set-AzMiKeyVaultSecret', 'Set-AzMiProxy'
         )
     }
 

@@ -240,7 +240,11 @@ impl ManagedIdentity {
         source: Source,
         env: &SourceEnv,
     ) -> Result<ManagedIdentity> {
-        Self::with_config(identity, env.config_for(source)?)
+        let mut identity = Self::with_config(identity, env.config_for(source)?)?;
+        if let Some(window) = env.imds_probe_timeout()? {
+            identity.options.probe_timeout = window;
+        }
+        Ok(identity)
     }
 
     /// The identity at a source configured by hand. A source that cannot give `identity`

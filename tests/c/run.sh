@@ -27,6 +27,11 @@ valgrind_args=(--quiet --error-exitcode=99 --leak-check=full
   --suppressions="$root/tests/c/valgrind.supp" --num-callers=40
   --show-leak-kinds=definite,indirect,possible
   --errors-for-leak-kinds=definite,indirect,possible --fair-sched=yes)
+# The first call's IMDS probe allows 1 s by default; under valgrind, Wine or qemu on a loaded
+# 2-core machine the emulator's first answer can take longer (seen: a first call failing as
+# "no managed identity" at load 15), so the tests give it 10 s. Tests of the window itself
+# are in tests/imds.rs.
+export AZMI_IMDS_PROBE_TIMEOUT_MS="${AZMI_IMDS_PROBE_TIMEOUT_MS:-10000}"
 
 # Per platform: compile SRC OUT builds a test program; start_emulator LOG ARGS... starts
 # azmi-emulator in the background (its pid in $!); run_program PROG ARGS... runs a program with

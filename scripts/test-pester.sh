@@ -14,6 +14,7 @@
 #   each such tag says why. (scripts/build-cross.sh win-x64 first.)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
+caller_dir="$PWD"
 cd "$root"
 pester_version=5.7.1
 rid="${1:-}"
@@ -77,6 +78,12 @@ mkdir -p "$root/out/pester"
 # without either endpoint variable, so that the native environment cannot supply it and the
 # tests prove that the module forwards PowerShell's environment.
 unset AZMI_IMDS_ENDPOINT AZURE_POD_IDENTITY_AUTHORITY_HOST AZMI_ARM_ENDPOINT
+# A relative AZMI_PESTER_PATH is the caller's: made absolute, as pwsh under Wine starts elsewhere.
+if [ -n "${AZMI_PESTER_PATH:-}" ]; then
+  AZMI_PESTER_PATH="$(cd "$caller_dir" && realpath -e "$AZMI_PESTER_PATH")" || {
+    echo "test-pester.sh: AZMI_PESTER_PATH '$AZMI_PESTER_PATH' does not exist" >&2; exit 2; }
+  export AZMI_PESTER_PATH
+fi
 export AZMI_PESTER_MODULE="$pester" AZMI_TEST_ROOT="$root" AZMI_PESTER_RESULTS="$results"
 export AZMI_PESTER_EXCLUDE_TAG="$exclude_tag"
 "${pwsh_cmd[@]}" -NoProfile -NonInteractive -Command '

@@ -164,6 +164,10 @@ enum azmi_status
    * A service refused the token with a claims challenge again after azmi answered it once (continuous access evaluation); the error carries the claims.
    */
   AZMI_CLAIMS_CHALLENGE = 19,
+  /**
+   * The proxy asked for credentials (HTTP 407), refused the request, or could not be reached.
+   */
+  AZMI_PROXY_ERROR = 20,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -923,10 +927,13 @@ const char *azmi_identity_environment(const azmi_identity *identity);
 
 /**
  * Sets the timeouts and retries of this identity's token requests:
- * `probe_timeout_ms` for the first connection to an endpoint that never answered (default
- * 1000, so machines without a managed identity fail fast; an endpoint that accepts the
- * connection then gets the normal 20 s per request, as IMDS may take seconds to fetch a
- * machine's first token), `retry_budget_ms` for all retries of
+ * `probe_timeout_ms` for the first call's probe of an IMDS endpoint (default 1000, so machines
+ * without a managed identity fail fast): a connection, then a token request without the
+ * `Metadata` header, which IMDS refuses at once; a host that takes the connection but does not
+ * answer so within the window (a transparent proxy or firewall) is
+ * `AZMI_MANAGED_IDENTITY_UNAVAILABLE`. An endpoint found to be IMDS then gets the normal 20 s
+ * per request, as IMDS may take seconds to fetch a machine's first token.
+ * `retry_budget_ms` for all retries of
  * one request (default 30000; 0 disables retries; HTTP 410 gets at least 70000), and
  * `retry_initial_delay_ms` for the first backoff (default 800, doubling). Zero for a timeout
  * or delay is `AZMI_INVALID_ARGUMENT`. Not thread-safe: call before the identity is shared.
@@ -973,6 +980,16 @@ const char *azmi_identity_description(const azmi_identity *identity);
  * changed. "" for NULL.
  */
 const char *azmi_identity_endpoint(const azmi_identity *identity);
+
+/**
+ * Which way this identity's token requests go, as a sentence: "direct: managed identity
+ * endpoints never go through a proxy" for every source but AKS workload identity, whose
+ * exchange at Entra ID is a service request (see `azmi_proxy_route`). NULL: the identity a
+ * NULL identity means in every call. On success `*route_out` receives a new `azmi_string`.
+ */
+azmi_status azmi_identity_proxy_route(const azmi_identity *identity,
+                                      azmi_string **route_out,
+                                      azmi_error **err_out);
 
 /**
  * Frees an identity. No call may still be using it. NULL is ignored.
@@ -1197,6 +1214,85 @@ int64_t azmi_secret_scheduled_purge(const azmi_secret *secret);
  * is ignored.
  */
 void azmi_secret_free(azmi_secret *secret);
+
+/**
+ * Chooses the proxy of this process's service requests (Key Vault, Blob, Data Lake, Resource
+ * Manager, and workload identity's exchange at Entra ID). Managed identity endpoints (IMDS,
+ * App Service, Arc, Service Fabric, Cloud Shell, Azure ML) never go through a proxy, whatever
+ * is set.
+ *
+ * - `url` NULL: the proxy the environment names, read again now, as curl reads it:
+ *   `https_proxy`/`HTTPS_PROXY` for https, `http_proxy`/`HTTP_PROXY` for http, then
+ *   `all_proxy`/`ALL_PROXY` (the first one set decides, lowercase first), and
+ *   `no_proxy`/`NO_PROXY`; on Windows, with none of them set, the system's proxy (WinHTTP, as
+ *   .NET's `HttpClient`). This is also what azmi does when it starts, once.
+ * - `url` "": no proxy.
+ * - otherwise the proxy of every service request: `http://host:port` (no scheme: http; no
+ *   port: 1080, as in curl) or `https://host:port`. Credentials may be in it, percent-encoded
+ *   (`http://user:p%40ss@proxy:3128`): they are sent to the proxy only (Basic), and never
+ *   shown.
+ *
+ * `no_proxy`: the hosts that go direct, in curl's `NO_PROXY` syntax: a comma-separated list of
+ * host names (each matching its subdomains too; a leading dot changes nothing), IP addresses
+ * and CIDR ranges, or `*` for every host. Loopback goes through the proxy unless listed, as
+ * in curl. NULL or "" for none; it must be NULL when `url` is NULL.
+ *
+ * HTTPS requests go through a `CONNECT` tunnel: the proxy sees the host and port, never a
+ * token or a SAS. A plain HTTP request (azmi sends those only to loopback test endpoints) that
+ * would go through the proxy is refused with `AZMI_INSECURE_REQUEST`. A URL or list that
+ * cannot be used is `AZMI_INVALID_ARGUMENT` and changes nothing. Applies to requests started
+ * afterwards, and survives `azmi_shutdown`.
+ */
+azmi_status azmi_set_proxy(const char *url, const char *no_proxy, azmi_error **err_out);
+
+/**
+ * As `azmi_set_proxy` with an explicit `url` (not NULL, not ""), with the proxy's user name
+ * and password given apart from the URL (which must then hold none): for credentials with
+ * characters a URL would need encoded. `username` must not contain ':' (Basic credentials
+ * cannot carry one). The password is kept in memory that is wiped, sent to the proxy only, and
+ * never shown.
+ */
+azmi_status azmi_set_proxy_with_credentials(const char *url,
+                                            const char *no_proxy,
+                                            const char *username,
+                                            const char *password,
+                                            azmi_error **err_out);
+
+/**
+ * Reads the proxy from `variables` as `azmi_set_proxy(NULL, NULL)` reads it from the
+ * environment: `count` strings `NAME=value`, e.g. the proxy variables of a .NET or PowerShell
+ * process, whose runtime keeps its own copy of the environment on Linux and macOS (a value set
+ * there never reaches azmi's `getenv`). Only the proxy variables are kept (`https_proxy`,
+ * `http_proxy`, `all_proxy`, `no_proxy` in either case, and `REQUEST_METHOD`); the others
+ * are ignored. With none of the proxy variables, on Windows, the system's proxy. `variables`
+ * may be NULL when `count` is 0 (no variable: no proxy, or the system's). A NULL string, or
+ * one without `=`, is `AZMI_INVALID_ARGUMENT` and changes nothing.
+ */
+azmi_status azmi_set_proxy_environment(const char *const *variables,
+                                       size_t count,
+                                       azmi_error **err_out);
+
+/**
+ * The proxy setting in force, as JSON: `{"source": "environment" | "explicit" | "none" |
+ * "system", "https": P, "http": P, "noProxy": ["entry", …], "noProxyFrom": "NO_PROXY" | … |
+ * null, "note": "…" | null, "description": "one line for people"}`, where `P` is null (no
+ * proxy for that scheme) or `{"url": "http://host:port" (never with credentials), "from":
+ * "HTTPS_PROXY" | "the explicit setting" | …, "credentials": true | false}`, with `"url": null`
+ * and a `"problem"` when the variable holds no usable proxy URL (then those requests fail,
+ * saying so). `http` proxies are reported but never used: plain HTTP requests that would go
+ * through one are refused. On success `*json_out` receives a new `azmi_string`.
+ */
+azmi_status azmi_proxy_get(azmi_string **json_out, azmi_error **err_out);
+
+/**
+ * Which way a service request to `url` (an http(s) URL) would go now, as a sentence: e.g.
+ * "through the proxy http://proxy.corp:3128 (from HTTPS_PROXY, with credentials)",
+ * "direct: NO_PROXY names '.corp.example'", "direct: no proxy variable is set for https
+ * (…)". Credentials are never shown. A URL that is not http(s) is `AZMI_INVALID_ARGUMENT`. For
+ * a token endpoint, see `azmi_identity_proxy_route`. On success `*route_out` receives a new
+ * `azmi_string`.
+ */
+azmi_status azmi_proxy_route(const char *url, azmi_string **route_out, azmi_error **err_out);
 
 /**
  * Gets an access token for `resource` from the managed identity.

@@ -64,6 +64,9 @@ grep -Eq "^\| Gen2 list 50 entries +\| +$number" "$logs/adls.log" || {
 # Key Vault per call beside SecretClient.
 smoke keyvault "^\| SecretClient .*\| +$number \|$" \
   env CALLS=50 WARMUP=20 ROUNDS=1 bash bench/keyvault-bench.sh
+# Key Vault and a warm token direct, through tinyproxy and sent direct by NO_PROXY.
+smoke proxy "^\| through tinyproxy \(CONNECT\) +\| +$number \|" \
+  env CALLS=50 WARMUP=10 ROUNDS=1 bash bench/proxy-bench.sh
 # Cold tokens per managed identity source, detection cost.
 smoke sources "^\| workload_identity \| +$number" \
   env TOKENS=5 DETECTS=20 ROUNDS=1 bash bench/sources-bench.sh

@@ -22,7 +22,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 NOT_ON_A_NEW_MACHINE = [
     "unzip", "zip", "jq", "yq", "xxd", "wget", "lsof", "ss", "ip", "netstat", "tmux",
     "pkg-config", "hyperfine", "strace", "zstd", "sqlite3", "nc", "socat", "debootstrap",
-    "wine", "qemu-aarch64",
+    "wine", "qemu-aarch64", "tinyproxy", "squid",
     # GNU time (Debian's "time" package; bash's own `time` keyword is fine), perf.
     "/usr/bin/time", "perf",
 ]

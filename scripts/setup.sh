@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Installs what building and testing azmi needs on a fresh machine; safe to run again.
 # - cargo pointed at the shared offline crate registry (crates.io is not reachable here)
-# - gcc, valgrind and pkg-config (C tests, C SDK test), and debootstrap (the Debian roots of the
-#   cross builds and their Wine and qemu tests: scripts/lib/cross-root.sh), from Debian's packages
-#   when missing
+# - gcc, valgrind and pkg-config (C tests, C SDK test), debootstrap (the Debian roots of the
+#   cross builds and their Wine and qemu tests: scripts/lib/cross-root.sh) and tinyproxy (the
+#   proxy of the proxy tests: Rust, C, C# and Pester), from Debian's packages when missing
 # - Azurite 3.37.0 (npm) under tools/azurite, the Blob storage peer of tests/blob.rs
 # - the JavaScript SDK peer tests' packages (npm ci from tests/js/package-lock.json)
 # - PowerShell 7.6.9 and Pester (scripts/setup-powershell.sh)
@@ -24,6 +24,9 @@ command -v gcc >/dev/null || missing+=(gcc)
 command -v valgrind >/dev/null || missing+=(valgrind)
 command -v pkg-config >/dev/null || missing+=(pkg-config)
 command -v debootstrap >/dev/null || missing+=(debootstrap)
+# Debian installs it in /usr/bin and, where services may start, as a service too: the tests
+# never use that one, they start their own on free ports.
+[ -x /usr/bin/tinyproxy ] || [ -x /usr/sbin/tinyproxy ] || missing+=(tinyproxy)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing ${missing[*]} from Debian's packages"
   if [ "$(id -u)" = 0 ]; then

@@ -6,14 +6,15 @@
 #
 # Usage: scripts/test-dotnet-package.sh [win-x64 | linux-arm64]
 #   win-x64: the test program (xunit v3) published for win-x64, self-contained, and run under
-#   Wine in the cross root, against azmi-emulator.exe and one Azurite started here (Node does not
-#   run under Wine); the package's win-x64 libazmi.dll is the one tested
-#   (scripts/build-cross.sh win-x64 first).
+#   Wine in the cross root, against azmi-emulator.exe, one Azurite and two tinyproxy started here
+#   (Node does not run under Wine, nor a Linux program from a Windows one); the package's
+#   win-x64 libazmi.dll is the one tested (scripts/build-cross.sh win-x64 first).
 #   linux-arm64: the same program published for linux-arm64 and run under qemu-aarch64 in the
-#   cross root on glibc 2.31 (scripts/lib/qemu-arm64.sh), against this machine's azmi-emulator
-#   and one Azurite started here; the package's linux-arm64 libazmi.so is the one tested
-#   (scripts/build-cross.sh linux-arm64 first). Exit code 77, after saying so, when the .NET
-#   runtime does not run under qemu-user here (an emulator limit, not a test failure).
+#   cross root on glibc 2.31 (scripts/lib/qemu-arm64.sh), against this machine's azmi-emulator,
+#   one Azurite and two tinyproxy started here (the cross root has no tinyproxy); the package's
+#   linux-arm64 libazmi.so is the one tested (scripts/build-cross.sh linux-arm64 first). Exit
+#   code 77, after saying so, when the .NET runtime does not run under qemu-user here (an
+#   emulator limit, not a test failure).
 # Environment: AZMI_NATIVE_LIB and AZMI_EMULATOR (full paths) override the artifacts tested;
 # AZMI_PACKAGE_VERSION the version packed (default: Cargo.toml's).
 set -euo pipefail
@@ -75,15 +76,21 @@ run_published() {
   fi
   # shellcheck source=lib/azurite.sh
   source "$root/scripts/lib/azurite.sh"
+  # shellcheck source=lib/tinyproxy.sh
+  source "$root/scripts/lib/tinyproxy.sh"
+  trap 'azurite_stop; tinyproxy_stop' EXIT
   azurite_start "$out/azurite"
-  trap azurite_stop EXIT
   export AZMI_EMULATOR="$emulator" AZMI_TEST_AZURITE_PORT="$azurite_port" AZMI_TEST_AZURITE_CERT="$azurite_cert"
   local run=()
   if [ "$rid" = win-x64 ]; then
+    # The proxy tests' tinyproxy, started here (a Windows program cannot).
+    tinyproxy_export_for_tests "$out/tinyproxy" windows
     export WINEPREFIX="$cross_dir/wine-prefix" WINEDEBUG=-all XDG_RUNTIME_DIR="$cross_dir/xdg-runtime"
     mkdir -p "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"
     run=(cross_run trixie wine "$out/$project.exe")
   else
+    # The proxy tests' tinyproxy, started here (the cross root has none).
+    tinyproxy_export_for_tests "$out/tinyproxy" linux
     # shellcheck source=lib/qemu-arm64.sh
     source "$root/scripts/lib/qemu-arm64.sh"
     qemu_arm64_script "$out/run-arm64" bullseye "$out/$project"

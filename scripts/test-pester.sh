@@ -3,24 +3,28 @@
 # Needs: out/AzMi (scripts/build-module.sh), target/release/azmi-emulator (or $AZMI_EMULATOR),
 # pwsh and Pester (scripts/setup-powershell.sh). Test results: out/pester/testResults.xml.
 # Ends with the line "Pester: N passed, M failed"; the exit code is non-zero on any failure.
-# AZMI_PESTER_PATH runs one test file or folder (or several, separated by ':') instead of
+# AZMI_PESTER_PATH runs one test file or folder (or several, one a line) instead of
 # powershell/tests.
 #
 # Usage: scripts/test-pester.sh [win-x64 | linux-arm64]
 #   win-x64: PowerShell 7 for Windows under Wine, in the cross root: a pwsh built from
 #   Microsoft.PowerShell.SDK for win-x64 (tests/pwsh-host, with the built-in modules of the
 #   installed PowerShell for Windows), the module's win-x64 azmi.dll, azmi-emulator.exe, and one
-#   Azurite started here (Node does not run under Wine). Tests tagged NotOnWindows are left out;
+#   Azurite and two tinyproxy started here (Node does not run under Wine, nor a Linux program
+#   from a Windows one). Tests tagged NotOnWindows are left out;
 #   each such tag says why. (scripts/build-cross.sh win-x64 first.)
 #   linux-arm64: PowerShell 7 for linux-arm64 under qemu-aarch64, in the cross root: the same
 #   pwsh built for linux-arm64 (with the installed PowerShell's Unix modules), the module's
-#   linux-arm64 libazmi.so, this machine's azmi-emulator, and one Azurite started here; fresh
-#   pwsh sessions start through $AZMI_TEST_PWSH, the script that runs pwsh under qemu
-#   (scripts/lib/qemu-arm64.sh). Exit code 77, after saying so, when the .NET runtime does not
-#   run under qemu-user here (an emulator limit, not a test failure).
-#   (scripts/build-cross.sh linux-arm64 first.)
+#   linux-arm64 libazmi.so, this machine's azmi-emulator, and one Azurite and two tinyproxy
+#   started here (the cross root has no tinyproxy); fresh pwsh sessions start through
+#   $AZMI_TEST_PWSH, the script that runs pwsh under qemu (scripts/lib/qemu-arm64.sh). Only the
+#   Describe blocks tagged Arm64 run (the whole suite takes 13 minutes emulated), unless
+#   AZMI_PESTER_ARM64=all or AZMI_PESTER_PATH is set. Exit code 77, after saying so, when the
+#   .NET runtime does not run under qemu-user here (an emulator limit, not a test failure).
+#   (scripts/build-cross.sh linux-arm64 and scripts/package.sh first.)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
+caller_dir="$PWD"
 cd "$root"
 pester_version=5.7.1
 rid="${1:-}"
@@ -68,10 +72,14 @@ if [ -n "$rid" ]; then
   pester="$cross_dir/pester/Pester.psd1"
   # shellcheck source=lib/azurite.sh
   source "$root/scripts/lib/azurite.sh"
+  # shellcheck source=lib/tinyproxy.sh
+  source "$root/scripts/lib/tinyproxy.sh"
+  trap 'azurite_stop; tinyproxy_stop' EXIT
   azurite_start "$cross_dir/pester-azurite"
-  trap azurite_stop EXIT
   export AZMI_EMULATOR="$emulator" AZMI_TEST_AZURITE_PORT="$azurite_port" AZMI_TEST_AZURITE_CERT="$azurite_cert"
   if [ "$rid" = win-x64 ]; then
+    # The proxy tests' tinyproxy, started here (a Windows pwsh cannot).
+    tinyproxy_export_for_tests "$cross_dir/pester-tinyproxy" windows
     export WINEPREFIX="$cross_dir/wine-prefix" WINEDEBUG=-all XDG_RUNTIME_DIR="$cross_dir/xdg-runtime"
     mkdir -p "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"
     pwsh_cmd=(cross_run trixie wine "$pwsh_host_dir/pwsh.exe")
@@ -79,6 +87,8 @@ if [ -n "$rid" ]; then
     # No XML report: Pester's asks WMI (Get-CimInstance) about the OS, which Wine does not have.
     results=""
   else
+    # The proxy tests' tinyproxy, started here (the cross root has none).
+    tinyproxy_export_for_tests "$cross_dir/pester-tinyproxy" linux
     # shellcheck source=lib/qemu-arm64.sh
     source "$root/scripts/lib/qemu-arm64.sh"
     # On trixie's glibc: PowerShell 7.6's arm64 libpsl-native needs 2.33 (the module's library
@@ -93,12 +103,12 @@ if [ -n "$rid" ]; then
     if [ "${AZMI_PESTER_ARM64:-}" != all ] && [ -z "${AZMI_PESTER_PATH:-}" ]; then
       include_tag=Arm64
       # Only the files with such blocks are discovered (discovering them all takes 30 s here).
-      export AZMI_PESTER_PATH="$(grep -l -- '-Tag Arm64' "$root"/powershell/tests/*.Tests.ps1 | paste -sd:)"
+      AZMI_PESTER_PATH="$(grep -l -- '-Tag Arm64' "$root"/powershell/tests/*.Tests.ps1)"
       echo
-      echo "linux-arm64 under qemu-user: running the Pester tests tagged Arm64 only (the token,"
-      echo "Key Vault read and write, Blob and Data Lake Gen1/Gen2 calls, their errors and Ctrl+C,"
-      echo "loading the module and the installed package), not the whole suite: it takes about 13"
-      echo "minutes under emulation, over the 8 minutes CI gives the arm64 stages."
+      echo "linux-arm64 under qemu-user: running the Pester tests tagged Arm64 only (tokens, Key"
+      echo "Vault reads and writes, Blob and Data Lake Gen1/Gen2, through a proxy, their errors and"
+      echo "Ctrl+C, loading the module and installing its package), not the whole suite: it takes"
+      echo "about 13 minutes under emulation, over the 8 minutes CI gives the arm64 stages."
       echo "AZMI_PESTER_ARM64=all runs the whole suite."
     fi
   fi
@@ -117,13 +127,20 @@ mkdir -p "$root/out/pester"
 # without either endpoint variable, so that the native environment cannot supply it and the
 # tests prove that the module forwards PowerShell's environment.
 unset AZMI_IMDS_ENDPOINT AZURE_POD_IDENTITY_AUTHORITY_HOST AZMI_ARM_ENDPOINT
+# A relative AZMI_PESTER_PATH is the caller's: made absolute, as pwsh under Wine starts elsewhere.
+if [ -n "${AZMI_PESTER_PATH:-}" ]; then
+  AZMI_PESTER_PATH="$(cd "$caller_dir" && while IFS= read -r path; do
+    realpath -e "$path" || { echo "test-pester.sh: AZMI_PESTER_PATH '$path' does not exist" >&2; exit 2; }
+  done <<<"$AZMI_PESTER_PATH")" || exit 2
+  export AZMI_PESTER_PATH
+fi
 export AZMI_PESTER_MODULE="$pester" AZMI_TEST_ROOT="$root" AZMI_PESTER_RESULTS="$results"
 export AZMI_PESTER_EXCLUDE_TAG="$exclude_tag" AZMI_PESTER_TAG="$include_tag"
 pester_script='
     $ErrorActionPreference = "Stop"
     Import-Module $env:AZMI_PESTER_MODULE
     $config = New-PesterConfiguration
-    $config.Run.Path = if ($env:AZMI_PESTER_PATH) { $env:AZMI_PESTER_PATH -split [IO.Path]::PathSeparator } else { Join-Path $env:AZMI_TEST_ROOT "powershell/tests" }
+    $config.Run.Path = if ($env:AZMI_PESTER_PATH) { $env:AZMI_PESTER_PATH -split "`n" } else { Join-Path $env:AZMI_TEST_ROOT "powershell/tests" }
     $config.Run.PassThru = $true
     $config.Output.Verbosity = "Detailed"
     $config.Output.CIFormat = "Auto"

@@ -9,7 +9,9 @@ use arc_swap::ArcSwap;
 use crate::cache::{now_secs, Entry, TokenCache};
 use crate::claims::{token_sha256_hex, Claims};
 use crate::error::Result;
+use crate::http::Network;
 use crate::identity::{normalize_resource, resource_key, ManagedIdentity};
+use crate::proxy::{Direct, ProxyRules, ProxySetting, Route};
 use crate::source::imds::EndpointProbes;
 use crate::source::{request_token, PinnedClients, Refresh, Source, Transport};
 use crate::token::AccessToken;
@@ -30,8 +32,9 @@ impl TokenGrant {
 }
 
 struct Inner {
-    /// Swapped whole when the trusted CAs change; requests in flight keep the old one.
-    http: ArcSwap<reqwest::Client>,
+    /// The HTTP clients and proxy rules, swapped whole when the trusted CAs or the proxy
+    /// change; requests in flight keep the old ones.
+    net: ArcSwap<Network>,
     probes: EndpointProbes,
     /// HTTP clients pinned to Service Fabric endpoint certificates, by thumbprint.
     pinned: PinnedClients,
@@ -39,6 +42,8 @@ struct Inner {
     /// The token resource each Key Vault (by origin) named in its 401 challenge, so that later
     /// requests need not ask again (the SDKs keep the same cache).
     challenges: parking_lot::Mutex<std::collections::HashMap<String, String>>,
+    /// Held while the CAs or the proxy change, so that one change cannot undo another.
+    settings: parking_lot::Mutex<()>,
     /// Where background refreshes run; the current runtime when `None`.
     spawner: Option<tokio::runtime::Handle>,
 }
@@ -51,9 +56,9 @@ impl Inner {
         resource: &str,
         refresh: Option<&Refresh>,
     ) -> Result<AccessToken> {
-        let http = self.http.load_full();
+        let net = self.net.load_full();
         let transport = Transport {
-            http: &http,
+            net: &net,
             probes: &self.probes,
             pinned: &self.pinned,
         };
@@ -68,26 +73,46 @@ pub struct Azmi {
 }
 
 impl Azmi {
-    /// A new instance with its own cache, trusting the public roots and the CA file named by
-    /// `AZMI_CA_FILE`. Background refreshes run on the runtime current when a refresh falls due.
+    /// A new instance with its own cache, trusting the system's roots and the CA file named by
+    /// `AZMI_CA_FILE`, with the proxy the environment names (read now, once). Background
+    /// refreshes run on the runtime current when a refresh falls due.
     pub fn new() -> Result<Azmi> {
-        Self::build(None, crate::http::ca_file_from_env().as_deref())
+        Self::build(
+            None,
+            crate::http::ca_file_from_env().as_deref(),
+            &ProxySetting::Environment,
+        )
     }
 
     /// A new instance whose background refreshes run on `handle`, trusting `extra_ca` (a PEM
-    /// file) besides the public roots.
+    /// file) besides the system's roots, with the proxy the environment names.
     pub fn with_runtime(handle: tokio::runtime::Handle, extra_ca: Option<&Path>) -> Result<Azmi> {
-        Self::build(Some(handle), extra_ca)
+        Self::build(Some(handle), extra_ca, &ProxySetting::Environment)
     }
 
-    fn build(spawner: Option<tokio::runtime::Handle>, extra_ca: Option<&Path>) -> Result<Azmi> {
+    /// As [`Azmi::with_runtime`], with the proxy `proxy` chooses.
+    pub fn with_settings(
+        handle: Option<tokio::runtime::Handle>,
+        extra_ca: Option<&Path>,
+        proxy: &ProxySetting,
+    ) -> Result<Azmi> {
+        Self::build(handle, extra_ca, proxy)
+    }
+
+    fn build(
+        spawner: Option<tokio::runtime::Handle>,
+        extra_ca: Option<&Path>,
+        proxy: &ProxySetting,
+    ) -> Result<Azmi> {
+        let rules = Arc::new(ProxyRules::from_setting(proxy)?);
         Ok(Azmi {
             inner: Arc::new(Inner {
-                http: ArcSwap::from_pointee(crate::http::build_client(extra_ca)?),
+                net: ArcSwap::from_pointee(Network::new(extra_ca, rules)?),
                 probes: EndpointProbes::default(),
                 pinned: PinnedClients::default(),
                 cache: TokenCache::default(),
                 challenges: Default::default(),
+                settings: parking_lot::Mutex::new(()),
                 spawner,
             }),
         })
@@ -181,18 +206,48 @@ impl Azmi {
         })
     }
 
-    /// Trusts the certificates of `pem_file` (besides the public roots) from now on, or only the
-    /// public roots with `None`.
+    /// Trusts the certificates of `pem_file` (besides the system's roots) from now on, or only
+    /// the system's roots with `None`.
     pub fn set_extra_ca(&self, pem_file: Option<&Path>) -> Result<()> {
-        let client = crate::http::build_client(pem_file)?;
-        self.inner.http.store(Arc::new(client));
+        let _changing = self.inner.settings.lock();
+        let net = self.inner.net.load().with_extra_ca(pem_file)?;
+        self.inner.net.store(Arc::new(net));
         Ok(())
     }
 
-    /// The HTTP client for a request.
-    #[allow(dead_code)] // the service modules use it
-    pub(crate) fn http(&self) -> Arc<reqwest::Client> {
-        self.inner.http.load_full()
+    /// Chooses the proxy of service requests from now on (the environment is read again for
+    /// [`ProxySetting::Environment`]). A setting that cannot be used changes nothing.
+    pub fn set_proxy(&self, setting: &ProxySetting) -> Result<()> {
+        let rules = Arc::new(ProxyRules::from_setting(setting)?);
+        let _changing = self.inner.settings.lock();
+        let net = self.inner.net.load().with_proxy(rules)?;
+        self.inner.net.store(Arc::new(net));
+        Ok(())
+    }
+
+    /// The proxy rules in force (see [`ProxyRules::route`] for a request's way).
+    pub fn proxy(&self) -> Arc<ProxyRules> {
+        Arc::clone(&self.inner.net.load().proxy)
+    }
+
+    /// Which way `mi`'s token requests go, as a sentence: direct for every managed identity
+    /// endpoint; workload identity's exchange at Entra ID as a service request.
+    pub fn token_route(&self, mi: &ManagedIdentity) -> String {
+        match mi.source() {
+            Source::WorkloadIdentity => self
+                .inner
+                .net
+                .load()
+                .proxy
+                .route(mi.config().endpoint())
+                .to_string(),
+            _ => Route::Direct(Direct::ManagedIdentityEndpoint).to_string(),
+        }
+    }
+
+    /// The HTTP clients and proxy rules for a request.
+    pub(crate) fn network(&self) -> Arc<Network> {
+        self.inner.net.load_full()
     }
 
     /// Forgets every cached token (and the resources Key Vaults asked for).

@@ -119,6 +119,14 @@ pub enum Error {
     #[error("{0}")]
     Runtime(String),
 
+    /// A proxy asked for credentials, refused the request, or could not be reached; `status`
+    /// is the proxy's answer (407, 403, 502…), when it gave one.
+    #[error("{message}")]
+    Proxy {
+        message: String,
+        status: Option<u16>,
+    },
+
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -148,6 +156,7 @@ impl Error {
             Error::AlreadyExists(_) => ErrorCode::Conflict,
             Error::Insecure(_) => ErrorCode::InsecureRequest,
             Error::Runtime(_) => ErrorCode::RuntimeError,
+            Error::Proxy { .. } => ErrorCode::ProxyError,
             Error::Internal(_) => ErrorCode::InternalError,
         }
     }
@@ -172,9 +181,12 @@ impl Error {
         }
     }
 
-    /// The HTTP status the service answered with, when one did.
+    /// The HTTP status the service (or the proxy) answered with, when one did.
     pub fn http_status(&self) -> Option<u16> {
-        self.service_failure().map(|f| f.status)
+        match self {
+            Error::Proxy { status, .. } => *status,
+            _ => self.service_failure().map(|f| f.status),
+        }
     }
 
     /// The service's own error code (e.g. `invalid_request`), when it gave one.
@@ -219,6 +231,10 @@ impl Error {
             Error::AlreadyExists(m) => Error::AlreadyExists(put(m)),
             Error::Insecure(m) => Error::Insecure(put(m)),
             Error::Runtime(m) => Error::Runtime(put(m)),
+            Error::Proxy { message, status } => Error::Proxy {
+                message: put(message),
+                status,
+            },
             Error::Internal(m) => Error::Internal(put(m)),
             other @ (Error::Cancelled
             | Error::ManagedIdentityUnavailable { .. }

@@ -179,9 +179,11 @@ pub(crate) fn printable(s: &str) -> String {
 /// Timeouts and retries of token requests.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TokenOptions {
-    /// How long the first connection to an endpoint that has never answered may take, so that
-    /// a machine without a managed identity fails fast (the Azure SDKs use 1 s too). It decides
-    /// only whether an endpoint is there: its answer is then waited for like any other.
+    /// How long the probe of an IMDS endpoint not yet found may take (a connection, then a
+    /// token request without the `Metadata` header, which IMDS refuses at once), so that a
+    /// machine without a managed identity fails fast, also where something takes every
+    /// connection and never answers (the Azure SDKs use 1 s too). It decides only whether IMDS
+    /// is there: the token request itself is then waited for like any other.
     pub probe_timeout: Duration,
     /// Timeout of each token request.
     pub request_timeout: Duration,
@@ -238,7 +240,11 @@ impl ManagedIdentity {
         source: Source,
         env: &SourceEnv,
     ) -> Result<ManagedIdentity> {
-        Self::with_config(identity, env.config_for(source)?)
+        let mut identity = Self::with_config(identity, env.config_for(source)?)?;
+        if let Some(window) = env.imds_probe_timeout()? {
+            identity.options.probe_timeout = window;
+        }
+        Ok(identity)
     }
 
     /// The identity at a source configured by hand. A source that cannot give `identity`

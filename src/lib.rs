@@ -22,12 +22,14 @@ pub mod ffi;
 mod http;
 pub mod identity;
 pub mod keyvault;
+pub mod proxy;
 pub mod retry;
 pub mod runtime;
 mod service;
 pub mod source;
 pub mod token;
 mod transfer;
+mod trust;
 
 pub use adls::{Adls, AdlsAccount, AdlsItem, AdlsProtocol, ItemType, ListOutcome};
 pub use arm::{AccountSasRequest, Arm, ResourceGroup, ServiceSasRequest};
@@ -40,6 +42,7 @@ pub use identity::{normalize_resource, IdentityId, ManagedIdentity, TokenOptions
 pub use keyvault::{
     DeletedSecret, KeyVault, Secret, SecretProperties, SecretSettings, VaultAddress,
 };
+pub use proxy::{ProxyCredentials, ProxyRules, ProxySetting, ProxySource, Route};
 pub use retry::RetryPolicy;
 pub use source::{Source, SourceConfig, SourceEnv};
 pub use token::{AccessToken, TokenClaims};

@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 use crate::client::Azmi;
 use crate::error::{Error, Result};
 use crate::identity::{IdentityId, ManagedIdentity, ENV_IMDS_ENDPOINT, ENV_POD_IDENTITY_HOST};
+use crate::proxy::ProxySetting;
 
 pub(crate) struct Engine {
     runtime: tokio::runtime::Runtime,
@@ -28,6 +29,9 @@ pub(crate) struct Engine {
 static ENGINE: ArcSwapOption<Engine> = ArcSwapOption::const_empty();
 /// The CA file set through the C ABI; survives a shutdown. `None` inside: the caller cleared it.
 static CA_FILE_OVERRIDE: Mutex<Option<Option<PathBuf>>> = Mutex::new(None);
+/// The proxy set through the C ABI; survives a shutdown. `None`: the environment's, read when
+/// an engine starts.
+static PROXY_OVERRIDE: Mutex<Option<ProxySetting>> = Mutex::new(None);
 /// Serialises creation and shutdown (never held while a call runs).
 static LIFECYCLE: Mutex<()> = Mutex::new(());
 
@@ -57,7 +61,11 @@ pub(crate) fn engine() -> Result<Arc<Engine>> {
         Some(set) => set.clone(),
         None => crate::http::ca_file_from_env(),
     };
-    let azmi = Azmi::with_runtime(runtime.handle().clone(), ca_file.as_deref())?;
+    let proxy = PROXY_OVERRIDE
+        .lock()
+        .clone()
+        .unwrap_or(ProxySetting::Environment);
+    let azmi = Azmi::with_settings(Some(runtime.handle().clone()), ca_file.as_deref(), &proxy)?;
     let engine = Arc::new(Engine {
         runtime,
         stopping: CancellationToken::new(),
@@ -214,6 +222,20 @@ pub(crate) fn set_ca_file(pem_file: Option<PathBuf>) -> Result<()> {
     let engine = engine()?;
     engine.azmi.set_extra_ca(pem_file.as_deref())?;
     *CA_FILE_OVERRIDE.lock() = Some(pem_file);
+    Ok(())
+}
+
+/// Chooses the proxy of service requests for this engine and any later one
+/// ([`ProxySetting::Environment`] reads the environment again now). A setting that cannot be
+/// used changes nothing.
+pub(crate) fn set_proxy(setting: ProxySetting) -> Result<()> {
+    let engine = engine()?;
+    let mut kept = PROXY_OVERRIDE.lock();
+    engine.azmi.set_proxy(&setting)?;
+    *kept = match setting {
+        ProxySetting::Environment => None,
+        other => Some(other),
+    };
     Ok(())
 }
 

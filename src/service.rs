@@ -39,6 +39,7 @@ use crate::claims::{Claims, CP1};
 use crate::client::Azmi;
 use crate::error::{shorten, Error, ErrorCode, Result, ServiceFailure};
 use crate::identity::{normalize_resource, ManagedIdentity};
+use crate::proxy::{diagnose, ProxyRules};
 use crate::retry::{parse_retry_after, RetryPolicy};
 use crate::source::exchange::describe_transport_error;
 
@@ -378,7 +379,9 @@ impl Service {
             headers.insert(CONTENT_LENGTH, HeaderValue::from(*len));
         }
         let replayable = body.replayable();
-        let http = self.azmi.http();
+        let net = self.azmi.network();
+        net.proxy.check(&url, &what)?;
+        let http = &net.service;
         let start = Instant::now();
         let mut attempt = 0u32;
         let mut refreshed = false;
@@ -411,7 +414,7 @@ impl Service {
                 builder = builder.body(b);
             }
             log::debug!(
-                "{method} {} ({what}){}, attempt {}, {} body bytes",
+                "{method} {} ({what}){}, attempt {}, {} body bytes, {}",
                 display_url(&url),
                 match (authorized, &token) {
                     (false, _) => " without a token",
@@ -420,7 +423,8 @@ impl Service {
                 },
                 attempt + 1,
                 body.len()
-                    .map_or_else(|| "streamed".into(), |n| n.to_string())
+                    .map_or_else(|| "streamed".into(), |n| n.to_string()),
+                net.proxy.route(&url)
             );
             let sent = match timeout {
                 Some(t) => match tokio::time::timeout(t, builder.send()).await {
@@ -516,23 +520,26 @@ impl Service {
                     }
                     // The URL may carry a SAS: keep it out of every message.
                     let e = e.without_url();
-                    let detail = describe_transport_error(&e);
-                    if let Some(tls) = certificate_failure(&e) {
+                    if let Some(error) = untrusted_certificate(&e, &url, &what, &net.proxy) {
                         // Retrying cannot help, and the hint is what the user needs.
-                        return Err(Error::Insecure(format!(
-                            "{what} failed: the TLS certificate of {} is not trusted ({tls}); azmi did not send the token. For a test endpoint such as azmi-emulator, set AZMI_CA_FILE to its CA file (C: azmi_set_ca_file)",
-                            display_host(&url)
-                        )));
+                        return Err(error);
                     }
-                    let error = if e.is_timeout() {
-                        Error::Timeout(format!("{what} failed: {detail}"))
-                    } else {
-                        Error::Network(format!(
-                            "{what} failed: the connection to {} failed: {detail}",
-                            display_host(&url)
-                        ))
-                    };
-                    (error, idempotent || e.is_connect(), None)
+                    match proxy_failure(&e, &url, &what, &net.proxy).await {
+                        // What the proxy answered (407, a refusal) will not change on a retry.
+                        Some(failure) => (failure.error, failure.retry, None),
+                        None => {
+                            let detail = describe_transport_error(&e);
+                            let error = if e.is_timeout() {
+                                Error::Timeout(format!("{what} failed: {detail}"))
+                            } else {
+                                Error::Network(format!(
+                                    "{what} failed: the connection to {} failed: {detail}",
+                                    display_host(&url)
+                                ))
+                            };
+                            (error, idempotent || e.is_connect(), None)
+                        }
+                    }
                 }
             };
             if !retry || !replayable {
@@ -557,6 +564,41 @@ impl Service {
 enum Failure {
     Transport(reqwest::Error),
     TimedOut(Duration),
+}
+
+/// The error for a server certificate azmi does not trust: nothing was sent, and the message
+/// names the host, the reason, the proxy in the way (if any) and where trust comes from.
+fn untrusted_certificate(
+    e: &reqwest::Error,
+    url: &Url,
+    what: &str,
+    proxy: &ProxyRules,
+) -> Option<Error> {
+    let tls = certificate_failure(e)?;
+    let through = proxy.route(url).proxy().map_or_else(String::new, |p| {
+        format!(
+            " (through the proxy {}: a proxy that inspects TLS presents its own certificate, whose root must be trusted)",
+            p.described()
+        )
+    });
+    Some(Error::Insecure(format!(
+        "{what} failed: the TLS certificate of {} is not trusted ({tls}){through}; azmi did not send the token. azmi trusts the operating system's certificate store and AZMI_CA_FILE: add the issuing CA to either (for azmi-emulator, set AZMI_CA_FILE to its CA file; C: azmi_set_ca_file)",
+        display_host(url)
+    )))
+}
+
+/// What the proxy says about a connection through it that failed (`None`: not through a
+/// proxy, or the proxy opens the tunnel now and the failure is the service's).
+async fn proxy_failure(
+    e: &reqwest::Error,
+    url: &Url,
+    what: &str,
+    proxy: &ProxyRules,
+) -> Option<diagnose::ProxyFailure> {
+    let route = proxy.route(url);
+    let server = route.proxy().filter(|_| e.is_connect())?;
+    let port = url.port_or_known_default().unwrap_or(443);
+    diagnose::explain(server, url.host_str().unwrap_or(""), port, what).await
 }
 
 /// Which token the next attempt of a request takes.

@@ -54,6 +54,8 @@ macro_rules! status_table {
                 "A bug in azmi (a caught panic). Please report it.";
             ClaimsChallenge = 19, AZMI_CLAIMS_CHALLENGE,
                 "A service refused the token with a claims challenge again after azmi answered it once (continuous access evaluation); the error carries the claims.";
+            ProxyError = 20, AZMI_PROXY_ERROR,
+                "The proxy asked for credentials (HTTP 407), refused the request, or could not be reached.";
         }
     };
 }

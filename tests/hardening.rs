@@ -93,6 +93,11 @@ async fn serve(
         // Service tests: the fake hands out tokens here, and misbehaves everywhere else.
         return answer_with_token(socket).await;
     }
+    if path.ends_with("/oauth2/token") && seen.header("metadata") != Some("true") {
+        // azmi's first request to a token endpoint asks, without the Metadata header, whether
+        // IMDS is there: answered as IMDS does, so that the token request itself misbehaves.
+        return answer_like_imds_without_the_header(socket).await;
+    }
     log.lock().unwrap().push(format!("{method} {path}"));
     let zeros = vec![b'0'; 16 * 1024];
     match answer {
@@ -143,10 +148,20 @@ async fn serve(
 
 const TOKEN_PATH: &str = "/metadata/identity/oauth2/token";
 
-async fn answer_with_token(mut socket: TcpStream) {
+async fn answer_like_imds_without_the_header(socket: TcpStream) {
+    let body =
+        br#"{"error":"bad_request_102","error_description":"Required metadata header not specified"}"#;
+    answer_json(socket, "400 Bad Request", body).await;
+}
+
+async fn answer_with_token(socket: TcpStream) {
     let body = br#"{"access_token":"fake-token","expires_in":"3600","token_type":"Bearer"}"#;
+    answer_json(socket, "200 OK", body).await;
+}
+
+async fn answer_json(mut socket: TcpStream, status: &str, body: &[u8]) {
     let head = format!(
-        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()
     );
     let _ = socket.write_all(head.as_bytes()).await;

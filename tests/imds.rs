@@ -4,8 +4,10 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use azmi::{Azmi, ErrorCode, IdentityId, ManagedIdentity, RetryPolicy, TokenOptions};
+use azmi::{Azmi, ErrorCode, IdentityId, ManagedIdentity, RetryPolicy, SourceEnv, TokenOptions};
 use azmi_emulator::{Emulator, EmulatorConfig, Fault, ResponseStyle};
+
+mod fake_http;
 
 const ARM: &str = "https://management.azure.com/";
 const VAULT: &str = "https://vault.azure.net";
@@ -544,6 +546,19 @@ async fn gone_keeps_retrying_past_a_shorter_budget() {
     assert!(emu.counters().token_requests > 10);
 }
 
+/// The error of a first token request to an IMDS endpoint at `addr`, and how long it took.
+async fn first_token_fails_at(addr: std::net::SocketAddr) -> (azmi::Error, Duration) {
+    let url = format!("http://{addr}/metadata/identity/oauth2/token");
+    let mi = ManagedIdentity::with_endpoint(IdentityId::SystemAssigned, &url).unwrap();
+    let started = Instant::now();
+    let e = Azmi::new()
+        .unwrap()
+        .get_token(&mi, ARM, false)
+        .await
+        .unwrap_err();
+    (e, started.elapsed())
+}
+
 #[tokio::test]
 async fn an_endpoint_that_takes_no_connection_fails_in_about_a_second() {
     // A listener whose accept queue is full drops new connections' SYNs, as a host that is not
@@ -563,20 +578,135 @@ async fn an_endpoint_that_takes_no_connection_fails_in_about_a_second() {
         }
     });
     assert!(filled, "the accept queue never filled");
+    let (e, took) = first_token_fails_at(addr).await;
+    assert_eq!(e.code(), ErrorCode::ManagedIdentityUnavailable, "{e}");
+    // The probe window, not the 20 s request timeout, ended it (said, rather than timed:
+    // no timed assertions on a shared machine).
+    assert!(
+        e.to_string().contains("within 1000 ms"),
+        "{e} after {took:?}"
+    );
+    drop(listener);
+}
+
+#[tokio::test]
+async fn an_endpoint_that_accepts_and_never_answers_fails_within_the_probe_window() {
+    // A transparent proxy or firewall that takes every connection and never answers: the
+    // probe's header-less request gets no answer within 1 s, so there is no managed identity,
+    // said at once (not after the 20 s request timeout and the retries).
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let holder = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((stream, _)) = listener.accept().await {
+            held.push(stream);
+        }
+    });
+    let (e, took) = first_token_fails_at(addr).await;
+    assert_eq!(e.code(), ErrorCode::ManagedIdentityUnavailable, "{e}");
+    assert!(
+        e.to_string()
+            .contains("something accepted the connection but sent no answer within 1000 ms"),
+        "{e} after {took:?}"
+    );
+    holder.abort();
+}
+
+#[tokio::test]
+async fn the_probe_window_is_azmi_imds_probe_timeout_ms_when_set() {
+    // For hosts where an IMDS that is there answers slower than 1 s (a loaded machine, a
+    // program under valgrind): the variable widens the window, and the message says so.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let holder = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((stream, _)) = listener.accept().await {
+            held.push(stream);
+        }
+    });
     let url = format!("http://{addr}/metadata/identity/oauth2/token");
-    let mi = ManagedIdentity::with_endpoint(IdentityId::SystemAssigned, &url).unwrap();
-    let started = Instant::now();
+    let env = SourceEnv::empty()
+        .set("AZMI_IMDS_ENDPOINT", &url)
+        .set("AZMI_IMDS_PROBE_TIMEOUT_MS", "1500");
+    let mi = ManagedIdentity::detect(IdentityId::SystemAssigned, &env).unwrap();
+    assert_eq!(mi.options().probe_timeout, Duration::from_millis(1500));
     let e = Azmi::new()
         .unwrap()
         .get_token(&mi, ARM, false)
         .await
         .unwrap_err();
-    let took = started.elapsed();
     assert_eq!(e.code(), ErrorCode::ManagedIdentityUnavailable, "{e}");
-    assert!(e.to_string().contains("within 1000 ms"), "{e}");
+    assert!(e.to_string().contains("no answer within 1500 ms"), "{e}");
+    holder.abort();
+
+    // Unset or empty: the default window.
+    let env = SourceEnv::empty().set("AZMI_IMDS_ENDPOINT", &url);
+    let mi = ManagedIdentity::detect(IdentityId::SystemAssigned, &env).unwrap();
+    assert_eq!(mi.options().probe_timeout, Duration::from_millis(1000));
+}
+
+#[test]
+fn a_probe_window_that_is_not_a_number_of_milliseconds_is_refused_naming_the_variable() {
+    for bad in ["0", "-5", "1.5", "2s", "20001", "99999999999999999999"] {
+        let env = SourceEnv::empty()
+            .set(
+                "AZMI_IMDS_ENDPOINT",
+                "http://127.0.0.1:1/metadata/identity/oauth2/token",
+            )
+            .set("AZMI_IMDS_PROBE_TIMEOUT_MS", bad);
+        let e = ManagedIdentity::detect(IdentityId::SystemAssigned, &env).unwrap_err();
+        assert_eq!(e.code(), ErrorCode::InvalidArgument, "{bad}: {e}");
+        let message = e.to_string();
+        assert!(
+            message.contains("AZMI_IMDS_PROBE_TIMEOUT_MS") && message.contains("from 1 to 20000"),
+            "{bad}: {message}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_answer_that_is_not_imds_shaped_is_no_managed_identity() {
+    // A firewall's page for any address: seen, and said, but not taken for IMDS.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move {
+        use tokio::io::AsyncWriteExt;
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let _ = fake_http::read_request(&mut stream).await;
+            let body = "<html>Blocked by policy</html>";
+            let _ = stream
+                .write_all(
+                    format!(
+                        "HTTP/1.1 403 Forbidden\r\nContent-Type: text/html\r\nContent-Length: {}\r\n\r\n{body}",
+                        body.len()
+                    )
+                    .as_bytes(),
+                )
+                .await;
+        }
+    });
+    let (e, _) = first_token_fails_at(addr).await;
+    assert_eq!(e.code(), ErrorCode::ManagedIdentityUnavailable, "{e}");
     assert!(
-        took >= Duration::from_millis(900) && took < Duration::from_millis(2500),
-        "{took:?}"
+        e.to_string()
+            .contains("something answered HTTP 403, but not as a managed identity endpoint does"),
+        "{e}"
     );
-    drop(listener);
+    server.abort();
+}
+
+#[tokio::test]
+async fn the_probe_is_a_request_without_the_metadata_header_sent_once() {
+    let emu = emulator();
+    let azmi = Azmi::new().unwrap();
+    let mi = system(&emu);
+    azmi.get_token(&mi, ARM, false).await.unwrap();
+    azmi.get_token(&mi, VAULT, false).await.unwrap();
+    let c = emu.counters();
+    assert_eq!((c.probe_requests, c.token_requests), (1, 2));
+    // Every token request carried the header; the probe is not among them.
+    assert!(emu.requests().iter().all(|r| r
+        .headers
+        .iter()
+        .any(|(n, v)| n == "metadata" && v == "true")));
 }

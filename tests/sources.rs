@@ -1081,7 +1081,11 @@ async fn imds_tokens_say_so_and_only_imds_probes() {
         .await
         .unwrap();
     assert_eq!(g.source(), Source::Imds);
-    assert_eq!(fake.seen()[0].header("metadata"), Some("true"));
+    // First the probe (no Metadata header: IMDS refuses it at once), then the token request.
+    let seen = fake.seen();
+    assert_eq!(seen.len(), 2);
+    assert_eq!(seen[0].header("metadata"), None);
+    assert_eq!(seen[1].header("metadata"), Some("true"));
 
     // An App Service endpoint that takes no connection is retried within the budget as a
     // network failure (its host named it), not reported at once as "no managed identity".

@@ -23,7 +23,13 @@ $ErrorActionPreference = 'Stop'
 if (-not $env:AZMI_IMDS_ENDPOINT) { throw 'Set AZMI_IMDS_ENDPOINT to azmi-emulator''s token URL (scripts/bench.sh does).' }
 $ModulePath = (Resolve-Path $ModulePath).Path
 $module = Import-Module $ModulePath -PassThru
-$library = Get-ChildItem (Join-Path $module.ModuleBase 'runtimes/*/native/*azmi*') | Select-Object -First 1
+# This platform's library, as the module loads it: the module folder holds every platform's
+# (runtimes/linux-arm64 sorts before linux-x64, so the first match is not this machine's).
+$interop = [System.Runtime.InteropServices.RuntimeInformation]
+$os = if ($interop::IsOSPlatform([System.Runtime.InteropServices.OSPlatform]::Windows)) { 'win' } elseif ($interop::IsOSPlatform([System.Runtime.InteropServices.OSPlatform]::OSX)) { 'osx' } else { 'linux' }
+$rid = '{0}-{1}' -f $os, $interop::ProcessArchitecture.ToString().ToLowerInvariant()
+$library = Get-ChildItem (Join-Path $module.ModuleBase "runtimes/$rid/native/*azmi*") -ErrorAction SilentlyContinue | Select-Object -First 1
+if (-not $library) { throw "The module at $($module.ModuleBase) has no native library for $rid (runtimes/$rid/native): build it first (scripts/build-module.sh)." }
 Add-Type -Path (Join-Path $PSScriptRoot 'floor/FloorCmdlets.cs')
 Import-Module -Assembly ([AzMiBench.GetFloorTokenCommand].Assembly)
 [AzMiBench.NativeFloor]::UseLibrary($library.FullName)

@@ -61,6 +61,7 @@ public class AzMiException : Exception
         AzMiStatus.ManagedIdentityUnavailable => new AzMiUnavailableException(message, httpStatus, serviceErrorCode),
         AzMiStatus.PermissionDenied => new AzMiPermissionDeniedException(message, httpStatus, serviceErrorCode),
         AzMiStatus.AuthenticationFailed => new AzMiAuthenticationFailedException(message, httpStatus, serviceErrorCode),
+        AzMiStatus.ProxyError => new AzMiProxyException(message, httpStatus),
         _ => new AzMiException(status, message, httpStatus, serviceErrorCode),
     };
 }
@@ -189,4 +190,21 @@ public sealed class AzMiClaimsChallengeException : AzMiException
     /// <c>{"access_token":{"nbf":{"essential":true,"value":"1767225600"}}}</c>). Not secret.
     /// </summary>
     public string Claims { get; }
+}
+
+/// <summary>
+/// <see cref="AzMiStatus.ProxyError"/>: the proxy of service requests asked for credentials
+/// (<see cref="AzMiException.HttpStatus"/> 407), refused the request (403, 502, …), or could not
+/// be reached (0). The message names the proxy (never its credentials) and what to do; see
+/// <see cref="AzMiLibrary.SetProxy(System.Uri, string, System.Net.NetworkCredential)"/>.
+/// </summary>
+public sealed class AzMiProxyException : AzMiException
+{
+    /// <summary>A proxy error.</summary>
+    /// <param name="message">The message for people.</param>
+    /// <param name="httpStatus">The proxy's HTTP status (407, 403, 502…), or 0 when it could not be reached.</param>
+    public AzMiProxyException(string message, int httpStatus = 0)
+        : base(AzMiStatus.ProxyError, message, httpStatus, null)
+    {
+    }
 }

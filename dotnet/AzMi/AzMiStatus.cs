@@ -69,4 +69,7 @@ public enum AzMiStatus
     /// exception (<see cref="AzMiClaimsChallengeException"/>) carries the claims.
     /// </summary>
     ClaimsChallenge = 19,
+
+    /// <summary>The proxy asked for credentials (HTTP 407), refused the request, or could not be reached.</summary>
+    ProxyError = 20,
 }

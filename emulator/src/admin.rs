@@ -72,7 +72,11 @@ pub(crate) async fn handle(shared: &Shared, req: Request<Incoming>) -> Response<
 
 fn counters(shared: &Shared) -> Response<Body> {
     let c = shared.mutable().counters;
-    ok(json!({ "token_requests": c.token_requests, "tokens_issued": c.tokens_issued }))
+    ok(json!({
+        "token_requests": c.token_requests,
+        "tokens_issued": c.tokens_issued,
+        "probe_requests": c.probe_requests,
+    }))
 }
 
 fn service_counters(shared: &Shared) -> Response<Body> {

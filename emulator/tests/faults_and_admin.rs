@@ -38,23 +38,53 @@ fn status_fault_with_count_then_normal() {
         emu.counters(),
         Counters {
             token_requests: 4,
-            tokens_issued: 1
+            tokens_issued: 1,
+            probe_requests: 0
         }
     );
 }
 
 #[test]
-fn faults_apply_before_validation() {
-    // Rule 1 comes first: even a request missing its Metadata header gets the fault.
+fn faults_apply_before_validation_but_not_to_a_probe() {
+    // Rule 1 comes before the others: a request with a bad api-version still gets the fault.
     let emu = start();
-    emu.set_faults(vec![Fault::Status {
-        status: 500,
-        retry_after: None,
-        count: 1,
-    }]);
-    let resp = request(emu.port(), "GET", TOKEN_PATH, &[], None).unwrap();
+    emu.set_faults(vec![
+        Fault::Status {
+            status: 500,
+            retry_after: None,
+            count: 1,
+        },
+        Fault::Delay { ms: 3000, count: 1 },
+    ]);
+    let resp = request(emu.port(), "GET", TOKEN_PATH, &[("Metadata", "true")], None).unwrap();
     assert_eq!(resp.status, 500);
     assert_eq!(resp.json()["error"], "unknown");
+    // Rule 0: a request without the Metadata header (a client asking whether IMDS is there)
+    // is answered at once, takes no fault and is not a token request.
+    let started = Instant::now();
+    let resp = request(
+        emu.port(),
+        "GET",
+        &format!("{TOKEN_PATH}?{}", query(ARM, "")),
+        &[],
+        None,
+    )
+    .unwrap();
+    assert!(started.elapsed() < Duration::from_millis(1500));
+    assert_eq!(resp.status, 400);
+    assert_eq!(resp.json()["error"], "bad_request_102");
+    assert_eq!(
+        emu.counters(),
+        Counters {
+            token_requests: 1,
+            tokens_issued: 0,
+            probe_requests: 1
+        }
+    );
+    // The delay waits for the next token request.
+    let started = Instant::now();
+    assert_eq!(token(emu.port(), &query(ARM, "")).status, 200);
+    assert!(started.elapsed() >= Duration::from_millis(2900));
 }
 
 #[test]
@@ -158,7 +188,8 @@ fn drop_fault_closes_without_response() {
         emu.counters(),
         Counters {
             token_requests: 3,
-            tokens_issued: 1
+            tokens_issued: 1,
+            probe_requests: 0
         }
     );
 }
@@ -256,7 +287,7 @@ fn admin_counters_and_reset() {
     let counters = admin_get(emu.port(), "/admin/counters").json();
     assert_eq!(
         counters,
-        serde_json::json!({"token_requests": 2, "tokens_issued": 1})
+        serde_json::json!({"token_requests": 2, "tokens_issued": 1, "probe_requests": 0})
     );
     emu.set_faults(vec![Fault::Status {
         status: 500,
@@ -314,7 +345,8 @@ fn request_log_keeps_last_100() {
     let mut conn = Conn::open(emu.port());
     for i in 0..105 {
         let target = format!("{TOKEN_PATH}?n={i}");
-        conn.request("GET", &target, &[], None).unwrap();
+        conn.request("GET", &target, &[("Metadata", "true")], None)
+            .unwrap();
     }
     let recorded = emu.requests();
     assert_eq!(recorded.len(), 100);

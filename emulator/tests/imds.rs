@@ -73,7 +73,8 @@ fn rule10_success_is_all_strings_with_expected_fields() {
         emu.counters(),
         azmi_emulator::Counters {
             token_requests: 1,
-            tokens_issued: 1
+            tokens_issued: 1,
+            probe_requests: 0
         }
     );
 }
@@ -399,10 +400,14 @@ fn plus_and_percent_encodings_decode_the_same() {
 fn errors_are_counted_but_not_issued() {
     let emu = start();
     token(emu.port(), "api-version=2018-02-01");
-    request(emu.port(), "GET", TOKEN_PATH, &[], None).unwrap();
+    request(emu.port(), "GET", TOKEN_PATH, &[("Metadata", "true")], None).unwrap();
     token(emu.port(), &query(ARM, ""));
     assert_eq!(emu.counters().token_requests, 3);
     assert_eq!(emu.counters().tokens_issued, 1);
+    // Without the Metadata header: a probe, counted apart (rule 0).
+    request(emu.port(), "GET", TOKEN_PATH, &[], None).unwrap();
+    assert_eq!(emu.counters().token_requests, 3);
+    assert_eq!(emu.counters().probe_requests, 1);
 }
 
 #[test]
@@ -446,7 +451,9 @@ fn token_path_with_trailing_slash_is_the_token_endpoint() {
     )
     .unwrap();
     assert_error(&resp, 400, "bad_request_102", None);
-    assert_eq!(emu.counters().token_requests, 2);
+    // Without the header it is a probe (counted apart), as at the path without the slash.
+    assert_eq!(emu.counters().token_requests, 1);
+    assert_eq!(emu.counters().probe_requests, 1);
     assert_eq!(emu.counters().tokens_issued, 1);
 }
 
@@ -481,9 +488,19 @@ fn keep_alive_serves_many_requests_on_one_connection() {
     // Errors keep the connection open too.
     let resp = conn.request("GET", &target, &[], None).unwrap();
     assert_eq!(resp.status, 400);
+    let resp = conn
+        .request(
+            "GET",
+            &target,
+            &[("Metadata", "true"), ("X-Forwarded-For", "1.2.3.4")],
+            None,
+        )
+        .unwrap();
+    assert_eq!(resp.status, 400);
     let resp = conn.request("GET", "/admin/counters", &[], None).unwrap();
     assert_eq!(resp.json()["token_requests"], 6);
     assert_eq!(resp.json()["tokens_issued"], 5);
+    assert_eq!(resp.json()["probe_requests"], 1);
 }
 
 #[test]

@@ -29,6 +29,8 @@
     CmdletsToExport      = @(
         'Get-AzMiToken'
         'Get-AzMiManagedIdentity'
+        'Set-AzMiProxy'
+        'Get-AzMiProxy'
         'Get-AzMiDataLakeChildItem'
         'Get-AzMiDataLakeItem'
         'New-AzMiDataLakeItem'

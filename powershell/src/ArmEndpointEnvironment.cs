@@ -27,8 +27,9 @@ internal static class ArmEndpointEnvironment
     /// Gives azmi the endpoint <c>$env:AZMI_ARM_ENDPOINT</c> names, or NULL when it is unset,
     /// when that differs from the last one given. A malformed URL throws
     /// <see cref="AzMiException"/> (InvalidArgument or InsecureRequest) and changes nothing.
+    /// Returns the endpoint in force.
     /// </summary>
-    internal static void Apply(Action<string> verbose)
+    internal static string Apply(Action<string> verbose)
     {
         string? value = Environment.GetEnvironmentVariable(Variable);
         string? url = string.IsNullOrEmpty(value) ? null : value;
@@ -36,7 +37,7 @@ internal static class ArmEndpointEnvironment
         {
             if (_applied && string.Equals(url, _appliedUrl, StringComparison.Ordinal))
             {
-                return;
+                return url ?? PublicEndpoint;
             }
 
             byte[]? urlUtf8 = Utf8.Encode(url, "$env:" + Variable);
@@ -49,5 +50,8 @@ internal static class ArmEndpointEnvironment
         verbose(url is null
             ? "Resource Manager endpoint: the Azure environment's ($env:" + Variable + " is not set)."
             : $"Resource Manager endpoint: {url} (from $env:{Variable}).");
+        return url ?? PublicEndpoint;
     }
+
+    private const string PublicEndpoint = "https://management.azure.com";
 }

@@ -45,6 +45,7 @@ internal static class AzMiErrorRecords
         AzMiStatus.IoError => ErrorCategory.WriteError,
         AzMiStatus.InsecureRequest => ErrorCategory.SecurityError,
         AzMiStatus.RuntimeError => ErrorCategory.InvalidOperation,
+        AzMiStatus.ProxyError => ErrorCategory.ConnectionError,
         _ => ErrorCategory.NotSpecified, // InternalError, and statuses newer than this module
     };
 }

@@ -5,7 +5,8 @@ namespace AzMi;
 /// <summary>
 /// What <c>Get-AzMiManagedIdentity</c> reports: the managed identity source this process sees
 /// (or -Source chose), its token endpoint, the identity options it serves, whether it answered
-/// a token request, and which identity the token was for (its claims, read and not verified).
+/// a token request, which identity the token was for (its claims, read and not verified), and
+/// which way token and service requests go (through a proxy or direct).
 /// </summary>
 public sealed class ManagedIdentityInfo
 {
@@ -18,8 +19,12 @@ public sealed class ManagedIdentityInfo
         string? detail,
         string environment,
         string resource,
-        NativeIdentity.TokenClaims? claims)
+        NativeIdentity.TokenClaims? claims,
+        string tokenRoute,
+        string serviceProxy)
     {
+        TokenRoute = tokenRoute;
+        ServiceProxy = serviceProxy;
         Source = source;
         Endpoint = endpoint;
         Identity = identity;
@@ -75,6 +80,14 @@ public sealed class ManagedIdentityInfo
     /// are read from the token's payload; only the service receiving a token verifies it.
     /// </summary>
     public bool ClaimsVerified => false;
+    /// <summary>
+    /// Which way token requests go: "direct: managed identity endpoints never go through a
+    /// proxy", or for workload identity's exchange at Entra ID, as a service request.
+    /// </summary>
+    public string TokenRoute { get; }
+
+    /// <summary>Where service requests go (the proxy setting in one line, as Get-AzMiProxy says it).</summary>
+    public string ServiceProxy { get; }
 
     /// <inheritdoc />
     public override string ToString() => $"{Source} at {Endpoint} ({(Available ? "available" : "not available")})";

@@ -325,3 +325,72 @@ function Assert-StopsPromptly {
     { $Run.Shell.EndInvoke($Run.Invocation) } | Should -Throw '*stopped*'
     $Run.Shell.Streams.Error | Should -HaveCount 0 -Because 'a stop is not an error'
 }
+
+# Proxy tests: Debian's tinyproxy (scripts/setup.sh installs it) on a free loopback port.
+
+function Start-Tinyproxy {
+    <#
+        Starts tinyproxy on a free loopback port with a configuration and a log of its own
+        (-User and -Password: it asks for Basic credentials, 407 without them). Returns its
+        process, Url (http://127.0.0.1:port), Port and Log (the log file).
+        Under Wine (a Windows pwsh cannot start it) scripts/test-pester.sh starts one open and one
+        asking for alice / s3cret (scripts/lib/tinyproxy.sh) and names them with
+        AZMI_TEST_TINYPROXY_PORT and _LOG (AZMI_TEST_TINYPROXY_AUTH_PORT and _LOG): those are
+        returned, with no process (Stop-Tinyproxy leaves them running).
+    #>
+    param([string] $User, [string] $Password)
+    $prefix = if ($User) { 'AZMI_TEST_TINYPROXY_AUTH' } else { 'AZMI_TEST_TINYPROXY' }
+    $externalPort = [Environment]::GetEnvironmentVariable("${prefix}_PORT")
+    if ($externalPort) {
+        if ($User -and ($User -ne 'alice' -or $Password -ne 's3cret')) { throw "${prefix}_PORT asks for alice / s3cret only" }
+        $log = [Environment]::GetEnvironmentVariable("${prefix}_LOG")
+        if (-not $log) { throw "${prefix}_PORT is set without ${prefix}_LOG" }
+        return [pscustomobject]@{ Process = $null; Url = "http://127.0.0.1:$externalPort"; Port = [int] $externalPort; Log = $log; Folder = $null }
+    }
+    $exe = @('/usr/bin/tinyproxy', '/usr/sbin/tinyproxy') | Where-Object { Test-Path -LiteralPath $_ } | Select-Object -First 1
+    if (-not $exe) { throw 'tinyproxy is not installed: run scripts/setup.sh' }
+    foreach ($attempt in 1..5) {
+        $dir = Join-Path ([System.IO.Path]::GetTempPath()) "azmi-tinyproxy-$([guid]::NewGuid().ToString('N'))"
+        $null = New-Item -ItemType Directory -Path $dir
+        $port = Get-ClosedLoopbackPort
+        $log = Join-Path $dir 'tinyproxy.log'
+        $conf = @("Port $port", 'Listen 127.0.0.1', 'Timeout 30', 'LogLevel Connect', "LogFile `"$log`"", 'DisableViaHeader Yes')
+        if ($User) { $conf += "BasicAuth $User $Password" }
+        # As root, tinyproxy drops to another user unless told to stay (the log is this user's).
+        if ([Environment]::UserName -eq 'root') { $conf += 'User root', 'Group root' }
+        $confPath = Join-Path $dir 'tinyproxy.conf'
+        Set-Content -LiteralPath $confPath -Value $conf
+        $process = Start-Process -FilePath $exe -ArgumentList '-d', '-c', $confPath -PassThru `
+            -RedirectStandardOutput (Join-Path $dir 'out.txt') -RedirectStandardError (Join-Path $dir 'err.txt')
+        $listening = Wait-Until {
+            if ($process.HasExited) { return $true }
+            $client = [System.Net.Sockets.TcpClient]::new()
+            try { $client.Connect([System.Net.IPAddress]::Loopback, $port); $true } catch { $false } finally { $client.Dispose() }
+        }
+        if ($listening -and -not $process.HasExited) {
+            return [pscustomobject]@{ Process = $process; Url = "http://127.0.0.1:$port"; Port = $port; Log = $log; Folder = $dir }
+        }
+        if (-not $process.HasExited) { $process.Kill() }
+        Remove-Item -LiteralPath $dir -Recurse -Force -ErrorAction SilentlyContinue
+    }
+    throw 'tinyproxy did not start on a free port in 5 tries'
+}
+
+function Stop-Tinyproxy {
+    param($Proxy)
+    if (-not $Proxy -or -not $Proxy.Process) { return }
+    if (-not $Proxy.Process.HasExited) {
+        $Proxy.Process.Kill()
+        $null = $Proxy.Process.WaitForExit(5000)
+    }
+    Remove-Item -LiteralPath $Proxy.Folder -Recurse -Force -ErrorAction SilentlyContinue
+}
+
+function Get-TinyproxyConnect {
+    <# The host:port of every CONNECT request in the proxy's log. #>
+    param([Parameter(Mandatory)] $Proxy)
+    if (-not (Test-Path -LiteralPath $Proxy.Log)) { return @() }
+    @(Get-Content -LiteralPath $Proxy.Log | ForEach-Object {
+            if ($_ -match '\): CONNECT (\S+) ') { $Matches[1] }
+        })
+}

@@ -6,9 +6,11 @@ use std::time::Duration;
 
 use super::args::opt_str_arg;
 use super::boundary::guard;
+use super::call::{identity_arg, identity_or_default};
 use super::error::azmi_error;
 use super::handle::{free, lend_str, try_borrow_mut, Out};
 use super::status::azmi_status;
+use super::string::azmi_string;
 use crate::environment::AzureEnvironment;
 use crate::error::{Error, Result};
 use crate::identity::{IdentityId, ManagedIdentity, IMDS_TOKEN_URL};
@@ -207,10 +209,13 @@ pub unsafe extern "C" fn azmi_identity_environment(
 }
 
 /// Sets the timeouts and retries of this identity's token requests:
-/// `probe_timeout_ms` for the first connection to an endpoint that never answered (default
-/// 1000, so machines without a managed identity fail fast; an endpoint that accepts the
-/// connection then gets the normal 20 s per request, as IMDS may take seconds to fetch a
-/// machine's first token), `retry_budget_ms` for all retries of
+/// `probe_timeout_ms` for the first call's probe of an IMDS endpoint (default 1000, so machines
+/// without a managed identity fail fast): a connection, then a token request without the
+/// `Metadata` header, which IMDS refuses at once; a host that takes the connection but does not
+/// answer so within the window (a transparent proxy or firewall) is
+/// `AZMI_MANAGED_IDENTITY_UNAVAILABLE`. An endpoint found to be IMDS then gets the normal 20 s
+/// per request, as IMDS may take seconds to fetch a machine's first token.
+/// `retry_budget_ms` for all retries of
 /// one request (default 30000; 0 disables retries; HTTP 410 gets at least 70000), and
 /// `retry_initial_delay_ms` for the first backoff (default 800, doubling). Zero for a timeout
 /// or delay is `AZMI_INVALID_ARGUMENT`. Not thread-safe: call before the identity is shared.
@@ -294,6 +299,25 @@ pub unsafe extern "C" fn azmi_identity_description(
 #[no_mangle]
 pub unsafe extern "C" fn azmi_identity_endpoint(identity: *const azmi_identity) -> *const c_char {
     lend_str(identity, |i| &i.endpoint)
+}
+
+/// Which way this identity's token requests go, as a sentence: "direct: managed identity
+/// endpoints never go through a proxy" for every source but AKS workload identity, whose
+/// exchange at Entra ID is a service request (see `azmi_proxy_route`). NULL: the identity a
+/// NULL identity means in every call. On success `*route_out` receives a new `azmi_string`.
+#[no_mangle]
+pub unsafe extern "C" fn azmi_identity_proxy_route(
+    identity: *const azmi_identity,
+    route_out: *mut *mut azmi_string,
+    err_out: *mut *mut azmi_error,
+) -> azmi_status {
+    guard(err_out, || {
+        let route_out = Out::new(route_out, "route_out")?;
+        let engine = crate::runtime::engine()?;
+        let mi = identity_or_default(&engine, identity_arg(identity).as_ref())?;
+        route_out.set(azmi_string::new(&engine.azmi.token_route(&mi)));
+        Ok(())
+    })
 }
 
 /// Frees an identity. No call may still be using it. NULL is ignored.

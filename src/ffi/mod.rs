@@ -38,6 +38,7 @@ mod cancel;
 mod error;
 mod identity;
 mod keyvault;
+mod proxy;
 mod token;
 
 mod bytes;
@@ -61,6 +62,7 @@ pub use error::*;
 pub use identity::*;
 pub use keyvault::*;
 pub use progress::azmi_progress_callback;
+pub use proxy::*;
 pub use status::azmi_status;
 pub use string::*;
 pub use token::*;

@@ -27,9 +27,16 @@ pub const ENV_AUTHORITY_HOST: &str = "AZURE_AUTHORITY_HOST";
 /// Where Azure Arc key files must be, instead of the agent's own folder. For tests and
 /// emulators only: the agent never sets it.
 pub const ENV_ARC_TOKENS_DIR: &str = "AZMI_ARC_TOKENS_DIR";
+/// How long the first call's probe of an IMDS endpoint may take, in milliseconds (default
+/// 1000, as the Azure SDKs). For hosts where an IMDS that is there cannot answer within 1 s:
+/// a loaded machine, a program under valgrind or an emulator.
+pub const ENV_IMDS_PROBE_TIMEOUT_MS: &str = "AZMI_IMDS_PROBE_TIMEOUT_MS";
+/// The longest probe window the variable may ask for: past it, a black hole is not told from
+/// a slow IMDS any sooner than the token request's own timeout would tell it.
+pub const MAX_IMDS_PROBE_TIMEOUT_MS: u64 = 20_000;
 
 /// Every variable detection reads (besides the Windows folders of the Arc agent).
-const NAMES: [&str; 14] = [
+const NAMES: [&str; 15] = [
     ENV_IMDS_ENDPOINT,
     ENV_POD_IDENTITY_HOST,
     ENV_IDENTITY_ENDPOINT,
@@ -44,6 +51,7 @@ const NAMES: [&str; 14] = [
     ENV_TENANT_ID,
     ENV_AUTHORITY_HOST,
     ENV_ARC_TOKENS_DIR,
+    ENV_IMDS_PROBE_TIMEOUT_MS,
 ];
 
 /// Variables whose values are secrets: never shown.
@@ -116,6 +124,22 @@ impl SourceEnv {
             .get(name)
             .map(|v| v.trim())
             .filter(|v| !v.is_empty())
+    }
+
+    /// The probe window `AZMI_IMDS_PROBE_TIMEOUT_MS` asks for; `None` when unset. A value that
+    /// is not a whole number of milliseconds from 1 to 20000 is an error naming the variable.
+    pub fn imds_probe_timeout(&self) -> Result<Option<std::time::Duration>> {
+        let Some(value) = self.get(ENV_IMDS_PROBE_TIMEOUT_MS) else {
+            return Ok(None);
+        };
+        match value.parse::<u64>() {
+            Ok(ms) if (1..=MAX_IMDS_PROBE_TIMEOUT_MS).contains(&ms) => {
+                Ok(Some(std::time::Duration::from_millis(ms)))
+            }
+            _ => Err(Error::InvalidArgument(format!(
+                "{ENV_IMDS_PROBE_TIMEOUT_MS} is '{value}': give a whole number of milliseconds from 1 to {MAX_IMDS_PROBE_TIMEOUT_MS}, or unset it for the default (1000)"
+            ))),
+        }
     }
 
     fn has(&self, name: &str) -> bool {

@@ -11,6 +11,7 @@ use zeroize::Zeroizing;
 use super::Source;
 use crate::error::{shorten, Error, ErrorCode, Result, ServiceFailure};
 use crate::identity::IdentityId;
+use crate::proxy::{diagnose, ProxyServer};
 use crate::retry::{parse_retry_after, RetryPolicy};
 use crate::token::{parse_token_response, AccessToken};
 
@@ -203,11 +204,40 @@ pub(crate) fn finish(ctx: &Ctx<'_>, answer: &Answer, sent_at: i64) -> Attempt {
 
 /// Sends one request and finishes it: what the sources without a protocol of their own do.
 pub(crate) async fn attempt(ctx: &Ctx<'_>, request: reqwest::RequestBuilder) -> Attempt {
+    attempt_via(ctx, request, None).await
+}
+
+/// As [`attempt`], for a request to `url` through the proxy `via` (workload identity's
+/// exchange at Entra ID): a failed connection is explained by the proxy, and what it refuses
+/// is not retried.
+pub(crate) async fn attempt_via(
+    ctx: &Ctx<'_>,
+    request: reqwest::RequestBuilder,
+    via: Option<(&ProxyServer, &url::Url)>,
+) -> Attempt {
     let sent_at = chrono::Utc::now().timestamp();
     match send(request.timeout(ctx.timeout)).await {
         Ok(answer) => finish(ctx, &answer, sent_at),
         Err(SendError::TooLong) => Attempt::Fatal(too_long(ctx)),
-        Err(SendError::Transport(e)) => transport_failure(ctx, &e),
+        Err(SendError::Transport(e)) => {
+            if let (Some((server, url)), true) = (via, e.is_connect()) {
+                let (host, port) = (url.host_str().unwrap_or(""), url.port_or_known_default());
+                let explained =
+                    diagnose::explain(server, host, port.unwrap_or(443), &ctx.failed()).await;
+                if let Some(failure) = explained {
+                    return if failure.retry {
+                        Attempt::Transient {
+                            error: failure.error,
+                            retry_after: None,
+                            gone: false,
+                        }
+                    } else {
+                        Attempt::Fatal(failure.error)
+                    };
+                }
+            }
+            transport_failure(ctx, &e)
+        }
     }
 }
 

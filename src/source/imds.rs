@@ -1,11 +1,16 @@
 //! Token requests to the IMDS endpoint (and endpoints that speak its protocol), with the
-//! retries Microsoft recommends and a fast failure when no endpoint is there at all. The request
+//! retries Microsoft recommends and a fast failure when no IMDS is there at all. The request
 //! and retry loop are shared with the other sources (`crate::source::exchange`); what is IMDS's
-//! own is the connection probe and the check that the first answer comes from an IMDS.
+//! own is the probe of an endpoint that has never answered: a token request without the
+//! `Metadata` header, which IMDS refuses at once with an error of its own and without minting
+//! a token (`../shared/azure-protocols.md` §14). It tells a slow IMDS (seconds for a VM's first
+//! token: waited for) from a host that takes connections and never answers, or answers as
+//! something else (a transparent proxy or firewall: no managed identity, within the window).
 
 use std::collections::HashSet;
 #[cfg(test)]
 use std::time::Duration;
+use std::time::Instant;
 
 use parking_lot::RwLock;
 use serde_json::Value;
@@ -23,8 +28,8 @@ use crate::token::AccessToken;
 /// The API version every IMDS deployment serves for tokens.
 pub const API_VERSION: &str = "2018-02-01";
 
-/// Endpoints that have answered at least once. Until one has, its first request gets the short
-/// probe timeout and no retries. Failures are not recorded, so a later call probes again.
+/// Endpoints found to be IMDS. Until one is, its first request is preceded by the probe.
+/// Failures are not recorded, so a later call probes again.
 #[derive(Default)]
 pub(crate) struct EndpointProbes {
     answered: RwLock<HashSet<String>>,
@@ -54,20 +59,17 @@ pub(crate) async fn request_token(
     exchange::with_retries(&mi.options.retry, |attempt| {
         let (ctx, url) = (&ctx, &url);
         async move {
-            // Until the endpoint has answered once, its first answer is checked to come from a
-            // managed identity endpoint (not a proxy that answers for the address).
-            let probing = !probes.has_answered(mi.endpoint());
-            if probing && attempt == 0 {
-                // The short window decides only whether an endpoint is there: a machine
-                // without a managed identity fails within it, but a present IMDS that takes
-                // seconds to fetch the first token of a VM is waited for like any other
-                // request.
-                if let Err(detail) = probe_connection(mi).await {
+            if attempt == 0 && !probes.has_answered(mi.endpoint()) {
+                // The short window decides only whether IMDS is there: a machine without a
+                // managed identity fails within it, but a present IMDS that takes seconds to
+                // fetch a VM's first token is then waited for like any other request.
+                if let Err(detail) = probe(http, mi, url).await {
                     return Attempt::Fatal(Error::ManagedIdentityUnavailable {
                         endpoint: mi.endpoint().to_owned(),
                         detail,
                     });
                 }
+                probes.mark_answered(mi.endpoint());
             }
             log::debug!(
                 "token request #{} for {resource} ({}) to {}",
@@ -75,16 +77,51 @@ pub(crate) async fn request_token(
                 mi.identity,
                 mi.endpoint()
             );
-            attempt_once(http, probes, mi, ctx, url, probing).await
+            attempt_once(http, ctx, url).await
         }
     })
     .await
 }
 
+/// Whether IMDS is at the endpoint, decided within the probe window: first whether anything
+/// takes a TCP connection, then the token request without the `Metadata` header, which IMDS
+/// answers at once (400 `bad_request_102`). `Err` says what was seen instead.
+async fn probe(
+    http: &reqwest::Client,
+    mi: &ManagedIdentity,
+    url: &url::Url,
+) -> std::result::Result<(), String> {
+    let window = mi.options.probe_timeout;
+    let deadline = Instant::now() + window;
+    connect(mi).await?;
+    let left = deadline
+        .saturating_duration_since(Instant::now())
+        .max(std::time::Duration::from_millis(1));
+    // Deliberately without `Metadata: true`: IMDS refuses it before doing anything else.
+    match exchange::send(http.get(url.clone()).timeout(left)).await {
+        Ok(answer) if answers_like_imds(answer.status, &answer.body) => Ok(()),
+        Ok(answer) => Err(format!(
+            "something answered HTTP {}, but not as a managed identity endpoint does (a proxy or firewall in the way?)",
+            answer.status
+        )),
+        Err(SendError::TooLong) => Err(format!(
+            "something answered with more than {} bytes, not as a managed identity endpoint does (a proxy or firewall in the way?)",
+            exchange::MAX_TOKEN_ANSWER
+        )),
+        Err(SendError::Transport(e)) if e.is_timeout() => Err(format!(
+            "something accepted the connection but sent no answer within {} ms, as a transparent proxy or firewall that takes every connection does",
+            window.as_millis()
+        )),
+        Err(SendError::Transport(e)) => Err(format!(
+            "the connection failed: {}",
+            describe_transport_error(&e)
+        )),
+    }
+}
+
 /// Opens (and closes) a TCP connection to the endpoint within the probe timeout: whether
-/// anything is there at all. Failing here is "no managed identity", at once or after the
-/// timeout where nothing answers the connection.
-async fn probe_connection(mi: &ManagedIdentity) -> std::result::Result<(), String> {
+/// anything is there at all.
+async fn connect(mi: &ManagedIdentity) -> std::result::Result<(), String> {
     let url = mi.config.endpoint();
     let port = url
         .port_or_known_default()
@@ -135,48 +172,28 @@ fn token_url(mi: &ManagedIdentity, resource: &str) -> url::Url {
     url
 }
 
-async fn attempt_once(
-    http: &reqwest::Client,
-    probes: &EndpointProbes,
-    mi: &ManagedIdentity,
-    ctx: &Ctx<'_>,
-    url: &url::Url,
-    probing: bool,
-) -> Attempt {
+async fn attempt_once(http: &reqwest::Client, ctx: &Ctx<'_>, url: &url::Url) -> Attempt {
     let sent_at = chrono::Utc::now().timestamp();
     let request = http
         .get(url.clone())
         .header("Metadata", "true")
         .timeout(ctx.timeout);
-    let answer = match exchange::send(request).await {
-        Ok(answer) => answer,
-        Err(SendError::TooLong) => return Attempt::Fatal(exchange::too_long(ctx)),
-        Err(SendError::Transport(e)) => return transport_failure(mi, ctx, &e, probing),
-    };
-    if probing && !answers_like_imds(answer.status, &answer.body) {
-        // Off Azure, a proxy or firewall may answer for 169.254.169.254 (403, 407, …): that is
-        // no managed identity, not a service error to report as such.
-        return Attempt::Fatal(Error::ManagedIdentityUnavailable {
-            endpoint: mi.endpoint().to_owned(),
-            detail: format!(
-                "something answered HTTP {}, but not as a managed identity endpoint (a proxy or firewall in the way?)",
-                answer.status
-            ),
-        });
+    match exchange::send(request).await {
+        Ok(answer) => exchange::finish(ctx, &answer, sent_at),
+        Err(SendError::TooLong) => Attempt::Fatal(exchange::too_long(ctx)),
+        Err(SendError::Transport(e)) => exchange::transport_failure(ctx, &e),
     }
-    probes.mark_answered(mi.endpoint());
-    exchange::finish(ctx, &answer, sent_at)
 }
 
-/// Whether a response comes from a managed identity endpoint: a 200, a status IMDS uses while
-/// it is busy or restarting, or an error in its JSON form.
+/// Whether an answer to the probe comes from IMDS: its JSON error (`{"error":…}`, whatever
+/// the status: 400 without the header, 429 or 5xx when busy), or a JSON 200 from an endpoint
+/// speaking its protocol that does not ask for the header. A proxy's or firewall's page is
+/// not.
 fn answers_like_imds(status: u16, body: &[u8]) -> bool {
-    if status == 200 || matches!(status, 404 | 408 | 410 | 429) || status >= 500 {
-        return true;
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(o)) => status == 200 || o.contains_key("error"),
+        _ => false,
     }
-    serde_json::from_slice::<Value>(body)
-        .ok()
-        .is_some_and(|v| v.get("error").is_some())
 }
 
 /// Maps an error status to the library's errors and decides whether to retry.
@@ -189,23 +206,6 @@ fn classify_failure(
 ) -> Attempt {
     let ctx = imds_ctx(mi, resource);
     exchange::classify(&ctx, failure, retry_after)
-}
-
-fn transport_failure(
-    mi: &ManagedIdentity,
-    ctx: &Ctx<'_>,
-    e: &reqwest::Error,
-    probing: bool,
-) -> Attempt {
-    if probing && e.is_connect() {
-        // The endpoint took a connection a moment ago and now refuses one: it is not there
-        // (the next call probes again).
-        return Attempt::Fatal(Error::ManagedIdentityUnavailable {
-            endpoint: mi.endpoint().to_owned(),
-            detail: describe_transport_error(e),
-        });
-    }
-    exchange::transport_failure(ctx, e)
 }
 
 #[cfg(test)]
@@ -244,16 +244,22 @@ mod tests {
 
     #[test]
     fn only_imds_shaped_answers_count_as_an_endpoint() {
-        assert!(answers_like_imds(200, b""));
-        assert!(answers_like_imds(410, b""));
-        assert!(answers_like_imds(503, b"<html>"));
         assert!(answers_like_imds(
             400,
-            br#"{"error":"invalid_request","error_description":"Identity not found"}"#
+            br#"{"error":"bad_request_102","error_description":"Required metadata header not specified"}"#
         ));
+        assert!(answers_like_imds(
+            429,
+            br#"{"error":"too_many_requests","error_description":"x"}"#
+        ));
+        assert!(answers_like_imds(200, br#"{"access_token":"x"}"#));
+        assert!(!answers_like_imds(200, b"<html>captive portal</html>"));
+        assert!(!answers_like_imds(200, b""));
+        assert!(!answers_like_imds(503, b"<html>Service Unavailable</html>"));
         assert!(!answers_like_imds(403, b"resolve_deny"));
         assert!(!answers_like_imds(407, b"<html>proxy</html>"));
         assert!(!answers_like_imds(403, br#"{"message":"nope"}"#));
+        assert!(!answers_like_imds(400, br#"["error"]"#));
     }
 
     #[test]

@@ -402,9 +402,10 @@ fn check_secret(name: &str, secret: &SecretString) -> Result<()> {
     Ok(())
 }
 
-/// What token requests are sent with.
+/// What token requests are sent with: the managed identity endpoints' client (never a proxy),
+/// and for workload identity's exchange at Entra ID the service client and its proxy rules.
 pub(crate) struct Transport<'a> {
-    pub http: &'a reqwest::Client,
+    pub net: &'a crate::http::Network,
     pub probes: &'a EndpointProbes,
     pub pinned: &'a PinnedClients,
 }
@@ -470,17 +471,16 @@ pub(crate) async fn request_token(
         ),
     }
     let policy = &mi.options.retry;
+    let http = &transport.net.identity;
     let capabilities = &mi.capabilities[..];
     match &mi.config.kind {
-        Kind::Imds { .. } => {
-            imds::request_token(transport.http, transport.probes, mi, resource).await
-        }
+        Kind::Imds { .. } => imds::request_token(http, transport.probes, mi, resource).await,
         Kind::AppService { endpoint, secret } => {
             exchange::with_retries(policy, |_| {
                 exchange::attempt(
                     &ctx,
                     app_service::request(
-                        transport.http,
+                        http,
                         endpoint,
                         secret,
                         &mi.identity,
@@ -515,17 +515,14 @@ pub(crate) async fn request_token(
             exchange::with_retries(policy, |_| {
                 exchange::attempt(
                     &ctx,
-                    azure_ml::request(transport.http, endpoint, secret, client_id, resource),
+                    azure_ml::request(http, endpoint, secret, client_id, resource),
                 )
             })
             .await
         }
         Kind::CloudShell { endpoint } => {
             exchange::with_retries(policy, |_| {
-                exchange::attempt(
-                    &ctx,
-                    cloud_shell::request(transport.http, endpoint, resource),
-                )
+                exchange::attempt(&ctx, cloud_shell::request(http, endpoint, resource))
             })
             .await
         }
@@ -535,7 +532,7 @@ pub(crate) async fn request_token(
         } => {
             let dir = tokens_dir.clone().or_else(default_arc_tokens_dir);
             exchange::with_retries(policy, |_| {
-                arc::attempt(&ctx, transport.http, endpoint, dir.as_deref())
+                arc::attempt(&ctx, http, endpoint, dir.as_deref())
             })
             .await
         }
@@ -548,11 +545,14 @@ pub(crate) async fn request_token(
                 IdentityId::ClientId(id) => id.as_str(),
                 _ => client_id.as_str(),
             };
+            // Entra ID is a service like any other: through the proxy, if one is set.
+            let net = transport.net;
+            net.proxy.check(token_url, &ctx.failed())?;
             let claims = Claims::merged(refresh.map(|r| &r.claims), capabilities);
             exchange::with_retries(policy, |_| {
                 workload_identity::attempt(
                     &ctx,
-                    transport.http,
+                    net,
                     token_url,
                     client_id,
                     token_file,

@@ -75,7 +75,7 @@ pub(crate) fn scope_for(resource: &str) -> String {
 
 pub(super) async fn attempt(
     ctx: &Ctx<'_>,
-    http: &reqwest::Client,
+    net: &crate::http::Network,
     token_url: &url::Url,
     client_id: &str,
     token_file: &Path,
@@ -98,11 +98,14 @@ pub(super) async fn attempt(
         }
         Zeroizing::new(form.finish())
     };
-    let request = http
+    let request = net
+        .service
         .post(token_url.clone())
         .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
         .body(body.as_bytes().to_vec());
-    exchange::attempt(ctx, request).await
+    let route = net.proxy.route(token_url);
+    let via = route.proxy().map(|server| (server, token_url));
+    exchange::attempt_via(ctx, request, via).await
 }
 
 /// The federated token, read afresh (the kubelet replaces the file before it expires).

@@ -27,6 +27,11 @@ valgrind_args=(--quiet --error-exitcode=99 --leak-check=full
   --suppressions="$root/tests/c/valgrind.supp" --num-callers=40
   --show-leak-kinds=definite,indirect,possible
   --errors-for-leak-kinds=definite,indirect,possible --fair-sched=yes)
+# The first call's IMDS probe allows 1 s by default; under valgrind, Wine or qemu on a loaded
+# 2-core machine the emulator's first answer can take longer (seen: a first call failing as
+# "no managed identity" at load 15), so the tests give it 10 s. Tests of the window itself
+# are in tests/imds.rs.
+export AZMI_IMDS_PROBE_TIMEOUT_MS="${AZMI_IMDS_PROBE_TIMEOUT_MS:-10000}"
 
 # Per platform: compile SRC OUT builds a test program; start_emulator LOG ARGS... starts
 # azmi-emulator in the background (its pid in $!); run_program PROG ARGS... runs a program with
@@ -138,10 +143,13 @@ source_emulators=()
 scratch="$(mktemp -d "${TMPDIR:-/tmp}/azmi-c-tests.XXXXXX")"
 # shellcheck source=../../scripts/lib/azurite.sh
 source "$root/scripts/lib/azurite.sh"
+# shellcheck source=../../scripts/lib/tinyproxy.sh
+source "$root/scripts/lib/tinyproxy.sh"
 cleanup() {
   kill "$emulator" 2>/dev/null || true
   for pid in "${source_emulators[@]}"; do kill "$pid" 2>/dev/null || true; done
   azurite_stop
+  tinyproxy_stop
   rm -rf "$scratch"
 }
 trap cleanup EXIT
@@ -167,14 +175,96 @@ export AZMI_ARM_ENDPOINT="$arm_endpoint"
 # Azurite's account, path-style, for storage_test.
 export AZMI_BLOB_ACCOUNT="$azurite_url"
 
+# Two tinyproxy instances for proxy_test, on this machine whatever the rid: an open one, and one
+# that asks for Basic credentials (alice, s3cret).
+tinyproxy_start "$scratch/proxy" || exit 2
+proxy_port=$tinyproxy_port
+proxy_log=$tinyproxy_log
+tinyproxy_start "$scratch/auth-proxy" alice s3cret || exit 2
+auth_proxy_port=$tinyproxy_port
+auth_proxy_log=$tinyproxy_log
+# A path of this machine as the programs open it (Windows programs under Wine: Z:\…).
+program_path() { if [ "$rid" = win-x64 ]; then windows_path "$1"; else echo "$1"; fi; }
+
 status=0
 for src in "$root"/tests/c/*.c; do
   name=$(basename "$src" .c)
-  # sources_test runs below, once per managed identity source.
-  [ "$name" = sources_test ] && continue
+  # sources_test runs below, once per managed identity source; proxy_test with its proxies.
+  [ "$name" = sources_test ] || [ "$name" = proxy_test ] && continue
   echo "== $name ($rid)"
   run_program "$build/$name" || status=1
 done
+
+# proxy_test with the proxies, and https_proxy (lowercase) in its environment; then (on Linux,
+# where SSL_CERT_FILE is the system's store) again with the emulator's CA only in SSL_CERT_FILE,
+# not in AZMI_CA_FILE.
+echo "== proxy_test ($rid)"
+(
+  export https_proxy="http://127.0.0.1:$proxy_port"
+  export AZMI_TEST_PROXY="http://127.0.0.1:$proxy_port"
+  export AZMI_TEST_PROXY_LOG="$(program_path "$proxy_log")"
+  export AZMI_TEST_AUTH_PROXY="http://127.0.0.1:$auth_proxy_port"
+  export AZMI_TEST_AUTH_PROXY_LOG="$(program_path "$auth_proxy_log")"
+  run_program "$build/proxy_test"
+) || status=1
+if [ "$rid" != win-x64 ]; then
+  echo "== proxy_test trust-store, the CA in SSL_CERT_FILE only ($rid)"
+  (
+    unset AZMI_CA_FILE
+    export SSL_CERT_FILE="$(host_path "$ca_file")"
+    run_program "$build/proxy_test" trust-store
+  ) || status=1
+fi
+
+# Windows' system proxy (src/proxy/system.rs), with no proxy variable set: written into the Wine
+# prefix's registry where WinHTTP reads it, as Internet Options and `netsh winhttp set proxy`
+# leave it: HKCU's DefaultConnectionSettings and HKLM's WinHttpSettings under
+# ...\Internet Settings\Connections (magic, counter, flags, then each string after its length;
+# flags 1 direct, 2 proxy, 8 automatic detection). `<-loopback>` lets the loopback vault use
+# the proxy; without it loopback goes direct, as on Windows. Removed again afterwards.
+if [ "$rid" = win-x64 ]; then
+  connections='Software\Microsoft\Windows\CurrentVersion\Internet Settings\Connections'
+  le32() { printf '%02x%02x%02x%02x' $(($1 & 255)) $((($1 >> 8) & 255)) $((($1 >> 16) & 255)) $((($1 >> 24) & 255)); }
+  counted() { le32 ${#1}; printf '%s' "$1" | od -An -tx1 | tr -d ' \n'; }
+  # system_blob MAGIC FLAGS PROXY BYPASS: a settings value as reg.exe takes it (hex).
+  system_blob() { le32 "$1"; le32 0; le32 "$2"; counted "$3"; counted "$4"; le32 0; }
+  wine_reg() { cross_run trixie wine reg "$@" >/dev/null; }
+  system_proxy_clear() {
+    wine_reg delete "HKCU\\$connections" /v DefaultConnectionSettings /f 2>/dev/null || true
+    wine_reg delete "HKLM\\$connections" /v WinHttpSettings /f 2>/dev/null || true
+  }
+  # system_proxy_test IE-FLAGS IE-BYPASS WINHTTP-BYPASS-OR-NONE ARGS...: sets Internet Options
+  # (the open proxy when IE-FLAGS has 2) and WinHTTP's proxy (unless NONE), runs proxy_test.
+  system_proxy_test() {
+    local ie_flags=$1 ie_bypass=$2 winhttp_bypass=$3
+    shift 3
+    system_proxy_clear
+    wine_reg add "HKCU\\$connections" /v DefaultConnectionSettings /t REG_BINARY /f \
+      /d "$(system_blob 70 "$ie_flags" "127.0.0.1:$proxy_port" "$ie_bypass")" || return 1
+    if [ "$winhttp_bypass" != NONE ]; then
+      wine_reg add "HKLM\\$connections" /v WinHttpSettings /t REG_BINARY /f \
+        /d "$(system_blob 24 3 "127.0.0.1:$proxy_port" "$winhttp_bypass")" || return 1
+    fi
+    echo "== proxy_test system $* ($rid)"
+    (
+      unset https_proxy HTTPS_PROXY http_proxy HTTP_PROXY all_proxy ALL_PROXY no_proxy NO_PROXY
+      export AZMI_TEST_PROXY_LOG="$(program_path "$proxy_log")"
+      run_program "$build/proxy_test" system "$@"
+    )
+  }
+  through="through the proxy http://127.0.0.1:$proxy_port (from"
+  # Internet Options name the proxy; loopback through it.
+  system_proxy_test 3 "<-loopback>" NONE through \
+    "$through the Windows proxy settings (Internet Options))" || status=1
+  # The same without <-loopback>: loopback goes direct, as Windows does.
+  system_proxy_test 3 "*.corp.example;<local>" NONE direct \
+    "direct: the Windows proxy bypass list leaves out loopback" || status=1
+  # Internet Options only ask for automatic detection (a user's default): WinHTTP's proxy
+  # (netsh winhttp) is used, and the automatic detection azmi does not run is said.
+  system_proxy_test 9 "" "<-loopback>" through "$through WinHTTP's proxy (netsh winhttp))" \
+    "automatic proxy configuration" || status=1
+  system_proxy_clear
+fi
 
 # sources_test: one emulator per managed identity source (`--source`); the program runs with
 # only that source's variables (the lines after the banner's "managed identity source" line;

@@ -86,6 +86,39 @@ internal static class NativeMethods
     [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
     internal static extern uint azmi_set_ca_file(byte[]? pemPath, out IntPtr err);
 
+    // ---- proxy -------------------------------------------------------------------------
+
+    /// <summary>
+    /// The proxy of service requests: url null = the environment (read again), "" = none,
+    /// else the proxy for every service request; noProxy in curl's NO_PROXY syntax (null
+    /// with url null).
+    /// </summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    internal static extern uint azmi_set_proxy(byte[]? url, byte[]? noProxy, out IntPtr err);
+
+    /// <summary>As azmi_set_proxy with a proxy URL (not null, not ""), user name and password apart.</summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    internal static extern uint azmi_set_proxy_with_credentials(byte[] url, byte[]? noProxy, byte[] username, IntPtr password, out IntPtr err);
+
+    /// <summary>
+    /// The proxy from <c>NAME=value</c> strings (each a NUL-terminated UTF-8 string the caller
+    /// keeps alive for the call), as if they were the environment.
+    /// </summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    internal static extern uint azmi_set_proxy_environment(IntPtr[]? variables, UIntPtr count, out IntPtr err);
+
+    /// <summary>json_out: an azmi_string (free with azmi_string_free), the setting as JSON.</summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    internal static extern uint azmi_proxy_get(out IntPtr jsonOut, out IntPtr err);
+
+    /// <summary>route_out: an azmi_string, a sentence saying which way a request to url goes.</summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    internal static extern uint azmi_proxy_route(byte[] url, out IntPtr routeOut, out IntPtr err);
+
+    /// <summary>route_out: an azmi_string, which way the identity's token requests go (identity may be IntPtr.Zero).</summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    internal static extern uint azmi_identity_proxy_route(IntPtr identity, out IntPtr routeOut, out IntPtr err);
+
     // ---- azmi_cancel -----------------------------------------------------------------
 
     /// <summary>Never NULL. Free with azmi_cancel_free after the calls using it returned.</summary>

@@ -20,10 +20,14 @@ pub(crate) const SERVICE_LOG_CAPACITY: usize = 200;
 /// Request and issuance counts since start (or the last reset).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Counters {
-    /// Every request to the token path, whatever its outcome (faults and drops included).
+    /// Every request to the token path with `Metadata: true` (or `X-Forwarded-For`), whatever
+    /// its outcome (faults and drops included).
     pub token_requests: u64,
     /// Successful token responses.
     pub tokens_issued: u64,
+    /// Requests to the token path without the `Metadata` header: answered at once with 400
+    /// `bad_request_102`, as IMDS does, before any fault (clients probe for IMDS this way).
+    pub probe_requests: u64,
 }
 
 /// Traffic on the HTTPS service endpoints since start (or the last reset).
@@ -196,6 +200,11 @@ impl Shared {
         }
         m.requests.push_back(recorded);
         m.faults.next()
+    }
+
+    /// Counts a header-less request to the token path (a client's probe).
+    pub(crate) fn count_probe(&self) {
+        self.mutable().counters.probe_requests += 1;
     }
 
     pub(crate) fn token_issued(&self) {

@@ -13,7 +13,8 @@ public abstract class ArmCmdlet : AzMiCmdlet
     private protected bool InvokeArm(object target, Action<NativeIdentity, CancelHandle> operation) =>
         Invoke(target, (identity, cancel) =>
         {
-            ArmEndpointEnvironment.Apply(WriteVerbose);
+            string endpoint = ArmEndpointEnvironment.Apply(WriteVerbose);
+            VerboseRoute("Resource Manager", endpoint);
             operation(identity, cancel);
         });
 

@@ -81,10 +81,12 @@ public abstract class AzMiCmdlet : PSCmdlet
         try
         {
             NativeLibraryLoader.EnsureLoaded();
+            NativeProxySetting.ApplyEnvironmentOnce();
             ModuleFormats.EnsureLoaded(this);
             Action<string>? verbose = VerboseShown ? WriteVerbose : null;
             CaFileEnvironment.Apply(SessionState, verbose);
             using IdentityCache.Lease lease = IdentityCache.AcquireFromEnvironment(ClientId, ObjectId, ResourceId, verbose, Source, Environment);
+            verbose?.Invoke($"Token requests to {lease.Identity.Endpoint} go {NativeProxySetting.TokenRoute(lease.Identity)}.");
 
             using CancelHandle cancel = new CancelHandle();
             lock (_stopGate)
@@ -165,6 +167,27 @@ public abstract class AzMiCmdlet : PSCmdlet
         MyInvocation.BoundParameters.TryGetValue("WhatIf", out object? whatIf)
             ? LanguagePrimitives.IsTrue(whatIf)
             : LanguagePrimitives.IsTrue(GetVariableValue("WhatIfPreference"));
+
+    /// <summary>
+    /// With -Verbose: which way requests to <paramref name="serviceUrl"/> go (through which
+    /// proxy, or direct and why), as azmi decides it for each request.
+    /// </summary>
+    private protected void VerboseRoute(string service, string serviceUrl)
+    {
+        if (!VerboseShown)
+        {
+            return;
+        }
+
+        try
+        {
+            WriteVerbose($"Requests to {service} {serviceUrl} go {NativeProxySetting.Route(serviceUrl)}.");
+        }
+        catch (AzMiException)
+        {
+            // Not a URL azmi can send to: the call itself says so, better than this would.
+        }
+    }
 
     /// <summary>An argument error found before any request: ends the command (AzMi.InvalidArgument).</summary>
     private protected void ThrowInvalidArgument(string message, object? target) =>

@@ -199,6 +199,7 @@ public abstract class BlobCmdlet : AzMiCmdlet
             if (VerboseShown)
             {
                 WriteVerbose($"Blob {address.BlobUrl} ({(address.Sas is null ? "with the identity's token" : "with a SAS")}).");
+                VerboseRoute("Blob storage", address.BlobUrl);
             }
 
             operation(account, cancel);

@@ -59,6 +59,7 @@ public abstract class DataLakeCmdlet : AzMiCmdlet
         {
             using NativeDataLake account = NativeDataLake.Open(Account, Protocol, identity);
             WriteVerbose($"Data Lake account: {account.BaseUrl} ({account.Protocol}).");
+            VerboseRoute("Data Lake", account.BaseUrl);
             operation(account, cancel);
         }, advice);
 }

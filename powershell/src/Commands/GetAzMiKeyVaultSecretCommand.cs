@@ -47,6 +47,7 @@ public sealed class GetAzMiKeyVaultSecretCommand : KeyVaultCmdlet
                 string? version = string.IsNullOrEmpty(Version) ? null : Version;
                 Invoke($"{Name} in {VaultName}", (identity, cancel) =>
                 {
+                    VerboseRoute("Key Vault", VaultUrl());
                     NativeKeyVault.SecretProperties secret = NativeKeyVault.Get(VaultName, Name, version, ApiVersion, AsPlainText.IsPresent, identity, cancel);
                     // Never the value: only what was read.
                     if (VerboseShown)
@@ -60,12 +61,18 @@ public sealed class GetAzMiKeyVaultSecretCommand : KeyVaultCmdlet
 
             case BySecretVersions:
                 Invoke($"{Name} in {VaultName}", (identity, cancel) =>
-                    NativeKeyVault.List(VaultName, Name, ApiVersion, identity, cancel, WriteSecret), ApiVersionAdvice);
+                {
+                    VerboseRoute("Key Vault", VaultUrl());
+                    NativeKeyVault.List(VaultName, Name, ApiVersion, identity, cancel, WriteSecret);
+                }, ApiVersionAdvice);
                 break;
 
             default:
                 Invoke(VaultName, (identity, cancel) =>
-                    NativeKeyVault.List(VaultName, null, ApiVersion, identity, cancel, WriteSecret), ApiVersionAdvice);
+                {
+                    VerboseRoute("Key Vault", VaultUrl());
+                    NativeKeyVault.List(VaultName, null, ApiVersion, identity, cancel, WriteSecret);
+                }, ApiVersionAdvice);
                 break;
         }
     }

@@ -65,7 +65,9 @@ public sealed class GetAzMiManagedIdentityCommand : AzMiCmdlet
                 detail,
                 identity.Environment,
                 resource,
-                claims));
+                claims,
+                NativeProxySetting.TokenRoute(identity),
+                ProxySetting.FromJson(Json.Parse(this, NativeProxySetting.Json())).Description));
         });
     }
 }

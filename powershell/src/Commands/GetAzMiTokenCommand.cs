@@ -101,6 +101,7 @@ public sealed class GetAzMiTokenCommand : PSCmdlet
         try
         {
             NativeLibraryLoader.EnsureLoaded();
+            NativeProxySetting.ApplyEnvironmentOnce();
             ModuleFormats.EnsureLoaded(this);
             WriteObject(GetToken(ref target));
         }
@@ -140,6 +141,11 @@ public sealed class GetAzMiTokenCommand : PSCmdlet
         // Asked once per command, as PowerShell itself does: verbose text is built only when shown.
         bool verbose = _verboseShown ??= VerbosePreferenceCheck.IsVerboseShown(this);
         using IdentityCache.Lease lease = IdentityCache.AcquireFromEnvironment(ClientId, ObjectId, ResourceId, verbose ? WriteVerbose : null, Source, Environment, Capabilities());
+        if (verbose)
+        {
+            WriteVerbose($"Token requests to {lease.Identity.Endpoint} go {NativeProxySetting.TokenRoute(lease.Identity)}.");
+        }
+
         string resource = ParameterSetName == ByResourceTypeName
             ? CloudEnvironment.ResourceOf((ResourceTypeName)Enum.Parse(typeof(ResourceTypeName), ResourceTypeName, ignoreCase: true), lease.Identity.Environment)
             : Resource;

@@ -33,6 +33,16 @@ public abstract class KeyVaultCmdlet : AzMiCmdlet
     /// </summary>
     private protected string VaultShown() => CloudEnvironment.VaultShown(VaultName, CloudEnvironment.Resolve(Environment).Name);
 
+    /// <summary>
+    /// The vault's URL as azmi reads -VaultName (a name in the call's cloud, a host as https://),
+    /// for -Verbose's proxy line; azmi itself checks the name.
+    /// </summary>
+    private protected string VaultUrl()
+    {
+        string shown = VaultShown();
+        return shown.Contains("://") ? shown : "https://" + shown;
+    }
+
     /// <summary>" (api-version x)" for verbose messages when -ApiVersion was given.</summary>
     private protected string ApiVersionNote() => ApiVersion is null ? string.Empty : $" (api-version {ApiVersion})";
 

@@ -23,4 +23,5 @@ internal enum AzMiStatus : uint
     RuntimeError = 17,
     InternalError = 18,
     ClaimsChallenge = 19,
+    ProxyError = 20,
 }

@@ -242,7 +242,7 @@ internal static class NativeArm
             out IntPtr json,
             out IntPtr err);
         NativeError.ThrowIfFailed(status, err);
-        return TakeString(json);
+        return NativeBytes.TakeString(json);
     }
 
     /// <summary>azmi_arm_list_sas: the SAS token (no leading '?').</summary>
@@ -268,19 +268,6 @@ internal static class NativeArm
             out IntPtr sas,
             out IntPtr err);
         NativeError.ThrowIfFailed(status, err);
-        return TakeString(sas);
-    }
-
-    /// <summary>Copies an azmi_string and frees (wipes) it.</summary>
-    private static string TakeString(IntPtr s)
-    {
-        try
-        {
-            return Utf8.ReadUtf8(NativeMethods.azmi_string_data(s), Utf8.CheckedLength(NativeMethods.azmi_string_len(s), "text"));
-        }
-        finally
-        {
-            NativeMethods.azmi_string_free(s);
-        }
+        return NativeBytes.TakeString(sas);
     }
 }

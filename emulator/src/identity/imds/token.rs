@@ -32,6 +32,18 @@ pub(crate) enum Outcome {
 }
 
 pub(crate) async fn handle(shared: &Shared, parts: &Parts) -> Outcome {
+    // Rule 0: IMDS refuses a request without `Metadata: true` before doing anything else, at
+    // once and without minting a token, so clients send one to learn whether IMDS is there
+    // (azmi's first call, the Azure SDKs' probe). Such a request is counted apart and takes no
+    // fault: a scripted slow or failed token request stays for the token request itself.
+    if !has_metadata_header(parts) && !parts.headers.contains_key("x-forwarded-for") {
+        shared.count_probe();
+        return Outcome::Respond(response::error(
+            StatusCode::BAD_REQUEST,
+            "bad_request_102",
+            "Required metadata header not specified",
+        ));
+    }
     // Rule 1: count and record every request, then apply the queued fault, if any.
     match shared.begin_token_request(issue::record_as_sent(parts)) {
         None => {}

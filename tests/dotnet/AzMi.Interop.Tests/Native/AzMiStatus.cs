@@ -26,4 +26,5 @@ public enum AzMiStatus : uint
     RuntimeError = 17,
     InternalError = 18,
     ClaimsChallenge = 19,
+    ProxyError = 20,
 }

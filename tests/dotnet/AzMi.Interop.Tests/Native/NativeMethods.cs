@@ -58,6 +58,52 @@ internal static class NativeMethods
         [MarshalAs(UnmanagedType.LPUTF8Str)] string? pemPath,
         out AzMiErrorHandle err);
 
+    // ---- proxy ----------------------------------------------------------------------------
+
+    /// <summary>url null: the environment (read again); "": no proxy; else the proxy of every service request.</summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    public static extern AzMiStatus azmi_set_proxy(
+        [MarshalAs(UnmanagedType.LPUTF8Str)] string? url,
+        [MarshalAs(UnmanagedType.LPUTF8Str)] string? noProxy,
+        out AzMiErrorHandle err);
+
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    public static extern AzMiStatus azmi_set_proxy_with_credentials(
+        [MarshalAs(UnmanagedType.LPUTF8Str)] string? url,
+        [MarshalAs(UnmanagedType.LPUTF8Str)] string? noProxy,
+        [MarshalAs(UnmanagedType.LPUTF8Str)] string? username,
+        [MarshalAs(UnmanagedType.LPUTF8Str)] string? password,
+        out AzMiErrorHandle err);
+
+    /// <summary>
+    /// NAME=value strings read as the environment (.NET's own, which getenv does not see on
+    /// Linux): pointers to NUL-terminated UTF-8 strings the caller keeps for the call (the
+    /// marshaller converts string arrays to UTF-8 only element by element, by hand).
+    /// </summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    public static extern AzMiStatus azmi_set_proxy_environment(
+        IntPtr[]? variables,
+        nuint count,
+        out AzMiErrorHandle err);
+
+    /// <summary>The setting as JSON.</summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    public static extern AzMiStatus azmi_proxy_get(out AzMiStringHandle json, out AzMiErrorHandle err);
+
+    /// <summary>Which way a service request to the URL goes, as a sentence.</summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    public static extern AzMiStatus azmi_proxy_route(
+        [MarshalAs(UnmanagedType.LPUTF8Str)] string? url,
+        out AzMiStringHandle route,
+        out AzMiErrorHandle err);
+
+    /// <summary>Which way the identity's token requests go, as a sentence.</summary>
+    [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]
+    public static extern AzMiStatus azmi_identity_proxy_route(
+        AzMiIdentityHandle identity,
+        out AzMiStringHandle route,
+        out AzMiErrorHandle err);
+
     // ---- azmi_cancel --------------------------------------------------------------------
 
     [DllImport(LibraryName, CallingConvention = Cdecl, ExactSpelling = true)]

@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -49,7 +49,7 @@ pub(crate) struct SourceKey {
 impl SourceKey {
     pub(crate) fn new(text: String) -> SourceKey {
         SourceKey {
-            hash: FastHash.hash_one(text.as_bytes()),
+            hash: FastHash::default().hash_one(text.as_bytes()),
             text: text.into(),
         }
     }
@@ -76,16 +76,9 @@ impl fmt::Debug for SourceKey {
 }
 
 /// Hashes of [`SourceKey`]s: theirs, as computed once.
-#[derive(Clone, Copy, Default)]
-pub(crate) struct PassThrough;
+pub(crate) type PassThrough = BuildHasherDefault<Prehashed>;
 
-impl BuildHasher for PassThrough {
-    type Hasher = Prehashed;
-    fn build_hasher(&self) -> Prehashed {
-        Prehashed(0)
-    }
-}
-
+#[derive(Default)]
 pub(crate) struct Prehashed(u64);
 
 impl Hasher for Prehashed {
@@ -109,16 +102,9 @@ impl Hasher for Prehashed {
 
 /// A fast hash of short strings (FxHash's word step, a 64-bit finalizer so that both the high
 /// bits hashbrown keeps as tags and the low bits that pick a bucket vary).
-#[derive(Clone, Copy, Default)]
-pub(crate) struct FastHash;
+pub(crate) type FastHash = BuildHasherDefault<Fast>;
 
-impl BuildHasher for FastHash {
-    type Hasher = Fast;
-    fn build_hasher(&self) -> Fast {
-        Fast(0)
-    }
-}
-
+#[derive(Default)]
 pub(crate) struct Fast(u64);
 
 const K: u64 = 0xf135_7aea_2e62_a9c5;
@@ -455,7 +441,7 @@ mod tests {
 
     #[test]
     fn the_fast_hash_tells_short_strings_apart() {
-        let hash = |b: &[u8]| FastHash.hash_one(b);
+        let hash = |b: &[u8]| FastHash::default().hash_one(b);
         let mut seen = std::collections::HashSet::new();
         let text = b"https://management.azure.com/.default";
         for len in 0..=text.len() {

@@ -188,16 +188,9 @@ impl fmt::Debug for AccessToken {
 /// BoringSSL's `OPENSSL_cleanse` do the same. Chosen over `zeroize` (a volatile write per byte:
 /// thousands of instructions for a token, on the hottest path) and over the platforms' own
 /// calls (`explicit_bzero`, `SecureZeroMemory`, `memset_s`: one per platform, none in every C
-/// library azmi runs on), with the same guarantee. Where Rust has no inline assembly, `zeroize`.
-#[cfg(any(
-    target_arch = "x86_64",
-    target_arch = "x86",
-    target_arch = "aarch64",
-    target_arch = "arm",
-    target_arch = "riscv64",
-    target_arch = "riscv32",
-    target_arch = "loongarch64"
-))]
+/// library azmi runs on), with the same guarantee. On the architectures azmi does not ship for,
+/// `zeroize`.
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 pub(crate) fn wipe(bytes: &mut [u8]) {
     // SAFETY: `bytes` is valid for writes of its length.
     unsafe { std::ptr::write_bytes(bytes.as_mut_ptr(), 0, bytes.len()) };
@@ -207,15 +200,7 @@ pub(crate) fn wipe(bytes: &mut [u8]) {
     };
 }
 
-#[cfg(not(any(
-    target_arch = "x86_64",
-    target_arch = "x86",
-    target_arch = "aarch64",
-    target_arch = "arm",
-    target_arch = "riscv64",
-    target_arch = "riscv32",
-    target_arch = "loongarch64"
-)))]
+#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
 pub(crate) fn wipe(bytes: &mut [u8]) {
     zeroize::Zeroize::zeroize(bytes);
 }

@@ -229,16 +229,24 @@ fn identity_reports_its_endpoint_and_description() {
     }
 }
 
-/// Gets a token for `resource` with `id`: the status, and whether it came from the cache.
-fn token_from(resource: &CStr, id: *const azmi_identity) -> (azmi_status, bool) {
-    let mut token = ptr::null_mut();
-    let mut err = ptr::null_mut();
-    // SAFETY: valid arguments; the token or error is freed once.
+/// Gets a token for `resource` with `id`: the status, and the token or the error.
+fn new_token(resource: &CStr, id: *const azmi_identity) -> (azmi_status, SendPtr<azmi_token>) {
+    let (mut token, mut err) = (ptr::null_mut(), ptr::null_mut());
+    // SAFETY: valid arguments; an error is freed here.
     unsafe {
         let status = azmi_get_token(resource.as_ptr(), id, 0, ptr::null(), &mut token, &mut err);
-        let from_cache = azmi_token_from_cache(token);
-        azmi_token_free(token);
         azmi_error_free(err);
+        (status, SendPtr(token.cast_const()))
+    }
+}
+
+/// Gets a token for `resource` with `id`: the status, and whether it came from the cache.
+fn token_from(resource: &CStr, id: *const azmi_identity) -> (azmi_status, bool) {
+    let (status, token) = new_token(resource, id);
+    // SAFETY: NULL or a live token, freed once.
+    unsafe {
+        let from_cache = azmi_token_from_cache(token.0);
+        azmi_token_free(token.0.cast_mut());
         (status, from_cache)
     }
 }
@@ -293,20 +301,9 @@ fn tokens_may_be_freed_on_another_thread_and_in_any_order() {
     let emu = Emulator::start(EmulatorConfig::default()).unwrap();
     let id = identity_at(&emu);
     let get = |resource: &CStr| {
-        let mut token = ptr::null_mut();
-        // SAFETY: valid arguments.
-        let status = unsafe {
-            azmi_get_token(
-                resource.as_ptr(),
-                id,
-                0,
-                ptr::null(),
-                &mut token,
-                ptr::null_mut(),
-            )
-        };
+        let (status, token) = new_token(resource, id);
         assert_eq!(status, azmi_status::AZMI_OK);
-        SendPtr(token.cast_const())
+        token
     };
     // Tokens of different sizes, alive at once, freed in another order and on other threads.
     let tokens: Vec<_> = (0..6)

@@ -28,8 +28,10 @@ fn write_status_source(out_dir: &Path) -> PathBuf {
 
 fn main() {
     let crate_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("set by cargo"));
-    println!("cargo:rerun-if-changed=src/ffi");
-    println!("cargo:rerun-if-changed=src/status.rs");
+    // cbindgen reads the whole crate (a public constant anywhere in src/ reaches the header),
+    // so any change under src/ regenerates it: with src/ffi alone, a warm build kept a stale
+    // header and the drift test passed here while a fresh clone failed it.
+    println!("cargo:rerun-if-changed=src");
     println!("cargo:rerun-if-changed=cbindgen.toml");
     println!("cargo:rerun-if-env-changed=AZMI_WRITE_HEADER");
     name_the_shared_library();

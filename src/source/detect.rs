@@ -33,7 +33,7 @@ pub const ENV_ARC_TOKENS_DIR: &str = "AZMI_ARC_TOKENS_DIR";
 pub const ENV_IMDS_PROBE_TIMEOUT_MS: &str = "AZMI_IMDS_PROBE_TIMEOUT_MS";
 /// The longest probe window the variable may ask for: past it, a black hole is not told from
 /// a slow IMDS any sooner than the token request's own timeout would tell it.
-pub const MAX_IMDS_PROBE_TIMEOUT_MS: u64 = 20_000;
+const MAX_IMDS_PROBE_TIMEOUT_MS: u64 = 20_000;
 
 /// Every variable detection reads (besides the Windows folders of the Arc agent).
 const NAMES: [&str; 15] = [

@@ -42,6 +42,7 @@ static bool on_item(void *userdata, const azmi_adls_item *item) {
 
 struct progress {
     int calls;
+    uint64_t first_done;
     uint64_t last_done;
     int64_t last_total;
     int went_back;
@@ -50,6 +51,7 @@ struct progress {
 static void on_progress(void *userdata, uint64_t done, int64_t total) {
     struct progress *p = userdata;
     if (done < p->last_done) p->went_back = 1;
+    if (p->calls == 0) p->first_done = done;
     p->calls++;
     p->last_done = done;
     p->last_total = total;
@@ -156,14 +158,19 @@ static void tutorial(const char *account, uint32_t protocol, const char *tmpdir)
                err, "upload");
     err = NULL;
     CHECK(s == AZMI_OK, "upload 10 MB");
-    CHECK(p.calls >= 3 && p.last_done == TEN_MB && p.last_total == TEN_MB && !p.went_back,
+    /* From 0 to the whole, never back. How many reports come between depends on the time the
+     * transfer takes (a streamed request reports every 100 ms): a fast machine may give none,
+     * so only the ends are asserted. */
+    CHECK(p.calls >= 2 && p.first_done == 0 && p.last_done == TEN_MB && p.last_total == TEN_MB &&
+              !p.went_back,
           "upload progress");
     memset(&p, 0, sizeof p);
     s = report(azmi_adls_download(adls, "/TestFolder/ten.bin", back, 0, NULL, on_progress, &p, &err),
                err, "download");
     err = NULL;
     CHECK(s == AZMI_OK, "download 10 MB");
-    CHECK(p.calls >= 2 && p.last_done == TEN_MB && p.last_total == TEN_MB && !p.went_back,
+    CHECK(p.calls >= 2 && p.first_done == 0 && p.last_done == TEN_MB && p.last_total == TEN_MB &&
+              !p.went_back,
           "download progress");
     CHECK(same_files(local, back), "downloaded bytes match");
     s = azmi_adls_download(adls, "/TestFolder/ten.bin", back, 0, NULL, NULL, NULL, NULL);

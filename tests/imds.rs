@@ -589,11 +589,9 @@ async fn an_endpoint_that_takes_no_connection_fails_in_about_a_second() {
     drop(listener);
 }
 
-#[tokio::test]
-async fn an_endpoint_that_accepts_and_never_answers_fails_within_the_probe_window() {
-    // A transparent proxy or firewall that takes every connection and never answers: the
-    // probe's header-less request gets no answer within 1 s, so there is no managed identity,
-    // said at once (not after the 20 s request timeout and the retries).
+/// A listener that takes every connection and never answers (as a transparent proxy or
+/// firewall does): its address, and the task holding the connections (abort it when done).
+async fn accepts_and_never_answers() -> (std::net::SocketAddr, tokio::task::JoinHandle<()>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let holder = tokio::spawn(async move {
@@ -602,6 +600,15 @@ async fn an_endpoint_that_accepts_and_never_answers_fails_within_the_probe_windo
             held.push(stream);
         }
     });
+    (addr, holder)
+}
+
+#[tokio::test]
+async fn an_endpoint_that_accepts_and_never_answers_fails_within_the_probe_window() {
+    // A transparent proxy or firewall that takes every connection and never answers: the
+    // probe's header-less request gets no answer within 1 s, so there is no managed identity,
+    // said at once (not after the 20 s request timeout and the retries).
+    let (addr, holder) = accepts_and_never_answers().await;
     let (e, took) = first_token_fails_at(addr).await;
     assert_eq!(e.code(), ErrorCode::ManagedIdentityUnavailable, "{e}");
     assert!(
@@ -616,14 +623,7 @@ async fn an_endpoint_that_accepts_and_never_answers_fails_within_the_probe_windo
 async fn the_probe_window_is_azmi_imds_probe_timeout_ms_when_set() {
     // For hosts where an IMDS that is there answers slower than 1 s (a loaded machine, a
     // program under valgrind): the variable widens the window, and the message says so.
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let holder = tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((stream, _)) = listener.accept().await {
-            held.push(stream);
-        }
-    });
+    let (addr, holder) = accepts_and_never_answers().await;
     let url = format!("http://{addr}/metadata/identity/oauth2/token");
     let env = SourceEnv::empty()
         .set("AZMI_IMDS_ENDPOINT", &url)

@@ -210,11 +210,13 @@ bench_size() { # <MiB>
       "$source_file" "$url"; } >"$work/curl-upload.cfg"
   { curl_common; printf 'output = "%s"\nurl = "%s/curl.bin"\n' "$download_file" "$url"; } >"$work/curl-download.cfg"
 
-  local -A secs=() rss=() call=() cpu=() shares=()
+  local -A secs=() rss=() call=() cpu=() shares=() server=()
+  local server_before
   local up_ratios="" down_ratios="" ratios client dir
   for i in $(seq 1 "$runs"); do
     if [ $((i % 2)) = 1 ]; then first=azmi second=curl; else first=curl second=azmi; fi
     for tool in $first $second; do
+      server_before=$(bench_proc_cpu "$azurite_pid")
       if [ "$tool" = azmi ]; then
         bench_measure "$work" azmi-upload "$bench_bin" "$account" upload "$source_file" "$container" azmi.bin
       else
@@ -222,8 +224,10 @@ bench_size() { # <MiB>
         [ "$(remote_length curl.bin)" = "$size" ] || { echo "error: curl upload: wrong remote length" >&2; exit 1; }
       fi
       secs[$tool-up]+=" $last_secs" rss[$tool-up]+=" $last_rss_kib" cpu[$tool-up]+=" $last_cpu"
+      server[$tool-up]+=" $(awk -v a="$server_before" -v b="$(bench_proc_cpu "$azurite_pid")" 'BEGIN { print b - a }')"
     done
     for tool in $first $second; do
+      server_before=$(bench_proc_cpu "$azurite_pid")
       if [ "$tool" = azmi ]; then
         bench_measure "$work" azmi-download "$bench_bin" "$account" download "$container" azmi.bin "$download_file"
       else
@@ -232,6 +236,7 @@ bench_size() { # <MiB>
       cmp -s "$source_file" "$download_file" || { echo "error: $tool download: the bytes differ from the source" >&2; exit 1; }
       rm -f "$download_file"
       secs[$tool-down]+=" $last_secs" rss[$tool-down]+=" $last_rss_kib" cpu[$tool-down]+=" $last_cpu"
+      server[$tool-down]+=" $(awk -v a="$server_before" -v b="$(bench_proc_cpu "$azurite_pid")" 'BEGIN { print b - a }')"
     done
     up_ratios+=" $(awk -v a="${secs[azmi-up]##* }" -v c="${secs[curl-up]##* }" 'BEGIN { print c / a }')"
     down_ratios+=" $(awk -v a="${secs[azmi-down]##* }" -v c="${secs[curl-down]##* }" 'BEGIN { print c / a }')"
@@ -267,10 +272,11 @@ bench_size() { # <MiB>
   for dir in up down; do
     if [ $dir = up ]; then op=upload ratios=$up_ratios; else op=download ratios=$down_ratios; fi
     a=$(bench_words_median "${secs[azmi-$dir]}") c=$(bench_words_median "${secs[curl-$dir]}")
-    rows+=("$(printf '| %-8s | %5s MiB | %7.3f | %5s | %7.3f | %5s | %5.0f %% | %6.2f | %6.2f | %6.1f | %6.1f |' "$op" "$mib" \
+    rows+=("$(printf '| %-8s | %5s MiB | %7.3f | %5s | %7.3f | %5s | %5.0f %% | %6.2f | %6.2f | %6.2f | %6.2f | %6.1f | %6.1f |' "$op" "$mib" \
       "$a" "$(bench_mib_per_s "$size" "$a")" "$c" "$(bench_mib_per_s "$size" "$c")" \
       "$(awk -v r="$(bench_words_median "$ratios")" 'BEGIN { print r * 100 }')" \
       "$(bench_words_median "${cpu[azmi-$dir]}")" "$(bench_words_median "${cpu[curl-$dir]}")" \
+      "$(bench_words_median "${server[azmi-$dir]}")" "$(bench_words_median "${server[curl-$dir]}")" \
       "$(tr ' ' '\n' <<<"${rss[azmi-$dir]}" | grep . | bench_max | awk '{ print $1 / 1024 }')" \
       "$(tr ' ' '\n' <<<"${rss[curl-$dir]}" | grep . | bench_max | awk '{ print $1 / 1024 }')")")
     for client in "${others[@]}"; do
@@ -297,8 +303,8 @@ for mib in $sizes_mib; do
 done
 
 echo
-echo "| transfer | size      | azmi s  | MiB/s | curl s  | MiB/s | azmi/curl | azmi CPU s | curl CPU s | azmi peak RSS MiB | curl peak RSS MiB |"
-echo "|----------|-----------|--------:|------:|--------:|------:|----------:|-------:|-------:|-------:|-------:|"
+echo "| transfer | size      | azmi s  | MiB/s | curl s  | MiB/s | azmi/curl | azmi CPU s | curl CPU s | Azurite CPU s (azmi's) | Azurite CPU s (curl's) | azmi peak RSS MiB | curl peak RSS MiB |"
+echo "|----------|-----------|--------:|------:|--------:|------:|----------:|-------:|-------:|-------:|-------:|-------:|-------:|"
 printf '%s\n' "${rows[@]}"
 if [ ${#other_rows[@]} -gt 0 ]; then
   echo
@@ -309,7 +315,8 @@ fi
 echo
 echo "seconds: median of $runs runs (azmi and curl: wall time of the client process; the others: the"
 echo "transfer call alone, without process start-up, token and first connection);"
-echo "CPU s: user + system seconds of the client process, median;"
+echo "CPU s: user + system seconds of the client process, median; Azurite CPU s: what the server used"
+echo "during that client's transfer, median (on loopback both share the machine's $(nproc) CPUs);"
 echo "azmi/curl, of curl's: median over the runs of the client's throughput as a share of curl's in the same run;"
 echo "peak RSS: the highest of the runs. Azurite's (node) own peak RSS: $(bench_hwm "$azurite_pid") MiB."
 echo "load average (1, 5, 15 min) at the start: $load_start; at the end: $(bench_loadavg)."

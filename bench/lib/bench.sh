@@ -59,3 +59,11 @@ bench_loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 
 # bench_hwm PID: a process's peak RSS so far, in MiB ("?" when it is gone).
 bench_hwm() { awk '/^VmHWM/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status" 2>/dev/null || echo "?"; }
+
+# bench_proc_cpu PID: the user + system seconds a running process has used so far ("0" when it
+# is gone), from /proc (clock ticks at getconf CLK_TCK).
+bench_proc_cpu() {
+  local tck
+  tck=$(getconf CLK_TCK)
+  awk -v t="$tck" '{ sub(/^.*\) /, ""); printf "%.2f", ($12 + $13) / t }' "/proc/$1/stat" 2>/dev/null || echo 0
+}

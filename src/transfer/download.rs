@@ -20,12 +20,68 @@ const WRITE_BUFFER: usize = 256 * 1024;
 /// Resumptions of a download in a row without progress before it fails.
 const MAX_RESUMES: u32 = 5;
 
-/// A write in progress; gives back the file and the emptied buffer.
-type PendingWrite = JoinHandle<std::io::Result<(std::fs::File, Vec<u8>)>>;
+/// Bytes written between two requests to start writing the file back to disk (Linux): the
+/// kernel writes while the rest arrives, so the fsync at the end has little left to do (it took
+/// 0.18 s of a 256 MiB download when it had all of it).
+#[cfg(target_os = "linux")]
+const WRITEBACK_EVERY: u64 = 8 * 1024 * 1024;
+
+/// What the writing thread holds between two buffers.
+struct Sink {
+    file: std::fs::File,
+    /// The MD5 of what has been written, when the service stores one to check against.
+    hasher: Option<Md5>,
+    /// Bytes written so far, and up to where writeback has been started.
+    #[cfg(target_os = "linux")]
+    written: u64,
+    #[cfg(target_os = "linux")]
+    writeback_from: u64,
+}
+
+impl Sink {
+    /// Hashes and writes one buffer (on a blocking thread). The MD5 is computed here, not
+    /// where the data arrives: it costs as much CPU as receiving the data, and on its own thread
+    /// it runs while the next buffer arrives instead of delaying it.
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        if let Some(h) = self.hasher.as_mut() {
+            h.update(buf);
+        }
+        self.file.write_all(buf)?;
+        self.written += buf.len() as u64;
+        #[cfg(target_os = "linux")]
+        if self.written - self.writeback_from >= WRITEBACK_EVERY {
+            start_writeback(
+                &self.file,
+                self.writeback_from,
+                self.written - self.writeback_from,
+            );
+            self.writeback_from = self.written;
+        }
+        Ok(())
+    }
+}
+
+/// Asks the kernel to start writing `len` bytes from `offset` to disk, without waiting for it
+/// (`sync_file_range` with `SYNC_FILE_RANGE_WRITE`). Only a head start for the final fsync,
+/// which stays the guarantee: a failure here is ignored.
+#[cfg(target_os = "linux")]
+fn start_writeback(file: &std::fs::File, offset: u64, len: u64) {
+    use std::os::fd::AsRawFd;
+    let (Ok(offset), Ok(len)) = (i64::try_from(offset), i64::try_from(len)) else {
+        return;
+    };
+    // SAFETY: the descriptor is open for as long as `file` is borrowed; the call reads no memory.
+    unsafe {
+        libc::sync_file_range(file.as_raw_fd(), offset, len, libc::SYNC_FILE_RANGE_WRITE);
+    }
+}
+
+/// A write in progress; gives back the sink and the emptied buffer.
+type PendingWrite = JoinHandle<(Sink, std::io::Result<Vec<u8>>)>;
 
 /// Writes to the temporary file off the async threads, one buffer while the next fills.
 struct Writer {
-    file: Option<std::fs::File>,
+    sink: Option<Sink>,
     buffer: Vec<u8>,
     spare: Option<Vec<u8>>,
     pending: Option<PendingWrite>,
@@ -33,6 +89,23 @@ struct Writer {
 }
 
 impl Writer {
+    fn new(file: std::fs::File, hash: bool, total: u64, what: &str) -> Writer {
+        Writer {
+            sink: Some(Sink {
+                file,
+                hasher: hash.then(Md5::new),
+                #[cfg(target_os = "linux")]
+                written: 0,
+                #[cfg(target_os = "linux")]
+                writeback_from: 0,
+            }),
+            buffer: Vec::with_capacity(WRITE_BUFFER.min(total as usize)),
+            spare: None,
+            pending: None,
+            what: what.to_owned(),
+        }
+    }
+
     fn io(&self, e: std::io::Error) -> Error {
         Error::Io(format!(
             "{} failed writing the temporary file: {e}",
@@ -52,12 +125,12 @@ impl Writer {
 
     async fn wait(&mut self) -> Result<()> {
         if let Some(pending) = self.pending.take() {
-            let (file, mut buf) = pending
+            let (sink, written) = pending
                 .await
-                .map_err(|e| Error::Internal(format!("a file write did not finish: {e}")))?
-                .map_err(|e| self.io(e))?;
+                .map_err(|e| Error::Internal(format!("a file write did not finish: {e}")))?;
+            self.sink = Some(sink);
+            let mut buf = written.map_err(|e| self.io(e))?;
             buf.clear();
-            self.file = Some(file);
             self.spare = Some(buf);
         }
         Ok(())
@@ -73,32 +146,32 @@ impl Writer {
             .take()
             .unwrap_or_else(|| Vec::with_capacity(WRITE_BUFFER));
         let buf = std::mem::replace(&mut self.buffer, next);
-        let mut file = self
-            .file
-            .take()
-            .ok_or_else(|| Error::Internal("the download's file was lost".into()))?;
+        let mut sink = self.sink.take().ok_or_else(lost)?;
         self.pending = Some(tokio::task::spawn_blocking(move || {
-            file.write_all(&buf)?;
-            Ok((file, buf))
+            let written = sink.write(&buf).map(|()| buf);
+            (sink, written)
         }));
         Ok(())
     }
 
-    /// Writes what is left, flushes it to disk and returns the file's length.
-    async fn finish(mut self) -> Result<u64> {
+    /// Writes what is left and flushes it to disk; returns the file's length and the MD5 of
+    /// what was written (when asked for).
+    async fn finish(mut self) -> Result<(u64, Option<[u8; 16]>)> {
         self.flush().await?;
         self.wait().await?;
-        let file = self
-            .file
-            .take()
-            .ok_or_else(|| Error::Internal("the download's file was lost".into()))?;
+        let Sink { file, hasher, .. } = self.sink.take().ok_or_else(lost)?;
         let synced = blocking(move || {
             file.sync_all()?;
             Ok::<_, std::io::Error>(file.metadata()?.len())
         })
         .await?;
-        synced.map_err(|e| self.io(e))
+        let len = synced.map_err(|e| self.io(e))?;
+        Ok((len, hasher.map(|h| h.finalize().into())))
     }
+}
+
+fn lost() -> Error {
+    Error::Internal("the download's file was lost".into())
 }
 
 /// Refuses a destination that is a folder, or that exists when not `overwrite`.
@@ -180,14 +253,7 @@ where
     // The path deletes the file when dropped: on failure, and when the future is dropped
     // (cancellation) while a write is still running.
     let (file, temp_path) = temp.into_parts();
-    let mut writer = Writer {
-        file: Some(file),
-        buffer: Vec::with_capacity(WRITE_BUFFER.min(total as usize)),
-        spare: None,
-        pending: None,
-        what: what.to_owned(),
-    };
-    let mut hasher = md5.map(|_| Md5::new());
+    let mut writer = Writer::new(file, md5.is_some(), total, what);
 
     progress(0, total);
     let mut done = 0u64;
@@ -222,9 +288,6 @@ where
                         )));
                     }
                     done += n;
-                    if let Some(h) = hasher.as_mut() {
-                        h.update(&chunk);
-                    }
                     if writer.push(&chunk).await? {
                         progress(done, total);
                     }
@@ -253,14 +316,14 @@ where
             }
         }
     }
-    let written = writer.finish().await?;
+    let (written, received_md5) = writer.finish().await?;
     if written != total {
         return Err(Error::Protocol(format!(
             "{what}: {written} bytes arrived but the file has {total}"
         )));
     }
-    if let (Some(expected), Some(h)) = (md5, hasher) {
-        if h.finalize()[..] != expected[..] {
+    if let (Some(expected), Some(received)) = (md5, received_md5) {
+        if received != expected {
             return Err(Error::Protocol(format!(
                 "{what}: the data that arrived does not match the MD5 the service holds for it; the destination was left as it was"
             )));

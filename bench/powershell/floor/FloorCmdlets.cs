@@ -42,6 +42,10 @@ namespace AzMiBench
         [ValidateSet("Imds", "AppService", "ServiceFabric", "AzureML", "CloudShell", "Arc", "WorkloadIdentity")]
         public string Source { get; set; }
 
+        [Parameter]
+        [ValidateSet("AzureCloud", "AzureUSGovernment", "AzureChinaCloud")]
+        public string Environment { get; set; }
+
         [Parameter] public SwitchParameter AsPlainText { get; set; }
         [Parameter] public SwitchParameter ForceRefresh { get; set; }
         [Parameter] public string Claims { get; set; }

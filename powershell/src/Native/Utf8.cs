@@ -82,23 +82,61 @@ internal static class Utf8
     /// </summary>
     internal static unsafe SecureString ReadAsciiSecure(IntPtr text, int length)
     {
-        // One bulk ASCII decode into a pinned buffer, then one SecureString(char*, int): no
+        // One bulk ASCII decode into an intermediate buffer, then one SecureString(char*, int): no
         // per-byte Marshal.ReadByte, and no AppendChar (which re-protects the whole buffer each
-        // time). The pinned intermediate buffer is wiped before it is released.
-        var chars = new char[Math.Max(length, 1)];
+        // time). The buffer is on the stack for a token of usual size (no garbage-collected copy
+        // left behind, none to collect), pinned on the heap beyond; wiped before it is released.
+        if (length <= StackTokenChars)
+        {
+            char* onStack = stackalloc char[Math.Max(length, 1)];
+            try
+            {
+                return DecodeSecure(text, length, onStack);
+            }
+            finally
+            {
+                Wipe(onStack, length);
+            }
+        }
+
+        var chars = new char[length];
         fixed (char* buffer = chars)
         {
             try
             {
-                DecodeAscii(text, length, buffer);
-                var secure = new SecureString(buffer, length);
-                secure.MakeReadOnly();
-                return secure;
+                return DecodeSecure(text, length, buffer);
             }
             finally
             {
                 Array.Clear(chars, 0, chars.Length);
             }
+        }
+    }
+
+    /// <summary>Tokens up to this many chars (16 KiB of stack) are decoded on the stack; Entra tokens are 1 to 4 KiB.</summary>
+    private const int StackTokenChars = 8 * 1024;
+
+    private static unsafe SecureString DecodeSecure(IntPtr text, int length, char* buffer)
+    {
+        DecodeAscii(text, length, buffer);
+        var secure = new SecureString(buffer, length);
+        secure.MakeReadOnly();
+        return secure;
+    }
+
+    /// <summary>Zeroes <paramref name="length"/> chars, a word at a time (writes through a pointer, which the JIT keeps).</summary>
+    private static unsafe void Wipe(char* buffer, int length)
+    {
+        long* words = (long*)buffer;
+        int wordCount = length / 4;
+        for (int i = 0; i < wordCount; i++)
+        {
+            words[i] = 0;
+        }
+
+        for (int i = wordCount * 4; i < length; i++)
+        {
+            buffer[i] = '\0';
         }
     }
 

@@ -76,32 +76,47 @@ fn start_writeback(file: &std::fs::File, offset: u64, len: u64) {
     }
 }
 
-/// A write in progress; gives back the sink and the emptied buffer.
-type PendingWrite = JoinHandle<(Sink, std::io::Result<Vec<u8>>)>;
+/// Buffers queued for the writing thread: the data keeps arriving while it hashes and writes a
+/// few buffers behind (with one, each side waited for the other in turn).
+const QUEUED_BUFFERS: usize = 8;
 
-/// Writes to the temporary file off the async threads, one buffer while the next fills.
+/// Writes to the temporary file on a thread of its own, in order, a few buffers behind the
+/// data as it arrives; emptied buffers come back for reuse.
 struct Writer {
-    sink: Option<Sink>,
+    queue: Option<tokio::sync::mpsc::Sender<Vec<u8>>>,
+    emptied: std::sync::mpsc::Receiver<Vec<u8>>,
+    thread: Option<JoinHandle<std::io::Result<Sink>>>,
     buffer: Vec<u8>,
-    spare: Option<Vec<u8>>,
-    pending: Option<PendingWrite>,
     what: String,
 }
 
 impl Writer {
     fn new(file: std::fs::File, hash: bool, total: u64, what: &str) -> Writer {
+        let mut sink = Sink {
+            file,
+            hasher: hash.then(Md5::new),
+            #[cfg(target_os = "linux")]
+            written: 0,
+            #[cfg(target_os = "linux")]
+            writeback_from: 0,
+        };
+        let (queue, mut queued) = tokio::sync::mpsc::channel::<Vec<u8>>(QUEUED_BUFFERS);
+        let (give_back, emptied) = std::sync::mpsc::channel();
+        // Ends when the queue is closed (all written, or the download dropped: cancelled) or at
+        // the first failed write.
+        let thread = tokio::task::spawn_blocking(move || {
+            while let Some(mut buf) = queued.blocking_recv() {
+                sink.write(&buf)?;
+                buf.clear();
+                let _ = give_back.send(buf);
+            }
+            Ok(sink)
+        });
         Writer {
-            sink: Some(Sink {
-                file,
-                hasher: hash.then(Md5::new),
-                #[cfg(target_os = "linux")]
-                written: 0,
-                #[cfg(target_os = "linux")]
-                writeback_from: 0,
-            }),
+            queue: Some(queue),
+            emptied,
+            thread: Some(thread),
             buffer: Vec::with_capacity(WRITE_BUFFER.min(total as usize)),
-            spare: None,
-            pending: None,
             what: what.to_owned(),
         }
     }
@@ -113,7 +128,7 @@ impl Writer {
         ))
     }
 
-    /// Adds data; returns whether a buffer went to disk.
+    /// Adds data; returns whether a buffer went to the writing thread.
     async fn push(&mut self, data: &[u8]) -> Result<bool> {
         self.buffer.extend_from_slice(data);
         if self.buffer.len() < WRITE_BUFFER {
@@ -123,43 +138,46 @@ impl Writer {
         Ok(true)
     }
 
-    async fn wait(&mut self) -> Result<()> {
-        if let Some(pending) = self.pending.take() {
-            let (sink, written) = pending
-                .await
-                .map_err(|e| Error::Internal(format!("a file write did not finish: {e}")))?;
-            self.sink = Some(sink);
-            let mut buf = written.map_err(|e| self.io(e))?;
-            buf.clear();
-            self.spare = Some(buf);
-        }
-        Ok(())
-    }
-
     async fn flush(&mut self) -> Result<()> {
-        self.wait().await?;
         if self.buffer.is_empty() {
             return Ok(());
         }
         let next = self
-            .spare
-            .take()
-            .unwrap_or_else(|| Vec::with_capacity(WRITE_BUFFER));
-        let buf = std::mem::replace(&mut self.buffer, next);
-        let mut sink = self.sink.take().ok_or_else(lost)?;
-        self.pending = Some(tokio::task::spawn_blocking(move || {
-            let written = sink.write(&buf).map(|()| buf);
-            (sink, written)
-        }));
+            .emptied
+            .try_recv()
+            .unwrap_or_else(|_| Vec::with_capacity(WRITE_BUFFER));
+        let full = std::mem::replace(&mut self.buffer, next);
+        let queue = self.queue.as_ref().ok_or_else(lost)?;
+        if queue.send(full).await.is_err() {
+            // The thread stopped at a failed write: its error says why.
+            return Err(self.stopped().await);
+        }
         Ok(())
+    }
+
+    /// The error that ended the writing thread.
+    async fn stopped(&mut self) -> Error {
+        self.queue = None;
+        match self.thread.take() {
+            Some(thread) => match thread.await {
+                Ok(Err(e)) => self.io(e),
+                Ok(Ok(_)) => lost(),
+                Err(e) => Error::Internal(format!("a file write did not finish: {e}")),
+            },
+            None => lost(),
+        }
     }
 
     /// Writes what is left and flushes it to disk; returns the file's length and the MD5 of
     /// what was written (when asked for).
     async fn finish(mut self) -> Result<(u64, Option<[u8; 16]>)> {
         self.flush().await?;
-        self.wait().await?;
-        let Sink { file, hasher, .. } = self.sink.take().ok_or_else(lost)?;
+        self.queue = None;
+        let thread = self.thread.take().ok_or_else(lost)?;
+        let Sink { file, hasher, .. } = thread
+            .await
+            .map_err(|e| Error::Internal(format!("a file write did not finish: {e}")))?
+            .map_err(|e| self.io(e))?;
         let synced = blocking(move || {
             file.sync_all()?;
             Ok::<_, std::io::Error>(file.metadata()?.len())
@@ -517,4 +535,57 @@ fn sync_folder(file: &Path) {
     }
     #[cfg(not(unix))]
     let _ = file;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pattern(len: usize) -> Vec<u8> {
+        (0..len).map(|i| (i % 251) as u8).collect()
+    }
+
+    /// Data pushed in uneven pieces over many buffers, with the queue full most of the time,
+    /// lands in the file in order, and the MD5 is that of all of it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_writing_thread_writes_and_hashes_every_buffer_in_order() {
+        let data = pattern(5 * 1024 * 1024 + 12_345);
+        let temp = tempfile::NamedTempFile::new().unwrap();
+        let file = temp.reopen().unwrap();
+        let mut writer = Writer::new(file, true, data.len() as u64, "downloading x");
+        for piece in data.chunks(16_411) {
+            writer.push(piece).await.unwrap();
+        }
+        let (len, md5) = writer.finish().await.unwrap();
+        assert_eq!(len, data.len() as u64);
+        assert_eq!(md5, Some(Md5::digest(&data).into()));
+        assert_eq!(std::fs::read(temp.path()).unwrap(), data);
+    }
+
+    /// A write that fails (here: a file opened for reading only) ends the download with an
+    /// error that says so, whether it shows on a later push or at the end.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failed_write_ends_the_download_with_an_io_error() {
+        let temp = tempfile::NamedTempFile::new().unwrap();
+        let read_only = std::fs::File::open(temp.path()).unwrap();
+        let data = pattern(4 * 1024 * 1024);
+        let mut writer = Writer::new(read_only, true, data.len() as u64, "downloading x");
+        let mut failed = None;
+        for piece in data.chunks(64 * 1024) {
+            if let Err(e) = writer.push(piece).await {
+                failed = Some(e);
+                break;
+            }
+        }
+        let e = match failed {
+            Some(e) => e,
+            None => writer.finish().await.unwrap_err(),
+        };
+        assert!(matches!(e, Error::Io(_)), "{e:?}");
+        assert!(
+            e.to_string()
+                .contains("downloading x failed writing the temporary file"),
+            "{e}"
+        );
+    }
 }

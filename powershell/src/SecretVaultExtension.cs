@@ -21,8 +21,8 @@ namespace AzMi;
 /// </summary>
 public sealed class SecretVaultExtension : IModuleAssemblyInitializer
 {
-    /// <summary>The assembly SecretManagement's cmdlets live in.</summary>
-    internal const string SecretManagementAssembly = "Microsoft.PowerShell.SecretManagement";
+    /// <summary>How the full name of the assembly SecretManagement's cmdlets live in begins.</summary>
+    private const string SecretManagementAssembly = "Microsoft.PowerShell.SecretManagement,";
 
     /// <summary>The extension's folder, next to AzMi.dll, where Register-SecretVault looks for it.</summary>
     private static readonly string ExtensionPath = Path.Combine(
@@ -51,12 +51,15 @@ public sealed class SecretVaultExtension : IModuleAssemblyInitializer
         import.Invoke();
     }
 
-    /// <summary>Whether SecretManagement's assembly is in the process: a scan of names, no load.</summary>
-    internal static bool SecretManagementLoaded()
+    /// <summary>
+    /// Whether SecretManagement's assembly is in the process: a scan of the full names (no
+    /// AssemblyName made per assembly: this runs on every import).
+    /// </summary>
+    private static bool SecretManagementLoaded()
     {
         foreach (Assembly assembly in AppDomain.CurrentDomain.GetAssemblies())
         {
-            if (string.Equals(assembly.GetName().Name, SecretManagementAssembly, StringComparison.Ordinal))
+            if (assembly.FullName?.StartsWith(SecretManagementAssembly, StringComparison.Ordinal) == true)
             {
                 return true;
             }

@@ -153,34 +153,27 @@ impl Writer {
         let queue = self.queue.as_ref().ok_or_else(lost)?;
         if queue.send(full).await.is_err() {
             // The thread stopped at a failed write: its error says why.
-            return Err(self.stopped().await);
+            return Err(self.join().await.err().unwrap_or_else(lost));
         }
         Ok(())
     }
 
-    /// The error that ended the writing thread.
-    async fn stopped(&mut self) -> Error {
+    /// Closes the queue and waits for the writing thread: the sink once everything queued is
+    /// written, or the error that ended it.
+    async fn join(&mut self) -> Result<Sink> {
         self.queue = None;
-        match self.thread.take() {
-            Some(thread) => match thread.await {
-                Ok(Err(e)) => self.io(e),
-                Ok(Ok(_)) => lost(),
-                Err(e) => Error::Internal(format!("a file write did not finish: {e}")),
-            },
-            None => lost(),
-        }
+        let thread = self.thread.take().ok_or_else(lost)?;
+        thread
+            .await
+            .map_err(|e| Error::Internal(format!("a file write did not finish: {e}")))?
+            .map_err(|e| self.io(e))
     }
 
     /// Writes what is left and flushes it to disk; returns the file's length and the MD5 of
     /// what was written (when asked for).
     async fn finish(mut self) -> Result<(u64, Option<[u8; 16]>)> {
         self.flush().await?;
-        self.queue = None;
-        let thread = self.thread.take().ok_or_else(lost)?;
-        let Sink { file, hasher, .. } = thread
-            .await
-            .map_err(|e| Error::Internal(format!("a file write did not finish: {e}")))?
-            .map_err(|e| self.io(e))?;
+        let Sink { file, hasher, .. } = self.join().await?;
         let synced = blocking(move || {
             file.sync_all()?;
             Ok::<_, std::io::Error>(file.metadata()?.len())

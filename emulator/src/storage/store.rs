@@ -436,7 +436,9 @@ impl Drop for DiskBlob {
 pub(crate) enum Content {
     Memory {
         chunks: Vec<Bytes>,
-        staged: BTreeMap<u64, Vec<u8>>,
+        /// Non-overlapping pieces by start: kept as they arrived (no copy), so that a large
+        /// upload's many appends cost no more than their bytes.
+        staged: BTreeMap<u64, Bytes>,
     },
     /// Staged data is written into the same file beyond the committed length; only the covered
     /// ranges (`start -> end`) are tracked.
@@ -512,8 +514,7 @@ impl Content {
         let end = position.saturating_add(received.len);
         match self {
             Content::Memory { staged, .. } => {
-                let data = received.data.map(|d| d.to_vec()).unwrap_or_default();
-                insert_segment(staged, position, data);
+                insert_segment(staged, position, received.data.unwrap_or_default());
             }
             Content::Disk { staged, .. } => insert_range(staged, position, end),
         }
@@ -533,19 +534,25 @@ impl Content {
         match self {
             Content::Memory { chunks, staged } => {
                 if position > *len {
-                    let Some(segment) = staged.remove(len) else {
-                        return Err(FlushError::NotContiguous);
-                    };
-                    let needed = usize::try_from(position - *len).unwrap_or(usize::MAX);
-                    if segment.len() < needed {
-                        staged.insert(*len, segment);
+                    // Checked before anything moves, so a refused flush changes nothing.
+                    if covered_from(staged, *len, position) < position {
                         return Err(FlushError::NotContiguous);
                     }
-                    let mut segment = segment;
-                    let rest = segment.split_off(needed);
-                    chunks.push(Bytes::from(segment));
-                    if !rest.is_empty() {
-                        staged.insert(position, rest);
+                    let mut at = *len;
+                    while at < position {
+                        let Some(piece) = staged.remove(&at) else {
+                            return Err(FlushError::NotContiguous);
+                        };
+                        let n = piece.len() as u64;
+                        if at + n > position {
+                            // Both bounds are within the piece, so the cast cannot truncate.
+                            let keep = (position - at) as usize;
+                            chunks.push(piece.slice(..keep));
+                            staged.insert(position, piece.slice(keep..));
+                        } else {
+                            chunks.push(piece);
+                        }
+                        at += n;
                     }
                 }
                 if !retain {
@@ -669,36 +676,47 @@ pub(crate) async fn receive(
     }
 }
 
-/// Adds `[pos, pos + data.len())` to the staged segments; overlapping or touching segments are
-/// merged into one, the newest bytes winning, so contiguous data is always a single segment.
-fn insert_segment(staged: &mut BTreeMap<u64, Vec<u8>>, pos: u64, data: Vec<u8>) {
-    let end = pos + data.len() as u64;
-    let touching: Vec<u64> = staged
-        .range(..=end)
-        .filter(|(start, seg)| **start + seg.len() as u64 >= pos)
-        .map(|(start, _)| *start)
-        .collect();
-    if touching.is_empty() {
-        staged.insert(pos, data);
+/// Adds `[pos, pos + data.len())` to the staged pieces, the newest bytes winning: the pieces it
+/// overlaps are cut (slices of the same bytes, no copy) so that pieces never overlap.
+fn insert_segment(staged: &mut BTreeMap<u64, Bytes>, pos: u64, data: Bytes) {
+    if data.is_empty() {
         return;
     }
-    let mut start = pos;
-    let mut stop = end;
-    for s in &touching {
-        start = start.min(*s);
-        stop = stop.max(*s + staged[s].len() as u64);
-    }
-    // Both segments and the new data touch, so the union is one gap-free span.
-    let mut merged = vec![0u8; (stop - start) as usize];
-    for s in touching {
-        if let Some(seg) = staged.remove(&s) {
-            let at = (s - start) as usize;
-            merged[at..at + seg.len()].copy_from_slice(&seg);
+    let end = pos + data.len() as u64;
+    // Pieces do not overlap, so their ends rise with their starts: walking back from `end`,
+    // the overlapped ones come first.
+    let overlapped: Vec<u64> = staged
+        .range(..end)
+        .rev()
+        .take_while(|(start, piece)| **start + piece.len() as u64 > pos)
+        .map(|(start, _)| *start)
+        .collect();
+    for start in overlapped {
+        let Some(piece) = staged.remove(&start) else {
+            continue;
+        };
+        let stop = start + piece.len() as u64;
+        // The cut points are within the piece, so the casts cannot truncate.
+        if start < pos {
+            staged.insert(start, piece.slice(..(pos - start) as usize));
+        }
+        if stop > end {
+            staged.insert(end, piece.slice((end - start) as usize..));
         }
     }
-    let at = (pos - start) as usize;
-    merged[at..at + data.len()].copy_from_slice(&data);
-    staged.insert(start, merged);
+    staged.insert(pos, data);
+}
+
+/// How far from `from` the staged pieces run without a gap (at most to `until`).
+fn covered_from(staged: &BTreeMap<u64, Bytes>, from: u64, until: u64) -> u64 {
+    let mut at = from;
+    for (start, piece) in staged.range(from..) {
+        if at >= until || *start != at {
+            break;
+        }
+        at += piece.len() as u64;
+    }
+    at
 }
 
 /// The disk counterpart of `insert_segment`: merges covered ranges.
@@ -802,18 +820,75 @@ mod tests {
     }
 
     #[test]
-    fn overlapping_segments_merge_newest_wins() {
+    fn overlapping_segments_newest_wins() {
         let mut staged = BTreeMap::new();
-        insert_segment(&mut staged, 0, b"aaaa".to_vec());
-        insert_segment(&mut staged, 10, b"cc".to_vec());
-        insert_segment(&mut staged, 2, b"bbbbbbbb".to_vec());
-        assert_eq!(staged.len(), 1);
-        assert_eq!(staged[&0], b"aabbbbbbbbcc");
+        insert_segment(&mut staged, 0, Bytes::from_static(b"aaaa"));
+        insert_segment(&mut staged, 10, Bytes::from_static(b"cc"));
+        insert_segment(&mut staged, 2, Bytes::from_static(b"bbbbbbbb"));
+        let whole: Vec<u8> = staged.values().flat_map(|p| p.to_vec()).collect();
+        assert_eq!(whole, b"aabbbbbbbbcc");
+        assert_eq!(covered_from(&staged, 0, 100), 12);
+        // Inside one piece: it is cut in three.
+        insert_segment(&mut staged, 5, Bytes::from_static(b"x"));
+        let whole: Vec<u8> = staged.values().flat_map(|p| p.to_vec()).collect();
+        assert_eq!(whole, b"aabbbxbbbbcc");
+        // Over several pieces at once, and beyond the end.
+        insert_segment(&mut staged, 1, Bytes::from_static(b"yyyyyyyyyyyyyy"));
+        let whole: Vec<u8> = staged.values().flat_map(|p| p.to_vec()).collect();
+        assert_eq!(whole, b"ayyyyyyyyyyyyyy");
+        assert_eq!(covered_from(&staged, 0, 100), 15);
         let mut ranges = BTreeMap::new();
         insert_range(&mut ranges, 0, 4);
         insert_range(&mut ranges, 6, 8);
         insert_range(&mut ranges, 4, 6);
         assert_eq!(ranges.into_iter().collect::<Vec<_>>(), vec![(0, 8)]);
+    }
+
+    #[test]
+    fn flush_takes_pieces_up_to_the_position_and_keeps_the_rest_with_retain() {
+        let mut content = memory();
+        let mut len = 0;
+        content.stage(0, received(b"abc"));
+        content.stage(3, received(b"defgh"));
+        content.stage(10, received(b"zz"));
+        // Ends inside the second piece; the gap at 8..10 is not reached.
+        content.flush(&mut len, 5, true).unwrap();
+        assert_eq!(read_all(&content, len), b"abcde");
+        assert_eq!(
+            content.flush(&mut len, 12, true),
+            Err(FlushError::NotContiguous)
+        );
+        // The refused flush moved nothing: the rest is still there to flush.
+        content.flush(&mut len, 8, false).unwrap();
+        assert_eq!(read_all(&content, len), b"abcdefgh");
+    }
+
+    #[test]
+    fn staged_appends_are_kept_without_a_copy() {
+        // A copy per append (merging each into the last) made a 1 GiB upload of 8 MiB appends
+        // copy 64 GiB: minutes in memory. The bytes that arrived are the bytes read back.
+        let mut content = memory();
+        let mut len = 0;
+        let first = Bytes::from(vec![1u8; 4096]);
+        let second = Bytes::from(vec![2u8; 4096]);
+        let pointers = [first.as_ptr(), second.as_ptr()];
+        for (at, data) in [(0, first), (4096, second)] {
+            content.stage(
+                at,
+                Received {
+                    len: 4096,
+                    data: Some(data),
+                },
+            );
+        }
+        content.flush(&mut len, 8192, false).unwrap();
+        match content.read(0, len).unwrap() {
+            ReadSource::Memory(chunks) => {
+                let read: Vec<*const u8> = chunks.iter().map(|c| c.as_ptr()).collect();
+                assert_eq!(read, pointers);
+            }
+            ReadSource::Disk { .. } => unreachable!(),
+        }
     }
 
     #[test]

@@ -24,6 +24,10 @@
 #            every size with SWEEP_BLOCK): bench/rust/upload_concurrency.rs, the upload in
 #            blocks with that many in flight (Blob::with_concurrency), for the choice of
 #            UPLOAD_CONCURRENCY.
+#   - curl, verified (downloads): curl's GET, then `md5sum` of the file and `sync` of it (an
+#            fsync): what azmi's download guarantees (the blob's Content-MD5 checked, the data on
+#            disk), done the way a curl user would; process wall time of the three, run third in
+#            every run. For the like-for-like comparison the issue 19 note asks about.
 #   The last four are timed around the transfer call alone ("call s": no process start-up,
 #   token or first connection), after azmi and curl in each run.
 #
@@ -200,6 +204,7 @@ label() {
 # ---- one size -------------------------------------------------------------------------------
 rows=()
 other_rows=()
+verified_rows=()
 bench_size() { # <MiB>
   local mib=$1 size source_file download_file i tool first second
   size=$((mib * 1024 * 1024))
@@ -209,10 +214,13 @@ bench_size() { # <MiB>
   { curl_common; printf 'output = "/dev/null"\nheader = "x-ms-blob-type: BlockBlob"\nrequest = "PUT"\nupload-file = "%s"\nurl = "%s/curl.bin"\n' \
       "$source_file" "$url"; } >"$work/curl-upload.cfg"
   { curl_common; printf 'output = "%s"\nurl = "%s/curl.bin"\n' "$download_file" "$url"; } >"$work/curl-download.cfg"
+  # curl, then what azmi's download also does: the MD5 of the data, and the file on disk.
+  printf '#!/bin/sh\nset -e\ncurl -K "%s"\nmd5sum "%s" >/dev/null\nsync "%s"\n' \
+    "$work/curl-download.cfg" "$download_file" "$download_file" >"$work/curl-verified.sh"
 
   local -A secs=() rss=() call=() cpu=() shares=() server=()
   local server_before
-  local up_ratios="" down_ratios="" ratios client dir
+  local up_ratios="" down_ratios="" verified_ratios="" ratios client dir
   for i in $(seq 1 "$runs"); do
     if [ $((i % 2)) = 1 ]; then first=azmi second=curl; else first=curl second=azmi; fi
     for tool in $first $second; do
@@ -238,6 +246,11 @@ bench_size() { # <MiB>
       secs[$tool-down]+=" $last_secs" rss[$tool-down]+=" $last_rss_kib" cpu[$tool-down]+=" $last_cpu"
       server[$tool-down]+=" $(awk -v a="$server_before" -v b="$(bench_proc_cpu "$azurite_pid")" 'BEGIN { print b - a }')"
     done
+    bench_measure "$work" curl-verified sh "$work/curl-verified.sh"
+    cmp -s "$source_file" "$download_file" || { echo "error: curl, verified: the bytes differ from the source" >&2; exit 1; }
+    rm -f "$download_file"
+    secs[verified]+=" $last_secs" cpu[verified]+=" $last_cpu"
+    verified_ratios+=" $(awk -v a="${secs[azmi-down]##* }" -v c="$last_secs" 'BEGIN { print c / a }')"
     up_ratios+=" $(awk -v a="${secs[azmi-up]##* }" -v c="${secs[curl-up]##* }" 'BEGIN { print c / a }')"
     down_ratios+=" $(awk -v a="${secs[azmi-down]##* }" -v c="${secs[curl-down]##* }" 'BEGIN { print c / a }')"
     for client in "${others[@]}"; do
@@ -287,6 +300,11 @@ bench_size() { # <MiB>
         "$(tr ' ' '\n' <<<"${rss[$client-$dir]}" | grep . | bench_max | awk '{ print $1 / 1024 }')")")
     done
   done
+  a=$(bench_words_median "${secs[azmi-down]}") c=$(bench_words_median "${secs[verified]}")
+  verified_rows+=("$(printf '| download | %5s MiB | %7.3f | %5s | %7.3f | %5s | %5.0f %% | %6.2f | %6.2f |' "$mib" \
+    "$a" "$(bench_mib_per_s "$size" "$a")" "$c" "$(bench_mib_per_s "$size" "$c")" \
+    "$(awk -v r="$(bench_words_median "$verified_ratios")" 'BEGIN { print r * 100 }')" \
+    "$(bench_words_median "${cpu[azmi-down]}")" "$(bench_words_median "${cpu[verified]}")")")
   local n d
   for n in $concurrency; do
     [ -n "${call[c$n-up]:-}" ] || continue
@@ -306,6 +324,12 @@ echo
 echo "| transfer | size      | azmi s  | MiB/s | curl s  | MiB/s | azmi/curl | azmi CPU s | curl CPU s | Azurite CPU s (azmi's) | Azurite CPU s (curl's) | azmi peak RSS MiB | curl peak RSS MiB |"
 echo "|----------|-----------|--------:|------:|--------:|------:|----------:|-------:|-------:|-------:|-------:|-------:|-------:|"
 printf '%s\n' "${rows[@]}"
+echo
+echo "Downloads beside curl doing what azmi's download guarantees (curl, then md5sum and sync of the file):"
+echo
+echo "| transfer | size      | azmi s  | MiB/s | curl + MD5 + fsync s | MiB/s | azmi/that | azmi CPU s | its CPU s |"
+echo "|----------|-----------|--------:|------:|--------:|------:|----------:|-------:|-------:|"
+printf '%s\n' "${verified_rows[@]}"
 if [ ${#other_rows[@]} -gt 0 ]; then
   echo
   echo "| client               | transfer | size      | call s  | MiB/s | of curl's | peak RSS MiB |"

@@ -24,10 +24,12 @@
 #            every size with SWEEP_BLOCK): bench/rust/upload_concurrency.rs, the upload in
 #            blocks with that many in flight (Blob::with_concurrency), for the choice of
 #            UPLOAD_CONCURRENCY.
-#   - curl, verified (downloads): curl's GET, then `md5sum` of the file and `sync` of it (an
-#            fsync): what azmi's download guarantees (the blob's Content-MD5 checked, the data on
-#            disk), done the way a curl user would; process wall time of the three, run third in
-#            every run. For the like-for-like comparison the issue 19 note asks about.
+#   - curl, verified: for uploads, the file's MD5 (md5sum), then curl's Put Blob with
+#            it as Content-MD5 (the service checks it and keeps it: what azmi's upload does);
+#            for downloads, curl's GET, then `md5sum` of the file and `sync` of it (an fsync):
+#            what azmi's download guarantees (the blob's Content-MD5 checked, the data on disk).
+#            Done the way a curl user would; process wall time of the whole, run third in
+#            every run. The like-for-like comparison the issue 19 note asks about.
 #   The last four are timed around the transfer call alone ("call s": no process start-up,
 #   token or first connection), after azmi and curl in each run.
 #
@@ -216,11 +218,18 @@ bench_size() { # <MiB>
   { curl_common; printf 'output = "%s"\nurl = "%s/curl.bin"\n' "$download_file" "$url"; } >"$work/curl-download.cfg"
   # curl, then what azmi's download also does: the MD5 of the data, and the file on disk.
   printf '#!/bin/sh\nset -e\ncurl -K "%s"\nmd5sum "%s" >/dev/null\nsync "%s"\n' \
-    "$work/curl-download.cfg" "$download_file" "$download_file" >"$work/curl-verified.sh"
+    "$work/curl-download.cfg" "$download_file" "$download_file" >"$work/curl-verified-down.sh"
+  # curl, with what azmi's upload also sends: the data's MD5, for the service to check.
+  cat >"$work/curl-verified-up.sh" <<SH
+set -e
+md5=\$(printf '%b' "\$(md5sum "$source_file" | cut -c1-32 | sed 's/../\\\\x&/g')" | base64)
+curl -K "$work/curl-upload.cfg" -H "Content-MD5: \$md5"
+SH
 
   local -A secs=() rss=() call=() cpu=() shares=() server=()
   local server_before
-  local up_ratios="" down_ratios="" verified_ratios="" ratios client dir
+  local up_ratios="" down_ratios="" ratios client dir
+  local -A verified_ratios=([up]="" [down]="")
   for i in $(seq 1 "$runs"); do
     if [ $((i % 2)) = 1 ]; then first=azmi second=curl; else first=curl second=azmi; fi
     for tool in $first $second; do
@@ -234,6 +243,10 @@ bench_size() { # <MiB>
       secs[$tool-up]+=" $last_secs" rss[$tool-up]+=" $last_rss_kib" cpu[$tool-up]+=" $last_cpu"
       server[$tool-up]+=" $(awk -v a="$server_before" -v b="$(bench_proc_cpu "$azurite_pid")" 'BEGIN { print b - a }')"
     done
+    bench_measure "$work" curl-verified-up bash "$work/curl-verified-up.sh"
+    [ "$(remote_length curl.bin)" = "$size" ] || { echo "error: curl, verified: wrong remote length" >&2; exit 1; }
+    secs[verified-up]+=" $last_secs" cpu[verified-up]+=" $last_cpu"
+    verified_ratios[up]+=" $(awk -v a="${secs[azmi-up]##* }" -v c="$last_secs" 'BEGIN { print c / a }')"
     for tool in $first $second; do
       server_before=$(bench_proc_cpu "$azurite_pid")
       if [ "$tool" = azmi ]; then
@@ -246,11 +259,11 @@ bench_size() { # <MiB>
       secs[$tool-down]+=" $last_secs" rss[$tool-down]+=" $last_rss_kib" cpu[$tool-down]+=" $last_cpu"
       server[$tool-down]+=" $(awk -v a="$server_before" -v b="$(bench_proc_cpu "$azurite_pid")" 'BEGIN { print b - a }')"
     done
-    bench_measure "$work" curl-verified sh "$work/curl-verified.sh"
+    bench_measure "$work" curl-verified-down sh "$work/curl-verified-down.sh"
     cmp -s "$source_file" "$download_file" || { echo "error: curl, verified: the bytes differ from the source" >&2; exit 1; }
     rm -f "$download_file"
-    secs[verified]+=" $last_secs" cpu[verified]+=" $last_cpu"
-    verified_ratios+=" $(awk -v a="${secs[azmi-down]##* }" -v c="$last_secs" 'BEGIN { print c / a }')"
+    secs[verified-down]+=" $last_secs" cpu[verified-down]+=" $last_cpu"
+    verified_ratios[down]+=" $(awk -v a="${secs[azmi-down]##* }" -v c="$last_secs" 'BEGIN { print c / a }')"
     up_ratios+=" $(awk -v a="${secs[azmi-up]##* }" -v c="${secs[curl-up]##* }" 'BEGIN { print c / a }')"
     down_ratios+=" $(awk -v a="${secs[azmi-down]##* }" -v c="${secs[curl-down]##* }" 'BEGIN { print c / a }')"
     for client in "${others[@]}"; do
@@ -300,11 +313,14 @@ bench_size() { # <MiB>
         "$(tr ' ' '\n' <<<"${rss[$client-$dir]}" | grep . | bench_max | awk '{ print $1 / 1024 }')")")
     done
   done
-  a=$(bench_words_median "${secs[azmi-down]}") c=$(bench_words_median "${secs[verified]}")
-  verified_rows+=("$(printf '| download | %5s MiB | %7.3f | %5s | %7.3f | %5s | %5.0f %% | %6.2f | %6.2f |' "$mib" \
-    "$a" "$(bench_mib_per_s "$size" "$a")" "$c" "$(bench_mib_per_s "$size" "$c")" \
-    "$(awk -v r="$(bench_words_median "$verified_ratios")" 'BEGIN { print r * 100 }')" \
-    "$(bench_words_median "${cpu[azmi-down]}")" "$(bench_words_median "${cpu[verified]}")")")
+  for dir in up down; do
+    if [ $dir = up ]; then op=upload; else op=download; fi
+    a=$(bench_words_median "${secs[azmi-$dir]}") c=$(bench_words_median "${secs[verified-$dir]}")
+    verified_rows+=("$(printf '| %-8s | %5s MiB | %7.3f | %5s | %7.3f | %5s | %5.0f %% | %6.2f | %6.2f |' "$op" "$mib" \
+      "$a" "$(bench_mib_per_s "$size" "$a")" "$c" "$(bench_mib_per_s "$size" "$c")" \
+      "$(awk -v r="$(bench_words_median "${verified_ratios[$dir]}")" 'BEGIN { print r * 100 }')" \
+      "$(bench_words_median "${cpu[azmi-$dir]}")" "$(bench_words_median "${cpu[verified-$dir]}")")")
+  done
   local n d
   for n in $concurrency; do
     [ -n "${call[c$n-up]:-}" ] || continue
@@ -325,9 +341,10 @@ echo "| transfer | size      | azmi s  | MiB/s | curl s  | MiB/s | azmi/curl | a
 echo "|----------|-----------|--------:|------:|--------:|------:|----------:|-------:|-------:|-------:|-------:|-------:|-------:|"
 printf '%s\n' "${rows[@]}"
 echo
-echo "Downloads beside curl doing what azmi's download guarantees (curl, then md5sum and sync of the file):"
+echo "Beside curl doing what azmi guarantees: uploads with the data's Content-MD5 (computed first),"
+echo "downloads followed by md5sum and sync of the file:"
 echo
-echo "| transfer | size      | azmi s  | MiB/s | curl + MD5 + fsync s | MiB/s | azmi/that | azmi CPU s | its CPU s |"
+echo "| transfer | size      | azmi s  | MiB/s | curl, verified s | MiB/s | azmi/that | azmi CPU s | its CPU s |"
 echo "|----------|-----------|--------:|------:|--------:|------:|----------:|-------:|-------:|"
 printf '%s\n' "${verified_rows[@]}"
 if [ ${#other_rows[@]} -gt 0 ]; then

@@ -65,6 +65,8 @@ smoke adls "^\| Gen1 download 12 MiB +\| +$number \|" \
   env SIZES_MIB=12 RUNS=1 ENTRIES=50 POPULATE_THREADS=2 bash bench/adls-bench.sh
 grep -Eq "^\| Gen2 list 50 entries +\| +$number" "$logs/adls.log" || {
   echo "FAILED  adls: no listing figures"; failed=$((failed + 1)); }
+grep -Eq "^\| Gen2 download 12 MiB beside curl \+ fsync +\| +$number \|.*\| +$number %" "$logs/adls.log" || {
+  echo "FAILED  adls: no figures beside curl + fsync"; failed=$((failed + 1)); }
 # Key Vault per call beside SecretClient.
 smoke keyvault "^\| SecretClient .*\| +$number \|$" \
   env CALLS=50 WARMUP=20 ROUNDS=1 bash bench/keyvault-bench.sh

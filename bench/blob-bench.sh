@@ -216,15 +216,6 @@ bench_size() { # <MiB>
   { curl_common; printf 'output = "/dev/null"\nheader = "x-ms-blob-type: BlockBlob"\nrequest = "PUT"\nupload-file = "%s"\nurl = "%s/curl.bin"\n' \
       "$source_file" "$url"; } >"$work/curl-upload.cfg"
   { curl_common; printf 'output = "%s"\nurl = "%s/curl.bin"\n' "$download_file" "$url"; } >"$work/curl-download.cfg"
-  # curl, then what azmi's download also does: the MD5 of the data, and the file on disk.
-  printf '#!/bin/sh\nset -e\ncurl -K "%s"\nmd5sum "%s" >/dev/null\nsync "%s"\n' \
-    "$work/curl-download.cfg" "$download_file" "$download_file" >"$work/curl-verified-down.sh"
-  # curl, with what azmi's upload also sends: the data's MD5, for the service to check.
-  cat >"$work/curl-verified-up.sh" <<SH
-set -e
-md5=\$(printf '%b' "\$(md5sum "$source_file" | cut -c1-32 | sed 's/../\\\\x&/g')" | base64)
-curl -K "$work/curl-upload.cfg" -H "Content-MD5: \$md5"
-SH
 
   local -A secs=() rss=() call=() cpu=() shares=() server=()
   local server_before
@@ -243,7 +234,10 @@ SH
       secs[$tool-up]+=" $last_secs" rss[$tool-up]+=" $last_rss_kib" cpu[$tool-up]+=" $last_cpu"
       server[$tool-up]+=" $(awk -v a="$server_before" -v b="$(bench_proc_cpu "$azurite_pid")" 'BEGIN { print b - a }')"
     done
-    bench_measure "$work" curl-verified-up bash "$work/curl-verified-up.sh"
+    # curl, with what azmi's upload also sends: the data's MD5, for the service to check.
+    bench_measure "$work" curl-verified-up bash -c \
+      'md5=$(printf "%b" "$(md5sum "$1" | cut -c1-32 | sed "s/../\\\\x&/g")" | base64) && curl -K "$2" -H "Content-MD5: $md5"' \
+      bash "$source_file" "$work/curl-upload.cfg"
     [ "$(remote_length curl.bin)" = "$size" ] || { echo "error: curl, verified: wrong remote length" >&2; exit 1; }
     secs[verified-up]+=" $last_secs" cpu[verified-up]+=" $last_cpu"
     verified_ratios[up]+=" $(awk -v a="${secs[azmi-up]##* }" -v c="$last_secs" 'BEGIN { print c / a }')"
@@ -259,7 +253,9 @@ SH
       secs[$tool-down]+=" $last_secs" rss[$tool-down]+=" $last_rss_kib" cpu[$tool-down]+=" $last_cpu"
       server[$tool-down]+=" $(awk -v a="$server_before" -v b="$(bench_proc_cpu "$azurite_pid")" 'BEGIN { print b - a }')"
     done
-    bench_measure "$work" curl-verified-down sh "$work/curl-verified-down.sh"
+    # curl, then what azmi's download also does: the MD5 of the data, and the file on disk.
+    bench_measure "$work" curl-verified-down sh -c 'curl -K "$1" && md5sum "$2" >/dev/null && sync "$2"' \
+      sh "$work/curl-download.cfg" "$download_file"
     cmp -s "$source_file" "$download_file" || { echo "error: curl, verified: the bytes differ from the source" >&2; exit 1; }
     rm -f "$download_file"
     secs[verified-down]+=" $last_secs" cpu[verified-down]+=" $last_cpu"

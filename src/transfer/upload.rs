@@ -134,9 +134,13 @@ pub(crate) struct BufferPool {
 }
 
 impl BufferPool {
-    /// A buffer of `len` bytes: one given back if there is one (zeroed only where it was never
-    /// written), else a new one.
+    /// A buffer of `len` bytes: for a piece, one given back if there is one (zeroed only where
+    /// it was never written); else a new one (a larger read would grow a pooled buffer by a
+    /// copy, and not give it back).
     fn take(&self, len: usize) -> Vec<u8> {
+        if len > STREAM_PIECE {
+            return vec![0; len];
+        }
         let mut buf = self.free.lock().pop().unwrap_or_default();
         buf.resize(len, 0);
         buf
